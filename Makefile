@@ -1,0 +1,51 @@
+# The two commands a new user needs: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SCALE ?= xs
+SEED ?= 42
+export AIRFLOW_HOME := $(CURDIR)
+export MARKETING_HOME ?= $(CURDIR)/data
+export GX_ANALYTICS_ENABLED := false
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test airflow lint bench clean help
+
+help:
+	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
+	@echo "make test    set up .venv, run the whole test suite"
+	@echo "make airflow Airflow UI (airflow standalone) on http://localhost:8080, for scheduling"
+	@echo "make lint    ruff"
+	@echo "make bench   benchmark the daily run (SCALE=xs|s|m|l)"
+	@echo "make clean   remove .venv and data/"
+
+# The venv is rebuilt when requirements.txt or pyproject.toml change.
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/marketing simulate --if-empty --scale $(SCALE) --seed $(SEED)
+	$(BIN)/marketing run $(if $(DATE),--date $(DATE),)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+airflow: $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow db migrate
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow pools set duckdb_writer 1 "DuckDB allows one writer"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check pipelines dags tests bench
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench --scale $(SCALE) --seed $(SEED)
+
+clean:
+	rm -rf $(VENV) data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Marketing intelligence pipelines for small businesses."""

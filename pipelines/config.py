@@ -1,0 +1,107 @@
+"""Settings in one place: paths, DuckDB resources and thresholds, read from the environment.
+
+Nothing here runs at import time beyond defining names: `Settings.from_env()` reads the
+environment when a task or command starts, so a missing variable never breaks DAG parsing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+SCALES: dict[str, int] = {"xs": 1_000, "s": 10_000, "m": 100_000, "l": 1_000_000}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"setting {name}={raw!r} must be a whole number") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"setting {name}={raw!r} must be a number") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the pipeline reads and writes, and the knobs a data engineer may turn.
+
+    `home` is the data folder (env `MARKETING_HOME`, default the repo's `data/`); every other
+    path hangs under it unless overridden.
+    """
+
+    home: Path
+    dbt_project_dir: Path = REPO_ROOT / "dbt_project"
+    expectations_dir: Path = REPO_ROOT / "expectations"
+    segments_file: Path = REPO_ROOT / "pipelines" / "activation" / "segments.yml"
+    duckdb_memory_limit: str = "4GB"
+    duckdb_threads: int = 2
+    error_budget: float = 0.05
+    churn_horizon_days: int = 90
+    default_currency: str = "USD"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("MARKETING_HOME") or REPO_ROOT / "data").resolve()
+        kwargs: dict[str, object] = {"home": home}
+        if os.environ.get("MARKETING_EXPECTATIONS_DIR"):
+            kwargs["expectations_dir"] = Path(os.environ["MARKETING_EXPECTATIONS_DIR"]).resolve()
+        if os.environ.get("MARKETING_SEGMENTS_FILE"):
+            kwargs["segments_file"] = Path(os.environ["MARKETING_SEGMENTS_FILE"]).resolve()
+        if os.environ.get("MARKETING_DUCKDB_MEMORY_LIMIT"):
+            kwargs["duckdb_memory_limit"] = os.environ["MARKETING_DUCKDB_MEMORY_LIMIT"]
+        kwargs["duckdb_threads"] = _env_int("MARKETING_DUCKDB_THREADS", 2)
+        kwargs["error_budget"] = _env_float("MARKETING_ERROR_BUDGET", 0.05)
+        if not 0 <= float(kwargs["error_budget"]) <= 1:  # type: ignore[arg-type]
+            raise ValueError("setting MARKETING_ERROR_BUDGET must be between 0 and 1")
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.home / "truth"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def work_db(self) -> Path:
+        return self.warehouse_dir / "work.duckdb"
+
+    @property
+    def published_db(self) -> Path:
+        return self.warehouse_dir / "marketing.duckdb"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.home / "tmp"
