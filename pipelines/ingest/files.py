@@ -1,0 +1,62 @@
+"""Facts about a landing file read in one streaming pass: size, SHA-256, encoding, header."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 1 << 20
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    path: Path
+    size: int
+    sha256: str
+    encoding: str  # duckdb's name: 'utf-8' or 'latin-1'
+    header: tuple[str, ...]
+    has_data: bool
+
+
+def inspect_file(path: Path) -> FileFacts:
+    """Hash the file and decide its encoding without holding it in memory.
+
+    UTF-8 (with or without BOM) is taken when every byte decodes; otherwise the file is
+    Latin-1, the encoding spreadsheet tools on Windows still write.
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    size = 0
+    head = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            size += len(chunk)
+            digest.update(chunk)
+            if len(head) < 65536:
+                head += chunk[: 65536 - len(head)]
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    encoding = "utf-8" if utf8 else "latin-1"
+    text = head.decode("utf-8" if utf8 else "latin-1", errors="replace")
+    text = text.removeprefix(BOM)
+    lines = io.StringIO(text)
+    reader = csv.reader(lines)
+    header = tuple(h.strip() for h in next(reader, []))
+    has_data = any(any(cell.strip() for cell in row) for row in reader)
+    if not has_data and len(head) == 65536:
+        has_data = True  # a first record longer than the sample: let the reader decide
+    return FileFacts(path, size, digest.hexdigest(), encoding, header, has_data)

@@ -1,0 +1,91 @@
+"""The load ledger `audit.loads` and the quarantine `raw.quarantine`: every file, every row."""
+
+from __future__ import annotations
+
+import duckdb
+
+DDL = (
+    "create schema if not exists raw",
+    "create schema if not exists audit",
+    """
+    create table if not exists audit.loads (
+        file_path varchar not null,
+        size_bytes bigint not null,
+        sha256 varchar not null,
+        source varchar not null,
+        entity varchar,
+        encoding varchar,
+        rows_read bigint not null,
+        rows_loaded bigint not null,
+        rows_quarantined bigint not null,
+        run_id varchar not null,
+        status varchar not null,
+        message varchar,
+        loaded_at timestamptz not null
+    )
+    """,
+    """
+    create table if not exists raw.quarantine (
+        source varchar not null,
+        entity varchar not null,
+        file_path varchar not null,
+        sha256 varchar not null,
+        row_number bigint,
+        raw_line varchar,
+        reason varchar not null,
+        run_id varchar not null,
+        quarantined_at timestamptz not null
+    )
+    """,
+)
+
+DONE_STATUSES = ("loaded", "empty")
+
+
+def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in DDL:
+        con.execute(statement)
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, source: str) -> bool:
+    """True when a file with these exact bytes was loaded (or found empty) for this source."""
+    rows = con.execute(
+        "select count(*) from audit.loads where sha256 = ? and source = ? and status in (?, ?)",
+        [sha256, source, *DONE_STATUSES],
+    ).fetchall()
+    return rows[0][0] > 0
+
+
+def record(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    file_path: str,
+    size: int,
+    sha256: str,
+    source: str,
+    entity: str | None,
+    encoding: str | None,
+    rows_read: int,
+    rows_loaded: int,
+    rows_quarantined: int,
+    run_id: str,
+    status: str,
+    message: str | None = None,
+) -> None:
+    con.execute(
+        "insert into audit.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [
+            file_path,
+            size,
+            sha256,
+            source,
+            entity,
+            encoding,
+            rows_read,
+            rows_loaded,
+            rows_quarantined,
+            run_id,
+            status,
+            message,
+        ],
+    )

@@ -1,0 +1,186 @@
+"""DuckDB connections, and write-audit-publish of the warehouse file analysts read.
+
+The pipeline writes only `work.duckdb`. `publish` copies the audited tables into a new file
+beside `marketing.duckdb` and swaps it in with `os.replace`, so a reader sees either the old or
+the new publication, never a mix, and a crash at any point leaves the last good one in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import Settings
+
+log = logging.getLogger(__name__)
+
+RUNS_DDL = """
+create table if not exists meta.runs (
+    run_id varchar not null,
+    logical_date date not null,
+    published_at timestamptz not null,
+    tables varchar not null,
+    row_counts varchar not null,
+    content_hashes varchar not null,
+    versions varchar not null,
+    validation varchar not null
+)
+"""
+
+
+def connect(settings: Settings, path: Path | None = None, read_only: bool = False):
+    """Open a DuckDB connection with the configured memory limit, threads and spill folder."""
+    target = path or settings.work_db
+    target.parent.mkdir(parents=True, exist_ok=True)
+    settings.temp_dir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "memory_limit": settings.duckdb_memory_limit,
+        "threads": settings.duckdb_threads,
+        "temp_directory": str(settings.temp_dir),
+    }
+    return duckdb.connect(str(target), read_only=read_only, config=config)
+
+
+@contextmanager
+def work_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the work file that is always closed, so no task holds the write lock."""
+    con = connect(settings)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def table_content_hash(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SHA-256 over a table's rows in a canonical order: equal tables give equal hashes."""
+    rows = con.sql(
+        f"select md5(cast(t as varchar)) as h from {table} as t order by h"
+    ).fetchall()
+    digest = hashlib.sha256()
+    for (row_hash,) in rows:
+        digest.update(row_hash.encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What one publish wrote: the file, the tables with their row counts and content hashes."""
+
+    path: Path
+    row_counts: dict[str, int]
+    content_hashes: dict[str, str]
+
+
+def _existing_runs(published: Path) -> list[tuple]:
+    if not published.exists():
+        return []
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        found = con.sql(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'meta' and table_name = 'runs'"
+        ).fetchall()[0][0]
+        if not found:
+            return []
+        return con.sql("select * from meta.runs order by published_at").fetchall()
+    finally:
+        con.close()
+
+
+def publish(
+    settings: Settings,
+    tables: Sequence[str],
+    run_id: str,
+    logical_date: date,
+    versions: dict[str, str],
+    validation: dict,
+) -> Publication:
+    """Copy the audited `tables` from the work file into a new published file, atomically.
+
+    The new file is built under a temporary name, fsynced, then moved over
+    `marketing.duckdb` with `os.replace`. `meta.runs` carries the history of every publish,
+    this one included. Returns the row counts and content hashes of what was published.
+    """
+    published = settings.published_db
+    staging = published.with_name(f".{published.name}.{os.getpid()}.building")
+    staging.unlink(missing_ok=True)
+    history = _existing_runs(published)
+
+    con = connect(settings, path=staging)
+    try:
+        con.execute(f"attach '{settings.work_db}' as work (read_only)")
+        row_counts: dict[str, int] = {}
+        hashes: dict[str, str] = {}
+        for table in tables:
+            schema = table.split(".")[0]
+            con.execute(f"create schema if not exists {schema}")
+            key_order = _order_clause(con, f"work.{table}")
+            con.execute(f"create table {table} as select * from work.{table} {key_order}")
+            row_counts[table] = con.sql(f"select count(*) from {table}").fetchall()[0][0]
+            hashes[table] = table_content_hash(con, table)
+        con.execute("detach work")
+        con.execute("create schema if not exists meta")
+        con.execute(RUNS_DDL)
+        if history:
+            con.executemany("insert into meta.runs values (?, ?, ?, ?, ?, ?, ?, ?)", history)
+        con.execute(
+            "insert into meta.runs values (?, ?, now(), ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                logical_date,
+                json.dumps(sorted(tables)),
+                json.dumps(row_counts, sort_keys=True),
+                json.dumps(hashes, sort_keys=True),
+                json.dumps(versions, sort_keys=True),
+                json.dumps(validation, sort_keys=True, default=str),
+            ],
+        )
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+    _fsync(staging)
+    os.replace(staging, published)
+    _fsync(published.parent)
+    log.info("published %d tables to %s", len(tables), published)
+    return Publication(path=published, row_counts=row_counts, content_hashes=hashes)
+
+
+def _order_clause(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Order published rows by their first column so the file's layout does not vary by run."""
+    first = con.sql(f"select * from {table} limit 0").columns[0]
+    return f'order by "{first}"'
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# Logs of runs, which grow with every run by design; the rest is the published content.
+RUN_LOGS = frozenset({"meta.runs", "ml.model_runs"})
+
+
+def published_hashes(settings: Settings) -> dict[str, str]:
+    """Content hash of every published table except the run logs."""
+    con = connect(settings, path=settings.published_db, read_only=True)
+    try:
+        tables = con.sql(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema <> 'meta' order by 1"
+        ).fetchall()
+        return {t: table_content_hash(con, t) for (t,) in tables if t not in RUN_LOGS}
+    finally:
+        con.close()
