@@ -1,0 +1,110 @@
+"""Run dbt as a subprocess on the work file and report what it did from run_results.json.
+
+A subprocess, not dbt's in-process runner: the runner can keep the DuckDB file locked after it
+returns, and the next task needs the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pipelines.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class TransformError(RuntimeError):
+    """dbt failed; the message lists each failed model or test with dbt's own message."""
+
+
+@dataclass
+class TransformResult:
+    status_counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    dbt_version: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this Python, so the project's pinned version always runs."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def dbt_paths(settings: Settings) -> tuple[Path, Path]:
+    """Target and log folders under the data home, so runs on different homes never mix."""
+    return settings.home / "dbt" / "target", settings.home / "dbt" / "logs"
+
+
+def run_dbt(
+    settings: Settings,
+    args: list[str],
+    logical_date: date,
+    extra_vars: dict | None = None,
+) -> TransformResult:
+    """Run `dbt <args>` for `logical_date` and return its parsed run results."""
+    target_path, log_path = dbt_paths(settings)
+    dbt_vars = {"as_of_date": logical_date.isoformat(), **(extra_vars or {})}
+    command = [
+        dbt_executable(),
+        *args,
+        "--project-dir", str(settings.dbt_project_dir),
+        "--profiles-dir", str(settings.dbt_project_dir),
+        "--target-path", str(target_path),
+        "--log-path", str(log_path),
+        "--vars", json.dumps(dbt_vars),
+        "--no-use-colors",
+    ]
+    env = {
+        **os.environ,
+        "MARKETING_WORK_DB": str(settings.work_db),
+        "MARKETING_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    settings.work_db.parent.mkdir(parents=True, exist_ok=True)
+    log.info("running dbt %s for %s", " ".join(args), logical_date)
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    for line in proc.stdout.splitlines():
+        log.info("dbt: %s", line)
+    result = read_run_results(target_path / "run_results.json")
+    if proc.returncode != 0:
+        detail = "\n".join(result.failures) or proc.stdout[-4000:] + proc.stderr[-4000:]
+        raise TransformError(f"dbt {' '.join(args)} failed (exit {proc.returncode}):\n{detail}")
+    for warning in result.warnings:
+        log.warning("dbt warning: %s", warning)
+    return result
+
+
+def read_run_results(path: Path) -> TransformResult:
+    """Summarise dbt's run_results.json: counts by status, failures and warnings by node."""
+    result = TransformResult()
+    if not path.exists():
+        return result
+    data = json.loads(path.read_text())
+    result.elapsed_s = float(data.get("elapsed_time") or 0.0)
+    result.dbt_version = data.get("metadata", {}).get("dbt_version", "")
+    for node in data.get("results", []):
+        status = node.get("status", "unknown")
+        result.status_counts[status] = result.status_counts.get(status, 0) + 1
+        unique_id = node.get("unique_id", "?")
+        result.timings[unique_id] = float(node.get("execution_time") or 0.0)
+        message = node.get("message") or ""
+        if status in ("error", "fail", "runtime error"):
+            result.failures.append(f"{unique_id}: {status}: {message}")
+        elif status == "warn":
+            result.warnings.append(f"{unique_id}: {message}")
+    return result
+
+
+def build(settings: Settings, logical_date: date) -> TransformResult:
+    """`dbt build`: every model and its tests, in dependency order; a failing test fails it."""
+    return run_dbt(settings, ["build"], logical_date)
