@@ -1,0 +1,312 @@
+"""The audit step: validate every table due for publishing, record the verdicts, then gate.
+
+Order matters: all outcomes are written to `audit.validations` before the gate raises, so a
+blocked run always leaves a record of why it was blocked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.quality.suites import Reference, SuiteSpec, load_suites
+from pipelines.quality.validate import ExpectationOutcome, validate_frame
+
+logger = logging.getLogger(__name__)
+
+AUDIT_TABLE = "audit.validations"
+# Pseudo expectation types for verdicts GX never got to make; they sort with the real ones in
+# the audit table and read naturally in the gate's message.
+TABLE_EXISTS = "expect_table_to_exist"
+SUITE_RUNS = "expect_suite_to_run"
+REFERENCE_IN_SET = "expect_column_values_to_be_in_set"
+
+_CREATE_AUDIT_TABLE = f"""
+create table if not exists {AUDIT_TABLE} (
+    run_id varchar not null,
+    logical_date date not null,
+    suite varchar not null,
+    table_name varchar not null,
+    expectation_type varchar not null,
+    column_name varchar,
+    severity varchar not null,
+    success boolean not null,
+    observed varchar,
+    kwargs varchar,
+    validated_at timestamptz not null
+)
+"""
+# `current_timestamp` is the transaction's start time in DuckDB, so every row of one audit run
+# carries the same `validated_at`.
+_INSERT_AUDIT_ROW = f"""
+insert into {AUDIT_TABLE} (run_id, logical_date, suite, table_name, expectation_type,
+    column_name, severity, success, observed, kwargs, validated_at)
+values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)
+"""
+
+
+class QualityGateError(RuntimeError):
+    """An error-severity expectation failed, so nothing may be published.
+
+    `failures` holds the blocking outcomes (the message lists them one per line) and `summary`
+    the whole audit, when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        failures: list[ExpectationOutcome] | None = None,
+        summary: AuditSummary | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.failures: list[ExpectationOutcome] = list(failures or [])
+        self.summary = summary
+
+
+@dataclass
+class AuditSummary:
+    """What one audit run validated and how it went."""
+
+    run_id: str
+    tables: list[str]
+    evaluated: int
+    failed_errors: int
+    failed_warnings: int
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    logical_date: dt.date | None = None
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """True when no error-severity expectation failed."""
+        return self.failed_errors == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-serialisable dict for logging and reports."""
+        return {
+            "run_id": self.run_id,
+            "logical_date": self.logical_date.isoformat() if self.logical_date else None,
+            "tables": list(self.tables),
+            "evaluated": self.evaluated,
+            "failed_errors": self.failed_errors,
+            "failed_warnings": self.failed_warnings,
+            "passed": self.passed,
+            "seconds": round(self.seconds, 3),
+            "outcomes": [outcome.to_dict() for outcome in self.outcomes],
+        }
+
+
+def audit_tables(
+    con: duckdb.DuckDBPyConnection,
+    suites_dir: Path,
+    run_id: str,
+    logical_date: dt.date,
+) -> AuditSummary:
+    """Validate every suite's table in `con`, record all outcomes, and gate publishing.
+
+    Outcomes replace any earlier rows of the same `run_id` in `audit.validations`, so a rerun
+    is idempotent. Warnings are recorded and logged but never block.
+
+    Raises:
+        SuiteError: a suite file is malformed (nothing is validated or recorded).
+        QualityGateError: an error-severity expectation failed (after recording), or there are
+            no suites at all.
+    """
+    if not run_id:
+        raise ValueError("run_id must be a non-empty string")
+    started = time.perf_counter()
+    suites = load_suites(Path(suites_dir))
+    if not suites:
+        raise QualityGateError(
+            f"no expectation suites found in {suites_dir}; refusing to publish unvalidated "
+            "tables. Nothing was published."
+        )
+
+    outcomes: list[ExpectationOutcome] = []
+    for suite in suites:
+        outcomes.extend(_audit_suite(con, suite))
+
+    _record(con, outcomes, run_id, logical_date)
+
+    blocking = [outcome for outcome in outcomes if outcome.blocking]
+    warnings = [o for o in outcomes if not o.success and o.severity == "warning"]
+    summary = AuditSummary(
+        run_id=run_id,
+        tables=[suite.table for suite in suites],
+        evaluated=len(outcomes),
+        failed_errors=len(blocking),
+        failed_warnings=len(warnings),
+        outcomes=outcomes,
+        logical_date=logical_date,
+        seconds=time.perf_counter() - started,
+    )
+    for outcome in warnings:
+        logger.warning("quality warning: %s", outcome.describe())
+    logger.info(
+        "audit %s: %d tables, %d expectations, %d failed errors, %d failed warnings (%.2fs)",
+        run_id,
+        len(summary.tables),
+        summary.evaluated,
+        summary.failed_errors,
+        summary.failed_warnings,
+        summary.seconds,
+    )
+    if blocking:
+        lines = "\n".join(outcome.describe() for outcome in blocking)
+        raise QualityGateError(
+            f"quality gate failed for run {run_id} ({logical_date.isoformat()}): "
+            f"{len(blocking)} error-severity expectation(s) failed; nothing was published.\n"
+            f"{lines}",
+            failures=blocking,
+            summary=summary,
+        )
+    return summary
+
+
+def _audit_suite(con: duckdb.DuckDBPyConnection, suite: SuiteSpec) -> list[ExpectationOutcome]:
+    """Outcomes for one suite; problems reading data become failed outcomes, not exceptions."""
+    try:
+        frame = con.sql(f"select * from {suite.table}").pl()
+    except duckdb.CatalogException as exc:
+        message = f"table {suite.table} does not exist ({_first_line(exc)})"
+        return [_failure(suite, TABLE_EXISTS, None, message, "{}")]
+    except duckdb.Error as exc:
+        message = f"could not read table {suite.table}: {_first_line(exc)}"
+        return [_failure(suite, TABLE_EXISTS, None, message, "{}")]
+
+    extras: list[dict[str, Any]] = []
+    resolved: list[Reference] = []
+    unresolved: list[ExpectationOutcome] = []
+    for reference in suite.references:
+        missing = _missing_reference_values(con, suite.table, reference)
+        if isinstance(missing, str):
+            kwargs = _reference_kwargs_json(reference)
+            unresolved.append(_failure(suite, REFERENCE_IN_SET, reference.column, missing, kwargs))
+            continue
+        resolved.append(reference)
+        extras.append(
+            {
+                "type": "expect_column_values_to_not_be_in_set",
+                "kwargs": {"column": reference.column, "value_set": missing},
+                "meta": {"severity": "error", "reference": reference.target},
+            }
+        )
+
+    try:
+        outcomes = validate_frame(frame, suite, extra_expectations=extras)
+    except Exception as exc:
+        # Fail closed but keep going: the other tables still get validated and everything is
+        # recorded, and this suite's failure blocks publishing with the reason attached.
+        logger.exception("validating %s with suite %s crashed", suite.table, suite.name)
+        message = f"validation crashed: {type(exc).__name__}: {_first_line(exc)}"
+        return [_failure(suite, SUITE_RUNS, None, message, "{}"), *unresolved]
+
+    # validate_frame returns the extras last, in order: record each under the check it stands
+    # for, "values are in the referenced column", which is what a reader of the audit expects.
+    base = len(outcomes) - len(extras)
+    for offset, reference in enumerate(resolved):
+        outcomes[base + offset] = dataclasses.replace(
+            outcomes[base + offset],
+            expectation_type=REFERENCE_IN_SET,
+            kwargs_json=_reference_kwargs_json(reference),
+        )
+    return outcomes + unresolved
+
+
+def _missing_reference_values(
+    con: duckdb.DuckDBPyConnection, table: str, reference: Reference
+) -> list[Any] | str:
+    """Distinct non-null `reference.column` values of `table` absent from the referenced column.
+
+    The referential check runs in GX as "not in this set of missing values", which flags exactly
+    the rows that "in the set of referenced values" would. Handing GX the full referenced set
+    instead is far too slow: GX copies an expectation's kwargs dozens of times per validation,
+    so a 100k-key value set cost about 15 s per reference. The missing set is empty on a healthy
+    run, and DuckDB's anti join finds it in milliseconds.
+
+    Returns an error message instead when the reference cannot be resolved.
+    """
+    column, target = reference.column, reference.target_column
+    sql = f"""
+        select distinct c.{column}
+        from {table} as c
+        anti join (select {target} as k from {reference.table} where {target} is not null) as p
+            on c.{column} = p.k
+        where c.{column} is not null
+    """
+    try:
+        rows = con.sql(sql).fetchall()
+    except duckdb.Error as exc:
+        return f"cannot resolve reference to {reference.target}: {_first_line(exc)}"
+    # Decimal keys are compared as floats in the frame GX sees (see validate._to_pandas).
+    return [float(row[0]) if isinstance(row[0], Decimal) else row[0] for row in rows]
+
+
+def _reference_kwargs_json(reference: Reference) -> str:
+    return json.dumps({"column": reference.column, "value_set": f"<{reference.target}>"})
+
+
+def _failure(
+    suite: SuiteSpec, expectation_type: str, column: str | None, observed: str, kwargs_json: str
+) -> ExpectationOutcome:
+    return ExpectationOutcome(
+        suite=suite.name,
+        table=suite.table,
+        expectation_type=expectation_type,
+        column=column,
+        severity="error",
+        success=False,
+        observed=observed,
+        kwargs_json=kwargs_json,
+    )
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    outcomes: list[ExpectationOutcome],
+    run_id: str,
+    logical_date: dt.date,
+) -> None:
+    """Replace this run's rows in the audit table, atomically."""
+    schema = AUDIT_TABLE.split(".", 1)[0]
+    con.execute(f"create schema if not exists {schema}")
+    con.execute(_CREATE_AUDIT_TABLE)
+    rows = [
+        (
+            run_id,
+            logical_date,
+            outcome.suite,
+            outcome.table,
+            outcome.expectation_type,
+            outcome.column,
+            outcome.severity,
+            outcome.success,
+            outcome.observed,
+            outcome.kwargs_json,
+        )
+        for outcome in outcomes
+    ]
+    con.begin()
+    try:
+        con.execute(f"delete from {AUDIT_TABLE} where run_id = ?", [run_id])
+        if rows:
+            con.executemany(_INSERT_AUDIT_ROW, rows)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    logger.debug("recorded %d outcomes for run %s in %s", len(rows), run_id, AUDIT_TABLE)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
