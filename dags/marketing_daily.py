@@ -1,0 +1,96 @@
+"""
+### marketing_daily
+
+The daily marketing run for one day of data (the logical date, in UTC):
+
+1. **ingest_&lt;source&gt;**: new export files under `data/landing/<source>/` go into DuckDB's `raw`
+   schema; every file is in the ledger `audit.loads`, bad rows in `raw.quarantine`.
+2. **transform**: `dbt build` makes the unified customer view (`marts.dim_customers`), the facts
+   and the model features, and runs dbt's tests.
+3. **score_churn**: an XGBoost churn model scores every active customer, with reasons.
+4. **audit**: Great Expectations checks every table to publish; a failure stops the run here and
+   the last good publication stays as it was.
+5. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step
+   (updates the Asset `marketing_published`).
+6. **export** and **report**: per-segment upload files and the HTML report for the day.
+
+Every task that writes DuckDB runs in the one-slot pool `duckdb_writer`. Logic lives in
+`pipelines/`; this file only wires it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_context, task
+
+from pipelines.ingest.sources import source_names
+
+PUBLISHED = Asset("marketing_published")
+WRITER_POOL = "duckdb_writer"
+
+
+def _run(step: str, *args: str) -> dict:
+    """Call `pipelines.daily.<step>` for this run's logical date and run id."""
+    from pipelines import daily
+    from pipelines.config import Settings
+
+    context = get_current_context()
+    logical = context.get("logical_date") or context["dag_run"].run_after
+    return getattr(daily, step)(Settings.from_env(), *args, logical.date(), context["run_id"])
+
+
+@dag(
+    dag_id="marketing_daily",
+    # One run per day of data: the run for day D starts when D is over.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["marketing", "daily"],
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "pool": WRITER_POOL,
+    },
+    doc_md=__doc__,
+)
+def marketing_daily() -> None:
+    @task
+    def ingest(source: str) -> dict:
+        return _run("ingest", source)
+
+    @task
+    def transform() -> dict:
+        return _run("transform")
+
+    @task
+    def score_churn() -> dict:
+        return _run("score_churn")
+
+    @task(retries=0)
+    def audit() -> dict:
+        return _run("audit")
+
+    @task(outlets=[PUBLISHED])
+    def publish() -> dict:
+        return _run("publish")
+
+    @task
+    def export() -> dict:
+        return _run("export")
+
+    @task
+    def report() -> dict:
+        return _run("report")
+
+    loads = [ingest.override(task_id=f"ingest_{s}")(s) for s in source_names()]
+    built = transform()
+    published = publish()
+    exported = export()
+    loads >> built >> score_churn() >> audit() >> published >> exported >> report()
+
+
+marketing_daily()

@@ -1,0 +1,108 @@
+"""Daily segment exports from the published warehouse: files a marketer uploads as they are.
+
+Only audited, published data is exported. Each run writes `exports/<date>/` whole (built
+beside it, then renamed into place) with a `manifest.json` of rows, checksums and suppressions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.activation.csvsafe import neutralise_frame
+from pipelines.activation.segments import Segment, load_segments
+from pipelines.config import Settings
+from pipelines.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+AUDIENCE_SQL = """
+select c.*, s.churn_probability, s.churn_decile, s.reason_1, s.reason_2, s.reason_3
+from marts.dim_customers as c
+left join ml.churn_scores as s using (customer_key)
+"""
+
+
+@dataclass
+class ExportFile:
+    path: str
+    platform: str
+    segment: str
+    rows: int
+    sha256: str
+    suppressed: dict[str, int] = field(default_factory=dict)
+
+
+def read_audience(settings: Settings) -> pl.DataFrame:
+    """Customers with their scores, from the published file (never the work file)."""
+    con = connect(settings, path=settings.published_db, read_only=True)
+    try:
+        return con.sql(AUDIENCE_SQL).pl()
+    finally:
+        con.close()
+
+
+def mailchimp_rows(members: pl.DataFrame, segment: Segment) -> tuple[pl.DataFrame, dict]:
+    """The Mailchimp import rows for a segment, and how many were held back and why."""
+    no_email = members.filter(pl.col("email").is_null())
+    with_email = members.filter(pl.col("email").is_not_null())
+    status = pl.col("mailchimp_status")
+    suppressed = {
+        "no_email": no_email.height,
+        "unsubscribed": with_email.filter(status == "unsubscribed").height,
+        "cleaned": with_email.filter(status == "cleaned").height,
+        "no_email_consent": with_email.filter(
+            ~pl.col("is_emailable") & ~status.is_in(["unsubscribed", "cleaned"]).fill_null(False)
+        ).height,
+    }
+    allowed = with_email.filter(pl.col("is_emailable")).sort("customer_key")
+    rows = allowed.select(
+        pl.col("email").alias("Email Address"),
+        pl.col("first_name").alias("First Name"),
+        pl.col("last_name").alias("Last Name"),
+        pl.lit(segment.name).alias("Tags"),
+    )
+    return neutralise_frame(rows), {k: v for k, v in suppressed.items() if v}
+
+
+def export_segments(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Write every segment's files for `logical_date` and the manifest; return the manifest."""
+    audience = read_audience(settings)
+    segments = load_segments(settings.segments_file, columns=audience.columns)
+    final = settings.exports_dir / logical_date.isoformat()
+    building = final.with_name(f".{final.name}.building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    files: list[ExportFile] = []
+    for segment in segments:
+        members = segment.select(audience)
+        for platform in segment.platforms:
+            rows, suppressed = mailchimp_rows(members, segment)
+            relative = Path(platform) / f"{segment.name}.csv"
+            target = building / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            rows.write_csv(target)
+            files.append(ExportFile(
+                path=str(relative), platform=platform, segment=segment.name,
+                rows=rows.height, sha256=hashlib.sha256(target.read_bytes()).hexdigest(),
+                suppressed=suppressed,
+            ))
+            log.info("%s/%s: %d rows, suppressed %s", platform, segment.name, rows.height,
+                     suppressed)
+    manifest = {
+        "run_id": run_id,
+        "logical_date": logical_date.isoformat(),
+        "files": [vars(f) for f in files],
+    }
+    (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    if final.exists():
+        shutil.rmtree(final)
+    building.rename(final)
+    return manifest

@@ -1,0 +1,158 @@
+"""`marketing`: the command line of the product.
+
+  marketing simulate [--scale xs] [--seed 42]    make a synthetic shop in the landing folder
+  marketing run [--date D]                        run the daily DAG through Airflow for day D
+  marketing ingest --source shop --path FILE      load one of your own export files
+  marketing score | export | report [--date D]    run one step on its own
+  marketing landing-date                          the newest export date in the landing folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from pipelines.config import SCALES, Settings
+
+
+def _latest_landing_date(settings: Settings) -> date | None:
+    from pipelines.ingest.run import DATE_DIR
+
+    dates = [
+        date.fromisoformat(p.name)
+        for p in settings.landing_dir.glob("*/*")
+        if p.is_dir() and DATE_DIR.match(p.name)
+    ]
+    return max(dates) if dates else None
+
+
+def _run_date(settings: Settings, given: str | None) -> date:
+    if given:
+        return date.fromisoformat(given)
+    latest = _latest_landing_date(settings)
+    if latest is None:
+        raise SystemExit(
+            f"no dated export folders under {settings.landing_dir}; "
+            "run `marketing simulate` or pass --date"
+        )
+    return latest
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.simulate import landing_is_empty, simulate
+
+    if args.if_empty and not landing_is_empty(settings):
+        print(f"landing folder {settings.landing_dir} already has files; not simulating")
+        return 0
+    counts = simulate(settings, scale=args.scale, seed=args.seed)
+    print(f"simulated scale {args.scale} (seed {args.seed}) into {settings.landing_dir}")
+    for name, n in counts.items():
+        print(f"  {name}: {n:,}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines import airflow_env, daily
+
+    day = _run_date(settings, args.date)
+    env = airflow_env.airflow_env()
+    airflow_env.prepare(env)
+    print(f"running DAG marketing_daily for {day} ...", flush=True)
+    code = airflow_env.dags_test(day, env)
+    if code != 0:
+        print(f"the run for {day} failed (exit {code}); see the task logs above", file=sys.stderr)
+        return code
+    print(f"\nmarketing_daily {day}: done. Outputs:")
+    for name, where in daily.outputs(settings, day).items():
+        print(f"  {name:28} {where}")
+    print(f"\nQuery it: duckdb -readonly {settings.published_db}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from pipelines.ingest.run import IngestError, ingest_files
+
+    run_id = "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    try:
+        report = ingest_files(settings, args.source, [Path(p) for p in args.path], run_id)
+    except IngestError as exc:
+        print(f"rejected:\n{exc}", file=sys.stderr)
+        return 1
+    for r in report.results:
+        line = (f"{r.file}: {r.status}, {r.rows_loaded} rows loaded, "
+                f"{r.rows_quarantined} quarantined")
+        if r.top_reasons:
+            line += " (" + ", ".join(f"{reason}: {n}" for reason, n in r.top_reasons) + ")"
+        print(line)
+    for path in report.unrecognised:
+        print(f"{path}: not loaded, the name matches no {args.source} export")
+    if any(r.rows_quarantined for r in report.results):
+        print(f"quarantined rows are in {settings.work_db}, table raw.quarantine")
+    return 0
+
+
+def _step(name: str):
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        from pipelines import daily
+
+        day = _run_date(settings, args.date)
+        print(daily.describe(getattr(daily, name)(settings, day, f"cli__{name}__{day}")))
+        return 0
+
+    return run
+
+
+def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
+    latest = _latest_landing_date(settings)
+    if latest is None:
+        return 1
+    print(latest.isoformat())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="marketing", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("simulate", help="make a synthetic shop in the landing folder")
+    p.add_argument("--scale", choices=sorted(SCALES), default="xs")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--if-empty", action="store_true",
+                   help="do nothing when the landing folder already has files")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("run", help="run the daily DAG end to end through Airflow")
+    p.add_argument("--date", help="the day to run (default: the newest export date)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ingest", help="load your own export files")
+    p.add_argument("--source", required=True)
+    p.add_argument("--path", required=True, nargs="+")
+    p.set_defaults(func=cmd_ingest)
+
+    for name in ("score_churn", "export", "report"):
+        p = sub.add_parser(name.split("_")[0], help=f"run the {name} step alone")
+        p.add_argument("--date")
+        p.set_defaults(func=_step(name))
+
+    p = sub.add_parser("landing-date", help="print the newest export date in the landing folder")
+    p.set_defaults(func=cmd_landing_date)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    return args.func(args, Settings.from_env())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

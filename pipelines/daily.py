@@ -1,0 +1,124 @@
+"""The steps of the daily run, one function each; the DAG's tasks and the benchmark call these.
+
+Each step opens what it needs, does one job for the logical date, closes its connections and
+returns a small summary (it goes to XCom, so no frames).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+
+from pipelines.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class PublishRefusedError(RuntimeError):
+    """Publish found no passing audit for this run; nothing was published."""
+
+
+def ingest(settings: Settings, source: str, logical_date: date, run_id: str) -> dict:
+    from pipelines.ingest.run import ingest_source
+
+    report = ingest_source(settings, source, run_id, logical_date)
+    return {"summary": report.summary(), "files": len(report.results)}
+
+
+def transform(settings: Settings, logical_date: date, run_id: str) -> dict:
+    from pipelines.transform import build
+
+    result = build(settings, logical_date)
+    return {"status": result.status_counts, "seconds": round(result.elapsed_s, 1),
+            "dbt_version": result.dbt_version}
+
+
+def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
+    from pipelines.ml.tasks import score_churn as score
+
+    return score(settings, logical_date, run_id)
+
+
+def audit(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Validate every table to publish; raises QualityGateError when an error-level check fails."""
+    from pipelines.quality import audit_tables
+    from pipelines.warehouse import work_connection
+
+    with work_connection(settings) as con:
+        summary = audit_tables(con, settings.expectations_dir, run_id, logical_date)
+    return {"tables": summary.tables, "evaluated": summary.evaluated,
+            "failed_warnings": summary.failed_warnings}
+
+
+def audited_tables(settings: Settings, run_id: str) -> tuple[list[str], dict]:
+    """Tables whose audit for `run_id` passed, with the validation summary; refuses otherwise."""
+    from pipelines.quality import load_suites
+    from pipelines.warehouse import work_connection
+
+    expected = sorted(s.table for s in load_suites(settings.expectations_dir))
+    with work_connection(settings) as con:
+        rows = con.execute(
+            "select table_name, count(*) as checks, "
+            "count(*) filter (where not success and severity = 'error') as failed_errors, "
+            "count(*) filter (where not success and severity = 'warning') as failed_warnings "
+            "from audit.validations where run_id = ? group by table_name order by table_name",
+            [run_id],
+        ).fetchall()
+    summary = {t: {"checks": c, "failed_errors": e, "failed_warnings": w} for t, c, e, w in rows}
+    unaudited = [t for t in expected if t not in summary]
+    failed = [t for t, s in summary.items() if s["failed_errors"]]
+    if unaudited or failed:
+        raise PublishRefusedError(
+            f"run {run_id}: not publishing; tables without an audit: {unaudited}, "
+            f"tables that failed it: {failed}"
+        )
+    return expected, summary
+
+
+def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Publish the audited tables atomically; record run id, counts, versions, validation."""
+    from pipelines.transform import dbt_paths, read_run_results
+    from pipelines.warehouse import publish as publish_tables
+    from pipelines.warehouse import work_connection
+
+    tables, validation = audited_tables(settings, run_id)
+    with work_connection(settings) as con:
+        models = dict(con.execute(
+            "select model, version from ml.model_runs where run_id = ?", [run_id]
+        ).fetchall())
+    dbt_version = read_run_results(dbt_paths(settings)[0] / "run_results.json").dbt_version
+    publication = publish_tables(
+        settings, tables, run_id, logical_date,
+        versions={"dbt": dbt_version, **{f"model:{k}": v for k, v in models.items()}},
+        validation=validation,
+    )
+    return {"path": str(publication.path), "row_counts": publication.row_counts}
+
+
+def export(settings: Settings, logical_date: date, run_id: str) -> dict:
+    from pipelines.activation.export import export_segments
+
+    manifest = export_segments(settings, logical_date, run_id)
+    return {"files": [(f["path"], f["rows"]) for f in manifest["files"]]}
+
+
+def report(settings: Settings, logical_date: date, run_id: str) -> dict:
+    from pipelines.report.html import build_report
+
+    return {"path": str(build_report(settings, logical_date, run_id))}
+
+
+def outputs(settings: Settings, logical_date: date) -> dict[str, str]:
+    """Where a day's outputs are, for the CLI to tell the user."""
+    day = logical_date.isoformat()
+    return {
+        "warehouse (analysts)": str(settings.published_db),
+        "exports (marketers)": str(settings.exports_dir / day),
+        "report": str(settings.reports_dir / day / "index.html"),
+        "quarantine and load ledger": f"{settings.work_db} (raw.quarantine, audit.loads)",
+    }
+
+
+def describe(summary: dict) -> str:
+    return json.dumps(summary, sort_keys=True, default=str)

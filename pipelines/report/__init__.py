@@ -1,0 +1,1 @@
+"""The daily HTML report for people: what the data says today and what to do next."""
