@@ -1,0 +1,75 @@
+"""Segments as data, consent in the email export, spreadsheet formula neutralisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipelines.activation.csvsafe import neutralise, neutralise_frame
+from pipelines.activation.export import mailchimp_rows
+from pipelines.activation.segments import SegmentFileError, load_segments
+from pipelines.config import Settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "segments.yml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_segments_file_loads():
+    segments = load_segments(Settings.from_env().segments_file)
+    assert [s.name for s in segments] == ["churn_risk"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("segments: [{name: Bad Name, rules: [{column: a, op: '>', value: 1}]}]", "snake_case"),
+    ("segments: [{name: a, rules: [{column: a, op: '~', value: 1}]}]", "has op '~'"),
+    ("segments: [{name: a, rules: []}]", "at least one rule"),
+    ("segments: [{name: a, rules: [{column: nope, op: '>', value: 1}]}]", "unknown column"),
+    ("segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [tiktok]}]",
+     "unknown platforms"),
+    ("nothing: here", "top-level 'segments:'"),
+])
+def test_a_broken_segments_file_names_file_segment_and_field(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(SegmentFileError, match=message) as err:
+        load_segments(path, columns=["a"])
+    assert str(path) in str(err.value)
+
+
+def test_segment_rules_all_must_hold_and_nulls_are_out(tmp_path):
+    path = write(tmp_path, "segments: [{name: s, rules: [{column: d, op: '>=', value: 8}, "
+                           "{column: ok, op: '==', value: true}]}]")
+    segment = load_segments(path)[0]
+    audience = pl.DataFrame({"d": [9, 9, 3, None], "ok": [True, False, True, True]})
+    assert segment.select(audience).height == 1
+
+
+def test_email_export_holds_only_emailable_people_and_counts_the_rest():
+    members = pl.DataFrame({
+        "customer_key": ["1", "2", "3", "4", "5"],
+        "email": ["a@x.com", "b@x.com", "c@x.com", None, "e@x.com"],
+        "first_name": ["=HYPERLINK(\"x\")", "B", "C", "D", "E"],
+        "last_name": ["A", "B", "C", "D", "E"],
+        "mailchimp_status": ["subscribed", "unsubscribed", "cleaned", "subscribed", None],
+        "is_emailable": [True, False, False, True, False],
+    })
+    segment = type("S", (), {"name": "churn_risk"})()
+    rows, suppressed = mailchimp_rows(members, segment)
+    assert rows.get_column("Email Address").to_list() == ["a@x.com"]
+    assert rows.get_column("First Name").to_list() == ["'=HYPERLINK(\"x\")"]
+    assert suppressed == {"no_email": 1, "unsubscribed": 1, "cleaned": 1, "no_email_consent": 1}
+
+
+@given(st.text(max_size=30))
+def test_no_cell_comes_out_starting_like_a_formula(text):
+    out = neutralise(text)
+    assert not out or out[0] not in "=+-@\t\r"
+    assert out in (text, "'" + text)
+    frame = neutralise_frame(pl.DataFrame({"c": [text]}))
+    assert frame.get_column("c")[0] == out

@@ -1,0 +1,90 @@
+"""Churn labels, cutoffs, deciles, reasons and the registry's refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_series_equal
+
+from pipelines.ml import registry
+from pipelines.ml.churn import InsufficientHistoryError, deciles, split_cutoffs
+from pipelines.ml.explain import phrase, top_reasons
+from pipelines.ml.labels import active, churn_labels
+
+
+def test_label_window_starts_after_the_cutoff_day_and_lasts_the_horizon():
+    features = pl.DataFrame({
+        "customer_key": ["a", "b", "c", "d"],
+        "as_of_date": [date(2026, 1, 31)] * 4,
+    })
+    orders = pl.DataFrame({
+        "customer_key": ["a", "b", "c", "d"],
+        "ordered_at": [
+            datetime(2026, 1, 31, 23, 59, tzinfo=UTC),  # on the cutoff day: known, not future
+            datetime(2026, 2, 1, 0, 0, tzinfo=UTC),  # first moment of the window
+            datetime(2026, 5, 1, 23, 59, tzinfo=UTC),  # last day of a 90-day window
+            datetime(2026, 5, 2, 0, 0, tzinfo=UTC),  # just after it
+        ],
+    })
+    labelled = churn_labels(features, orders, horizon_days=90).sort("customer_key")
+    assert labelled.get_column("churned").to_list() == [True, False, False, True]
+
+
+def test_validation_cutoff_is_newest_known_and_training_windows_close_before_it():
+    cutoffs = [date(2026, 10, 31), date(2026, 10, 1), date(2026, 9, 1), date(2026, 8, 2),
+               date(2026, 7, 3), date(2026, 6, 3), date(2026, 5, 4)]
+    training, validation = split_cutoffs(cutoffs, date(2026, 10, 31), horizon_days=90)
+    assert validation == date(2026, 8, 2)
+    assert training == [date(2026, 5, 4)]
+    with pytest.raises(InsufficientHistoryError, match="days of order history"):
+        split_cutoffs(cutoffs[:5], date(2026, 10, 31), horizon_days=90)
+
+
+def test_active_means_bought_within_a_year():
+    frame = pl.DataFrame({"orders_count": [0, 1, 3], "days_since_last_order": [None, 400, 20]})
+    assert active(frame).height == 1
+
+
+def test_deciles_put_the_riskiest_tenth_in_decile_ten_and_break_ties_by_key():
+    p = pl.Series([0.1 * i for i in range(20)])
+    keys = pl.Series([f"k{i:02d}" for i in range(20)])
+    got = deciles(p, keys)
+    assert got.to_list() == [i // 2 + 1 for i in range(20)]
+    tied = deciles(pl.Series([0.5] * 10), pl.Series([f"k{i}" for i in range(9, -1, -1)]))
+    assert_series_equal(tied, pl.Series("decile", list(range(10, 0, -1)), dtype=pl.Int32))
+
+
+def test_reasons_are_the_strongest_pushes_in_words():
+    features = ("days_since_last_order", "orders_count", "is_email_subscribed")
+    values = pl.DataFrame({"days_since_last_order": [120.0], "orders_count": [1.0],
+                           "is_email_subscribed": [0.0]})
+    contributions = np.array([[0.9, 0.1, 0.5, -0.3]])
+    assert top_reasons(contributions, values, features) == [
+        ["no order in 120 days", "not subscribed to email", "1 order in total"]]
+    assert phrase("avg_days_between_orders", None) == "only one order so far"
+
+
+def test_registry_refuses_a_model_whose_features_the_table_lacks(tmp_path):
+    card = registry.ModelCard(model="churn", version="v1", features=["a", "b"],
+                              feature_types={}, training_cutoffs=[], validation_cutoff="",
+                              params={})
+    with pytest.raises(registry.ModelMismatchError, match=r"\['b'\]"):
+        registry.check_features(card, ["a", "c"])
+
+
+def test_registry_refuses_a_booster_changed_on_disk(tmp_path):
+    import xgboost as xgb
+
+    booster = xgb.train({"objective": "binary:logistic"},
+                        xgb.DMatrix(np.array([[0.0], [1.0]]), label=[0, 1]), 2)
+    card = registry.ModelCard(model="churn", version="v1", features=["f0"], feature_types={},
+                              training_cutoffs=[], validation_cutoff="", params={})
+    folder = registry.save(tmp_path, card, booster)
+    loaded, _ = registry.load(tmp_path, "churn", "v1")
+    assert loaded.booster_sha256 == card.booster_sha256
+    (folder / "booster.json").write_text((folder / "booster.json").read_text() + " ")
+    with pytest.raises(registry.ModelMismatchError, match="does not match"):
+        registry.load(tmp_path, "churn", "v1")
