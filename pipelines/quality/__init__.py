@@ -5,7 +5,7 @@ loaded or a table validated.
 """
 
 from pipelines.quality.gate import AuditSummary, QualityGateError, audit_tables
-from pipelines.quality.suites import SuiteError, SuiteSpec, load_suites
+from pipelines.quality.suites import SuiteError, SuiteSpec, load_suites, suite_tables
 from pipelines.quality.validate import ExpectationOutcome, validate_frame
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "SuiteSpec",
     "audit_tables",
     "load_suites",
+    "suite_tables",
     "validate_frame",
 ]

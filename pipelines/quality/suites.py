@@ -104,6 +104,23 @@ def load_suites(directory: Path) -> list[SuiteSpec]:
     return suites
 
 
+def suite_tables(directory: Path) -> list[str]:
+    """The tables the suites in `directory` cover, read without loading Great Expectations.
+
+    Publishing needs only this list; the full check of each suite happens in the audit.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SuiteError(f"expectations directory {directory} does not exist")
+    tables = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            tables.append(json.loads(path.read_text())["meta"]["table"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SuiteError(f"{path}: cannot read meta.table ({exc})") from exc
+    return sorted(set(tables))
+
+
 def load_suite(path: Path) -> SuiteSpec:
     """Load and check one suite file.
 
