@@ -1,0 +1,1 @@
+"""The benchmark behind `make bench`: the daily run stage by stage, against bare engines."""

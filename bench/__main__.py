@@ -1,0 +1,167 @@
+"""`python -m bench --scale s`: time the daily run stage by stage, beside bare DuckDB and pandas.
+
+Writes bench/results/<scale>-<commit>.json and .md and prints the Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
+from pathlib import Path
+
+from bench import quality, references
+from pipelines.config import REPO_ROOT, Settings
+from pipelines.ingest.sources import source_names
+from pipelines.transform import dbt_paths, read_run_results
+
+DAY = date(2026, 10, 31)
+STEPS = [*[("ingest", s) for s in source_names()], ("transform", None), ("score_churn", None),
+         ("audit", None), ("publish", None), ("export", None), ("report", None)]
+
+
+def world(scale: str, seed: int) -> Path:
+    """Simulate the landing files and truth once per scale and seed; later runs reuse them."""
+    root = REPO_ROOT / "data" / "bench" / f"{scale}-seed{seed}"
+    done = root / "world" / ".complete"
+    if not done.exists():
+        from pipelines.simulate import simulate
+
+        shutil.rmtree(root / "world", ignore_errors=True)
+        start = time.perf_counter()
+        counts = simulate(Settings(home=root / "world"), scale=scale, seed=seed, end_date=DAY)
+        (root / "world" / "simulate.json").write_text(json.dumps(
+            {"seconds": time.perf_counter() - start, "counts": counts}))
+        done.touch()
+    return root
+
+
+def run_stage(home: Path, step: str, arg: str | None, run_id: str) -> dict:
+    env = {**os.environ, "MARKETING_HOME": str(home)}
+    command = [sys.executable, "-m", "bench.stage", step, DAY.isoformat(), run_id]
+    if arg:
+        command.append(arg)
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"stage {step} {arg or ''} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def daily_run(home: Path, run_id: str) -> list[dict]:
+    stages = []
+    for step, arg in STEPS:
+        stat = run_stage(home, step, arg, run_id)
+        stages.append({"stage": f"{step}_{arg}" if arg else step, **stat})
+    return stages
+
+
+def dbt_groups(home: Path) -> dict[str, float]:
+    """dbt execution time per folder (staging, intermediate, marts) and for tests."""
+    result = read_run_results(dbt_paths(Settings(home=home))[0] / "run_results.json")
+    groups: dict[str, float] = {}
+    for unique_id, seconds in result.timings.items():
+        kind = unique_id.split(".")[0]
+        key = "tests" if kind in ("test", "unit_test") else unique_id.split(".")[2].split("_")[0]
+        groups[key] = groups.get(key, 0.0) + seconds
+    return groups
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+                         capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
+def markdown(r: dict) -> str:
+    lines = [f"### scale `{r['scale']}` ({r['people']:,} people), commit {r['commit']}", "",
+             "| stage | seconds | peak RSS MB | note |", "|---|---:|---:|---|"]
+    for s in r["full_run"]:
+        note = ""
+        if s["stage"].startswith("ingest"):
+            note = s["result"]["summary"].split(":", 1)[1].split(",")[0].strip()
+        lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {s['peak_rss_mb']:.0f} | {note} |")
+    full, rerun = r["full_seconds"], r["rerun_seconds"]
+    lines += [f"| **full run** | **{full:.1f}** | | sum of stages |",
+              f"| rerun, no new files | {rerun:.1f} | | {rerun / full:.0%} of the full run |", ""]
+    ing, bare = r["ingest_seconds"], r["bare_duckdb"]["seconds"]
+    pd_s, ours = r["pandas"]["seconds"], r["ours_features_and_model_seconds"]
+    lines += ["| comparison | ours s | reference s | ratio |", "|---|---:|---:|---:|",
+              f"| ingest vs bare DuckDB read_csv | {ing:.2f} | {bare:.2f} | "
+              f"ours/bare {ing / bare:.2f} |",
+              f"| churn features + model vs pandas | {ours:.2f} | {pd_s:.2f} | "
+              f"pandas/ours {pd_s / ours:.2f} |", ""]
+    c, i = r["churn"], r["identity"]
+    lines += ["| quality | value |", "|---|---:|",
+              f"| churn AUC vs truth: model | {c['model_auc']:.3f} |",
+              f"| churn AUC vs truth: recency rule | {c['recency_auc']:.3f} |",
+              f"| churn AUC vs truth: oracle (hidden state) | {c['oracle_auc']:.3f} |",
+              f"| identity pairwise precision (email match) | {i['precision']:.4f} |",
+              f"| identity pairwise recall (email match) | {i['recall']:.4f} |",
+              f"| ingest throughput | {r['bare_duckdb']['rows'] / ing:,.0f} rows/s, "
+              f"{r['bare_duckdb']['bytes'] / ing / 1e6:.1f} MB/s |",
+              f"| simulate | {r['simulate_seconds']:.1f} s |", ""]
+    lines.append("dbt time by group (s): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in sorted(r["dbt_groups"].items())))
+    lines.append(f"Machine: {r['machine']}; XGBoost on CPU (no GPU lent to this run).")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--scale", default="s")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    root = world(args.scale, args.seed)
+    home = root / "run"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    (home / "landing").symlink_to(root / "world" / "landing")
+    settings = Settings(home=home)
+
+    full = daily_run(home, "bench_full")
+    rerun = daily_run(home, "bench_rerun")
+    groups = dbt_groups(home)
+    bare = references.bare_duckdb_ingest(root / "world" / "landing", root / "bare.duckdb")
+    pandas_ref = references.pandas_churn(settings.work_db, DAY)
+    transform = next(s for s in full if s["stage"] == "transform")
+    feature_model = read_run_results(
+        dbt_paths(settings)[0] / "run_results.json").timings.get(
+        "model.marketing.customer_features", 0.0)
+    score = next(s for s in full if s["stage"] == "score_churn")["seconds"]
+    simulated = json.loads((root / "world" / "simulate.json").read_text())
+    result = {
+        "scale": args.scale, "seed": args.seed, "commit": commit(),
+        "people": simulated["counts"]["truth_customers"],
+        "simulate_seconds": simulated["seconds"],
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                   f"{platform.python_version()}",
+        "full_run": full, "rerun": rerun,
+        "full_seconds": sum(s["seconds"] for s in full),
+        "rerun_seconds": sum(s["seconds"] for s in rerun),
+        "ingest_seconds": sum(s["seconds"] for s in full if s["stage"].startswith("ingest")),
+        "transform_seconds": transform["seconds"],
+        "dbt_groups": groups,
+        "bare_duckdb": bare, "pandas": pandas_ref,
+        "ours_features_and_model_seconds": feature_model + score,
+        "churn": quality.churn_auc(settings.published_db, root / "world" / "truth",
+                                   datetime.combine(DAY, dt_time.max, tzinfo=UTC)),
+        "identity": quality.identity_pairs(settings.work_db, root / "world" / "truth"),
+    }
+    out = REPO_ROOT / "bench" / "results" / f"{args.scale}-{result['commit']}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
+    table = markdown(result)
+    out.with_suffix(".md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

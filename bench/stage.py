@@ -1,0 +1,31 @@
+"""Run one step of the daily run in this process and print its time and peak memory as JSON.
+
+Each stage runs in its own process (as it does under Airflow), so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from datetime import date
+
+from pipelines import daily
+from pipelines.config import Settings
+
+
+def main() -> None:
+    step, day, run_id, *args = sys.argv[1:]
+    settings = Settings.from_env()
+    start = time.perf_counter()
+    out = getattr(daily, step)(settings, *args, date.fromisoformat(day), run_id)
+    seconds = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": max(own, children),
+                      "result": out}, default=str))
+
+
+if __name__ == "__main__":
+    main()
