@@ -28,6 +28,24 @@ PHRASES: dict[str, Callable[[float], str]] = {
 }
 
 
+# Features that tell the same story; a customer gets at most one reason from each family, so
+# "no order in 120 days" is not followed by "0 orders in the last 90 days".
+FAMILIES: dict[str, str] = {
+    "days_since_last_order": "recent",
+    "orders_30d": "recent",
+    "orders_90d": "recent",
+    "revenue_90d": "recent",
+    "orders_365d": "year",
+    "revenue_365d": "year",
+    "orders_count": "value",
+    "revenue": "value",
+    "avg_order_value": "value",
+    "tenure_days": "tenure",
+    "avg_days_between_orders": "rhythm",
+    "is_email_subscribed": "email",
+}
+
+
 def phrase(feature: str, value: float | None) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         if feature == "avg_days_between_orders":
@@ -39,15 +57,25 @@ def phrase(feature: str, value: float | None) -> str:
 def top_reasons(
     contributions: np.ndarray, values: pl.DataFrame, features: tuple[str, ...], k: int = 3
 ) -> list[list[str]]:
-    """For each row, the `k` features that push the score up most, as phrases.
+    """For each row, the `k` features that push the score up most, as phrases, one per family.
 
     `contributions` is XGBoost's `pred_contribs` output (rows x features+1, bias last).
-    Rows with fewer than `k` pushing features are padded with the next strongest ones.
+    Rows with fewer than `k` pushing families are padded with the next strongest ones.
     """
     contrib = contributions[:, : len(features)]
-    order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
+    order = np.argsort(-contrib, axis=1, kind="stable")
     columns = [values.get_column(f).to_list() for f in features]
+    families = [FAMILIES.get(f, f) for f in features]
     reasons = []
-    for row, picks in enumerate(order):
-        reasons.append([phrase(features[j], columns[j][row]) for j in picks])
+    for row, ranked in enumerate(order):
+        seen: set[str] = set()
+        picked: list[str] = []
+        for j in ranked:
+            if families[j] in seen:
+                continue
+            seen.add(families[j])
+            picked.append(phrase(features[j], columns[j][row]))
+            if len(picked) == k:
+                break
+        reasons.append(picked)
     return reasons

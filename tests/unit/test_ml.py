@@ -67,6 +67,16 @@ def test_reasons_are_the_strongest_pushes_in_words():
     assert phrase("avg_days_between_orders", None) == "only one order so far"
 
 
+def test_reasons_do_not_repeat_the_same_story():
+    features = ("days_since_last_order", "orders_90d", "revenue_90d", "orders_count",
+                "tenure_days")
+    values = pl.DataFrame({"days_since_last_order": [150.0], "orders_90d": [0.0],
+                           "revenue_90d": [0.0], "orders_count": [2.0], "tenure_days": [400.0]})
+    contributions = np.array([[0.9, 0.8, 0.7, 0.2, 0.1, 0.0]])
+    assert top_reasons(contributions, values, features) == [
+        ["no order in 150 days", "2 orders in total", "customer for 400 days"]]
+
+
 def test_registry_refuses_a_model_whose_features_the_table_lacks(tmp_path):
     card = registry.ModelCard(model="churn", version="v1", features=["a", "b"],
                               feature_types={}, training_cutoffs=[], validation_cutoff="",
