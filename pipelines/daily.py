@@ -46,7 +46,8 @@ def audit(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.warehouse import work_connection
 
     with work_connection(settings) as con:
-        summary = audit_tables(con, settings.expectations_dir, run_id, logical_date)
+        summary = audit_tables(con, settings.expectations_dir, run_id, logical_date,
+                               published=settings.published_db)
     return {"tables": summary.tables, "evaluated": summary.evaluated,
             "failed_warnings": summary.failed_warnings}
 

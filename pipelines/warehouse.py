@@ -112,7 +112,10 @@ def publish(
     """
     published = settings.published_db
     staging = published.with_name(f".{published.name}.{os.getpid()}.building")
-    staging.unlink(missing_ok=True)
+    # A publish killed midway leaves its half-built file; writers are serialised, so any such
+    # file is garbage by now.
+    for leftover in published.parent.glob(f".{published.name}.*.building*"):
+        leftover.unlink(missing_ok=True)
     history = _existing_runs(published)
 
     con = connect(settings, path=staging)

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
+from pipelines.quality.checks import (
+    PublishedHistory,
+    as_suite_parts,
+    metrics_for,
+    read_history,
+)
 from pipelines.quality.suites import Reference, SuiteSpec, load_suites
 from pipelines.quality.validate import ExpectationOutcome, validate_frame
 
@@ -110,11 +117,13 @@ def audit_tables(
     suites_dir: Path,
     run_id: str,
     logical_date: dt.date,
+    published: Path | None = None,
 ) -> AuditSummary:
     """Validate every suite's table in `con`, record all outcomes, and gate publishing.
 
     Outcomes replace any earlier rows of the same `run_id` in `audit.validations`, so a rerun
-    is idempotent. Warnings are recorded and logged but never block.
+    is idempotent. Warnings are recorded and logged but never block. `published`, the file
+    analysts read, is the baseline for the suites' row-count, freshness and drift checks.
 
     Raises:
         SuiteError: a suite file is malformed (nothing is validated or recorded).
@@ -131,9 +140,12 @@ def audit_tables(
             "tables. Nothing was published."
         )
 
+    watched = [(s.table, s.checks["drift"]["column"]) for s in suites if "drift" in s.checks]
+    history = (read_history(Path(published), watched) if published is not None
+               else PublishedHistory())
     outcomes: list[ExpectationOutcome] = []
     for suite in suites:
-        outcomes.extend(_audit_suite(con, suite))
+        outcomes.extend(_audit_suite(con, suite, history, logical_date))
 
     _record(con, outcomes, run_id, logical_date)
 
@@ -172,7 +184,12 @@ def audit_tables(
     return summary
 
 
-def _audit_suite(con: duckdb.DuckDBPyConnection, suite: SuiteSpec) -> list[ExpectationOutcome]:
+def _audit_suite(
+    con: duckdb.DuckDBPyConnection,
+    suite: SuiteSpec,
+    history: PublishedHistory | None = None,
+    logical_date: dt.date | None = None,
+) -> list[ExpectationOutcome]:
     """Outcomes for one suite; problems reading data become failed outcomes, not exceptions."""
     try:
         frame = con.sql(f"select * from {suite.table}").pl()
@@ -219,7 +236,24 @@ def _audit_suite(con: duckdb.DuckDBPyConnection, suite: SuiteSpec) -> list[Expec
             expectation_type=REFERENCE_IN_SET,
             kwargs_json=_reference_kwargs_json(reference),
         )
+    if suite.checks and history is not None and logical_date is not None:
+        outcomes.extend(_run_checks(frame, suite, history, logical_date))
     return outcomes + unresolved
+
+
+def _run_checks(frame: pl.DataFrame, suite: SuiteSpec, history: PublishedHistory,
+                logical_date: dt.date) -> list[ExpectationOutcome]:
+    """Validate the suite's comparisons with earlier publishes as a one-row metrics frame."""
+    metrics = metrics_for(suite.table, frame, suite.checks, history, logical_date)
+    metric_frame, expectations = as_suite_parts(metrics)
+    checks_suite = dataclasses.replace(suite, expectations=expectations, references=[])
+    outcomes = validate_frame(metric_frame, checks_suite)
+    described = []
+    for outcome, metric in zip(outcomes, metrics, strict=True):
+        value = "n/a" if metric.value is None else f"{metric.value:.3f}"
+        described.append(dataclasses.replace(
+            outcome, observed=f"{metric.name} = {value} ({metric.context})"))
+    return described
 
 
 def _missing_reference_values(

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.quality.checks import check_checks
+
 logger = logging.getLogger(__name__)
 
 SEVERITIES: tuple[str, ...] = ("error", "warning")
@@ -79,6 +81,8 @@ class SuiteSpec:
     expectations: list[dict[str, Any]]
     path: Path
     references: list[Reference] = field(default_factory=list)
+    # Run-time comparisons with earlier publishes (see pipelines.quality.checks).
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_suites(directory: Path) -> list[SuiteSpec]:
@@ -153,6 +157,10 @@ def load_suite(path: Path) -> SuiteSpec:
         raise SuiteError(f"{path}: 'meta.table' must look like schema.table, got {table!r}")
 
     references = _parse_references(path, meta.get("references"))
+    try:
+        checks = check_checks(path, meta.get("checks"))
+    except ValueError as exc:
+        raise SuiteError(str(exc)) from exc
 
     raw_expectations = raw.get("expectations")
     if not isinstance(raw_expectations, list) or not raw_expectations:
@@ -162,7 +170,8 @@ def load_suite(path: Path) -> SuiteSpec:
         for index, item in enumerate(raw_expectations)
     ]
     return SuiteSpec(
-        name=name, table=table, expectations=expectations, path=path, references=references
+        name=name, table=table, expectations=expectations, path=path, references=references,
+        checks=checks,
     )
 
 

@@ -1,0 +1,171 @@
+"""Checks that compare today's table with what was published before: row-count change against
+the trailing publishes, freshness against the logical date, and score drift (PSI) against the
+last publish.
+
+They are declared per suite under `meta.checks` and computed here as one-row metric frames,
+which Great Expectations then validates like any other table, so every check is recorded and
+gated the same way::
+
+    "checks": {"row_count_change": {"min_ratio": 0.5, "max_ratio": 3.0, "trailing_runs": 7},
+               "freshness": {"column": "ordered_at", "max_lag_days": 3},
+               "drift": {"column": "churn_probability", "max_psi": 0.25, "bins": 10,
+                         "severity": "warning"}}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+CHECK_KINDS = {
+    "row_count_change": {"min_ratio", "max_ratio", "trailing_runs", "severity"},
+    "freshness": {"column", "max_lag_days", "severity"},
+    "drift": {"column", "max_psi", "bins", "severity"},
+}
+REQUIRED = {
+    "row_count_change": {"min_ratio", "max_ratio"},
+    "freshness": {"column", "max_lag_days"},
+    "drift": {"column", "max_psi"},
+}
+
+
+def check_checks(path: Path, raw: object) -> dict[str, dict[str, Any]]:
+    """Validate a suite's `meta.checks`; errors name the file and the check."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: 'meta.checks' must be an object")
+    checks = {}
+    for kind, spec in raw.items():
+        if kind not in CHECK_KINDS:
+            raise ValueError(f"{path}: unknown check {kind!r}; known: {sorted(CHECK_KINDS)}")
+        if not isinstance(spec, dict):
+            raise ValueError(f"{path}: check {kind!r} must be an object")
+        unknown = set(spec) - CHECK_KINDS[kind]
+        missing = REQUIRED[kind] - set(spec)
+        if unknown or missing:
+            raise ValueError(f"{path}: check {kind!r}: unknown keys {sorted(unknown)}, "
+                             f"missing keys {sorted(missing)}")
+        if spec.get("severity", "error") not in ("error", "warning"):
+            raise ValueError(f"{path}: check {kind!r}: severity must be error or warning")
+        checks[kind] = {"severity": "error", **spec}
+    return checks
+
+
+@dataclass
+class PublishedHistory:
+    """What the last publishes said: row counts per table (newest first) and, for drift,
+    the previously published values of the watched columns."""
+
+    row_counts: dict[str, list[int]] = field(default_factory=dict)
+    previous_values: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+
+def read_history(published: Path, watched: list[tuple[str, str]], trailing: int = 7
+                 ) -> PublishedHistory:
+    """Read the published file (read-only) for the row-count and drift checks."""
+    history = PublishedHistory()
+    if not published.exists():
+        return history
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        has_runs = con.sql("select count(*) from information_schema.tables "
+                           "where table_schema = 'meta' and table_name = 'runs'").fetchall()
+        if has_runs[0][0]:
+            rows = con.sql(f"select row_counts from meta.runs order by published_at desc "
+                           f"limit {int(trailing)}").fetchall()
+            for (counts,) in rows:
+                for table, n in json.loads(counts).items():
+                    history.row_counts.setdefault(table, []).append(int(n))
+        for table, column in watched:
+            try:
+                values = con.sql(f"select {column} from {table} where {column} is not null")
+                history.previous_values[(table, column)] = values.pl().to_series().cast(
+                    pl.Float64).to_numpy()
+            except duckdb.Error:
+                continue  # nothing published yet for this table: no drift baseline
+    finally:
+        con.close()
+    return history
+
+
+def psi(previous: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
+    """Population stability index of `current` against `previous`, on `previous`'s quantile
+    bins. Under 0.1 is stable, 0.1-0.25 a shift worth a look, over 0.25 a real change."""
+    edges = np.unique(np.quantile(previous, np.linspace(0, 1, bins + 1)))
+    if len(edges) < 3:
+        edges = np.array([previous.min() - 1e-9, previous.max() + 1e-9])
+    edges[0], edges[-1] = -np.inf, np.inf
+    expected = np.histogram(previous, edges)[0] / max(len(previous), 1)
+    actual = np.histogram(current, edges)[0] / max(len(current), 1)
+    eps = 1e-4
+    expected, actual = np.clip(expected, eps, None), np.clip(actual, eps, None)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+@dataclass
+class Metric:
+    """One computed metric with the bounds it must stay in, and the context to explain it."""
+
+    name: str
+    value: float | None
+    min_value: float | None
+    max_value: float | None
+    severity: str
+    context: str
+
+
+def metrics_for(table: str, frame: pl.DataFrame, checks: dict[str, dict[str, Any]],
+                history: PublishedHistory, logical_date: dt.date) -> list[Metric]:
+    """Compute the declared checks' metrics for one table; None where there is no baseline."""
+    out = []
+    if spec := checks.get("row_count_change"):
+        counts = history.row_counts.get(table, [])[: int(spec.get("trailing_runs", 7))]
+        baseline = statistics.median(counts) if counts else None
+        value = frame.height / baseline if baseline else None
+        out.append(Metric(
+            "row_count_ratio", value, spec["min_ratio"], spec["max_ratio"], spec["severity"],
+            f"{frame.height} rows vs median {baseline} of the last {len(counts)} publishes"
+            if baseline else "no earlier publish to compare with"))
+    if spec := checks.get("freshness"):
+        latest = frame.get_column(spec["column"]).max()
+        if isinstance(latest, dt.datetime):
+            latest = latest.astimezone(dt.UTC).date()
+        lag = (logical_date - latest).days if latest is not None else None
+        out.append(Metric(
+            "freshness_lag_days", lag, None, spec["max_lag_days"], spec["severity"],
+            f"latest {spec['column']} is {latest}, run date {logical_date}"))
+    if spec := checks.get("drift"):
+        previous = history.previous_values.get((table, spec["column"]))
+        current = frame.get_column(spec["column"]).drop_nulls().cast(pl.Float64).to_numpy()
+        value = (psi(previous, current, int(spec.get("bins", 10)))
+                 if previous is not None and len(previous) and len(current) else None)
+        out.append(Metric(
+            "psi_" + spec["column"], value, None, spec["max_psi"], spec["severity"],
+            f"PSI of {spec['column']} against the last publish"
+            if value is not None else "no earlier publish to compare with"))
+    return out
+
+
+def as_suite_parts(metrics: list[Metric]) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """The one-row frame of metric values and the GX expectations that bound them."""
+    frame = pl.DataFrame({m.name: [m.value] for m in metrics},
+                         schema={m.name: pl.Float64 for m in metrics})
+    expectations = []
+    for m in metrics:
+        kwargs: dict[str, Any] = {"column": m.name}
+        if m.min_value is not None:
+            kwargs["min_value"] = m.min_value
+        if m.max_value is not None:
+            kwargs["max_value"] = m.max_value
+        expectations.append({"type": "expect_column_values_to_be_between", "kwargs": kwargs,
+                             "meta": {"severity": m.severity, "context": m.context}})
+    return frame, expectations
