@@ -8,11 +8,13 @@ The daily marketing run for one day of data (the logical date, in UTC):
 2. **transform**: `dbt build` makes the unified customer view (`marts.dim_customers`), the facts
    and the model features, and runs dbt's tests.
 3. **score_churn**: an XGBoost churn model scores every active customer, with reasons.
-4. **audit**: Great Expectations checks every table to publish; a failure stops the run here and
-   the last good publication stays as it was.
-5. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step
-   (updates the Asset `marketing_published`).
-6. **export** and **report**: per-segment upload files and the HTML report for the day.
+4. **export**: per-segment upload files, built into a staging folder.
+5. **audit**: Great Expectations checks every table and export file to publish; a failure stops
+   the run here and the last good publication and exports stay as they were.
+6. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
+   then the audited exports move to `data/exports/<date>/` (updates the Asset
+   `marketing_published`).
+7. **report**: the HTML report for the day.
 
 Every task that writes DuckDB runs in the one-slot pool `duckdb_writer`. Logic lives in
 `pipelines/`; this file only wires it.
@@ -89,8 +91,7 @@ def marketing_daily() -> None:
     loads = [ingest.override(task_id=f"ingest_{s}")(s) for s in source_names()]
     built = transform()
     published = publish()
-    exported = export()
-    loads >> built >> score_churn() >> audit() >> published >> exported >> report()
+    loads >> built >> score_churn() >> export() >> audit() >> published >> report()
 
 
 marketing_daily()

@@ -41,23 +41,39 @@ def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
 
 
 def audit(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Validate every table to publish; raises QualityGateError when an error-level check fails."""
+    """Validate every table and export file to publish; raises QualityGateError when an
+    error-level check fails."""
+    from pipelines.activation.export import staging_dir
     from pipelines.quality import audit_tables
     from pipelines.warehouse import work_connection
 
     with work_connection(settings) as con:
         summary = audit_tables(con, settings.expectations_dir, run_id, logical_date,
-                               published=settings.published_db)
+                               published=settings.published_db,
+                               exports=staging_dir(settings, logical_date))
     return {"tables": summary.tables, "evaluated": summary.evaluated,
             "failed_warnings": summary.failed_warnings}
 
 
-def audited_tables(settings: Settings, run_id: str) -> tuple[list[str], dict]:
-    """Tables whose audit for `run_id` passed, with the validation summary; refuses otherwise."""
+def export_files(settings: Settings, logical_date: date) -> list[str]:
+    """The staged export files, named as the audit records them (`exports/<path>`)."""
+    from pipelines.activation.export import staging_dir
+
+    manifest = staging_dir(settings, logical_date) / "manifest.json"
+    if not manifest.exists():
+        return []
+    return sorted(f"exports/{f['path']}" for f in json.loads(manifest.read_text())["files"])
+
+
+def audited_tables(settings: Settings, run_id: str, logical_date: date
+                   ) -> tuple[list[str], dict]:
+    """Tables and export files whose audit for `run_id` passed, with the validation summary;
+    refuses otherwise."""
     from pipelines.quality import suite_tables
     from pipelines.warehouse import work_connection
 
     expected = suite_tables(settings.expectations_dir)
+    expected += export_files(settings, logical_date)
     with work_connection(settings) as con:
         rows = con.execute(
             "select table_name, count(*) as checks, "
@@ -74,16 +90,18 @@ def audited_tables(settings: Settings, run_id: str) -> tuple[list[str], dict]:
             f"run {run_id}: not publishing; tables without an audit: {unaudited}, "
             f"tables that failed it: {failed}"
         )
-    return expected, summary
+    return [t for t in expected if not t.startswith("exports/")], summary
 
 
 def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Publish the audited tables atomically; record run id, counts, versions, validation."""
+    """Publish the audited tables atomically, then the audited exports; record run id, counts,
+    versions and validation."""
+    from pipelines.activation.export import publish_exports
     from pipelines.transform import dbt_paths, read_run_results
     from pipelines.warehouse import publish as publish_tables
     from pipelines.warehouse import work_connection
 
-    tables, validation = audited_tables(settings, run_id)
+    tables, validation = audited_tables(settings, run_id, logical_date)
     with work_connection(settings) as con:
         models = dict(con.execute(
             "select model, version from ml.model_runs where run_id = ?", [run_id]
@@ -94,13 +112,16 @@ def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
         versions={"dbt": dbt_version, **{f"model:{k}": v for k, v in models.items()}},
         validation=validation,
     )
-    return {"path": str(publication.path), "row_counts": publication.row_counts}
+    exports = publish_exports(settings, logical_date)
+    return {"path": str(publication.path), "row_counts": publication.row_counts,
+            "exports": str(exports)}
 
 
 def export(settings: Settings, logical_date: date, run_id: str) -> dict:
-    from pipelines.activation.export import export_segments
+    """Build the day's segment exports into staging, for the audit to validate."""
+    from pipelines.activation.export import build_exports
 
-    manifest = export_segments(settings, logical_date, run_id)
+    manifest = build_exports(settings, logical_date, run_id)
     return {"files": [(f["path"], f["rows"]) for f in manifest["files"]]}
 
 

@@ -1,7 +1,9 @@
-"""Daily segment exports from the published warehouse: files a marketer uploads as they are.
+"""Daily segment exports: files a marketer uploads as they are.
 
-Only audited, published data is exported. Each run writes `exports/<date>/` whole (built
-beside it, then renamed into place) with a `manifest.json` of rows, checksums and suppressions.
+Write, audit, publish, as for the warehouse: `build_exports` writes the day's files into a
+staging folder from the work file, the audit validates them with the export suites, and
+`publish_exports` moves the audited folder to `exports/<date>/` (replacing a rerun's whole).
+Each folder has a `manifest.json` of rows, checksums and suppressions by reason.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import polars as pl
 from pipelines.activation.csvsafe import neutralise_frame
 from pipelines.activation.segments import Segment, load_segments
 from pipelines.config import Settings
-from pipelines.warehouse import connect
+from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +43,14 @@ class ExportFile:
 
 
 def read_audience(settings: Settings) -> pl.DataFrame:
-    """Customers with their scores, from the published file (never the work file)."""
-    con = connect(settings, path=settings.published_db, read_only=True)
-    try:
+    """Customers with their scores, from the work file the audit is about to validate."""
+    with work_connection(settings) as con:
         return con.sql(AUDIENCE_SQL).pl()
-    finally:
-        con.close()
+
+
+def staging_dir(settings: Settings, logical_date: date) -> Path:
+    """Where a day's exports wait for the audit."""
+    return settings.exports_dir / ".staging" / logical_date.isoformat()
 
 
 def mailchimp_rows(members: pl.DataFrame, segment: Segment) -> tuple[pl.DataFrame, dict]:
@@ -72,12 +76,12 @@ def mailchimp_rows(members: pl.DataFrame, segment: Segment) -> tuple[pl.DataFram
     return neutralise_frame(rows), {k: v for k, v in suppressed.items() if v}
 
 
-def export_segments(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Write every segment's files for `logical_date` and the manifest; return the manifest."""
+def build_exports(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Write every segment's files for `logical_date` and the manifest into the staging
+    folder; return the manifest. Nothing reaches `exports/<date>/` before the audit passes."""
     audience = read_audience(settings)
     segments = load_segments(settings.segments_file, columns=audience.columns)
-    final = settings.exports_dir / logical_date.isoformat()
-    building = final.with_name(f".{final.name}.building")
+    building = staging_dir(settings, logical_date)
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
     files: list[ExportFile] = []
@@ -102,7 +106,19 @@ def export_segments(settings: Settings, logical_date: date, run_id: str) -> dict
         "files": [vars(f) for f in files],
     }
     (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    if final.exists():
-        shutil.rmtree(final)
-    building.rename(final)
     return manifest
+
+
+def publish_exports(settings: Settings, logical_date: date) -> Path:
+    """Move the audited staging folder to `exports/<date>/`, replacing an earlier run's."""
+    building = staging_dir(settings, logical_date)
+    if not (building / "manifest.json").exists():
+        raise FileNotFoundError(f"{building}: no staged exports to publish; run the export step")
+    final = settings.exports_dir / logical_date.isoformat()
+    retired = final.with_name(f".{final.name}.retired")
+    shutil.rmtree(retired, ignore_errors=True)
+    if final.exists():
+        final.rename(retired)
+    building.rename(final)
+    shutil.rmtree(retired, ignore_errors=True)
+    return final

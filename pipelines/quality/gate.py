@@ -118,12 +118,15 @@ def audit_tables(
     run_id: str,
     logical_date: dt.date,
     published: Path | None = None,
+    exports: Path | None = None,
 ) -> AuditSummary:
     """Validate every suite's table in `con`, record all outcomes, and gate publishing.
 
     Outcomes replace any earlier rows of the same `run_id` in `audit.validations`, so a rerun
     is idempotent. Warnings are recorded and logged but never block. `published`, the file
     analysts read, is the baseline for the suites' row-count, freshness and drift checks.
+    `exports`, a staged export folder with a manifest, has each file validated with the suite
+    of its platform in `<suites_dir>/exports/`; a platform without a suite fails.
 
     Raises:
         SuiteError: a suite file is malformed (nothing is validated or recorded).
@@ -146,6 +149,11 @@ def audit_tables(
     outcomes: list[ExpectationOutcome] = []
     for suite in suites:
         outcomes.extend(_audit_suite(con, suite, history, logical_date))
+    export_names: list[str] = []
+    if exports is not None and (Path(exports) / "manifest.json").exists():
+        export_outcomes = _audit_exports(Path(exports), Path(suites_dir) / "exports")
+        export_names = sorted({o.table for o in export_outcomes})
+        outcomes.extend(export_outcomes)
 
     _record(con, outcomes, run_id, logical_date)
 
@@ -153,7 +161,7 @@ def audit_tables(
     warnings = [o for o in outcomes if not o.success and o.severity == "warning"]
     summary = AuditSummary(
         run_id=run_id,
-        tables=[suite.table for suite in suites],
+        tables=[suite.table for suite in suites] + export_names,
         evaluated=len(outcomes),
         failed_errors=len(blocking),
         failed_warnings=len(warnings),
@@ -239,6 +247,36 @@ def _audit_suite(
     if suite.checks and history is not None and logical_date is not None:
         outcomes.extend(_run_checks(frame, suite, history, logical_date))
     return outcomes + unresolved
+
+
+def _audit_exports(staged: Path, suites_dir: Path) -> list[ExpectationOutcome]:
+    """Validate every file in a staged export's manifest with its platform's suite.
+
+    Files are read as text, exactly as a platform will read them. A platform without a suite,
+    or a file whose row count differs from the manifest, fails: nothing unvalidated leaves.
+    """
+    suites = {s.table.split(".", 1)[1]: s for s in load_suites(suites_dir)} \
+        if suites_dir.is_dir() else {}
+    manifest = json.loads((staged / "manifest.json").read_text())
+    outcomes: list[ExpectationOutcome] = []
+    for entry in manifest["files"]:
+        name = f"exports/{entry['path']}"
+        suite = suites.get(entry["platform"])
+        if suite is None:
+            placeholder = SuiteSpec(name=f"export_{entry['platform']}", table=name,
+                                    expectations=[], path=suites_dir)
+            outcomes.append(_failure(placeholder, SUITE_RUNS, None,
+                                     f"no suite for platform {entry['platform']!r} in "
+                                     f"{suites_dir}", "{}"))
+            continue
+        suite = dataclasses.replace(suite, table=name)
+        frame = pl.read_csv(staged / entry["path"], infer_schema=False)
+        if frame.height != entry["rows"]:
+            outcomes.append(_failure(suite, "expect_table_row_count_to_equal", None,
+                                     f"{frame.height} rows, manifest says {entry['rows']}",
+                                     "{}"))
+        outcomes.extend(validate_frame(frame, suite))
+    return outcomes
 
 
 def _run_checks(frame: pl.DataFrame, suite: SuiteSpec, history: PublishedHistory,

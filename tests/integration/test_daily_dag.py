@@ -113,7 +113,8 @@ def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(
         world, tmp_path: Path):
     before = published_hashes(world.settings)
     runs_before = world.query("select count(*) from meta.runs")
-    exports_before = sorted(p.read_bytes() for p in world.settings.exports_dir.rglob("*.csv"))
+    published_exports = world.settings.exports_dir / DAY.isoformat()
+    exports_before = sorted(p.read_bytes() for p in published_exports.rglob("*") if p.is_file())
     strict = tmp_path / "expectations"
     shutil.copytree(world.settings.expectations_dir, strict)
     suite = json.loads((strict / "dim_customers.json").read_text())
@@ -130,8 +131,8 @@ def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(
     assert "expect_table_row_count_to_be_between" in failed.stdout + failed.stderr
     assert published_hashes(world.settings) == before
     assert world.query("select count(*) from meta.runs") == runs_before
-    assert sorted(p.read_bytes() for p in world.settings.exports_dir.rglob("*.csv")) == \
-        exports_before
+    exports_after = sorted(p.read_bytes() for p in published_exports.rglob("*") if p.is_file())
+    assert exports_after == exports_before
     recorded = world.query(
         "select count(*) from audit.validations where not success "
         "and expectation_type = 'expect_table_row_count_to_be_between'", published=False)

@@ -65,10 +65,10 @@ def test_publish_refuses_a_run_without_a_passing_audit(settings, tmp_path):
                 "('good', 'marts.t', true, 'error'), ('good', 'marts.t', false, 'warning')")
     con.close()
     with pytest.raises(PublishRefusedError, match=r"failed it: \[.marts.t.\]"):
-        audited_tables(settings, "bad")
+        audited_tables(settings, "bad", date(2026, 1, 1))
     with pytest.raises(PublishRefusedError, match=r"without an audit: \[.marts.t.\]"):
-        audited_tables(settings, "never-audited")
-    tables, summary = audited_tables(settings, "good")
+        audited_tables(settings, "never-audited", date(2026, 1, 1))
+    tables, summary = audited_tables(settings, "good", date(2026, 1, 1))
     assert tables == ["marts.t"] and summary["marts.t"]["failed_warnings"] == 1
 
 
