@@ -11,7 +11,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -66,12 +66,19 @@ def validate_frame(
     frame: pl.DataFrame,
     suite: SuiteSpec,
     extra_expectations: Sequence[Mapping[str, Any]] = (),
+    *,
+    raw_results: list[dict[str, Any]] | None = None,
 ) -> list[ExpectationOutcome]:
     """Run `suite` (plus `extra_expectations`, same dict shape) on `frame`.
 
     Returns one outcome per expectation, in suite order followed by the extras. An expectation
     that GX cannot evaluate (a missing column, say) comes back as a failure carrying GX's error
     message rather than raising, so one bad column never hides the other results.
+
+    When `raw_results` is a list, GX's own result for the whole suite is appended to it as a
+    JSON-serialisable dict (the shape of `ExpectationSuiteValidationResult.to_json_dict()`, with
+    the suite name and table added to its `meta`) for `pipelines.quality.docs.render_data_docs`.
+    The returned outcomes are the same either way.
 
     Raises:
         SuiteError: an extra expectation is malformed.
@@ -134,7 +141,39 @@ def validate_frame(
         len(outcomes),
         sum(not outcome.success for outcome in outcomes),
     )
+    if raw_results is not None:
+        # Data docs are a by-product: failing to serialise GX's result must never turn into a
+        # validation crash (which would block publishing), so it is logged and skipped.
+        try:
+            raw_results.append(_raw_result(suite_result, suite))
+        except Exception:
+            logger.exception("could not serialise GX's result for suite %s", suite.name)
     return outcomes
+
+
+def _raw_result(suite_result: Any, suite: SuiteSpec) -> dict[str, Any]:
+    """GX's `ExpectationSuiteValidationResult` as a plain, JSON-serialisable dict.
+
+    Added to `meta`, for readers of the dict and for GX's page renderer:
+    `expectation_suite_name` and `table` (the suite and the table it validated),
+    `validation_time` (UTC, GX's own format), and `batch_spec.data_asset_name` set to the table,
+    which is where GX's renderer reads the "Data asset" shown in a page's header and title
+    (a DataFrame batch has no name of its own there).
+    """
+    # `to_json_dict` leaves some numpy scalars in place (a quantile check's `success` is a
+    # numpy bool, which `json.dumps` rejects), so the dict is made plain Python afterwards.
+    raw: dict[str, Any] = _plain(suite_result.to_json_dict())
+    meta = raw.get("meta")
+    meta = raw["meta"] = dict(meta) if isinstance(meta, Mapping) else {}
+    meta["expectation_suite_name"] = suite.name
+    meta["table"] = suite.table
+    meta.setdefault("validation_time", datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
+    batch_spec = meta.get("batch_spec")
+    meta["batch_spec"] = {
+        **(batch_spec if isinstance(batch_spec, Mapping) else {}),
+        "data_asset_name": suite.table,
+    }
+    return raw
 
 
 def _ephemeral_context(gx: Any) -> Any:

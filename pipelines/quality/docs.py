@@ -1,0 +1,406 @@
+"""Great Expectations data docs for an audit: a GX-rendered page per validated suite, an index.
+
+The input is what `validate_frame(..., raw_results=...)` collects: GX's own suite validation
+results as JSON dicts. Each is rebuilt into GX's `ExpectationSuiteValidationResult` and rendered
+by GX itself (`ValidationResultsPageRenderer` -> `DefaultJinjaPageView`), so the pages look and
+read like the data docs GX builds for its own sites. The index is a small page of our own: GX's
+index renderer draws its table in JavaScript from a CDN, which would leave it blank offline.
+
+Layout of the output directory::
+
+    index.html                  one row per suite: status, pass/fail counts, link to its page
+    validations/<suite>.html    GX's validation results page for that suite
+
+GX's pages load Bootstrap, jQuery and Font Awesome from CDNs. Without them (offline) they lose
+their styling, but every result, observed value and exception is in the HTML itself; the one
+thing GX shows only through a CDN icon, each expectation's pass/fail status, gets a plain-text
+fallback from an inlined stylesheet (`_OFFLINE_CSS`).
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import logging
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipelines.quality._gx import import_gx
+
+logger = logging.getLogger(__name__)
+
+INDEX_NAME = "index.html"
+PAGES_DIR = "validations"
+
+# Our severity lives in each expectation's meta (see pipelines.quality.suites); anything other
+# than "warning" blocks publishing, so it counts as an error here too.
+_WARNING = "warning"
+_ERROR = "error"
+# GX's section name for expectations without a column, and the columns of its results tables.
+_TABLE_LEVEL = "Table-Level Expectations"
+_GX_RESULT_COLUMNS = ["Status", "Expectation", "Observed Value"]
+# The file name GX's page template inlines into a <style> tag when it is found in the view's
+# `custom_styles_directory` (GX's documented hook for custom data docs styles).
+_CUSTOM_STYLES_FILE = "data_docs_custom_styles.css"
+# GX marks each expectation's status only with an empty Font Awesome <i> icon. Without the CDN
+# the status column would be blank, so give the icons a text glyph. The rules sit before the
+# Font Awesome stylesheet in the page with the same specificity, so when the CDN does load, its
+# glyphs win and the page looks exactly as GX intends.
+_OFFLINE_CSS = """
+.fa-check-circle::before { content: "\\2714"; color: #28a745; }
+.fa-times::before { content: "\\2718"; color: #dc3545; }
+.fa-exclamation-triangle::before { content: "\\26A0"; color: #c69500; }
+"""
+_INDEX_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.7rem; text-align: left; }
+td.count { text-align: right; }
+.status-passed { color: #1e7e34; font-weight: bold; }
+.status-warnings { color: #a07800; font-weight: bold; }
+.status-failed { color: #c82333; font-weight: bold; }
+"""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One index row: a suite's counts and where its page is."""
+
+    suite: str
+    table: str
+    evaluated: int
+    failed_errors: int
+    failed_warnings: int
+    page: str
+    rendered_by_gx: bool
+
+    @property
+    def status(self) -> str:
+        """One of: failed (an error-severity failure), passed with warnings, passed."""
+        if self.failed_errors:
+            return "failed"
+        if self.failed_warnings:
+            return "passed with warnings"
+        return "passed"
+
+    @property
+    def passed(self) -> int:
+        """How many expectations passed."""
+        return self.evaluated - self.failed_errors - self.failed_warnings
+
+
+def render_data_docs(results: Sequence[Mapping[str, Any]], out_dir: Path, title: str) -> Path:
+    """Write data docs for `results` to `out_dir` and return the path of its `index.html`.
+
+    `results` are the dicts collected by `validate_frame(..., raw_results=...)` (any
+    `ExpectationSuiteValidationResult.to_json_dict()` output works), in the order the index
+    should list them. `title` heads the index and stands as the run name on each page.
+
+    The docs are built in a temporary sibling directory and then moved into place, replacing
+    an existing `out_dir` as a whole, so a reader never sees a half-written set and pages of
+    suites from an earlier run do not linger. A result GX cannot render still gets a page (its
+    raw JSON) and its row in the index, so one odd result never costs the docs of the others.
+
+    Raises:
+        ValueError: an item of `results` is not a suite validation result dict (no `results`
+            list), before anything is written.
+    """
+    import_gx()
+    from great_expectations.core.expectation_validation_result import (
+        expectationSuiteValidationResultSchema,
+    )
+    from great_expectations.render.renderer.page_renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view.view import DefaultJinjaPageView
+
+    for position, raw in enumerate(results):
+        # Without its results list nothing about a suite can be counted, not even whether it
+        # passed; that is a caller's bug, so it fails here rather than as a "passed" row.
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("results"), list):
+            raise ValueError(
+                f"results[{position}] is not a GX suite validation result (no 'results' list)"
+            )
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # A sibling of out_dir, so the final rename stays on one filesystem. Made with mkdir rather
+    # than mkdtemp, whose 0700 mode would end up on the published directory.
+    staging = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex}")
+    staging.mkdir()
+    try:
+        (staging / PAGES_DIR).mkdir()
+        entries: list[_Entry] = []
+        used_names: set[str] = set()
+        with tempfile.TemporaryDirectory() as styles_dir:
+            (Path(styles_dir) / _CUSTOM_STYLES_FILE).write_text(_OFFLINE_CSS, encoding="utf-8")
+            view = DefaultJinjaPageView(custom_styles_directory=styles_dir)
+            renderer = ValidationResultsPageRenderer()
+            for position, raw in enumerate(results):
+                suite, table, evaluated, failed_errors, failed_warnings = _summarise(raw, position)
+                page = f"{PAGES_DIR}/{_page_name(suite, used_names)}"
+                try:
+                    loaded = expectationSuiteValidationResultSchema.load(_with_run_id(raw, title))
+                    document = renderer.render(loaded)
+                    _add_type_and_severity_columns(document, loaded)
+                    _unlink_suite_name(document)
+                    text = _link_home_to_index(
+                        view.render(document, show_how_to_buttons=False), loaded.suite_name
+                    )
+                    rendered_by_gx = True
+                except Exception:
+                    # Mirrors GX's own site builder: log, and keep rendering the other suites.
+                    logger.exception("GX could not render the result of suite %s", suite)
+                    text = _fallback_page(raw, suite, title)
+                    rendered_by_gx = False
+                (staging / page).write_text(text, encoding="utf-8")
+                entries.append(
+                    _Entry(
+                        suite=suite,
+                        table=table,
+                        evaluated=evaluated,
+                        failed_errors=failed_errors,
+                        failed_warnings=failed_warnings,
+                        page=page,
+                        rendered_by_gx=rendered_by_gx,
+                    )
+                )
+        (staging / INDEX_NAME).write_text(_index_page(entries, title), encoding="utf-8")
+        _swap_in(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info(
+        "data docs for %d suites (%d failed) written to %s",
+        len(entries),
+        sum(entry.status == "failed" for entry in entries),
+        out_dir,
+    )
+    return out_dir / INDEX_NAME
+
+
+def _summarise(raw: Mapping[str, Any], position: int) -> tuple[str, str, int, int, int]:
+    """Suite, table, evaluated, failed errors and failed warnings, read from the dict itself.
+
+    Counted from the results rather than GX's `statistics`, because the split by severity is
+    ours, and read defensively so that even a result GX cannot load gets a truthful index row.
+    `raw["results"]` is known to be a list (checked by the caller).
+    """
+    meta = raw.get("meta") if isinstance(raw.get("meta"), Mapping) else {}
+    suite = raw.get("suite_name") or meta.get("expectation_suite_name") or f"result {position}"
+    batch_spec = meta.get("batch_spec") if isinstance(meta.get("batch_spec"), Mapping) else {}
+    table = meta.get("table") or batch_spec.get("data_asset_name") or ""
+    results = raw["results"]
+    failed_errors = failed_warnings = 0
+    for result in results:
+        # Fail closed, as validate_frame does: only an explicit True counts as passed.
+        if isinstance(result, Mapping) and result.get("success") is True:
+            continue
+        config = result.get("expectation_config") if isinstance(result, Mapping) else None
+        if _severity(config.get("meta") if isinstance(config, Mapping) else None) == _WARNING:
+            failed_warnings += 1
+        else:
+            failed_errors += 1
+    return str(suite), str(table), len(results), failed_errors, failed_warnings
+
+
+def _page_name(suite: str, used: set[str]) -> str:
+    """A safe, unique file name for a suite's page.
+
+    Unique because one suite can be validated more than once in a run (the gate validates a
+    suite's run-time checks as a second pass under the same name). Compared case-insensitively
+    for filesystems that ignore case.
+    """
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite).strip("._-") or "suite"
+    name, counter = stem, 2
+    while name.lower() in used:
+        name, counter = f"{stem}-{counter}", counter + 1
+    used.add(name.lower())
+    return f"{name}.html"
+
+
+def _with_run_id(raw: Mapping[str, Any], title: str) -> dict[str, Any]:
+    """A copy of `raw` with a run id, which GX's page shows in its title and info table.
+
+    Results from `validate_frame` have none (no checkpoint ran), so the docs' title stands as
+    the run name and the validation time as the run time. A copy, because loading hands nested
+    dicts to GX objects that its renderer then modifies.
+    """
+    data = copy.deepcopy(dict(raw))
+    meta = dict(data.get("meta") or {})
+    if not meta.get("run_id"):
+        batch_markers = meta.get("batch_markers") or {}
+        run_time = meta.get("validation_time") or batch_markers.get("ge_load_time") or ""
+        meta["run_id"] = {"run_name": title, "run_time": run_time}
+    data["meta"] = meta
+    return data
+
+
+def _add_type_and_severity_columns(document: Any, loaded: Any) -> None:
+    """Append "Expectation type" and "Severity" columns to each results table of a page.
+
+    GX describes each expectation only in prose ("values must be unique"), while the gate's
+    messages and the audit table name it by type, and only our severity says whether a failure
+    blocks publishing. (GX's own hook for extra columns, `meta_properties_to_render`, fails in
+    GX 1.x: the renderer rebuilds each expectation from its kwargs, which rejects the extra key.)
+
+    GX renders one table per column section, one row per result, in result order, with the
+    results grouped as below. A table whose shape does not match is left as GX made it.
+    """
+    from great_expectations.render import RenderedStringTemplateContent, RenderedTableContent
+
+    groups: dict[str, list[Any]] = {}
+    for result in loaded.results:
+        config = result.expectation_config
+        column = config.kwargs.get("column", _TABLE_LEVEL) if config is not None else _TABLE_LEVEL
+        groups.setdefault(str(column), []).append(config)
+
+    def cell(text: str) -> Any:
+        # A string template, so that GX escapes the value (plain string cells go out raw).
+        return RenderedStringTemplateContent(
+            content_block_type="string_template",
+            string_template={"template": "$value", "params": {"value": text}},
+        )
+
+    for section in getattr(document, "sections", None) or []:
+        configs = groups.get(str(getattr(section, "section_name", "")))
+        for block in getattr(section, "content_blocks", None) or []:
+            if (
+                configs is None
+                or not isinstance(block, RenderedTableContent)
+                or list(block.header_row or [])[:3] != _GX_RESULT_COLUMNS
+                or len(block.table) != len(configs)
+            ):
+                continue
+            block.header_row = [*block.header_row, "Expectation type", "Severity"]
+            block.table = [
+                [
+                    *row,
+                    cell(config.type if config is not None else ""),
+                    cell(_severity(config.meta if config is not None else None)),
+                ]
+                for row, config in zip(block.table, configs, strict=True)
+            ]
+
+
+def _severity(meta: object) -> str:
+    """Our severity from an expectation's meta; without one, an expectation blocks (error)."""
+    severity = meta.get("severity") if isinstance(meta, Mapping) else None
+    return severity if severity == _WARNING else _ERROR
+
+
+def _unlink_suite_name(document: Any) -> None:
+    """Show the suite name in a page's header as text rather than as a link.
+
+    GX links it to the suite's own page in a full data docs site, which these docs do not
+    have, so the link would be dead.
+    """
+    for section in getattr(document, "sections", None) or []:
+        for block in getattr(section, "content_blocks", None) or []:
+            template = getattr(getattr(block, "subheader", None), "string_template", None)
+            styling = template.get("styling") if isinstance(template, dict) else None
+            params = styling.get("params") if isinstance(styling, dict) else None
+            if isinstance(params, dict):
+                params.pop("expectation_suite_name", None)
+
+
+def _link_home_to_index(page: str, suite_name: str) -> str:
+    """Point the page's "Home" links at our index.
+
+    GX's template computes them for its own site layout (validations/<suite parts>/<run name>/
+    <run time>/<batch>.html); ours is flat, one level below the index.
+    """
+    gx_home = "../" * (suite_name.count(".") + 4) + INDEX_NAME
+    if f'href="{gx_home}"' not in page:
+        logger.debug("no GX home link found on the page of suite %s", suite_name)
+    return page.replace(f'href="{gx_home}"', f'href="../{INDEX_NAME}"')
+
+
+def _fallback_page(raw: Mapping[str, Any], suite: str, title: str) -> str:
+    """A plain page showing the raw result, for a result GX could not render."""
+    body = json.dumps(raw, indent=2, sort_keys=True, default=str)
+    return (
+        '<!DOCTYPE html>\n<html>\n<head><meta charset="UTF-8">'
+        f"<title>{html.escape(suite)}</title></head>\n<body>\n"
+        f'<p><a href="../{INDEX_NAME}">{html.escape(title)}</a></p>\n'
+        f"<h1>{html.escape(suite)}</h1>\n"
+        "<p>Great Expectations could not render this validation result; "
+        "it is shown as recorded.</p>\n"
+        f"<pre>{html.escape(body)}</pre>\n</body>\n</html>\n"
+    )
+
+
+def _index_page(entries: Sequence[_Entry], title: str) -> str:
+    """The index: a table with one row per suite, linking to its page."""
+    failed = sum(entry.status == "failed" for entry in entries)
+    warned = sum(entry.status == "passed with warnings" for entry in entries)
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    rows = []
+    for entry in entries:
+        status_class = "status-" + entry.status.split()[-1]
+        note = "" if entry.rendered_by_gx else " (raw result: GX could not render it)"
+        cells = [
+            f'<td><a href="{html.escape(entry.page)}">{html.escape(entry.suite)}</a>'
+            f"{html.escape(note)}</td>",
+            f"<td>{html.escape(entry.table)}</td>",
+            f'<td class="{status_class}">{html.escape(entry.status)}</td>',
+            *(
+                f'<td class="count">{count}</td>'
+                for count in (
+                    entry.evaluated,
+                    entry.passed,
+                    entry.failed_errors,
+                    entry.failed_warnings,
+                )
+            ),
+        ]
+        rows.append(f'<tr class="{status_class}">' + "".join(cells) + "</tr>")
+    if entries:
+        table = (
+            "<table>\n<thead><tr><th>Suite</th><th>Table</th><th>Status</th>"
+            "<th>Expectations</th><th>Passed</th><th>Failed (error)</th>"
+            "<th>Failed (warning)</th></tr></thead>\n<tbody>\n"
+            + "\n".join(rows)
+            + "\n</tbody>\n</table>"
+        )
+    else:
+        table = "<p>No suites were validated.</p>"
+    summary = (
+        f"{len(entries)} suites: {len(entries) - failed - warned} passed, "
+        f"{warned} passed with warnings, {failed} failed. "
+        "An error-severity failure blocks publishing; a warning does not."
+    )
+    return (
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="UTF-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_INDEX_CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(summary)}</p>\n{table}\n"
+        f"<p><small>Generated {generated} with Great Expectations data docs.</small></p>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Move the finished `staging` directory to `out_dir`, replacing what is there.
+
+    Two renames, so readers see the old docs or the new ones, never a mix; the old copy is
+    deleted only once the new one is in place, and put back if the second rename fails.
+    """
+    if not (out_dir.exists() or out_dir.is_symlink()):
+        staging.rename(out_dir)
+        return
+    retired = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex}")
+    out_dir.rename(retired)
+    try:
+        staging.rename(out_dir)
+    except BaseException:
+        retired.rename(out_dir)
+        raise
+    if retired.is_dir() and not retired.is_symlink():
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        retired.unlink()
