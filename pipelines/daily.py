@@ -50,7 +50,9 @@ def audit(settings: Settings, logical_date: date, run_id: str) -> dict:
     with work_connection(settings) as con:
         summary = audit_tables(con, settings.expectations_dir, run_id, logical_date,
                                published=settings.published_db,
-                               exports=staging_dir(settings, logical_date))
+                               exports=staging_dir(settings, logical_date),
+                               docs_dir=settings.reports_dir / logical_date.isoformat()
+                               / "quality")
     return {"tables": summary.tables, "evaluated": summary.evaluated,
             "failed_warnings": summary.failed_warnings}
 

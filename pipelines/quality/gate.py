@@ -25,6 +25,7 @@ from pipelines.quality.checks import (
     metrics_for,
     read_history,
 )
+from pipelines.quality.docs import render_data_docs
 from pipelines.quality.suites import Reference, SuiteSpec, load_suites
 from pipelines.quality.validate import ExpectationOutcome, validate_frame
 
@@ -119,6 +120,7 @@ def audit_tables(
     logical_date: dt.date,
     published: Path | None = None,
     exports: Path | None = None,
+    docs_dir: Path | None = None,
 ) -> AuditSummary:
     """Validate every suite's table in `con`, record all outcomes, and gate publishing.
 
@@ -126,7 +128,9 @@ def audit_tables(
     is idempotent. Warnings are recorded and logged but never block. `published`, the file
     analysts read, is the baseline for the suites' row-count, freshness and drift checks.
     `exports`, a staged export folder with a manifest, has each file validated with the suite
-    of its platform in `<suites_dir>/exports/`; a platform without a suite fails.
+    of its platform in `<suites_dir>/exports/`; a platform without a suite fails. With
+    `docs_dir`, Great Expectations data docs of every validation are written there, pass or
+    fail, so a person can see what was checked.
 
     Raises:
         SuiteError: a suite file is malformed (nothing is validated or recorded).
@@ -147,15 +151,18 @@ def audit_tables(
     history = (read_history(Path(published), watched) if published is not None
                else PublishedHistory())
     outcomes: list[ExpectationOutcome] = []
+    raw: list[dict[str, Any]] = []
     for suite in suites:
-        outcomes.extend(_audit_suite(con, suite, history, logical_date))
+        outcomes.extend(_audit_suite(con, suite, history, logical_date, raw))
     export_names: list[str] = []
     if exports is not None and (Path(exports) / "manifest.json").exists():
-        export_outcomes = _audit_exports(Path(exports), Path(suites_dir) / "exports")
+        export_outcomes = _audit_exports(Path(exports), Path(suites_dir) / "exports", raw)
         export_names = sorted({o.table for o in export_outcomes})
         outcomes.extend(export_outcomes)
 
     _record(con, outcomes, run_id, logical_date)
+    if docs_dir is not None:
+        _write_docs(raw, Path(docs_dir), f"{run_id} ({logical_date.isoformat()})")
 
     blocking = [outcome for outcome in outcomes if outcome.blocking]
     warnings = [o for o in outcomes if not o.success and o.severity == "warning"]
@@ -197,6 +204,7 @@ def _audit_suite(
     suite: SuiteSpec,
     history: PublishedHistory | None = None,
     logical_date: dt.date | None = None,
+    raw: list[dict[str, Any]] | None = None,
 ) -> list[ExpectationOutcome]:
     """Outcomes for one suite; problems reading data become failed outcomes, not exceptions."""
     try:
@@ -227,7 +235,7 @@ def _audit_suite(
         )
 
     try:
-        outcomes = validate_frame(frame, suite, extra_expectations=extras)
+        outcomes = validate_frame(frame, suite, extra_expectations=extras, raw_results=raw)
     except Exception as exc:
         # Fail closed but keep going: the other tables still get validated and everything is
         # recorded, and this suite's failure blocks publishing with the reason attached.
@@ -245,11 +253,12 @@ def _audit_suite(
             kwargs_json=_reference_kwargs_json(reference),
         )
     if suite.checks and history is not None and logical_date is not None:
-        outcomes.extend(_run_checks(frame, suite, history, logical_date))
+        outcomes.extend(_run_checks(frame, suite, history, logical_date, raw))
     return outcomes + unresolved
 
 
-def _audit_exports(staged: Path, suites_dir: Path) -> list[ExpectationOutcome]:
+def _audit_exports(staged: Path, suites_dir: Path, raw: list[dict[str, Any]] | None = None
+                   ) -> list[ExpectationOutcome]:
     """Validate every file in a staged export's manifest with its platform's suite.
 
     Files are read as text, exactly as a platform will read them. A platform without a suite,
@@ -269,23 +278,35 @@ def _audit_exports(staged: Path, suites_dir: Path) -> list[ExpectationOutcome]:
                                      f"no suite for platform {entry['platform']!r} in "
                                      f"{suites_dir}", "{}"))
             continue
-        suite = dataclasses.replace(suite, table=name)
+        suite = dataclasses.replace(suite, table=name,
+                                    name=f"{suite.name}__{entry['segment']}")
         frame = pl.read_csv(staged / entry["path"], infer_schema=False)
         if frame.height != entry["rows"]:
             outcomes.append(_failure(suite, "expect_table_row_count_to_equal", None,
                                      f"{frame.height} rows, manifest says {entry['rows']}",
                                      "{}"))
-        outcomes.extend(validate_frame(frame, suite))
+        outcomes.extend(validate_frame(frame, suite, raw_results=raw))
     return outcomes
 
 
+def _write_docs(raw: list[dict[str, Any]], out_dir: Path, title: str) -> None:
+    """Data docs are for people; failing to render them must never decide a publish."""
+    try:
+        index = render_data_docs(raw, out_dir, title)
+        logger.info("data docs written to %s", index)
+    except Exception:
+        logger.exception("could not render data docs into %s", out_dir)
+
+
 def _run_checks(frame: pl.DataFrame, suite: SuiteSpec, history: PublishedHistory,
-                logical_date: dt.date) -> list[ExpectationOutcome]:
+                logical_date: dt.date, raw: list[dict[str, Any]] | None = None,
+                ) -> list[ExpectationOutcome]:
     """Validate the suite's comparisons with earlier publishes as a one-row metrics frame."""
     metrics = metrics_for(suite.table, frame, suite.checks, history, logical_date)
     metric_frame, expectations = as_suite_parts(metrics)
-    checks_suite = dataclasses.replace(suite, expectations=expectations, references=[])
-    outcomes = validate_frame(metric_frame, checks_suite)
+    checks_suite = dataclasses.replace(suite, name=f"{suite.name}__history_checks",
+                                       expectations=expectations, references=[])
+    outcomes = validate_frame(metric_frame, checks_suite, raw_results=raw)
     described = []
     for outcome, metric in zip(outcomes, metrics, strict=True):
         value = "n/a" if metric.value is None else f"{metric.value:.3f}"

@@ -86,7 +86,9 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "where mailchimp_status in ('unsubscribed', 'cleaned')")}
     assert blocked and not emails & blocked
     report = (world.settings.reports_dir / DAY.isoformat() / "index.html").read_text()
-    assert "Churn risk" in report and "<svg" in report
+    assert "Churn risk" in report and "<svg" in report and 'href="quality/index.html"' in report
+    docs = (world.settings.reports_dir / DAY.isoformat() / "quality" / "index.html").read_text()
+    assert "dim_customers" in docs and "export_mailchimp__churn_risk" in docs
 
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):

@@ -92,6 +92,8 @@ def test_injected_fault_blocks_publish_and_keeps_the_last_publication(world, fau
     try:
         assert message in audit_and_publish(world, f"fault-{fault}")
         assert world.published_state() == before
+        docs = world.settings.reports_dir / DAY.isoformat() / "quality" / "index.html"
+        assert "failed" in docs.read_text()
     finally:
         world.restore()
 
