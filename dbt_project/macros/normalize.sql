@@ -25,3 +25,11 @@
 {% macro identity_key(expression) -%}
     left(sha256({{ expression }}), 16)
 {%- endmacro %}
+
+{# Shopify writes order-level fields on the first line of each order only: carry them over. #}
+{% macro order_field(column) -%}
+    first_value({{ clean_text(column) }} ignore nulls) over (
+        partition by _file, "Name" order by _row
+        rows between unbounded preceding and unbounded following
+    )
+{%- endmacro %}

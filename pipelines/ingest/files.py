@@ -23,11 +23,12 @@ class FileFacts:
     has_data: bool
 
 
-def inspect_file(path: Path) -> FileFacts:
+def inspect_file(path: Path, file_format: str = "csv") -> FileFacts:
     """Hash the file and decide its encoding without holding it in memory.
 
     UTF-8 (with or without BOM) is taken when every byte decodes; otherwise the file is
-    Latin-1, the encoding spreadsheet tools on Windows still write.
+    Latin-1, the encoding spreadsheet tools on Windows still write. The header is read for
+    CSV only; a JSON or Parquet file has data when it has any content.
     """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -51,6 +52,10 @@ def inspect_file(path: Path) -> FileFacts:
             except UnicodeDecodeError:
                 utf8 = False
     encoding = "utf-8" if utf8 else "latin-1"
+    if file_format == "parquet":
+        return FileFacts(path, size, digest.hexdigest(), "binary", (), size > 0)
+    if file_format != "csv":
+        return FileFacts(path, size, digest.hexdigest(), encoding, (), bool(head.strip()))
     text = head.decode("utf-8" if utf8 else "latin-1", errors="replace")
     text = text.removeprefix(BOM)
     lines = io.StringIO(text)

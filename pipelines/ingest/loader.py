@@ -1,17 +1,24 @@
 """Load one landing file into its raw table, in one transaction, with the ledger and quarantine.
 
-DuckDB's own CSV reader does the parsing (streamed, no row-by-row Python). Rows it cannot
-split go to its rejects table; rows that split but break a column rule (missing required
-field, bad number, bad timestamp) are found in SQL. Both land in `raw.quarantine` with the
-file, the data row number and the reason. Every column is stored as text in raw: staging casts.
+DuckDB's own readers do the parsing (streamed, no row-by-row Python). Each format first stages
+the file into a temporary table of good rows (`_ingest_stage`, with the data row number `_row`
+and a `_reason` when a column rule is broken) and a table of rows that could not be parsed at
+all (`_ingest_bad`). The shared finish then checks the error budget, replaces an earlier export
+of the same partition, and writes the raw rows, the quarantine and the ledger entry together.
+
+CSV columns are stored as text (staging casts them); NDJSON and Parquet are stored typed,
+nested records kept as structs and lists of structs.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import duckdb
 
@@ -22,9 +29,11 @@ from pipelines.ingest.sources import Column, EntitySpec
 log = logging.getLogger(__name__)
 
 STAGE = "_ingest_stage"
+BAD = "_ingest_bad"
 REJECTS = "_ingest_rejects"
 SCANS = "_ingest_scans"
-META_COLUMNS = ("_file", "_row", "_loaded_at", "_run_id")
+TEMPS = (STAGE, BAD, REJECTS, SCANS, "_ingest_lines")
+RECORD_SEPARATOR = "\x1e"  # never in valid NDJSON, so each line is one field
 
 
 @dataclass
@@ -42,6 +51,15 @@ class LoadResult:
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
 
 
+@dataclass
+class Staged:
+    """A file staged for the finish: its data columns with their types, and how to show a
+    good-but-broken row in the quarantine."""
+
+    columns: dict[str, str]
+    raw_line: str
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -50,9 +68,9 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _violation(column: Column) -> str | None:
+def _violation(column: Column, expression: str | None = None) -> str | None:
     """SQL that yields a reason when the column's text breaks its rule, else NULL."""
-    col = f"nullif(trim({quote_ident(column.name)}), '')"
+    col = f"nullif(trim({expression or quote_ident(column.name)}), '')"
     checks: list[tuple[str, str]] = []
     if column.required:
         checks.append((f"{col} is null", f"missing required field: {column.name}"))
@@ -83,6 +101,10 @@ def _violation(column: Column) -> str | None:
     ) + " end"
 
 
+def _reason_sql(checks: list[str]) -> str:
+    return f"nullif(concat_ws('; ', {', '.join(checks)}), '')" if checks else "null"
+
+
 def missing_columns(spec: EntitySpec, header: tuple[str, ...]) -> list[str]:
     """Messages for each required column absent from the header, with the closest match."""
     problems = []
@@ -97,28 +119,33 @@ def missing_columns(spec: EntitySpec, header: tuple[str, ...]) -> list[str]:
     return problems
 
 
-def load_csv(
+def partition_of(spec: EntitySpec, file_name: str) -> str | None:
+    """The partition a file holds (a GA4 day), for specs whose later exports replace earlier."""
+    if not spec.replace_key:
+        return None
+    found = re.search(spec.replace_key, file_name)
+    return found.group(1) if found else None
+
+
+def load_file(
     con: duckdb.DuckDBPyConnection,
     spec: EntitySpec,
     facts: FileFacts,
     run_id: str,
     error_budget: float,
 ) -> LoadResult:
-    """Load one CSV file of `spec` into its raw table, or reject it whole.
+    """Load one file of `spec` into its raw table, or reject it whole.
 
-    One transaction covers the raw rows, the quarantined rows and the ledger entry, so a crash
-    leaves nothing of the file behind and the rerun loads it again from the start.
+    One transaction covers the raw rows, the quarantined rows, the replacement of an earlier
+    export of the same partition, and the ledger entry: a crash leaves nothing of the file
+    behind and the rerun loads it again from the start.
     """
     path = str(facts.path)
+    file_format = spec.format_of(facts.path.name)
     base = {"file": path, "source": spec.source, "entity": spec.entity}
     ledger_base = {
-        "file_path": path,
-        "size": facts.size,
-        "sha256": facts.sha256,
-        "source": spec.source,
-        "entity": spec.entity,
-        "encoding": facts.encoding,
-        "run_id": run_id,
+        "file_path": path, "size": facts.size, "sha256": facts.sha256, "source": spec.source,
+        "entity": spec.entity, "encoding": facts.encoding, "run_id": run_id,
     }
 
     if not facts.has_data:
@@ -127,21 +154,25 @@ def load_csv(
         log.info("%s: empty file recorded", path)
         return LoadResult(**base, status="empty", message="file has no data rows")
 
-    problems = missing_columns(spec, facts.header)
-    duplicates = [h for h, n in Counter(facts.header).items() if n > 1]
-    if duplicates:
-        problems.append(f"columns appear more than once: {duplicates}")
-    if problems:
-        message = f"{path}: rejected, " + "; ".join(problems)
-        ledger.record(con, **ledger_base, rows_read=0, rows_loaded=0, rows_quarantined=0,
-                      status="rejected", message=message)
-        return LoadResult(**base, status="rejected", message=message)
+    if file_format == "csv":
+        problems = missing_columns(spec, facts.header)
+        duplicates = [h for h, n in Counter(facts.header).items() if n > 1]
+        if duplicates:
+            problems.append(f"columns appear more than once: {duplicates}")
+        if problems:
+            message = f"{path}: rejected, " + "; ".join(problems)
+            ledger.record(con, **ledger_base, rows_read=0, rows_loaded=0, rows_quarantined=0,
+                          status="rejected", message=message)
+            return LoadResult(**base, status="rejected", message=message)
 
     con.execute("begin transaction")
     try:
-        result = _load_in_transaction(con, spec, facts, run_id, error_budget, ledger_base)
+        stage = {"csv": _stage_csv, "ndjson": _stage_ndjson, "parquet": _stage_parquet}
+        staged = stage[file_format](con, spec, facts)
+        result = _finish(con, spec, facts, run_id, error_budget, staged, ledger_base)
     except BaseException:
         con.execute("rollback")
+        _drop_temps(con)
         raise
     if result.status == "rejected":
         con.execute("rollback")
@@ -150,19 +181,16 @@ def load_csv(
                       message=result.message)
     else:
         con.execute("commit")
-    for temp in (STAGE, REJECTS, SCANS):
-        con.execute(f"drop table if exists {temp}")
+    _drop_temps(con)
     return result
 
 
-def _load_in_transaction(
-    con: duckdb.DuckDBPyConnection,
-    spec: EntitySpec,
-    facts: FileFacts,
-    run_id: str,
-    error_budget: float,
-    ledger_base: dict,
-) -> LoadResult:
+def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    for temp in TEMPS:
+        con.execute(f"drop table if exists {temp}")
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
     path = str(facts.path)
     header = facts.header
     columns_struct = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
@@ -181,38 +209,132 @@ def _load_in_transaction(
                 f"case when not ({filled}) then "
                 f"{quote_literal('missing required field: one of ' + ', '.join(group))} end"
             )
-    reason = f"nullif(concat_ws('; ', {', '.join(checks)}), '')" if checks else "null"
     cols = ", ".join(quote_ident(h) for h in header)
     con.execute(
-        f"create or replace temp table {STAGE} as "
-        f"select {cols}, row_number() over () as _i, {reason} as _reason from {reader}"
+        f"create or replace temp table _ingest_lines as "
+        f"select {cols}, row_number() over () as _i, {_reason_sql(checks)} as _reason "
+        f"from {reader}"
     )
-    # DuckDB reports a rejected record's line counting the header as line 1; several errors
+    # DuckDB numbers a rejected record's line counting the header as line 1; several errors
     # on one line are one bad row.
     con.execute(
-        f"create or replace temp table _ingest_bad as "
-        f"select line - 1 as record, min(error_type) as error_type, "
-        f"any_value(csv_line) as csv_line, "
-        f"row_number() over (order by line) as j from {REJECTS} group by line"
+        f"create or replace temp table {BAD} as "
+        f"select line - 1 as record, 'parse error: ' || lower(min(error_type)) as reason, "
+        f"any_value(csv_line) as raw_line, row_number() over (order by line) as j "
+        f"from {REJECTS} group by line"
     )
-    accepted, typed_bad = con.sql(
-        f"select count(*), count(_reason) from {STAGE}"
-    ).fetchall()[0]
-    structural = con.sql("select count(*) from _ingest_bad").fetchall()[0][0]
+    # Accepted row i is data row i plus the rejected records before it.
+    con.execute(
+        f"create or replace temp table {STAGE} as select s.* exclude (_i), "
+        f"s._i + (select count(*) from {BAD} b where b.record - b.j < s._i) as _row "
+        f"from _ingest_lines s"
+    )
+    raw_line = "json_object(" + ", ".join(
+        f"{quote_literal(h)}, {quote_ident(h)}" for h in header) + ")"
+    return Staged(columns={h: "VARCHAR" for h in header}, raw_line=f"cast({raw_line} as varchar)")
+
+
+def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
+    """One JSON object per line: each line read whole, checked, then typed field by field."""
+    path = str(facts.path)
+    con.execute(
+        f"create or replace temp table _ingest_lines as "
+        f"select line, row_number() over () as _row from read_csv({quote_literal(path)}, "
+        f"columns = {{'line': 'VARCHAR'}}, auto_detect = false, header = false, "
+        f"delim = {quote_literal(RECORD_SEPARATOR)}, quote = '', escape = '', "
+        f"encoding = {quote_literal(facts.encoding)}, max_line_size = 67108864)"
+    )
+    con.execute(
+        f"create or replace temp table {BAD} as "
+        f"select _row as record, case when not json_valid(line) then 'parse error: invalid JSON' "
+        f"else 'parse error: not a JSON object' end as reason, line as raw_line "
+        f"from _ingest_lines where trim(line) <> '' "
+        f"and (not json_valid(line) or json_type(line) <> 'OBJECT')"
+    )
+    known = dict(spec.structure)
+    extra = [
+        key for (key,) in con.sql(
+            "select distinct unnest(json_keys(line)) as k from _ingest_lines "
+            "where json_valid(line) and json_type(line) = 'OBJECT' order by k"
+        ).fetchall() if key not in known
+    ]
+    types = {**known, **{key: "JSON" for key in extra}}
+    def typed(key: str, sql_type: str) -> str:
+        path = quote_literal("$." + json.dumps(key))
+        if sql_type == "VARCHAR":  # the text itself, not its JSON quoting
+            return f"json_extract_string(line, {path})"
+        return f"try_cast(json_extract(line, {path}) as {sql_type})"
+
+    fields = ", ".join(f"{typed(k, t)} as {quote_ident(k)}" for k, t in types.items())
+    by_name = {c.name: c for c in spec.columns}
+    checks = []
+    for key, sql_type in known.items():
+        raw = f"json_extract(line, {quote_literal('$.' + json.dumps(key))})"
+        present = f"({raw} is not null and json_type({raw}) <> 'NULL')"
+        column = by_name.get(key)
+        if column and column.required:
+            checks.append(f"case when not {present} then "
+                          f"{quote_literal('missing required field: ' + key)} end")
+        checks.append(f"case when {present} and {typed(key, sql_type)} is null then "
+                      f"{quote_literal('bad type: ' + key + ' is not ' + sql_type.lower())} end")
+        if column and column.kind != "text" and sql_type == "VARCHAR":
+            rule = _violation(Column(key, column.kind, False, column.fmt),
+                              f"json_extract_string(line, {quote_literal('$.' + json.dumps(key))})")
+            if rule:
+                checks.append(rule)
+    con.execute(
+        f"create or replace temp table {STAGE} as "
+        f"select {fields}, _row, {_reason_sql(checks)} as _reason, line as _line "
+        f"from _ingest_lines where json_valid(line) and json_type(line) = 'OBJECT'"
+    )
+    return Staged(columns=types, raw_line="_line")
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
+    """Parquet (e.g. GA4 exported from BigQuery) is typed already; required fields checked."""
+    path = quote_literal(str(facts.path))
+    described = con.sql(f"describe select * from read_parquet({path})").fetchall()
+    types = {name: sql_type for name, sql_type, *_ in described}
+    checks = [
+        f"case when {quote_ident(c.name)} is null then "
+        f"{quote_literal('missing required field: ' + c.name)} end"
+        for c in spec.columns if c.required and c.name in types
+    ]
+    missing = [c.name for c in spec.columns if c.required and c.name not in types]
+    if missing:
+        checks.append(quote_literal(f"missing required field: {', '.join(missing)}"))
+    con.execute(
+        f"create or replace temp table {STAGE} as "
+        f"select * exclude (file_row_number), file_row_number + 1 as _row, "
+        f"{_reason_sql(checks)} as _reason from read_parquet({path}, file_row_number = true)"
+    )
+    con.execute(f"create or replace temp table {BAD} as "
+                f"select 0::bigint as record, ''::varchar as reason, ''::varchar as raw_line "
+                f"where false")
+    cols = ", ".join(quote_ident(c) for c in types)
+    return Staged(columns=types, raw_line=f"cast(to_json(struct_pack({cols})) as varchar)")
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    facts: FileFacts,
+    run_id: str,
+    error_budget: float,
+    staged: Staged,
+    ledger_base: dict,
+) -> LoadResult:
+    path = str(facts.path)
+    base = {"file": path, "source": spec.source, "entity": spec.entity}
+    accepted, typed_bad = con.sql(f"select count(*), count(_reason) from {STAGE}").fetchall()[0]
+    structural = con.sql(f"select count(*) from {BAD}").fetchall()[0][0]
     rows_read = accepted + structural
     quarantined = structural + typed_bad
-    reasons = Counter(
-        dict(
-            con.sql(
-                f"select reason, count(*) from ("
-                f" select 'parse error: ' || lower(error_type) as reason from _ingest_bad"
-                f" union all select _reason from {STAGE} where _reason is not null)"
-                f" group by reason"
-            ).fetchall()
-        )
-    )
+    reasons = Counter(dict(con.sql(
+        f"select reason, count(*) from (select reason from {BAD} union all "
+        f"select _reason from {STAGE} where _reason is not null) group by reason"
+    ).fetchall()))
     top = reasons.most_common(3)
-    base = {"file": path, "source": spec.source, "entity": spec.entity}
 
     if rows_read and quarantined / rows_read > error_budget:
         summary = ", ".join(f"{r} ({n})" for r, n in top)
@@ -222,37 +344,39 @@ def _load_in_transaction(
             f"most common reasons: {summary}. Nothing from this file was loaded. Fix the "
             f"export, or raise MARKETING_ERROR_BUDGET if these rows are expected."
         )
-        con.execute("drop table if exists _ingest_bad")
         return LoadResult(**base, status="rejected", rows_read=rows_read,
                           rows_quarantined=quarantined, message=message, top_reasons=top)
 
-    _ensure_raw_table(con, spec.table, header + tuple(
-        c.name for c in spec.columns if c.name not in header))
-    # The data row number of accepted row i: i plus the rejected records that precede it.
+    partition = partition_of(spec, facts.path.name)
+    spec_columns = {c.name: "VARCHAR" for c in spec.columns}
+    wanted = {**spec_columns, **dict(spec.structure), **staged.columns}
+    if partition is not None:
+        wanted["_partition"] = "VARCHAR"
+    _ensure_raw_table(con, spec.table, wanted)
+    if partition is not None:
+        # A newer export of the same day replaces what earlier export folders delivered;
+        # parts of one export (events_YYYYMMDD_000, _001, ...) live side by side.
+        folder = str(PurePath(path).parent) + "/"
+        replaced = con.execute(
+            f"delete from {spec.table} where _partition = ? and not starts_with(_file, ?)",
+            [partition, folder]).fetchall()
+        log.info("%s: replaced %s earlier rows of partition %s", path, replaced[0][0], partition)
+    cols = ", ".join(quote_ident(c) for c in staged.columns)
+    partition_sql = f", {quote_literal(partition)} as _partition" if partition else ""
     con.execute(
-        f"insert into {spec.table} by name "
-        f"select {cols}, {quote_literal(path)} as _file, "
-        f"  s._i + (select count(*) from _ingest_bad b where b.record - b.j < s._i) as _row, "
-        f"  now() as _loaded_at, {quote_literal(run_id)} as _run_id "
-        f"from {STAGE} s where s._reason is null"
+        f"insert into {spec.table} by name select {cols}, {quote_literal(path)} as _file, "
+        f"_row, now() as _loaded_at, {quote_literal(run_id)} as _run_id{partition_sql} "
+        f"from {STAGE} where _reason is null"
     )
-    row_json = "json_object(" + ", ".join(
-        f"{quote_literal(h)}, {quote_ident(h)}" for h in header
-    ) + ")"
+    source, entity = quote_literal(spec.source), quote_literal(spec.entity)
+    file_sql, sha, run = quote_literal(path), quote_literal(facts.sha256), quote_literal(run_id)
     con.execute(
-        "insert into raw.quarantine "
-        f"select {quote_literal(spec.source)}, {quote_literal(spec.entity)}, "
-        f"{quote_literal(path)}, {quote_literal(facts.sha256)}, record, csv_line, "
-        f"'parse error: ' || lower(error_type), {quote_literal(run_id)}, now() "
-        f"from _ingest_bad "
-        f"union all "
-        f"select {quote_literal(spec.source)}, {quote_literal(spec.entity)}, "
-        f"{quote_literal(path)}, {quote_literal(facts.sha256)}, "
-        f"  s._i + (select count(*) from _ingest_bad b where b.record - b.j < s._i), "
-        f"  cast({row_json} as varchar), s._reason, {quote_literal(run_id)}, now() "
-        f"from {STAGE} s where s._reason is not null"
+        f"insert into raw.quarantine "
+        f"select {source}, {entity}, {file_sql}, {sha}, record, raw_line, reason, {run}, now() "
+        f"from {BAD} union all "
+        f"select {source}, {entity}, {file_sql}, {sha}, _row, {staged.raw_line}, _reason, "
+        f"{run}, now() from {STAGE} where _reason is not null"
     )
-    con.execute("drop table if exists _ingest_bad")
     loaded = accepted - typed_bad
     ledger.record(con, **ledger_base, rows_read=rows_read, rows_loaded=loaded,
                   rows_quarantined=quarantined, status="loaded")
@@ -263,11 +387,18 @@ def _load_in_transaction(
                       rows_quarantined=quarantined, top_reasons=top)
 
 
-def _ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, header: tuple[str, ...]) -> None:
-    """Create the raw table on first sight; add columns a later file brings (schema drift).
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
+    """Create the raw table of `spec` if it does not exist yet, so staging can always read it,
+    even before the first file of an optional source arrives."""
+    wanted = {c.name: "VARCHAR" for c in spec.columns}
+    wanted.update(dict(spec.structure))
+    if spec.replace_key:
+        wanted["_partition"] = "VARCHAR"
+    _ensure_raw_table(con, spec.table, wanted)
 
-    Columns the spec names but the file lacks are created empty, so staging can rely on them.
-    """
+
+def _ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, wanted: dict[str, str]) -> None:
+    """Create the raw table on first sight; add columns a later file brings (schema drift)."""
     schema, name = table.split(".")
     existing = {
         row[0]
@@ -278,13 +409,13 @@ def _ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, header: tuple[
         ).fetchall()
     }
     if not existing:
-        cols = ", ".join(f"{quote_ident(h)} varchar" for h in header)
+        cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in wanted.items())
         con.execute(
             f"create table {table} ({cols}, _file varchar, _row bigint, "
             f"_loaded_at timestamptz, _run_id varchar)"
         )
         return
-    for h in header:
-        if h not in existing:
-            log.warning("%s: new column %r in the export, added to the raw table", table, h)
-            con.execute(f"alter table {table} add column {quote_ident(h)} varchar")
+    for column, sql_type in wanted.items():
+        if column not in existing:
+            log.warning("%s: new column %r in the export, added to the raw table", table, column)
+            con.execute(f"alter table {table} add column {quote_ident(column)} {sql_type}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from pipelines.config import Settings
 from pipelines.ingest import ledger
 from pipelines.ingest.files import inspect_file
-from pipelines.ingest.loader import LoadResult, load_csv
+from pipelines.ingest.loader import LoadResult, ensure_raw_table, load_file
 from pipelines.ingest.sources import SOURCES, spec_for
 from pipelines.warehouse import work_connection
 
@@ -90,6 +90,8 @@ def ingest_files(
     report = IngestReport(source)
     with work_connection(settings) as con:
         ledger.ensure_ledger(con)
+        for spec in SOURCES[source]:
+            ensure_raw_table(con, spec)
         for path in paths:
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: no such file")
@@ -98,14 +100,14 @@ def ingest_files(
                 log.warning("%s: no %s entity matches this file name; not loaded", path, source)
                 report.unrecognised.append(str(path))
                 continue
-            facts = inspect_file(path)
+            facts = inspect_file(path, spec.format_of(path.name))
             if ledger.already_loaded(con, facts.sha256, source):
                 report.results.append(
                     LoadResult(str(path), source, spec.entity, "skipped",
                                message="same bytes already loaded")
                 )
                 continue
-            report.results.append(load_csv(con, spec, facts, run_id, settings.error_budget))
+            report.results.append(load_file(con, spec, facts, run_id, settings.error_budget))
     log.info(report.summary())
     rejected = [r for r in report.results if r.status == "rejected"]
     if rejected:

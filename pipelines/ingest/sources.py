@@ -24,7 +24,14 @@ class Column:
 
 @dataclass(frozen=True)
 class EntitySpec:
-    """One kind of export file and the raw table it loads into."""
+    """One kind of export file and the raw table it loads into.
+
+    CSV files are stored as text, column by column. NDJSON and Parquet files are stored typed,
+    with `structure` giving the DuckDB type of each top-level field (nested records stay
+    structs and lists of structs); a field the structure does not know is kept as JSON.
+    `replace_key` is a regex on the file name whose first group names a partition (a GA4 day):
+    a later export of the same partition replaces the earlier one's rows.
+    """
 
     source: str
     entity: str
@@ -33,6 +40,8 @@ class EntitySpec:
     file_format: str = "csv"
     # Groups of columns of which each row must fill at least one (e.g. customer id or email).
     required_any: tuple[tuple[str, ...], ...] = ()
+    structure: tuple[tuple[str, str], ...] = ()
+    replace_key: str | None = None
 
     @property
     def table(self) -> str:
@@ -41,16 +50,82 @@ class EntitySpec:
     def matches(self, file_name: str) -> bool:
         return any(fnmatch.fnmatch(file_name.lower(), p) for p in self.patterns)
 
+    def format_of(self, file_name: str) -> str:
+        """csv, ndjson or parquet: Parquet is recognised by extension for any JSON source."""
+        if self.file_format == "ndjson" and file_name.lower().endswith(".parquet"):
+            return "parquet"
+        return self.file_format
+
 
 SHOPIFY_TIME = "%Y-%m-%d %H:%M:%S %z"
 MAILCHIMP_TIME = "%Y-%m-%d %H:%M:%S"
+HUBSPOT_TIME = "%Y-%m-%d %H:%M"
+
+# GA4's BigQuery export schema (the fields the product reads; others are kept as JSON).
+_GA4_VALUE = (
+    "STRUCT(string_value VARCHAR, int_value BIGINT, float_value DOUBLE, double_value DOUBLE)"
+)
+GA4_STRUCTURE = (
+    ("event_date", "VARCHAR"),
+    ("event_timestamp", "BIGINT"),
+    ("event_name", "VARCHAR"),
+    ("event_params", f"STRUCT(key VARCHAR, value {_GA4_VALUE})[]"),
+    ("event_previous_timestamp", "BIGINT"),
+    ("event_value_in_usd", "DOUBLE"),
+    ("event_bundle_sequence_id", "BIGINT"),
+    ("user_id", "VARCHAR"),
+    ("user_pseudo_id", "VARCHAR"),
+    ("user_properties", f"STRUCT(key VARCHAR, value {_GA4_VALUE})[]"),
+    ("user_first_touch_timestamp", "BIGINT"),
+    ("device", "STRUCT(category VARCHAR, mobile_brand_name VARCHAR, operating_system VARCHAR, "
+               "language VARCHAR, web_info STRUCT(browser VARCHAR, browser_version VARCHAR, "
+               "hostname VARCHAR))"),
+    ("geo", "STRUCT(continent VARCHAR, country VARCHAR, region VARCHAR, city VARCHAR)"),
+    ("traffic_source", "STRUCT(name VARCHAR, medium VARCHAR, source VARCHAR)"),
+    ("collected_traffic_source", "STRUCT(manual_campaign_id VARCHAR, manual_campaign_name "
+                                 "VARCHAR, manual_source VARCHAR, manual_medium VARCHAR, "
+                                 "manual_term VARCHAR, manual_content VARCHAR, gclid VARCHAR)"),
+    ("ecommerce", "STRUCT(total_item_quantity BIGINT, purchase_revenue_in_usd DOUBLE, "
+                  "purchase_revenue DOUBLE, refund_value DOUBLE, shipping_value DOUBLE, "
+                  "tax_value DOUBLE, unique_items BIGINT, transaction_id VARCHAR)"),
+    ("items", "STRUCT(item_id VARCHAR, item_name VARCHAR, item_brand VARCHAR, item_category "
+              "VARCHAR, price DOUBLE, quantity BIGINT, item_revenue DOUBLE, coupon VARCHAR)[]"),
+    ("platform", "VARCHAR"),
+    ("stream_id", "VARCHAR"),
+)
+
+CAPI_STRUCTURE = (
+    ("event_name", "VARCHAR"),
+    ("event_time", "BIGINT"),
+    ("event_id", "VARCHAR"),
+    ("action_source", "VARCHAR"),
+    ("event_source_url", "VARCHAR"),
+    ("user_data", "STRUCT(em VARCHAR, ph VARCHAR, fn VARCHAR, ln VARCHAR, ct VARCHAR, "
+                  "st VARCHAR, zp VARCHAR, country VARCHAR, external_id VARCHAR, fbp VARCHAR, "
+                  "fbc VARCHAR, client_ip_address VARCHAR, client_user_agent VARCHAR)"),
+    ("custom_data", "STRUCT(value DOUBLE, currency VARCHAR, content_ids VARCHAR[], "
+                    "contents STRUCT(id VARCHAR, quantity BIGINT, item_price DOUBLE)[], "
+                    "order_id VARCHAR)"),
+)
+
+# Insights metrics arrive as strings; raw keeps them as text and staging casts them.
+_ACTIONS = "STRUCT(action_type VARCHAR, value VARCHAR)[]"
+META_ADS_STRUCTURE = (
+    *((name, "VARCHAR") for name in (
+        "date_start", "date_stop", "account_id", "account_currency", "campaign_id",
+        "campaign_name", "adset_id", "adset_name", "ad_id", "ad_name", "objective",
+        "impressions", "reach", "frequency", "clicks", "inline_link_clicks", "spend", "cpc",
+        "cpm", "ctr", "attribution_setting")),
+    ("actions", _ACTIONS),
+    ("action_values", _ACTIONS),
+)
 
 SOURCES: dict[str, tuple[EntitySpec, ...]] = {
     "shop": (
         EntitySpec(
             source="shop",
             entity="customers",
-            patterns=("customers_export*.csv", "customers*.csv"),
+            patterns=("customers_export*.csv",),
             columns=(
                 Column("Customer ID", "integer", required=True),
                 Column("Email"),
@@ -70,7 +145,47 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
         EntitySpec(
             source="shop",
             entity="orders",
-            patterns=("orders*.csv",),
+            patterns=("orders_export*.csv",),
+            # Order-level fields are filled on an order's first line only, so only the line
+            # fields and the order name are required on every row.
+            columns=(
+                Column("Name", required=True),
+                Column("Lineitem quantity", "integer", required=True),
+                Column("Lineitem price", "decimal", required=True),
+                Column("Lineitem sku"),
+                Column("Lineitem name"),
+                Column("Email"),
+                Column("Financial Status"),
+                Column("Paid at", "timestamp", fmt=SHOPIFY_TIME),
+                Column("Created at", "timestamp", fmt=SHOPIFY_TIME),
+                Column("Cancelled at", "timestamp", fmt=SHOPIFY_TIME),
+                Column("Currency"),
+                Column("Subtotal", "decimal"),
+                Column("Shipping", "decimal"),
+                Column("Taxes", "decimal"),
+                Column("Total", "decimal"),
+                Column("Discount Code"),
+                Column("Discount Amount", "decimal"),
+                Column("Refunded Amount", "decimal"),
+                Column("Accepts Marketing"),
+                Column("Billing City"),
+                Column("Billing Zip"),
+                Column("Billing Province"),
+                Column("Billing Country"),
+                Column("Billing Phone"),
+                Column("Phone"),
+                Column("Tags"),
+                Column("Source"),
+                Column("Id"),
+                Column("Customer ID"),
+            ),
+        ),
+    ),
+    "orders": (
+        EntitySpec(
+            source="orders",
+            entity="orders",
+            patterns=("*.csv",),
             columns=(
                 Column("order_id", required=True),
                 Column("order_date", "timestamp", required=True),
@@ -107,6 +222,130 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
                 Column("UNSUB_TIME", "timestamp", fmt=MAILCHIMP_TIME),
                 Column("CLEAN_TIME", "timestamp", fmt=MAILCHIMP_TIME),
             ),
+        ),
+        EntitySpec(
+            source="mailchimp",
+            entity="campaigns",
+            patterns=("campaigns*.csv",),
+            columns=(
+                Column("campaign_id", required=True),
+                Column("campaign_title"),
+                Column("subject_line"),
+                Column("variant"),
+                Column("send_time", "timestamp", required=True, fmt=MAILCHIMP_TIME),
+                Column("emails_sent", "integer"),
+                Column("list_id"),
+            ),
+        ),
+        EntitySpec(
+            source="mailchimp",
+            entity="email_activity",
+            patterns=("email_activity*.csv",),
+            columns=(
+                Column("campaign_id", required=True),
+                Column("Email Address", required=True),
+                Column("action", required=True),
+                Column("timestamp", "timestamp", required=True, fmt=MAILCHIMP_TIME),
+                Column("url"),
+            ),
+        ),
+    ),
+    "hubspot": (
+        EntitySpec(
+            source="hubspot",
+            entity="contacts",
+            patterns=("contacts*.csv",),
+            columns=(
+                Column("Record ID", "integer", required=True),
+                Column("First Name"),
+                Column("Last Name"),
+                Column("Email"),
+                Column("Phone Number"),
+                Column("Lifecycle Stage"),
+                Column("Lead Status"),
+                Column("Create Date", "timestamp", fmt=HUBSPOT_TIME),
+                Column("Original Source"),
+                Column("Became a Customer Date", "timestamp", fmt=HUBSPOT_TIME),
+                Column("Associated Deal"),
+            ),
+        ),
+        EntitySpec(
+            source="hubspot",
+            entity="deals",
+            patterns=("deals*.csv",),
+            columns=(
+                Column("Record ID", "integer", required=True),
+                Column("Deal Name"),
+                Column("Deal Stage"),
+                Column("Amount", "decimal"),
+                Column("Close Date", "timestamp", fmt=HUBSPOT_TIME),
+                Column("Create Date", "timestamp", fmt=HUBSPOT_TIME),
+                Column("Associated Contact IDs"),
+            ),
+        ),
+    ),
+    "typeform": (
+        EntitySpec(
+            source="typeform",
+            entity="responses",
+            patterns=("*.csv",),
+            columns=(
+                Column("#", required=True),
+                Column("How likely are you to recommend us to a friend?", "integer"),
+                Column("What is the main reason for your score?"),
+                Column("email"),
+                Column("Start Date (UTC)", "timestamp", fmt=MAILCHIMP_TIME),
+                Column("Submit Date (UTC)", "timestamp", fmt=MAILCHIMP_TIME),
+                Column("Network ID"),
+            ),
+        ),
+    ),
+    "ga4": (
+        EntitySpec(
+            source="ga4",
+            entity="events",
+            patterns=("events_*.ndjson", "events_*.json", "events_*.parquet"),
+            file_format="ndjson",
+            columns=(
+                Column("event_date", required=True),
+                Column("event_timestamp", required=True),
+                Column("event_name", required=True),
+                Column("user_pseudo_id", required=True),
+            ),
+            structure=GA4_STRUCTURE,
+            replace_key=r"events_(\d{8})",
+        ),
+    ),
+    "meta_capi": (
+        EntitySpec(
+            source="meta_capi",
+            entity="events",
+            patterns=("events_*.ndjson", "events_*.json", "events_*.parquet"),
+            file_format="ndjson",
+            columns=(
+                Column("event_name", required=True),
+                Column("event_time", required=True),
+                Column("event_id", required=True),
+            ),
+            structure=CAPI_STRUCTURE,
+        ),
+    ),
+    "meta_ads": (
+        EntitySpec(
+            source="meta_ads",
+            entity="insights",
+            patterns=("ads_insights_*.ndjson", "ads_insights_*.json"),
+            file_format="ndjson",
+            columns=(
+                Column("date_start", required=True),
+                Column("ad_id", required=True),
+                Column("spend", "decimal", required=True),
+                Column("impressions", "integer"),
+                Column("clicks", "integer"),
+            ),
+            structure=META_ADS_STRUCTURE,
+            # Insights for recent days are restated in later exports: the newest wins.
+            replace_key=r"ads_insights_(\d{8})",
         ),
     ),
 }

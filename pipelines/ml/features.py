@@ -39,7 +39,8 @@ def read_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def read_orders(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Order times per customer, the ground the labels are computed from."""
-    orders = con.sql("select customer_key, ordered_at from marts.fct_orders").pl()
+    orders = con.sql("select customer_key, ordered_at from marts.fct_orders "
+                     "where not is_cancelled").pl()
     # DuckDB names the zone Etc/UTC; Polars compares only identical zones.
     return orders.with_columns(pl.col("ordered_at").dt.convert_time_zone("UTC"))
 

@@ -34,7 +34,7 @@ def simulate(
 ) -> dict[str, int]:
     """Simulate the shop at `scale` and write one full-history export dated `end_date`.
 
-    Writes `landing/shop/<end_date>/customers_export.csv` and `orders.csv`,
+    Writes `landing/shop/<end_date>/customers_export.csv`, `landing/orders/<end_date>/orders.csv`,
     `landing/mailchimp/<end_date>/<status>_members_export.csv` (four files) and
     `truth/customers.parquet` and `truth/identifiers.parquet` under `settings.home`.
     Returns rows written per file kind: customers, orders, order_lines, mailchimp_members,
@@ -74,8 +74,12 @@ def simulate(
         maintain_order="left",
     )
     counts["orders"] = past_lines["order_id"].n_unique()
+    # The generic orders file is its own source: a shop platform's export lives beside its
+    # customers, a plain orders file from any other platform under landing/orders/.
+    orders_dir = settings.landing_dir / "orders" / end_date.isoformat()
+    orders_dir.mkdir(parents=True, exist_ok=True)
     counts["order_lines"] = writers.write_orders_csv(
-        shop_dir / "orders.csv", past_lines, currency=settings.default_currency
+        orders_dir / "orders.csv", past_lines, currency=settings.default_currency
     )
 
     members = mailchimp.join(

@@ -18,6 +18,7 @@ import pytest
 from pipelines import daily
 from pipelines.activation.export import staging_dir
 from pipelines.config import Settings
+from pipelines.ingest.sources import source_names
 from pipelines.quality import QualityGateError
 from pipelines.simulate import simulate
 from pipelines.warehouse import connect, published_hashes
@@ -31,7 +32,7 @@ class World:
     def __init__(self, root: Path) -> None:
         self.settings = Settings(home=root / "data", duckdb_memory_limit="2GB")
         simulate(self.settings, scale="xs", seed=7, end_date=DAY)
-        for source in ("mailchimp", "shop"):
+        for source in source_names():
             daily.ingest(self.settings, source, DAY, "good")
         for step in ("transform", "score_churn", "export", "audit", "publish"):
             getattr(daily, step)(self.settings, DAY, "good")

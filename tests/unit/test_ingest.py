@@ -42,8 +42,8 @@ def test_one_percent_bad_rows_are_quarantined_with_reasons_and_ledger_adds_up(se
         30: ",2026-01-02T10:00:00Z,5.00,1,a@x.com,USD,SKU-1,1\n",  # missing order id
         40: "40,2026-01-02T10:00:00Z,five,1,a@x.com,USD,SKU-1,1\n",  # amount not a number
     }
-    write_landing(settings, "shop", "2026-10-31", "orders.csv", orders_file(400, bad))
-    report = ingest_source(settings, "shop", "r1", date(2026, 10, 31))
+    write_landing(settings, "orders", "2026-10-31", "orders.csv", orders_file(400, bad))
+    report = ingest_source(settings, "orders", "r1", date(2026, 10, 31))
     assert report.results[0].rows_quarantined == 4
     quarantined = rows(settings, "select row_number, reason from raw.quarantine order by 1")
     assert quarantined == [
@@ -52,10 +52,10 @@ def test_one_percent_bad_rows_are_quarantined_with_reasons_and_ledger_adds_up(se
         (30, "missing required field: order_id"),
         (40, "bad type: amount is not a number"),
     ]
-    loaded = rows(settings, "select min(_row), max(_row), count(*) from raw.shop__orders")
+    loaded = rows(settings, "select min(_row), max(_row), count(*) from raw.orders__orders")
     assert loaded == [(1, 400, 396)]
     # Every loaded row keeps the row number of its line in the file.
-    mismatched = "select count(*) from raw.shop__orders where _row <> cast(order_id as int)"
+    mismatched = "select count(*) from raw.orders__orders where _row <> cast(order_id as int)"
     assert rows(settings, mismatched) == [(0,)]
     ledger = rows(settings, "select rows_read, rows_loaded, rows_quarantined, status "
                             "from audit.loads")
@@ -64,73 +64,72 @@ def test_one_percent_bad_rows_are_quarantined_with_reasons_and_ledger_adds_up(se
 
 def test_over_the_error_budget_the_file_is_rejected_and_nothing_loads(settings):
     bad = {i: f"{i},never,1,1,a@x.com,USD,SKU,1\n" for i in range(1, 7)}  # 6 of 100
-    path = write_landing(settings, "shop", "2026-10-31", "orders.csv", orders_file(100, bad))
+    path = write_landing(settings, "orders", "2026-10-31", "orders.csv", orders_file(100, bad))
     with pytest.raises(IngestError) as err:
-        ingest_source(settings, "shop", "r1", date(2026, 10, 31))
+        ingest_source(settings, "orders", "r1", date(2026, 10, 31))
     message = str(err.value)
     assert str(path) in message and "6 of 100" in message and "bad timestamp: order_date" in message
-    assert rows(settings, "select count(*) from information_schema.tables "
-                          "where table_name = 'shop__orders'") == [(0,)]
+    assert rows(settings, "select count(*) from raw.orders__orders") == [(0,)]
     assert rows(settings, "select count(*) from raw.quarantine") == [(0,)]
     assert rows(settings, "select status from audit.loads") == [("rejected",)]
 
 
 def test_same_file_twice_loads_once_and_a_new_version_loads_again(settings):
-    write_landing(settings, "shop", "2026-10-30", "orders.csv", orders_file(5))
-    write_landing(settings, "shop", "2026-10-31", "orders.csv", orders_file(5))  # same bytes
-    first = ingest_source(settings, "shop", "r1", date(2026, 10, 31))
+    write_landing(settings, "orders", "2026-10-30", "orders.csv", orders_file(5))
+    write_landing(settings, "orders", "2026-10-31", "orders.csv", orders_file(5))  # same bytes
+    first = ingest_source(settings, "orders", "r1", date(2026, 10, 31))
     assert [r.status for r in first.results] == ["loaded", "skipped"]
-    second = ingest_source(settings, "shop", "r2", date(2026, 10, 31))
+    second = ingest_source(settings, "orders", "r2", date(2026, 10, 31))
     assert [r.status for r in second.results] == ["skipped", "skipped"]
-    write_landing(settings, "shop", "2026-10-31", "orders.csv", orders_file(6))
-    third = ingest_source(settings, "shop", "r3", date(2026, 10, 31))
+    write_landing(settings, "orders", "2026-10-31", "orders.csv", orders_file(6))
+    third = ingest_source(settings, "orders", "r3", date(2026, 10, 31))
     assert [r.status for r in third.results] == ["skipped", "loaded"]
-    assert rows(settings, "select count(*) from raw.shop__orders") == [(11,)]
+    assert rows(settings, "select count(*) from raw.orders__orders") == [(11,)]
 
 
 def test_missing_required_column_names_the_closest_match(settings):
     text = orders_file(3).replace("order_date", "order_datetime", 1)
-    write_landing(settings, "shop", "2026-10-31", "orders.csv", text)
+    write_landing(settings, "orders", "2026-10-31", "orders.csv", text)
     with pytest.raises(IngestError, match=r"'order_date' is missing.*'order_datetime'"):
-        ingest_source(settings, "shop", "r1", date(2026, 10, 31))
+        ingest_source(settings, "orders", "r1", date(2026, 10, 31))
 
 
 def test_added_and_reordered_columns_are_kept(settings):
-    write_landing(settings, "shop", "2026-10-30", "orders.csv", orders_file(2))
+    write_landing(settings, "orders", "2026-10-30", "orders.csv", orders_file(2))
     drifted = "coupon,amount,order_id,order_date\nSPRING,3.00,9,2026-02-01T00:00:00Z\n"
-    write_landing(settings, "shop", "2026-10-31", "orders_b.csv", drifted.replace(
+    write_landing(settings, "orders", "2026-10-31", "orders_b.csv", drifted.replace(
         "\n", ",x@y.com\n").replace("order_date,x@y.com", "order_date,email"))
-    ingest_source(settings, "shop", "r1", date(2026, 10, 31))
+    ingest_source(settings, "orders", "r1", date(2026, 10, 31))
     got = rows(settings,
-               "select order_id, amount, coupon from raw.shop__orders order by _file, _row")
+               "select order_id, amount, coupon from raw.orders__orders order by _file, _row")
     assert got == [("1", "11.50", None), ("2", "12.50", None), ("9", "3.00", "SPRING")]
 
 
 def test_latin1_and_bom_files_decode(settings):
     text = "\ufeff" + HEADER + "1,2026-01-01T00:00:00Z,1.00,1,zoé@x.com,EUR,SKU,1\n"
-    write_landing(settings, "shop", "2026-10-30", "orders_utf8.csv", text)
-    write_landing(settings, "shop", "2026-10-31", "orders_latin1.csv",
+    write_landing(settings, "orders", "2026-10-30", "orders_utf8.csv", text)
+    write_landing(settings, "orders", "2026-10-31", "orders_latin1.csv",
                   text[1:].replace("1,2026", "2,2026"), encoding="latin-1")
-    ingest_source(settings, "shop", "r1", date(2026, 10, 31))
-    assert rows(settings, "select email from raw.shop__orders order by _file") == [
+    ingest_source(settings, "orders", "r1", date(2026, 10, 31))
+    assert rows(settings, "select email from raw.orders__orders order by _file") == [
         ("zoé@x.com",), ("zoé@x.com",)]
     assert sorted(r[0] for r in rows(settings, "select encoding from audit.loads")) == [
         "latin-1", "utf-8"]
 
 
 def test_empty_file_is_recorded_and_no_files_is_not_an_error(settings):
-    report = ingest_source(settings, "shop", "r0", date(2026, 10, 31))
-    assert report.summary() == "shop: no new files"
-    write_landing(settings, "shop", "2026-10-31", "orders.csv", HEADER)
-    report = ingest_source(settings, "shop", "r1", date(2026, 10, 31))
+    report = ingest_source(settings, "orders", "r0", date(2026, 10, 31))
+    assert report.summary() == "orders: no new files"
+    write_landing(settings, "orders", "2026-10-31", "orders.csv", HEADER)
+    report = ingest_source(settings, "orders", "r1", date(2026, 10, 31))
     assert [r.status for r in report.results] == ["empty"]
     assert rows(settings, "select rows_read, status from audit.loads") == [(0, "empty")]
 
 
 def test_files_dated_after_the_run_are_left_for_later(settings):
-    write_landing(settings, "shop", "2026-10-30", "orders.csv", orders_file(1))
-    write_landing(settings, "shop", "2026-11-01", "orders.csv", orders_file(2))
-    found = discover(settings, "shop", date(2026, 10, 31))
+    write_landing(settings, "orders", "2026-10-30", "orders.csv", orders_file(1))
+    write_landing(settings, "orders", "2026-11-01", "orders.csv", orders_file(2))
+    found = discover(settings, "orders", date(2026, 10, 31))
     assert [p.parent.name for p in found] == ["2026-10-30"]
 
 
@@ -138,7 +137,7 @@ def test_unknown_source_and_missing_file_are_clear_errors(settings, tmp_path: Pa
     with pytest.raises(ValueError, match="unknown source 'shopify'"):
         ingest_files(settings, "shopify", [], "r1")
     with pytest.raises(FileNotFoundError, match=r"nope\.csv"):
-        ingest_files(settings, "shop", [tmp_path / "orders_nope.csv"], "r1")
+        ingest_files(settings, "orders", [tmp_path / "orders_nope.csv"], "r1")
 
 
 @hyp_settings(max_examples=15, deadline=None,
@@ -153,11 +152,11 @@ def test_row_numbers_survive_any_pattern_of_bad_lines(tmp_path_factory, n, data)
     kinds = ["{i},2026-01-01\n", "{i},2026-01-01T00:00:00Z,1,1,a@x.com,USD,SKU,1,extra\n",
              "{i},soon,1,1,a@x.com,USD,SKU,1\n"]
     bad = {i: kinds[i % 3].format(i=i) for i in bad_rows}
-    write_landing(settings, "shop", "2026-10-31", "orders.csv", orders_file(n, bad))
-    ingest_source(settings, "shop", "r1", date(2026, 10, 31))
+    write_landing(settings, "orders", "2026-10-31", "orders.csv", orders_file(n, bad))
+    ingest_source(settings, "orders", "r1", date(2026, 10, 31))
     con = connect(settings, read_only=True)
     try:
-        loaded = con.sql("select _row, cast(order_id as int) from raw.shop__orders").fetchall()
+        loaded = con.sql("select _row, cast(order_id as int) from raw.orders__orders").fetchall()
         quarantined = {r[0] for r in con.sql("select row_number from raw.quarantine").fetchall()}
         read, ok, q = con.sql(
             "select rows_read, rows_loaded, rows_quarantined from audit.loads").fetchall()[0]

@@ -60,6 +60,10 @@ def shop_dir(settings: Settings) -> Path:
     return settings.landing_dir / "shop" / DAY
 
 
+def orders_dir(settings: Settings) -> Path:
+    return settings.landing_dir / "orders" / DAY
+
+
 def mailchimp_dir(settings: Settings) -> Path:
     return settings.landing_dir / "mailchimp" / DAY
 
@@ -104,7 +108,7 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path: Path) -> N
 def test_counts_match_files(world: tuple[Settings, dict[str, int]]) -> None:
     settings, counts = world
     assert counts["customers"] == read_text(shop_dir(settings) / "customers_export.csv").height
-    assert counts["order_lines"] == read_text(shop_dir(settings) / "orders.csv").height
+    assert counts["order_lines"] == read_text(orders_dir(settings) / "orders.csv").height
     per_status = sum(counts[f"mailchimp_{s}"] for s in MAILCHIMP_FILES)
     assert counts["mailchimp_members"] == per_status == mailchimp_members(settings).height
     assert counts["truth_customers"] == 1_000
@@ -116,7 +120,7 @@ def test_every_csv_has_the_exact_header_and_parses(
     settings, _ = world
     expected = {
         shop_dir(settings) / "customers_export.csv": SHOPIFY_HEADER,
-        shop_dir(settings) / "orders.csv": ORDERS_HEADER,
+        orders_dir(settings) / "orders.csv": ORDERS_HEADER,
     } | {mailchimp_dir(settings) / name: h for name, h in EXPECTED_HEADERS.items()}
     assert ",".join(SHOPIFY_CUSTOMER_COLUMNS) == SHOPIFY_HEADER
     assert ",".join(ORDER_COLUMNS) == ORDERS_HEADER
@@ -162,7 +166,7 @@ def test_shop_customer_export_format(world: tuple[Settings, dict[str, int]]) -> 
 
 def test_orders_format_and_link_to_customers(world: tuple[Settings, dict[str, int]]) -> None:
     settings, _ = world
-    orders = read_text(shop_dir(settings) / "orders.csv")
+    orders = read_text(orders_dir(settings) / "orders.csv")
     customers = read_text(shop_dir(settings) / "customers_export.csv")
     assert set(orders["customer_id"]) <= set(customers["Customer ID"])
     emails = dict(zip(customers["Customer ID"], customers["Email"], strict=True))

@@ -7,7 +7,7 @@ with shop_customers as (
 ),
 
 orders as (
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('int_orders__unioned') }}
 ),
 
 members as (

@@ -3,7 +3,12 @@
     The scoring run uses the newest cutoff; training uses older ones whose outcome is known.
 #}
 with orders as (
-    select * from {{ ref('fct_orders') }}
+    select
+        customer_key,
+        ordered_at,
+        amount - refunded_amount as amount
+    from {{ ref('fct_orders') }}
+    where not is_cancelled
 ),
 
 identifiers as (

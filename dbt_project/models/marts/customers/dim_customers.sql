@@ -12,6 +12,7 @@ members as (
 
 orders as (
     select * from {{ ref('fct_orders') }}
+    where not is_cancelled
 ),
 
 people as (
@@ -43,7 +44,7 @@ order_stats as (
     select
         customer_key,
         count(*) as orders_count,
-        sum(amount) as revenue,
+        sum(amount - refunded_amount) as revenue,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at
     from orders

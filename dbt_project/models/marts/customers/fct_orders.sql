@@ -1,23 +1,9 @@
-with lines as (
-    select * from {{ ref('stg_shop__orders') }}
+with orders as (
+    select * from {{ ref('int_orders__unioned') }}
 ),
 
 identifiers as (
     select * from {{ ref('int_identity__identifiers') }}
-),
-
-orders as (
-    select
-        order_id,
-        min(ordered_at) as ordered_at,
-        min(currency) as currency,
-        sum(line_amount) as amount,
-        count(*) as line_count,
-        sum(quantity) as units,
-        min(shop_customer_id) as shop_customer_id,
-        min(email) as email
-    from lines
-    group by order_id
 ),
 
 final as (
@@ -27,6 +13,9 @@ final as (
         orders.ordered_at,
         cast(orders.ordered_at as date) as order_date,
         cast(orders.amount as decimal(18, 2)) as amount,
+        cast(orders.refunded_amount as decimal(18, 2)) as refunded_amount,
+        orders.is_cancelled,
+        orders.order_source,
         orders.currency,
         cast(orders.line_count as integer) as line_count,
         cast(orders.units as integer) as units

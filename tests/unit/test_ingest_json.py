@@ -1,0 +1,123 @@
+"""NDJSON and Parquet exports: typed nested records, quarantine by line, replaced GA4 days."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import duckdb
+import pytest
+from conftest import write_landing
+
+from pipelines.ingest.run import IngestError, ingest_source
+from pipelines.warehouse import connect
+
+
+def ga4_event(i: int, day: str = "20261029", **extra) -> str:
+    event = {
+        "event_date": day,
+        "event_timestamp": str(1761696000000000 + i),  # INT64 arrives as a string
+        "event_name": "page_view",
+        "event_params": [
+            {"key": "ga_session_id", "value": {"int_value": str(1000 + i)}},
+            {"key": "page_location", "value": {"string_value": f"https://shop.example/p/{i}"}},
+        ],
+        "user_pseudo_id": f"{i}.1761696000",
+        "device": {"category": "mobile", "web_info": {"browser": "Safari"}},
+        "geo": {"country": "United States", "city": "Boston"},
+        **extra,
+    }
+    return json.dumps(event)
+
+
+def rows(settings, sql: str) -> list[tuple]:
+    con = connect(settings, read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_ga4_ndjson_is_typed_nested_and_bad_lines_are_quarantined(settings):
+    lines = [ga4_event(i) for i in range(1, 201)]
+    lines[49] = '{"event_date": "20261029", "event_name": '  # cut off mid-line
+    lines[99] = json.dumps({"event_date": "20261029", "event_name": "x",
+                            "event_timestamp": "1"})  # no user_pseudo_id
+    write_landing(settings, "ga4", "2026-10-30", "events_20261029.ndjson", "\n".join(lines))
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    assert rows(settings, "select row_number, reason from raw.quarantine order by 1") == [
+        (50, "parse error: invalid JSON"), (100, "missing required field: user_pseudo_id")]
+    first = rows(settings, "select event_timestamp, event_params[1].value.int_value, "
+                           "device.web_info.browser, _row from raw.ga4__events order by _row "
+                           "limit 1")
+    assert first == [(1761696000000001, 1001, "Safari", 1)]
+    assert rows(settings, "select typeof(event_timestamp), typeof(event_params) "
+                          "from raw.ga4__events limit 1")[0][0] == "BIGINT"
+    assert rows(settings, "select rows_read, rows_loaded, rows_quarantined from audit.loads") \
+        == [(200, 198, 2)]
+
+
+def test_a_rewritten_ga4_day_replaces_the_earlier_export_not_doubles_it(settings):
+    write_landing(settings, "ga4", "2026-10-30", "events_20261029.ndjson",
+                  "\n".join(ga4_event(i) for i in range(10)))
+    write_landing(settings, "ga4", "2026-10-30", "events_20261028.ndjson",
+                  "\n".join(ga4_event(i, "20261028") for i in range(4)))
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 30))
+    # Late events arrive: the export of the 31st holds the whole day 29 again, with more rows.
+    write_landing(settings, "ga4", "2026-10-31", "events_20261029.ndjson",
+                  "\n".join(ga4_event(i) for i in range(13)))
+    ingest_source(settings, "ga4", "r2", date(2026, 10, 31))
+    assert rows(settings, "select event_date, count(*) from raw.ga4__events group by 1 "
+                          "order by 1") == [("20261028", 4), ("20261029", 13)]
+
+
+def test_a_new_field_is_kept_and_a_wrong_type_is_quarantined(settings):
+    lines = [ga4_event(1, privacy_info={"analytics_storage": "Yes"}),
+             ga4_event(2).replace('"mobile"', '"tablet"'),
+             json.dumps({**json.loads(ga4_event(3)), "event_timestamp": "soon"})]
+    write_landing(settings, "ga4", "2026-10-30", "events_20261029.ndjson", "\n".join(lines))
+    from pipelines.config import Settings
+
+    lenient = Settings(home=settings.home, error_budget=0.5)
+    ingest_source(lenient, "ga4", "r1", date(2026, 10, 31))
+    kept = rows(settings, "select privacy_info->>'$.analytics_storage' from raw.ga4__events "
+                          "order by _row")
+    assert kept == [("Yes",), (None,)]
+    assert rows(settings, "select reason from raw.quarantine") == [
+        ("bad type: event_timestamp is not bigint",)]
+
+
+def test_ga4_parquet_loads_into_the_same_table(settings, tmp_path):
+    ndjson = tmp_path / "day.ndjson"
+    ndjson.write_text("\n".join(ga4_event(i) for i in range(5)))
+    target = settings.landing_dir / "ga4" / "2026-10-30" / "events_20261029.parquet"
+    target.parent.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute(f"copy (select * replace (cast(event_timestamp as bigint) as event_timestamp) "
+                f"from read_json('{ndjson}')) to '{target}' (format parquet)")
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    assert rows(settings, "select count(*), min(_row), max(_row) from raw.ga4__events") == [
+        (5, 1, 5)]
+
+
+def test_meta_insights_metrics_are_checked_as_numbers(settings):
+    row = {"date_start": "2026-10-29", "date_stop": "2026-10-29", "ad_id": "23850000001",
+           "spend": "12.34", "impressions": "1000", "clicks": "17",
+           "actions": [{"action_type": "link_click", "value": "15"}]}
+    bad = {**row, "ad_id": "23850000002", "spend": "twelve"}
+    text = "\n".join(json.dumps(r) for r in [row, bad])
+    write_landing(settings, "meta_ads", "2026-10-30", "ads_insights_20261029.ndjson", text)
+    with pytest.raises(IngestError, match="bad type: spend is not a number"):
+        ingest_source(settings, "meta_ads", "r1", date(2026, 10, 31))
+
+
+def test_renamed_required_csv_column_names_the_closest_match(settings):
+    header = "Record ID,First Name,Last Name,Email,Phone,Lifecycle Stage\n"
+    write_landing(settings, "hubspot", "2026-10-30", "deals.csv",
+                  "Record ID,Deal Name\n1,Big one\n")
+    write_landing(settings, "hubspot", "2026-10-31", "contacts.csv",
+                  header.replace("Record ID", "Record_ID") + "1,A,B,a@x.com,555,lead\n")
+    with pytest.raises(IngestError, match=r"'Record ID' is missing.*'Record_ID'"):
+        ingest_source(settings, "hubspot", "r1", date(2026, 10, 31))
+    # The other file of the source still loaded.
+    assert rows(settings, "select count(*) from raw.hubspot__deals") == [(1,)]
