@@ -18,21 +18,35 @@ import xgboost as xgb
 from pipelines.ml.churn import PARAMS
 from pipelines.ml.features import CHURN_FEATURES
 
+READERS = {
+    ".csv": "read_csv('{path}', all_varchar = true)",
+    ".ndjson": "read_json('{path}', format = 'newline_delimited')",
+    ".json": "read_json('{path}', format = 'newline_delimited')",
+    ".parquet": "read_parquet('{path}')",
+}
 
-def bare_duckdb_ingest(landing: Path, db: Path) -> dict:
-    """`create table as select * from read_csv(file)` for every landing file."""
+
+def bare_duckdb_ingest(landing: Path, db: Path) -> dict[str, dict]:
+    """Per source: `create table as select * from read_csv/read_json/read_parquet(file)` for
+    every landing file of that source, nothing else."""
     db.unlink(missing_ok=True)
-    files = sorted(p for p in landing.rglob("*.csv"))
     con = duckdb.connect(str(db))
-    start = time.perf_counter()
-    rows = 0
-    for i, path in enumerate(files):
-        con.execute(f"create table t{i} as select * from read_csv('{path}', all_varchar = true)")
-        rows += con.sql(f"select count(*) from t{i}").fetchall()[0][0]
-    seconds = time.perf_counter() - start
+    results: dict[str, dict] = {}
+    n = 0
+    for source_dir in sorted(p for p in landing.iterdir() if p.is_dir()):
+        files = sorted(p for p in source_dir.rglob("*") if p.suffix in READERS)
+        start = time.perf_counter()
+        rows = 0
+        for path in files:
+            reader = READERS[path.suffix].format(path=path)
+            con.execute(f"create table t{n} as select * from {reader}")
+            rows += con.sql(f"select count(*) from t{n}").fetchall()[0][0]
+            n += 1
+        results[source_dir.name] = {"seconds": time.perf_counter() - start, "rows": rows,
+                                    "bytes": sum(p.stat().st_size for p in files)}
     con.close()
     db.unlink(missing_ok=True)
-    return {"seconds": seconds, "rows": rows, "bytes": sum(p.stat().st_size for p in files)}
+    return results
 
 
 def _features(orders: pd.DataFrame, as_of: date) -> pd.DataFrame:

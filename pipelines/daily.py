@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
+from pathlib import Path
 
 from pipelines.config import Settings
 
@@ -23,7 +24,10 @@ def ingest(settings: Settings, source: str, logical_date: date, run_id: str) -> 
     from pipelines.ingest.run import ingest_source
 
     report = ingest_source(settings, source, run_id, logical_date)
-    return {"summary": report.summary(), "files": len(report.results)}
+    loaded = [r for r in report.results if r.status in ("loaded", "empty")]
+    return {"summary": report.summary(), "files": len(loaded),
+            "rows_read": sum(r.rows_read for r in loaded),
+            "bytes": sum(Path(r.file).stat().st_size for r in loaded)}
 
 
 def transform(settings: Settings, logical_date: date, run_id: str) -> dict:

@@ -223,12 +223,17 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFact
         f"any_value(csv_line) as raw_line, row_number() over (order by line) as j "
         f"from {REJECTS} group by line"
     )
-    # Accepted row i is data row i plus the rejected records before it.
-    con.execute(
-        f"create or replace temp table {STAGE} as select s.* exclude (_i), "
-        f"s._i + (select count(*) from {BAD} b where b.record - b.j < s._i) as _row "
-        f"from _ingest_lines s"
-    )
+    if con.sql(f"select count(*) from {BAD}").fetchall()[0][0] == 0:
+        # No rejected lines, the usual case: row i is data row i, no second copy needed.
+        con.execute("alter table _ingest_lines rename column _i to _row")
+        con.execute(f"alter table _ingest_lines rename to {STAGE}")
+    else:
+        # Accepted row i is data row i plus the rejected records before it.
+        con.execute(
+            f"create or replace temp table {STAGE} as select s.* exclude (_i), "
+            f"s._i + (select count(*) from {BAD} b where b.record - b.j < s._i) as _row "
+            f"from _ingest_lines s"
+        )
     raw_line = "json_object(" + ", ".join(
         f"{quote_literal(h)}, {quote_ident(h)}" for h in header) + ")"
     return Staged(columns={h: "VARCHAR" for h in header}, raw_line=f"cast({raw_line} as varchar)")
