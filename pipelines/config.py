@@ -50,6 +50,10 @@ class Settings:
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
     error_budget: float = 0.05
+    # A file may always have this many bad rows, so one bad line never rejects a tiny file.
+    error_budget_min_rows: int = 1
+    # Per-source budgets (env MARKETING_ERROR_BUDGET_<SOURCE>), overriding `error_budget`.
+    error_budgets: dict[str, float] = field(default_factory=dict)
     churn_horizon_days: int = 90
     default_currency: str = "USD"
     extra: dict[str, str] = field(default_factory=dict)
@@ -66,9 +70,23 @@ class Settings:
             kwargs["duckdb_memory_limit"] = os.environ["MARKETING_DUCKDB_MEMORY_LIMIT"]
         kwargs["duckdb_threads"] = _env_int("MARKETING_DUCKDB_THREADS", 2)
         kwargs["error_budget"] = _env_float("MARKETING_ERROR_BUDGET", 0.05)
-        if not 0 <= float(kwargs["error_budget"]) <= 1:  # type: ignore[arg-type]
-            raise ValueError("setting MARKETING_ERROR_BUDGET must be between 0 and 1")
+        kwargs["error_budget_min_rows"] = _env_int("MARKETING_ERROR_BUDGET_MIN_ROWS", 1)
+        prefix = "MARKETING_ERROR_BUDGET_"
+        kwargs["error_budgets"] = {
+            name.removeprefix(prefix).lower(): _env_float(name, 0.05)
+            for name in os.environ
+            if name.startswith(prefix) and name != prefix + "MIN_ROWS"
+        }
+        for name, budget in [("MARKETING_ERROR_BUDGET", kwargs["error_budget"]),
+                             *((prefix + k.upper(), v)
+                               for k, v in kwargs["error_budgets"].items())]:  # type: ignore[union-attr]
+            if not 0 <= float(budget) <= 1:  # type: ignore[arg-type]
+                raise ValueError(f"setting {name} must be between 0 and 1")
         return cls(**kwargs)  # type: ignore[arg-type]
+
+    def error_budget_for(self, source: str) -> float:
+        """The share of bad rows a file of `source` may have before it is rejected."""
+        return self.error_budgets.get(source, self.error_budget)
 
     @property
     def landing_dir(self) -> Path:

@@ -47,13 +47,13 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
-def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str, source: str) -> bool:
-    """True when a file with these exact bytes was loaded (or found empty) for this source."""
+def loaded_hashes(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
+    """SHA-256 of every file of `source` already loaded (or found empty): those are skipped."""
     rows = con.execute(
-        "select count(*) from audit.loads where sha256 = ? and source = ? and status in (?, ?)",
-        [sha256, source, *DONE_STATUSES],
+        "select distinct sha256 from audit.loads where source = ? and status in (?, ?)",
+        [source, *DONE_STATUSES],
     ).fetchall()
-    return rows[0][0] > 0
+    return {sha for (sha,) in rows}
 
 
 def record(

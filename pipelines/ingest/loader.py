@@ -32,8 +32,10 @@ STAGE = "_ingest_stage"
 BAD = "_ingest_bad"
 REJECTS = "_ingest_rejects"
 SCANS = "_ingest_scans"
-TEMPS = (STAGE, BAD, REJECTS, SCANS, "_ingest_lines")
+TEMPS = (STAGE, BAD, REJECTS, SCANS, "_ingest_lines", "_ingest_typed")
 RECORD_SEPARATOR = "\x1e"  # never in valid NDJSON, so each line is one field
+SUSPECT = "(recheck)"
+META_COLUMNS = ("_file", "_row", "_loaded_at", "_run_id")
 
 
 @dataclass
@@ -133,6 +135,7 @@ def load_file(
     facts: FileFacts,
     run_id: str,
     error_budget: float,
+    min_bad_rows: int = 1,
 ) -> LoadResult:
     """Load one file of `spec` into its raw table, or reject it whole.
 
@@ -169,13 +172,16 @@ def load_file(
     try:
         stage = {"csv": _stage_csv, "ndjson": _stage_ndjson, "parquet": _stage_parquet}
         staged = stage[file_format](con, spec, facts)
-        result = _finish(con, spec, facts, run_id, error_budget, staged, ledger_base)
+        result = _finish(con, spec, facts, run_id, (error_budget, min_bad_rows), staged,
+                         ledger_base)
     except BaseException:
         con.execute("rollback")
+        _columns_cache.clear()
         _drop_temps(con)
         raise
     if result.status == "rejected":
         con.execute("rollback")
+        _columns_cache.clear()  # the rollback may have undone a table or column made here
         ledger.record(con, **ledger_base, rows_read=result.rows_read, rows_loaded=0,
                       rows_quarantined=result.rows_quarantined, status="rejected",
                       message=result.message)
@@ -186,6 +192,14 @@ def load_file(
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    """Staging tables are replaced by the next file; only the CSV reader's rejects tables
+    must go, or the next file would inherit their rows."""
+    con.execute(f"drop table if exists {REJECTS}")
+    con.execute(f"drop table if exists {SCANS}")
+
+
+def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every staging table; called once a source is done."""
     for temp in TEMPS:
         con.execute(f"drop table if exists {temp}")
 
@@ -211,8 +225,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFact
             )
     cols = ", ".join(quote_ident(h) for h in header)
     con.execute(
-        f"create or replace temp table _ingest_lines as "
-        f"select {cols}, row_number() over () as _i, {_reason_sql(checks)} as _reason "
+        f"create or replace temp table {STAGE} as "
+        f"select {cols}, row_number() over () as _row, {_reason_sql(checks)} as _reason "
         f"from {reader}"
     )
     # DuckDB numbers a rejected record's line counting the header as line 1; several errors
@@ -223,24 +237,25 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFact
         f"any_value(csv_line) as raw_line, row_number() over (order by line) as j "
         f"from {REJECTS} group by line"
     )
-    if con.sql(f"select count(*) from {BAD}").fetchall()[0][0] == 0:
-        # No rejected lines, the usual case: row i is data row i, no second copy needed.
-        con.execute("alter table _ingest_lines rename column _i to _row")
-        con.execute(f"alter table _ingest_lines rename to {STAGE}")
-    else:
+    if con.sql(f"select 1 from {BAD} limit 1").fetchall():
         # Accepted row i is data row i plus the rejected records before it.
         con.execute(
-            f"create or replace temp table {STAGE} as select s.* exclude (_i), "
-            f"s._i + (select count(*) from {BAD} b where b.record - b.j < s._i) as _row "
-            f"from _ingest_lines s"
+            f"create or replace temp table {STAGE} as select s.* replace ("
+            f"s._row + (select count(*) from {BAD} b where b.record - b.j < s._row) as _row) "
+            f"from {STAGE} s"
         )
     raw_line = "json_object(" + ", ".join(
         f"{quote_literal(h)}, {quote_ident(h)}" for h in header) + ")"
     return Staged(columns={h: "VARCHAR" for h in header}, raw_line=f"cast({raw_line} as varchar)")
 
 
+def _json_path(key: str) -> str:
+    return quote_literal("$." + json.dumps(key))
+
+
 def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
-    """One JSON object per line: each line read whole, checked, then typed field by field."""
+    """One JSON object per line: each line read whole, checked, then cast to the source's
+    structure in one step. Lines whose cast fails are explained field by field."""
     path = str(facts.path)
     con.execute(
         f"create or replace temp table _ingest_lines as "
@@ -249,50 +264,79 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileF
         f"delim = {quote_literal(RECORD_SEPARATOR)}, quote = '', escape = '', "
         f"encoding = {quote_literal(facts.encoding)}, max_line_size = 67108864)"
     )
+    # Vectorised evaluation does not short-circuit AND: every JSON function gets a safe input.
+    safe = "try_cast(line as json)"
+    objects = f"coalesce(json_type({safe}) = 'OBJECT', false)"
     con.execute(
         f"create or replace temp table {BAD} as "
         f"select _row as record, case when not json_valid(line) then 'parse error: invalid JSON' "
         f"else 'parse error: not a JSON object' end as reason, line as raw_line "
-        f"from _ingest_lines where trim(line) <> '' "
-        f"and (not json_valid(line) or json_type(line) <> 'OBJECT')"
+        f"from _ingest_lines where trim(line) <> '' and not ({objects})"
     )
     known = dict(spec.structure)
     extra = [
         key for (key,) in con.sql(
-            "select distinct unnest(json_keys(line)) as k from _ingest_lines "
-            "where json_valid(line) and json_type(line) = 'OBJECT' order by k"
+            f"select distinct unnest(json_keys({safe})) as k from _ingest_lines "
+            f"where {objects} order by k"
         ).fetchall() if key not in known
     ]
     types = {**known, **{key: "JSON" for key in extra}}
-    def typed(key: str, sql_type: str) -> str:
-        path = quote_literal("$." + json.dumps(key))
-        if sql_type == "VARCHAR":  # the text itself, not its JSON quoting
-            return f"json_extract_string(line, {path})"
-        return f"try_cast(json_extract(line, {path}) as {sql_type})"
-
-    fields = ", ".join(f"{typed(k, t)} as {quote_ident(k)}" for k, t in types.items())
+    struct = "STRUCT(" + ", ".join(f"{quote_ident(k)} {t}" for k, t in types.items()) + ")"
     by_name = {c.name: c for c in spec.columns}
     checks = []
     for key, sql_type in known.items():
-        raw = f"json_extract(line, {quote_literal('$.' + json.dumps(key))})"
-        present = f"({raw} is not null and json_type({raw}) <> 'NULL')"
         column = by_name.get(key)
+        field = quote_ident(key)
         if column and column.required:
-            checks.append(f"case when not {present} then "
+            checks.append(f"case when {field} is null and not list_contains(_keys, "
+                          f"{quote_literal(key)}) then "
                           f"{quote_literal('missing required field: ' + key)} end")
-        checks.append(f"case when {present} and {typed(key, sql_type)} is null then "
-                      f"{quote_literal('bad type: ' + key + ' is not ' + sql_type.lower())} end")
-        if column and column.kind != "text" and sql_type == "VARCHAR":
-            rule = _violation(Column(key, column.kind, False, column.fmt),
-                              f"json_extract_string(line, {quote_literal('$.' + json.dumps(key))})")
+        if sql_type != "VARCHAR":
+            # Present but NULL once cast: a bad value or an explicit null; told apart below.
+            checks.append(f"case when {field} is null and list_contains(_keys, "
+                          f"{quote_literal(key)}) then {quote_literal(SUSPECT)} end")
+        elif column and column.kind != "text":
+            rule = _violation(Column(key, column.kind, False, column.fmt))
             if rule:
                 checks.append(rule)
     con.execute(
         f"create or replace temp table {STAGE} as "
-        f"select {fields}, _row, {_reason_sql(checks)} as _reason, line as _line "
-        f"from _ingest_lines where json_valid(line) and json_type(line) = 'OBJECT'"
+        f"with typed as (select try_cast({safe} as {struct}) as _typed, "
+        f"json_keys({safe}) as _keys, _row, line as _line from _ingest_lines where {objects}), "
+        f"unpacked as (select unnest(_typed), _row, _line, _keys from typed) "
+        f"select * exclude (_keys), {_reason_sql(checks)} as _reason from unpacked"
     )
+    if con.sql(f"select 1 from {STAGE} where contains(_reason, {quote_literal(SUSPECT)}) "
+               f"limit 1").fetchall():
+        _explain_suspects(con, spec, known, by_name)
     return Staged(columns=types, raw_line="_line")
+
+
+def _explain_suspects(con: duckdb.DuckDBPyConnection, spec: EntitySpec, known: dict[str, str],
+                      by_name: dict[str, Column]) -> None:
+    """Recheck rows with a present-but-NULL typed field field by field: a JSON null is fine
+    (unless required), anything else is a bad type. Rare, so done only when needed."""
+    reasons = []
+    for key, sql_type in known.items():
+        raw = f"json_extract(_line, {_json_path(key)})"
+        present = f"({raw} is not null and json_type({raw}) <> 'NULL')"
+        column = by_name.get(key)
+        if column and column.required:
+            reasons.append(f"case when not {present} then "
+                           f"{quote_literal('missing required field: ' + key)} end")
+        if sql_type != "VARCHAR":
+            reason = quote_literal(f"bad type: {key} is not {sql_type.lower()}")
+            reasons.append(f"case when {present} and try_cast({raw} as {sql_type}) is null "
+                           f"then {reason} end")
+        elif column and column.kind != "text":
+            rule = _violation(Column(key, column.kind, False, column.fmt),
+                              f"json_extract_string(_line, {_json_path(key)})")
+            if rule:
+                reasons.append(rule)
+    con.execute(
+        f"update {STAGE} set _reason = {_reason_sql(reasons)} "
+        f"where contains(_reason, {quote_literal(SUSPECT)})"
+    )
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
@@ -325,29 +369,36 @@ def _finish(
     spec: EntitySpec,
     facts: FileFacts,
     run_id: str,
-    error_budget: float,
+    budget: tuple[float, int],
     staged: Staged,
     ledger_base: dict,
 ) -> LoadResult:
     path = str(facts.path)
     base = {"file": path, "source": spec.source, "entity": spec.entity}
-    accepted, typed_bad = con.sql(f"select count(*), count(_reason) from {STAGE}").fetchall()[0]
-    structural = con.sql(f"select count(*) from {BAD}").fetchall()[0][0]
+    tallies = con.sql(
+        f"select 'bad' as kind, reason, count(*) from {BAD} group by reason union all "
+        f"select 'stage', _reason, count(*) from {STAGE} group by _reason"
+    ).fetchall()
+    accepted = sum(n for kind, _, n in tallies if kind == "stage")
+    typed_bad = sum(n for kind, reason, n in tallies if kind == "stage" and reason)
+    structural = sum(n for kind, _, n in tallies if kind == "bad")
     rows_read = accepted + structural
     quarantined = structural + typed_bad
-    reasons = Counter(dict(con.sql(
-        f"select reason, count(*) from (select reason from {BAD} union all "
-        f"select _reason from {STAGE} where _reason is not null) group by reason"
-    ).fetchall()))
+    reasons = Counter()
+    for _, reason, n in tallies:
+        if reason:
+            reasons[reason] += n
     top = reasons.most_common(3)
 
-    if rows_read and quarantined / rows_read > error_budget:
+    share, floor = budget
+    if rows_read and quarantined > max(share * rows_read, floor):
         summary = ", ".join(f"{r} ({n})" for r, n in top)
         message = (
             f"{path}: rejected, {quarantined} of {rows_read} rows are bad "
-            f"({quarantined / rows_read:.1%}, over the error budget of {error_budget:.0%}); "
+            f"({quarantined / rows_read:.1%}, over the error budget of {share:.0%}); "
             f"most common reasons: {summary}. Nothing from this file was loaded. Fix the "
-            f"export, or raise MARKETING_ERROR_BUDGET if these rows are expected."
+            f"export, or raise MARKETING_ERROR_BUDGET_{spec.source.upper()} if these rows are "
+            f"expected."
         )
         return LoadResult(**base, status="rejected", rows_read=rows_read,
                           rows_quarantined=quarantined, message=message, top_reasons=top)
@@ -402,25 +453,43 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
     _ensure_raw_table(con, spec.table, wanted)
 
 
+# Columns of each raw table as last seen during one ingest call (`start_run` empties it), so
+# each file does not ask the catalog again.
+_columns_cache: dict[str, set[str]] = {}
+
+
+def start_run() -> None:
+    """Forget cached table columns: a new ingest call may be on another database."""
+    _columns_cache.clear()
+
+
 def _ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, wanted: dict[str, str]) -> None:
     """Create the raw table on first sight; add columns a later file brings (schema drift)."""
     schema, name = table.split(".")
-    existing = {
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()
-    }
+    key = table
+    existing = _columns_cache.get(key)
+    if existing is None:
+        existing = {
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [schema, name],
+            ).fetchall()
+        }
+    if set(wanted) <= existing:
+        _columns_cache[key] = existing
+        return
     if not existing:
         cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in wanted.items())
         con.execute(
             f"create table {table} ({cols}, _file varchar, _row bigint, "
             f"_loaded_at timestamptz, _run_id varchar)"
         )
+        _columns_cache[key] = set(wanted) | set(META_COLUMNS)
         return
     for column, sql_type in wanted.items():
         if column not in existing:
             log.warning("%s: new column %r in the export, added to the raw table", table, column)
             con.execute(f"alter table {table} add column {quote_ident(column)} {sql_type}")
+    _columns_cache[key] = existing | set(wanted)

@@ -15,7 +15,13 @@ from pathlib import Path
 from pipelines.config import Settings
 from pipelines.ingest import ledger
 from pipelines.ingest.files import inspect_file
-from pipelines.ingest.loader import LoadResult, ensure_raw_table, load_file
+from pipelines.ingest.loader import (
+    LoadResult,
+    drop_staging,
+    ensure_raw_table,
+    load_file,
+    start_run,
+)
 from pipelines.ingest.sources import SOURCES, spec_for
 from pipelines.warehouse import work_connection
 
@@ -88,10 +94,12 @@ def ingest_files(
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; known sources: {sorted(SOURCES)}")
     report = IngestReport(source)
+    start_run()
     with work_connection(settings) as con:
         ledger.ensure_ledger(con)
         for spec in SOURCES[source]:
             ensure_raw_table(con, spec)
+        done = ledger.loaded_hashes(con, source)
         for path in paths:
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: no such file")
@@ -101,13 +109,18 @@ def ingest_files(
                 report.unrecognised.append(str(path))
                 continue
             facts = inspect_file(path, spec.format_of(path.name))
-            if ledger.already_loaded(con, facts.sha256, source):
+            if facts.sha256 in done:
                 report.results.append(
                     LoadResult(str(path), source, spec.entity, "skipped",
                                message="same bytes already loaded")
                 )
                 continue
-            report.results.append(load_file(con, spec, facts, run_id, settings.error_budget))
+            result = load_file(con, spec, facts, run_id, settings.error_budget_for(source),
+                               settings.error_budget_min_rows)
+            report.results.append(result)
+            if result.status in ledger.DONE_STATUSES:
+                done.add(facts.sha256)
+        drop_staging(con)
     log.info(report.summary())
     rejected = [r for r in report.results if r.status == "rejected"]
     if rejected:

@@ -107,8 +107,11 @@ def test_meta_insights_metrics_are_checked_as_numbers(settings):
     bad = {**row, "ad_id": "23850000002", "spend": "twelve"}
     text = "\n".join(json.dumps(r) for r in [row, bad])
     write_landing(settings, "meta_ads", "2026-10-30", "ads_insights_20261029.ndjson", text)
-    with pytest.raises(IngestError, match="bad type: spend is not a number"):
-        ingest_source(settings, "meta_ads", "r1", date(2026, 10, 31))
+    ingest_source(settings, "meta_ads", "r1", date(2026, 10, 31))
+    assert rows(settings, "select row_number, reason from raw.quarantine") == [
+        (2, "bad type: spend is not a number")]
+    assert rows(settings, "select ad_id, spend from raw.meta_ads__insights") == [
+        ("23850000001", "12.34")]
 
 
 def test_renamed_required_csv_column_names_the_closest_match(settings):
