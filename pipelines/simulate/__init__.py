@@ -91,13 +91,18 @@ def simulate(
         max_days=max_days, current_end=end_date, orders_format=orders_format,
         currency=settings.default_currency, defects=defects,
     )  # fmt: skip
+    # Save the world first, then read the sessions back lazily by day: the biggest table
+    # need not stay in memory while the exports are written.
+    state.save(settings.truth_dir, meta, tables, world.hazard)
+    tables.sessions = state.scan_sessions(settings.truth_dir)
+    hazard = world.hazard
+    del world
     log = DefectLog()
     exporter = Exporter(settings.landing_dir, tables, defects, orders_format,
                         settings.default_currency, log)  # fmt: skip
     counts = exporter.export(end_date, backfill=True)
-    counts.update(truth.write_truth(settings.truth_dir, tables, world.hazard, end_date,
+    counts.update(truth.write_truth(settings.truth_dir, tables, hazard, end_date,
                                     orders_format, log.frame()))  # fmt: skip
-    state.save(settings.truth_dir, meta, tables, world.hazard)
     logger.info("simulation written: %s", counts)
     return counts
 

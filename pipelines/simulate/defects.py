@@ -63,7 +63,7 @@ class Defects:
         "shop", "orders_export.csv", "Lineitem discount", "Vendor",
     )  # fmt: skip
     added_column_day: int = 2
-    latin1_file: tuple[str, str] | None = ("typeform", "responses.csv")
+    latin1_file: tuple[str, str] | None = ("hubspot", "contacts.csv")
     latin1_day: int = 0
     empty_files: int = 3
 

@@ -133,22 +133,76 @@ def season_factor(doy: np.ndarray | float, amplitude: np.ndarray) -> np.ndarray:
     return 1.0 + amplitude * bump
 
 
-class _Collector:
-    """Per-day arrays of one output table, concatenated once at the end."""
+I8, I16, I32, I64, B = np.int8, np.int16, np.int32, np.int64, np.bool_
+ORDER_COLUMNS = {
+    "person": I32, "ts": I64, "day": I32, "channel": I8, "ad": I16, "camp": I16, "code": I8,
+    "subtotal": I64, "shipping": I32, "tax": I32, "total": I64, "discount": I32, "refund": I64,
+    "refund_ts": I64, "cancel_ts": I64, "paid_ts": I64, "fulfilled_ts": I64, "payment": I8,
+    "method": I8, "test": B, "email_kind": I8, "accepts": B, "late": B,
+}  # fmt: skip
+LINE_COLUMNS = {"order": I64, "line_no": I8, "product": I16, "quantity": I16, "unit": I32,
+                "amount": I32}  # fmt: skip
+SESSION_COLUMNS = {
+    "uid": I64, "person": I32, "device": I8, "ts": I64, "day": I32, "channel": I8, "ad": I16,
+    "camp": I16, "kind": I8, "order": I64, "product": I16, "views_item": B, "cart": B,
+    "checkout": B, "n_pages": I16, "logged_in": B, "number": I32, "gen": I16,
+    "ft_channel": I8, "ft_ts": I64,
+}  # fmt: skip
+ACTIVITY_COLUMNS = {"camp": I16, "person": I32, "action": I8, "ts": I64}
+MC_COLUMNS = {"person": I32, "ts": I64, "status": I8, "camp": I16}
+CRM_COLUMNS = {"person": I32, "ts": I64, "stage": I8, "status": I8}
+SURVEY_COLUMNS = {"person": I32, "order": I64, "start": I64, "submit": I64, "score": I8,
+                  "topic": I8, "pick": I64, "has_comment": B}  # fmt: skip
+ATTRIBUTION_COLUMNS = {"ad": I16, "click_day": I32, "order": I64, "ts": I64, "value": I64,
+                       "kind": I8}  # fmt: skip
 
-    def __init__(self) -> None:
+
+class _Collector:
+    """Per-day arrays of one output table in compact dtypes, concatenated at the end.
+
+    Every CONSOLIDATE_DAYS parts are merged into one chunk: the small per-day arrays then
+    reuse the same heap memory day after day while the big chunks are separate allocations
+    that go back to the system when the table is built (otherwise the freed per-day arrays
+    stay in the process as fragmented heap).
+    """
+
+    CONSOLIDATE_DAYS = 32
+
+    def __init__(self, dtypes: dict[str, Any]) -> None:
+        self.dtypes = dtypes
         self.parts: list[dict[str, np.ndarray]] = []
+        self.chunks: list[dict[str, np.ndarray]] = []
 
     def add(self, **columns: np.ndarray) -> None:
         if len(next(iter(columns.values()))):
-            self.parts.append(columns)
+            self.parts.append(
+                {k: np.asarray(columns[k]).astype(t, copy=False) for k, t in self.dtypes.items()}
+            )
+            if len(self.parts) >= self.CONSOLIDATE_DAYS:
+                self._consolidate()
 
-    def frame(self, schema: dict[str, Any]) -> pl.DataFrame:
-        if not self.parts:
-            return pl.DataFrame(schema=schema)
-        return pl.DataFrame(
-            {name: np.concatenate([p[name] for p in self.parts]) for name in schema}
-        ).cast(schema)
+    def _consolidate(self) -> None:
+        if self.parts:
+            self.chunks.append(
+                {k: np.concatenate([p[k] for p in self.parts]) for k in self.dtypes}
+            )
+            self.parts = []
+
+    def frame(self, rename: dict[str, str]) -> pl.DataFrame:
+        """The table, one column at a time so at most one extra column is in memory;
+        `person` (0-based) becomes `person_id` (1-based Int64), other columns renamed."""
+        self._consolidate()
+        series = []
+        for name, dtype in self.dtypes.items():
+            values = (np.concatenate([p.pop(name) for p in self.chunks]) if self.chunks
+                      else np.zeros(0, dtype=dtype))  # fmt: skip
+            if name == "person":
+                series.append(pl.Series("person_id", values.astype(np.int64) + 1))
+            else:
+                series.append(pl.Series(rename.get(name, name), values))
+            del values
+        self.chunks = []
+        return pl.DataFrame(series)
 
 
 class Engine:
@@ -194,6 +248,13 @@ class Engine:
         self.lead_q, self.nps_base = arr("lead_q"), arr("nps_base")
         self.relief, self.basket_boost = arr("discount_relief"), arr("basket_boost")
         self.mpp, self.b2b = arr("mpp"), arr("b2b")
+        self.mc_nonsub = arr("mc_nonsub")
+        daily = ads.daily
+        self.daily_day, self.daily_ad = daily["day"].to_numpy(), daily["ad_idx"].to_numpy()
+        self.daily_link = daily["link_clicks"].to_numpy()
+        self.ad_adset = ads.ads["adset_idx"].to_numpy()
+        self.adset_effect = ads.adsets["effect"].to_numpy()
+        self.adset_region = ads.adsets["region"].to_numpy()
         country = col("country_code")
         self.tax_bp = country.replace_strict(ref.TAX_BP, return_dtype=pl.Int64).to_numpy()
         self.eu = self.region == 1
@@ -243,10 +304,13 @@ class Engine:
         self.hs_sync = crm_rng.random(n) < 0.6
         self._plan_b2b(crm_rng)
 
-        self.out_orders, self.out_lines = _Collector(), _Collector()
-        self.out_sessions, self.out_activity = _Collector(), _Collector()
-        self.out_mc, self.out_crm = _Collector(), _Collector()
-        self.out_surveys, self.out_attr = _Collector(), _Collector()
+        self.out_orders = _Collector(ORDER_COLUMNS)
+        self.out_lines = _Collector(LINE_COLUMNS)
+        self.out_sessions = _Collector(SESSION_COLUMNS)
+        self.out_activity = _Collector(ACTIVITY_COLUMNS)
+        self.out_mc, self.out_crm = _Collector(MC_COLUMNS), _Collector(CRM_COLUMNS)
+        self.out_surveys = _Collector(SURVEY_COLUMNS)
+        self.out_attr = _Collector(ATTRIBUTION_COLUMNS)
         self.sent = np.zeros(email.campaigns.height, dtype=np.int64)
         self.camp_code = np.array(
             [CODE_INDEX.get(c, -1) for c in email.campaigns["code"].to_list()], dtype=np.int64
@@ -377,7 +441,7 @@ class Engine:
     def _joins(self, who: np.ndarray, join_ts: np.ndarray) -> None:
         if not len(who):
             return
-        nonsub = self.people["mc_nonsub"].to_numpy()[who]
+        nonsub = self.mc_nonsub[who]
         status = np.where(nonsub, NONSUB, SUB)
         self.mc[who] = status
         self.out_mc.add(person=who, ts=join_ts[who], status=status, camp=np.full(len(who), -1))
@@ -565,10 +629,9 @@ class Engine:
             add_orders(re, rts, _repeat_channels(rng, len(re)), -1, -1, -1)
 
         # Retargeting brings some customers back through an ad.
-        adsets = self.ads.adsets
         response = self.ads.response(d)
-        rt_sets = np.flatnonzero(adsets["effect"].to_numpy() == EFFECTS.index("repeat_orders"))
-        ad_set = self.ads.ads["adset_idx"].to_numpy()
+        rt_sets = np.flatnonzero(self.adset_effect == EFFECTS.index("repeat_orders"))
+        ad_set = self.ad_adset
         for a in rt_sets:
             k = rng.poisson(response[a])
             if k and len(alive):
@@ -621,21 +684,20 @@ class Engine:
         """Link clicks that land on the site without converting: visitors for prospecting and
         awareness, customers and visitors for retargeting."""
         rng = self.rng
-        daily = self.ads.daily
-        lo, hi = np.searchsorted(daily["day"].to_numpy(), [d, d + 1])
+        lo, hi = np.searchsorted(self.daily_day, [d, d + 1])
         if lo == hi:
             return
-        ad_idx = daily["ad_idx"].to_numpy()[lo:hi]
-        link = daily["link_clicks"].to_numpy()[lo:hi]
+        ad_idx = self.daily_ad[lo:hi]
+        link = self.daily_link[lo:hi]
         landed = rng.binomial(link, 0.8)
         converted = np.bincount(self.arrival_ad[arrivals][self.arrival_ad[arrivals] >= 0],
                                 minlength=self.ads.ads.height)[ad_idx]  # fmt: skip
         extra = np.maximum(landed - converted, 0)
         if not extra.sum():
             return
-        adset = self.ads.ads["adset_idx"].to_numpy()[ad_idx]
-        effect = self.ads.adsets["effect"].to_numpy()[adset]
-        region = self.ads.adsets["region"].to_numpy()[adset]
+        adset = self.ad_adset[ad_idx]
+        effect = self.adset_effect[adset]
+        region = self.adset_region[adset]
         seen = self.arrive_day <= d
         visitors = seen & (self.role == VISITOR)
         pools = {
@@ -669,11 +731,11 @@ class Engine:
         role = self.role[present]
         p = np.where(
             cust,
-            np.where(left, 1 / 400, np.minimum(0.5, self.rate[present] + 1 / 90)),
+            np.where(left, 1 / 600, np.minimum(0.3, 0.5 * self.rate[present] + 1 / 300)),
             np.select(
                 [role == LEAD, role == VISITOR, role == ACCOUNT],
-                [(0.3 + 0.7 * np.exp(-age / 60.0)) / 40.0,
-                 np.exp(-age / 30.0) / 25.0 + 1 / 500, np.full(len(age), 1 / 120)],
+                [(0.2 + 0.8 * np.exp(-age / 45.0)) / 60.0,
+                 np.exp(-age / 20.0) / 30.0 + 1 / 1500, np.full(len(age), 1 / 200)],
                 default=0.0,
             ),
         )  # fmt: skip
@@ -710,13 +772,13 @@ class Engine:
 
         # Discounts: a pushed code is mostly used; otherwise by the person's habit.
         habit = rng.random(k) < self.disc_prob[p]
-        standing = np.where(first, WELCOME, rng.choice([1, 2, 3, 4], k))
+        standing = np.where(first, WELCOME, rng.integers(1, 5, k))
         code = np.where(code >= 0, np.where(rng.random(k) < 0.9, code, -1),
                         np.where(habit, standing, -1))  # fmt: skip
         pct = np.where(code >= 0, np.array([c[1] for c in CODES])[np.maximum(code, 0)], 0)
         self.disc_ts[p[code >= 0]] = ts[code >= 0]
 
-        n_lines = rng.choice(np.arange(1, 4), k, p=LINES_PER_ORDER_P)
+        n_lines = 1 + _draw(rng, LINES_CUM, k)
         category = np.where(rng.random(k) < FAVOURITE_CATEGORY_P, self.fav[p],
                             rng.integers(0, len(ref.CATEGORIES), k))  # fmt: skip
         per_cat = ref.PRODUCTS_PER_CATEGORY
@@ -732,7 +794,7 @@ class Engine:
         offsets = np.stack([np.zeros(k, dtype=np.int64), off1, off2], axis=1)
         product = (category * per_cat + position)[line_order] + offsets[line_order, line_no]
         product %= n_products
-        quantity = rng.choice(np.arange(1, 5), len(line_order), p=QUANTITY_P)
+        quantity = 1 + _draw(rng, QUANTITY_CUM, len(line_order))
         quantity += rng.poisson(self.basket_boost[p][line_order])
         unit = self.price[product]
         gross = unit * quantity
@@ -751,9 +813,8 @@ class Engine:
         tax = (subtotal * self.tax_bp[p] + 5000) // 10000
         total = subtotal + shipping + tax
 
-        pay_w = np.array([w for _, w in ref.PAYMENT_METHODS])
-        payment = rng.choice(len(pay_w), k, p=pay_w / pay_w.sum())
-        manual = payment == len(pay_w) - 1
+        payment = _draw(rng, PAYMENT_CUM, k)
+        manual = payment == len(ref.PAYMENT_METHODS) - 1
         paid_ts = ts + np.where(manual, rng.integers(DAY, 3 * DAY, k), rng.integers(1, 30, k))
         cancelled = rng.random(k) < self.cancel_rate
         cancel_ts = np.where(cancelled, ts + rng.integers(600, 6 * 3600, k), -1)
@@ -922,7 +983,7 @@ class Engine:
         views_item = np.where(browse, rng.random(n) < 0.8, kind == PURCHASE)
         cart = browse & views_item & (rng.random(n) < 0.12)
         checkout = cart & (rng.random(n) < 0.4)
-        n_pages = 1 + rng.geometric(0.45, n) - 1
+        n_pages = rng.geometric(0.6, n)
         has_acct = (self.account_ts[person] >= 0) & (self.account_ts[person] <= sts + 1200)
         logged = has_acct & (rng.random(n) < np.where(kind == PURCHASE, 0.65, 0.25))
         logged |= kind == SIGNUP
@@ -1003,52 +1064,26 @@ class Engine:
     # ----------------------------------------------------------------- output
     def _world(self) -> World:
         w = self.window
-        i64 = pl.Int64
-        orders = self.out_orders.frame(
-            {"person": i64, "ts": i64, "day": i64, "channel": i64, "ad": i64, "camp": i64,
-             "code": i64, "subtotal": i64, "shipping": i64, "tax": i64, "total": i64,
-             "discount": i64, "refund": i64, "refund_ts": i64, "cancel_ts": i64, "paid_ts": i64,
-             "fulfilled_ts": i64, "payment": i64, "method": i64, "test": pl.Boolean,
-             "email_kind": i64, "accepts": pl.Boolean, "late": pl.Boolean}
-        ).with_columns(
-            (pl.col("person") + 1).alias("person_id"), pl.int_range(pl.len()).alias("order_idx")
-        ).drop("person")  # fmt: skip
-        lines = self.out_lines.frame(
-            {"order": i64, "line_no": i64, "product": i64, "quantity": i64, "unit": i64,
-             "amount": i64}
-        ).rename({"order": "order_idx", "product": "product_idx", "unit": "unit_cents",
-                  "amount": "amount_cents"}).sort("order_idx", "line_no")  # fmt: skip
+        orders = self.out_orders.frame({}).with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("order_idx")
+        )
+        lines = self.out_lines.frame({"order": "order_idx", "product": "product_idx",
+                                      "unit": "unit_cents", "amount": "amount_cents"})
+        lines = lines.sort("order_idx", "line_no")
         sessions = self.out_sessions.frame(
-            {"uid": i64, "person": i64, "device": i64, "ts": i64, "day": i64, "channel": i64,
-             "ad": i64, "camp": i64, "kind": i64, "order": i64, "product": i64,
-             "views_item": pl.Boolean, "cart": pl.Boolean, "checkout": pl.Boolean,
-             "n_pages": i64, "logged_in": pl.Boolean, "number": i64, "gen": i64,
-             "ft_channel": i64, "ft_ts": i64}
-        ).with_columns((pl.col("person") + 1).alias("person_id")).drop("person").rename(
             {"uid": "session_uid", "device": "device_idx", "ad": "ad_idx", "camp": "camp_idx",
              "order": "order_idx", "product": "product_idx", "number": "session_number"}
         )  # fmt: skip
-        activity = self.out_activity.frame(
-            {"camp": i64, "person": i64, "action": i64, "ts": i64}
-        ).with_columns((pl.col("person") + 1).alias("person_id")).drop("person").rename(
-            {"camp": "camp_idx"}).sort("ts", "camp_idx", "person_id", "action")  # fmt: skip
-        mc_events = self.out_mc.frame(
-            {"person": i64, "ts": i64, "status": i64, "camp": i64}
-        ).with_columns((pl.col("person") + 1).alias("person_id")).drop("person").rename(
-            {"camp": "camp_idx"}).sort("ts", "person_id")  # fmt: skip
-        crm = self.out_crm.frame(
-            {"person": i64, "ts": i64, "stage": i64, "status": i64}
-        ).with_columns((pl.col("person") + 1).alias("person_id")).drop("person").sort(
-            "ts", "person_id", maintain_order=True)  # fmt: skip
+        activity = self.out_activity.frame({"camp": "camp_idx"}).sort(
+            "ts", "camp_idx", "person_id", "action"
+        )
+        mc_events = self.out_mc.frame({"camp": "camp_idx"}).sort("ts", "person_id")
+        crm = self.out_crm.frame({}).sort("ts", "person_id", maintain_order=True)
         surveys = self.out_surveys.frame(
-            {"person": i64, "order": i64, "start": i64, "submit": i64, "score": i64,
-             "topic": i64, "pick": i64, "has_comment": pl.Boolean}
-        ).with_columns((pl.col("person") + 1).alias("person_id")).drop("person").rename(
             {"order": "order_idx", "start": "start_ts", "submit": "submit_ts"}
-        ).sort("submit_ts", "person_id")  # fmt: skip
-        attribution = self.out_attr.frame(
-            {"ad": i64, "click_day": i64, "order": i64, "ts": i64, "value": i64, "kind": i64}
-        ).rename({"ad": "ad_idx", "order": "order_idx", "value": "value_cents"})  # fmt: skip
+        ).sort("submit_ts", "person_id")
+        attribution = self.out_attr.frame({"ad": "ad_idx", "order": "order_idx",
+                                           "value": "value_cents"})  # fmt: skip
         campaigns = self.email.campaigns.with_columns(emails_sent=pl.Series(self.sent))
 
         def nullable(values: np.ndarray) -> pl.Series:
@@ -1087,15 +1122,31 @@ def _organic_or_direct(rng: np.random.Generator, k: int) -> np.ndarray:
     return np.where(rng.random(k) < 0.5, ref.CHANNELS.index("organic"), DIRECT)
 
 
+def _draw(rng: np.random.Generator, cum: np.ndarray, k: int) -> np.ndarray:
+    """`k` category indices from cumulative probabilities `cum` (last entry 1)."""
+    return np.searchsorted(cum, rng.random(k), side="right")
+
+
+def _cum(probs: tuple[float, ...] | list[float]) -> np.ndarray:
+    c = np.cumsum(np.asarray(probs, dtype=np.float64))
+    return c / c[-1]
+
+
+LINES_CUM = _cum(LINES_PER_ORDER_P)
+QUANTITY_CUM = _cum(QUANTITY_P)
+PAYMENT_CUM = _cum([w for _, w in ref.PAYMENT_METHODS])
+# How a returning customer comes back (typed in, searched, a paid search ad), and how
+# people browse; index into CHANNELS.
+REPEAT_CHANNEL_CUM = _cum([0.30, 0.0, 0.55, 0.05, 0.10, 0.0])
+BROWSE_CHANNEL_CUM = _cum([0.40, 0.0, 0.40, 0.12, 0.08, 0.0])
+
+
 def _repeat_channels(rng: np.random.Generator, k: int) -> np.ndarray:
-    """How a returning customer comes back: typed in, searched, or a paid search ad."""
-    probs = np.array([0.30, 0.0, 0.55, 0.05, 0.10, 0.0])
-    return rng.choice(len(probs), k, p=probs)
+    return _draw(rng, REPEAT_CHANNEL_CUM, k)
 
 
 def _browse_channels(rng: np.random.Generator, k: int) -> np.ndarray:
-    probs = np.array([0.40, 0.0, 0.40, 0.12, 0.08, 0.0])
-    return rng.choice(len(probs), k, p=probs)
+    return _draw(rng, BROWSE_CHANNEL_CUM, k)
 
 
 __all__ = ["ACTIONS", "REGIONS", "SESSION_KINDS", "Engine", "World", "hill"]

@@ -35,7 +35,7 @@ SOURCES: tuple[str, ...] = (
     "shop", "orders", "mailchimp", "hubspot", "ga4", "meta_capi", "meta_ads", "typeform",
 )  # fmt: skip
 DAILY_FILE_SOURCES: tuple[str, ...] = ("ga4", "meta_capi", "meta_ads")
-GA4_BATCH_SESSIONS = 150_000  # sessions expanded to events at a time in the backfill
+GA4_BATCH_SESSIONS = 40_000  # sessions expanded to events at a time in the backfill
 
 
 @dataclass
@@ -217,7 +217,8 @@ class Exporter:
         """Clean row positions (one per line item) of test orders, and of the first row of
         orders refunded or cancelled by the export instant."""
         per_order = orders.sort("order_idx").join(
-            self.t.lines.group_by("order_idx").len(), on="order_idx", how="left"
+            self.t.lines.group_by("order_idx").len(), on="order_idx", how="left",
+            maintain_order="left",
         )
         n_lines = per_order["len"].fill_null(0).to_numpy()
         first_row = np.cumsum(n_lines) - n_lines

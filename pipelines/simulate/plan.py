@@ -141,7 +141,7 @@ def build_ad_plan(seed: int, n_people: int, window: Window) -> AdPlan:
                     "kappa": kappa,
                     "beta": beta,
                     "cpm": float(rng.uniform(8.0, 16.0)),
-                    "ctr": float(rng.uniform(0.006, 0.014)),
+                    "ctr": float(rng.uniform(0.004, 0.009)),
                 }
             )
             spend_rows.append(spend)

@@ -120,6 +120,12 @@ def write_meta(truth_dir: Path, meta: Meta) -> None:
     path.write_text(json.dumps(meta.to_json(), indent=2, sort_keys=True) + "\n")
 
 
+def scan_sessions(truth_dir: Path) -> pl.LazyFrame:
+    """The saved sessions, read lazily (they are sorted by day, so a filter on `day` reads
+    only the row groups it needs)."""
+    return pl.scan_parquet(state_dir(truth_dir) / "sessions.parquet")
+
+
 def load(truth_dir: Path) -> tuple[Meta, Tables, np.ndarray]:
     """Read a saved world: its meta, tables (sessions lazily) and hazard snapshots."""
     root = state_dir(truth_dir)
@@ -127,11 +133,10 @@ def load(truth_dir: Path) -> tuple[Meta, Tables, np.ndarray]:
         raise FileNotFoundError(f"no saved world under {root}")
     meta = Meta.from_json(json.loads((root / META_FILE).read_text()))
     frames = {
-        name: pl.scan_parquet(root / f"{name}.parquet")
-        if name == "sessions"
+        name: scan_sessions(truth_dir) if name == "sessions"
         else pl.read_parquet(root / f"{name}.parquet")
         for name in TABLES
-    }
+    }  # fmt: skip
     hazard_frame = pl.read_parquet(root / "hazard.parquet")
     hazard = np.stack([hazard_frame[c].to_numpy() for c in hazard_frame.columns])
     tables = Tables(

@@ -363,6 +363,8 @@ def _ga4_lines(e: pl.DataFrame) -> pl.DataFrame:
         .then(_jf("{} | Bright Brew", pl.col("name")))
         .when(code.is_in([BC, PUR]))
         .then(pl.lit("Checkout | Bright Brew"))
+        .when(code == PV2)
+        .then(pl.format("{} | Bright Brew", pl.col("category")))
         .otherwise(pl.col("landing_path").replace_strict(titles, default="Bright Brew"))
     )  # fmt: skip
     referrer_urls = pl.lit(pl.Series(REFERRER_URLS)).gather(pl.col("channel"))
