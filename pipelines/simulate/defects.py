@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +23,7 @@ import polars as pl
 logger = logging.getLogger(__name__)
 
 _MASK = (1 << 64) - 1
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 100_000
 DEFECT_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "export_date": pl.Date(),
@@ -187,17 +188,19 @@ class Emitter:
         source: str,
         export_date: dt.date,
         name: str,
-        lines: pl.DataFrame | None,
+        lines: pl.DataFrame | Iterable[pl.DataFrame] | None,
         header: str | None,
         plan: FilePlan,
         marks: list[tuple[str, np.ndarray]] | None = None,
     ) -> int:
-        """Write `lines` under `<source>/<export_date>/<name>`: for CSV a frame of
+        """Write `lines` under `<source>/<export_date>/<name>`: for CSV frames of
         formatted columns (quoted where needed, nulls empty) after the `header` line, for
         NDJSON (`plan.json`) one String column holding a JSON object per row and no header.
-        None writes a file without rows. `marks` are (kind, clean row positions) of rows that
-        are defects by content (test orders, refunds): they are recorded with the row
-        numbers they end up at. Returns the number of data rows written."""
+        `lines` may be one frame or consecutive parts of the file (so big files are
+        formatted a part at a time); None writes a file without rows. `marks` are (kind,
+        clean row positions) of rows that are defects by content (test orders, refunds):
+        they are recorded with the row numbers they end up at. Returns the number of data
+        rows written."""
         rel = f"{source}/{export_date.isoformat()}/{name}"
         path = self.landing / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,16 +212,17 @@ class Emitter:
         encoding = "latin-1" if plan.latin1 else "utf-8"
         if plan.latin1:
             self.log.add(source, export_date, rel, "latin1_encoding")
-        written = 0
+        parts = [] if lines is None else [lines] if isinstance(lines, pl.DataFrame) else lines
+        written = clean = 0
         with path.open("wb") as fh:
             if header is not None:
                 fh.write((header + "\n").encode(encoding, errors="replace"))
-            n = 0 if lines is None else lines.height
-            for lo in range(0, n, CHUNK_ROWS):
-                assert lines is not None
-                chunk = lines.slice(lo, CHUNK_ROWS)
-                written += self._chunk(fh, chunk, lo, written, key, plan, encoding,
-                                       (source, export_date, rel), marks or [])  # fmt: skip
+            for part in parts:
+                for lo in range(0, part.height, CHUNK_ROWS):
+                    chunk = part.slice(lo, CHUNK_ROWS)
+                    written += self._chunk(fh, chunk, clean, written, key, plan, encoding,
+                                           (source, export_date, rel), marks or [])  # fmt: skip
+                    clean += chunk.height
         return written
 
     def _chunk(

@@ -84,7 +84,6 @@ def enrich(world: World) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         hs_first_name=_maybe(crm_rng, people["first_name"], 0.95),
         hs_last_name=_maybe(crm_rng, people["last_name"], 0.9),
         accepts_flip=pl.Series(crm_rng.random(n) < 0.05),
-        comment_lang=pl.Series(crm_rng.random(n)),
     )
     people = people.with_columns(_capi_hashes(people))
 

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.simulate import reference as ref
-from pipelines.simulate.plan import EFFECTS, REGIONS, AdPlan, EmailPlan, _calendar, hill
+from pipelines.simulate.plan import EFFECTS, REGIONS, AdPlan, EmailPlan, calendar_arrays, hill
 from pipelines.simulate.population import (
     ACCOUNT,
     BUYER,
@@ -90,8 +90,8 @@ class World:
     """Everything the play-out produced. Times are epoch seconds (UTC); `day` is the index of
     the UTC day in the window. Rows are in time order unless said otherwise.
 
-    `people`: the population plus first_order_ts, account_ts, left_ts, hs_create_ts,
-    hs_sync (null where it never happened). `devices`: person_id, device_idx and the cookie
+    `people`: the population plus first_order_ts, account_ts, left_ts and hs_create_ts
+    (null where it never happened). `devices`: person_id, device_idx and the cookie
     and browser draws. `orders`: one row per order (order_idx = row position) with person,
     ts, day, channel, ad_idx, camp_idx, code_idx, subtotal/shipping/tax/total/discount cents,
     refund_cents, refund_ts, cancel_ts, paid_ts, fulfilled_ts, payment, shipping_method,
@@ -270,7 +270,7 @@ class Engine:
 
         price = np.array([p for _, _, p in ref.catalogue()], dtype=np.int64)
         self.price = price
-        self.months, self.weekday, self.doy = _calendar(window)
+        self.months, self.weekday, self.doy = calendar_arrays(window)
 
         # State.
         never = np.iinfo(np.int64).min // 4
@@ -731,11 +731,11 @@ class Engine:
         role = self.role[present]
         p = np.where(
             cust,
-            np.where(left, 1 / 600, np.minimum(0.3, 0.5 * self.rate[present] + 1 / 300)),
+            np.where(left, 1 / 900, np.minimum(0.3, 0.3 * self.rate[present] + 1 / 500)),
             np.select(
                 [role == LEAD, role == VISITOR, role == ACCOUNT],
-                [(0.2 + 0.8 * np.exp(-age / 45.0)) / 60.0,
-                 np.exp(-age / 20.0) / 30.0 + 1 / 1500, np.full(len(age), 1 / 200)],
+                [(0.2 + 0.8 * np.exp(-age / 45.0)) / 100.0,
+                 np.exp(-age / 20.0) / 40.0 + 1 / 2500, np.full(len(age), 1 / 300)],
                 default=0.0,
             ),
         )  # fmt: skip
@@ -877,7 +877,7 @@ class Engine:
         self._surveys(p, ts, fulfilled_ts, cancel_ts, has_problem, order_idx)
         if d < self.window.reveal_days:
             main_product = product[line_no == 0]
-            self._sessions(d, t0, visits, p, ts, ch, ad, camp, order_idx, main_product)
+            self._sessions(d, t0, visits, p, ts, ch, ad, camp, order_idx, main_product, first)
 
     def _test_orders(
         self, d: int, t0: int, n_test: int, staff: np.ndarray, first_pos: int
@@ -952,6 +952,7 @@ class Engine:
         camp: np.ndarray,
         order_idx: np.ndarray,
         main_product: np.ndarray,
+        first: np.ndarray,
     ) -> None:
         """Write today's sessions: visits plus one purchase session per (non-test) order,
         with a device, a session number per cookie and the cookie's first touch."""
@@ -980,7 +981,11 @@ class Engine:
         looked = np.where(kind == PURCHASE, np.concatenate([np.full(nv, -1), main_product]),
                           looked)  # fmt: skip
         browse = kind == BROWSE
-        views_item = np.where(browse, rng.random(n) < 0.8, kind == PURCHASE)
+        # Half of the returning customers' orders are quick reorders ("buy again" from the
+        # account page): straight to checkout without a product page.
+        repeat = np.concatenate([np.zeros(nv, dtype=bool), ~first])
+        quick = repeat & (rng.random(n) < 0.5)
+        views_item = np.where(browse, rng.random(n) < 0.8, (kind == PURCHASE) & ~quick)
         cart = browse & views_item & (rng.random(n) < 0.12)
         checkout = cart & (rng.random(n) < 0.4)
         n_pages = rng.geometric(0.6, n)

@@ -9,14 +9,15 @@ export-date folder per source and returns rows written per file kind.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from pipelines.simulate import reference as ref
 from pipelines.simulate import writers as w
 from pipelines.simulate.defects import DefectLog, Defects, Emitter, FilePlan, stable_key
 from pipelines.simulate.population import DAY, STREAM_DEFECTS, Window, rng_for
@@ -35,7 +36,17 @@ SOURCES: tuple[str, ...] = (
     "shop", "orders", "mailchimp", "hubspot", "ga4", "meta_capi", "meta_ads", "typeform",
 )  # fmt: skip
 DAILY_FILE_SOURCES: tuple[str, ...] = ("ga4", "meta_capi", "meta_ads")
-GA4_BATCH_SESSIONS = 40_000  # sessions expanded to events at a time in the backfill
+GA4_BATCH_SESSIONS = 20_000  # sessions expanded to events at a time in the backfill
+PART_ROWS = 100_000  # input rows formatted at a time for the big CSV files
+CUSTOMER_FIELDS: tuple[str, ...] = (
+    "person_id", "account_ts", "shop_customer_id", "first_name", "last_name", "email",
+    "accepts_flip", "company", "address1", "address2", "city_idx", "country_code", "zip_raw",
+    "address_phone", "phone", "accepts_sms", "note", "tax_exempt", "role", "shop_tags",
+)  # fmt: skip
+CONTACT_FIELDS: tuple[str, ...] = (
+    "person_id", "hs_create_ts", "hubspot_record_id", "hs_first_name", "hs_last_name", "email",
+    "hs_phone", "channel",
+)  # fmt: skip
 
 
 @dataclass
@@ -144,12 +155,24 @@ class Exporter:
         source: str,
         date: dt.date,
         name: str,
-        frame: pl.DataFrame,
+        frames: pl.DataFrame | Iterator[pl.DataFrame],
         marks: list[tuple[str, np.ndarray]] | None = None,
     ) -> int:
-        header = self._header(source, name, date, frame.columns)
+        """Write one CSV from a frame or from its consecutive parts (big files are
+        formatted a part at a time; the first part, possibly empty, gives the header)."""
+        parts = iter([frames]) if isinstance(frames, pl.DataFrame) else frames
+        first = next(parts)
+        header = self._header(source, name, date, first.columns)
         plan = self._plan(source, name, date)
-        return self.emit.write(source, date, name, frame, header, plan, marks or [])
+        return self.emit.write(source, date, name, itertools.chain([first], parts), header,
+                               plan, marks or [])  # fmt: skip
+
+    @staticmethod
+    def _parts(frame: pl.DataFrame, size: int = PART_ROWS) -> Iterator[pl.DataFrame]:
+        """Consecutive slices of `frame` (one empty slice for an empty frame)."""
+        yield frame.slice(0, size)
+        for lo in range(size, frame.height, size):
+            yield frame.slice(lo, size)
 
     # ----------------------------------------------------------------- the folders
     def export(self, date: dt.date, backfill: bool) -> dict[str, int]:
@@ -160,13 +183,18 @@ class Exporter:
         d = self.win.day_of(date)
         lo = 0 if backfill else d
         logger.info("export %s (%s)", date, "backfill" if backfill else "daily")
-        self._shop(date, as_of, lo, d, backfill, counts)
-        self._mailchimp(date, as_of, lo, d, backfill, counts)
-        self._hubspot(date, as_of, lo, d, backfill, counts)
-        self._typeform(date, as_of, lo, d, counts)
-        self._ga4(date, d, backfill, counts)
-        self._capi(date, d, backfill, counts)
-        self._meta_ads(date, d, backfill, counts)
+        steps = (
+            ("shop", lambda: self._shop(date, as_of, lo, d, backfill, counts)),
+            ("mailchimp", lambda: self._mailchimp(date, as_of, lo, d, backfill, counts)),
+            ("hubspot", lambda: self._hubspot(date, as_of, lo, d, backfill, counts)),
+            ("typeform", lambda: self._typeform(date, as_of, lo, d, counts)),
+            ("ga4", lambda: self._ga4(date, d, backfill, counts)),
+            ("meta_capi", lambda: self._capi(date, d, backfill, counts)),
+            ("meta_ads", lambda: self._meta_ads(date, d, backfill, counts)),
+        )
+        for name, step in steps:
+            step()
+            logger.debug("export %s: %s written", date, name)
         return counts
 
     def _between(self, frame: pl.DataFrame, col: str, lo: int, d: int) -> pl.DataFrame:
@@ -178,19 +206,25 @@ class Exporter:
               counts: dict[str, int]) -> None:  # fmt: skip
         t = self.t
         orders = self._between(t.orders, "ts", lo, d)
-        status = w.member_status(t.mc_events, as_of).select("person_id", "status")
-        people = t.people.join(status, on="person_id", how="left").with_columns(
-            mc_subscribed=(pl.col("status") == 0).fill_null(False)
-        )
+        people = t.people
         counts["orders"] = orders.height
         if self.format == "generic":
-            frame = w.generic_orders(orders, t.lines, people, as_of, self.currency)
-            test = orders.filter("test")["order_idx"]
-            marks = [("test_order", np.flatnonzero(
-                (frame["order_id"].cast(pl.Int64) - 1001).is_in(test.implode()).to_numpy()))]
-            counts["order_lines"] = self._csv("orders", date, "orders.csv", frame, marks)
+            kept = orders.filter(~((pl.col("cancel_ts") >= 0) & (pl.col("cancel_ts") < as_of)))
+            marks = self._order_marks(kept, as_of)[:1]
+            frames = (w.generic_orders(part, t.lines, people, as_of, self.currency)
+                      for part in self._parts(kept.sort("order_idx")))  # fmt: skip
+            counts["order_lines"] = self._csv("orders", date, "orders.csv", frames, marks)
             return
-        accounts = people.filter(pl.col("account_ts") < as_of)
+        # Only the columns the export shows: the full people table is wide.
+        status = w.member_status(t.mc_events, as_of).select(
+            "person_id", (pl.col("status") == 0).alias("mc_subscribed")
+        )
+        accounts = (
+            people.select(CUSTOMER_FIELDS)
+            .filter(pl.col("account_ts") < as_of)
+            .join(status, on="person_id", how="left")
+            .with_columns(pl.col("mc_subscribed").fill_null(False))
+        )
         if not backfill:
             touched = pl.concat([
                 orders["person_id"],
@@ -198,8 +232,10 @@ class Exporter:
                 self._between(accounts, "account_ts", lo, d)["person_id"],
             ]).unique()  # fmt: skip
             accounts = accounts.filter(pl.col("person_id").is_in(touched.implode()))
-        customers = w.shopify_customers(accounts, t.orders, as_of)
-        counts["customers"] = self._csv("shop", date, "customers_export.csv", customers)
+        totals = w.customer_totals(t.orders, as_of)
+        accounts = accounts.sort(pl.col("shop_customer_id").cast(pl.Int64))
+        frames = (w.shopify_customers(part, totals) for part in self._parts(accounts))
+        counts["customers"] = self._csv("shop", date, "customers_export.csv", frames)
 
         added = self.defects.added_column
         extra = None
@@ -208,10 +244,11 @@ class Exporter:
             extra = added
             self.log.add("shop", date, f"shop/{date.isoformat()}/orders_export.csv",
                          "added_column", detail=added[2])  # fmt: skip
-        frame = w.shopify_orders(orders, t.lines, people, as_of, self.currency,
-                                 extra[2] if extra else None, extra[3] if extra else None)
         marks = self._order_marks(orders, as_of)
-        counts["order_lines"] = self._csv("shop", date, "orders_export.csv", frame, marks)
+        frames = (w.shopify_orders(part, t.lines, people, as_of, self.currency,
+                                   extra[2] if extra else None, extra[3] if extra else None)
+                  for part in self._parts(orders.sort("order_idx"), PART_ROWS // 2))  # fmt: skip
+        counts["order_lines"] = self._csv("shop", date, "orders_export.csv", frames, marks)
 
     def _order_marks(self, orders: pl.DataFrame, as_of: int) -> list[tuple[str, np.ndarray]]:
         """Clean row positions (one per line item) of test orders, and of the first row of
@@ -239,10 +276,14 @@ class Exporter:
         changed = self._between(t.mc_events, "ts", lo, d)
         if backfill or changed.height:
             status = w.member_status(t.mc_events, as_of)
-            files = w.mailchimp_members(t.people, status, t.campaigns)
+            members = status.join(t.people.select("person_id", "leid"), on="person_id",
+                                  how="left").sort("leid").drop("leid")  # fmt: skip
             total = 0
-            for status_name, frame in files.items():
-                n = self._csv("mailchimp", date, w.MAILCHIMP_FILES[status_name], frame)
+            for k, (status_name, file_name) in enumerate(w.MAILCHIMP_FILES.items()):
+                mine = members.filter(pl.col("status") == k)
+                frames = (w.mailchimp_members(t.people, part, t.campaigns)[status_name]
+                          for part in self._parts(mine))  # fmt: skip
+                n = self._csv("mailchimp", date, file_name, frames)
                 counts[f"mailchimp_{status_name}"] = n
                 total += n
             counts["mailchimp_members"] = total
@@ -251,15 +292,14 @@ class Exporter:
             "mailchimp", date, "campaigns.csv", w.mailchimp_campaigns(campaigns, t.list_id)
         )
         activity = self._between(t.activity, "ts", lo, d)
-        counts["email_activity"] = self._csv(
-            "mailchimp", date, "email_activity.csv",
-            w.mailchimp_activity(activity, t.people, t.campaigns),
-        )  # fmt: skip
+        frames = (w.mailchimp_activity(part, t.people, t.campaigns)
+                  for part in self._parts(activity, 5 * PART_ROWS))  # fmt: skip
+        counts["email_activity"] = self._csv("mailchimp", date, "email_activity.csv", frames)
 
     def _hubspot(self, date: dt.date, as_of: int, lo: int, d: int, backfill: bool,
                  counts: dict[str, int]) -> None:  # fmt: skip
         t = self.t
-        contacts = t.people.filter(pl.col("hs_create_ts") < as_of)
+        contacts = t.people.select(CONTACT_FIELDS).filter(pl.col("hs_create_ts") < as_of)
         deals = t.deals.filter(pl.col("create_ts") < as_of)
         if not backfill:
             touched = self._between(t.crm_events, "ts", lo, d)["person_id"].unique()
@@ -272,9 +312,10 @@ class Exporter:
             )  # fmt: skip
             deals = deals.filter(changed)
         state = w.crm_state(t.crm_events, as_of)
-        counts["hubspot_contacts"] = self._csv(
-            "hubspot", date, "contacts.csv", w.hubspot_contacts(contacts, state, t.deals, as_of)
-        )
+        contacts = contacts.sort(pl.col("hubspot_record_id").cast(pl.Int64))
+        frames = (w.hubspot_contacts(part, state, t.deals, as_of)
+                  for part in self._parts(contacts))  # fmt: skip
+        counts["hubspot_contacts"] = self._csv("hubspot", date, "contacts.csv", frames)
         counts["hubspot_deals"] = self._csv(
             "hubspot", date, "deals.csv", w.hubspot_deals(deals, t.people, as_of)
         )
@@ -387,4 +428,4 @@ class Exporter:
         counts["ads_insights_rows"] = total
 
 
-__all__ = ["SOURCES", "Exporter", "Tables", "empty_file_days", "ref"]
+__all__ = ["SOURCES", "Exporter", "Tables", "empty_file_days"]

@@ -80,7 +80,7 @@ class AdPlan:
         )
 
 
-def _calendar(window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def calendar_arrays(window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Month (1-12), weekday (Monday 0) and day of year (1-366) of every simulated day."""
     start = np.datetime64(window.date_of(0), "D")
     dates = start + np.arange(window.n_days)
@@ -98,7 +98,7 @@ def build_ad_plan(seed: int, n_people: int, window: Window) -> AdPlan:
     """
     rng = rng_for(seed, STREAM_PLAN)
     n_days = window.n_days
-    months, _, _ = _calendar(window)
+    months, _, _ = calendar_arrays(window)
     base = BASE_BUDGET_PER_1K * n_people / 1000.0
     set_rows, ad_rows = [], []
     spend_rows, share_rows = [], []
@@ -141,7 +141,7 @@ def build_ad_plan(seed: int, n_people: int, window: Window) -> AdPlan:
                     "kappa": kappa,
                     "beta": beta,
                     "cpm": float(rng.uniform(8.0, 16.0)),
-                    "ctr": float(rng.uniform(0.004, 0.009)),
+                    "ctr": float(rng.uniform(0.003, 0.006)),
                 }
             )
             spend_rows.append(spend)
@@ -299,7 +299,7 @@ def build_email_plan(seed: int, window: Window) -> EmailPlan:
     """A weekly newsletter on Tuesdays (twice a week in November and December), a monthly
     win-back, and promotions on fixed dates; some subject lines are A/B tested."""
     rng = rng_for(seed, STREAM_PLAN, 1)
-    months, weekday, _ = _calendar(window)
+    months, weekday, _ = calendar_arrays(window)
     start = window.date_of(0)
     rows: list[dict[str, object]] = []
     newsletters = [nl for nl in ref.NEWSLETTERS if not nl[3]]

@@ -19,7 +19,7 @@ import polars as pl
 
 from pipelines.simulate import reference as ref
 from pipelines.simulate.defects import hash_int, hash_uniform, stable_key
-from pipelines.simulate.engine import BROWSE, LEAD_FORM, MAX_DEVICES, PURCHASE, SIGNUP
+from pipelines.simulate.engine import BROWSE, LEAD_FORM, PURCHASE, SIGNUP
 from pipelines.simulate.population import DAY
 
 logger = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ def ga4_events(ctx: WebContext, sessions: pl.DataFrame) -> pl.DataFrame:
     counts[:, PV2] = np.where(browse, s["n_pages"].to_numpy() - 1, 0)
     counts[:, VI] = s["views_item"].to_numpy() & (s["product_idx"].to_numpy() >= 0)
     counts[:, ATC] = (s["cart"].to_numpy() | (kind == PURCHASE)) & (counts[:, VI] > 0)
-    counts[:, BC] = (s["checkout"].to_numpy() | (kind == PURCHASE)) & (counts[:, VI] > 0)
+    counts[:, BC] = (s["checkout"].to_numpy() & (counts[:, VI] > 0)) | (kind == PURCHASE)
     counts[:, PUR] = kind == PURCHASE
     counts[:, LEAD_EV] = kind == LEAD_FORM
     counts[:, SIGN] = kind == SIGNUP
@@ -486,10 +486,9 @@ def _ga4_lines(e: pl.DataFrame) -> pl.DataFrame:
     return e.with_columns(line=line)
 
 
-def capi_events(ctx: WebContext, sessions: pl.DataFrame, rate_key: int = 0) -> pl.DataFrame:
+def capi_events(ctx: WebContext, sessions: pl.DataFrame) -> pl.DataFrame:
     """Conversions API server events for `sessions` of people who allowed ad tracking:
     returns day, ts (seconds) and `line` (the JSON payload event), sorted by time."""
-    del rate_key
     s = _session_frame(ctx, sessions).filter(pl.col("ad_consent"))
     if s.is_empty():
         return pl.DataFrame(schema={"day": pl.Int64, "ts": pl.Int64, "line": pl.String})
@@ -499,9 +498,9 @@ def capi_events(ctx: WebContext, sessions: pl.DataFrame, rate_key: int = 0) -> p
     kind = s["kind"].to_numpy()
     views = s["views_item"].to_numpy() & (s["product_idx"].to_numpy() >= 0)
     counts = np.zeros((n, len(CAPI_EVENTS)), dtype=np.int64)
-    counts[:, 0] = views
+    # ViewContent goes by the browser Pixel only; the server sends the funnel from the cart.
     counts[:, 1] = views & (s["cart"].to_numpy() | (kind == PURCHASE))
-    counts[:, 2] = views & (s["checkout"].to_numpy() | (kind == PURCHASE))
+    counts[:, 2] = (views & s["checkout"].to_numpy()) | (kind == PURCHASE)
     counts[:, 3] = kind == PURCHASE
     counts[:, 4] = kind == LEAD_FORM
     counts[:, 5] = kind == SIGNUP
@@ -701,8 +700,3 @@ def ads_insights(
                   actions, values),
     ])  # fmt: skip
     return frame.select("day", "version", line.alias("line"))
-
-
-def device_key(person_id: pl.Expr, device_idx: pl.Expr) -> pl.Expr:
-    """The engine's key of a person's device."""
-    return (person_id - 1) * MAX_DEVICES + device_idx

@@ -153,11 +153,10 @@ def customer_totals(orders: pl.DataFrame, as_of: int) -> pl.DataFrame:
     )
 
 
-def shopify_customers(people: pl.DataFrame, orders: pl.DataFrame, as_of: int) -> pl.DataFrame:
+def shopify_customers(people: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
     """The Shopify customer export (`customers_export.csv`) for the accounts in `people`,
-    totals as of `as_of`, sorted by Customer ID. `people` needs the derived shop columns and
-    `mc_subscribed` (their newsletter status at the export instant)."""
-    totals = customer_totals(orders, as_of)
+    with their `customer_totals` at the export instant, sorted by Customer ID. `people`
+    needs the derived shop columns and `mc_subscribed` (newsletter status at the export)."""
     frame = (
         people.join(totals, on="person_id", how="left")
         .with_columns(pl.col("past_orders", "past_spent_cents").fill_null(0))
@@ -447,9 +446,8 @@ def mailchimp_members(
     return out
 
 
-def campaign_url(campaigns: pl.DataFrame) -> pl.Expr:
-    """Where a campaign's clicks land, with its UTM tags."""
-    del campaigns
+def campaign_url() -> pl.Expr:
+    """Where a campaign's clicks land (from `path` and `title`), with its UTM tags."""
     return pl.format(
         "https://{}{}?utm_source=mailchimp&utm_medium=email&utm_campaign={}",
         pl.lit(ref.SHOP_HOST),
@@ -477,7 +475,7 @@ def mailchimp_activity(
 ) -> pl.DataFrame:
     """`email_activity.csv`: one row per open, click, bounce or unsubscribe, in time order;
     the email as the member typed it, the landing URL on clicks."""
-    camp = campaigns.select("camp_idx", "campaign_id", campaign_url(campaigns).alias("url"))
+    camp = campaigns.select("camp_idx", "campaign_id", campaign_url().alias("url"))
     return (
         activity.join(camp, on="camp_idx", how="left", maintain_order="left")
         .join(people.select("person_id", "email_raw"), on="person_id", how="left",
