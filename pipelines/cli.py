@@ -1,6 +1,7 @@
 """`marketing`: the command line of the product.
 
   marketing simulate [--scale xs] [--seed 42]    make a synthetic shop in the landing folder
+  marketing simulate --days N                     continue it by N days, a folder per day
   marketing run [--date D]                        run the daily DAG through Airflow for day D
   marketing ingest --source shop --path FILE      load one of your own export files
   marketing score | export | report [--date D]    run one step on its own
@@ -42,16 +43,34 @@ def _run_date(settings: Settings, given: str | None) -> date:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.simulate import landing_is_empty, simulate
+    from pipelines.simulate import continue_days, landing_is_empty, simulate, world_exists
 
-    if args.if_empty and not landing_is_empty(settings):
+    counts: dict[str, int] = {}
+    if args.days is not None and world_exists(settings):
+        pass  # continue the saved world below
+    elif args.if_empty and not landing_is_empty(settings):
         print(f"landing folder {settings.landing_dir} already has files; not simulating")
         return 0
-    counts = simulate(settings, scale=args.scale, seed=args.seed)
-    print(f"simulated scale {args.scale} (seed {args.seed}) into {settings.landing_dir}")
+    else:
+        counts = simulate(settings, scale=args.scale, seed=args.seed,
+                          orders_format=args.orders_format)
+        print(f"simulated scale {args.scale} (seed {args.seed}, {args.orders_format} orders) "
+              f"into {settings.landing_dir}")
+        _print_counts(counts)
+    if args.days:
+        try:
+            counts = continue_days(settings, args.days)
+        except ValueError as exc:
+            print(f"cannot continue: {exc}", file=sys.stderr)
+            return 1
+        print(f"continued the world by {args.days} days into {settings.landing_dir}")
+        _print_counts(counts)
+    return 0
+
+
+def _print_counts(counts: dict[str, int]) -> None:
     for name, n in counts.items():
         print(f"  {name}: {n:,}")
-    return 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -125,7 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=sorted(SCALES), default="xs")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--if-empty", action="store_true",
-                   help="do nothing when the landing folder already has files")
+                   help="do not create a world when the landing folder already has files")
+    p.add_argument("--days", type=int, default=None, metavar="N",
+                   help="continue the saved world by N days, one export folder per day "
+                        "(creates the world first when there is none)")
+    p.add_argument("--orders-format", choices=("shopify", "generic"), default="shopify",
+                   help="a Shopify shop (default) or a generic orders.csv only")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", help="run the daily DAG end to end through Airflow")

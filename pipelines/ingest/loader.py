@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -119,14 +118,6 @@ def missing_columns(spec: EntitySpec, header: tuple[str, ...]) -> list[str]:
         if not any(c in header for c in group):
             problems.append(f"needs one of the columns {list(group)}; the file has none")
     return problems
-
-
-def partition_of(spec: EntitySpec, file_name: str) -> str | None:
-    """The partition a file holds (a GA4 day), for specs whose later exports replace earlier."""
-    if not spec.replace_key:
-        return None
-    found = re.search(spec.replace_key, file_name)
-    return found.group(1) if found else None
 
 
 def load_file(
@@ -403,25 +394,24 @@ def _finish(
         return LoadResult(**base, status="rejected", rows_read=rows_read,
                           rows_quarantined=quarantined, message=message, top_reasons=top)
 
-    partition = partition_of(spec, facts.path.name)
     spec_columns = {c.name: "VARCHAR" for c in spec.columns}
     wanted = {**spec_columns, **dict(spec.structure), **staged.columns}
-    if partition is not None:
-        wanted["_partition"] = "VARCHAR"
     _ensure_raw_table(con, spec.table, wanted)
-    if partition is not None:
-        # A newer export of the same day replaces what earlier export folders delivered;
-        # parts of one export (events_YYYYMMDD_000, _001, ...) live side by side.
+    if spec.replace_by:
+        # A newer export of a day replaces what earlier export folders delivered for it;
+        # files of one export folder (parts, several days) live side by side.
         folder = str(PurePath(path).parent) + "/"
+        key = quote_ident(spec.replace_by)
         replaced = con.execute(
-            f"delete from {spec.table} where _partition = ? and not starts_with(_file, ?)",
-            [partition, folder]).fetchall()
-        log.info("%s: replaced %s earlier rows of partition %s", path, replaced[0][0], partition)
+            f"delete from {spec.table} where not starts_with(_file, ?) and {key} in "
+            f"(select distinct {key} from {STAGE} where _reason is null)", [folder]).fetchall()
+        if replaced[0][0]:
+            log.info("%s: replaced %d rows that earlier exports held for its days", path,
+                     replaced[0][0])
     cols = ", ".join(quote_ident(c) for c in staged.columns)
-    partition_sql = f", {quote_literal(partition)} as _partition" if partition else ""
     con.execute(
         f"insert into {spec.table} by name select {cols}, {quote_literal(path)} as _file, "
-        f"_row, now() as _loaded_at, {quote_literal(run_id)} as _run_id{partition_sql} "
+        f"_row, now() as _loaded_at, {quote_literal(run_id)} as _run_id "
         f"from {STAGE} where _reason is null"
     )
     source, entity = quote_literal(spec.source), quote_literal(spec.entity)
@@ -448,8 +438,6 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
     even before the first file of an optional source arrives."""
     wanted = {c.name: "VARCHAR" for c in spec.columns}
     wanted.update(dict(spec.structure))
-    if spec.replace_key:
-        wanted["_partition"] = "VARCHAR"
     _ensure_raw_table(con, spec.table, wanted)
 
 

@@ -29,8 +29,9 @@ class EntitySpec:
     CSV files are stored as text, column by column. NDJSON and Parquet files are stored typed,
     with `structure` giving the DuckDB type of each top-level field (nested records stay
     structs and lists of structs); a field the structure does not know is kept as JSON.
-    `replace_key` is a regex on the file name whose first group names a partition (a GA4 day):
-    a later export of the same partition replaces the earlier one's rows.
+    `replace_by` names a column that partitions the data (a GA4 event day): a file replaces
+    the rows that earlier export folders delivered for the partitions it contains, so a day
+    rewritten with late events, or restated, is never counted twice.
     """
 
     source: str
@@ -41,7 +42,7 @@ class EntitySpec:
     # Groups of columns of which each row must fill at least one (e.g. customer id or email).
     required_any: tuple[tuple[str, ...], ...] = ()
     structure: tuple[tuple[str, str], ...] = ()
-    replace_key: str | None = None
+    replace_by: str | None = None
 
     @property
     def table(self) -> str:
@@ -313,7 +314,7 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
                 Column("user_pseudo_id", required=True),
             ),
             structure=GA4_STRUCTURE,
-            replace_key=r"events_(\d{8})",
+            replace_by="event_date",
         ),
     ),
     "meta_capi": (
@@ -345,7 +346,7 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
             ),
             structure=META_ADS_STRUCTURE,
             # Insights for recent days are restated in later exports: the newest wins.
-            replace_key=r"ads_insights_(\d{8})",
+            replace_by="date_start",
         ),
     ),
 }

@@ -1,9 +1,14 @@
-"""A seeded synthetic small shop written in real vendor export formats, with hidden truth.
+"""A seeded synthetic marketing world written in real vendor export formats, with hidden truth.
 
-`simulate` draws a population with hidden personas and churn hazards, plays their purchases
-out through a year past the export date, and writes what the vendors would export on that
-date (Shopify customers, an orders CSV, a Mailchimp audience) into landing, plus the ground
-truth into `truth/`. Same seed, scale and end date give byte-identical files.
+`simulate` draws a population with hidden personas and traits, plans ads and emails, plays
+every day out (web sessions, email, ads, orders, CRM, surveys, churn) through a year past the
+last day the world can be continued to, and writes what the vendors would export on the end
+date into `landing/<source>/<end date>/`: Shopify customers and orders (or a generic orders
+file), a Mailchimp audience with campaigns and activity, HubSpot contacts and deals, the GA4
+BigQuery export, Conversions API events, Meta Ads Insights and Typeform NPS responses, with
+defects at configurable rates. The ground truth goes to `truth/` and the world to
+`truth/state/`, so `continue_days` can write the next days' folders without replaying.
+Same seed, scale and end date give byte-identical files.
 """
 
 from __future__ import annotations
@@ -14,15 +19,16 @@ import logging
 import polars as pl
 
 from pipelines.config import SCALES, Settings
-from pipelines.simulate import population, truth, writers
-from pipelines.simulate.playout import person_summary, play_out
+from pipelines.simulate import derive, plan, population, state, truth
+from pipelines.simulate.defects import DefectLog, Defects
+from pipelines.simulate.engine import Engine
+from pipelines.simulate.exports import Exporter, Tables
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["landing_is_empty", "simulate"]
+__all__ = ["Defects", "continue_days", "landing_is_empty", "simulate", "world_exists"]
 
-SHOP_SOURCE = "shop"
-MAILCHIMP_SOURCE = "mailchimp"
+ORDERS_FORMATS: tuple[str, ...] = ("shopify", "generic")
 
 
 def simulate(
@@ -31,86 +37,118 @@ def simulate(
     seed: int = 42,
     end_date: dt.date = dt.date(2026, 10, 31),
     history_days: int = 730,
+    *,
+    orders_format: str = "shopify",
+    defects: Defects | None = None,
+    max_days: int = 60,
 ) -> dict[str, int]:
-    """Simulate the shop at `scale` and write one full-history export dated `end_date`.
+    """Create a world at `scale` and write its full-history exports dated `end_date`.
 
-    Writes `landing/shop/<end_date>/customers_export.csv`, `landing/orders/<end_date>/orders.csv`,
-    `landing/mailchimp/<end_date>/<status>_members_export.csv` (four files) and
-    `truth/customers.parquet` and `truth/identifiers.parquet` under `settings.home`.
-    Returns rows written per file kind: customers, orders, order_lines, mailchimp_members,
-    mailchimp_<status> for each status, truth_customers, truth_identifiers.
-    Raises ValueError for an unknown scale or a non-positive history.
+    Writes one export-date folder per source under `settings.landing_dir` (the generic
+    `orders/<end_date>/orders.csv` instead of the Shopify files when `orders_format` is
+    "generic"), the truth tables under `settings.truth_dir` and the world's state, which
+    `continue_days` extends by up to `max_days` days. Returns rows written per file kind
+    (customers, orders, order_lines, mailchimp_members, mailchimp_<status>, email_campaigns,
+    email_activity, hubspot_contacts, hubspot_deals, typeform_responses, ga4_events,
+    ga4_files, capi_events, ads_insights_rows) and per truth table (truth_customers,
+    truth_identifiers, truth_ad_sets, truth_defects).
+    Raises ValueError for an unknown scale or orders format or a non-positive history.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; valid scales: {', '.join(SCALES)}")
     if history_days < 1:
         raise ValueError(f"history_days must be at least 1, got {history_days}")
-    window = population.Window(end_date=end_date, history_days=history_days)
+    if orders_format not in ORDERS_FORMATS:
+        raise ValueError(f"orders_format must be one of {ORDERS_FORMATS}, got {orders_format!r}")
+    if max_days < 0:
+        raise ValueError(f"max_days must not be negative, got {max_days}")
+    defects = defects or Defects()
+    window = population.Window(end_date=end_date, history_days=history_days, max_days=max_days)
     n = SCALES[scale]
     logger.info("simulating scale=%s (%d people) seed=%d end_date=%s", scale, n, seed, end_date)
 
     people = population.build_population(n, seed, window)
-    playout = play_out(seed, people, window)
-    summary = person_summary(n, playout, window)
-    shop = population.shop_details(seed, people)
-    mailchimp = population.mailchimp_details(seed, people)
-
-    day = end_date.isoformat()
-    shop_dir = settings.landing_dir / SHOP_SOURCE / day
-    counts: dict[str, int] = {}
-
-    customers = people.join(shop, on="person_id", how="inner", maintain_order="left").join(
-        summary, on="person_id", how="left", maintain_order="left"
-    )
-    counts["customers"] = writers.write_shopify_customers(
-        shop_dir / "customers_export.csv", customers
-    )
-
-    # Only the past is exported; the future lines feed the truth only.
-    past_lines = playout.lines.filter(pl.col("ts") < window.end_ts).join(
-        people.select("person_id", pl.col("shop_customer_id").alias("customer_id"), "email"),
-        on="person_id",
-        how="left",
-        maintain_order="left",
-    )
-    counts["orders"] = past_lines["order_id"].n_unique()
-    # The generic orders file is its own source: a shop platform's export lives beside its
-    # customers, a plain orders file from any other platform under landing/orders/.
-    orders_dir = settings.landing_dir / "orders" / end_date.isoformat()
-    orders_dir.mkdir(parents=True, exist_ok=True)
-    counts["order_lines"] = writers.write_orders_csv(
-        orders_dir / "orders.csv", past_lines, currency=settings.default_currency
-    )
-
-    members = mailchimp.join(
-        people.select(
-            "person_id",
-            "mc_status",
-            "optin_ts",
-            "confirm_ts",
-            "last_changed_ts",
-            "unsub_ts",
-            "clean_ts",
-        ),
-        on="person_id",
-        how="left",
-        maintain_order="left",
-    )
-    per_status = writers.write_mailchimp_members(
-        settings.landing_dir / MAILCHIMP_SOURCE / day, members
-    )
-    counts["mailchimp_members"] = sum(per_status.values())
-    counts.update({f"mailchimp_{status}": rows for status, rows in per_status.items()})
-
-    counts.update(
-        truth.write_truth(
-            settings.truth_dir,
-            truth.truth_customers(people, summary, playout, window),
-            truth.truth_identifiers(people, mailchimp),
-        )
-    )
+    devices, mpp = population.build_devices(seed, people)
+    people = people.with_columns(mpp=pl.Series(mpp))
+    ads = plan.build_ad_plan(seed, n, window)
+    people, ads = plan.assign_arrivals(seed, people, window, ads)
+    emails = plan.build_email_plan(seed, window)
+    world = Engine(
+        seed, window, people, devices, ads, emails,
+        refund_rate=defects.refund_rate, partial_refund_share=defects.partial_refund_share,
+        cancel_rate=defects.cancel_rate, test_order_rate=defects.test_order_rate,
+    ).run()  # fmt: skip
+    people_e, orders_e, deals_e = derive.enrich(world)
+    tables = Tables(
+        window=window, seed=seed, people=people_e, devices=world.devices, orders=orders_e,
+        lines=world.lines, sessions=world.sessions.lazy(), activity=world.email_activity,
+        campaigns=world.campaigns, list_id=world.list_id, mc_events=world.mc_events,
+        crm_events=world.crm_events, deals=deals_e, surveys=world.surveys,
+        attribution=world.attribution, adsets=ads.adsets, ads=ads.ads, ads_daily=ads.daily,
+    )  # fmt: skip
+    meta = state.Meta(
+        seed=seed, scale=scale, n_people=n, end_date=end_date, history_days=history_days,
+        max_days=max_days, current_end=end_date, orders_format=orders_format,
+        currency=settings.default_currency, defects=defects,
+    )  # fmt: skip
+    # Save the world first, then read the sessions back lazily by day: the biggest table
+    # need not stay in memory while the exports are written.
+    state.save(settings.truth_dir, meta, tables, world.hazard)
+    tables.sessions = state.scan_sessions(settings.truth_dir)
+    hazard = world.hazard
+    del world
+    log = DefectLog()
+    exporter = Exporter(settings.landing_dir, tables, defects, orders_format,
+                        settings.default_currency, log)  # fmt: skip
+    counts = exporter.export(end_date, backfill=True)
+    counts.update(truth.write_truth(settings.truth_dir, tables, hazard, end_date,
+                                    orders_format, log.frame()))  # fmt: skip
     logger.info("simulation written: %s", counts)
     return counts
+
+
+def continue_days(settings: Settings, days: int) -> dict[str, int]:
+    """Append the next `days` days to the saved world, each in its own export folder.
+
+    Every continued day D gets folder D per source with that day's new data (and the GA4
+    and Ads Insights rewrites of recent days); the truth is rewritten as of the new end date.
+    Returns rows written per file kind summed over the days, plus `days` and the truth
+    counts. Raises FileNotFoundError when no world is saved and ValueError when the world
+    was not planned that far (see `simulate(max_days=...)`).
+    """
+    if days < 0:
+        raise ValueError(f"days must not be negative, got {days}")
+    meta, tables, hazard = state.load(settings.truth_dir)
+    last = meta.end_date + dt.timedelta(days=meta.max_days)
+    target = meta.current_end + dt.timedelta(days=days)
+    if target > last:
+        raise ValueError(
+            f"the world was planned up to {last} (max_days={meta.max_days}); it is at "
+            f"{meta.current_end} and cannot go {days} more days"
+        )
+    defects_path = settings.truth_dir / truth.DEFECTS_FILE
+    previous = pl.read_parquet(defects_path) if defects_path.exists() else None
+    log = DefectLog()
+    if previous is not None and previous.height:
+        log.frames.append(previous)
+    exporter = Exporter(settings.landing_dir, tables, meta.defects, meta.orders_format,
+                        meta.currency, log)  # fmt: skip
+    totals: dict[str, int] = {"days": days}
+    for k in range(1, days + 1):
+        date = meta.current_end + dt.timedelta(days=1)
+        for name, value in exporter.export(date, backfill=False).items():
+            totals[name] = totals.get(name, 0) + value
+        meta.current_end = date
+        state.write_meta(settings.truth_dir, meta)
+        logger.info("continued day %d/%d: %s", k, days, date)
+    totals.update(truth.write_truth(settings.truth_dir, tables, hazard, meta.current_end,
+                                    meta.orders_format, log.frame()))  # fmt: skip
+    return totals
+
+
+def world_exists(settings: Settings) -> bool:
+    """True when `simulate` has saved a world under `settings.truth_dir`."""
+    return state.exists(settings.truth_dir)
 
 
 def landing_is_empty(settings: Settings) -> bool:

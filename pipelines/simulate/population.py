@@ -1,12 +1,14 @@
-"""The people of the simulated shop: who they are, how to reach them, and their hidden traits.
+"""The people of the simulated business: who they are, how to reach them, and their hidden traits.
 
-`build_population` draws one row per person (buyer, shop account without orders, or Mailchimp
-lead) with persona, behaviour parameters, identity and Mailchimp membership. The cosmetic,
-source-specific details (addresses and phones for the shop, IPs and locations for Mailchimp)
-are drawn by `shop_details` and `mailchimp_details` for just the people a source knows.
+`build_population` draws one row per person with persona, role (buyer, shop account, lead,
+anonymous visitor or staff), behaviour parameters, consent, time zone, identity (names, one
+canonical email, one unique phone number, an address some share as a household) and
+Mailchimp membership. `build_devices` draws the browsers each person uses. When people arrive
+depends on the marketing plan and is set by `plan.assign_arrivals`.
 
-Each part draws from its own random stream, `default_rng([seed, stream])`, so adding a new
-source later leaves the files of the existing ones unchanged.
+The source-specific details (Shopify account fields, the Mailchimp profile) are drawn by
+`shop_details` and `mailchimp_details`. Each part draws from its own random stream,
+`default_rng([seed, stream])`, so a change in one part leaves the others' draws unchanged.
 """
 
 from __future__ import annotations
@@ -30,26 +32,40 @@ STREAM_POPULATION = 1
 STREAM_PLAYOUT = 2
 STREAM_SHOP_DETAILS = 3
 STREAM_MAILCHIMP_DETAILS = 4
+STREAM_DEVICES = 5
+STREAM_PLAN = 6
+STREAM_ARRIVALS = 7
+STREAM_DEFECTS = 8
+STREAM_CRM = 9
 
-# Roles a person plays. Shares follow from "about 3% of shop accounts never ordered" and
-# "leads are about 30% of the Mailchimp audience, which holds about 70% of shop customers".
-BUYER, ACCOUNT, LEAD = 0, 1, 2
-ROLE_SHARES = (0.746, 0.023, 0.231)
+BUYER, ACCOUNT, LEAD, VISITOR, STAFF = 0, 1, 2, 3, 4
+NA, EU = 0, 1  # region groups the ad sets target
 
 # Hazard multipliers: the observable signals that make churn predictable beyond recency.
 UNSUB_HAZARD_MULT = 2.5  # applies from the moment a person unsubscribes
 SUBSCRIBED_HAZARD_MULT = 0.8
 PRICE_TIER_HAZARD_SLOPE = 1.4  # cheaper baskets -> more likely to drift away
+HOUSEHOLD_SHARE = 0.06  # people who share an address with the person before them in a city
+GENERIC_EMAIL_SHARE = 0.4  # office buyers who use a role mailbox (info@, office@, ...)
+MPP_SHARE_APPLE, MPP_SHARE_OTHER = 0.6, 0.1  # Apple Mail Privacy Protection opens everything
+# Phone numbers are a bijection of the person index: unique across everyone.
+NANP_NUMBERS = 8_000_000  # exchange 200-999 x line 0000-9999
+OTHER_NUMBERS = 1_000_000_000
 
 
 @dataclass(frozen=True)
 class Window:
-    """The simulated calendar in whole seconds since the Unix epoch (UTC): history starts
-    `history_days` before the end of `end_date`; the hidden future runs `future_days` on."""
+    """The simulated calendar in whole seconds since the Unix epoch (UTC).
+
+    History starts `history_days` before the end of `end_date`; people keep arriving for
+    `max_days` more days, the days a world can be continued by; behaviour is played out
+    `future_days` beyond that so every "next 365 days" truth is known.
+    """
 
     end_date: dt.date
     history_days: int
     future_days: int = 365
+    max_days: int = 60
 
     @property
     def end_ts(self) -> int:
@@ -62,13 +78,36 @@ class Window:
         return self.end_ts - self.history_days * DAY
 
     @property
+    def reveal_end_ts(self) -> int:
+        """End of the last day a continued world can reach; arrivals stop here."""
+        return self.end_ts + self.max_days * DAY
+
+    @property
     def horizon_ts(self) -> int:
-        return self.end_ts + self.future_days * DAY
+        return self.reveal_end_ts + self.future_days * DAY
+
+    @property
+    def n_days(self) -> int:
+        """Days played out, from the history start to the horizon."""
+        return self.history_days + self.max_days + self.future_days
+
+    @property
+    def reveal_days(self) -> int:
+        """Days that can ever be exported: history plus the continuable days."""
+        return self.history_days + self.max_days
+
+    def day_of(self, date: dt.date) -> int:
+        """Index of `date` in the calendar (0 = the first day of history)."""
+        return self.history_days - 1 + (date - self.end_date).days
+
+    def date_of(self, day: int) -> dt.date:
+        """The calendar date of day index `day`."""
+        return self.end_date + dt.timedelta(days=day - (self.history_days - 1))
 
 
-def rng_for(seed: int, stream: int) -> np.random.Generator:
+def rng_for(seed: int, stream: int, *more: int) -> np.random.Generator:
     """The generator for one part of the simulation; returns an independent stream per id."""
-    return np.random.default_rng([seed, stream])
+    return np.random.default_rng([seed, stream, *more])
 
 
 def pick(values: Sequence[str], idx: np.ndarray) -> pl.Series:
@@ -85,53 +124,18 @@ def categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -
     """Draw one category per row from a per-group probability table (`probs[group]`) without
     a loop; returns the chosen column index for each entry of `rows` (the group ids)."""
     cum = np.cumsum(probs, axis=1)
-    cum[:, -1] = 1.0  # guard against rounding leaving a gap at the top
+    cum = cum / cum[:, -1:]  # rows need not be normalised
     u = rng.random(len(rows))
     return (u[:, None] >= cum[rows]).sum(axis=1)
 
 
-def _emails(rng: np.random.Generator, first: pl.Series, last: pl.Series) -> pl.Series:
-    """Canonical lowercase, unique emails built from names; returns a string Series."""
-    n = len(first)
-    f = first.str.to_lowercase()
-    la = last.str.to_lowercase().str.replace_all(r"[^a-z]", "")
-    style = rng.integers(0, 6, n)
-    year = pl.Series(rng.integers(1960, 2006, n)).cast(pl.String)
-    small = pl.Series(rng.integers(1, 1000, n)).cast(pl.String)
-    number = pl.Series(np.where(rng.random(n) < 0.5, 0, 1)).cast(pl.Boolean)
-    weights = np.array([w for _, w in ref.EMAIL_DOMAINS])
-    domain = pick(
-        [d for d, _ in ref.EMAIL_DOMAINS], rng.choice(len(weights), n, p=weights / weights.sum())
-    )
-    frame = pl.DataFrame(
-        {"f": f, "l": la, "s": style, "y": year, "k": small, "num": number, "d": domain}
-    )
-    suffix = pl.when(pl.col("num")).then(pl.col("y")).otherwise(pl.col("k"))
-    local = (
-        pl.when(pl.col("s") == 0)
-        .then(pl.format("{}.{}", "f", "l"))
-        .when(pl.col("s") == 1)
-        .then(pl.format("{}{}", "f", "l"))
-        .when(pl.col("s") == 2)
-        .then(pl.format("{}{}", pl.col("f").str.slice(0, 1), "l"))
-        .when(pl.col("s") == 3)
-        .then(pl.format("{}.{}{}", "f", "l", suffix))
-        .when(pl.col("s") == 4)
-        .then(pl.format("{}{}", "f", suffix))
-        .otherwise(pl.format("{}_{}", "f", "l"))
-    )
-    frame = frame.select(pl.format("{}@{}", local, "d").alias("email"), local.alias("local"), "d")
-    # Make them unique the way people do: a number after the repeats (jane.doe2@...), again
-    # until no two people share an email.
-    while True:
-        rank = repeat_rank(frame["email"])
-        if not rank.any():
-            return frame["email"]
-        number = pl.Series(rank + 1).cast(pl.String)
-        repeat = pl.Series(rank > 0)
-        frame = frame.with_columns(
-            local=pl.when(pl.lit(repeat)).then(pl.col("local") + number).otherwise("local")
-        ).with_columns(email=pl.format("{}@{}", "local", "d"))
+def local_seconds(
+    rng: np.random.Generator, gmtoff: np.ndarray, hour: np.ndarray, spread_h: float
+) -> np.ndarray:
+    """Seconds after UTC midnight at which people act, around their local `hour` with a
+    normal spread of `spread_h` hours; returns int64 in [0, 86400)."""
+    local = hour * 3600.0 + rng.normal(0.0, spread_h * 3600.0, len(hour))
+    return np.mod(np.rint(local - gmtoff * 3600.0), DAY).astype(np.int64)
 
 
 def repeat_rank(values: pl.Series) -> np.ndarray:
@@ -152,72 +156,195 @@ def repeat_rank(values: pl.Series) -> np.ndarray:
     return rank
 
 
-def build_population(n: int, seed: int, window: Window) -> pl.DataFrame:
-    """Draw `n` people with their hidden traits, identity and Mailchimp membership.
+def _unique_emails(local: pl.Series, domain: pl.Series) -> pl.Series:
+    """Join local parts and domains into emails and make them unique the way people do: a
+    number after the repeats (jane.doe2@...), again until no two people share an email."""
+    frame = pl.DataFrame({"local": local, "d": domain}).with_columns(
+        email=pl.format("{}@{}", "local", "d")
+    )
+    while True:
+        rank = repeat_rank(frame["email"])
+        if not rank.any():
+            return frame["email"]
+        number = pl.Series(rank + 1).cast(pl.String)
+        repeat = pl.Series(rank > 0)
+        frame = frame.with_columns(
+            local=pl.when(pl.lit(repeat)).then(pl.col("local") + number).otherwise("local")
+        ).with_columns(email=pl.format("{}@{}", "local", "d"))
 
-    Returns one row per person ordered by `person_id` (1..n) with: persona, role, acquired_ts
-    (first order, account creation or signup), purchase_rate (orders/day), price_tier,
-    fav_category, discount_prob, seasonality, base_hazard (daily, before any unsubscribe),
-    first_name, last_name, email (canonical), city_idx, country_code, shop_customer_id,
-    mc_status (null when not a member) and the Mailchimp event times optin_ts, confirm_ts,
-    unsub_ts, clean_ts, last_changed_ts (seconds; null when not applicable).
+
+def _email_locals(rng: np.random.Generator, first: pl.Series, last: pl.Series) -> pl.Series:
+    """Personal email local parts built from ASCII-folded names (jane.doe, jdoe, jane1987)."""
+    n = len(first)
+    folded_first = {v: ref.ascii_fold(v).lower() for v in ref.FIRST_NAMES}
+    folded_last = {v: "".join(c for c in ref.ascii_fold(v).lower() if c.isalpha())
+                   for v in ref.LAST_NAMES}  # fmt: skip
+    f = first.replace_strict(folded_first, return_dtype=pl.String)
+    la = last.replace_strict(folded_last, return_dtype=pl.String)
+    style = rng.integers(0, 6, n)
+    year = pl.Series(rng.integers(1960, 2006, n)).cast(pl.String)
+    small = pl.Series(rng.integers(1, 1000, n)).cast(pl.String)
+    number = pl.Series(rng.random(n) < 0.5)
+    frame = pl.DataFrame({"f": f, "l": la, "s": style, "y": year, "k": small, "num": number})
+    suffix = pl.when(pl.col("num")).then(pl.col("y")).otherwise(pl.col("k"))
+    local = (
+        pl.when(pl.col("s") == 0)
+        .then(pl.format("{}.{}", "f", "l"))
+        .when(pl.col("s") == 1)
+        .then(pl.format("{}{}", "f", "l"))
+        .when(pl.col("s") == 2)
+        .then(pl.format("{}{}", pl.col("f").str.slice(0, 1), "l"))
+        .when(pl.col("s") == 3)
+        .then(pl.format("{}.{}{}", "f", "l", suffix))
+        .when(pl.col("s") == 4)
+        .then(pl.format("{}{}", "f", suffix))
+        .otherwise(pl.format("{}_{}", "f", "l"))
+    )
+    return frame.select(local).to_series()
+
+
+def _bijection(rng: np.random.Generator, n: int, modulus: int) -> np.ndarray:
+    """`n` distinct numbers below `modulus` (n <= modulus) in scrambled order."""
+    # An affine map with a multiplier coprime to the modulus permutes 0..modulus-1.
+    while True:
+        a = int(rng.integers(1, modulus))
+        if np.gcd(a, modulus) == 1:
+            break
+    b = int(rng.integers(0, modulus))
+    idx = np.arange(n, dtype=np.int64)
+    return (idx * a + b) % modulus
+
+
+def build_population(n: int, seed: int, window: Window) -> pl.DataFrame:
+    """Draw `n` people with their hidden traits, identity, consent and Mailchimp membership.
+
+    Returns one row per person ordered by `person_id` (1..n). Arrival times are left to
+    `plan.assign_arrivals`; `arrival_u` is the uniform draw that places each person in time.
+    Columns: persona, persona_idx, role, channel (index into ARRIVAL_CHANNELS), region
+    (NA or EU), arrival_u, purchase_rate, price_tier, fav_category, discount_prob,
+    seasonality, base_hazard, open_rate, click_rate, fatigue_tolerance, send_hour_local,
+    lead_q (daily conversion intensity of a lead or visitor), nps_base, discount_relief,
+    basket_boost, first_name, last_name, email, generic_email, city_idx, country_code,
+    timezone, gmtoff, phone_national, phone_e164, address1, address2, zip, household_id,
+    is_eea, consent_region, analytics_consent, ad_consent, ad_user_data, ad_personalization,
+    ccpa_opt_out, mpp, mc_member, mc_nonsub, popup_offset (signup relative to arrival),
+    b2b (office leads that go through deals).
     """
     rng = rng_for(seed, STREAM_POPULATION)
     personas = ref.PERSONAS
     shares = np.array([p.share for p in personas])
     persona = rng.choice(len(personas), n, p=shares / shares.sum())
-    role = rng.choice(3, n, p=np.array(ROLE_SHARES) / sum(ROLE_SHARES))
-
-    start, end = window.history_start_ts, window.end_ts
-    acquired = rng.integers(start, end, n)
 
     def per_persona(attr: str) -> np.ndarray:
         return np.array([getattr(p, attr) for p in personas], dtype=np.float64)[persona]
 
+    role_probs = np.array([p.roles for p in personas])
+    role = categorical(rng, role_probs, persona)
+    n_staff = min(n, 2 + n // 2000)
+    role[n - n_staff :] = STAFF
+    channel = categorical(rng, np.array([p.channels for p in personas]), persona)
+    channel = np.where(role == STAFF, 2, channel)  # staff type the address in
+
     rate = per_persona("orders_per_day") * np.exp(per_persona("rate_sigma") * rng.normal(0, 1, n))
     rate = np.clip(rate, 1 / 500, 1 / 5)
     tier = np.clip(per_persona("price_tier") + rng.normal(0, 0.15, n), 0.0, 1.0)
-    fav_category = rng.integers(0, len(ref.CATEGORIES), n)
+    fav_category = categorical(rng, np.array([p.categories for p in personas]), persona)
 
-    # Mailchimp membership: every lead is a member; shop people join by persona affinity.
-    member = (role == LEAD) | (rng.random(n) < per_persona("email_affinity"))
-    status_probs = np.array([p.status_mix for p in personas])
-    status_idx = categorical(rng, status_probs, persona)
-    status = np.where(member, status_idx, -1)
+    # Where they live: Europe by persona, then a city by weight within the region.
+    eu = rng.random(n) < per_persona("eu_share")
+    city_w = np.array([c.weight for c in ref.CITIES])
+    in_eu = np.array([c.country not in ("US", "CA") for c in ref.CITIES])
+    region_probs = np.stack([np.where(in_eu, 0.0, city_w), np.where(in_eu, city_w, 0.0)])
+    city_idx = categorical(rng, region_probs, eu.astype(np.int64))
+    country = pick([c.country for c in ref.CITIES], city_idx)
 
-    # Event times. Shop people often sign up at a popup shortly before their first order.
-    optin = np.where(role == LEAD, acquired, acquired + rng.integers(-30 * DAY, 10 * DAY, n))
-    optin = np.clip(optin, start - 90 * DAY, end - 3 * DAY)
-    confirm = optin + rng.integers(60, DAY, n)
-    unsub_at = confirm + (rng.random(n) * (end - 60 - confirm)).astype(np.int64)
-    clean_at = confirm + (rng.random(n) * (end - 60 - confirm)).astype(np.int64)
-    touched = confirm + (rng.random(n) * (end - 1 - confirm)).astype(np.int64)
-    is_unsub, is_clean = status == 1, status == 2
-    last_changed = np.where(is_unsub, unsub_at, np.where(is_clean, clean_at, touched))
-
-    # The hidden churn hazard: persona level, individual spread, cheaper baskets and email
-    # disengagement raise it; unsubscribing multiplies it from that moment (see playout).
+    # The hidden churn hazard: persona level, individual spread and cheaper baskets raise it;
+    # email status, fatigue, problems and discounts move it over time (see engine).
     hazard = per_persona("churn_hazard") * np.exp(0.3 * rng.normal(0, 1, n))
     hazard *= np.exp(PRICE_TIER_HAZARD_SLOPE * (0.5 - tier))
-    hazard *= np.where(status == 0, SUBSCRIBED_HAZARD_MULT, 1.0)
+
+    engagement = np.exp(0.35 * rng.normal(0, 1, n))  # some people read everything
+    open_rate = np.clip(per_persona("open_rate") * engagement, 0.01, 0.95)
+    click_rate = np.clip(per_persona("click_rate") * engagement, 0.005, 0.6)
+    send_hour = np.mod(np.rint(per_persona("send_hour") + rng.normal(0, 1.5, n)), 24).astype(
+        np.int64
+    )
+    # A lead or visitor converts at a daily intensity that fades over ~120 days; choose it so
+    # the chance of ever converting is the persona's (visitors convert far less often).
+    ever = per_persona("lead_conversion") * np.where(role == VISITOR, 0.15, 1.0)
+    lead_q = -np.log1p(-np.clip(ever * np.exp(0.3 * rng.normal(0, 1, n)), 0, 0.95)) / 120.0
 
     first = pick(ref.FIRST_NAMES, rng.integers(0, len(ref.FIRST_NAMES), n))
     last = pick(ref.LAST_NAMES, rng.integers(0, len(ref.LAST_NAMES), n))
-    email = _emails(rng, first, last)
-    city_w = np.array([c.weight for c in ref.CITIES])
-    city_idx = rng.choice(len(ref.CITIES), n, p=city_w / city_w.sum())
+    local = _email_locals(rng, first, last)
+    weights = np.array([w for _, w in ref.EMAIL_DOMAINS])
+    domain = pick(
+        [d for d, _ in ref.EMAIL_DOMAINS], rng.choice(len(weights), n, p=weights / weights.sum())
+    )
+    # Office buyers often use a role mailbox at their company's domain.
+    office = np.array([p.name == "office_buyer" for p in personas])[persona]
+    generic = office & (rng.random(n) < GENERIC_EMAIL_SHARE) & (role != STAFF)
+    company_domain = pl.format(
+        "{}{}.{}",
+        pl.lit(pick(ref.COMPANY_WORDS_A, rng.integers(0, len(ref.COMPANY_WORDS_A), n))),
+        pl.lit(pick(ref.COMPANY_WORDS_B, rng.integers(0, len(ref.COMPANY_WORDS_B), n))),
+        pl.lit(pick(ref.COMPANY_TLDS, rng.integers(0, len(ref.COMPANY_TLDS), n))),
+    )
+    company_domain = pl.select(company_domain).to_series()
+    mailbox = pick(ref.ROLE_MAILBOXES, rng.integers(0, len(ref.ROLE_MAILBOXES), n))
+    staff = role == STAFF
+    staff_k = pl.Series(np.cumsum(staff)).cast(pl.String)
+    staff_domain = pick(ref.TEST_EMAIL_DOMAINS, rng.integers(0, len(ref.TEST_EMAIL_DOMAINS), n))
+    local = (
+        pl.DataFrame({"l": local, "m": mailbox, "k": staff_k, "g": generic, "s": staff})
+        .select(
+            pl.when("s")
+            .then(pl.format("qa{}", "k"))
+            .when("g")
+            .then(pl.col("m"))
+            .otherwise(pl.col("l"))
+        )
+        .to_series()
+    )
+    domain = (
+        pl.DataFrame(
+            {"d": domain, "c": company_domain, "t": staff_domain, "g": generic, "s": staff}
+        )
+        .select(pl.when("s").then("t").when("g").then("c").otherwise("d"))
+        .to_series()
+    )
+    email = _unique_emails(local, domain)
 
-    # Shopify ids grow with account creation time, in irregular steps.
-    in_shop = role != LEAD
-    order = np.argsort(acquired, kind="stable")  # ties keep person order: deterministic
-    order = order[in_shop[order]]
-    ids = 7_000_000_000_000 + rng.integers(0, 10**11) + np.cumsum(rng.integers(1, 5000, len(order)))
-    shop_id = np.zeros(n, dtype=np.int64)
-    shop_id[order] = ids
+    phone_national, phone_e164 = _phone_numbers(rng, city_idx)
+    address1, address2, zips = _addresses(rng, city_idx)
+    household = _households(rng, city_idx, role)
+    head = np.where(household >= 0, household, np.arange(n))
+    in_household = (household >= 0) | np.isin(np.arange(n), household[household >= 0])
+    address1, address2, zips = (s.gather(head) for s in (address1, address2, zips))
+    last = pl.select(
+        pl.when(pl.lit(pl.Series((household >= 0) & (rng.random(n) < 0.7))))
+        .then(pl.lit(last.gather(head)))
+        .otherwise(pl.lit(last))
+    ).to_series()
 
-    def when_member(values: np.ndarray, mask: np.ndarray | None = None) -> pl.Series:
-        keep = member if mask is None else member & mask
-        return pl.Series(values).scatter(np.flatnonzero(~keep), None)
+    # Consent: banners where GDPR-style rules apply; opt-out of "sale" in some US states.
+    consent_region = np.isin(country.to_numpy(), list(ref.CONSENT_COUNTRIES))
+    is_eea = np.isin(country.to_numpy(), list(ref.EEA_COUNTRIES))
+    analytics = ~consent_region | (rng.random(n) < 0.72)
+    ad_storage = ~consent_region | (rng.random(n) < 0.60)
+    ad_user_data = ad_storage & (~consent_region | (rng.random(n) < 0.95))
+    ad_personalization = ad_user_data & (~consent_region | (rng.random(n) < 0.90))
+    province = pick([c.province for c in ref.CITIES], city_idx).to_numpy()
+    ccpa = (country.to_numpy() == "US") & np.isin(province, list(ref.OPT_OUT_STATES))
+    ccpa &= rng.random(n) < 0.10
+
+    # Mailchimp: every lead joins; shop people by persona affinity, mostly at a popup around
+    # their first visit. A few join as transactional-only (non-subscribed).
+    member = (role == LEAD) | ((role != VISITOR) & (rng.random(n) < per_persona("email_affinity")))
+    member &= role != STAFF
+    nonsub = member & (role != LEAD) & (rng.random(n) < 0.08)
+    popup = np.where(role == LEAD, 0, rng.integers(-20 * DAY, 10 * DAY, n))
+    b2b = office & (role == LEAD) & (rng.random(n) < 0.7)
 
     people = pl.DataFrame(
         {
@@ -225,38 +352,125 @@ def build_population(n: int, seed: int, window: Window) -> pl.DataFrame:
             "persona": pick([p.name for p in personas], persona),
             "persona_idx": persona.astype(np.int64),
             "role": role.astype(np.int64),
-            "acquired_ts": acquired.astype(np.int64),
+            "channel": channel.astype(np.int64),
+            "region": eu.astype(np.int64),
+            "arrival_u": rng.random(n),
             "purchase_rate": rate,
             "price_tier": tier,
             "fav_category": fav_category.astype(np.int64),
             "discount_prob": per_persona("discount_prob"),
             "seasonality": per_persona("seasonality"),
             "base_hazard": hazard,
+            "open_rate": open_rate,
+            "click_rate": click_rate,
+            "fatigue_tolerance": per_persona("fatigue_tolerance"),
+            "send_hour_local": send_hour,
+            "lead_q": lead_q,
+            "nps_base": per_persona("nps_base") + rng.normal(0, 1.0, n),
+            "discount_relief": per_persona("discount_relief"),
+            "basket_boost": per_persona("basket_boost"),
             "first_name": first,
             "last_name": last,
             "email": email,
+            "generic_email": generic,
             "city_idx": city_idx.astype(np.int64),
-            "country_code": pick([c.country for c in ref.CITIES], city_idx),
-            "shop_customer_id": pl.Series(shop_id)
-            .cast(pl.String)
-            .scatter(np.flatnonzero(~in_shop), None),
-            "mc_status": pick(ref.MAILCHIMP_STATUSES, np.maximum(status, 0)).scatter(
-                np.flatnonzero(~member), None
+            "country_code": country,
+            "timezone": pick([c.timezone for c in ref.CITIES], city_idx),
+            "gmtoff": np.array([c.gmtoff for c in ref.CITIES], dtype=np.int64)[city_idx],
+            "phone_national": phone_national,
+            "phone_e164": phone_e164,
+            "address1": address1,
+            "address2": address2,
+            "zip": zips,
+            "household_id": pl.Series(head + 1, dtype=pl.Int64).scatter(
+                np.flatnonzero(~in_household), None
             ),
-            "optin_ts": when_member(optin),
-            "confirm_ts": when_member(confirm, status != 3),
-            "unsub_ts": when_member(unsub_at, is_unsub),
-            "clean_ts": when_member(clean_at, is_clean),
-            "last_changed_ts": when_member(last_changed),
+            "is_eea": is_eea,
+            "consent_region": consent_region,
+            "analytics_consent": analytics,
+            "ad_consent": ad_storage,
+            "ad_user_data": ad_user_data,
+            "ad_personalization": ad_personalization,
+            "ccpa_opt_out": ccpa,
+            "mpp": np.zeros(n, dtype=bool),  # set by build_devices from the main device
+            "mc_member": member,
+            "mc_nonsub": nonsub,
+            "popup_offset": popup.astype(np.int64),
+            "b2b": b2b,
         }
     )
     logger.info(
-        "population: %d people, %d shop accounts, %d mailchimp members",
+        "population: %d people (%s)",
         n,
-        int(in_shop.sum()),
-        int(member.sum()),
+        ", ".join(f"{name} {int((role == k).sum())}" for k, name in enumerate(ref.ROLE_NAMES)),
     )
     return people
+
+
+def _phone_numbers(rng: np.random.Generator, city_idx: np.ndarray) -> tuple[pl.Series, pl.Series]:
+    """One unique number per person: the national digits (10 for North America, 10 for the
+    rest without the trunk 0) and the E.164 digits with country code and no `+`."""
+    n = len(city_idx)
+    nanp_number = _bijection(rng, n, NANP_NUMBERS)
+    other_number = _bijection(rng, n, OTHER_NUMBERS)
+    area = pick([c.area_code for c in ref.CITIES], city_idx)
+    cc = pick([ref.CALLING_CODES[c.country] for c in ref.CITIES], city_idx)
+    nanp = pl.Series(np.array([c.country in ("US", "CA") for c in ref.CITIES])[city_idx])
+    exch = pl.Series(200 + nanp_number // 10_000).cast(pl.String)
+    line = pl.Series(nanp_number % 10_000).cast(pl.String).str.zfill(4)
+    mobile = pl.Series(other_number).cast(pl.String).str.zfill(9)
+    frame = pl.DataFrame({"area": area, "cc": cc, "nanp": nanp, "exch": exch, "line": line,
+                          "mobile": mobile})  # fmt: skip
+    national = frame.select(
+        pl.when("nanp")
+        .then(pl.format("{}{}{}", "area", "exch", "line"))
+        .otherwise(pl.format("7{}", "mobile"))
+    ).to_series()
+    e164 = (cc + national).alias("phone_e164")
+    return national.alias("phone_national"), e164
+
+
+def format_phones(
+    national: pl.Series, e164: pl.Series, country: pl.Series, style: np.ndarray
+) -> pl.Series:
+    """Phone numbers as people type them, by `style` 0-5: +1 555-123-4567, (555) 123-4567,
+    5551234567, +15551234567, 555.123.4567, +1 (555) 123-4567; outside North America
+    +44 7700 900123, +447700900123, 07700 900123 and so on."""
+    frame = pl.DataFrame(
+        {"n": national, "e": e164, "c": country, "s": pl.Series(style, dtype=pl.Int64)}
+    ).with_columns(
+        nanp=pl.col("c").is_in(["US", "CA"]),
+        cc=pl.col("e").str.head(pl.col("e").str.len_chars() - pl.col("n").str.len_chars()),
+        a=pl.col("n").str.slice(0, 3),
+        b=pl.col("n").str.slice(3, 3),
+        c4=pl.col("n").str.slice(6, 4),
+        m4=pl.col("n").str.slice(0, 4),
+        m6=pl.col("n").str.slice(4, 6),
+    )
+    s = pl.col("s") % 6
+    nanp = (
+        pl.when(s == 0)
+        .then(pl.format("+1 {}-{}-{}", "a", "b", "c4"))
+        .when(s == 1)
+        .then(pl.format("({}) {}-{}", "a", "b", "c4"))
+        .when(s == 2)
+        .then(pl.col("n"))
+        .when(s == 3)
+        .then(pl.format("+{}", "e"))
+        .when(s == 4)
+        .then(pl.format("{}.{}.{}", "a", "b", "c4"))
+        .otherwise(pl.format("+1 ({}) {}-{}", "a", "b", "c4"))
+    )
+    other = (
+        pl.when(s.is_in([0, 5]))
+        .then(pl.format("+{} {} {}", "cc", "m4", "m6"))
+        .when(s == 3)
+        .then(pl.format("+{}", "e"))
+        .when(s == 1)
+        .then(pl.format("+{}{}", "cc", "n"))
+        .otherwise(pl.format("0{} {}", "m4", "m6"))
+    )
+    return frame.select(pl.when("nanp").then(nanp).otherwise(other)).to_series()
 
 
 def _zips(rng: np.random.Generator, city_idx: np.ndarray) -> pl.Series:
@@ -282,44 +496,43 @@ def _zips(rng: np.random.Generator, city_idx: np.ndarray) -> pl.Series:
     return pl.select(pl.concat_str(parts)).to_series()
 
 
-def _phones(rng: np.random.Generator, city_idx: np.ndarray) -> pl.Series:
-    """Phone numbers in the mixed formats people type: +1 555-123-4567, (555) 123-4567,
-    5551234567, +44 7700 900123."""
+def _addresses(
+    rng: np.random.Generator, city_idx: np.ndarray
+) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Street line, optional unit line and postcode per person."""
     n = len(city_idx)
-    cities = ref.CITIES
-    area = pick([c.area_code for c in cities], city_idx)
-    cc = pick([ref.CALLING_CODES[c.country] for c in cities], city_idx)
-    nanp = pick(["1" if c.country in ("US", "CA") else "0" for c in cities], city_idx) == "1"
-    exch = pl.Series(rng.integers(200, 1000, n)).cast(pl.String)
-    line = digits(rng, n, 4)
-    a4, b6 = digits(rng, n, 4), digits(rng, n, 6)
-    style = pl.Series(rng.integers(0, 3, n))
-    frame = pl.DataFrame(
-        {
-            "area": area,
-            "cc": cc,
-            "nanp": nanp,
-            "exch": exch,
-            "line": line,
-            "a4": a4,
-            "b6": b6,
-            "style": style,
-        }
+    street = pl.format(
+        "{} {} {}",
+        pl.lit(pl.Series(rng.integers(1, 10_000, n))),
+        pl.lit(pick(ref.STREETS, rng.integers(0, len(ref.STREETS), n))),
+        pl.lit(pick(ref.STREET_SUFFIXES, rng.integers(0, len(ref.STREET_SUFFIXES), n))),
     )
-    expr = (
-        pl.when(pl.col("nanp") & (pl.col("style") == 0))
-        .then(pl.format("+1 {}-{}-{}", "area", "exch", "line"))
-        .when(pl.col("nanp") & (pl.col("style") == 1))
-        .then(pl.format("({}) {}-{}", "area", "exch", "line"))
-        .when(pl.col("nanp"))
-        .then(pl.format("{}{}{}", "area", "exch", "line"))
-        .when(pl.col("style") == 0)
-        .then(pl.format("+{} {} {}", "cc", "a4", "b6"))
-        .when(pl.col("style") == 1)
-        .then(pl.format("+{}{}{}", "cc", "a4", "b6"))
-        .otherwise(pl.format("0{} {}", "a4", "b6"))
+    unit = pl.format(
+        "{} {}",
+        pl.lit(pick(["Apt", "Suite", "Unit"], rng.integers(0, 3, n))),
+        pl.lit(pl.Series(rng.integers(1, 400, n))),
     )
-    return frame.select(expr).to_series()
+    address1 = pl.select(street).to_series().alias("address1")
+    address2 = _maybe(rng, pl.select(unit).to_series(), 0.15).alias("address2")
+    return address1, address2, _zips(rng, city_idx).alias("zip")
+
+
+def _households(rng: np.random.Generator, city_idx: np.ndarray, role: np.ndarray) -> np.ndarray:
+    """For each person the index of the person whose home they share, or -1.
+
+    People are shuffled within their city and some join the person before them: partners and
+    flatmates with one address and often one last name, but their own email and phone.
+    """
+    n = len(city_idx)
+    order = np.lexsort((rng.random(n), city_idx))
+    same_city = np.r_[False, city_idx[order][1:] == city_idx[order][:-1]]
+    joins = same_city & (rng.random(n) < HOUSEHOLD_SHARE)
+    joins &= role[order] != STAFF
+    joins &= np.r_[False, role[order][:-1] != STAFF]
+    joins[1:] &= ~joins[:-1]  # a head never joins someone else: households of two
+    head = np.full(n, -1, dtype=np.int64)
+    head[order[joins]] = order[np.flatnonzero(joins) - 1]
+    return head
 
 
 def _maybe(rng: np.random.Generator, values: pl.Series, share: float) -> pl.Series:
@@ -341,66 +554,97 @@ def _apostrophe(
     ).to_series()
 
 
-def shop_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
-    """Shopify-only contact and account details for the shop accounts in `people`.
+def build_devices(seed: int, people: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+    """The browsers each person uses: one to three devices, the first one their main one.
 
-    Returns one row per shop account (person_id order) with person_id, company, address1,
-    address2, city, province_code, zip, address_phone, phone, accepts_email, accepts_sms,
-    note, tax_exempt, shop_tags. Zips and phones may carry a leading apostrophe.
+    Returns (devices, mpp): devices has one row per (person_id, device_idx) with
+    device_type (index into DEVICES), adblock (GA4 never sees it), cookie_days (days until
+    the analytics cookie is cleared and a new user_pseudo_id starts; 0 = never),
+    pseudo_base and fbp_rand (random digits of the cookies) and ip; mpp says per person
+    whether their mail app pre-opens every email (Apple Mail Privacy Protection).
+    """
+    rng = rng_for(seed, STREAM_DEVICES)
+    n = people.height
+    persona = people["persona_idx"].to_numpy()
+    mobile_share = np.array([p.mobile_share for p in ref.PERSONAS])[persona]
+    n_dev = 1 + (rng.random(n) < 0.5) + (rng.random(n) < 0.3)
+    owner = np.repeat(np.arange(n), n_dev)
+    starts = np.cumsum(n_dev) - n_dev
+    device_idx = np.arange(len(owner)) - starts[owner]
+    first = device_idx == 0
+    # Main device: a phone by persona share; others: whatever they also use.
+    cat = np.where(
+        rng.random(len(owner)) < np.where(first, mobile_share[owner], 0.45),
+        0,
+        np.where(rng.random(len(owner)) < 0.85, 1, 2),
+    )
+    cat_names = np.array(ref.DEVICE_CATEGORIES)
+    dev_cat = np.array([ref.DEVICE_CATEGORIES.index(d[0]) for d in ref.DEVICES])
+    dev_w = np.array([d[7] for d in ref.DEVICES])
+    probs = np.stack([np.where(dev_cat == k, dev_w, 0.0) for k in range(len(cat_names))])
+    device_type = categorical(rng, probs, cat)
+    adblock = rng.random(len(owner)) < np.where(cat == 1, 0.15, 0.04)
+    cookie_days = np.where(rng.random(len(owner)) < 0.25, rng.integers(30, 240, len(owner)), 0)
+    devices = pl.DataFrame(
+        {
+            "person_id": (owner + 1).astype(np.int64),
+            "device_idx": device_idx.astype(np.int64),
+            "device_type": device_type.astype(np.int64),
+            "adblock": adblock,
+            "cookie_days": cookie_days.astype(np.int64),
+            "pseudo_base": rng.integers(100_000_000, 2_147_483_647, len(owner)),
+            "fbp_rand": rng.integers(1_000_000_000, 9_999_999_999, len(owner)),
+            "ip": _ips(rng, len(owner)),
+        }
+    )
+    apple = np.array([d[3] == "Apple" for d in ref.DEVICES])[device_type[first]]
+    mpp = rng.random(n) < np.where(apple, MPP_SHARE_APPLE, MPP_SHARE_OTHER)
+    return devices, mpp
+
+
+def shop_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
+    """Shopify-only account details for every person in `people` (the caller filters).
+
+    Returns one row per person (person_id order) with person_id, company, phone (as typed,
+    may be null), address_phone, accepts_sms, note, tax_exempt, shop_tags, zip_raw (the
+    postcode as the export shows it, sometimes with a leading apostrophe) and phone_style
+    (how this person types their number elsewhere in the shop).
     """
     rng = rng_for(seed, STREAM_SHOP_DETAILS)
-    shop = people.filter(pl.col("shop_customer_id").is_not_null())
-    n = shop.height
-    city_idx = shop["city_idx"].to_numpy()
-    street = pl.format(
-        "{} {} {}",
-        pl.lit(pl.Series(rng.integers(1, 10_000, n))),
-        pl.lit(pick(ref.STREETS, rng.integers(0, len(ref.STREETS), n))),
-        pl.lit(pick(ref.STREET_SUFFIXES, rng.integers(0, len(ref.STREET_SUFFIXES), n))),
-    )
-    unit = pl.format(
-        "{} {}",
-        pl.lit(pick(["Apt", "Suite", "Unit"], rng.integers(0, 3, n))),
-        pl.lit(pl.Series(rng.integers(1, 400, n))),
-    )
-    zips = _zips(rng, city_idx)
-    subscribed = (shop["mc_status"] == "subscribed").fill_null(False).to_numpy()
-    # Shop consent mostly mirrors the newsletter status, with the usual disagreements.
-    accepts_email = rng.random(n) < np.where(subscribed, 0.92, 0.05)
+    n = people.height
+    style = rng.integers(0, 3, n)
+    typed = format_phones(people["phone_national"], people["phone_e164"],
+                          people["country_code"], style)  # fmt: skip
     tags = np.where(rng.random(n) < 0.05, 1, np.where(rng.random(n) < 0.04, 2, 0))
+    zips = people["zip"]
     frame = pl.DataFrame(
         {
-            "person_id": shop["person_id"],
+            "person_id": people["person_id"],
             "company": _maybe(
                 rng, pick(ref.COMPANIES, rng.integers(0, len(ref.COMPANIES), n)), 0.05
             ),
-            "address1": pl.select(street).to_series(),
-            "address2": _maybe(rng, pl.select(unit).to_series(), 0.15),
-            "city": pick([c.name for c in ref.CITIES], city_idx),
-            "province_code": pick([c.province for c in ref.CITIES], city_idx),
-            "zip": _apostrophe(rng, zips, 0.10, always=zips.str.starts_with("0")),
-            "address_phone": _apostrophe(rng, _maybe(rng, _phones(rng, city_idx), 0.55), 0.25),
-            "phone": _apostrophe(rng, _maybe(rng, _phones(rng, city_idx), 0.35), 0.25),
-            "accepts_email": accepts_email,
+            "zip_raw": _apostrophe(rng, zips, 0.10, always=zips.str.starts_with("0")),
+            "address_phone": _apostrophe(rng, _maybe(rng, typed, 0.55), 0.25),
+            "phone": _apostrophe(rng, _maybe(rng, typed, 0.35), 0.25),
             "accepts_sms": rng.random(n) < 0.18,
             "note": _maybe(
                 rng, pick(ref.SHOP_NOTES, rng.integers(0, len(ref.SHOP_NOTES), n)), 0.02
             ),
             "tax_exempt": rng.random(n) < 0.01,
             "shop_tags": pick(["", "vip", "wholesale, newsletter"], tags),
+            "phone_style": style.astype(np.int64),
         }
     )
     return frame.with_columns(
-        province_code=pl.when(pl.col("province_code") == "").then(None).otherwise("province_code"),
         shop_tags=pl.when(pl.col("shop_tags") == "").then(None).otherwise("shop_tags"),
     )
 
 
-def _raw_emails(rng: np.random.Generator, email: pl.Series) -> pl.Series:
-    """The email as typed into a signup form: for about 20% the same address with different
-    case or stray whitespace (`  Jane.Doe@Example.com`); returns a string Series."""
+def raw_emails(rng: np.random.Generator, email: pl.Series, share: float = 0.20) -> pl.Series:
+    """The email as typed into a form: for about `share` of people the same address with
+    different case or stray whitespace (`  Jane.Doe@Example.com`); returns a string Series."""
     n = len(email)
-    kind = pl.Series(np.where(rng.random(n) < 0.20, rng.integers(1, 6, n), 0))
+    kind = pl.Series(np.where(rng.random(n) < share, rng.integers(1, 6, n), 0))
     local = email.str.split_exact("@", 1).struct.field("field_0")
     domain = email.str.split_exact("@", 1).struct.field("field_1")
     titled = (
@@ -437,23 +681,21 @@ def _ips(rng: np.random.Generator, n: int) -> pl.Series:
 
 
 def mailchimp_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
-    """Mailchimp-only profile details for the audience members in `people`.
+    """Mailchimp-only profile details for the audience members in `people` (`mc_member`).
 
     Returns one row per member (person_id order) with person_id, email_raw, mc_first_name,
-    mc_last_name, address, phone, birthday, member_rating, optin_ip, confirm_ip, latitude,
-    longitude, gmtoff, dstoff, timezone, cc, region, leid, euid, notes, mc_tags,
-    unsub_campaign, unsub_reason.
+    mc_last_name, address, mc_phone, birthday, member_rating, optin_ip, confirm_ip, latitude,
+    longitude, mc_gmtoff, dstoff, mc_timezone, cc, mc_region, leid, euid, notes, mc_tags,
+    unsub_reason, confirm_delay (seconds from opt-in to confirmation).
     """
     rng = rng_for(seed, STREAM_MAILCHIMP_DETAILS)
-    mc = people.filter(pl.col("mc_status").is_not_null())
+    mc = people.filter(pl.col("mc_member"))
     n = mc.height
     city_idx = mc["city_idx"].to_numpy()
-    status = mc["mc_status"]
     is_lead = (mc["role"] == LEAD).to_numpy()
     affinity = np.array([p.email_affinity for p in ref.PERSONAS])[mc["persona_idx"].to_numpy()]
-    engaged = (status == "subscribed").to_numpy()
     rating = 1 + np.round(4 * affinity * rng.beta(4, 2, n)).astype(np.int64)
-    rating = np.clip(rating - np.where(engaged, 0, 1), 1, 5)
+    rating = np.clip(rating - np.where(mc["mc_nonsub"].to_numpy(), 1, 0), 1, 5)
     located = rng.random(n) < 0.7
 
     def at_city(values: Sequence[str]) -> pl.Series:
@@ -461,11 +703,11 @@ def mailchimp_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
 
     address = pl.select(
         pl.format(
-            "{} {} St  {}  {}  {}",
-            pl.lit(pl.Series(rng.integers(1, 10_000, n))),
-            pl.lit(pick(ref.STREETS, rng.integers(0, len(ref.STREETS), n))),
+            "{}  {}  {}  {}  {}",
+            pl.lit(mc["address1"]),
             pl.lit(pick([c.name for c in ref.CITIES], city_idx)),
             pl.lit(pick([c.region for c in ref.CITIES], city_idx)),
+            pl.lit(mc["zip"]),
             pl.lit(pick([c.country for c in ref.CITIES], city_idx)),
         )
     ).to_series()
@@ -479,6 +721,7 @@ def mailchimp_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
         "vip": (rng.random(n) < 0.08) & ~is_lead,
         "popup-signup": rng.random(n) < 0.30,
         "giveaway-2025": rng.random(n) < 0.07,
+        "wholesale": mc["b2b"].to_numpy(),
         "customer": ~is_lead & (rng.random(n) < 0.6),
         "lead": is_lead & (rng.random(n) < 0.7),
     }
@@ -497,43 +740,40 @@ def mailchimp_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
     euid = (leid.astype(np.uint64) * np.uint64(mult) + np.uint64(rng.integers(0, 2**40))) % (
         np.uint64(2**40)
     )
-    unsub = (status == "unsubscribed").to_numpy()
+    phone_style = np.where(rng.random(n) < 0.5, 1, 4)
+    phones = format_phones(mc["phone_national"], mc["phone_e164"], mc["country_code"],
+                           phone_style)  # fmt: skip
     frame = pl.DataFrame(
         {
             "person_id": mc["person_id"],
-            "email_raw": _raw_emails(rng, mc["email"]),
+            "email_raw": raw_emails(rng, mc["email"]),
             "mc_first_name": _maybe(rng, mc["first_name"], 0.85),
             "mc_last_name": _maybe(rng, mc["last_name"], 0.80),
             "address": _maybe(rng, address, 0.12),
-            "phone": _maybe(rng, _phones(rng, city_idx), 0.10),
+            "mc_phone": _maybe(rng, phones, 0.10),
             "birthday": _maybe(rng, pl.select(birthday).to_series(), 0.10),
             "member_rating": rating,
             "optin_ip": _ips(rng, n),
             "confirm_ip": _ips(rng, n),
             "latitude": at_city([c.latitude for c in ref.CITIES]),
             "longitude": at_city([c.longitude for c in ref.CITIES]),
-            "gmtoff": at_city([str(c.gmtoff) for c in ref.CITIES]),
+            "mc_gmtoff": at_city([str(c.gmtoff) for c in ref.CITIES]),
             "dstoff": at_city([str(c.dstoff) for c in ref.CITIES]),
-            "timezone": at_city([c.timezone for c in ref.CITIES]),
+            "mc_timezone": at_city([c.timezone for c in ref.CITIES]),
             "cc": at_city([c.country for c in ref.CITIES]),
-            "region": at_city([c.region for c in ref.CITIES]),
+            "mc_region": at_city([c.region for c in ref.CITIES]),
             "leid": leid,
             "euid": _hex10(euid),
             "notes": pl.Series([None] * n, dtype=pl.String),
             "mc_tags": tags,
-            "unsub_campaign": pick(
-                ref.UNSUB_CAMPAIGNS, rng.integers(0, len(ref.UNSUB_CAMPAIGNS), n)
-            ),
             "unsub_reason": pick(ref.UNSUB_REASONS, rng.integers(0, len(ref.UNSUB_REASONS), n)),
+            "confirm_delay": rng.integers(60, DAY, n),
         }
     )
     return frame.with_columns(
-        confirm_ip=pl.when(mc["confirm_ts"].is_null()).then(None).otherwise("confirm_ip"),
+        confirm_ip=pl.when(mc["mc_nonsub"]).then(None).otherwise("confirm_ip"),
         mc_tags=pl.when(pl.col("mc_tags") == "").then(None).otherwise("mc_tags"),
-        unsub_campaign=pl.when(pl.lit(pl.Series(unsub))).then("unsub_campaign"),
-        unsub_reason=pl.when(pl.lit(pl.Series(unsub)) & (pl.col("unsub_reason") != "")).then(
-            "unsub_reason"
-        ),
+        unsub_reason=pl.when(pl.col("unsub_reason") != "").then("unsub_reason"),
     )
 
 
@@ -546,5 +786,18 @@ def _hex10(values: np.ndarray) -> pl.Series:
             ((values >> np.uint64(4 * (9 - k))) & np.uint64(15)).astype(np.int64),
         )
         for k in range(10)
+    ]
+    return pl.select(pl.concat_str(nibbles)).to_series()
+
+
+def hex_digits(values: np.ndarray, width: int) -> pl.Series:
+    """Format non-negative integers as `width` lowercase hex digits (low bits, zero padded)."""
+    values = values.astype(np.uint64)
+    nibbles = [
+        pick(
+            list("0123456789abcdef"),
+            ((values >> np.uint64(4 * (width - 1 - k))) & np.uint64(15)).astype(np.int64),
+        )
+        for k in range(width)
     ]
     return pl.select(pl.concat_str(nibbles)).to_series()

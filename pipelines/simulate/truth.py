@@ -1,114 +1,269 @@
-"""Ground truth for the simulated shop, for evaluating the pipeline; the pipeline never reads it.
+"""Ground truth for the simulated world, for evaluating the pipeline; the pipeline never reads it.
 
-`customers.parquet` holds one row per simulated person with the hidden persona, churn hazard
-and future outcomes; `identifiers.parquet` maps every identifier a source shows to its person.
+Written to `truth/`: `customers.parquet` (one row per person: hidden persona, traits,
+consent and the outcomes after the current end date), `identifiers.parquet` (every
+identifier the landing files show, and its person), `ad_response.parquet` (the true response
+curve of every ad set) and `defects.parquet` (every injected defect). The "as of" columns are
+relative to the world's current end date and are rewritten when the world is continued.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from pipelines.simulate.playout import Playout
-from pipelines.simulate.population import UNSUB_HAZARD_MULT, Window
+from pipelines.simulate import reference as ref
+from pipelines.simulate.exports import Tables
+from pipelines.simulate.plan import EFFECTS, REGIONS
+from pipelines.simulate.population import DAY, STAFF, Window
+from pipelines.simulate.webexport import cookie_ids
+from pipelines.simulate.writers import _typed_email, crm_state, member_status
 
 logger = logging.getLogger(__name__)
 
 CUSTOMERS_FILE = "customers.parquet"
 IDENTIFIERS_FILE = "identifiers.parquet"
-IDENTIFIER_TYPES: tuple[str, ...] = ("email", "shop_customer_id", "mailchimp_email_raw")
+AD_RESPONSE_FILE = "ad_response.parquet"
+DEFECTS_FILE = "defects.parquet"
+IDENTIFIER_TYPES: tuple[str, ...] = (
+    "email", "mailchimp_email_raw", "shop_customer_id", "shopify_order_email", "phone_raw",
+    "hubspot_record_id", "ga4_user_pseudo_id", "ga4_user_id", "capi_em_sha256",
+    "capi_ph_sha256", "capi_external_id", "fbp",
+)  # fmt: skip
+ACTIVE_WINDOW_DAYS = 365
+CHURN_HORIZON_DAYS = 90
+VALUE_HORIZON_DAYS = 365
+CONVERSION_DAYS = 60
 
 
-def truth_customers(
-    people: pl.DataFrame, summary: pl.DataFrame, playout: Playout, window: Window
-) -> pl.DataFrame:
-    """The per-person truth table.
+def _as_of(window: Window, date: dt.date) -> int:
+    return window.history_start_ts + (window.day_of(date) + 1) * DAY
 
-    Returns one row per person ordered by person_id with person_id, persona,
-    shop_customer_id, email (canonical), mailchimp_status, is_active_at_end,
-    churned_next_90d (no order in the 90 days after end_date), value_next_365d (dollars),
-    churn_hazard (daily hazard in force at the export instant) and, for analysis,
-    purchase_rate (base orders/day) and left_at (when they stopped buying for good; null for
-    people who never bought or who are still buying at the end of the hidden year).
+
+def truth_customers(t: Tables, hazard: np.ndarray, date: dt.date) -> pl.DataFrame:
+    """The per-person truth table as of the end of `date`.
+
+    One row per person ordered by person_id: persona ("staff" for the shop's own test
+    accounts), shop_customer_id, email, mailchimp_status, is_active_at_end (an order in the
+    365 days up to `date`), churned_next_90d (no order in the 90 days after), value_next_365d
+    (dollars: order totals net of refunds, cancelled and test orders excluded),
+    churn_hazard (daily hazard in force at the end of `date`), purchase_rate, left_at (when
+    they stopped buying for good; null if not within the simulated future), is_lead (a
+    HubSpot contact not yet a customer), converted_within_60d (leads: first order within
+    60 days; null otherwise), hubspot_record_id, consent (is_eea, analytics_consent,
+    ad_consent, ad_user_data, ad_personalization, ccpa_opt_out), send_hour_local, timezone,
+    and for analysis role, household_id, generic_email, arrived_at, first_order_at.
     """
-    end = window.end_ts
-    unsub_by_end = people["unsub_ts"].fill_null(end) < end
-    left = playout.left_ts
-    left_at = np.where(np.isfinite(left) & (left < window.horizon_ts), left, np.nan)
-    left_series = pl.Series("left_at", left_at).fill_nan(None).cast(pl.Int64)
-    return (
-        people.select(
-            "person_id",
-            "persona",
-            "shop_customer_id",
-            "email",
-            pl.col("mc_status").alias("mailchimp_status"),
-            "base_hazard",
-            "purchase_rate",
-        )
-        .join(summary, on="person_id", how="left", maintain_order="left")
+    w = t.window
+    as_of = _as_of(w, date)
+    real = t.orders.filter(~pl.col("test"))
+    live = real.filter(pl.col("cancel_ts") < 0)
+    recent = real.filter(pl.col("ts").is_between(as_of - ACTIVE_WINDOW_DAYS * DAY, as_of,
+                                                 closed="left"))  # fmt: skip
+    soon = live.filter(pl.col("ts").is_between(as_of, as_of + CHURN_HORIZON_DAYS * DAY,
+                                               closed="left"))  # fmt: skip
+    value = (
+        live.filter(pl.col("ts").is_between(as_of, as_of + VALUE_HORIZON_DAYS * DAY,
+                                            closed="left"))
+        .group_by("person_id")
+        .agg((pl.col("total") - pl.col("refund")).sum().alias("value_cents"))
+    )
+    status = member_status(t.mc_events, as_of).select("person_id", "status")
+    crm = crm_state(t.crm_events, as_of).select("person_id", pl.col("stage").alias("crm_stage"))
+    k = w.day_of(date) - (w.history_days - 1)
+    p = t.people
+    statuses = pl.Series(ref.MAILCHIMP_STATUSES)
+
+    def ts_col(col: str, cond: pl.Expr | None = None) -> pl.Expr:
+        expr = pl.from_epoch(pl.col(col), time_unit="s").dt.replace_time_zone("UTC")
+        return expr if cond is None else pl.when(cond).then(expr)
+
+    frame = (
+        p.join(status, on="person_id", how="left", maintain_order="left")
+        .join(crm, on="person_id", how="left", maintain_order="left")
+        .join(value, on="person_id", how="left", maintain_order="left")
         .with_columns(
-            churned_next_90d=pl.col("orders_next_90d") == 0,
-            value_next_365d=pl.col("value_next_365d_cents") / 100,
-            churn_hazard=pl.col("base_hazard")
-            * pl.when(pl.lit(unsub_by_end)).then(UNSUB_HAZARD_MULT).otherwise(1.0),
-            left_at=pl.from_epoch(pl.lit(left_series), time_unit="s").dt.replace_time_zone("UTC"),
+            is_active_at_end=pl.col("person_id").is_in(recent["person_id"].implode()),
+            churned_next_90d=~pl.col("person_id").is_in(soon["person_id"].implode()),
+            churn_hazard=pl.Series(hazard[k].astype(np.float64)),
+            in_hubspot=pl.col("hs_create_ts") < as_of,
         )
+        .with_columns(
+            is_lead=pl.col("in_hubspot").fill_null(False) & (pl.col("crm_stage") < 5),
+        )
+    )
+    first_in = pl.col("first_order_ts").is_between(as_of, as_of + CONVERSION_DAYS * DAY,
+                                                   closed="left")  # fmt: skip
+    horizon = w.horizon_ts
+    return frame.select(
+        "person_id",
+        pl.when(pl.col("role") == STAFF).then(pl.lit("staff")).otherwise(pl.col("persona"))
+        .alias("persona"),
+        pl.when(pl.col("account_ts") < as_of).then(pl.col("shop_customer_id"))
+        .alias("shop_customer_id"),
+        "email",
+        pl.when(pl.col("status").is_not_null())
+        .then(pl.lit(statuses).gather(pl.col("status").fill_null(0)))
+        .alias("mailchimp_status"),
+        "is_active_at_end",
+        "churned_next_90d",
+        (pl.col("value_cents").fill_null(0) / 100).alias("value_next_365d"),
+        "churn_hazard",
+        "purchase_rate",
+        ts_col("left_ts", pl.col("left_ts") < horizon).alias("left_at"),
+        "is_lead",
+        pl.when(pl.col("is_lead")).then(first_in.fill_null(False)).alias("converted_within_60d"),
+        pl.when(pl.col("in_hubspot")).then(pl.col("hubspot_record_id")).alias("hubspot_record_id"),
+        "is_eea",
+        "analytics_consent",
+        "ad_consent",
+        "ad_user_data",
+        "ad_personalization",
+        "ccpa_opt_out",
+        "send_hour_local",
+        "timezone",
+        pl.lit(pl.Series(ref.ROLE_NAMES)).gather(pl.col("role")).alias("role"),
+        "household_id",
+        "generic_email",
+        ts_col("arrive_ts").alias("arrived_at"),
+        ts_col("first_order_ts").alias("first_order_at"),
+    )
+
+
+def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFrame:
+    """Every identifier the landing files show up to the end of `date` and its person.
+
+    Returns identifier_type, identifier_value, person_id ordered by type then person then
+    value; each (identifier_type, identifier_value) pair appears once.
+    """
+    as_of = _as_of(t.window, date)
+    p = t.people
+    account = p.filter(pl.col("account_ts") < as_of)
+    member = p.filter(pl.col("optin_ts") < as_of)
+    contact = p.filter(pl.col("hs_create_ts") < as_of)
+    surveyed = t.surveys.filter(pl.col("submit_ts") < as_of)["person_id"]
+    known = p.filter(
+        (pl.col("account_ts") < as_of).fill_null(False)
+        | (pl.col("optin_ts") < as_of).fill_null(False)
+        | (pl.col("hs_create_ts") < as_of).fill_null(False)
+        | pl.col("person_id").is_in(surveyed.implode())
+    )
+    sessions = t.sessions.filter(pl.col("ts") < as_of)
+    cookies = (
+        sessions.select("person_id", "device_idx", "gen", "ft_ts").unique()
+        .join(t.devices.lazy().select("person_id", "device_idx", "pseudo_base", "fbp_rand"),
+              on=["person_id", "device_idx"], how="left")
+        .with_columns(cookie_ids(t.seed))
+        .collect()
+    )  # fmt: skip
+    logged = sessions.filter(pl.col("logged_in")).select("person_id").unique().collect()
+
+    def part(kind: str, frame: pl.DataFrame, col: str) -> pl.DataFrame:
+        return frame.select(
+            pl.lit(kind).alias("identifier_type"),
+            pl.col(col).alias("identifier_value"),
+            pl.col("person_id"),
+        ).filter(pl.col("identifier_value").is_not_null())
+
+    parts = [
+        part("email", known, "email"),
+        part("mailchimp_email_raw", member, "email_raw"),
+        part("shop_customer_id", account, "shop_customer_id"),
+        part("hubspot_record_id", contact, "hubspot_record_id"),
+        part("ga4_user_pseudo_id", cookies, "user_pseudo_id"),
+        part("ga4_user_id", account.join(logged, on="person_id", how="semi"),
+             "shop_customer_id"),
+        part("capi_em_sha256", known, "h_em"),
+        part("capi_ph_sha256", known, "h_ph"),
+        part("capi_external_id", account, "h_external_id"),
+        part("fbp", cookies, "fbp"),
+    ]  # fmt: skip
+    if orders_format == "shopify":
+        typed = t.orders.filter(pl.col("ts") < as_of).select("person_id", "email_kind").unique()
+        typed = typed.join(p.select("person_id", "email"), on="person_id").with_columns(
+            typed=_typed_email(pl.col("email"), pl.col("email_kind"))
+        )
+        parts.append(part("shopify_order_email", typed, "typed"))
+    phones = pl.concat([
+        part("phone_raw", account, "phone"),
+        part("phone_raw", account, "address_phone"),
+        part("phone_raw", contact, "hs_phone"),
+        part("phone_raw", member, "mc_phone"),
+    ])  # fmt: skip
+    parts.append(phones)
+    frame = pl.concat(parts).unique(maintain_order=True)
+    order = {k: i for i, k in enumerate(IDENTIFIER_TYPES)}
+    return frame.sort(
+        pl.col("identifier_type").replace_strict(order, return_dtype=pl.Int64),
+        "person_id",
+        "identifier_value",
+    )
+
+
+def ad_response(t: Tables) -> pl.DataFrame:
+    """The true response curve of every ad set: expected conversions per day at daily
+    spend s (dollars) = beta * s^alpha / (s^alpha + kappa^alpha). `effect` says what the
+    conversions are (new buyers, leads, repeat orders, or none at all), plus the average
+    daily spend while the ad set ran in the history."""
+    w = t.window
+    spend = (
+        t.ads_daily.filter(pl.col("day") < w.history_days)
+        .join(t.ads.select("ad_idx", "adset_idx"), on="ad_idx")
+        .group_by("adset_idx", "day")
+        .agg(pl.col("spend_cents").sum())
+        .group_by("adset_idx")
+        .agg((pl.col("spend_cents").mean() / 100).alias("mean_daily_spend_usd"),
+             pl.len().alias("active_days"))
+    )
+    return (
+        t.adsets.join(spend, on="adset_idx", how="left")
+        .sort("adset_idx")
         .select(
-            "person_id",
-            "persona",
-            "shop_customer_id",
-            "email",
-            "mailchimp_status",
-            "is_active_at_end",
-            "churned_next_90d",
-            "value_next_365d",
-            "churn_hazard",
-            "purchase_rate",
-            "left_at",
+            "campaign_id", "campaign_name", "objective", "adset_id", "adset_name",
+            pl.lit(pl.Series(REGIONS)).gather(pl.col("region")).alias("region"),
+            pl.lit(pl.Series(EFFECTS)).gather(pl.col("effect")).alias("effect"),
+            pl.lit("beta * s^alpha / (s^alpha + kappa^alpha)").alias("curve"),
+            "alpha",
+            pl.col("kappa").alias("kappa_usd_per_day"),
+            pl.col("beta").alias("beta_per_day"),
+            pl.col("cpm").alias("cpm_usd_at_low_spend"),
+            "ctr",
+            pl.col("mean_daily_spend_usd").fill_null(0.0),
+            pl.col("active_days").fill_null(0).cast(pl.Int64),
         )
     )
 
 
-def truth_identifiers(people: pl.DataFrame, mailchimp: pl.DataFrame) -> pl.DataFrame:
-    """Every identifier the sources expose and the person it belongs to.
-
-    Returns identifier_type, identifier_value, person_id, ordered by type then person; each
-    (identifier_type, identifier_value) pair appears once.
-    """
-    # Built already in (identifier_type, person_id) order: sorting millions of strings costs
-    # seconds at scale l and adds nothing.
-    parts = [
-        people.sort("person_id").select(
-            pl.lit("email").alias("identifier_type"),
-            pl.col("email").alias("identifier_value"),
-            "person_id",
-        ),
-        mailchimp.sort("person_id").select(
-            pl.lit("mailchimp_email_raw").alias("identifier_type"),
-            pl.col("email_raw").alias("identifier_value"),
-            "person_id",
-        ),
-        people.filter(pl.col("shop_customer_id").is_not_null())
-        .sort("person_id")
-        .select(
-            pl.lit("shop_customer_id").alias("identifier_type"),
-            pl.col("shop_customer_id").alias("identifier_value"),
-            "person_id",
-        ),
-    ]
-    return pl.concat(parts)
-
-
 def write_truth(
-    directory: Path, customers: pl.DataFrame, identifiers: pl.DataFrame
+    directory: Path,
+    t: Tables,
+    hazard: np.ndarray,
+    date: dt.date,
+    orders_format: str,
+    defects: pl.DataFrame,
 ) -> dict[str, int]:
-    """Write both truth tables as Parquet into `directory`; returns rows written per table."""
+    """Write the four truth tables into `directory` as of the end of `date`; returns rows
+    written per table."""
     directory.mkdir(parents=True, exist_ok=True)
+    customers = truth_customers(t, hazard, date)
+    identifiers = truth_identifiers(t, date, orders_format)
+    dup = identifiers.select("identifier_type", "identifier_value").is_duplicated()
+    if dup.any():
+        raise AssertionError(f"{int(dup.sum())} identifiers map to more than one person")
+    response = ad_response(t)
     customers.write_parquet(directory / CUSTOMERS_FILE)
     identifiers.write_parquet(directory / IDENTIFIERS_FILE)
-    logger.info("truth: %d people, %d identifiers", customers.height, identifiers.height)
-    return {"truth_customers": customers.height, "truth_identifiers": identifiers.height}
+    response.write_parquet(directory / AD_RESPONSE_FILE)
+    defects.write_parquet(directory / DEFECTS_FILE)
+    logger.info("truth as of %s: %d people, %d identifiers, %d defects", date,
+                customers.height, identifiers.height, defects.height)  # fmt: skip
+    return {
+        "truth_customers": customers.height,
+        "truth_identifiers": identifiers.height,
+        "truth_ad_sets": response.height,
+        "truth_defects": defects.height,
+    }

@@ -69,6 +69,12 @@ def test_a_rewritten_ga4_day_replaces_the_earlier_export_not_doubles_it(settings
     ingest_source(settings, "ga4", "r2", date(2026, 10, 31))
     assert rows(settings, "select event_date, count(*) from raw.ga4__events group by 1 "
                           "order by 1") == [("20261028", 4), ("20261029", 13)]
+    # A backfill file that holds many days is replaced day by day by later daily exports.
+    write_landing(settings, "ga4", "2026-11-01", "events_20261028.ndjson",
+                  "\n".join(ga4_event(i, "20261028") for i in range(6)))
+    ingest_source(settings, "ga4", "r3", date(2026, 11, 1))
+    assert rows(settings, "select event_date, count(*) from raw.ga4__events group by 1 "
+                          "order by 1") == [("20261028", 6), ("20261029", 13)]
 
 
 def test_a_new_field_is_kept_and_a_wrong_type_is_quarantined(settings):
