@@ -55,6 +55,8 @@ class Settings:
     # Per-source budgets (env MARKETING_ERROR_BUDGET_<SOURCE>), overriding `error_budget`.
     error_budgets: dict[str, float] = field(default_factory=dict)
     churn_horizon_days: int = 90
+    # A model scores until it is this many days old, then the next run trains a new one.
+    retrain_every_days: int = 7
     default_currency: str = "USD"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -70,6 +72,7 @@ class Settings:
             kwargs["duckdb_memory_limit"] = os.environ["MARKETING_DUCKDB_MEMORY_LIMIT"]
         kwargs["duckdb_threads"] = _env_int("MARKETING_DUCKDB_THREADS", 2)
         kwargs["error_budget"] = _env_float("MARKETING_ERROR_BUDGET", 0.05)
+        kwargs["retrain_every_days"] = _env_int("MARKETING_RETRAIN_EVERY_DAYS", 7)
         kwargs["error_budget_min_rows"] = _env_int("MARKETING_ERROR_BUDGET_MIN_ROWS", 1)
         prefix = "MARKETING_ERROR_BUDGET_"
         kwargs["error_budgets"] = {

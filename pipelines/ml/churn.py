@@ -173,6 +173,16 @@ def score(
     )
 
 
+def due_for_training(in_use: registry.ModelCard | None, logical_date: date,
+                     retrain_every_days: int, columns: list[str]) -> bool:
+    """True when there is no usable current model: none yet, trained for a later date (a
+    backfill of an earlier day), `retrain_every_days` old or more, or its features are gone."""
+    if in_use is None or not in_use.trained_for:
+        return True
+    age = (logical_date - date.fromisoformat(in_use.trained_for)).days
+    return not (0 <= age < retrain_every_days) or not set(in_use.features) <= set(columns)
+
+
 def fit_and_score(
     features: pl.DataFrame,
     orders: pl.DataFrame,
@@ -180,10 +190,17 @@ def fit_and_score(
     horizon_days: int,
     models_dir: Path,
     threads: int = 2,
+    retrain_every_days: int = 7,
 ) -> ChurnResult:
-    """Train (or reuse) the churn model for `logical_date` and score today's active customers."""
+    """Score today's active customers with the current churn model, training a new one first
+    when there is none yet or the current one is `retrain_every_days` old. Retraining on a
+    schedule, not every day, keeps scores stable from one day to the next."""
     population = active(features)
     current = population.filter(pl.col("as_of_date") == logical_date).sort("customer_key")
+    in_use = registry.current(models_dir, MODEL)
+    if not due_for_training(in_use, logical_date, retrain_every_days, current.columns):
+        card, booster = registry.load(models_dir, MODEL, in_use.version)
+        return ChurnResult(scores=score(card, booster, current), card=card, trained=False)
     cutoffs = sorted(set(population.get_column("as_of_date").to_list()))
     training, validation = split_cutoffs(cutoffs, logical_date, horizon_days)
     labelled = churn_labels(
@@ -198,7 +215,9 @@ def fit_and_score(
     if trained:
         card, booster = train(labelled, training, validation, threads)
         card.version = version
+        card.trained_for = logical_date.isoformat()
         registry.save(models_dir, card, booster)
         log.info("trained churn %s: %s", version, card.metrics)
+    registry.set_current(models_dir, MODEL, version)
     card, booster = registry.load(models_dir, MODEL, version)
     return ChurnResult(scores=score(card, booster, current), card=card, trained=trained)

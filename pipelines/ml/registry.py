@@ -33,6 +33,7 @@ class ModelCard:
     calibration_x: list[float] = field(default_factory=list)
     calibration_y: list[float] = field(default_factory=list)
     booster_sha256: str = ""
+    trained_for: str = ""  # the run date the model was trained for (ISO)
 
 
 def version_for(*parts: object) -> str:
@@ -69,6 +70,26 @@ def load(models_dir: Path, model: str, version: str) -> tuple[ModelCard, xgb.Boo
     booster = xgb.Booster()
     booster.load_model(bytearray(blob))
     return card, booster
+
+
+def set_current(models_dir: Path, model: str, version: str) -> None:
+    """Make `version` the one that scores until the next scheduled retrain."""
+    pointer = models_dir / model / "current.json"
+    tmp = pointer.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"version": version}))
+    os.replace(tmp, pointer)
+
+
+def current(models_dir: Path, model: str) -> ModelCard | None:
+    """The card of the model that scores now, or None before the first training."""
+    pointer = models_dir / model / "current.json"
+    if not pointer.exists():
+        return None
+    version = json.loads(pointer.read_text())["version"]
+    folder = model_dir(models_dir, model, version)
+    if not (folder / "card.json").exists():
+        return None
+    return ModelCard(**json.loads((folder / "card.json").read_text()))
 
 
 def check_features(card: ModelCard, available: list[str]) -> None:

@@ -41,7 +41,7 @@ def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
     try:
         result = churn.fit_and_score(
             features, orders, logical_date, settings.churn_horizon_days,
-            settings.models_dir, settings.duckdb_threads,
+            settings.models_dir, settings.duckdb_threads, settings.retrain_every_days,
         )
         scores, version, metrics, trained = (
             result.scores, result.card.version, result.card.metrics, result.trained)

@@ -98,3 +98,17 @@ def test_registry_refuses_a_booster_changed_on_disk(tmp_path):
     (folder / "booster.json").write_text((folder / "booster.json").read_text() + " ")
     with pytest.raises(registry.ModelMismatchError, match="does not match"):
         registry.load(tmp_path, "churn", "v1")
+
+
+def test_the_current_model_scores_until_its_scheduled_retrain():
+    from pipelines.ml.churn import due_for_training
+
+    card = registry.ModelCard(model="churn", version="v1", features=["a"], feature_types={},
+                              training_cutoffs=[], validation_cutoff="", params={},
+                              trained_for="2026-11-01")
+    assert due_for_training(None, date(2026, 11, 1), 7, ["a"])
+    assert not due_for_training(card, date(2026, 11, 1), 7, ["a"])  # a rerun of the day
+    assert not due_for_training(card, date(2026, 11, 7), 7, ["a", "b"])
+    assert due_for_training(card, date(2026, 11, 8), 7, ["a"])  # a week old
+    assert due_for_training(card, date(2026, 10, 31), 7, ["a"])  # a backfill of an older day
+    assert due_for_training(card, date(2026, 11, 2), 7, ["b"])  # its features are gone
