@@ -18,10 +18,11 @@ import xgboost as xgb
 from pipelines.ml.churn import PARAMS
 from pipelines.ml.features import CHURN_FEATURES
 
+# The floor: read and store, skipping what does not parse (no ledger, no quarantine).
 READERS = {
-    ".csv": "read_csv('{path}', all_varchar = true)",
-    ".ndjson": "read_json('{path}', format = 'newline_delimited')",
-    ".json": "read_json('{path}', format = 'newline_delimited')",
+    ".csv": "read_csv('{path}', all_varchar = true, ignore_errors = true)",
+    ".ndjson": "read_json('{path}', format = 'newline_delimited', ignore_errors = true)",
+    ".json": "read_json('{path}', format = 'newline_delimited', ignore_errors = true)",
     ".parquet": "read_parquet('{path}')",
 }
 
@@ -38,6 +39,8 @@ def bare_duckdb_ingest(landing: Path, db: Path) -> dict[str, dict]:
         start = time.perf_counter()
         rows = 0
         for path in files:
+            if not path.stat().st_size:
+                continue
             reader = READERS[path.suffix].format(path=path)
             con.execute(f"create table t{n} as select * from {reader}")
             rows += con.sql(f"select count(*) from t{n}").fetchall()[0][0]
