@@ -113,6 +113,7 @@ class WebContext:
 
     def device_rows(self, person_id: pl.Series, device_idx: pl.Series,
                     columns: list[str]) -> pl.DataFrame:  # fmt: skip
+        """`columns` of these (person_id, device_idx) devices, in the same order."""
         rows = self.dev_start[person_id.to_numpy() - 1] + device_idx.to_numpy()
         return self.devices.select(columns).gather(rows)
 
