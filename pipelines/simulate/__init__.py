@@ -13,6 +13,8 @@ Same seed, scale and end date give byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
 import logging
 
@@ -97,6 +99,7 @@ def simulate(
     tables.sessions = state.scan_sessions(settings.truth_dir)
     hazard = world.hazard
     del world
+    _release_memory()
     log = DefectLog()
     exporter = Exporter(settings.landing_dir, tables, defects, orders_format,
                         settings.default_currency, log)  # fmt: skip
@@ -144,6 +147,16 @@ def continue_days(settings: Settings, days: int) -> dict[str, int]:
     totals.update(truth.write_truth(settings.truth_dir, tables, hazard, meta.current_end,
                                     meta.orders_format, log.frame()))  # fmt: skip
     return totals
+
+
+def _release_memory() -> None:
+    """Hand freed heap memory back to the system where the C library allows it (glibc).
+
+    The play-out frees many small per-day arrays; glibc keeps that memory in the process
+    unless asked, and the exports would then run on top of it at scale l.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def world_exists(settings: Settings) -> bool:

@@ -174,6 +174,7 @@ class _Collector:
         self.chunks: list[dict[str, np.ndarray]] = []
 
     def add(self, **columns: np.ndarray) -> None:
+        """Append one day's rows (one array per column; empty days are skipped)."""
         if len(next(iter(columns.values()))):
             self.parts.append(
                 {k: np.asarray(columns[k]).astype(t, copy=False) for k, t in self.dtypes.items()}

@@ -107,11 +107,10 @@ class Exporter:
         self.emit = Emitter(landing, log, tables.seed)
         self.win = tables.window
         self.empty = empty_file_days(tables.seed, tables.window, defects.empty_files)
-        self.web = WebContext(
-            people=tables.people, devices=tables.devices, orders=tables.orders,
-            lines=tables.lines, campaigns=tables.campaigns, ads=tables.ads,
-            adsets=tables.adsets, seed=tables.seed, orders_format=orders_format,
-            currency=currency,
+        self.web = WebContext.build(
+            tables.people, tables.devices, tables.orders, tables.lines,
+            campaigns=tables.campaigns, ads=tables.ads, adsets=tables.adsets, seed=tables.seed,
+            orders_format=orders_format, currency=currency,
         )  # fmt: skip
         self.epoch0 = self.win.history_start_ts // DAY
 

@@ -75,6 +75,7 @@ class Window:
 
     @property
     def history_start_ts(self) -> int:
+        """Midnight UTC at the start of the first day of history."""
         return self.end_ts - self.history_days * DAY
 
     @property
@@ -84,6 +85,7 @@ class Window:
 
     @property
     def horizon_ts(self) -> int:
+        """End of the hidden future: everything is played out up to here."""
         return self.reveal_end_ts + self.future_days * DAY
 
     @property

@@ -49,10 +49,12 @@ class Meta:
 
     @property
     def window(self) -> Window:
+        """The world's calendar."""
         return Window(end_date=self.end_date, history_days=self.history_days,
                       max_days=self.max_days)  # fmt: skip
 
     def to_json(self) -> dict[str, object]:
+        """The JSON-ready form written to meta.json."""
         return {
             "version": STATE_VERSION,
             "seed": self.seed,
@@ -69,6 +71,7 @@ class Meta:
 
     @classmethod
     def from_json(cls, data: dict) -> Meta:
+        """Read meta.json's content; ValueError for a state written by another version."""
         if data.get("version") != STATE_VERSION:
             raise ValueError(f"saved world has state version {data.get('version')}, "
                              f"this simulator reads {STATE_VERSION}")  # fmt: skip

@@ -60,7 +60,10 @@ def truth_customers(t: Tables, hazard: np.ndarray, date: dt.date) -> pl.DataFram
     """
     w = t.window
     as_of = _as_of(w, date)
-    real = t.orders.filter(~pl.col("test"))
+    # Only the columns needed: the orders table is big at scale l.
+    real = t.orders.select("person_id", "ts", "test", "cancel_ts", "total", "refund").filter(
+        ~pl.col("test")
+    )
     live = real.filter(pl.col("cancel_ts") < 0)
     recent = real.filter(pl.col("ts").is_between(as_of - ACTIVE_WINDOW_DAYS * DAY, as_of,
                                                  closed="left"))  # fmt: skip
@@ -75,7 +78,13 @@ def truth_customers(t: Tables, hazard: np.ndarray, date: dt.date) -> pl.DataFram
     status = member_status(t.mc_events, as_of).select("person_id", "status")
     crm = crm_state(t.crm_events, as_of).select("person_id", pl.col("stage").alias("crm_stage"))
     k = w.day_of(date) - (w.history_days - 1)
-    p = t.people
+    p = t.people.select(
+        "person_id", "persona", "role", "shop_customer_id", "account_ts", "email",
+        "purchase_rate", "left_ts", "hs_create_ts", "hubspot_record_id", "first_order_ts",
+        "is_eea", "analytics_consent", "ad_consent", "ad_user_data", "ad_personalization",
+        "ccpa_opt_out", "send_hour_local", "timezone", "household_id", "generic_email",
+        "arrive_ts",
+    )  # fmt: skip
     statuses = pl.Series(ref.MAILCHIMP_STATUSES)
 
     def ts_col(col: str, cond: pl.Expr | None = None) -> pl.Expr:
@@ -138,10 +147,16 @@ def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFr
     """Every identifier the landing files show up to the end of `date` and its person.
 
     Returns identifier_type, identifier_value, person_id ordered by type then person then
-    value; each (identifier_type, identifier_value) pair appears once.
+    value; each (identifier_type, identifier_value) pair appears once (AssertionError when
+    one would map to two people).
     """
     as_of = _as_of(t.window, date)
-    p = t.people
+    # The identifier columns only: filtering the wide people table would copy all of it.
+    p = t.people.select(
+        "person_id", "email", "email_raw", "shop_customer_id", "hubspot_record_id", "h_em",
+        "h_ph", "h_external_id", "phone", "address_phone", "hs_phone", "mc_phone",
+        "account_ts", "optin_ts", "hs_create_ts",
+    )  # fmt: skip
     account = p.filter(pl.col("account_ts") < as_of)
     member = p.filter(pl.col("optin_ts") < as_of)
     contact = p.filter(pl.col("hs_create_ts") < as_of)
@@ -195,13 +210,23 @@ def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFr
         part("phone_raw", member, "mc_phone"),
     ])  # fmt: skip
     parts.append(phones)
-    frame = pl.concat(parts).unique(maintain_order=True)
-    order = {k: i for i, k in enumerate(IDENTIFIER_TYPES)}
-    return frame.sort(
-        pl.col("identifier_type").replace_strict(order, return_dtype=pl.Int64),
-        "person_id",
-        "identifier_value",
-    )
+    # One type at a time (deduplicated, sorted, checked): never one hash table over all
+    # identifiers, which at scale l is millions of strings.
+    by_type: dict[str, list[pl.DataFrame]] = {}
+    for frame in parts:
+        if frame.height:
+            by_type.setdefault(frame["identifier_type"][0], []).append(frame)
+    out = []
+    for kind in IDENTIFIER_TYPES:
+        if kind not in by_type:
+            continue
+        frame = pl.concat(by_type.pop(kind)).unique(maintain_order=True).sort(
+            "person_id", "identifier_value"
+        )
+        if frame["identifier_value"].is_duplicated().any():
+            raise AssertionError(f"{kind}: an identifier maps to more than one person")
+        out.append(frame)
+    return pl.concat(out)
 
 
 def ad_response(t: Tables) -> pl.DataFrame:
@@ -250,10 +275,7 @@ def write_truth(
     written per table."""
     directory.mkdir(parents=True, exist_ok=True)
     customers = truth_customers(t, hazard, date)
-    identifiers = truth_identifiers(t, date, orders_format)
-    dup = identifiers.select("identifier_type", "identifier_value").is_duplicated()
-    if dup.any():
-        raise AssertionError(f"{int(dup.sum())} identifiers map to more than one person")
+    identifiers = truth_identifiers(t, date, orders_format)  # checks one person per id
     response = ad_response(t)
     customers.write_parquet(directory / CUSTOMERS_FILE)
     identifiers.write_parquet(directory / IDENTIFIERS_FILE)

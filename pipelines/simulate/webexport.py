@@ -40,6 +40,13 @@ REFERRER_URLS: tuple[str, ...] = (
     "https://www.google.com/", "https://l.facebook.com/", "", "", "https://www.google.com/", "",
 )  # fmt: skip
 MAX_LATE_DAYS = 2  # late events arrive in the next two daily exports (within 72 hours)
+# Session columns the event-level part of a GA4 row reads.
+GA4_EVENT_COLUMNS: tuple[str, ...] = (
+    "row", "session_uid", "ts_session", "session_number", "kind", "channel", "referrer_pick",
+    "camp_slug", "campaign_name", "click_id", "checkout_token", "landing_path", "landing_query",
+    "slug", "category", "name", "sku", "unit_cents", "total", "tax", "shipping",
+    "transaction_id", "ga4_items", "total_qty", "unique_items", "user_block",
+)  # fmt: skip
 
 
 def _jf(template: str, *args: pl.Expr | str) -> pl.Expr:
@@ -86,6 +93,42 @@ class WebContext:
     seed: int
     orders_format: str
     currency: str
+    dev_start: np.ndarray  # row of each person's first device (index person_id - 1)
+    line_order: np.ndarray  # order_idx of each line row (lines are sorted by it)
+
+    @classmethod
+    def build(cls, people: pl.DataFrame, devices: pl.DataFrame, orders: pl.DataFrame,
+              lines: pl.DataFrame, **kw: object) -> WebContext:  # fmt: skip
+        """A context with the row indexes that let a batch gather its people, devices,
+        orders and lines by position instead of joining whole tables."""
+        counts = np.bincount(devices["person_id"].to_numpy() - 1, minlength=people.height)
+        return cls(people=people, devices=devices, orders=orders, lines=lines,
+                   dev_start=np.cumsum(counts) - counts,
+                   line_order=lines["order_idx"].to_numpy(), **kw)  # type: ignore[arg-type]
+
+    def people_rows(self, person_id: pl.Series, columns: list[str]) -> pl.DataFrame:
+        """`columns` of the people with these ids, in the same order (people are stored by
+        person_id, 1..n)."""
+        return self.people.select(columns).gather(person_id.to_numpy() - 1)
+
+    def device_rows(self, person_id: pl.Series, device_idx: pl.Series,
+                    columns: list[str]) -> pl.DataFrame:  # fmt: skip
+        """`columns` of these (person_id, device_idx) devices, in the same order."""
+        rows = self.dev_start[person_id.to_numpy() - 1] + device_idx.to_numpy()
+        return self.devices.select(columns).gather(rows)
+
+    def order_rows(self, order_idx: np.ndarray, columns: list[str]) -> pl.DataFrame:
+        """`columns` of these orders (order_idx is the row position)."""
+        return self.orders.select(columns).gather(order_idx)
+
+    def line_rows(self, order_idx: np.ndarray) -> pl.DataFrame:
+        """All lines of these orders, by order then line."""
+        ids = np.unique(order_idx)
+        lo = np.searchsorted(self.line_order, ids, side="left")
+        hi = np.searchsorted(self.line_order, ids, side="right")
+        sizes = hi - lo
+        rows = np.repeat(lo - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
+        return self.lines.gather(rows)
 
 
 def late_days(seed: int, session_uid: np.ndarray, rate: float) -> np.ndarray:
@@ -115,15 +158,13 @@ def _products() -> pl.DataFrame:
 def _session_frame(ctx: WebContext, sessions: pl.DataFrame) -> pl.DataFrame:
     """Sessions joined with everything per-session the events need: cookies, device, geo,
     identity and landing URL pieces."""
-    dev = ctx.devices.select(
-        "person_id", "device_idx", "device_type", "adblock", "pseudo_base", "fbp_rand", "ip"
-    )
-    people = ctx.people.select(
-        "person_id", "city_idx", "country_code", "analytics_consent", "ad_consent",
-        "ad_user_data", "ccpa_opt_out", "shop_customer_id", "account_ts",
-    )  # fmt: skip
-    s = sessions.join(dev, on=["person_id", "device_idx"], how="left", maintain_order="left")
-    s = s.join(people, on="person_id", how="left", maintain_order="left")
+    dev = ctx.device_rows(sessions["person_id"], sessions["device_idx"],
+                          ["device_type", "adblock", "pseudo_base", "fbp_rand", "ip"])
+    people = ctx.people_rows(sessions["person_id"], [
+        "city_idx", "country_code", "analytics_consent", "ad_consent", "ad_user_data",
+        "ccpa_opt_out", "shop_customer_id", "account_ts",
+    ])  # fmt: skip
+    s = pl.concat([sessions, dev, people], how="horizontal")
     key = stable_key(ctx.seed, "web")
     uid = s["session_uid"].to_numpy()
     s = s.with_columns(cookie_ids(ctx.seed))
@@ -235,9 +276,9 @@ def _with_context(ctx: WebContext, s: pl.DataFrame) -> pl.DataFrame:
 def _order_items(ctx: WebContext, order_idx: pl.Series) -> pl.DataFrame:
     """Per order: items JSON (GA4 and CAPI shapes), content ids, quantities and totals."""
     products = _products()
-    lines = ctx.lines.join(pl.DataFrame({"order_idx": order_idx.unique()}), on="order_idx",
-                           how="semi").join(products, on="product_idx", how="left")  # fmt: skip
-    lines = lines.sort("order_idx", "line_no")
+    lines = ctx.line_rows(order_idx.to_numpy()).join(
+        products, on="product_idx", how="left", maintain_order="left"
+    )
     ga4_item = _jf(
         '{"item_id":"{}","item_name":"{}","item_category":"{}","price":{},"quantity":"{}"}',
         "sku", "name", "category", _money(pl.col("unit_cents")), "quantity",
@@ -252,8 +293,9 @@ def _order_items(ctx: WebContext, order_idx: pl.Series) -> pl.DataFrame:
         pl.col("quantity").sum().alias("total_qty"),
         pl.len().alias("unique_items"),
     )
-    money = ctx.orders.select("order_idx", "total", "tax", "shipping", "shopify_id")
-    items = items.join(money, on="order_idx", how="left")
+    money = ctx.order_rows(items["order_idx"].to_numpy(),
+                           ["total", "tax", "shipping", "shopify_id"])  # fmt: skip
+    items = pl.concat([items, money], how="horizontal")
     txn = pl.col("shopify_id") if ctx.orders_format == "shopify" else (
         pl.col("order_idx") + 1001).cast(pl.String)  # fmt: skip
     return items.with_columns(transaction_id=txn)
@@ -303,9 +345,9 @@ def ga4_events(ctx: WebContext, sessions: pl.DataFrame) -> pl.DataFrame:
     offset = cum - cum[first_of[sess_row]]
     start_us = s["ts"].to_numpy()[sess_row] * 1_000_000 + s["micros"].to_numpy()[sess_row]
     ts = start_us + offset
-    purchase_ts = s.join(ctx.orders.select("order_idx", pl.col("ts").alias("order_ts")),
-                         on="order_idx", how="left", maintain_order="left")["order_ts"]  # fmt: skip
-    order_ts = purchase_ts.fill_null(0).to_numpy()[sess_row] * 1_000_000 + hash_int(
+    order_idx = s["order_idx"].to_numpy()
+    order_ts = ctx.orders["ts"].to_numpy()[np.maximum(order_idx, 0)]
+    order_ts = np.where(order_idx >= 0, order_ts, 0)[sess_row] * 1_000_000 + hash_int(
         key, ev_key, 1_000_000, 3
     )
     ts = np.where(code == PUR, np.maximum(order_ts, ts), ts)
@@ -326,12 +368,52 @@ def ga4_events(ctx: WebContext, sessions: pl.DataFrame) -> pl.DataFrame:
     s = s.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64)).rename(
         {"ts": "ts_session", "day": "session_day"}
     )
+    s = s.with_columns(user_block=_ga4_user_block()).select(GA4_EVENT_COLUMNS)
     e = events.join(s, on="row", how="left", maintain_order="left").with_columns(
         currency=pl.lit(ctx.currency)
     )
     return _ga4_lines(e).sort("day", "ts", "session_uid", "seq").select(
         "day", "session_uid", "ts", "line"
     )
+
+
+def _ga4_user_block() -> pl.Expr:
+    """The part of a GA4 row that is the same for every event of a session, from user_id
+    to platform (with the trailing comma): built once per session, not per event."""
+    devices = ref.DEVICES
+    dev_json = pl.lit(pl.Series([_device_json(d) for d in devices])).gather(pl.col("device_type"))
+    dev_json = dev_json.str.replace("LANG", pl.col("country_code").replace_strict(ref.LANGUAGES),
+                                    literal=True)  # fmt: skip
+    geo = pl.lit(pl.Series([
+        json.dumps({"continent": ref.CONTINENTS[c.country],
+                    "country": ref.COUNTRY_NAMES[c.country], "region": c.region_name,
+                    "city": c.name}, separators=(",", ":"), ensure_ascii=False)
+        for c in ref.CITIES
+    ])).gather(pl.col("city_idx"))  # fmt: skip
+    ft = pl.col("ft_channel")
+    ft_src = pl.lit(pl.Series([s for s, _ in ref.CHANNEL_SOURCE])).gather(ft)
+    ft_med = pl.lit(pl.Series([m for _, m in ref.CHANNEL_SOURCE])).gather(ft)
+    ft_name = pl.lit(pl.Series(CHANNEL_NAMES)).gather(ft)
+    traffic = _jf('{"name":"{}","medium":"{}","source":"{}"}', ft_name, ft_med, ft_src)
+    privacy = _jf(
+        '{"analytics_storage":"Yes","ads_storage":"{}","uses_transient_token":"No"}',
+        pl.when(pl.col("ad_consent")).then(pl.lit("Yes")).otherwise(pl.lit("No")),
+    )
+    user_props = pl.when(pl.col("user_id").is_not_null()).then(
+        _jf('[{"key":"customer_type","value":{"string_value":"{}","set_timestamp_micros":"{}"}}]',
+                  pl.when(pl.col("kind") == PURCHASE).then(pl.lit("buyer"))
+                  .otherwise(pl.lit("registered")), pl.col("ts_session") * 1_000_000)
+    ).otherwise(pl.lit("[]"))  # fmt: skip
+    user_id = pl.when(pl.col("user_id").is_not_null()).then(
+        _jf('"user_id":"{}",', pl.col("user_id"))).otherwise(pl.lit(""))
+    return pl.concat_str([
+        user_id,
+        _jf('"user_pseudo_id":"{}","privacy_info":{},"user_properties":{},'
+            '"user_first_touch_timestamp":"{}","device":{},"geo":{},"traffic_source":{},'
+            '"stream_id":"' + STREAM_ID + '","platform":"WEB",',
+            "user_pseudo_id", privacy, user_props, pl.col("ft_ts") * 1_000_000, dev_json,
+            geo, traffic),
+    ])  # fmt: skip
 
 
 def _ga4_lines(e: pl.DataFrame) -> pl.DataFrame:
@@ -409,30 +491,6 @@ def _ga4_lines(e: pl.DataFrame) -> pl.DataFrame:
         separator=",",
         ignore_nulls=True,
     )  # fmt: skip
-    devices = ref.DEVICES
-    dev_json = pl.lit(pl.Series([_device_json(d) for d in devices])).gather(pl.col("device_type"))
-    dev_json = dev_json.str.replace("LANG", pl.col("country_code").replace_strict(ref.LANGUAGES),
-                                    literal=True)  # fmt: skip
-    geo = pl.lit(pl.Series([
-        json.dumps({"continent": ref.CONTINENTS[c.country],
-                    "country": ref.COUNTRY_NAMES[c.country], "region": c.region_name,
-                    "city": c.name}, separators=(",", ":"), ensure_ascii=False)
-        for c in ref.CITIES
-    ])).gather(pl.col("city_idx"))  # fmt: skip
-    ft = pl.col("ft_channel")
-    ft_src = pl.lit(pl.Series([s for s, _ in ref.CHANNEL_SOURCE])).gather(ft)
-    ft_med = pl.lit(pl.Series([m for _, m in ref.CHANNEL_SOURCE])).gather(ft)
-    ft_name = pl.lit(pl.Series(CHANNEL_NAMES)).gather(ft)
-    traffic = _jf('{"name":"{}","medium":"{}","source":"{}"}', ft_name, ft_med, ft_src)
-    privacy = _jf(
-        '{"analytics_storage":"Yes","ads_storage":"{}","uses_transient_token":"No"}',
-        pl.when(pl.col("ad_consent")).then(pl.lit("Yes")).otherwise(pl.lit("No")),
-    )
-    user_props = pl.when(pl.col("user_id").is_not_null()).then(
-        _jf('[{"key":"customer_type","value":{"string_value":"{}","set_timestamp_micros":"{}"}}]',
-                  pl.when(pl.col("kind") == PURCHASE).then(pl.lit("buyer"))
-                  .otherwise(pl.lit("registered")), pl.col("ts_session") * 1_000_000)
-    ).otherwise(pl.lit("[]"))  # fmt: skip
     ecommerce_json = pl.when(code == PUR).then(_jf(
         '"ecommerce":{"total_item_quantity":"{}","purchase_revenue_in_usd":{},'
         '"purchase_revenue":{},"shipping_value_in_usd":{},"shipping_value":{},"tax_value_in_usd":{},'
@@ -465,19 +523,12 @@ def _ga4_lines(e: pl.DataFrame) -> pl.DataFrame:
             pl.lit("}"),
         ])
     ).otherwise(pl.lit(""))  # fmt: skip
-    user_id = pl.when(pl.col("user_id").is_not_null()).then(
-        _jf('"user_id":"{}",', pl.col("user_id"))).otherwise(pl.lit(""))
     line = pl.concat_str([
         _jf('{"event_date":"{}","event_timestamp":"{}","event_name":"{}","event_params":[',
                   pl.col("event_date"), pl.col("ts"), names),
         params,
         pl.lit("],"),
-        user_id,
-        _jf('"user_pseudo_id":"{}","privacy_info":{},"user_properties":{},'
-                  '"user_first_touch_timestamp":"{}","device":{},"geo":{},"traffic_source":{},'
-                  '"stream_id":"' + STREAM_ID + '","platform":"WEB",',
-                  "user_pseudo_id", privacy, user_props, pl.col("ft_ts") * 1_000_000, dev_json,
-                  geo, traffic),
+        pl.col("user_block"),
         ecommerce_json,
         _jf('"items":{}', items),
         collected,
@@ -518,9 +569,9 @@ def capi_events(ctx: WebContext, sessions: pl.DataFrame) -> pl.DataFrame:
                             "transaction_id"), on="order_idx", how="left",
                maintain_order="left")  # fmt: skip
     s = s.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
-    people = ctx.people.select("person_id", "h_em", "h_ph", "h_fn", "h_ln", "h_ct", "h_st",
-                               "h_zp", "h_country", "h_external_id")  # fmt: skip
-    s = s.join(people, on="person_id", how="left", maintain_order="left")
+    hashes = ctx.people_rows(s["person_id"], ["h_em", "h_ph", "h_fn", "h_ln", "h_ct", "h_st",
+                                              "h_zp", "h_country", "h_external_id"])  # fmt: skip
+    s = pl.concat([s, hashes], how="horizontal")
     e = events.join(s, on="row", how="left", maintain_order="left")
     ua = pl.lit(pl.Series([d[6] for d in ref.DEVICES])).gather(pl.col("device_type"))
     known = pl.col("logged_in") | pl.col("kind").is_in([PURCHASE, LEAD_FORM, SIGNUP])
