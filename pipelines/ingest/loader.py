@@ -31,7 +31,7 @@ STAGE = "_ingest_stage"
 BAD = "_ingest_bad"
 REJECTS = "_ingest_rejects"
 SCANS = "_ingest_scans"
-TEMPS = (STAGE, BAD, REJECTS, SCANS, "_ingest_lines", "_ingest_typed")
+TEMPS = (STAGE, BAD, REJECTS, SCANS, "_ingest_lines")
 RECORD_SEPARATOR = "\x1e"  # never in valid NDJSON, so each line is one field
 SUSPECT = "(recheck)"
 META_COLUMNS = ("_file", "_row", "_loaded_at", "_run_id")
@@ -299,11 +299,11 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileF
     )
     if con.sql(f"select 1 from {STAGE} where contains(_reason, {quote_literal(SUSPECT)}) "
                f"limit 1").fetchall():
-        _explain_suspects(con, spec, known, by_name)
+        _explain_suspects(con, known, by_name)
     return Staged(columns=types, raw_line="_line")
 
 
-def _explain_suspects(con: duckdb.DuckDBPyConnection, spec: EntitySpec, known: dict[str, str],
+def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
                       by_name: dict[str, Column]) -> None:
     """Recheck rows with a present-but-NULL typed field field by field: a JSON null is fine
     (unless required), anything else is a bad type. Rare, so done only when needed."""
