@@ -24,6 +24,7 @@ generic as (
         sum(line_amount) as amount,
         cast(0 as decimal(18, 2)) as refunded_amount,
         cast(0 as decimal(18, 2)) as discount_amount,
+        cast(null as varchar) as discount_code,
         false as is_cancelled,
         count(*) as line_count,
         sum(quantity) as units
@@ -47,6 +48,8 @@ shopify as (
         coalesce(min(total), sum(line_price * quantity)) as amount,
         max(refunded_amount) as refunded_amount,
         max(discount_amount) as discount_amount,
+        -- A free-shipping code discounts no line, so the code is the only trace of it.
+        max(discount_code) as discount_code,
         bool_or(is_cancelled) as is_cancelled,
         count(*) as line_count,
         sum(quantity) as units

@@ -15,6 +15,7 @@ final as (
         cast(orders.amount as decimal(18, 2)) as amount,
         cast(orders.refunded_amount as decimal(18, 2)) as refunded_amount,
         cast(orders.discount_amount as decimal(18, 2)) as discount_amount,
+        orders.discount_code,
         orders.is_cancelled,
         orders.order_source,
         orders.currency,
