@@ -36,6 +36,28 @@ def _env_float(name: str, default: float) -> float:
 
 
 @dataclass(frozen=True)
+class PersonaSettings:
+    """How personas are found (pipelines/segments). Every run starts from the last run's model
+    and keeps its number of personas; every `refit_every_days` (or when the data's shape
+    changes) k is chosen again from `k_min`-`k_max` on a sample of `selection_sample`
+    customers, by silhouette among the ks whose bootstrap stability (mean adjusted Rand index
+    over `bootstraps` resamples) is at least `min_stability`."""
+
+    k_min: int = 3
+    k_max: int = 10
+    seeds: tuple[int, ...] = (0, 1)
+    bootstraps: int = 3
+    min_stability: float = 0.75
+    selection_sample: int = 4000
+    # A new model is fitted on at most this many customers, then refined on all of them.
+    fit_sample: int = 50_000
+    refit_every_days: int = 28
+    max_iter: int = 200
+    # EM rounds on a new day's data from yesterday's model.
+    warm_iter: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where the pipeline reads and writes, and the knobs a data engineer may turn.
 
@@ -58,6 +80,7 @@ class Settings:
     # A model scores until it is this many days old, then the next run trains a new one.
     retrain_every_days: int = 7
     default_currency: str = "USD"
+    personas: PersonaSettings = field(default_factory=PersonaSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +97,11 @@ class Settings:
         kwargs["error_budget"] = _env_float("MARKETING_ERROR_BUDGET", 0.05)
         kwargs["retrain_every_days"] = _env_int("MARKETING_RETRAIN_EVERY_DAYS", 7)
         kwargs["error_budget_min_rows"] = _env_int("MARKETING_ERROR_BUDGET_MIN_ROWS", 1)
+        kwargs["personas"] = PersonaSettings(
+            k_min=_env_int("MARKETING_PERSONAS_K_MIN", 3),
+            k_max=_env_int("MARKETING_PERSONAS_K_MAX", 10),
+            refit_every_days=_env_int("MARKETING_PERSONAS_REFIT_EVERY_DAYS", 28),
+        )
         prefix = "MARKETING_ERROR_BUDGET_"
         kwargs["error_budgets"] = {
             name.removeprefix(prefix).lower(): _env_float(name, 0.05)

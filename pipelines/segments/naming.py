@@ -1,0 +1,142 @@
+"""Persona names and "what sets it apart", from each persona's most distinctive traits.
+
+A trait is a figure where the persona's customers differ from everyone else's, measured as a
+standardised mean difference (SMD: the difference of means in pooled standard deviations; 0.5
+is a medium effect). The name puts the one or two strongest describable traits in front of a
+noun taken from the product the persona leads with, if that is distinctive, else "shoppers":
+"Discount-driven mobile shoppers", "Premium European coffee beans buyers".
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+# A trait needs at least this |SMD| to name a persona or to be listed as setting it apart.
+MIN_EFFECT = 0.4
+MAX_ADJECTIVES = 2
+
+# feature -> (phrase when the persona is higher, phrase when lower); None: not named that way.
+ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
+    "discount_share": ("discount-driven", "full-price"),
+    "price_position": ("premium", "budget"),
+    "units_per_line": ("bulk-buying", None),
+    "days_between_orders": ("occasional", "frequent"),
+    "holiday_share": ("holiday", None),
+    "mobile_share": ("mobile", "desktop"),
+    "is_europe": ("European", None),
+    "nps_score": ("enthusiastic", "critical"),
+    "visit_share__email": ("email-loyal", None),
+    "visit_share__paid_social": ("social-media", None),
+    "visit_share__organic_social": ("social-media", None),
+    "visit_share__organic_search": ("search-led", None),
+    "visit_share__paid_search": ("search-led", None),
+    "visit_share__referral": ("referred", None),
+}
+# The leading product category makes the noun.
+NOUN_PREFIX = "lead_share__"
+DEFAULT_NOUN = "shoppers"
+HOUR_PHRASES: tuple[tuple[float, float, str], ...] = (
+    (4.0, 9.0, "early-bird"),
+    (17.0, 21.0, "evening"),
+    (21.0, 28.0, "late-night"),
+)
+# An hour is a trait when the persona's usual hour is this far from everyone's (hours).
+MIN_HOUR_SHIFT = 2.0
+
+LABELS: dict[str, str] = {
+    "days_between_orders": "days between orders",
+    "avg_order_value": "average order value",
+    "price_position": "price point (0 cheapest - 1 dearest)",
+    "units_per_line": "units per product",
+    "discount_share": "orders with a discount code",
+    "holiday_share": "orders in November-December",
+    "mobile_share": "visits on a phone",
+    "is_europe": "live in Europe",
+    "nps_score": "NPS answer",
+    "orders_per_year": "orders a year",
+    "days_since_last_order": "days since the last order",
+    "email_opens_365d": "email opens in the last year",
+}
+SHARES = ("discount_share", "holiday_share", "mobile_share", "is_europe")
+
+
+def label(feature: str) -> str:
+    """How a marketer reads a feature's name."""
+    if feature in LABELS:
+        return LABELS[feature]
+    if feature.startswith(NOUN_PREFIX):
+        return f"lead items that are {feature.removeprefix(NOUN_PREFIX).replace('_', ' ')}"
+    if feature.startswith("visit_share__"):
+        return f"visits from {feature.removeprefix('visit_share__').replace('_', ' ')}"
+    return feature.replace("_", " ")
+
+
+def describe(feature: str, persona_mean: float, rest_mean: float) -> str:
+    """One trait in words: "orders with a discount code 58% vs 16%"."""
+    is_share = feature in SHARES or feature.startswith((NOUN_PREFIX, "visit_share__"))
+    if is_share:
+        return f"{label(feature)} {persona_mean:.0%} vs {rest_mean:.0%}"
+    digits = 2 if abs(persona_mean) < 10 and abs(rest_mean) < 10 else 0
+    return f"{label(feature)} {persona_mean:.{digits}f} vs {rest_mean:.{digits}f}"
+
+
+def _noun(feature: str) -> str:
+    return feature.removeprefix(NOUN_PREFIX).replace("_", " ") + " buyers"
+
+
+def hour_phrase(persona_hour: float | None, overall_hour: float | None) -> str | None:
+    """ "early-bird", "evening" or "late-night" when the persona's usual local hour is
+    MIN_HOUR_SHIFT or more from everyone's and falls in that part of the day."""
+    if persona_hour is None or overall_hour is None:
+        return None
+    if any(map(math.isnan, (persona_hour, overall_hour))):
+        return None
+    shift = abs((persona_hour - overall_hour + 12.0) % 24.0 - 12.0)
+    if shift < MIN_HOUR_SHIFT:
+        return None
+    for low, high, phrase in HOUR_PHRASES:
+        for hour in (persona_hour, persona_hour + 24.0):
+            if low <= hour < high:
+                return phrase
+    return None
+
+
+def name_persona(
+    traits: pl.DataFrame, hour: str | None = None, taken: frozenset[str] = frozenset()
+) -> str:
+    """A name from one persona's traits (feature, smd), strongest first; `hour` is its hour
+    phrase, if any; `taken` are names other personas already have, which this one avoids by
+    adding a further trait, or as a last resort a number."""
+    ranked = traits.filter(pl.col("smd").abs() >= MIN_EFFECT).sort(
+        [pl.col("smd").abs(), pl.col("feature")], descending=[True, False]
+    )
+    adjectives: list[str] = []
+    noun = None
+    for feature, smd in ranked.select("feature", "smd").iter_rows():
+        if feature.startswith(NOUN_PREFIX):
+            if noun is None and smd > 0:
+                noun = _noun(feature)
+            continue
+        high, low = ADJECTIVES.get(feature, (None, None))
+        phrase = high if smd > 0 else low
+        if phrase and phrase not in adjectives:
+            adjectives.append(phrase)
+    if hour:
+        adjectives.insert(min(1, len(adjectives)), hour)
+    noun = noun or DEFAULT_NOUN
+    for count in range(min(MAX_ADJECTIVES, len(adjectives)), len(adjectives) + 1):
+        name = _compose(adjectives[:count], noun)
+        if name not in taken:
+            return name
+    base = _compose(adjectives[:MAX_ADJECTIVES], noun)
+    number = 2
+    while f"{base} {number}" in taken:
+        number += 1
+    return f"{base} {number}"
+
+
+def _compose(adjectives: list[str], noun: str) -> str:
+    text = " ".join([*adjectives, noun])
+    return text[0].upper() + text[1:]

@@ -1,0 +1,83 @@
+"""What the Airflow `segment` task calls: read the marts, find personas, write them back.
+
+Writes `ml.personas` (customer_key, persona_id, persona_name: one row per customer with an
+order), `ml.persona_profiles` (one row per persona: name, size, best send hour, usual shop hour,
+what sets it apart, model version, k and the date) and `ml.persona_traits` (every persona's
+traits with effect sizes), and saves the model under `data/models/personas/<date>/` for the
+next day. The report models (dbt, tag `report`) turn these into the persona cards.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from pipelines.config import Settings
+from pipelines.segments import state as persona_state
+from pipelines.segments.features import REQUIRED, Inputs, build_features, email_reads
+from pipelines.segments.personas import find_personas
+from pipelines.warehouse import work_connection
+
+log = logging.getLogger(__name__)
+
+PERSONAS_TABLE = "ml.personas"
+PROFILES_TABLE = "ml.persona_profiles"
+TRAITS_TABLE = "ml.persona_traits"
+
+MARTS = {
+    "customers": "marts.dim_customers",
+    "orders": "marts.fct_orders",
+    "lines": "marts.fct_order_lines",
+    "sessions": "marts.fct_sessions",
+    "email_events": "marts.fct_email_events",
+}
+
+
+def read_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
+    """The columns the persona features need, from the marts."""
+    frames = {}
+    for name, table in MARTS.items():
+        columns = ", ".join(REQUIRED[name])
+        frames[name] = con.sql(f"select {columns} from {table}").pl()
+    return Inputs(**frames)
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("frame_to_write", frame.to_arrow())
+    con.execute(f"create or replace table {table} as select * from frame_to_write")
+    con.unregister("frame_to_write")
+
+
+def segment(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Find the day's personas and write them (see module docstring); returns a summary."""
+    with work_connection(settings) as con:
+        inputs = read_inputs(con)
+    features = build_features(inputs, logical_date)
+    reads = email_reads(inputs, logical_date)
+    previous = persona_state.load_before(settings.models_dir, logical_date)
+    result = find_personas(features, reads, previous, settings.personas, logical_date)
+    version = result.state.version
+    profiles = result.profiles.with_columns(
+        model_version=pl.lit(version),
+        k=pl.lit(result.state.k, dtype=pl.Int32),
+        as_of_date=pl.lit(logical_date),
+    )
+    with work_connection(settings) as con:
+        con.execute("create schema if not exists ml")
+        _write(con, PERSONAS_TABLE, result.labels.sort("customer_key"))
+        _write(con, PROFILES_TABLE, profiles.sort("persona_id"))
+        _write(con, TRAITS_TABLE, result.traits.sort("persona_id", "rank"))
+    persona_state.save(settings.models_dir, result.state)
+    summary = {
+        "customers": result.labels.height,
+        "k": result.state.k,
+        "warm_start": result.warm,
+        "moved_share": round(result.moved_share, 4),
+        "version": version,
+        "personas": {str(k): v for k, v in result.state.names.items()},
+    }
+    log.info("personas: %s", summary)
+    return summary

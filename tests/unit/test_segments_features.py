@@ -1,0 +1,147 @@
+"""Persona features from tiny hand-written marts: counts, local hours, the as-of cut."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+
+from pipelines.segments.features import Inputs, build_features, email_reads
+from pipelines.segments.localtime import time_zone, world_region
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def inputs(**overrides: pl.DataFrame) -> Inputs:
+    frames = {
+        "customers": pl.DataFrame(
+            {
+                "customer_key": ["a", "b", "z"],
+                "country_code": ["US", "DE", "US"],
+                "region_code": ["NY", None, "CA"],
+                "acquisition_channel": ["paid_social", None, "direct"],
+                "nps_score": [9, None, None],
+                "mailchimp_status": ["subscribed", None, None],
+                "main_device": ["mobile", "desktop", None],
+            }
+        ),
+        "orders": pl.DataFrame(
+            {
+                "order_id": ["1", "2", "3", "4", "5"],
+                "customer_key": ["a", "a", "a", "b", "b"],
+                "ordered_at": [
+                    ts("2026-06-01 16:00"),
+                    ts("2026-06-11 16:30"),
+                    ts("2026-12-01 16:00"),
+                    ts("2026-11-20 08:00"),
+                    ts("2026-06-05 08:00"),
+                ],
+                "amount": [20.0, 30.0, 99.0, 50.0, 10.0],
+                "refunded_amount": [0.0, 10.0, 0, 0, 0],
+                "discount_amount": [2.0, 0.0, 0, 0, 0],
+                "discount_code": [None, "FREESHIP", None, None, None],
+                "is_cancelled": [False, False, False, False, True],
+            }
+        ),
+        "lines": pl.DataFrame(
+            {
+                "order_id": ["1", "1", "2", "4"],
+                "line_number": [1, 2, 1, 1],
+                "customer_key": ["a", "a", "a", "b"],
+                "ordered_at": [ts("2026-06-01 16:00")] * 2
+                + [ts("2026-06-11 16:30"), ts("2026-11-20 08:00")],
+                "category": ["Snacks", "Mugs", "Snacks", "Mugs"],
+                "quantity": [1, 3, 2, 1],
+                "line_amount": [5.0, 30.0, 20.0, 10.0],
+                "is_cancelled": [False] * 4,
+            }
+        ),
+        "sessions": pl.DataFrame(
+            {
+                "customer_key": ["a", "a", None],
+                "session_started_at": [
+                    ts("2026-06-01 15:50"),
+                    ts("2026-06-03 17:00"),
+                    ts("2026-06-03 17:00"),
+                ],
+                "channel": ["paid_social", "email", "direct"],
+                "device_category": ["mobile", "mobile", "desktop"],
+            }
+        ),
+        "email_events": pl.DataFrame(
+            {
+                "customer_key": ["a", "a", "a"],
+                "action": ["open", "open", "click"],
+                # 13:00 UTC in June is 09:00 in New York; the first open came 5 minutes after the
+                # send (a machine open) and is no evidence of the hour.
+                "action_at": [
+                    ts("2026-06-02 10:05"),
+                    ts("2026-06-02 13:00"),
+                    ts("2026-06-02 13:02"),
+                ],
+                "sent_at": [ts("2026-06-02 10:00")] * 3,
+            }
+        ),
+    }
+    frames.update(overrides)
+    return Inputs(**frames)
+
+
+def test_counts_shares_and_figures_per_customer():
+    frame = build_features(inputs(), date(2026, 11, 30))
+    assert frame.get_column("customer_key").to_list() == ["a", "b"]  # z never ordered
+    a = frame.row(0, named=True)
+    b = frame.row(1, named=True)
+    # The December order is after the as-of date; b's June order was cancelled.
+    assert (a["orders"], b["orders"]) == (2, 1)
+    # A code alone (free shipping) counts as a discounted order.
+    assert a["discounted_orders"] == 2 and a["discount_share"] == 1.0
+    assert b["holiday_orders"] == 1 and b["holiday_share"] == 1.0
+    assert a["order_gaps"] == 1 and a["days_between_orders"] == pytest.approx(10 + 1 / 48)
+    assert b["days_between_orders"] is None
+    assert a["avg_order_value"] == pytest.approx((20 + 30 - 10) / 2)
+    # Lead items only (line 1): two snacks; units over every line.
+    assert a["lead_items__snacks"] == 2 and a["lead_items__mugs"] == 0
+    assert a["units_per_line"] == pytest.approx(2.0)
+    assert a["sessions__paid_social"] == 1 and a["sessions__email"] == 1
+    assert a["mobile_sessions"] == 2 and b["sessions"] == 0
+    assert (a["world_region"], b["world_region"]) == ("north_america", "europe")
+    assert (a["main_device"], b["acquisition_channel"]) == ("mobile", "unknown")
+    assert b["nps_score"] is None
+
+
+def test_local_hours_leave_out_machine_opens_and_follow_daylight_saving():
+    frame = build_features(inputs(), date(2026, 11, 30))
+    a = frame.row(0, named=True)
+    assert a["read_hour_events"] == 2
+    assert a["read_hour"] == pytest.approx(9.0 + 1 / 60, abs=0.01)
+    reads = email_reads(inputs(), date(2026, 11, 30))
+    assert sorted(reads.get_column("local_hour").round(2).to_list()) == [9.0, 9.03]
+
+
+def test_nothing_before_the_first_order_gives_an_empty_frame():
+    frame = build_features(inputs(), date(2026, 5, 1))
+    assert frame.is_empty()
+
+
+def test_a_missing_mart_column_is_named():
+    bad = inputs(orders=inputs().orders.drop("discount_code"))
+    with pytest.raises(ValueError, match=r"orders frame lacks columns \['discount_code'\]"):
+        build_features(bad, date(2026, 11, 30))
+
+
+def test_time_zones_and_regions_from_the_address():
+    assert time_zone("US", "CA") == "America/Los_Angeles"
+    assert time_zone("US", None) == "America/Chicago"
+    assert time_zone("CA", "BC") == "America/Vancouver"
+    assert time_zone("GB", "ENG") == "Europe/London"
+    assert time_zone(None, None) == "UTC"
+    assert [world_region(c) for c in ("US", "IE", "JP", None)] == [
+        "north_america",
+        "europe",
+        "other",
+        "unknown",
+    ]

@@ -1,0 +1,103 @@
+"""Persona names and traits: named after the strongest traits, never twice the same."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.segments.naming import (
+    ADJECTIVES,
+    MIN_EFFECT,
+    describe,
+    hour_phrase,
+    name_persona,
+)
+from pipelines.segments.profile import standardised_differences
+
+
+def traits(**smd: float) -> pl.DataFrame:
+    return pl.DataFrame({"feature": list(smd), "smd": list(smd.values())})
+
+
+def test_name_puts_the_strongest_traits_before_the_leading_product():
+    name = name_persona(
+        traits(
+            discount_share=1.4,
+            mobile_share=0.9,
+            lead_share__snacks=0.8,
+            price_position=-0.5,
+            nps_score=0.1,
+        )
+    )
+    assert name == "Discount-driven mobile snacks buyers"
+
+
+def test_low_values_have_their_own_words_and_weak_traits_none():
+    assert name_persona(traits(price_position=-1.2, days_between_orders=-0.8)) == (
+        "Budget frequent shoppers"
+    )
+    assert name_persona(traits(price_position=MIN_EFFECT / 2)) == "Shoppers"
+
+
+def test_hour_phrase_goes_second_and_wraps_around_midnight():
+    assert name_persona(traits(is_europe=2.0, units_per_line=1.0), hour="early-bird") == (
+        "European early-bird shoppers"
+    )
+    assert hour_phrase(23.5, 13.0) == "late-night"
+    assert hour_phrase(1.0, 13.0) == "late-night"
+    assert hour_phrase(7.0, 12.0) == "early-bird"
+    assert hour_phrase(12.5, 13.0) is None  # not far enough from everyone's hour
+    assert hour_phrase(None, 13.0) is None
+
+
+def test_a_taken_name_gets_a_further_trait_then_a_number():
+    t = traits(discount_share=1.0, mobile_share=0.8, nps_score=-0.6)
+    first = name_persona(t)
+    second = name_persona(t, taken=frozenset({first}))
+    third = name_persona(t, taken=frozenset({first, second}))
+    assert first == "Discount-driven mobile shoppers"
+    assert second == "Discount-driven mobile critical shoppers"
+    assert third == "Discount-driven mobile shoppers 2"
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.floats(-3, 3, allow_nan=False), min_size=4, max_size=4), min_size=2, max_size=10
+    )
+)
+def test_names_are_unique_whatever_the_traits(table):
+    features = ["discount_share", "mobile_share", "lead_share__gift_sets", "is_europe"]
+    names: set[str] = set()
+    for row in table:
+        name = name_persona(pl.DataFrame({"feature": features, "smd": row}), taken=frozenset(names))
+        assert name not in names and name[0].isupper()
+        names.add(name)
+
+
+def test_every_adjective_is_lowercase_or_a_proper_name():
+    for high, low in ADJECTIVES.values():
+        for phrase in (high, low):
+            assert phrase is None or phrase[0].islower() or phrase == "European"
+
+
+def test_describe_shows_shares_as_percentages():
+    assert describe("discount_share", 0.58, 0.164) == "orders with a discount code 58% vs 16%"
+    assert describe("avg_order_value", 71.2, 45.0) == "average order value 71 vs 45"
+    assert describe("units_per_line", 3.41, 1.4) == "units per product 3.41 vs 1.40"
+
+
+def test_standardised_difference_is_cohens_d():
+    values = pl.DataFrame({"x": [1.0, 2.0, 3.0, 11.0, 12.0, 13.0]})
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    out = standardised_differences(values, labels, min_count=2).sort("label")
+    assert out.get_column("smd").to_list() == [-10.0, 10.0]
+    assert out.get_column("persona_mean").to_list() == [2.0, 12.0]
+
+
+def test_standardised_difference_skips_thin_groups_and_missing_values():
+    values = pl.DataFrame({"x": [1.0, None, 3.0, 4.0, float("nan"), 6.0]})
+    out = standardised_differences(values, np.array([0, 0, 0, 1, 1, 1]), min_count=3)
+    assert out.is_empty()
