@@ -29,6 +29,8 @@ STEPS = [
     *[("ingest", s) for s in source_names()],
     ("transform", None),
     ("score_churn", None),
+    ("segment", None),
+    ("transform_reports", None),
     ("export", None),
     ("audit", None),
     ("publish", None),
@@ -169,7 +171,18 @@ def markdown(r: dict) -> str:
         f"| naive exact-email match, linkable identifiers | "
         f"{i['email_match_linkable']['precision']:.4f} / "
         f"{i['email_match_linkable']['recall']:.4f} |",
+        f"| personas vs hidden personas: adjusted Rand index (k={r['personas']['k']}) | "
+        f"{r['personas']['ari']:.3f} |",
+        f"| personas: largest size error vs the hidden persona matched | "
+        f"{r['personas']['max_size_error']:.0%} |",
         f"| simulate | {r['simulate_seconds']:.1f} s |",
+        "",
+    ]
+    lines += [
+        "| hidden persona | true size | found persona | found size | size error |",
+        "|---|---:|---|---:|---:|",
+        *(f"| {p['hidden']} | {p['true_size']:,} | {p['found']} | {p['found_size']:,} | "
+          f"{p['size_error']:.0%} |" for p in r["personas"]["sizes"]),
         "",
     ]
     lines.append(
@@ -256,6 +269,7 @@ def main() -> None:
             datetime.combine(DAY, dt_time.max, tzinfo=UTC),
         ),
         "identity": quality.identity_pairs(settings.work_db, root / "world" / "truth"),
+        "personas": quality.personas(settings.published_db, root / "world" / "truth"),
     }
     out = REPO_ROOT / "bench" / "results" / f"{args.scale}-{result['commit']}"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from sklearn.metrics import roc_auc_score
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 
 def oracle_churn_probability(
@@ -127,3 +128,44 @@ def identity_pairs(work: Path, truth: Path) -> dict:
         "email_match": _pairwise(joined, "email_match"),
         "email_match_linkable": _pairwise(linkable, "email_match"),
     }
+
+
+def personas(published: Path, truth: Path) -> dict:
+    """Published personas against the simulator's hidden personas, over the customers both
+    know (joined by email): adjusted Rand index, and per hidden persona the size of the found
+    persona matched to it (one-to-one, most shared customers: Hungarian assignment) with the
+    relative size error. The shop's own staff accounts are in the ARI but have no size row."""
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        found = con.sql(
+            "select c.email, p.persona_id, p.persona_name from ml.personas p "
+            "join marts.dim_customers c using (customer_key) where c.email is not null"
+        ).pl()
+    finally:
+        con.close()
+    hidden = pl.read_parquet(truth / "customers.parquet").select("email", "persona")
+    joined = found.join(hidden, on="email", how="inner")
+    ari = adjusted_rand_score(joined.get_column("persona").to_numpy(),
+                              joined.get_column("persona_id").to_numpy())
+    true_names = sorted(p for p in joined.get_column("persona").unique() if p != "staff")
+    found_ids = sorted(joined.get_column("persona_id").unique().to_list())
+    table = (joined.group_by("persona", "persona_id").len()
+             .filter(pl.col("persona") != "staff"))
+    overlap = [[0] * len(found_ids) for _ in true_names]
+    for persona, persona_id, n in table.iter_rows():
+        overlap[true_names.index(persona)][found_ids.index(persona_id)] = n
+    rows, cols = linear_sum_assignment(overlap, maximize=True)
+    true_size = dict(joined.group_by("persona").len().iter_rows())
+    found_size = dict(joined.group_by("persona_id").len().iter_rows())
+    names = dict(joined.select("persona_id", "persona_name").unique().iter_rows())
+    sizes = []
+    for i, persona in enumerate(true_names):
+        match = [found_ids[c] for r, c in zip(rows, cols, strict=True) if r == i]
+        size = found_size[match[0]] if match else 0
+        sizes.append({
+            "hidden": persona, "true_size": true_size[persona],
+            "found": names[match[0]] if match else None, "found_size": size,
+            "size_error": abs(size - true_size[persona]) / true_size[persona],
+        })
+    return {"customers": joined.height, "k": len(found_ids), "ari": float(ari),
+            "sizes": sizes, "max_size_error": max(s["size_error"] for s in sizes)}

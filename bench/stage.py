@@ -20,6 +20,7 @@ HEAVY = {
     "score_churn": ("xgboost", "sklearn.isotonic", "sklearn.metrics", "pipelines.ml.tasks"),
     "audit": ("great_expectations", "pipelines.quality.gate"),
     "report": ("jinja2", "pipelines.report.html"),
+    "segment": ("scipy.special", "scipy.optimize", "sklearn.cluster", "pipelines.segments.tasks"),
 }
 
 

@@ -8,13 +8,17 @@ The daily marketing run for one day of data (the logical date, in UTC):
 2. **transform**: `dbt build` makes the unified customer view (`marts.dim_customers`), the facts
    and the model features, and runs dbt's tests.
 3. **score_churn**: an XGBoost churn model scores every active customer, with reasons.
-4. **export**: per-segment upload files, built into a staging folder.
-5. **audit**: Great Expectations checks every table and export file to publish; a failure stops
+4. **segment**: every customer who has ordered gets a persona (`ml.personas`), found by a
+   mixture model, matched to yesterday's so ids and names last.
+5. **transform_reports**: `dbt build --select tag:report`, the report models that read the
+   scores and personas (`reports.rpt_personas`, `reports.rpt_segment_summary`).
+6. **export**: per-segment upload files, built into a staging folder.
+7. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
-6. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
+8. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
    then the audited exports move to `data/exports/<date>/` (updates the Asset
    `marketing_published`).
-7. **report**: the HTML report for the day.
+9. **report**: the HTML report for the day, with the persona cards.
 
 Every task that writes DuckDB runs in the one-slot pool `duckdb_writer`. Logic lives in
 `pipelines/`; this file only wires it.
@@ -72,6 +76,14 @@ def marketing_daily() -> None:
     def score_churn() -> dict:
         return _run("score_churn")
 
+    @task
+    def segment() -> dict:
+        return _run("segment")
+
+    @task
+    def transform_reports() -> dict:
+        return _run("transform_reports")
+
     @task(retries=0)
     def audit() -> dict:
         return _run("audit")
@@ -91,7 +103,9 @@ def marketing_daily() -> None:
     loads = [ingest.override(task_id=f"ingest_{s}")(s) for s in source_names()]
     built = transform()
     published = publish()
-    loads >> built >> score_churn() >> export() >> audit() >> published >> report()
+    reports = transform_reports()
+    loads >> built >> score_churn() >> segment() >> reports
+    reports >> export() >> audit() >> published >> report()
 
 
 marketing_daily()

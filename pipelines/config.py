@@ -40,14 +40,17 @@ class PersonaSettings:
     """How personas are found (pipelines/segments). Every run starts from the last run's model
     and keeps its number of personas; every `refit_every_days` (or when the data's shape
     changes) k is chosen again from `k_min`-`k_max` on a sample of `selection_sample`
-    customers, by silhouette among the ks whose bootstrap stability (mean adjusted Rand index
-    over `bootstraps` resamples) is at least `min_stability`."""
+    customers: the best BIC among the ks whose silhouette is positive and whose bootstrap
+    stability (mean adjusted Rand index over `bootstraps` resamples) is at least
+    `min_stability` (see pipelines/segments/select.py)."""
 
     k_min: int = 3
     k_max: int = 10
     seeds: tuple[int, ...] = (0, 1)
     bootstraps: int = 3
-    min_stability: float = 0.75
+    # Adjusted Rand index of 0.8 and above is "good" agreement (Steinley 2004, Psychological
+    # Methods 9:386): below it, resampling the customers redraws the personas.
+    min_stability: float = 0.8
     selection_sample: int = 4000
     # A new model is fitted on at most this many customers, then refined on all of them.
     fit_sample: int = 50_000

@@ -38,6 +38,21 @@ def transform(settings: Settings, logical_date: date, run_id: str) -> dict:
             "dbt_version": result.dbt_version}
 
 
+def transform_reports(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Build the report models, which read the scores and personas the steps before wrote."""
+    from pipelines.transform import build_reports
+
+    result = build_reports(settings, logical_date)
+    return {"status": result.status_counts, "seconds": round(result.elapsed_s, 1)}
+
+
+def segment(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Find the day's personas (ml.personas and the persona profiles for the report models)."""
+    from pipelines.segments.tasks import segment as find
+
+    return find(settings, logical_date, run_id)
+
+
 def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.ml.tasks import score_churn as score
 

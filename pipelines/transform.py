@@ -40,9 +40,16 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def dbt_paths(settings: Settings) -> tuple[Path, Path]:
-    """Target and log folders under the data home, so runs on different homes never mix."""
-    return settings.home / "dbt" / "target", settings.home / "dbt" / "logs"
+# Models that read what the pipeline's Python steps write (scores, personas) carry this tag: the
+# daily build leaves them out, and a second invocation builds them once those steps have run.
+REPORT_TAG = "tag:report"
+
+
+def dbt_paths(settings: Settings, target: str = "target") -> tuple[Path, Path]:
+    """Target and log folders under the data home, so runs on different homes never mix.
+    Each invocation kind has its own target folder, so the report build's run results do not
+    replace the main build's."""
+    return settings.home / "dbt" / target, settings.home / "dbt" / "logs"
 
 
 def run_dbt(
@@ -50,9 +57,10 @@ def run_dbt(
     args: list[str],
     logical_date: date,
     extra_vars: dict | None = None,
+    target: str = "target",
 ) -> TransformResult:
     """Run `dbt <args>` for `logical_date` and return its parsed run results."""
-    target_path, log_path = dbt_paths(settings)
+    target_path, log_path = dbt_paths(settings, target)
     dbt_vars = {"as_of_date": logical_date.isoformat(), **(extra_vars or {})}
     command = [
         dbt_executable(),
@@ -106,8 +114,16 @@ def read_run_results(path: Path) -> TransformResult:
 
 
 def build(settings: Settings, logical_date: date) -> TransformResult:
-    """`dbt build`: every model and its tests, in dependency order; a failing test fails it."""
-    return run_dbt(settings, ["build"], logical_date)
+    """`dbt build`: every model and its tests, in dependency order, except the report models
+    (REPORT_TAG); a failing test fails it."""
+    return run_dbt(settings, ["build", "--exclude", REPORT_TAG], logical_date)
+
+
+def build_reports(settings: Settings, logical_date: date) -> TransformResult:
+    """`dbt build` of the report models (REPORT_TAG) and their tests, after scoring and
+    segmenting have written the tables they read."""
+    return run_dbt(settings, ["build", "--select", REPORT_TAG], logical_date,
+                   target="target_reports")
 
 
 def generate_docs(settings: Settings, logical_date: date) -> Path:

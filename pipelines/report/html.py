@@ -28,9 +28,43 @@ def _read(settings: Settings) -> dict[str, pl.DataFrame]:
             "model_runs": con.sql("select * from ml.model_runs").pl(),
             "runs": con.sql("select run_id, tables from meta.runs "
                             "order by published_at desc limit 1").pl(),
+            "personas": _personas(con),
         }
     finally:
         con.close()
+
+
+def _personas(con) -> pl.DataFrame:
+    """The persona cards, largest first (empty when the publication has none)."""
+    found = con.sql(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'reports' and table_name = 'rpt_personas'"
+    ).fetchall()[0][0]
+    if not found:
+        return pl.DataFrame()
+    return con.sql("select * from reports.rpt_personas order by customers desc, persona_id").pl()
+
+
+def persona_cards(personas: pl.DataFrame) -> list[dict]:
+    """The persona cards as the template shows them: figures formatted, traits as a list."""
+    cards = []
+    for row in personas.to_dicts():
+        hour = row["best_send_hour"]
+        cards.append({
+            "name": row["persona_name"],
+            "size": f"{row['customers']:,} customers ({row['customer_share']:.0%})",
+            "revenue_share": f"{row['revenue_share']:.0%}",
+            "ltv": f"{float(row['avg_ltv']):,.0f}",
+            "aov": f"{float(row['avg_order_value'] or 0):,.0f}",
+            "churn": "n/a" if row["churn_risk"] is None else f"{row['churn_risk']:.0%}",
+            "send_hour": "n/a" if hour is None else f"{hour:02d}:00",
+            "channels": row["top_channels"] or "n/a",
+            "categories": row["top_categories"] or "n/a",
+            "nps": "n/a" if row["nps"] is None else f"{row['nps']:+.0f} ({row['nps_responses']})",
+            "emailable": f"{row['emailable_share']:.0%}",
+            "apart": [t for t in (row["what_sets_it_apart"] or "").split("; ") if t],
+        })
+    return cards
 
 
 def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
@@ -79,6 +113,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     html = env.get_template("template.html.j2").render(
         date=logical_date.isoformat(), run_id=run_id, kpis=kpis, churn_chart=churn_chart,
         at_risk=at_risk, model=model, exports=exports, published_tables=published_tables,
+        personas=persona_cards(data["personas"]),
     )
     out = settings.reports_dir / logical_date.isoformat() / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)

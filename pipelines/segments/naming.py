@@ -33,10 +33,13 @@ ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
     "visit_share__organic_search": ("search-led", None),
     "visit_share__paid_search": ("search-led", None),
     "visit_share__referral": ("referred", None),
+    "visit_share__direct": ("direct-visit", None),
 }
 # The leading product category makes the noun.
 NOUN_PREFIX = "lead_share__"
 DEFAULT_NOUN = "shoppers"
+# A persona with no trait strong enough to name it is close to the average customer.
+PLAIN = "everyday"
 HOUR_PHRASES: tuple[tuple[float, float, str], ...] = (
     (4.0, 9.0, "early-bird"),
     (17.0, 21.0, "evening"),
@@ -48,7 +51,7 @@ MIN_HOUR_SHIFT = 2.0
 LABELS: dict[str, str] = {
     "days_between_orders": "days between orders",
     "avg_order_value": "average order value",
-    "price_position": "price point (0 cheapest - 1 dearest)",
+    "price_position": "price point (0-1 in the category)",
     "units_per_line": "units per product",
     "discount_share": "orders with a discount code",
     "holiday_share": "orders in November-December",
@@ -83,7 +86,12 @@ def describe(feature: str, persona_mean: float, rest_mean: float) -> str:
 
 
 def _noun(feature: str) -> str:
-    return feature.removeprefix(NOUN_PREFIX).replace("_", " ") + " buyers"
+    """"gift_sets" -> "gift set buyers": the category's words, the last one singular."""
+    words = feature.removeprefix(NOUN_PREFIX).split("_")
+    last = words[-1]
+    if last.endswith("s") and not last.endswith("ss") and len(last) > 3:
+        words[-1] = last[:-1]
+    return " ".join(words) + " buyers"
 
 
 def hour_phrase(persona_hour: float | None, overall_hour: float | None) -> str | None:
@@ -126,6 +134,8 @@ def name_persona(
     if hour:
         adjectives.insert(min(1, len(adjectives)), hour)
     noun = noun or DEFAULT_NOUN
+    if not adjectives and noun == DEFAULT_NOUN:
+        adjectives = [PLAIN]
     for count in range(min(MAX_ADJECTIVES, len(adjectives)), len(adjectives) + 1):
         name = _compose(adjectives[:count], noun)
         if name not in taken:

@@ -56,7 +56,7 @@ def _fit_new(
     sample = features[sample_rows(features.height, params.fit_sample, params.seeds[0])]
     result = fit(spec, sample, selection.k, params.seeds, max_iter=params.max_iter)
     if sample.height < features.height:
-        result = refine(spec, features, result.weights, result.params, params.max_iter)
+        result = refine(spec, features, result.weights, result.params, params.warm_iter)
     chosen = {
         "rule": selection.rule,
         "on": as_of.isoformat(),

@@ -84,8 +84,13 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "marts.fct_orders",
         "ml.churn_scores",
         "ml.model_runs",
+        "ml.personas",
+        "reports.rpt_personas",
+        "reports.rpt_segment_summary",
         "meta.runs",
     } <= tables
+    # Persona tables the report models read, but analysts do not: not published.
+    assert "ml.persona_profiles" not in tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
     # One row per person some source can name, by the simulator's hidden truth.
     truth = pl.read_parquet(world.settings.truth_dir / "identifiers.parquet")
@@ -122,8 +127,16 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         )
     }
     assert blocked and not emails & blocked
+    # Every buyer has a persona; every persona has a card, in the warehouse and the report.
+    buyers = world.query("select count(*) from marts.dim_customers where orders_count > 0")
+    assert world.query("select count(*) from ml.personas") == buyers
+    cards = world.query("select persona_name, customers from reports.rpt_personas")
+    assert 3 <= len(cards) <= 10 and sum(n for _, n in cards) == buyers[0][0]
+    assert world.query(
+        "select count(distinct segment_type) from reports.rpt_segment_summary") == [(2,)]
     report = (world.settings.reports_dir / DAY.isoformat() / "index.html").read_text()
     assert "Churn risk" in report and "<svg" in report and 'href="quality/index.html"' in report
+    assert "Personas" in report and all(name in report for name, _ in cards)
     docs = (world.settings.reports_dir / DAY.isoformat() / "quality" / "index.html").read_text()
     assert "dim_customers" in docs and "export_mailchimp__churn_risk" in docs
 

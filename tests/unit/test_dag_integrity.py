@@ -40,8 +40,8 @@ def test_dag_folder_parses_and_marketing_daily_follows_the_rules():
     dag = parsed["dags"]["marketing_daily"]
     assert dag["tags"] and dag["doc"] and dag["catchup"] is False and dag["max_active_runs"] == 1
     tasks = dag["tasks"]
-    assert {"ingest_shop", "ingest_mailchimp", "transform", "score_churn", "audit", "publish",
-            "export", "report"} <= set(tasks)
+    assert {"ingest_shop", "ingest_mailchimp", "transform", "score_churn", "segment",
+            "transform_reports", "audit", "publish", "export", "report"} <= set(tasks)
     assert all(t["pool"] == "duckdb_writer" for t in tasks.values())
     assert all(t["retries"] >= 1 for name, t in tasks.items() if name != "audit")
     assert [n for n, t in tasks.items() if t["outlets"]] == ["publish"]

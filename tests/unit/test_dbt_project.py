@@ -57,3 +57,23 @@ def test_marts_enforce_their_contract(name):
 def test_staging_models_read_only_sources():
     for path in (MODELS / "staging").rglob("*.sql"):
         assert "ref(" not in path.read_text(), f"{path.name} reads another model"
+
+
+REPORTS = sorted(n for n, p in model_files().items() if p.parent.name == "reports")
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_report_models_enforce_their_contract_and_wait_for_the_python_steps(name):
+    entry = yaml_entries()[name]
+    assert entry.get("config", {}).get("contract", {}).get("enforced") is True
+    assert all(c.get("data_type") for c in entry["columns"]), f"{name}: a column lacks a type"
+    project = yaml.safe_load((MODELS.parent / "dbt_project.yml").read_text())
+    assert "report" in project["models"]["marketing"]["reports"]["+tags"]
+
+
+def test_only_report_tagged_models_read_the_python_steps_tables():
+    project = yaml.safe_load((MODELS.parent / "dbt_project.yml").read_text())
+    assert "report" in project["models"]["marketing"]["staging"]["ml"]["+tags"]
+    for path in MODELS.rglob("*.sql"):
+        if "source('ml'" in path.read_text():
+            assert path.parent.name == "ml", f"{path.name} reads ml.* outside staging/ml"

@@ -31,14 +31,15 @@ def test_name_puts_the_strongest_traits_before_the_leading_product():
             nps_score=0.1,
         )
     )
-    assert name == "Discount-driven mobile snacks buyers"
+    assert name == "Discount-driven mobile snack buyers"
 
 
 def test_low_values_have_their_own_words_and_weak_traits_none():
     assert name_persona(traits(price_position=-1.2, days_between_orders=-0.8)) == (
         "Budget frequent shoppers"
     )
-    assert name_persona(traits(price_position=MIN_EFFECT / 2)) == "Shoppers"
+    assert name_persona(traits(price_position=MIN_EFFECT / 2)) == "Everyday shoppers"
+    assert name_persona(traits(lead_share__gift_sets=0.9)) == "Gift set buyers"
 
 
 def test_hour_phrase_goes_second_and_wraps_around_midnight():

@@ -1,0 +1,44 @@
+{#
+    Segments side by side for analysts: every RFM segment and every persona with its customers,
+    revenue, average order value, average churn risk and the share that may be emailed.
+#}
+with rfm as (
+    select * from {{ ref('customer_segments') }}
+),
+
+personas as (
+    select * from {{ ref('stg_ml__personas') }}
+),
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+churn as (
+    select * from {{ ref('stg_ml__churn_risk') }}
+),
+
+memberships as (
+    select 'rfm_segment' as segment_type, rfm_segment as segment, customer_key from rfm
+    union all
+    select 'persona' as segment_type, persona_name as segment, customer_key from personas
+),
+
+final as (
+    select
+        memberships.segment_type,
+        memberships.segment,
+        cast(count(*) as integer) as customers,
+        cast(sum(customers.revenue) as decimal(18, 2)) as revenue,
+        cast(sum(customers.revenue) / nullif(sum(customers.orders_count), 0)
+            as decimal(18, 2)) as avg_order_value,
+        round(avg(churn.churn_risk), 4) as churn_risk,
+        round(avg(case when customers.is_emailable then 1.0 else 0.0 end), 4)
+            as emailable_share
+    from memberships
+    inner join customers on customers.customer_key = memberships.customer_key
+    left join churn on churn.customer_key = memberships.customer_key
+    group by memberships.segment_type, memberships.segment
+)
+
+select * from final

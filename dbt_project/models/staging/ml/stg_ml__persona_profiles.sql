@@ -1,0 +1,18 @@
+with profiles as (
+    select * from {{ source('ml', 'persona_profiles') }}
+),
+
+final as (
+    select
+        cast(persona_id as integer) as persona_id,
+        persona_name,
+        cast(best_send_hour as integer) as best_send_hour,
+        cast(usual_shop_hour as integer) as usual_shop_hour,
+        what_sets_it_apart,
+        model_version,
+        cast(k as integer) as persona_count,
+        as_of_date
+    from profiles
+)
+
+select * from final
