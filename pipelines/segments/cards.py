@@ -139,7 +139,7 @@ def profiles(
                 persona_id,
                 name,
                 int(inside.sum()),
-                None if mean_hour is None else round(mean_hour) % 24,
+                None if mean_hour is None else round(round(mean_hour, 6)) % 24,
                 "; ".join(apart),
             )
         )

@@ -39,9 +39,19 @@ class PersonaState:
 
     @property
     def version(self) -> str:
-        """A short hash of the model's parameters and persona ids."""
+        """A short hash of the model's parameters (to 6 significant digits: the last bits of
+        a float sum depend on how threads split it), persona ids and names."""
         body = json.dumps(
-            [self.spec, self.weights, self.params, self.persona_ids], sort_keys=True, default=float
+            _rounded(
+                [
+                    self.spec,
+                    self.weights,
+                    _plain(self.params),
+                    self.persona_ids,
+                    {str(k): v for k, v in sorted(self.names.items())},
+                ]
+            ),
+            sort_keys=True,
         )
         return hashlib.sha256(body.encode()).hexdigest()[:12]
 
@@ -108,6 +118,16 @@ def load_before(models_dir: Path, day: date) -> PersonaState | None:
         next_id=int(body["next_id"]),
         labels=pl.read_parquet(folder / "labels.parquet"),
     )
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def _plain(value):

@@ -14,6 +14,7 @@ from datetime import date
 
 import duckdb
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from pipelines.config import Settings
 from pipelines.segments import state as persona_state
@@ -58,7 +59,10 @@ def segment(settings: Settings, logical_date: date, run_id: str) -> dict:
     features = build_features(inputs, logical_date)
     reads = email_reads(inputs, logical_date)
     previous = persona_state.load_before(settings.models_dir, logical_date)
-    result = find_personas(features, reads, previous, settings.personas, logical_date)
+    # One BLAS and OpenMP thread: k-means and matrix sums then add in the same order in every
+    # process, whatever ran before in it, so a rerun gives the same model to the last bit.
+    with threadpool_limits(limits=1):
+        result = find_personas(features, reads, previous, settings.personas, logical_date)
     version = result.state.version
     profiles = result.profiles.with_columns(
         model_version=pl.lit(version),
