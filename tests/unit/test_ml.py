@@ -10,9 +10,10 @@ import pytest
 from polars.testing import assert_series_equal
 
 from pipelines.ml import registry
-from pipelines.ml.churn import InsufficientHistoryError, deciles, split_cutoffs
 from pipelines.ml.explain import phrase, top_reasons
 from pipelines.ml.labels import active, churn_labels
+from pipelines.ml.scores import deciles
+from pipelines.ml.trainer import InsufficientHistoryError, due_for_training, split_cutoffs
 
 
 def test_label_window_starts_after_the_cutoff_day_and_lasts_the_horizon():
@@ -77,12 +78,16 @@ def test_reasons_do_not_repeat_the_same_story():
         ["no order in 150 days", "2 orders in total", "customer for 400 days"]]
 
 
-def test_registry_refuses_a_model_whose_features_the_table_lacks(tmp_path):
+def test_registry_refuses_a_model_whose_features_the_table_lacks_or_types_differ():
     card = registry.ModelCard(model="churn", version="v1", features=["a", "b"],
-                              feature_types={}, training_cutoffs=[], validation_cutoff="",
-                              params={})
-    with pytest.raises(registry.ModelMismatchError, match=r"\['b'\]"):
-        registry.check_features(card, ["a", "c"])
+                              feature_types={"a": "Int32", "b": "Float64"},
+                              training_cutoffs=[], validation_cutoff="", params={})
+    registry.check_features(card, {"a": "Int32", "b": "Float64", "c": "String"})
+    with pytest.raises(registry.ModelMismatchError, match="b is missing"):
+        registry.check_features(card, {"a": "Int32", "c": "Float64"})
+    with pytest.raises(registry.ModelMismatchError,
+                       match="a is Float64, the model was trained on Int32"):
+        registry.check_features(card, {"a": "Float64", "b": "Float64"})
 
 
 def test_registry_refuses_a_booster_changed_on_disk(tmp_path):
@@ -101,14 +106,14 @@ def test_registry_refuses_a_booster_changed_on_disk(tmp_path):
 
 
 def test_the_current_model_scores_until_its_scheduled_retrain():
-    from pipelines.ml.churn import due_for_training
-
-    card = registry.ModelCard(model="churn", version="v1", features=["a"], feature_types={},
-                              training_cutoffs=[], validation_cutoff="", params={},
-                              trained_for="2026-11-01")
-    assert due_for_training(None, date(2026, 11, 1), 7, ["a"])
-    assert not due_for_training(card, date(2026, 11, 1), 7, ["a"])  # a rerun of the day
-    assert not due_for_training(card, date(2026, 11, 7), 7, ["a", "b"])
-    assert due_for_training(card, date(2026, 11, 8), 7, ["a"])  # a week old
-    assert due_for_training(card, date(2026, 10, 31), 7, ["a"])  # a backfill of an older day
-    assert due_for_training(card, date(2026, 11, 2), 7, ["b"])  # its features are gone
+    card = registry.ModelCard(model="churn", version="v1", features=["a"],
+                              feature_types={"a": "Int32"}, training_cutoffs=[],
+                              validation_cutoff="", params={}, trained_for="2026-11-01")
+    a = {"a": "Int32"}
+    assert due_for_training(None, date(2026, 11, 1), 7, a)
+    assert not due_for_training(card, date(2026, 11, 1), 7, a)  # a rerun of the day
+    assert not due_for_training(card, date(2026, 11, 7), 7, {**a, "b": "Int32"})
+    assert due_for_training(card, date(2026, 11, 8), 7, a)  # a week old
+    assert due_for_training(card, date(2026, 10, 31), 7, a)  # a backfill of an older day
+    assert due_for_training(card, date(2026, 11, 2), 7, {"b": "Int32"})  # its features are gone
+    assert due_for_training(card, date(2026, 11, 2), 7, {"a": "Float64"})  # changed type
