@@ -25,7 +25,8 @@ from pipelines.transform import dbt_paths, read_run_results
 DAY = date(2026, 10, 31)
 # The DAG's order (dags/marketing_daily.py): exports are built before the audit that gates them.
 STEPS = [*[("ingest", s) for s in source_names()], ("transform", None), ("score_churn", None),
-         ("export", None), ("audit", None), ("publish", None), ("report", None)]
+         ("score_ltv", None), ("export", None), ("audit", None), ("publish", None),
+         ("report", None)]
 
 
 def world(scale: str, seed: int) -> Path:
@@ -115,11 +116,16 @@ def markdown(r: dict) -> str:
               "| comparison | ours s | reference s | ratio |", "|---|---:|---:|---:|",
               f"| churn features + model vs pandas | {ours:.2f} | {pd_s:.2f} | "
               f"pandas/ours {pd_s / ours:.2f} |", ""]
-    c, i = r["churn"], r["identity"]
+    c, i, v = r["churn"], r["identity"], r["ltv"]
     lines += ["| quality | value |", "|---|---:|",
               f"| churn AUC vs truth: model | {c['model_auc']:.3f} |",
               f"| churn AUC vs truth: recency rule | {c['recency_auc']:.3f} |",
               f"| churn AUC vs truth: oracle (hidden state) | {c['oracle_auc']:.3f} |",
+              f"| LTV Spearman vs next year's spend: model | {v['model_spearman']:.3f} |",
+              f"| LTV Spearman vs next year's spend: BG/NBD + Gamma-Gamma | "
+              f"{v['bgnbd_spearman']:.3f} |",
+              f"| LTV total next year: model / BG/NBD / actual | {v['model_total']:,.0f} / "
+              f"{v['bgnbd_total']:,.0f} / {v['actual_total']:,.0f} |",
               f"| identity pairwise precision (email match) | {i['precision']:.4f} |",
               f"| identity pairwise recall (email match) | {i['recall']:.4f} |",
               f"| simulate | {r['simulate_seconds']:.1f} s |", ""]
@@ -144,6 +150,11 @@ def main() -> None:
     settings = Settings(home=home)
 
     full = daily_run(home, "bench_full")
+    # Quality against the truth as of DAY, before the run for the next day replaces the scores.
+    truth = root / "world" / "truth"
+    churn_quality = quality.churn_auc(settings.published_db, truth,
+                                      datetime.combine(DAY, dt_time.max, tzinfo=UTC))
+    ltv_quality = quality.ltv_spearman(settings.published_db, settings.work_db, truth, DAY)
     rerun = daily_run(home, "bench_rerun")
     from pipelines.simulate import continue_days
 
@@ -184,9 +195,9 @@ def main() -> None:
         },
         "pandas": pandas_ref,
         "ours_features_and_model_seconds": feature_model + score,
-        "churn": quality.churn_auc(settings.published_db, root / "world" / "truth",
-                                   datetime.combine(DAY, dt_time.max, tzinfo=UTC)),
-        "identity": quality.identity_pairs(settings.work_db, root / "world" / "truth"),
+        "churn": churn_quality,
+        "identity": quality.identity_pairs(settings.work_db, truth),
+        "ltv": ltv_quality,
     }
     out = REPO_ROOT / "bench" / "results" / f"{args.scale}-{result['commit']}"
     out.parent.mkdir(parents=True, exist_ok=True)

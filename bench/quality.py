@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
+from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 
@@ -29,8 +30,9 @@ def churn_auc(published: Path, truth: Path, end: datetime) -> dict:
     from the hidden state), all on the same customers, against whether they really churned."""
     con = duckdb.connect(str(published), read_only=True)
     scored = con.sql(
-        "select c.email, s.churn_probability, c.days_since_last_order "
-        "from ml.churn_scores s join marts.dim_customers c using (customer_key)").pl()
+        "select c.email, s.score as churn_probability, c.days_since_last_order "
+        "from ml.scores s join marts.dim_customers c using (customer_key) "
+        "where s.model = 'churn'").pl()
     con.close()
     people = pl.read_parquet(truth / "customers.parquet")
     people = people.with_columns(oracle=oracle_churn_probability(people, end)).select(
@@ -43,6 +45,39 @@ def churn_auc(published: Path, truth: Path, end: datetime) -> dict:
         "recency_auc": float(roc_auc_score(
             y, joined.get_column("days_since_last_order").to_numpy())),
         "oracle_auc": float(roc_auc_score(y, joined.get_column("oracle").to_numpy())),
+    }
+
+
+def ltv_spearman(published: Path, work: Path, truth: Path, day: date) -> dict:
+    """Spearman correlation of the published lifetime values, and of BG/NBD + Gamma-Gamma
+    fit on the same day's features, with what each customer really spent in the next year;
+    and the totals predicted against the truth's."""
+    from pipelines.ml.features import read_features, read_orders, with_btyd
+
+    con = duckdb.connect(str(published), read_only=True)
+    scored = con.sql(
+        "select c.customer_key, c.email, s.score from ml.scores s "
+        "join marts.dim_customers c using (customer_key) where s.model = 'ltv'").pl()
+    con.close()
+    con = duckdb.connect(str(work), read_only=True)
+    try:
+        features = read_features(con).filter(pl.col("as_of_date") == day)
+        orders = read_orders(con)
+    finally:
+        con.close()
+    btyd = with_btyd(features, orders).select("customer_key", "expected_value_365d")
+    people = pl.read_parquet(truth / "customers.parquet").select("email", "value_next_365d")
+    joined = (scored.join(btyd, on="customer_key", how="inner")
+              .join(people, on="email", how="inner"))
+    actual = joined.get_column("value_next_365d").to_numpy()
+    return {
+        "customers": joined.height,
+        "model_spearman": float(spearmanr(actual, joined.get_column("score")).statistic),
+        "bgnbd_spearman": float(spearmanr(
+            actual, joined.get_column("expected_value_365d")).statistic),
+        "model_total": float(joined.get_column("score").sum()),
+        "bgnbd_total": float(joined.get_column("expected_value_365d").sum()),
+        "actual_total": float(actual.sum()),
     }
 
 

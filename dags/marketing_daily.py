@@ -7,7 +7,9 @@ The daily marketing run for one day of data (the logical date, in UTC):
    schema; every file is in the ledger `audit.loads`, bad rows in `raw.quarantine`.
 2. **transform**: `dbt build` makes the unified customer view (`marts.dim_customers`), the facts
    and the model features, and runs dbt's tests.
-3. **score_churn**: an XGBoost churn model scores every active customer, with reasons.
+3. **score_churn**, **score_ltv**: XGBoost models score every customer into `ml.scores`
+   (churn risk, next year's value), each with three reasons in words. A model retrains on a
+   schedule and replaces the one in use only when it beats its baseline and the old version.
 4. **export**: per-segment upload files, built into a staging folder.
 5. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
@@ -72,6 +74,10 @@ def marketing_daily() -> None:
     def score_churn() -> dict:
         return _run("score_churn")
 
+    @task
+    def score_ltv() -> dict:
+        return _run("score_ltv")
+
     @task(retries=0)
     def audit() -> dict:
         return _run("audit")
@@ -91,7 +97,10 @@ def marketing_daily() -> None:
     loads = [ingest.override(task_id=f"ingest_{s}")(s) for s in source_names()]
     built = transform()
     published = publish()
-    loads >> built >> score_churn() >> export() >> audit() >> published >> report()
+    scored = [score_churn(), score_ltv()]
+    exported = export()
+    loads >> built >> scored
+    scored >> exported >> audit() >> published >> report()
 
 
 marketing_daily()

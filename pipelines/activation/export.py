@@ -21,15 +21,17 @@ import polars as pl
 from pipelines.activation.csvsafe import neutralise_frame
 from pipelines.activation.segments import Segment, load_segments
 from pipelines.config import Settings
+from pipelines.ml.scores import pivot_sql
 from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
 
-AUDIENCE_SQL = """
-select c.*, s.churn_probability, s.churn_decile, s.reason_1, s.reason_2, s.reason_3
-from marts.dim_customers as c
-left join ml.churn_scores as s using (customer_key)
-"""
+def audience_sql() -> str:
+    """Every customer with every model's score, decile and reasons (`churn_score`,
+    `churn_decile`, `churn_reason_1`, ..., `ltv_score`, ..., `lead_score`, ...), from the long
+    `ml.scores` table; null where a model did not score the customer."""
+    return (f"select c.*, s.* exclude (customer_key) from marts.dim_customers as c "
+            f"left join ({pivot_sql()}) as s using (customer_key)")
 
 
 @dataclass
@@ -45,7 +47,7 @@ class ExportFile:
 def read_audience(settings: Settings) -> pl.DataFrame:
     """Customers with their scores, from the work file the audit is about to validate."""
     with work_connection(settings) as con:
-        return con.sql(AUDIENCE_SQL).pl()
+        return con.sql(audience_sql()).pl()
 
 
 def staging_dir(settings: Settings, logical_date: date) -> Path:

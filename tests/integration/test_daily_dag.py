@@ -66,8 +66,9 @@ def world(tmp_path_factory) -> World:
 def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     tables = {t for (t,) in world.query(
         "select table_schema || '.' || table_name from information_schema.tables")}
-    assert {"marts.dim_customers", "marts.fct_orders", "ml.churn_scores", "ml.model_runs",
+    assert {"marts.dim_customers", "marts.fct_orders", "ml.scores", "ml.model_runs",
             "meta.runs"} <= tables
+    assert "ml.churn_scores" not in tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
     # One row per person the shop or Mailchimp knows, by the simulator's hidden truth.
     truth = pl.read_parquet(world.settings.truth_dir / "customers.parquet")
@@ -75,8 +76,13 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
                          | pl.col("mailchimp_status").is_not_null()).height
     assert world.query("select count(*) from marts.dim_customers") == [(known,)]
     scored, low, high = world.query(
-        "select count(*), min(churn_probability), max(churn_probability) from ml.churn_scores")[0]
+        "select count(*), min(score), max(score) from ml.scores where model = 'churn'")[0]
     assert scored > 300 and 0 <= low < high <= 1
+    valued, lowest = world.query(
+        "select count(*), min(score) from ml.scores where model = 'ltv'")[0]
+    assert valued >= scored and lowest >= 0
+    runs = dict(world.query("select model, scored_rows from ml.model_runs"))
+    assert runs["churn"] == scored and runs["ltv"] == valued
     manifest = json.loads((world.settings.exports_dir / DAY.isoformat() / "manifest.json")
                           .read_text())
     exported = manifest["files"][0]
@@ -100,13 +106,14 @@ def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
     again = world.run_dag()
     assert again.returncode == 0, again.stdout[-6000:]
     assert published_hashes(world.settings) == before
-    assert set(before) == {"marts.dim_customers", "marts.fct_orders", "ml.churn_scores"}
+    assert set(before) == {"marts.dim_customers", "marts.fct_orders", "ml.scores"}
     assert world.query("select count(*) from meta.runs") == [(2,)]
-    # The same data trains the same model version, so the rerun reuses it from the registry.
-    assert world.query("select count(distinct version), list(trained order by run_id) "
-                       "from ml.model_runs")[0][0] == 1
-    assert sorted(t for (t,) in world.query("select trained from ml.model_runs")) == [
-        False, True]
+    # The same data gives the same model versions, so the rerun scores with them as they are.
+    for model, versions, trained in world.query(
+            "select model, count(distinct version), list(trained order by trained) "
+            "from ml.model_runs group by model"):
+        assert versions == 1, model
+        assert trained in ([False, False], [False, True]), model
     loads = world.query(
         "select sha256, count(*) from audit.loads where status = 'loaded' group by sha256 "
         "having count(*) > 1", published=False)
