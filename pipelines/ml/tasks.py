@@ -98,6 +98,62 @@ def write_scores(settings: Settings, run_id: str, logical_date: date, model: str
     return summary
 
 
+FORECAST_DDL = """
+create or replace table ml.forecast (
+    sku varchar not null,
+    week_start date not null,
+    units_forecast double not null,
+    model varchar not null,
+    as_of_date date not null
+)
+"""
+
+
+def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Forecast weekly units per product for the next `forecast_weeks` weeks into
+    `ml.forecast` (the model and the seasonal naive forecast, backtested side by side)."""
+    from pipelines.forecast import units
+    from pipelines.ml.registry import version_for
+
+    with work_connection(settings) as con:
+        lines = con.sql("select sku, order_date, cast(quantity as double) as quantity "
+                        "from marts.fct_order_lines "
+                        "where not is_cancelled and sku is not null").pl()
+    result = units.forecast_units(lines, logical_date, settings.forecast_weeks,
+                                  settings.duckdb_threads)
+    figures = result.metrics
+    backtested = "model_mape" in figures
+    version = (f"{units.MODEL}-{version_for(units.FEATURES, units.PARAMS, units.ROUNDS)}"
+               if backtested else units.FALLBACK)
+    row = {
+        "version": version,
+        "trained": backtested,
+        "scored_rows": result.rows.height,
+        "metrics": figures,
+        "note": result.note,
+        "candidate_version": version if backtested else None,
+        "promoted": figures["model_mape"] < figures["baseline_mape"] if backtested else None,
+        "metric": "mape",
+        "model_value": figures.get("model_mape"),
+        "baseline": units.BASELINE if backtested else None,
+        "baseline_value": figures.get("baseline_mape"),
+    }
+    with work_connection(settings) as con:
+        _prepare(con)
+        con.execute("begin")
+        con.execute(FORECAST_DDL)
+        con.register("forecast_frame", result.rows.to_arrow())
+        con.execute("insert into ml.forecast by name select * from forecast_frame")
+        con.unregister("forecast_frame")
+        record_run(con, run_id, "forecast_units", logical_date, row)
+        con.execute("commit")
+    summary = {"model": "forecast_units", "version": version, "rows": result.rows.height,
+               "mape": figures.get("model_mape"), "baseline_mape": figures.get("baseline_mape"),
+               "note": result.note}
+    log.info("units forecast: %s", summary)
+    return summary
+
+
 def _read(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
     with work_connection(settings) as con:
         return read_features(con), read_orders(con)

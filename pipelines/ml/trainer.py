@@ -189,7 +189,7 @@ def score_metrics(spec: ModelSpec, rows: pl.DataFrame, score: np.ndarray) -> dic
     score is a probability (a baseline's rule may rank without being one)."""
     y = rows.get_column(spec.label).cast(pl.Float64).to_numpy()
     if spec.kind == "binary":
-        probability = score if len(score) and 0 <= score.min() and score.max() <= 1 else None
+        probability = score if len(score) and score.min() >= 0 and score.max() <= 1 else None
         return m.classification(y.astype(np.int64), score, probability)
     return m.regression(y, score)
 
