@@ -46,9 +46,10 @@ def read_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def read_orders(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Orders per customer (time and value net of refunds), the ground the labels are
-    computed from; cancelled orders are left out."""
-    orders = con.sql("select customer_key, ordered_at, "
+    """Orders per customer, cancelled ones left out: time, `amount` (as ordered) and `value`
+    (net of refunds). Features use the amount: the exports do not say when a refund happened,
+    so it may be news after a cutoff. Labels, which look forward, use the value."""
+    orders = con.sql("select customer_key, ordered_at, cast(amount as double) as amount, "
                      "cast(amount - refunded_amount as double) as value "
                      "from marts.fct_orders where not is_cancelled").pl()
     # DuckDB names the zone Etc/UTC; Polars compares only identical zones.
@@ -66,19 +67,19 @@ BTYD_FEATURES: tuple[str, ...] = (
 
 
 def repeat_order_value(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
-    """Mean value of each customer's repeat orders (all but the first) known at each cutoff:
+    """Mean amount of each customer's repeat orders (all but the first) known at each cutoff:
     customer_key, as_of_date, repeat_order_value (null without a repeat order).
 
     Running totals per customer, looked up as of each cutoff (an as-of join), so the cost
     grows with orders plus feature rows, not their product.
     """
     running = (
-        orders.select("customer_key", "ordered_at", "value")
+        orders.select("customer_key", "ordered_at", "amount")
         .sort("customer_key", "ordered_at")
         .with_columns(
             n=pl.int_range(1, pl.len() + 1).over("customer_key"),
-            total=pl.col("value").cum_sum().over("customer_key"),
-            first=pl.col("value").first().over("customer_key"),
+            total=pl.col("amount").cum_sum().over("customer_key"),
+            first=pl.col("amount").first().over("customer_key"),
         )
         .sort("ordered_at")
     )

@@ -18,9 +18,11 @@ CUTOFF = date(2026, 1, 31)
 
 
 def orders_frame(rows: list[tuple[str, datetime, float]]) -> pl.DataFrame:
+    """Orders with no refunds: amount and value are the same."""
     return pl.DataFrame(rows, schema={"customer_key": pl.String,
                                       "ordered_at": pl.Datetime("us", "UTC"),
-                                      "value": pl.Float64}, orient="row")
+                                      "value": pl.Float64}, orient="row").with_columns(
+        amount=pl.col("value"))
 
 
 def test_value_label_sums_the_horizon_after_the_cutoff_day_only():
