@@ -29,6 +29,8 @@ STEPS = [
     ("transform", None),
     ("score_churn", None),
     ("score_ltv", None),
+    ("score_lead", None),
+    ("forecast_units", None),
     ("export", None),
     ("audit", None),
     ("publish", None),

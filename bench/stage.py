@@ -21,6 +21,8 @@ ML = ("xgboost", "scipy.optimize", "sklearn.linear_model", "sklearn.metrics",
 HEAVY = {
     "score_churn": ML,
     "score_ltv": ML,
+    "score_lead": ML,
+    "forecast_units": ML,
     "audit": ("great_expectations", "pipelines.quality.gate"),
     "report": ("jinja2", "pipelines.report.html"),
 }

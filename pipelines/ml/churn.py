@@ -10,7 +10,12 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.ml import baseline, trainer
-from pipelines.ml.features import CHURN_FEATURES, CHURN_MONOTONE, with_btyd
+from pipelines.ml.features import (
+    CHURN_FEATURES,
+    CHURN_MONOTONE,
+    ENGAGEMENT_FEATURES,
+    with_btyd,
+)
 from pipelines.ml.labels import active, churn_labels
 
 MODEL = "churn"
@@ -28,8 +33,10 @@ PARAMS = {
 ROUNDS = 400
 EARLY_STOPPING = 30
 
-# The RFM features plus what BG/NBD, fit on the same cutoff, makes of each customer's rhythm.
-MODEL_FEATURES: tuple[str, ...] = (*CHURN_FEATURES, "p_alive", "expected_orders_90d")
+# The RFM features, email, web and survey engagement, and what BG/NBD, fit on the same
+# cutoff, makes of each customer's rhythm.
+MODEL_FEATURES: tuple[str, ...] = (
+    *CHURN_FEATURES, *ENGAGEMENT_FEATURES, "p_alive", "expected_orders_90d")
 
 SPEC = trainer.ModelSpec(
     name=MODEL,

@@ -28,6 +28,21 @@ CHURN_FEATURES: tuple[str, ...] = (
     "is_email_subscribed",
 )
 
+# What `customer_features` knows beyond orders (email, web, surveys, discounts, categories):
+# all zero or empty for a shop with only an orders file, which the models then simply ignore.
+ENGAGEMENT_FEATURES: tuple[str, ...] = (
+    "discounted_order_share",
+    "categories_bought",
+    "email_opens_90d",
+    "email_clicks_90d",
+    "has_unsubscribed",
+    "sessions_30d",
+    "sessions_90d",
+    "ad_sessions_90d",
+    "days_since_last_session",
+    "nps_score",
+)
+
 # +1: churn risk can only rise with the feature; -1: only fall. Recency and recent activity
 # are the relations a marketer would bet on; the rest are left free.
 CHURN_MONOTONE: dict[str, int] = {

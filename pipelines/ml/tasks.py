@@ -180,3 +180,18 @@ def score_ltv(settings: Settings, logical_date: date, run_id: str) -> dict:
         settings.duckdb_threads, settings.retrain_every_days, settings.ltv_training_gap_days,
         settings.promotion_tolerance)
     return write_scores(settings, run_id, logical_date, ltv.MODEL, outcome)
+
+
+def score_lead(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Score every open CRM lead's chance to order within `lead_horizon_days` into
+    `ml.scores`."""
+    from pipelines.ml import lead
+
+    with work_connection(settings) as con:
+        leads, events = lead.read_inputs(con)
+        cutoffs = [d for (d,) in con.sql(
+            "select distinct as_of_date from marts.customer_features order by 1").fetchall()]
+    outcome = lead.fit_and_score(
+        leads, events, cutoffs, logical_date, settings.lead_horizon_days, settings.models_dir,
+        settings.duckdb_threads, settings.retrain_every_days, settings.promotion_tolerance)
+    return write_scores(settings, run_id, logical_date, lead.MODEL, outcome)

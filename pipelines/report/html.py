@@ -27,6 +27,9 @@ def _read(settings: Settings) -> dict[str, pl.DataFrame]:
             "customers": con.sql("select * from marts.dim_customers").pl(),
             "scores": con.sql(f"select * from {SCORES_TABLE}").pl(),
             "model_runs": con.sql("select * from ml.model_runs").pl(),
+            "forecast": con.sql("select week_start, sum(units_forecast) as units "
+                                "from ml.forecast where model in ('xgboost', 'recent_mean') "
+                                "group by 1 order by 1").pl(),
             "runs": con.sql("select run_id, tables from meta.runs "
                             "order by published_at desc limit 1").pl(),
         }
@@ -104,6 +107,12 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         .to_dicts()
     )
     models = model_summaries(data["model_runs"], run_id)
+    forecast = data["forecast"]
+    forecast_chart = bar_chart(
+        [d.strftime("%d %b") for d in forecast.get_column("week_start")],
+        forecast.get_column("units").to_list(),
+        "Units expected per week (all products), by week start", value_format="{:,.0f}",
+    ) if forecast.height else ""
     manifest_path = settings.exports_dir / logical_date.isoformat() / "manifest.json"
     exports = json.loads(manifest_path.read_text())["files"] if manifest_path.exists() else []
     published_tables = len(json.loads(data["runs"].get_column("tables")[0]))
@@ -112,6 +121,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     html = env.get_template("template.html.j2").render(
         date=logical_date.isoformat(), run_id=run_id, kpis=kpis, churn_chart=churn_chart,
         at_risk=at_risk, models=models, exports=exports, published_tables=published_tables,
+        forecast_chart=forecast_chart,
     )
     out = settings.reports_dir / logical_date.isoformat() / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)

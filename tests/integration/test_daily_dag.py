@@ -83,6 +83,7 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "marts.dim_customers",
         "marts.fct_orders",
         "ml.scores",
+        "ml.forecast",
         "ml.model_runs",
         "meta.runs",
     } <= tables
@@ -110,8 +111,18 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "select count(*), min(score) from ml.scores where model = 'ltv'"
     )[0]
     assert valued >= scored and lowest >= 0
+    leads, lead_low, lead_high = world.query(
+        "select count(*), min(score), max(score) from ml.scores where model = 'lead'"
+    )[0]
+    assert leads > 0 and 0 <= lead_low <= lead_high <= 1
     runs = dict(world.query("select model, scored_rows from ml.model_runs"))
-    assert (runs["churn"], runs["ltv"]) == (scored, valued)
+    assert (runs["churn"], runs["ltv"], runs["lead"]) == (scored, valued, leads)
+    skus, weeks, lowest_units = world.query(
+        "select count(distinct sku), count(distinct week_start), min(units_forecast) "
+        "from ml.forecast"
+    )[0]
+    assert skus > 0 and weeks == 8 and lowest_units >= 0
+    assert runs["forecast_units"] == world.query("select count(*) from ml.forecast")[0][0]
     manifest = json.loads(
         (world.settings.exports_dir / DAY.isoformat() / "manifest.json").read_text()
     )
