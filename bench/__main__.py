@@ -152,7 +152,7 @@ def markdown(r: dict) -> str:
         f"pandas/ours {pd_s / ours:.2f} |",
         "",
     ]
-    c, i, v = r["churn"], r["identity"], r["ltv"]
+    c, i, v, ld, fc = r["churn"], r["identity"], r["ltv"], r["lead"], r["forecast"]
     lines += [
         "| quality | value |",
         "|---|---:|",
@@ -164,6 +164,14 @@ def markdown(r: dict) -> str:
         f"{v['bgnbd_spearman']:.3f} |",
         f"| LTV total next year: model / BG/NBD / actual | {v['model_total']:,.0f} / "
         f"{v['bgnbd_total']:,.0f} / {v['actual_total']:,.0f} |",
+        f"| lead conversion AUC vs truth ({ld['converted']} of {ld['leads']} converted): "
+        f"model | {ld['model_auc']:.3f} |",
+        f"| lead conversion AUC vs truth: lifecycle-stage rate | {ld['stage_auc']:.3f} |",
+        f"| units forecast MAPE, last 8 known weeks: model | {fc['model_mape']:.3f} |",
+        f"| units forecast MAPE, last 8 known weeks: seasonal naive | "
+        f"{fc['baseline_mape']:.3f} |",
+        f"| units forecast WAPE: model / seasonal naive | {fc['model_wape']:.3f} / "
+        f"{fc['baseline_wape']:.3f} |",
         f"| identity pairwise precision / recall, all identifiers | "
         f"{i['precision']:.4f} / {i['recall']:.4f} |",
         f"| identity pairwise precision / recall, linkable identifiers | "
@@ -205,6 +213,8 @@ def main() -> None:
         settings.published_db, truth, datetime.combine(DAY, dt_time.max, tzinfo=UTC)
     )
     ltv_quality = quality.ltv_spearman(settings.published_db, settings.work_db, truth, DAY)
+    lead_quality = quality.lead_auc(settings.published_db, settings.work_db, truth, DAY)
+    forecast_quality = quality.forecast_mape(settings.published_db)
     rerun = daily_run(home, "bench_rerun")
     from pipelines.simulate import continue_days
 
@@ -253,6 +263,8 @@ def main() -> None:
         "ours_features_and_model_seconds": feature_model + score,
         "churn": churn_quality,
         "ltv": ltv_quality,
+        "lead": lead_quality,
+        "forecast": forecast_quality,
         "identity": quality.identity_pairs(settings.work_db, truth),
     }
     out = REPO_ROOT / "bench" / "results" / f"{args.scale}-{result['commit']}"
