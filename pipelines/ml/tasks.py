@@ -120,7 +120,7 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
                         "from marts.fct_order_lines "
                         "where not is_cancelled and sku is not null").pl()
     result = units.forecast_units(lines, logical_date, settings.forecast_weeks,
-                                  settings.duckdb_threads)
+                                  settings.ml_threads)
     figures = result.metrics
     backtested = "model_mape" in figures
     version = (f"{units.MODEL}-{version_for(units.FEATURES, units.PARAMS, units.ROUNDS)}"
@@ -166,7 +166,7 @@ def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
     features, orders = _read(settings)
     outcome = churn.fit_and_score(
         features, orders, logical_date, settings.churn_horizon_days, settings.models_dir,
-        settings.duckdb_threads, settings.retrain_every_days, settings.promotion_tolerance)
+        settings.ml_threads, settings.retrain_every_days, settings.promotion_tolerance)
     return write_scores(settings, run_id, logical_date, churn.MODEL, outcome)
 
 
@@ -177,7 +177,7 @@ def score_ltv(settings: Settings, logical_date: date, run_id: str) -> dict:
     features, orders = _read(settings)
     outcome = ltv.fit_and_score(
         features, orders, logical_date, settings.ltv_horizon_days, settings.models_dir,
-        settings.duckdb_threads, settings.retrain_every_days, settings.ltv_training_gap_days,
+        settings.ml_threads, settings.retrain_every_days, settings.ltv_training_gap_days,
         settings.promotion_tolerance)
     return write_scores(settings, run_id, logical_date, ltv.MODEL, outcome)
 
@@ -193,5 +193,5 @@ def score_lead(settings: Settings, logical_date: date, run_id: str) -> dict:
             "select distinct as_of_date from marts.customer_features order by 1").fetchall()]
     outcome = lead.fit_and_score(
         leads, events, cutoffs, logical_date, settings.lead_horizon_days, settings.models_dir,
-        settings.duckdb_threads, settings.retrain_every_days, settings.promotion_tolerance)
+        settings.ml_threads, settings.retrain_every_days, settings.promotion_tolerance)
     return write_scores(settings, run_id, logical_date, lead.MODEL, outcome)
