@@ -5,6 +5,8 @@
   marketing run [--date D]                        run the daily DAG through Airflow for day D
   marketing ingest --source shop --path FILE      load one of your own export files
   marketing score | export | report [--date D]    run one step on its own
+  marketing export --segment S --platform P       export some segments now, checked, into
+                                                  exports/on-demand/<date>/
   marketing landing-date                          the newest export date in the landing folder
 """
 
@@ -126,6 +128,36 @@ def _step(name: str):
     return run
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines import daily
+    from pipelines.activation.export import ExportError, export_on_demand
+    from pipelines.activation.segments import SegmentFileError
+    from pipelines.activation.suppression import ErasureFileError
+    from pipelines.quality import QualityGateError
+
+    day = _run_date(settings, args.date)
+    try:
+        if args.segment is None and args.platform is None:
+            # The daily step: every segment into the staging folder the audit checks.
+            print(daily.describe(daily.export(settings, day, f"cli__export__{day}")))
+            return 0
+        folder, manifest = export_on_demand(settings, day, args.segment, args.platform,
+                                            source=args.source)
+    except (ExportError, SegmentFileError, ErasureFileError, QualityGateError) as exc:
+        print(f"not exported: {exc}", file=sys.stderr)
+        return 1
+    print(f"exported {day} from the {args.source} warehouse into {folder}")
+    for f in manifest["files"]:
+        part = f", part {f['part']} of {f['parts']}" if f["parts"] > 1 else ""
+        print(f"  {f['path']}: {f['rows']:,} rows ({f['kind']}{part})")
+    for segment, platforms in manifest["suppressed"].items():
+        for platform, counts in platforms.items():
+            held = ", ".join(f"{reason} {n:,}" for reason, n in counts.items()) or "nobody"
+            since = manifest["deltas_since"][segment][platform] or "no earlier published export"
+            print(f"  {platform}/{segment}: held back {held}; adds/removes since {since}")
+    return 0
+
+
 def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
     latest = _latest_landing_date(settings)
     if latest is None:
@@ -161,10 +193,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", required=True, nargs="+")
     p.set_defaults(func=cmd_ingest)
 
-    for name in ("score_churn", "export", "report"):
+    for name in ("score_churn", "report"):
         p = sub.add_parser(name.split("_")[0], help=f"run the {name} step alone")
         p.add_argument("--date")
         p.set_defaults(func=_step(name))
+
+    p = sub.add_parser("export", help="build export files: the daily step, or some segments "
+                                      "on demand with --segment and/or --platform")
+    p.add_argument("--date", help="the day (default: the newest export date)")
+    p.add_argument("--segment", help="a segment of the segments file (a split one by its "
+                                     "<segment>__<value> name or all its splits by <segment>)")
+    p.add_argument("--platform", choices=("mailchimp", "meta", "google", "crm"))
+    p.add_argument("--source", choices=("published", "work"), default="published",
+                   help="on demand, read the published warehouse (default) or the work file")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("landing-date", help="print the newest export date in the landing folder")
     p.set_defaults(func=cmd_landing_date)

@@ -257,6 +257,12 @@ def _audit_suite(
     return outcomes + unresolved
 
 
+def validate_exports(staged: Path, suites_dir: Path) -> list[ExpectationOutcome]:
+    """Outcomes of every file in a staged export folder against its platform's suite, without
+    recording them (for exports built on demand, outside a daily run)."""
+    return _audit_exports(Path(staged), Path(suites_dir))
+
+
 def _audit_exports(staged: Path, suites_dir: Path, raw: list[dict[str, Any]] | None = None
                    ) -> list[ExpectationOutcome]:
     """Validate every file in a staged export's manifest with its platform's suite.
