@@ -108,22 +108,40 @@ def phone_e164(phone: pl.Expr, country: pl.Expr, default_country: str) -> pl.Exp
     A number without one is national: it takes `country`'s calling code, else
     `default_country`'s.
     """
-    raw = _text(phone).str.replace(r"(?i)\s*(?:ext\.?|x|#)\s*\d+$", "")
-    compact = raw.str.replace_all(r"[\s\-.()/]", "")
-    digits = compact.str.strip_prefix("+")
-    record_country = country_code(country)
-    iso = (
-        pl.when(record_country.is_not_null())
-        .then(record_country)
-        .otherwise(pl.lit(default_country.upper()))
+    inputs = pl.struct(
+        phone.cast(pl.String).alias("phone"), country.cast(pl.String).alias("country")
     )
-    calling = iso.replace_strict(CALLING_CODES, default=None, return_dtype=pl.String)
-    nanp = calling == "1"
-    length = digits.str.len_chars()
+    return inputs.map_batches(
+        lambda batch: _e164(batch.struct.unnest(), default_country),
+        return_dtype=pl.String,
+        is_elementwise=True,
+    )
+
+
+def _e164(frame: pl.DataFrame, default_country: str) -> pl.Series:
+    """`phone_e164` on a frame of `phone` and `country`, one step at a time: each intermediate
+    is computed once (as one expression, Polars re-evaluated each per branch: 10x slower)."""
+    steps = (
+        frame.lazy()
+        .with_columns(
+            compact=_text(pl.col("phone"))
+            .str.replace(r"(?i)\s*(?:ext\.?|x|#)\s*\d+$", "")
+            .str.replace_all(r"[\s\-.()/]", ""),
+            iso=country_code(pl.col("country")).fill_null(default_country.upper()),
+        )
+        .with_columns(
+            digits=pl.col("compact").str.strip_prefix("+"),
+            calling=pl.col("iso").replace_strict(
+                CALLING_CODES, default=None, return_dtype=pl.String
+            ),
+        )
+        .with_columns(nanp=pl.col("calling") == "1", length=pl.col("digits").str.len_chars())
+    )
+    digits, calling, nanp, length = (pl.col(c) for c in ("digits", "calling", "nanp", "length"))
     international = (
-        pl.when(~compact.str.contains(r"^\+?\d+$"))
+        pl.when(~pl.col("compact").str.contains(r"^\+?\d+$"))
         .then(_NULL)
-        .when(compact.str.starts_with("+"))
+        .when(pl.col("compact").str.starts_with("+"))
         .then(digits)
         .when(digits.str.starts_with("00"))
         .then(digits.str.slice(2))
@@ -135,15 +153,21 @@ def phone_e164(phone: pl.Expr, country: pl.Expr, default_country: str) -> pl.Exp
         .then(digits)
         .when(nanp | calling.is_null())
         .then(_NULL)
-        .when(digits.str.starts_with("0") & ~iso.is_in(sorted(KEEPS_LEADING_ZERO)))
+        .when(digits.str.starts_with("0") & ~pl.col("iso").is_in(sorted(KEEPS_LEADING_ZERO)))
         .then(calling + digits.str.slice(1))
         .otherwise(calling + digits)
     )
+    number = pl.col("international")
     # E.164: at most 15 digits, no leading 0; North American numbers have a 2-9 area code.
-    valid = international.str.contains(r"^[1-9]\d{7,14}$") & (
-        ~international.str.starts_with("1") | international.str.contains(r"^1[2-9]\d{9}$")
+    valid = number.str.contains(r"^[1-9]\d{7,14}$") & (
+        ~number.str.starts_with("1") | number.str.contains(r"^1[2-9]\d{9}$")
     )
-    return pl.when(valid).then(pl.lit("+") + international).otherwise(_NULL)
+    return (
+        steps.with_columns(international=international)
+        .select(pl.when(valid).then(pl.lit("+") + number).otherwise(_NULL).alias("e164"))
+        .collect()
+        .to_series()
+    )
 
 
 def phone_meta(e164: pl.Expr) -> pl.Expr:
