@@ -128,8 +128,7 @@ def export(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.activation.export import build_exports
 
     manifest = build_exports(settings, logical_date, run_id)
-    return {"files": [(f["path"], f["rows"]) for f in manifest["files"]],
-            "suppressed": manifest["suppressed"]}
+    return {"files": [(f["path"], f["rows"]) for f in manifest["files"]]}
 
 
 def report(settings: Settings, logical_date: date, run_id: str) -> dict:
