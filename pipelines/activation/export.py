@@ -240,9 +240,9 @@ def build_exports(
                     baseline_day or "no earlier export",
                     held_back,
                 )
-    if segment is not None and not suppressed:
+    if (segment is not None or platform is not None) and not suppressed:
         raise ExportError(
-            f"no segment {segment!r} with platform {platform or 'any'} in "
+            f"no segment {segment or '(any)'!r} with platform {platform or 'any'} in "
             f"{settings.segments_file} (split segments are named "
             f"<segment>__<value>); known: {sorted(names)}"
         )
