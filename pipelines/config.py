@@ -81,22 +81,27 @@ class Settings:
         kwargs["error_budget_min_rows"] = _env_int("MARKETING_ERROR_BUDGET_MIN_ROWS", 1)
         country = (os.environ.get("MARKETING_DEFAULT_COUNTRY") or "US").strip().upper()
         if not (len(country) == 2 and country.isascii() and country.isalpha()):
-            raise ValueError(f"setting MARKETING_DEFAULT_COUNTRY={country!r} must be an ISO "
-                             "3166 two-letter country code, such as US or DE")
+            raise ValueError(
+                f"setting MARKETING_DEFAULT_COUNTRY={country!r} must be an ISO "
+                "3166 two-letter country code, such as US or DE"
+            )
         kwargs["default_country"] = country
         kwargs["meta_part_rows"] = _env_int("MARKETING_META_PART_ROWS", 10_000)
         if not 1 <= kwargs["meta_part_rows"] <= 10_000:  # type: ignore[operator]
-            raise ValueError("setting MARKETING_META_PART_ROWS must be between 1 and 10000 "
-                             "(Meta takes at most 10,000 rows per call)")
+            raise ValueError(
+                "setting MARKETING_META_PART_ROWS must be between 1 and 10000 "
+                "(Meta takes at most 10,000 rows per call)"
+            )
         prefix = "MARKETING_ERROR_BUDGET_"
         kwargs["error_budgets"] = {
             name.removeprefix(prefix).lower(): _env_float(name, 0.05)
             for name in os.environ
             if name.startswith(prefix) and name != prefix + "MIN_ROWS"
         }
-        for name, budget in [("MARKETING_ERROR_BUDGET", kwargs["error_budget"]),
-                             *((prefix + k.upper(), v)
-                               for k, v in kwargs["error_budgets"].items())]:  # type: ignore[union-attr]
+        for name, budget in [
+            ("MARKETING_ERROR_BUDGET", kwargs["error_budget"]),
+            *((prefix + k.upper(), v) for k, v in kwargs["error_budgets"].items()),
+        ]:  # type: ignore[union-attr]
             if not 0 <= float(budget) <= 1:  # type: ignore[arg-type]
                 raise ValueError(f"setting {name} must be between 0 and 1")
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -29,20 +29,28 @@ DAY = date(2026, 10, 31)
 class World:
     def __init__(self, root: Path) -> None:
         self.settings = Settings(home=root / "data")
-        self.env = airflow_env.airflow_env({
-            "MARKETING_HOME": str(self.settings.home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{root / 'airflow.db'}",
-            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(root / "logs"),
-            "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(root / "logs"),
-            "AIRFLOW_HOME": str(REPO_ROOT),
-            "GX_ANALYTICS_ENABLED": "false",
-        })
+        self.env = airflow_env.airflow_env(
+            {
+                "MARKETING_HOME": str(self.settings.home),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{root / 'airflow.db'}",
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(root / "logs"),
+                "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(root / "logs"),
+                "AIRFLOW_HOME": str(REPO_ROOT),
+                "GX_ANALYTICS_ENABLED": "false",
+            }
+        )
 
     def run_dag(self, **extra_env: str) -> subprocess.CompletedProcess:
-        command = [airflow_env.airflow_executable(), "dags", "test", "marketing_daily",
-                   DAY.isoformat()]
-        return subprocess.run(command, env={**self.env, **extra_env}, capture_output=True,
-                              text=True, check=False)
+        command = [
+            airflow_env.airflow_executable(),
+            "dags",
+            "test",
+            "marketing_daily",
+            DAY.isoformat(),
+        ]
+        return subprocess.run(
+            command, env={**self.env, **extra_env}, capture_output=True, text=True, check=False
+        )
 
     def query(self, sql: str, published: bool = True) -> list[tuple]:
         path = self.settings.published_db if published else self.settings.work_db
@@ -64,21 +72,33 @@ def world(tmp_path_factory) -> World:
 
 
 def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
-    tables = {t for (t,) in world.query(
-        "select table_schema || '.' || table_name from information_schema.tables")}
-    assert {"marts.dim_customers", "marts.fct_orders", "ml.churn_scores", "ml.model_runs",
-            "meta.runs"} <= tables
+    tables = {
+        t
+        for (t,) in world.query(
+            "select table_schema || '.' || table_name from information_schema.tables"
+        )
+    }
+    assert {
+        "marts.dim_customers",
+        "marts.fct_orders",
+        "ml.churn_scores",
+        "ml.model_runs",
+        "meta.runs",
+    } <= tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
     # One row per person the shop or Mailchimp knows, by the simulator's hidden truth.
     truth = pl.read_parquet(world.settings.truth_dir / "customers.parquet")
-    known = truth.filter(pl.col("shop_customer_id").is_not_null()
-                         | pl.col("mailchimp_status").is_not_null()).height
+    known = truth.filter(
+        pl.col("shop_customer_id").is_not_null() | pl.col("mailchimp_status").is_not_null()
+    ).height
     assert world.query("select count(*) from marts.dim_customers") == [(known,)]
     scored, low, high = world.query(
-        "select count(*), min(churn_probability), max(churn_probability) from ml.churn_scores")[0]
+        "select count(*), min(churn_probability), max(churn_probability) from ml.churn_scores"
+    )[0]
     assert scored > 300 and 0 <= low < high <= 1
-    manifest = json.loads((world.settings.exports_dir / DAY.isoformat() / "manifest.json")
-                          .read_text())
+    manifest = json.loads(
+        (world.settings.exports_dir / DAY.isoformat() / "manifest.json").read_text()
+    )
     exported = manifest["files"][0]
     csv_text = (world.settings.exports_dir / DAY.isoformat() / exported["path"]).read_text()
     assert csv_text.splitlines()[0] == "Email Address,First Name,Last Name,Tags"
@@ -90,9 +110,13 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert manifest["deltas_since"][exported["segment"]]["mailchimp"] is None
     # Nobody unsubscribed or cleaned is in the email export.
     emails = {line.split(",")[0] for line in csv_text.splitlines()[1:]}
-    blocked = {e for (e,) in world.query(
-        "select email from marts.dim_customers "
-        "where mailchimp_status in ('unsubscribed', 'cleaned')")}
+    blocked = {
+        e
+        for (e,) in world.query(
+            "select email from marts.dim_customers "
+            "where mailchimp_status in ('unsubscribed', 'cleaned')"
+        )
+    }
     assert blocked and not emails & blocked
     report = (world.settings.reports_dir / DAY.isoformat() / "index.html").read_text()
     assert "Churn risk" in report and "<svg" in report and 'href="quality/index.html"' in report
@@ -122,20 +146,25 @@ def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
     assert set(before) == {"marts.dim_customers", "marts.fct_orders", "ml.churn_scores"}
     assert world.query("select count(*) from meta.runs") == [(2,)]
     # The same data trains the same model version, so the rerun reuses it from the registry.
-    assert world.query("select count(distinct version), list(trained order by run_id) "
-                       "from ml.model_runs")[0][0] == 1
-    assert sorted(t for (t,) in world.query("select trained from ml.model_runs")) == [
-        False, True]
+    assert (
+        world.query(
+            "select count(distinct version), list(trained order by run_id) from ml.model_runs"
+        )[0][0]
+        == 1
+    )
+    assert sorted(t for (t,) in world.query("select trained from ml.model_runs")) == [False, True]
     loads = world.query(
         "select sha256, count(*) from audit.loads where status = 'loaded' group by sha256 "
-        "having count(*) > 1", published=False)
+        "having count(*) > 1",
+        published=False,
+    )
     assert loads == []
-    assert world.query("select count(distinct run_id) from audit.loads",
-                       published=False) == [(1,)]
+    assert world.query("select count(distinct run_id) from audit.loads", published=False) == [(1,)]
 
 
 def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(
-        world, tmp_path: Path):
+    world, tmp_path: Path
+):
     before = published_hashes(world.settings)
     runs_before = world.query("select count(*) from meta.runs")
     published_exports = world.settings.exports_dir / DAY.isoformat()
@@ -143,11 +172,13 @@ def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(
     strict = tmp_path / "expectations"
     shutil.copytree(world.settings.expectations_dir, strict)
     suite = json.loads((strict / "dim_customers.json").read_text())
-    suite["expectations"].append({
-        "type": "expect_table_row_count_to_be_between",
-        "kwargs": {"min_value": 1, "max_value": 10},
-        "meta": {"severity": "error"},
-    })
+    suite["expectations"].append(
+        {
+            "type": "expect_table_row_count_to_be_between",
+            "kwargs": {"min_value": 1, "max_value": 10},
+            "meta": {"severity": "error"},
+        }
+    )
     (strict / "dim_customers.json").write_text(json.dumps(suite))
 
     failed = world.run_dag(MARKETING_EXPECTATIONS_DIR=str(strict))
@@ -160,7 +191,9 @@ def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(
     assert exports_after == exports_before
     recorded = world.query(
         "select count(*) from audit.validations where not success "
-        "and expectation_type = 'expect_table_row_count_to_be_between'", published=False)
+        "and expectation_type = 'expect_table_row_count_to_be_between'",
+        published=False,
+    )
     assert recorded == [(1,)]
 
 
@@ -169,11 +202,18 @@ def test_the_published_file_is_readable_while_the_work_file_is_held_by_a_writer(
     try:
         writer.execute("create or replace table main.lock_probe as select 1 as x")
         reader = subprocess.run(
-            [sys.executable, "-c",
-             "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
-             "print(con.sql('select count(*) from marts.dim_customers').fetchall()[0][0])",
-             str(world.settings.published_db)],
-            capture_output=True, text=True, check=False, timeout=60)
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+                "print(con.sql('select count(*) from marts.dim_customers').fetchall()[0][0])",
+                str(world.settings.published_db),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
         assert reader.returncode == 0, reader.stderr
         published = world.query("select count(*) from marts.dim_customers")[0][0]
         assert int(reader.stdout.strip()) == published > 0
