@@ -11,12 +11,13 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test airflow lint bench clean help
+.PHONY: run test airflow docs lint bench clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
 	@echo "make test    set up .venv, run the whole test suite"
 	@echo "make airflow Airflow UI (airflow standalone) on http://localhost:8080, for scheduling"
+	@echo "make docs    dbt docs of the warehouse models (lineage, columns, tests)"
 	@echo "make lint    ruff"
 	@echo "make bench   benchmark the daily run (SCALE=xs|s|m|l)"
 	@echo "make clean   remove .venv and data/"
@@ -40,6 +41,9 @@ airflow: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow db migrate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow pools set duckdb_writer 1 "DuckDB allows one writer"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
+
+docs: $(VENV)/.installed
+	$(BIN)/marketing docs $(if $(DATE),--date $(DATE),)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check pipelines dags tests bench

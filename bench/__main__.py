@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -24,8 +25,15 @@ from pipelines.transform import dbt_paths, read_run_results
 
 DAY = date(2026, 10, 31)
 # The DAG's order (dags/marketing_daily.py): exports are built before the audit that gates them.
-STEPS = [*[("ingest", s) for s in source_names()], ("transform", None), ("score_churn", None),
-         ("export", None), ("audit", None), ("publish", None), ("report", None)]
+STEPS = [
+    *[("ingest", s) for s in source_names()],
+    ("transform", None),
+    ("score_churn", None),
+    ("export", None),
+    ("audit", None),
+    ("publish", None),
+    ("report", None),
+]
 
 
 def world(scale: str, seed: int) -> Path:
@@ -38,8 +46,12 @@ def world(scale: str, seed: int) -> Path:
         shutil.rmtree(root / "world", ignore_errors=True)
         start = time.perf_counter()
         counts = simulate(Settings(home=root / "world"), scale=scale, seed=seed, end_date=DAY)
+        seconds = time.perf_counter() - start
+        rows = sum(v for k, v in counts.items() if not k.startswith("truth_"))
+        # The simulation is this process's first heavy work: its peak is the simulator's.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         (root / "world" / "simulate.json").write_text(json.dumps(
-            {"seconds": time.perf_counter() - start, "counts": counts}))
+            {"seconds": seconds, "rows": rows, "peak_rss_mb": peak, "counts": counts}))
         done.touch()
     return root
 
@@ -75,58 +87,104 @@ def dbt_groups(home: Path) -> dict[str, float]:
 
 
 def commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return out.stdout.strip() or "unknown"
 
 
 def markdown(r: dict) -> str:
-    lines = [f"### scale `{r['scale']}` ({r['people']:,} people), commit {r['commit']}", "",
-             "| stage | seconds | + imports s | peak RSS MB | note |", "|---|---:|---:|---:|---|"]
+    lines = [
+        f"### scale `{r['scale']}` ({r['people']:,} people), commit {r['commit']}",
+        "",
+        "| stage | seconds | + imports s | peak RSS MB | note |",
+        "|---|---:|---:|---:|---|",
+    ]
     for s in r["full_run"]:
         note = ""
         if s["stage"].startswith("ingest"):
             note = f"{s['result']['files']} files, {s['result']['rows_read']:,} rows"
-        lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {s['import_seconds']:.1f} | "
-                     f"{s['peak_rss_mb']:.0f} | {note} |")
+        lines.append(
+            f"| {s['stage']} | {s['seconds']:.1f} | {s['import_seconds']:.1f} | "
+            f"{s['peak_rss_mb']:.0f} | {note} |"
+        )
     full, rerun = r["full_seconds"], r["rerun_seconds"]
-    lines += [f"| **full run** | **{full:.1f}** | {r['full_import_seconds']:.1f} | | "
-              "sum of stages |",
-              f"| rerun, no new files | {rerun:.1f} | | | {rerun / full:.0%} of the full run |",
-              f"| **one more day** (incremental) | **{r['next_day_seconds']:.1f}** | | | "
-              f"{r['next_day_seconds'] / full:.0%} of the full run |", "",
-              "Where the one-day run spends its time: " + ", ".join(
-                  f"{s['stage']} {s['seconds']:.1f} s" for s in sorted(
-                      r["next_day"], key=lambda s: -s["seconds"])[:4]) + ".", ""]
+    lines += [
+        f"| **full run** | **{full:.1f}** | {r['full_import_seconds']:.1f} | | sum of stages |",
+        f"| rerun, no new files | {rerun:.1f} | | | {rerun / full:.0%} of the full run |",
+        f"| **one more day** (incremental) | **{r['next_day_seconds']:.1f}** | | | "
+        f"{r['next_day_seconds'] / full:.0%} of the full run |",
+        "",
+        "Where the one-day run spends its time: "
+        + ", ".join(
+            f"{s['stage']} {s['seconds']:.1f} s"
+            for s in sorted(r["next_day"], key=lambda s: -s["seconds"])[:4]
+        )
+        + ".",
+        "",
+    ]
     pd_s, ours = r["pandas"]["seconds"], r["ours_features_and_model_seconds"]
-    lines += ["| ingest by source | rows | MB | ours s | rows/s | MB/s | bare DuckDB s | "
-              "bare/ours |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "| ingest by source | rows | MB | ours s | rows/s | MB/s | bare DuckDB s | bare/ours |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for source, stat in sorted(r["ingest_by_source"].items()):
         if not stat["rows"]:
             continue
         rate = stat["rows"] / stat["seconds"]
         mbps = stat["bytes"] / stat["seconds"] / 1e6
-        lines.append(f"| {source} | {stat['rows']:,} | {stat['bytes'] / 1e6:.1f} | "
-                     f"{stat['seconds']:.2f} | {rate:,.0f} | {mbps:.1f} | "
-                     f"{stat['bare_seconds']:.2f} | {stat['bare_seconds'] / stat['seconds']:.2f} |")
+        lines.append(
+            f"| {source} | {stat['rows']:,} | {stat['bytes'] / 1e6:.1f} | "
+            f"{stat['seconds']:.2f} | {rate:,.0f} | {mbps:.1f} | "
+            f"{stat['bare_seconds']:.2f} | {stat['bare_seconds'] / stat['seconds']:.2f} |"
+        )
     ing = r["ingest_seconds"]
     bare = sum(v["bare_seconds"] for v in r["ingest_by_source"].values())
-    lines += [f"| **all** | | | {ing:.2f} | | | {bare:.2f} | {bare / ing:.2f} |", "",
-              "| comparison | ours s | reference s | ratio |", "|---|---:|---:|---:|",
-              f"| churn features + model vs pandas | {ours:.2f} | {pd_s:.2f} | "
-              f"pandas/ours {pd_s / ours:.2f} |", ""]
+    lines += [
+        f"| **all** | | | {ing:.2f} | | | {bare:.2f} | {bare / ing:.2f} |",
+        "",
+        "| comparison | ours s | reference s | ratio |",
+        "|---|---:|---:|---:|",
+        f"| churn features + model vs pandas | {ours:.2f} | {pd_s:.2f} | "
+        f"pandas/ours {pd_s / ours:.2f} |",
+        "",
+    ]
     c, i = r["churn"], r["identity"]
-    lines += ["| quality | value |", "|---|---:|",
-              f"| churn AUC vs truth: model | {c['model_auc']:.3f} |",
-              f"| churn AUC vs truth: recency rule | {c['recency_auc']:.3f} |",
-              f"| churn AUC vs truth: oracle (hidden state) | {c['oracle_auc']:.3f} |",
-              f"| identity pairwise precision (email match) | {i['precision']:.4f} |",
-              f"| identity pairwise recall (email match) | {i['recall']:.4f} |",
-              f"| simulate | {r['simulate_seconds']:.1f} s |", ""]
-    lines.append("dbt time by group (s): " + ", ".join(
-        f"{k} {v:.1f}" for k, v in sorted(r["dbt_groups"].items())))
+    lines += [
+        "| quality | value |",
+        "|---|---:|",
+        f"| churn AUC vs truth: model | {c['model_auc']:.3f} |",
+        f"| churn AUC vs truth: recency rule | {c['recency_auc']:.3f} |",
+        f"| churn AUC vs truth: oracle (hidden state) | {c['oracle_auc']:.3f} |",
+        f"| identity pairwise precision / recall, all identifiers | "
+        f"{i['precision']:.4f} / {i['recall']:.4f} |",
+        f"| identity pairwise precision / recall, linkable identifiers | "
+        f"{i['linkable']['precision']:.4f} / {i['linkable']['recall']:.4f} |",
+        f"| naive exact-email match, all identifiers | {i['email_match']['precision']:.4f} "
+        f"/ {i['email_match']['recall']:.4f} |",
+        f"| naive exact-email match, linkable identifiers | "
+        f"{i['email_match_linkable']['precision']:.4f} / "
+        f"{i['email_match_linkable']['recall']:.4f} |",
+        f"| simulate | {r['simulate_seconds']:.1f} s |",
+        "",
+    ]
+    lines.append(
+        "dbt time by group (s): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["dbt_groups"].items()))
+    )
     lines.append(f"Machine: {r['machine']}; XGBoost on CPU (no GPU lent to this run).")
     return "\n".join(lines)
+
+
+def _simulated(r: dict) -> str:
+    if not r.get("simulate_rows"):
+        return "not measured (world cached before this figure existed)"
+    return (f"{r['simulate_rows'] / r['simulate_seconds']:,.0f} rows/s, "
+            f"{r['simulate_peak_rss_mb']:,.0f} MB")
 
 
 def main() -> None:
@@ -153,18 +211,23 @@ def main() -> None:
     bare = references.bare_duckdb_ingest(root / "world" / "landing", root / "bare.duckdb")
     pandas_ref = references.pandas_churn(settings.work_db, DAY)
     transform = next(s for s in full if s["stage"] == "transform")
-    feature_model = read_run_results(
-        dbt_paths(settings)[0] / "run_results.json").timings.get(
-        "model.marketing.customer_features", 0.0)
+    feature_model = read_run_results(dbt_paths(settings)[0] / "run_results.json").timings.get(
+        "model.marketing.customer_features", 0.0
+    )
     score = next(s for s in full if s["stage"] == "score_churn")["seconds"]
     simulated = json.loads((root / "world" / "simulate.json").read_text())
     result = {
-        "scale": args.scale, "seed": args.seed, "commit": commit(),
+        "scale": args.scale,
+        "seed": args.seed,
+        "commit": commit(),
         "people": simulated["counts"]["truth_customers"],
         "simulate_seconds": simulated["seconds"],
+        "simulate_rows": simulated.get("rows"),
+        "simulate_peak_rss_mb": simulated.get("peak_rss_mb"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                   f"{platform.python_version()}",
-        "full_run": full, "rerun": rerun,
+        f"{platform.python_version()}",
+        "full_run": full,
+        "rerun": rerun,
         "full_seconds": sum(s["seconds"] for s in full),
         "rerun_seconds": sum(s["seconds"] for s in rerun),
         "full_import_seconds": sum(s["import_seconds"] for s in full),
@@ -175,17 +238,23 @@ def main() -> None:
         "dbt_groups": groups,
         "ingest_by_source": {
             s["stage"].removeprefix("ingest_"): {
-                "seconds": s["seconds"], "rows": s["result"]["rows_read"],
+                "seconds": s["seconds"],
+                "rows": s["result"]["rows_read"],
                 "bytes": s["result"]["bytes"],
-                "bare_seconds": bare.get(s["stage"].removeprefix("ingest_"), {})
-                .get("seconds", 0.0),
+                "bare_seconds": bare.get(s["stage"].removeprefix("ingest_"), {}).get(
+                    "seconds", 0.0
+                ),
             }
-            for s in full if s["stage"].startswith("ingest_")
+            for s in full
+            if s["stage"].startswith("ingest_")
         },
         "pandas": pandas_ref,
         "ours_features_and_model_seconds": feature_model + score,
-        "churn": quality.churn_auc(settings.published_db, root / "world" / "truth",
-                                   datetime.combine(DAY, dt_time.max, tzinfo=UTC)),
+        "churn": quality.churn_auc(
+            settings.published_db,
+            root / "world" / "truth",
+            datetime.combine(DAY, dt_time.max, tzinfo=UTC),
+        ),
         "identity": quality.identity_pairs(settings.work_db, root / "world" / "truth"),
     }
     out = REPO_ROOT / "bench" / "results" / f"{args.scale}-{result['commit']}"

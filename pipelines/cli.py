@@ -171,6 +171,21 @@ def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.transform import generate_docs
+
+    day = date.fromisoformat(args.date) if args.date else _latest_landing_date(settings)
+    if day is None:
+        return 1
+    index = generate_docs(settings, day)
+    print(
+        f"dbt docs (models, columns, tests, lineage): {index}\n"
+        f"browse them: dbt docs serve --project-dir {settings.dbt_project_dir} "
+        f"--profiles-dir {settings.dbt_project_dir} --target-path {index.parent}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marketing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="on demand, read the published warehouse (default) or the work file",
     )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("docs", help="generate dbt docs of the warehouse (lineage, columns)")
+    p.add_argument("--date")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("landing-date", help="print the newest export date in the landing folder")
     p.set_defaults(func=cmd_landing_date)

@@ -108,3 +108,11 @@ def read_run_results(path: Path) -> TransformResult:
 def build(settings: Settings, logical_date: date) -> TransformResult:
     """`dbt build`: every model and its tests, in dependency order; a failing test fails it."""
     return run_dbt(settings, ["build"], logical_date)
+
+
+def generate_docs(settings: Settings, logical_date: date) -> Path:
+    """`dbt docs generate` over the work file: the catalog of every model, column and test,
+    and the lineage, for analysts to browse (`dbt docs serve`). Returns the index.html path."""
+    run_dbt(settings, ["docs", "generate"], logical_date)
+    target_path, _ = dbt_paths(settings)
+    return target_path / "index.html"

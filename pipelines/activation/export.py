@@ -43,6 +43,8 @@ select c.*, s.churn_probability, s.churn_decile, s.reason_1, s.reason_2, s.reaso
 from marts.dim_customers as c
 left join ml.churn_scores as s using (customer_key)
 """
+# What `prepare_audience` reads for every platform (erasure matches on email and phone).
+IDENTITY_COLUMNS = ("customer_key", "email", "phone_e164", "country_code")
 SOURCES = ("work", "published")
 KINDS = ("full", "adds", "removes")
 DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -84,11 +86,14 @@ def prepare_audience(
     audience: pl.DataFrame, default_country: str, store: pl.DataFrame
 ) -> pl.DataFrame:
     """`audience` plus the normalised identifiers every platform uses (`email_norm`,
-    `phone_norm` in E.164), their hashes, and `is_erased` from the suppression store."""
+    `phone_norm` in E.164), their hashes, and `is_erased` from the suppression store.
+
+    dim_customers already reads phones into E.164 (`phone_e164`); they go through the same
+    normaliser as the erasure list's, so both hash alike whatever either side gets wrong."""
     prepared = audience.with_columns(
         email_norm=normalize.email(pl.col("email")),
         phone_norm=normalize.phone_e164(
-            pl.col("phone_raw"), pl.col("country_code"), default_country
+            pl.col("phone_e164"), pl.col("country_code"), default_country
         ),
     ).with_columns(email_sha256=pl.col("email_norm"), phone_sha256=pl.col("phone_norm"))
     prepared = normalize.sha256_columns(prepared, ["email_sha256", "phone_sha256"])
@@ -99,12 +104,13 @@ def check_columns(columns: list[str], segments: list[Segment], where: Path) -> N
     """Every column each segment's platforms need is in the audience, or say which are not."""
     for segment in segments:
         for platform in segment.platforms:
-            missing = [c for c in REQUIRED_COLUMNS[platform] if c not in columns]
+            needed = (*IDENTITY_COLUMNS, *REQUIRED_COLUMNS[platform])
+            missing = [c for c in dict.fromkeys(needed) if c not in columns]
             if missing:
                 raise ExportError(
                     f"{where}: segment {segment.name!r} exports to {platform}, which needs "
-                    f"the audience columns {missing}, and marts.dim_customers has none of them "
-                    f"yet. Take {platform} out of the segment's platforms until they exist."
+                    f"the audience columns {missing}, which marts.dim_customers (or the scores) "
+                    f"lacks. Take {platform} out of the segment's platforms until they exist."
                 )
 
 

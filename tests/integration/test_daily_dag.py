@@ -18,8 +18,9 @@ import pytest
 
 from pipelines import airflow_env
 from pipelines.config import REPO_ROOT, Settings
+from pipelines.quality import suite_tables
 from pipelines.simulate import simulate
-from pipelines.warehouse import connect, published_hashes
+from pipelines.warehouse import RUN_LOGS, connect, published_hashes
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -86,12 +87,20 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "meta.runs",
     } <= tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
-    # One row per person the shop or Mailchimp knows, by the simulator's hidden truth.
-    truth = pl.read_parquet(world.settings.truth_dir / "customers.parquet")
-    known = truth.filter(
-        pl.col("shop_customer_id").is_not_null() | pl.col("mailchimp_status").is_not_null()
-    ).height
+    # One row per person some source can name, by the simulator's hidden truth.
+    truth = pl.read_parquet(world.settings.truth_dir / "identifiers.parquet")
+    known = truth.filter(pl.col("identifier_type") == "email")["person_id"].n_unique()
     assert world.query("select count(*) from marts.dim_customers") == [(known,)]
+    for fact in (
+        "fct_sessions",
+        "fct_order_lines",
+        "fct_email_events",
+        "fct_ad_performance",
+        "fct_leads",
+        "fct_survey_responses",
+        "customer_segments",
+    ):
+        assert world.query(f"select count(*) > 0 from marts.{fact}") == [(True,)], fact
     scored, low, high = world.query(
         "select count(*), min(churn_probability), max(churn_probability) from ml.churn_scores"
     )[0]
@@ -143,7 +152,9 @@ def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
     assert erased not in world.settings.suppression_store.read_text()
     assert erased not in again.stdout + again.stderr
     assert published_hashes(world.settings) == before
-    assert set(before) == {"marts.dim_customers", "marts.fct_orders", "ml.churn_scores"}
+    assert set(before) == {
+        t for t in suite_tables(world.settings.expectations_dir) if t not in RUN_LOGS
+    }
     assert world.query("select count(*) from meta.runs") == [(2,)]
     # The same data trains the same model version, so the rerun reuses it from the registry.
     assert (

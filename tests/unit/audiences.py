@@ -1,8 +1,10 @@
 """A small customer audience with known consent groups, written as the warehouse holds it.
 
-The frame has the columns of `marts.dim_customers` the exports read, including the consent and
-HubSpot columns the lead's dim_customers work adds (`is_eea`, `ad_*_consent`, `ccpa_opt_out`,
-`hubspot_record_id`, `phone_e164`), and the churn scores.
+The frame has the columns of `marts.dim_customers` the exports read (`phone_e164`,
+`hubspot_record_id`, `is_eea`, `ad_storage_consent`, `ccpa_opt_out`, ...), the churn scores,
+and the two Google consent signals the ad exports need, `ad_user_data_consent` and
+`ad_personalization_consent`, which dim_customers does not carry yet. `phone_raw` (as the person
+typed it) is for the tests only and is not written to the warehouse.
 """
 
 from __future__ import annotations
@@ -102,7 +104,10 @@ def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None 
     scores = people.select(
         "customer_key", "churn_probability", "churn_decile", "reason_1", "reason_2", "reason_3"
     )
-    customers = people.drop("churn_probability", "churn_decile", "reason_1", "reason_2", "reason_3")
+    # phone_raw is how the person typed it (for the tests); the mart holds phone_e164.
+    customers = people.drop(
+        "churn_probability", "churn_decile", "reason_1", "reason_2", "reason_3", "phone_raw"
+    )
     con = connect(settings, path=path)
     try:
         con.execute("create schema if not exists marts")

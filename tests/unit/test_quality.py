@@ -34,14 +34,19 @@ create schema ml;
 create table marts.dim_customers as select * from (values
     ('00000000000000a1', 'ann@example.com', 'Ann', 'Lee', 's1', 'subscribed', true, 2,
         30.50::decimal(18, 2), '2024-01-01 10:00:00+00'::timestamptz,
-        '2024-02-01 10:00:00+00'::timestamptz, 'shop,mailchimp'),
+        '2024-02-01 10:00:00+00'::timestamptz, 'shop,mailchimp', '+15551234567', false, true,
+        false, 'h1', 'customer', 'email', 5, 9),
     ('00000000000000b2', 'bob@example.com', null, null, null, null, false, 0,
-        0.00::decimal(18, 2), null::timestamptz, null::timestamptz, 'mailchimp'),
+        0.00::decimal(18, 2), null::timestamptz, null::timestamptz, 'mailchimp', null, true,
+        false, false, null, null, null, null, null),
     ('00000000000000c3', 'cy@example.com', 'Cy', null, 's3', 'cleaned', false, 1,
         12.00::decimal(18, 2), '2024-01-05 09:00:00+00'::timestamptz,
-        '2024-01-05 09:00:00+00'::timestamptz, 'shop')
+        '2024-01-05 09:00:00+00'::timestamptz, 'shop', '+447700900123', false, false, true, null,
+        null, 'direct', 2, null)
 ) as v(customer_key, email, first_name, last_name, shop_customer_id, mailchimp_status,
-       is_emailable, orders_count, revenue, first_order_at, last_order_at, sources_present);
+       is_emailable, orders_count, revenue, first_order_at, last_order_at, sources_present,
+       phone_e164, is_eea, ad_storage_consent, ccpa_opt_out, hubspot_record_id, lifecycle_stage,
+       acquisition_channel, rfm_recency_score, nps_score);
 create table marts.fct_orders as select * from (values
     ('o1', '00000000000000a1', '2024-01-01 10:00:00+00'::timestamptz, 10.50::decimal(18, 2),
         'USD', 1),
@@ -125,11 +130,17 @@ def test_duplicate_key_blocks_and_is_still_recorded(
     assert "marts.dim_customers: expect_column_values_to_be_unique(customer_key) -> " in message
     assert "00000000000000b2" in message
     assert "nothing was published" in message
-    assert [f.expectation_type for f in error.failures] == ["expect_column_values_to_be_unique"]
+    # The copied row repeats both the key and the email: both uniqueness checks fail.
+    assert [f.expectation_type for f in error.failures] == [
+        "expect_column_values_to_be_unique"] * 2
+    assert "expect_column_values_to_be_unique(email)" in message
     rows = _audit_rows(con)
     failed = rows.filter(~pl.col("success"))
-    assert failed.select("table_name", "expectation_type", "column_name", "severity").rows() == [
-        ("marts.dim_customers", "expect_column_values_to_be_unique", "customer_key", "error")
+    assert sorted(
+        failed.select("table_name", "expectation_type", "column_name", "severity").rows()
+    ) == [
+        ("marts.dim_customers", "expect_column_values_to_be_unique", "customer_key", "error"),
+        ("marts.dim_customers", "expect_column_values_to_be_unique", "email", "error"),
     ]
     assert rows.height == error.summary.evaluated
 

@@ -6,7 +6,10 @@ with orders as (
     select
         customer_key,
         ordered_at,
-        amount - refunded_amount as amount
+        -- Refunds are left out: the exports do not say when they happened, so a refund could
+        -- be news after the cutoff.
+        amount,
+        discount_amount > 0 as is_discounted
     from {{ ref('fct_orders') }}
     where not is_cancelled
 ),
@@ -17,6 +20,27 @@ identifiers as (
 
 members as (
     select * from {{ ref('stg_mailchimp__members') }}
+),
+
+email_events as (
+    select customer_key, action, action_at from {{ ref('fct_email_events') }}
+    where customer_key is not null
+),
+
+sessions as (
+    select customer_key, session_started_at, channel from {{ ref('fct_sessions') }}
+    where customer_key is not null
+),
+
+responses as (
+    select customer_key, response_id, submitted_at, nps_score
+    from {{ ref('fct_survey_responses') }}
+    where customer_key is not null and nps_score is not null
+),
+
+lines as (
+    select customer_key, ordered_at, category from {{ ref('fct_order_lines') }}
+    where not is_cancelled
 ),
 
 cutoffs as (
@@ -55,7 +79,8 @@ order_features as (
             as revenue_365d,
         case when count(*) > 1
             then date_diff('day', min(ordered_at), max(ordered_at)) / (count(*) - 1)
-        end as avg_days_between_orders
+        end as avg_days_between_orders,
+        avg(is_discounted::integer) as discounted_order_share
     from known_orders
     group by as_of_date, customer_key
 ),
@@ -78,6 +103,55 @@ email_status as (
     group by cutoff_times.as_of_date, identifiers.customer_key
 ),
 
+email_features as (
+    select
+        cutoff_times.as_of_date,
+        email_events.customer_key,
+        count(*) filter (where action = 'open' and action_at >= cutoff_at - interval 90 day)
+            as email_opens_90d,
+        count(*) filter (where action = 'click' and action_at >= cutoff_at - interval 90 day)
+            as email_clicks_90d,
+        bool_or(action = 'unsubscribe') as has_unsubscribed
+    from cutoff_times
+    inner join email_events on email_events.action_at < cutoff_times.cutoff_at
+    group by cutoff_times.as_of_date, cutoff_times.cutoff_at, email_events.customer_key
+),
+
+web_features as (
+    select
+        cutoff_times.as_of_date,
+        sessions.customer_key,
+        count(*) filter (where session_started_at >= cutoff_at - interval 30 day) as sessions_30d,
+        count(*) filter (where session_started_at >= cutoff_at - interval 90 day) as sessions_90d,
+        count(*) filter (where session_started_at >= cutoff_at - interval 90 day
+            and channel in ('paid_social', 'paid_search')) as ad_sessions_90d,
+        date_diff('day', cast(max(session_started_at) as date), cutoff_times.as_of_date)
+            as days_since_last_session
+    from cutoff_times
+    inner join sessions on sessions.session_started_at < cutoff_times.cutoff_at
+    group by cutoff_times.as_of_date, cutoff_times.cutoff_at, sessions.customer_key
+),
+
+survey_features as (
+    select
+        cutoff_times.as_of_date,
+        responses.customer_key,
+        arg_max(responses.nps_score, (responses.submitted_at, responses.response_id)) as nps_score
+    from cutoff_times
+    inner join responses on responses.submitted_at < cutoff_times.cutoff_at
+    group by all
+),
+
+category_features as (
+    select
+        cutoff_times.as_of_date,
+        lines.customer_key,
+        count(distinct lines.category) as categories_bought
+    from cutoff_times
+    inner join lines on lines.ordered_at < cutoff_times.cutoff_at
+    group by all
+),
+
 final as (
     select
         order_features.customer_key,
@@ -93,9 +167,23 @@ final as (
         cast(order_features.revenue_90d as double) as revenue_90d,
         cast(order_features.revenue_365d as double) as revenue_365d,
         cast(order_features.avg_days_between_orders as double) as avg_days_between_orders,
-        coalesce(email_status.is_email_subscribed, false) as is_email_subscribed
+        coalesce(email_status.is_email_subscribed, false) as is_email_subscribed,
+        cast(order_features.discounted_order_share as double) as discounted_order_share,
+        cast(coalesce(category_features.categories_bought, 0) as integer) as categories_bought,
+        cast(coalesce(email_features.email_opens_90d, 0) as integer) as email_opens_90d,
+        cast(coalesce(email_features.email_clicks_90d, 0) as integer) as email_clicks_90d,
+        coalesce(email_features.has_unsubscribed, false) as has_unsubscribed,
+        cast(coalesce(web_features.sessions_30d, 0) as integer) as sessions_30d,
+        cast(coalesce(web_features.sessions_90d, 0) as integer) as sessions_90d,
+        cast(coalesce(web_features.ad_sessions_90d, 0) as integer) as ad_sessions_90d,
+        cast(web_features.days_since_last_session as integer) as days_since_last_session,
+        cast(survey_features.nps_score as integer) as nps_score
     from order_features
     left join email_status using (as_of_date, customer_key)
+    left join email_features using (as_of_date, customer_key)
+    left join web_features using (as_of_date, customer_key)
+    left join survey_features using (as_of_date, customer_key)
+    left join category_features using (as_of_date, customer_key)
 )
 
 select * from final

@@ -1,63 +1,167 @@
+{#
+    The unified customer view: one row per person the business can name (an email, a shop
+    customer, a CRM contact, a phone or an order), with what every source knows about them.
+    Where sources disagree: the shop's customer record first, then the CRM, then Mailchimp.
+#}
 with identifiers as (
     select * from {{ ref('int_identity__identifiers') }}
-),
-
-shop_customers as (
-    select * from {{ ref('stg_shop__customers') }}
-),
-
-members as (
-    select * from {{ ref('stg_mailchimp__members') }}
-),
-
-orders as (
-    select * from {{ ref('fct_orders') }}
-    where not is_cancelled
+    where is_person
 ),
 
 people as (
-    select customer_key, max(primary_email) as email
+    select
+        customer_key,
+        min(identifiers.first_seen_at) as first_seen_at,
+        -- The email most records use; the earliest seen when tied.
+        arg_min(identifier, (identifiers.first_seen_at, identifier)) filter (
+            where identifier_type = 'email' and not is_role_mailbox) as personal_email,
+        arg_min(identifier, (identifiers.first_seen_at, identifier)) filter (
+            where identifier_type = 'email') as any_email,
+        min(identifier) filter (where identifier_type = 'phone') as phone_e164,
+        min(identifier) filter (where identifier_type = 'shop_customer_id') as shop_customer_id,
+        min(identifier) filter (where identifier_type = 'hubspot_record_id') as hubspot_record_id
     from identifiers
+    left join {{ ref('int_identity__nodes') }} using (identifier_type, identifier)
     group by customer_key
 ),
 
 shop as (
     select identifiers.customer_key, shop_customers.*
-    from shop_customers
+    from {{ ref('stg_shop__customers') }} as shop_customers
     inner join identifiers
         on identifiers.identifier_type = 'shop_customer_id'
         and identifiers.identifier = shop_customers.shop_customer_id
     qualify row_number() over (
-        partition by identifiers.customer_key order by shop_customers.shop_customer_id
+        partition by identifiers.customer_key order by shop_customers.export_date desc,
+            shop_customers.shop_customer_id
+    ) = 1
+),
+
+crm as (
+    select identifiers.customer_key, contacts.*
+    from {{ ref('stg_hubspot__contacts') }} as contacts
+    inner join identifiers
+        on identifiers.identifier_type = 'hubspot_record_id'
+        and identifiers.identifier = contacts.hubspot_record_id
+    qualify row_number() over (
+        partition by identifiers.customer_key order by contacts.created_at desc,
+            contacts.hubspot_record_id
     ) = 1
 ),
 
 mailchimp as (
     select identifiers.customer_key, members.*
-    from members
+    from {{ ref('stg_mailchimp__members') }} as members
     inner join identifiers
         on identifiers.identifier_type = 'email'
         and identifiers.identifier = members.email
+    -- A person on the list under two addresses: the subscribed one speaks for them.
+    qualify row_number() over (
+        partition by identifiers.customer_key
+        order by members.status = 'subscribed' desc, members.last_changed_at desc, members.email
+    ) = 1
 ),
 
-order_stats as (
+orders as (
     select
         customer_key,
         count(*) as orders_count,
         sum(amount - refunded_amount) as revenue,
         min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at
-    from orders
+        max(ordered_at) as last_order_at,
+        count(*) filter (where ordered_at >= date '{{ var("as_of_date") }}' - interval 365 day)
+            as orders_365d,
+        arg_max(billing_country, (ordered_at, order_id)) as last_billing_country
+    from {{ ref('fct_orders') }}
+    where not is_cancelled and customer_key is not null
+    group by customer_key
+),
+
+email_engagement as (
+    select
+        customer_key,
+        count(*) filter (where action = 'open'
+            and action_at >= date '{{ var("as_of_date") }}' - interval 90 day) as email_opens_90d,
+        count(*) filter (where action = 'click'
+            and action_at >= date '{{ var("as_of_date") }}' - interval 90 day) as email_clicks_90d,
+        max(action_at) filter (where action in ('open', 'click')) as last_email_engaged_at,
+        count(distinct campaign_id) as email_campaigns_received
+    from {{ ref('fct_email_events') }}
+    where customer_key is not null
+    group by customer_key
+),
+
+web as (
+    select
+        customer_key,
+        count(*) as sessions_count,
+        count(*) filter (where session_date >= date '{{ var("as_of_date") }}' - 90) as sessions_90d,
+        min(session_started_at) as first_session_at,
+        max(session_started_at) as last_session_at,
+        arg_min(channel, (session_started_at, session_key)) as first_session_channel,
+        first(device_category order by device_sessions desc, device_category) as main_device,
+        -- Consent Mode on the newest visit: may the site store advertising cookies.
+        arg_max(ads_storage_granted, (session_started_at, session_key)) as ad_storage_consent
+    from (
+        select *, count(*) over (partition by customer_key, device_category) as device_sessions
+        from {{ ref('fct_sessions') }}
+        where customer_key is not null
+    )
+    group by customer_key
+),
+
+pixel as (
+    select
+        identifiers.customer_key,
+        bool_or(events.is_limited_data_use) as ccpa_opt_out
+    from {{ ref('stg_meta_capi__events') }} as events
+    inner join identifiers
+        on identifiers.identifier_type = 'fbp' and identifiers.identifier = events.fbp
+    group by identifiers.customer_key
+),
+
+nps as (
+    select customer_key, arg_max(nps_score, (submitted_at, response_id)) as nps_score
+    from {{ ref('fct_survey_responses') }}
+    where customer_key is not null and nps_score is not null
+    group by customer_key
+),
+
+sources as (
+    select
+        customer_key,
+        string_agg(distinct source_name, ',' order by source_name) as sources_present
+    from (
+        select identifiers.customer_key, case records.record_source
+            when 'shop_customer' then 'shop'
+            when 'order' then 'shop'
+            when 'ga4_device' then 'ga4'
+            when 'ga4_link' then 'ga4'
+            when 'capi' then 'meta'
+            else records.record_source end as source_name
+        from {{ ref('int_identity__records') }} as records
+        inner join identifiers using (identifier_type, identifier)
+    )
     group by customer_key
 ),
 
 final as (
     select
         people.customer_key,
-        people.email,
-        coalesce(shop.first_name, mailchimp.first_name) as first_name,
-        coalesce(shop.last_name, mailchimp.last_name) as last_name,
-        shop.shop_customer_id,
+        coalesce(people.personal_email, people.any_email) as email,
+        coalesce(shop.first_name, crm.first_name, mailchimp.first_name) as first_name,
+        coalesce(shop.last_name, crm.last_name, mailchimp.last_name) as last_name,
+        people.phone_e164,
+        shop.city,
+        shop.region_code,
+        shop.zip,
+        coalesce(shop.country_code, mailchimp.country_code, orders.last_billing_country)
+            as country_code,
+        coalesce(coalesce(shop.country_code, mailchimp.country_code, orders.last_billing_country)
+            in ({%- for c in var('eea_countries') %}'{{ c }}'{{ ", " if not loop.last }}{% endfor -%}),
+            false) as is_eea,
+        people.shop_customer_id,
+        people.hubspot_record_id,
         mailchimp.mailchimp_member_id,
         mailchimp.status as mailchimp_status,
         shop.accepts_email_marketing,
@@ -66,29 +170,67 @@ final as (
             when mailchimp.status is not null then mailchimp.status = 'subscribed'
             else coalesce(shop.accepts_email_marketing, false)
         end as is_emailable,
-        coalesce(shop.country_code, mailchimp.country_code) as country_code,
-        shop.region_code,
-        shop.city,
-        shop.zip,
-        coalesce(shop.phone_raw, mailchimp.phone_raw) as phone_raw,
-        cast(coalesce(order_stats.orders_count, 0) as integer) as orders_count,
-        cast(coalesce(order_stats.revenue, 0) as decimal(18, 2)) as revenue,
-        cast(order_stats.revenue / order_stats.orders_count as decimal(18, 2)) as avg_order_value,
-        order_stats.first_order_at,
-        order_stats.last_order_at,
+        coalesce(web.ad_storage_consent, false) as ad_storage_consent,
+        coalesce(pixel.ccpa_opt_out, false) as ccpa_opt_out,
+        crm.lifecycle_stage,
+        crm.lead_status,
+        coalesce(
+            web.first_session_channel,
+            case crm.original_source
+                when 'ORGANIC_SEARCH' then 'organic_search'
+                when 'PAID_SEARCH' then 'paid_search'
+                when 'PAID_SOCIAL' then 'paid_social'
+                when 'SOCIAL_MEDIA' then 'organic_social'
+                when 'EMAIL_MARKETING' then 'email'
+                when 'REFERRALS' then 'referral'
+                when 'DIRECT_TRAFFIC' then 'direct'
+            end
+        ) as acquisition_channel,
+        people.first_seen_at,
+        greatest(orders.last_order_at, web.last_session_at, email_engagement.last_email_engaged_at)
+            as last_seen_at,
+        cast(coalesce(orders.orders_count, 0) as integer) as orders_count,
+        cast(coalesce(orders.revenue, 0) as decimal(18, 2)) as revenue,
+        cast(orders.revenue / orders.orders_count as decimal(18, 2)) as avg_order_value,
+        orders.first_order_at,
+        orders.last_order_at,
         cast(date_diff(
-            'day', cast(order_stats.last_order_at as date), date '{{ var("as_of_date") }}'
+            'day', cast(orders.last_order_at as date), date '{{ var("as_of_date") }}'
         ) as integer) as days_since_last_order,
-        concat_ws(
-            ',',
-            case when shop.customer_key is not null or order_stats.customer_key is not null
-                then 'shop' end,
-            case when mailchimp.customer_key is not null then 'mailchimp' end
-        ) as sources_present
+        cast(coalesce(orders.orders_365d, 0) as integer) as orders_365d,
+        cast(coalesce(email_engagement.email_opens_90d, 0) as integer) as email_opens_90d,
+        cast(coalesce(email_engagement.email_clicks_90d, 0) as integer) as email_clicks_90d,
+        email_engagement.last_email_engaged_at,
+        cast(coalesce(web.sessions_count, 0) as integer) as sessions_count,
+        cast(coalesce(web.sessions_90d, 0) as integer) as sessions_90d,
+        web.last_session_at,
+        web.main_device,
+        cast(nps.nps_score as integer) as nps_score,
+        sources.sources_present
     from people
     left join shop using (customer_key)
+    left join crm using (customer_key)
     left join mailchimp using (customer_key)
-    left join order_stats using (customer_key)
+    left join orders using (customer_key)
+    left join email_engagement using (customer_key)
+    left join web using (customer_key)
+    left join pixel using (customer_key)
+    left join nps using (customer_key)
+    left join sources using (customer_key)
+),
+
+rfm as (
+    -- Quintile scores 1-5 among buyers (5 = most recent, most frequent, most spent); equal
+    -- values share a score, so the scores are the same every run.
+    select
+        customer_key,
+        {{ quintile('-days_since_last_order') }} as rfm_recency_score,
+        {{ quintile('orders_count') }} as rfm_frequency_score,
+        {{ quintile('revenue') }} as rfm_monetary_score
+    from final
+    where orders_count > 0
 )
 
-select * from final
+select final.*, rfm.* exclude (customer_key)
+from final
+left join rfm using (customer_key)

@@ -14,6 +14,7 @@ renamed as (
         {{ clean_text('"First Name"') }} as first_name,
         {{ clean_text('"Last Name"') }} as last_name,
         {{ clean_text('"Phone Number"') }} as phone_raw,
+        {{ phone_e164('"Phone Number"', '"CC"') }} as phone_e164,
         upper({{ clean_text('"CC"') }}) as country_code,
         cast(nullif(trim("MEMBER_RATING"), '') as integer) as member_rating,
         {{ clean_text('"TAGS"') }} as tags,

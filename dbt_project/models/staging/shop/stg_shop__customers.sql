@@ -16,6 +16,10 @@ renamed as (
         coalesce(
             {{ strip_apostrophe('"Phone"') }}, {{ strip_apostrophe('"Default Address Phone"') }}
         ) as phone_raw,
+        {{ phone_e164(
+            'coalesce(nullif(trim("Phone"), \'\'), "Default Address Phone")',
+            '"Default Address Country Code"',
+        ) }} as phone_e164,
         {{ export_date_from_path('_file') }} as export_date,
         _file as source_file,
         _row as source_row,

@@ -63,6 +63,7 @@ renamed as (
         ltrim(billing_zip_text, '''') as billing_zip,
         billing_country,
         ltrim(phone_text, '''') as phone_raw,
+        {{ phone_e164('phone_text', 'billing_country') }} as phone_e164,
         lower(accepts_marketing_text) = 'yes' as accepts_marketing,
         line_number,
         quantity,

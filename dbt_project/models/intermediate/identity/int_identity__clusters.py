@@ -1,0 +1,145 @@
+"""Identity resolution: identifiers as nodes, record links as edges, people as components.
+
+Three passes, so that identifiers several people share cannot chain people together:
+1. person-level identifiers (emails, customer and CRM ids, orders and their hashes) form
+   components over the links among themselves;
+2. a shareable identifier (phone, device cookie, Pixel browser id, or a role mailbox such as
+   info@) joins the components it touches only when, together, they hold at most
+   `max_people_per_identifier` different personal emails, shop customer ids and CRM ids each
+   (a role mailbox: at most one, whatever the setting): more would be several people;
+3. components over the kept links are the people. One that still holds more than that (links
+   that were each fine alone), or more than `max_cluster_size` identifiers, is split back into
+   its pass-1 parts, and its shareable identifiers stay unassigned.
+
+Each cluster is named by its earliest-seen identifier (its anchor), so that the person's
+customer_key stays the same from run to run as new identifiers join them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+log = logging.getLogger(__name__)
+
+# The order in which identifiers name a person when they were first seen at the same time.
+TYPE_RANK = (
+    "shop_customer_id", "hubspot_record_id", "email", "mailchimp_member_id", "order_id",
+    "phone", "external_id_sha256", "email_sha256", "phone_sha256", "ga4_user_pseudo_id", "fbp",
+)  # fmt: skip
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The connected component of each of `n` nodes given edges a[i]-b[i]."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    return connected_components(graph, directed=False)[1].astype(np.int64)
+
+
+# Identifier types that belong to one person each: two different values mean two people.
+PERSONAL_TYPES = ("email", "shop_customer_id", "hubspot_record_id")
+
+
+def resolve(
+    nodes: pl.DataFrame,
+    edges: pl.DataFrame,
+    weak_types: list[str],
+    max_people: int,
+    max_cluster_size: int,
+) -> pl.DataFrame:
+    """Assign each node of `nodes` (identifier_type, identifier, first_seen_at,
+    is_role_mailbox) a cluster, from `edges` (identifier_type, identifier, linked_type,
+    linked_identifier). Returns the nodes with `cluster` (null when unassigned) and
+    `resolution`: linked, shared (touches too many people), or split (in a cluster that had
+    to be split back)."""
+    nodes = nodes.with_row_index("node").with_columns(
+        weak=pl.col("identifier_type").is_in(weak_types) | pl.col("is_role_mailbox"),
+        limit=pl.when(pl.col("is_role_mailbox")).then(1).otherwise(max_people),
+    )
+    index = nodes.select("identifier_type", "identifier", "node")
+    e = (
+        edges.join(index, on=["identifier_type", "identifier"])
+        .rename({"node": "a"})
+        .join(index.rename({"identifier_type": "linked_type", "identifier": "linked_identifier"}),
+              on=["linked_type", "linked_identifier"])
+        .rename({"node": "b"})
+        .select(pl.col("a").cast(pl.Int64), pl.col("b").cast(pl.Int64))
+    )  # fmt: skip
+    n = nodes.height
+    weak = nodes["weak"].to_numpy()
+    a, b = e["a"].to_numpy(), e["b"].to_numpy()
+    strong_edge = ~weak[a] & ~weak[b]
+    person = components(n, a[strong_edge], b[strong_edge])
+    # Per pass-1 component, how many personal identifiers of each type it holds.
+    types = nodes["identifier_type"].to_numpy()
+    personal = np.stack(
+        [np.bincount(person, weights=(types == t) & ~weak, minlength=n) for t in PERSONAL_TYPES],
+        axis=1,
+    )
+
+    # Pass 2: what the components each shareable identifier touches would hold together.
+    src, dst = np.concatenate([a, b]), np.concatenate([b, a])
+    touching = weak[src] & ~weak[dst]
+    pairs = np.unique(np.stack([src[touching], person[dst[touching]]], axis=1), axis=0)
+    together = np.zeros((n, len(PERSONAL_TYPES)))
+    if len(pairs):
+        np.add.at(together, pairs[:, 0], personal[pairs[:, 1]])
+    shared = weak & (together.max(axis=1) > nodes["limit"].to_numpy())
+    kept = ~shared[a] & ~shared[b]
+    cluster = components(n, a[kept], b[kept])
+
+    # Pass 3: a cluster too big, or holding too many people, falls back to its parts.
+    sizes = np.bincount(cluster, minlength=n)
+    parts = np.zeros((n, len(PERSONAL_TYPES)))
+    first_of_part = np.unique(person, return_index=True)[1]
+    np.add.at(parts, cluster[first_of_part], personal[person[first_of_part]])
+    within = np.zeros((n, len(PERSONAL_TYPES)))
+    np.maximum.at(within, cluster[first_of_part], personal[person[first_of_part]])
+    crowded = (parts > np.maximum(within, max_people)).any(axis=1)
+    bad = (sizes > max_cluster_size) | crowded
+    for c in np.flatnonzero(bad & (sizes > 0)):
+        log.warning("identity: a cluster of %d identifiers was split back into its parts", sizes[c])
+    oversized = bad[cluster]
+    split = oversized & weak
+    # Person-level parts keep their pass-1 component, numbered apart from the others.
+    cluster = np.where(oversized, person + n, cluster)
+
+    return nodes.select("identifier_type", "identifier", "first_seen_at").with_columns(
+        cluster=pl.Series(cluster).scatter(np.flatnonzero(shared | split), None),
+        resolution=pl.Series(
+            np.where(shared, "shared", np.where(split, "split", "linked")), dtype=pl.String
+        ),
+    )
+
+
+def anchors(resolved: pl.DataFrame) -> pl.DataFrame:
+    """Each node's cluster anchor: the cluster's earliest-seen identifier (`type:value`), by
+    which its customer_key is named; null for unassigned nodes."""
+    rank = {t: i for i, t in enumerate(TYPE_RANK)}
+    first = (
+        resolved.filter(pl.col("cluster").is_not_null())
+        .with_columns(rank=pl.col("identifier_type").replace_strict(rank, default=len(rank)))
+        .sort(["cluster", "first_seen_at", "rank", "identifier"], nulls_last=True)
+        .group_by("cluster", maintain_order=True)
+        .first()
+        .select("cluster", anchor=pl.col("identifier_type") + ":" + pl.col("identifier"))
+    )
+    return resolved.join(first, on="cluster", how="left").drop("cluster")
+
+
+def model(dbt, session):
+    nodes = pl.from_arrow(dbt.ref("int_identity__nodes").arrow())
+    edges = pl.from_arrow(dbt.ref("int_identity__edges").arrow())
+    resolved = resolve(
+        nodes,
+        edges,
+        weak_types=list(dbt.config.get("weak_types")),
+        max_people=int(dbt.config.get("max_people_per_identifier")),
+        max_cluster_size=int(dbt.config.get("max_cluster_size")),
+    )
+    return anchors(resolved).sort("identifier_type", "identifier").to_arrow()

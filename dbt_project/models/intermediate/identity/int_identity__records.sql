@@ -1,0 +1,110 @@
+{#
+    Every record that shows identifiers together, one row per (record, identifier): the raw
+    material of identity resolution. A record is a shop customer, an order, a Mailchimp member,
+    a HubSpot contact, a survey response, a GA4 device's login or purchase, or a Conversions API
+    event's user data. Identifiers are normalised here; hashes stay as Meta sent them.
+#}
+with shop_customers as (
+    select * from {{ ref('stg_shop__customers') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders__unioned') }}
+),
+
+members as (
+    select * from {{ ref('stg_mailchimp__members') }}
+),
+
+contacts as (
+    select * from {{ ref('stg_hubspot__contacts') }}
+),
+
+responses as (
+    select * from {{ ref('stg_typeform__responses') }}
+),
+
+ga4_links as (
+    -- A device is tied to a person by a login (user_id) or by the order it bought.
+    select
+        user_pseudo_id,
+        user_id,
+        transaction_id,
+        min(event_at) as seen_at
+    from {{ ref('stg_ga4__events') }}
+    where user_id is not null or transaction_id is not null
+    group by all
+),
+
+ga4_devices as (
+    select user_pseudo_id, min(event_at) as seen_at
+    from {{ ref('stg_ga4__events') }}
+    group by user_pseudo_id
+),
+
+capi_links as (
+    select
+        fbp,
+        email_sha256,
+        phone_sha256,
+        external_id_sha256,
+        order_id,
+        min(event_at) as seen_at
+    from {{ ref('stg_meta_capi__events') }}
+    group by all
+),
+
+record_identifiers as (
+    select 'shop_customer:' || shop_customer_id as record_key, cast(export_date as timestamptz) as seen_at,
+        [['shop_customer_id', shop_customer_id], ['email', email], ['phone', phone_e164]] as ids
+    from shop_customers
+    union all
+    select 'order:' || order_source || ':' || order_id, ordered_at,
+        [['order_id', platform_order_id], ['shop_customer_id', shop_customer_id],
+         ['email', email], ['phone', phone_e164]]
+    from orders
+    union all
+    -- Mailchimp's member id is the MD5 of the email: it says nothing the email does not.
+    select 'mailchimp:' || mailchimp_member_id, opted_in_at, [['email', email], ['phone', phone_e164]]
+    from members
+    union all
+    select 'hubspot:' || hubspot_record_id, created_at,
+        [['hubspot_record_id', hubspot_record_id], ['email', email], ['phone', phone_e164]]
+    from contacts
+    union all
+    select 'typeform:' || response_id, submitted_at, [['email', email]]
+    from responses
+    union all
+    select 'ga4_device:' || user_pseudo_id, seen_at, [['ga4_user_pseudo_id', user_pseudo_id]]
+    from ga4_devices
+    union all
+    select
+        'ga4_link:' || user_pseudo_id || ':' || coalesce(user_id, '') || ':'
+            || coalesce(transaction_id, ''),
+        seen_at,
+        [['ga4_user_pseudo_id', user_pseudo_id],
+         ['{{ var("ga4_user_id_is") }}', user_id],
+         ['order_id', transaction_id]]
+    from ga4_links
+    union all
+    select
+        'capi:' || md5(concat_ws('|', fbp, email_sha256, phone_sha256, external_id_sha256,
+                                 order_id)),
+        seen_at,
+        [['fbp', fbp], ['email_sha256', email_sha256], ['phone_sha256', phone_sha256],
+         ['external_id_sha256', external_id_sha256], ['order_id', order_id]]
+    from capi_links
+),
+
+final as (
+    select distinct
+        record_key,
+        split_part(record_key, ':', 1) as record_source,
+        id[1] as identifier_type,
+        id[2] as identifier,
+        seen_at
+    from record_identifiers, unnest(ids) as t(id)
+    where id[2] is not null
+)
+
+select * from final

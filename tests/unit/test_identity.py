@@ -1,0 +1,179 @@
+"""Identity resolution's graph logic (the dbt Python model int_identity__clusters)."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+MODEL = (Path(__file__).parents[2] / "dbt_project" / "models" / "intermediate" / "identity"
+         / "int_identity__clusters.py")  # fmt: skip
+spec = importlib.util.spec_from_file_location("int_identity__clusters", MODEL)
+clusters = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(clusters)
+
+WEAK = ["phone", "phone_sha256", "ga4_user_pseudo_id", "fbp"]
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def graph(records: list[list[tuple[str, str]]], role: tuple[str, ...] = ()) -> tuple:
+    """Nodes and star edges from records (lists of (type, value)), first seen in order."""
+    seen: dict[tuple[str, str], datetime] = {}
+    edges = []
+    for i, record in enumerate(records):
+        for node in record:
+            seen.setdefault(node, T0 + timedelta(days=i))
+        hub = record[0]
+        edges += [(*hub, *other) for other in record[1:]]
+    nodes = pl.DataFrame(
+        {
+            "identifier_type": [t for t, _ in seen],
+            "identifier": [v for _, v in seen],
+            "first_seen_at": list(seen.values()),
+            "is_role_mailbox": [v in role for _, v in seen],
+        }
+    )
+    edge_frame = pl.DataFrame(
+        edges or None,
+        schema={
+            c: pl.String
+            for c in ["identifier_type", "identifier", "linked_type", "linked_identifier"]
+        },
+        orient="row",
+    )
+    return nodes, edge_frame
+
+
+def people(records, role=(), max_people=1, max_size=200) -> dict[tuple[str, str], str | None]:
+    nodes, edges = graph(records, role)
+    out = clusters.anchors(clusters.resolve(nodes, edges, WEAK, max_people, max_size))
+    return {(r["identifier_type"], r["identifier"]): r["anchor"] for r in out.iter_rows(named=True)}
+
+
+def test_records_that_share_an_identifier_are_one_person():
+    got = people([
+        [("shop_customer_id", "1"), ("email", "a@x.com")],
+        [("email", "a@x.com"), ("hubspot_record_id", "h1")],
+        [("order_id", "o1"), ("shop_customer_id", "1")],
+        [("email", "b@x.com")],
+    ])  # fmt: skip
+    assert got[("hubspot_record_id", "h1")] == got[("order_id", "o1")] == "shop_customer_id:1"
+    assert got[("email", "b@x.com")] == "email:b@x.com"
+
+
+def test_a_shared_role_mailbox_does_not_merge_two_people():
+    # Two office buyers order with their own accounts but the same info@ address.
+    got = people(
+        [
+            [("shop_customer_id", "1"), ("email", "info@acme.com")],
+            [("shop_customer_id", "2"), ("email", "info@acme.com")],
+            [("hubspot_record_id", "h1"), ("email", "info@acme.com")],
+        ],
+        role=("info@acme.com",),
+    )
+    assert got[("shop_customer_id", "1")] != got[("shop_customer_id", "2")]
+    assert got[("email", "info@acme.com")] is None
+
+
+def test_a_role_mailbox_one_person_uses_still_links_their_records():
+    got = people(
+        [
+            [("shop_customer_id", "1"), ("email", "info@acme.com")],
+            [("email", "info@acme.com"), ("phone", "+15551234567")],
+        ],
+        role=("info@acme.com",),
+    )
+    assert got[("shop_customer_id", "1")] == got[("email", "info@acme.com")]
+
+
+def test_a_phone_two_people_share_links_neither():
+    got = people([
+        [("email", "a@x.com"), ("phone", "+15551234567")],
+        [("email", "b@x.com"), ("phone", "+15551234567")],
+    ])  # fmt: skip
+    assert got[("email", "a@x.com")] != got[("email", "b@x.com")]
+    assert got[("phone", "+15551234567")] is None
+
+
+def test_shareable_identifiers_cannot_chain_people_together():
+    # Each device alone touches one person with an email, but together they would join
+    # a@ and b@ through an order that carries no email: the cluster is split back.
+    got = people([
+        [("email", "a@x.com"), ("ga4_user_pseudo_id", "d1")],
+        [("order_id", "o1"), ("ga4_user_pseudo_id", "d1")],
+        [("order_id", "o1"), ("ga4_user_pseudo_id", "d2")],
+        [("email", "b@x.com"), ("ga4_user_pseudo_id", "d2")],
+    ])  # fmt: skip
+    assert got[("email", "a@x.com")] != got[("email", "b@x.com")]
+
+
+def test_an_oversized_cluster_is_split_back_into_people():
+    devices = [[("email", "a@x.com"), ("fbp", f"fb{i}")] for i in range(10)]
+    got = people([*devices, [("email", "a@x.com"), ("shop_customer_id", "1")]], max_size=5)
+    assert got[("shop_customer_id", "1")] == got[("email", "a@x.com")]
+    assert got[("fbp", "fb0")] is None
+
+
+def test_the_key_is_named_by_the_earliest_identifier_and_survives_new_links():
+    before = people([[("email", "a@x.com")], [("email", "a@x.com"), ("phone", "+15551234567")]])
+    after = people([
+        [("email", "a@x.com")],
+        [("email", "a@x.com"), ("phone", "+15551234567")],
+        [("shop_customer_id", "9"), ("email", "a@x.com")],
+    ])  # fmt: skip
+    assert before[("email", "a@x.com")] == after[("shop_customer_id", "9")] == "email:a@x.com"
+
+
+def strong_components(records) -> dict:
+    """Union-find over the links records make among person-level identifiers only."""
+    parent: dict = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for record in records:
+        strong = [n for n in record if n[0] not in WEAK]
+        for n in strong:
+            find(n)
+        if strong and record[0] in strong:
+            for other in strong[1:]:
+                parent[find(other)] = find(strong[0])
+    return {n: find(n) for n in parent}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(
+    st.lists(st.tuples(st.sampled_from(["email", "phone", "shop_customer_id", "fbp"]),
+                       st.sampled_from("abcde")), min_size=1, max_size=4, unique=True),
+    min_size=1, max_size=12,
+))  # fmt: skip
+def test_shareable_identifiers_never_put_two_emails_in_one_person(records):
+    got = people(records)
+    strong = strong_components(records)
+    emails_by_person: dict[str, set] = {}
+    for (kind, value), anchor in got.items():
+        if anchor is not None and kind == "email":
+            emails_by_person.setdefault(anchor, set()).add(strong[(kind, value)])
+    # Two emails share a person only when person-level links alone join them.
+    assert all(len(parts) == 1 for parts in emails_by_person.values())
+    # Every identifier a record names gets resolved or is reported unassigned, none lost.
+    assert set(got) == {n for record in records for n in record}
+
+
+@pytest.mark.parametrize("max_people", [1, 2])
+def test_the_limit_on_people_per_shareable_identifier_is_configurable(max_people):
+    got = people(
+        [[("email", "a@x.com"), ("phone", "+1555")], [("email", "b@x.com"), ("phone", "+1555")]],
+        max_people=max_people,
+    )
+    merged = got[("email", "a@x.com")] == got[("email", "b@x.com")]
+    assert merged is (max_people == 2)
