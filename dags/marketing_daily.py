@@ -8,7 +8,8 @@ The daily marketing run for one day of data (the logical date, in UTC):
 2. **transform**: `dbt build` makes the unified customer view (`marts.dim_customers`), the facts
    and the model features, and runs dbt's tests.
 3. **score_churn**: an XGBoost churn model scores every active customer, with reasons.
-4. **export**: per-segment upload files, built into a staging folder.
+4. **export**: takes in erasure requests (kept only hashed), then builds per-segment upload
+   files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder.
 5. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
 6. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
