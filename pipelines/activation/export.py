@@ -39,8 +39,10 @@ log = logging.getLogger(__name__)
 # The one place the audience is read: customers with their consent and identifiers
 # (marts.dim_customers) and their scores. New score tables join here.
 AUDIENCE_SQL = """
-select c.*, s.churn_probability, s.churn_decile, s.reason_1, s.reason_2, s.reason_3
+select c.*, seg.rfm_segment,
+    s.churn_probability, s.churn_decile, s.reason_1, s.reason_2, s.reason_3
 from marts.dim_customers as c
+left join marts.customer_segments as seg using (customer_key)
 left join ml.churn_scores as s using (customer_key)
 """
 # What `prepare_audience` reads for every platform (erasure matches on email and phone).

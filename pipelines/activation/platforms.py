@@ -79,7 +79,8 @@ def meta_rows(members: pl.DataFrame) -> pl.DataFrame:
         st=normalize.state(pl.col("region_code"), country),
         zp=normalize.zip_meta(pl.col("zip"), country),
         country=normalize.country_meta(country),
-        external_id=pl.col("customer_key").cast(pl.String),
+        # The id the site's Pixel and Conversions API send as external_id: the shop's.
+        external_id=pl.col("shop_customer_id").cast(pl.String),
     )
     return _finish(normalize.sha256_columns(normalised, HASHED["meta"]))
 

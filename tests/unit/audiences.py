@@ -104,6 +104,9 @@ def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None 
     scores = people.select(
         "customer_key", "churn_probability", "churn_decile", "reason_1", "reason_2", "reason_3"
     )
+    # Every third person has bought and so has an RFM segment.
+    segments = people.select("customer_key").gather_every(3).with_columns(
+        rfm_segment=pl.lit("champions"))
     # phone_raw is how the person typed it (for the tests); the mart holds phone_e164.
     customers = people.drop(
         "churn_probability", "churn_decile", "reason_1", "reason_2", "reason_3", "phone_raw"
@@ -116,6 +119,9 @@ def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None 
         con.register("scores_frame", scores.to_arrow())
         con.execute("create or replace table marts.dim_customers as select * from customers_frame")
         con.execute("create or replace table ml.churn_scores as select * from scores_frame")
+        con.register("segments_frame", segments.to_arrow())
+        con.execute(
+            "create or replace table marts.customer_segments as select * from segments_frame")
     finally:
         con.close()
 

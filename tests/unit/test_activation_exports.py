@@ -77,7 +77,8 @@ def people_in(frame: pl.DataFrame, platform: str, people: pl.DataFrame) -> set[s
     found = {by_email.get(h) for h in frame.get_column(email_col)}
     found |= {by_phone.get(h) for h in frame.get_column(phone_col)}
     if platform == "meta":
-        by_key = dict(zip(normalize.sha256_hex(keys), keys, strict=True))
+        shop_ids = people.get_column("shop_customer_id").to_list()
+        by_key = dict(zip(normalize.sha256_hex(shop_ids), keys, strict=True))
         found |= {by_key.get(h) for h in frame.get_column("external_id")}
     return found - {None}
 
