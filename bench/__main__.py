@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -48,9 +49,12 @@ def world(scale: str, seed: int) -> Path:
         shutil.rmtree(root / "world", ignore_errors=True)
         start = time.perf_counter()
         counts = simulate(Settings(home=root / "world"), scale=scale, seed=seed, end_date=DAY)
-        (root / "world" / "simulate.json").write_text(
-            json.dumps({"seconds": time.perf_counter() - start, "counts": counts})
-        )
+        seconds = time.perf_counter() - start
+        rows = sum(v for k, v in counts.items() if not k.startswith("truth_"))
+        # The simulation is this process's first heavy work: its peak is the simulator's.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        (root / "world" / "simulate.json").write_text(json.dumps(
+            {"seconds": seconds, "rows": rows, "peak_rss_mb": peak, "counts": counts}))
         done.touch()
     return root
 
@@ -192,6 +196,13 @@ def markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _simulated(r: dict) -> str:
+    if not r.get("simulate_rows"):
+        return "not measured (world cached before this figure existed)"
+    return (f"{r['simulate_rows'] / r['simulate_seconds']:,.0f} rows/s, "
+            f"{r['simulate_peak_rss_mb']:,.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--scale", default="s")
@@ -235,6 +246,8 @@ def main() -> None:
         "commit": commit(),
         "people": simulated["counts"]["truth_customers"],
         "simulate_seconds": simulated["seconds"],
+        "simulate_rows": simulated.get("rows"),
+        "simulate_peak_rss_mb": simulated.get("peak_rss_mb"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
         "full_run": full,

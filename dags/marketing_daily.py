@@ -12,7 +12,8 @@ The daily marketing run for one day of data (the logical date, in UTC):
    three reasons in words. A model retrains on a schedule and replaces the one in use only
    when it beats its baseline and the old version. **forecast_units**: weekly units per
    product for the next 8 weeks into `ml.forecast`, backtested beside a seasonal naive one.
-4. **export**: per-segment upload files, built into a staging folder.
+4. **export**: takes in erasure requests (kept only hashed), then builds per-segment upload
+   files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder.
 5. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
 6. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,

@@ -74,6 +74,11 @@ class Settings:
     # on a shared 2-core machine: 7 ms per boosting round with 1 thread, 240 ms with 2).
     ml_threads: int = 1
     default_currency: str = "USD"
+    # Country assumed for a phone number written in national form when the record has none
+    # (env MARKETING_DEFAULT_COUNTRY, ISO 3166 alpha-2).
+    default_country: str = "US"
+    # Meta's API takes at most 10,000 rows per call, so Meta files come in parts this size.
+    meta_part_rows: int = 10_000
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -92,15 +97,29 @@ class Settings:
         kwargs["promotion_tolerance"] = _env_float("MARKETING_PROMOTION_TOLERANCE", 0.005)
         kwargs["ml_threads"] = _env_int("MARKETING_ML_THREADS", 1)
         kwargs["error_budget_min_rows"] = _env_int("MARKETING_ERROR_BUDGET_MIN_ROWS", 1)
+        country = (os.environ.get("MARKETING_DEFAULT_COUNTRY") or "US").strip().upper()
+        if not (len(country) == 2 and country.isascii() and country.isalpha()):
+            raise ValueError(
+                f"setting MARKETING_DEFAULT_COUNTRY={country!r} must be an ISO "
+                "3166 two-letter country code, such as US or DE"
+            )
+        kwargs["default_country"] = country
+        kwargs["meta_part_rows"] = _env_int("MARKETING_META_PART_ROWS", 10_000)
+        if not 1 <= kwargs["meta_part_rows"] <= 10_000:  # type: ignore[operator]
+            raise ValueError(
+                "setting MARKETING_META_PART_ROWS must be between 1 and 10000 "
+                "(Meta takes at most 10,000 rows per call)"
+            )
         prefix = "MARKETING_ERROR_BUDGET_"
         kwargs["error_budgets"] = {
             name.removeprefix(prefix).lower(): _env_float(name, 0.05)
             for name in os.environ
             if name.startswith(prefix) and name != prefix + "MIN_ROWS"
         }
-        for name, budget in [("MARKETING_ERROR_BUDGET", kwargs["error_budget"]),
-                             *((prefix + k.upper(), v)
-                               for k, v in kwargs["error_budgets"].items())]:  # type: ignore[union-attr]
+        for name, budget in [
+            ("MARKETING_ERROR_BUDGET", kwargs["error_budget"]),
+            *((prefix + k.upper(), v) for k, v in kwargs["error_budgets"].items()),
+        ]:  # type: ignore[union-attr]
             if not 0 <= float(budget) <= 1:  # type: ignore[arg-type]
                 raise ValueError(f"setting {name} must be between 0 and 1")
         return cls(**kwargs)  # type: ignore[arg-type]
@@ -132,6 +151,20 @@ class Settings:
     @property
     def exports_dir(self) -> Path:
         return self.home / "exports"
+
+    @property
+    def suppression_dir(self) -> Path:
+        return self.home / "suppression"
+
+    @property
+    def erasure_file(self) -> Path:
+        """Where a person's erasure requests are dropped (emails and/or phones, plain)."""
+        return self.suppression_dir / "erasure.csv"
+
+    @property
+    def suppression_store(self) -> Path:
+        """Erased identifiers, kept only as SHA-256 of the normalised value."""
+        return self.suppression_dir / "erased_sha256.csv"
 
     @property
     def reports_dir(self) -> Path:

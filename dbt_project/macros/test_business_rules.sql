@@ -17,3 +17,8 @@
     group by lines.order_id, orders.units
     having sum(lines.quantity) <> orders.units
 {% endtest %}
+
+{# Identity clusters that had to be split back: a warning to look at, not an error. #}
+{% test no_split_clusters(model) %}
+    select * from {{ model }} where resolution = 'split'
+{% endtest %}

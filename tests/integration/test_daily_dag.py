@@ -130,6 +130,11 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     csv_text = (world.settings.exports_dir / DAY.isoformat() / exported["path"]).read_text()
     assert csv_text.splitlines()[0] == "Email Address,First Name,Last Name,Tags"
     assert len(csv_text.splitlines()) - 1 == exported["rows"] > 0
+    # The first export: everyone is an add, nobody a remove.
+    kinds = {(f["segment"], f["kind"]): f["rows"] for f in manifest["files"]}
+    assert kinds[exported["segment"], "adds"] == exported["rows"]
+    assert kinds[exported["segment"], "removes"] == 0
+    assert manifest["deltas_since"][exported["segment"]]["mailchimp"] is None
     # Nobody unsubscribed or cleaned is in the email export.
     emails = {line.split(",")[0] for line in csv_text.splitlines()[1:]}
     blocked = {
@@ -148,8 +153,22 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
     before = published_hashes(world.settings)
+    # A person in the first run's email export asks to be erased before the rerun.
+    day_dir = world.settings.exports_dir / DAY.isoformat()
+    manifest = json.loads((day_dir / "manifest.json").read_text())
+    first = next(f for f in manifest["files"] if f["platform"] == "mailchimp")
+    erased = (day_dir / first["path"]).read_text().splitlines()[1].split(",")[0]
+    world.settings.erasure_file.parent.mkdir(parents=True, exist_ok=True)
+    world.settings.erasure_file.write_text(f"email\n{erased.upper()}\n")
     again = world.run_dag()
     assert again.returncode == 0, again.stdout[-6000:]
+    rerun = json.loads((day_dir / "manifest.json").read_text())
+    assert rerun["erasure"]["new_hashed_identifiers"] == 1
+    assert rerun["suppressed"][first["segment"]]["mailchimp"]["erasure_request"] == 1
+    assert all(erased not in (day_dir / f["path"]).read_text() for f in rerun["files"])
+    assert world.settings.erasure_file.read_text() == "email,phone,country\n"
+    assert erased not in world.settings.suppression_store.read_text()
+    assert erased not in again.stdout + again.stderr
     assert published_hashes(world.settings) == before
     assert set(before) == {
         t for t in suite_tables(world.settings.expectations_dir) if t not in RUN_LOGS
