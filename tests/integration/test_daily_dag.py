@@ -131,9 +131,9 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert csv_text.splitlines()[0] == "Email Address,First Name,Last Name,Tags"
     assert len(csv_text.splitlines()) - 1 == exported["rows"] > 0
     # The first export: everyone is an add, nobody a remove.
-    kinds = {(f["segment"], f["kind"]): f["rows"] for f in manifest["files"]}
-    assert kinds[exported["segment"], "adds"] == exported["rows"]
-    assert kinds[exported["segment"], "removes"] == 0
+    kinds = {(f["segment"], f["platform"], f["kind"]): f["rows"] for f in manifest["files"]}
+    assert kinds[exported["segment"], exported["platform"], "adds"] == exported["rows"]
+    assert kinds[exported["segment"], exported["platform"], "removes"] == 0
     assert manifest["deltas_since"][exported["segment"]]["mailchimp"] is None
     # Nobody unsubscribed or cleaned is in the email export.
     emails = {line.split(",")[0] for line in csv_text.splitlines()[1:]}
