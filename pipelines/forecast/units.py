@@ -78,8 +78,7 @@ def weekly_units(lines: pl.DataFrame, logical_date: date) -> tuple[list[str], np
     weekly = (
         lines.filter(pl.col("order_date") <= logical_date)
         .with_columns(
-            ago=((pl.lit(logical_date) - pl.col("order_date")).dt.total_days() // 7).cast(
-                pl.Int64)
+            ago=((pl.lit(logical_date) - pl.col("order_date")).dt.total_days() // 7).cast(pl.Int64)
         )
         .group_by("sku", "ago")
         .agg(pl.col("quantity").sum().cast(pl.Float64).alias("units"))
@@ -103,7 +102,7 @@ def _window_mean(y: np.ndarray, end: int, width: int) -> np.ndarray:
     start = max(end - width + 1, 0)
     if end < 0 or start > end:
         return np.full(y.shape[0], np.nan)
-    window = y[:, start:end + 1]
+    window = y[:, start : end + 1]
     with np.errstate(invalid="ignore"):
         counts = np.sum(~np.isnan(window), axis=1)
         return np.where(counts > 0, np.nansum(window, axis=1) / np.maximum(counts, 1), np.nan)
@@ -137,13 +136,15 @@ def features_at(y: np.ndarray, origin: int, horizon: int) -> np.ndarray:
 def seasonal_naive(y: np.ndarray, origin: int, horizon: int) -> np.ndarray:
     """Units of the same week a year earlier; the last week's units when there is no year."""
     target = origin + horizon
-    last_year = _at(y, target - SEASON) if target - SEASON <= origin else np.full(
-        y.shape[0], np.nan)
+    last_year = (
+        _at(y, target - SEASON) if target - SEASON <= origin else np.full(y.shape[0], np.nan)
+    )
     return np.where(np.isnan(last_year), np.nan_to_num(_at(y, origin)), last_year)
 
 
-def _design(y: np.ndarray, origins: range, horizons: int, last: int
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _design(
+    y: np.ndarray, origins: range, horizons: int, last: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows for every origin and horizon whose target column is known (<= `last`), their
     targets, and each row's target column."""
     xs, ys, cols = [], [], []
@@ -163,46 +164,61 @@ def _design(y: np.ndarray, origins: range, horizons: int, last: int
     return np.vstack(xs), np.concatenate(ys), np.concatenate(cols)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, stop: np.ndarray, threads: int,
-         rounds: int | None = None) -> xgb.Booster:
+def _fit(
+    x: np.ndarray, y: np.ndarray, stop: np.ndarray, threads: int, rounds: int | None = None
+) -> xgb.Booster:
     """Boost on the rows not in `stop`, stopping early on those in it, or for `rounds`."""
     params = {**PARAMS, "nthread": threads}
     train = xgb.DMatrix(x[~stop], label=y[~stop], feature_names=list(FEATURES))
     if rounds is not None:
         return xgb.train(params, train, num_boost_round=rounds)
     booster = xgb.train(
-        params, train, num_boost_round=ROUNDS,
+        params,
+        train,
+        num_boost_round=ROUNDS,
         evals=[(xgb.DMatrix(x[stop], label=y[stop], feature_names=list(FEATURES)), "stop")],
-        early_stopping_rounds=EARLY_STOPPING, verbose_eval=False)
+        early_stopping_rounds=EARLY_STOPPING,
+        verbose_eval=False,
+    )
     return booster[: booster.best_iteration + 1]
 
 
-ROWS_SCHEMA = {"sku": pl.String, "week_start": pl.Date, "units_forecast": pl.Float64,
-               "model": pl.String}
+ROWS_SCHEMA = {
+    "sku": pl.String,
+    "week_start": pl.Date,
+    "units_forecast": pl.Float64,
+    "model": pl.String,
+}
 
 
 def _frame(rows: list[tuple], logical_date: date) -> pl.DataFrame:
-    return (pl.DataFrame(rows, schema=ROWS_SCHEMA, orient="row")
-            .with_columns(as_of_date=pl.lit(logical_date))
-            .sort("sku", "week_start", "model"))
+    return (
+        pl.DataFrame(rows, schema=ROWS_SCHEMA, orient="row")
+        .with_columns(as_of_date=pl.lit(logical_date))
+        .sort("sku", "week_start", "model")
+    )
 
 
-def recent_mean(skus: list[str], y: np.ndarray, logical_date: date, weeks: int, note: str
-                ) -> Forecast:
+def recent_mean(
+    skus: list[str], y: np.ndarray, logical_date: date, weeks: int, note: str
+) -> Forecast:
     """The mean weekly units of the last 13 weeks for every product sold in them: what a
     shop with too little history gets."""
     rows = []
     if len(skus):
         level = _window_mean(y, y.shape[1] - 1, 13)
         for i in np.flatnonzero(np.nan_to_num(level) > 0):
-            rows += [(skus[i], week_start(logical_date, h), float(level[i]), FALLBACK)
-                     for h in range(1, weeks + 1)]
+            rows += [
+                (skus[i], week_start(logical_date, h), float(level[i]), FALLBACK)
+                for h in range(1, weeks + 1)
+            ]
     log.info("units forecast: %s", note)
     return Forecast(rows=_frame(rows, logical_date), metrics={"skus": len(skus)}, note=note)
 
 
-def forecast_units(lines: pl.DataFrame, logical_date: date, weeks: int = 8,
-                   threads: int = 2) -> Forecast:
+def forecast_units(
+    lines: pl.DataFrame, logical_date: date, weeks: int = 8, threads: int = 2
+) -> Forecast:
     """Backtest on the last `weeks` known weeks, then forecast the next `weeks` weeks for
     every product sold in the last year, with the model and the seasonal naive baseline.
 
@@ -213,9 +229,16 @@ def forecast_units(lines: pl.DataFrame, logical_date: date, weeks: int = 8,
     n_weeks = y.shape[1] if len(skus) else 0
     needed = SEASON + 2 * weeks + 4
     if n_weeks < needed:
-        return recent_mean(skus, y, logical_date, weeks, note=(
-            f"forecast by the mean of the last 13 weeks: the model needs {needed} weeks of "
-            f"order lines to train and backtest, there are {n_weeks}"))
+        return recent_mean(
+            skus,
+            y,
+            logical_date,
+            weeks,
+            note=(
+                f"forecast by the mean of the last 13 weeks: the model needs {needed} weeks of "
+                f"order lines to train and backtest, there are {n_weeks}"
+            ),
+        )
     last = n_weeks - 1
     cut = last - weeks  # the backtest forecasts columns cut+1 .. last from origin `cut`
     first_origin = 8
@@ -251,7 +274,7 @@ def forecast_units(lines: pl.DataFrame, logical_date: date, weeks: int = 8,
 
     x_all, y_all, _ = _design(y, range(first_origin, last), weeks, last=last)
     final = _fit(x_all, y_all, np.zeros(len(y_all), dtype=bool), threads, rounds=rounds)
-    selling = np.nansum(y[:, max(last - SEASON + 1, 0):], axis=1) > 0
+    selling = np.nansum(y[:, max(last - SEASON + 1, 0) :], axis=1) > 0
     rows = []
     for h in range(1, weeks + 1):
         start = week_start(logical_date, h)
@@ -262,8 +285,10 @@ def forecast_units(lines: pl.DataFrame, logical_date: date, weeks: int = 8,
             rows.append((skus[i], start, float(predicted[i]), MODEL))
             rows.append((skus[i], start, float(naive[i]), BASELINE))
     better = figures["model_mape"] < figures["baseline_mape"]
-    note = (f"backtest MAPE {figures['model_mape']:.3f} for the model, "
-            f"{figures['baseline_mape']:.3f} for the seasonal naive forecast: "
-            f"use {'the model' if better else 'the seasonal naive forecast'}")
+    note = (
+        f"backtest MAPE {figures['model_mape']:.3f} for the model, "
+        f"{figures['baseline_mape']:.3f} for the seasonal naive forecast: "
+        f"use {'the model' if better else 'the seasonal naive forecast'}"
+    )
     log.info("units forecast: %s", note)
     return Forecast(rows=_frame(rows, logical_date), metrics=figures, note=note)

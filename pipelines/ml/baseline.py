@@ -23,11 +23,17 @@ def recency_probability(frame: pl.DataFrame) -> np.ndarray:
 
 def recency_reasons(frame: pl.DataFrame) -> list[list[str]]:
     return [
-        [phrase("days_since_last_order", d), phrase("orders_count", n),
-         phrase("avg_days_between_orders", v)]
-        for d, n, v in zip(frame.get_column("days_since_last_order").to_list(),
-                           frame.get_column("orders_count").to_list(),
-                           frame.get_column("avg_days_between_orders").to_list(), strict=True)
+        [
+            phrase("days_since_last_order", d),
+            phrase("orders_count", n),
+            phrase("avg_days_between_orders", v),
+        ]
+        for d, n, v in zip(
+            frame.get_column("days_since_last_order").to_list(),
+            frame.get_column("orders_count").to_list(),
+            frame.get_column("avg_days_between_orders").to_list(),
+            strict=True,
+        )
     ]
 
 

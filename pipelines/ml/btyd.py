@@ -99,8 +99,9 @@ def _arrays(*columns: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(c, dtype=float) for c in columns)
 
 
-def _bgnbd_ll(params: tuple[float, ...], x: np.ndarray, t_x: np.ndarray, T: np.ndarray
-              ) -> np.ndarray:
+def _bgnbd_ll(
+    params: tuple[float, ...], x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     r, alpha, a, b = params
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = betaln(a, b + x) - betaln(a, b)
@@ -117,8 +118,13 @@ def _gg_ll(params: tuple[float, ...], x: np.ndarray, m: np.ndarray) -> np.ndarra
     p, q, g = params
     px = p * x
     return (
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-        + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * np.log(g + m * x)
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(g)
+        + (px - 1.0) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * np.log(g + m * x)
     )
 
 
@@ -128,8 +134,12 @@ def _maximise(neg_ll, start: np.ndarray, what: str) -> np.ndarray:
     with flat ridges, carries on from where it stopped."""
     result = minimize(neg_ll, start, method="L-BFGS-B")
     if not result.success:
-        polished = minimize(neg_ll, result.x, method="Nelder-Mead",
-                            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
+        polished = minimize(
+            neg_ll,
+            result.x,
+            method="Nelder-Mead",
+            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000},
+        )
         result = polished if polished.fun <= result.fun else result
     if not np.isfinite(result.fun) or result.fun >= 1e300:
         raise FitError(f"{what}: the likelihood is not finite at any parameters tried")
@@ -144,8 +154,10 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbd:
     """
     x, t_x, T = _arrays(x, t_x, T)
     if len(x) < 10 or not (x > 0).any():
-        raise FitError(f"BG/NBD needs at least 10 customers and one repeat purchase, "
-                       f"got {len(x)} customers and {int((x > 0).sum())} repeat buyers")
+        raise FitError(
+            f"BG/NBD needs at least 10 customers and one repeat purchase, "
+            f"got {len(x)} customers and {int((x > 0).sum())} repeat buyers"
+        )
     if np.any(t_x > T) or np.any(t_x < 0) or np.any(x < 0):
         raise ValueError("BG/NBD inputs must have 0 <= t_x <= T and x >= 0")
     rows, weights = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
@@ -174,8 +186,9 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGamma:
     keep = (x > 0) & (m > 0) & np.isfinite(m)
     x, m = x[keep], m[keep]
     if len(x) < 10:
-        raise FitError(f"Gamma-Gamma needs at least 10 repeat buyers with a positive order "
-                       f"value, got {len(x)}")
+        raise FitError(
+            f"Gamma-Gamma needs at least 10 repeat buyers with a positive order value, got {len(x)}"
+        )
 
     def neg_ll(log_params: np.ndarray) -> float:
         params = np.exp(np.clip(log_params, -30, 30))

@@ -36,7 +36,11 @@ EARLY_STOPPING = 30
 # The RFM features, email, web and survey engagement, and what BG/NBD, fit on the same
 # cutoff, makes of each customer's rhythm.
 MODEL_FEATURES: tuple[str, ...] = (
-    *CHURN_FEATURES, *ENGAGEMENT_FEATURES, "p_alive", "expected_orders_90d")
+    *CHURN_FEATURES,
+    *ENGAGEMENT_FEATURES,
+    "p_alive",
+    "expected_orders_90d",
+)
 
 SPEC = trainer.ModelSpec(
     name=MODEL,
@@ -76,5 +80,14 @@ def fit_and_score(
         rows = active(with_btyd(rows, orders))
         return churn_labels(rows, orders, horizon_days), training, validation
 
-    return trainer.run(SPEC, baseline.RECENCY, current, labelled, logical_date, models_dir,
-                       threads, retrain_every_days, tolerance)
+    return trainer.run(
+        SPEC,
+        baseline.RECENCY,
+        current,
+        labelled,
+        logical_date,
+        models_dir,
+        threads,
+        retrain_every_days,
+        tolerance,
+    )

@@ -42,8 +42,9 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "days_since_last_session": lambda v: f"last visited the site {v:.0f} days ago",
     "nps_score": lambda v: f"gave {v:.0f} out of 10 in a survey",
     "lead_age_days": lambda v: f"a lead for {v:.0f} days",
-    "stage_level": lambda v: "lifecycle stage: "
-    + ("subscriber", "lead", "marketing-qualified lead")[min(int(v), 2)],
+    "stage_level": lambda v: (
+        "lifecycle stage: " + ("subscriber", "lead", "marketing-qualified lead")[min(int(v), 2)]
+    ),
     "email_opens_30d": lambda v: f"opened {v:.0f} emails in the last 30 days",
     "email_opens_total": lambda v: f"opened {v:.0f} emails in total",
     "email_clicks_30d": lambda v: f"clicked {v:.0f} emails in the last 30 days",
@@ -58,8 +59,17 @@ def _source_phrase(feature: str) -> Callable[[float], str]:
     return lambda v: f"came from {name}" if v else f"did not come from {name}"
 
 
-SOURCE_FEATURES = ("organic_search", "paid_search", "paid_social", "social_media",
-                   "email_marketing", "referrals", "direct_traffic", "other_campaigns", "offline")
+SOURCE_FEATURES = (
+    "organic_search",
+    "paid_search",
+    "paid_social",
+    "social_media",
+    "email_marketing",
+    "referrals",
+    "direct_traffic",
+    "other_campaigns",
+    "offline",
+)
 PHRASES.update({f"source_{s}": _source_phrase(f"source_{s}") for s in SOURCE_FEATURES})
 
 
@@ -123,7 +133,10 @@ def phrase(feature: str, value: float | None) -> str:
 
 
 def top_reasons(
-    contributions: np.ndarray, values: pl.DataFrame, features: tuple[str, ...], k: int = 3,
+    contributions: np.ndarray,
+    values: pl.DataFrame,
+    features: tuple[str, ...],
+    k: int = 3,
     direction: str = "up",
 ) -> list[list[str]]:
     """For each row, the `k` features that push the score up most (`direction="up"`: why a

@@ -64,9 +64,11 @@ def read_orders(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Orders per customer, cancelled ones left out: time, `amount` (as ordered) and `value`
     (net of refunds). Features use the amount: the exports do not say when a refund happened,
     so it may be news after a cutoff. Labels, which look forward, use the value."""
-    orders = con.sql("select customer_key, ordered_at, cast(amount as double) as amount, "
-                     "cast(amount - refunded_amount as double) as value "
-                     "from marts.fct_orders where not is_cancelled").pl()
+    orders = con.sql(
+        "select customer_key, ordered_at, cast(amount as double) as amount, "
+        "cast(amount - refunded_amount as double) as value "
+        "from marts.fct_orders where not is_cancelled"
+    ).pl()
     # DuckDB names the zone Etc/UTC; Polars compares only identical zones.
     return orders.with_columns(pl.col("ordered_at").dt.convert_time_zone("UTC"))
 
@@ -100,15 +102,23 @@ def repeat_order_value(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataF
     )
     rows = (
         features.select("customer_key", "as_of_date")
-        .with_columns(cutoff_at=pl.col("as_of_date").cast(pl.Datetime("us", "UTC"))
-                      + pl.duration(days=1))
+        .with_columns(
+            cutoff_at=pl.col("as_of_date").cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
+        )
         .sort("cutoff_at")
     )
-    known = rows.join_asof(running, left_on="cutoff_at", right_on="ordered_at",
-                           by="customer_key", strategy="backward", allow_exact_matches=False,
-                           check_sortedness=False)
+    known = rows.join_asof(
+        running,
+        left_on="cutoff_at",
+        right_on="ordered_at",
+        by="customer_key",
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
     return known.select(
-        "customer_key", "as_of_date",
+        "customer_key",
+        "as_of_date",
         pl.when(pl.col("n") > 1)
         .then((pl.col("total") - pl.col("first")) / (pl.col("n") - 1))
         .alias("repeat_order_value"),
@@ -133,8 +143,11 @@ def btyd_scores(frame: pl.DataFrame) -> pl.DataFrame:
         purchases = btyd.fit_bgnbd(x, t_x, T)
         spend = btyd.fit_gamma_gamma(x, m)
     except btyd.FitError as exc:
-        log.info("buy-till-you-die features left empty at %s: %s",
-                 frame.get_column("as_of_date").first(), exc)
+        log.info(
+            "buy-till-you-die features left empty at %s: %s",
+            frame.get_column("as_of_date").first(),
+            exc,
+        )
         return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(f) for f in BTYD_FEATURES)
     orders_365 = purchases.expected_purchases(x, t_x, T, 365.0)
     value = spend.expected_value(x, m)
@@ -152,13 +165,12 @@ def with_btyd(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
     cutoff fit on its own customers, so nothing after a cutoff shapes its features."""
     if features.height == 0:
         return features.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias(f)
-            for f in ("repeat_order_value", *BTYD_FEATURES)
+            pl.lit(None, dtype=pl.Float64).alias(f) for f in ("repeat_order_value", *BTYD_FEATURES)
         )
-    enriched = features.join(repeat_order_value(features, orders),
-                             on=["as_of_date", "customer_key"], how="left")
-    parts = [btyd_scores(part) for part in enriched.partition_by("as_of_date",
-                                                                  maintain_order=True)]
+    enriched = features.join(
+        repeat_order_value(features, orders), on=["as_of_date", "customer_key"], how="left"
+    )
+    parts = [btyd_scores(part) for part in enriched.partition_by("as_of_date", maintain_order=True)]
     return pl.concat(parts)
 
 

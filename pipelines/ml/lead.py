@@ -78,8 +78,9 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFr
         "(select customer_key from marts.fct_leads)"
     ).pl()
     utc = [pl.col(c).dt.convert_time_zone("UTC") for c in ("created_at", "converted_at")]
-    return leads.with_columns(utc), events.with_columns(pl.col("action_at").dt.convert_time_zone(
-        "UTC"))
+    return leads.with_columns(utc), events.with_columns(
+        pl.col("action_at").dt.convert_time_zone("UTC")
+    )
 
 
 def _cutoff_at(cutoff: date) -> pl.Expr:
@@ -92,8 +93,8 @@ def features_at(leads: pl.DataFrame, events: pl.DataFrame, cutoff: date) -> pl.D
     end = _cutoff_at(cutoff)
     day = pl.duration(days=1)
     open_leads = leads.filter(
-        (pl.col("created_at") < end) & (pl.col("converted_at").is_null()
-                                        | (pl.col("converted_at") >= end))
+        (pl.col("created_at") < end)
+        & (pl.col("converted_at").is_null() | (pl.col("converted_at") >= end))
     )
     known = events.filter(pl.col("action_at") < end)
     opens, clicks = pl.col("action") == "open", pl.col("action") == "click"
@@ -106,8 +107,13 @@ def features_at(leads: pl.DataFrame, events: pl.DataFrame, cutoff: date) -> pl.D
         last_open=pl.col("action_at").filter(opens).max(),
         last_click=pl.col("action_at").filter(clicks).max(),
     )
-    counts = ("email_opens_30d", "email_opens_90d", "email_opens_total", "email_clicks_30d",
-              "email_clicks_total")
+    counts = (
+        "email_opens_30d",
+        "email_opens_90d",
+        "email_opens_total",
+        "email_clicks_30d",
+        "email_clicks_total",
+    )
     frame = open_leads.join(engagement, on="customer_key", how="left").with_columns(
         pl.col(c).fill_null(0).cast(pl.Int32) for c in counts
     )
@@ -120,10 +126,10 @@ def features_at(leads: pl.DataFrame, events: pl.DataFrame, cutoff: date) -> pl.D
         stage_level(pl.col("email_clicks_total")).alias("stage_level"),
         *counts[:3],
         *counts[3:],
-        ((end - pl.col("last_open")).dt.total_days()).cast(pl.Int32).alias(
-            "days_since_last_open"),
-        ((end - pl.col("last_click")).dt.total_days()).cast(pl.Int32).alias(
-            "days_since_last_click"),
+        ((end - pl.col("last_open")).dt.total_days()).cast(pl.Int32).alias("days_since_last_open"),
+        ((end - pl.col("last_click")).dt.total_days())
+        .cast(pl.Int32)
+        .alias("days_since_last_click"),
         *((source == s).cast(pl.Int8).alias(f"source_{s.lower()}") for s in SOURCES),
     ).sort("customer_key")
 
@@ -133,15 +139,15 @@ def stage_level(clicks: pl.Expr) -> pl.Expr:
     return pl.when(clicks >= 3).then(2).when(clicks >= 1).then(1).otherwise(0).cast(pl.Int8)
 
 
-def labelled_rows(leads: pl.DataFrame, events: pl.DataFrame, cutoffs: list[date],
-                  horizon_days: int) -> pl.DataFrame:
+def labelled_rows(
+    leads: pl.DataFrame, events: pl.DataFrame, cutoffs: list[date], horizon_days: int
+) -> pl.DataFrame:
     """Open leads at every cutoff with `converted`: a first order (or the CRM's customer
     date) within `horizon_days` after the cutoff day."""
     rows = pl.concat([features_at(leads, events, c) for c in cutoffs], how="vertical")
     end = pl.col("as_of_date").cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
     return rows.with_columns(
-        converted=(pl.col("converted_at") < end + pl.duration(days=horizon_days)).fill_null(
-            False)
+        converted=(pl.col("converted_at") < end + pl.duration(days=horizon_days)).fill_null(False)
     )
 
 
@@ -151,8 +157,9 @@ def stage_baseline(training: pl.DataFrame) -> trainer.Baseline:
     overall = float(training.get_column("converted").mean() or 0.0)
     rates = {
         int(level): float(rate)
-        for level, rate in training.group_by("stage_level").agg(
-            pl.col("converted").mean()).iter_rows()
+        for level, rate in training.group_by("stage_level")
+        .agg(pl.col("converted").mean())
+        .iter_rows()
     }
 
     def score(frame: pl.DataFrame) -> np.ndarray:
@@ -160,9 +167,14 @@ def stage_baseline(training: pl.DataFrame) -> trainer.Baseline:
         return np.array([rates.get(int(v), overall) for v in levels], dtype=float)
 
     def reasons(frame: pl.DataFrame) -> list[list[str]]:
-        return [[f"lifecycle stage {STAGES[int(v)]}", f"lead for {a} days"]
-                for v, a in zip(frame.get_column("stage_level").to_list(),
-                                frame.get_column("lead_age_days").to_list(), strict=True)]
+        return [
+            [f"lifecycle stage {STAGES[int(v)]}", f"lead for {a} days"]
+            for v, a in zip(
+                frame.get_column("stage_level").to_list(),
+                frame.get_column("lead_age_days").to_list(),
+                strict=True,
+            )
+        ]
 
     return trainer.Baseline(BASELINE, score, reasons)
 
@@ -191,16 +203,29 @@ def fit_and_score(
     except trainer.InsufficientHistoryError:
         # No cutoff to learn stage rates from: every lead gets the same rate.
         rows = None
-        baseline = stage_baseline(pl.DataFrame({"stage_level": [], "converted": []},
-                                               schema={"stage_level": pl.Int8,
-                                                       "converted": pl.Boolean}))
+        baseline = stage_baseline(
+            pl.DataFrame(
+                {"stage_level": [], "converted": []},
+                schema={"stage_level": pl.Int8, "converted": pl.Boolean},
+            )
+        )
 
     def labelled() -> tuple[pl.DataFrame, list[date], date]:
         if rows is None:
             raise trainer.InsufficientHistoryError(
                 f"need {2 * horizon_days} days of CRM history before {logical_date} to "
-                "learn lead conversion")
+                "learn lead conversion"
+            )
         return rows.drop("converted_at"), training, validation
 
-    return trainer.run(SPEC, baseline, current.drop("converted_at"), labelled, logical_date,
-                       models_dir, threads, retrain_every_days, tolerance)
+    return trainer.run(
+        SPEC,
+        baseline,
+        current.drop("converted_at"),
+        labelled,
+        logical_date,
+        models_dir,
+        threads,
+        retrain_every_days,
+        tolerance,
+    )

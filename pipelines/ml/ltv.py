@@ -75,11 +75,17 @@ def _baseline_score(frame: pl.DataFrame) -> np.ndarray:
 
 def _baseline_reasons(frame: pl.DataFrame) -> list[list[str]]:
     return [
-        [phrase("orders_count", n), phrase("days_since_last_order", d),
-         phrase("expected_order_value", v)]
-        for n, d, v in zip(frame.get_column("orders_count").to_list(),
-                           frame.get_column("days_since_last_order").to_list(),
-                           frame.get_column("expected_order_value").to_list(), strict=True)
+        [
+            phrase("orders_count", n),
+            phrase("days_since_last_order", d),
+            phrase("expected_order_value", v),
+        ]
+        for n, d, v in zip(
+            frame.get_column("orders_count").to_list(),
+            frame.get_column("days_since_last_order").to_list(),
+            frame.get_column("expected_order_value").to_list(),
+            strict=True,
+        )
     ]
 
 
@@ -104,11 +110,20 @@ def fit_and_score(
 
     def labelled() -> tuple[pl.DataFrame, list[date], date]:
         cutoffs = sorted(set(features.get_column("as_of_date").to_list()))
-        training, validation = trainer.split_cutoffs(cutoffs, logical_date, horizon_days,
-                                                     gap_days)
-        rows = with_btyd(features.filter(pl.col("as_of_date").is_in([*training, validation])),
-                         orders)
+        training, validation = trainer.split_cutoffs(cutoffs, logical_date, horizon_days, gap_days)
+        rows = with_btyd(
+            features.filter(pl.col("as_of_date").is_in([*training, validation])), orders
+        )
         return value_labels(rows, orders, horizon_days), training, validation
 
-    return trainer.run(SPEC, BASELINE_RULE, current, labelled, logical_date, models_dir,
-                       threads, retrain_every_days, tolerance)
+    return trainer.run(
+        SPEC,
+        BASELINE_RULE,
+        current,
+        labelled,
+        logical_date,
+        models_dir,
+        threads,
+        retrain_every_days,
+        tolerance,
+    )

@@ -40,22 +40,27 @@ def calibration_table(y: np.ndarray, probability: np.ndarray) -> list[dict[str, 
     """Per decile of predicted probability: customers, mean predicted, observed rate."""
     decile = decile_of(probability)
     return [
-        {"decile": int(d), "n": int((decile == d).sum()),
-         "predicted": float(probability[decile == d].mean()),
-         "observed": float(y[decile == d].mean())}
-        for d in range(1, BINS + 1) if (decile == d).any()
+        {
+            "decile": int(d),
+            "n": int((decile == d).sum()),
+            "predicted": float(probability[decile == d].mean()),
+            "observed": float(y[decile == d].mean()),
+        }
+        for d in range(1, BINS + 1)
+        if (decile == d).any()
     ]
 
 
-def classification(y: np.ndarray, score: np.ndarray, probability: np.ndarray | None = None
-                   ) -> dict:
+def classification(y: np.ndarray, score: np.ndarray, probability: np.ndarray | None = None) -> dict:
     """AUC, PR-AUC, lift and capture from the ranking `score`; Brier and the calibration table
     from `probability` (the calibrated score) when given."""
     y = np.asarray(y, dtype=np.int64)
     score = np.asarray(score, dtype=float)
     if len(np.unique(y)) < 2:
-        raise ValueError(f"need both outcomes to score a classifier, got {len(y)} rows "
-                         f"with only {np.unique(y).tolist()}")
+        raise ValueError(
+            f"need both outcomes to score a classifier, got {len(y)} rows "
+            f"with only {np.unique(y).tolist()}"
+        )
     out: dict = {
         "auc": float(roc_auc_score(y, score)),
         "pr_auc": float(average_precision_score(y, score)),
@@ -86,10 +91,14 @@ def regression(actual: np.ndarray, predicted: np.ndarray) -> dict:
         "rows": len(actual),
         **top_decile(actual, predicted),
         "deciles": [
-            {"decile": int(d), "n": int((decile == d).sum()),
-             "predicted": float(predicted[decile == d].mean()),
-             "actual": float(actual[decile == d].mean())}
-            for d in range(1, BINS + 1) if (decile == d).any()
+            {
+                "decile": int(d),
+                "n": int((decile == d).sum()),
+                "predicted": float(predicted[decile == d].mean()),
+                "actual": float(actual[decile == d].mean()),
+            }
+            for d in range(1, BINS + 1)
+            if (decile == d).any()
         ],
     }
 

@@ -96,8 +96,7 @@ def current(models_dir: Path, model: str) -> ModelCard | None:
     return ModelCard(**json.loads((folder / "card.json").read_text()))
 
 
-def feature_types(frame: pl.DataFrame, features: list[str] | tuple[str, ...]
-                  ) -> dict[str, str]:
+def feature_types(frame: pl.DataFrame, features: list[str] | tuple[str, ...]) -> dict[str, str]:
     """The dtype of each feature as the table has it, as stored on the model card."""
     return {f: str(frame.schema[f]) for f in features}
 

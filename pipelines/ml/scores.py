@@ -62,8 +62,10 @@ def long_scores(
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; the scores table holds {list(MODELS)}")
     if not (len(keys) == len(score) == len(reasons)):
-        raise ValueError(f"{model}: {len(keys)} keys, {len(score)} scores and "
-                         f"{len(reasons)} reason lists must line up")
+        raise ValueError(
+            f"{model}: {len(keys)} keys, {len(score)} scores and "
+            f"{len(reasons)} reason lists must line up"
+        )
     score = score.cast(pl.Float64)
     padded = [(list(r) + [None] * REASONS)[:REASONS] for r in reasons]
     return pl.DataFrame(

@@ -45,8 +45,10 @@ def _prepare(con) -> None:
     con.execute("create schema if not exists ml")
     con.execute(RUNS_DDL)
     for name, kind in RUNS_COLUMNS.items():
-        con.execute(f"alter table ml.model_runs add column if not exists {name} "
-                    f"{kind.replace(' not null', '')}")
+        con.execute(
+            f"alter table ml.model_runs add column if not exists {name} "
+            f"{kind.replace(' not null', '')}"
+        )
     con.execute(scores_table.DDL)
     # Churn scores lived in their own table before `ml.scores`.
     con.execute("drop table if exists ml.churn_scores")
@@ -58,12 +60,13 @@ def record_run(con, run_id: str, model: str, logical_date: date, row: dict) -> N
     values["metrics"] = json.dumps(values.get("metrics") or {}, sort_keys=True, default=float)
     names = [n for n in RUNS_COLUMNS if n in values]
     con.execute("delete from ml.model_runs where run_id = ? and model = ?", [run_id, model])
-    con.execute(f"insert into ml.model_runs ({', '.join(names)}) "
-                f"values ({', '.join('?' for _ in names)})", [values[n] for n in names])
+    con.execute(
+        f"insert into ml.model_runs ({', '.join(names)}) values ({', '.join('?' for _ in names)})",
+        [values[n] for n in names],
+    )
 
 
-def write_scores(settings: Settings, run_id: str, logical_date: date, model: str,
-                 outcome) -> dict:
+def write_scores(settings: Settings, run_id: str, logical_date: date, model: str, outcome) -> dict:
     """Replace `model`'s rows in `ml.scores` and record the run; returns the task's summary."""
     evaluation = outcome.evaluation
     metric = {"churn": "auc", "lead": "auc", "ltv": "spearman"}[model]
@@ -90,10 +93,16 @@ def write_scores(settings: Settings, run_id: str, logical_date: date, model: str
         con.unregister("scores_frame")
         record_run(con, run_id, model, logical_date, row)
         con.execute("commit")
-    summary = {"model": model, "version": outcome.version, "trained": outcome.trained,
-               "promoted": outcome.promoted, "scored": outcome.scores.height,
-               metric: row["model_value"], "baseline": row["baseline_value"],
-               "note": outcome.note}
+    summary = {
+        "model": model,
+        "version": outcome.version,
+        "trained": outcome.trained,
+        "promoted": outcome.promoted,
+        "scored": outcome.scores.height,
+        metric: row["model_value"],
+        "baseline": row["baseline_value"],
+        "note": outcome.note,
+    }
     log.info("%s scores: %s", model, summary)
     return summary
 
@@ -116,15 +125,19 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.ml.registry import version_for
 
     with work_connection(settings) as con:
-        lines = con.sql("select sku, order_date, cast(quantity as double) as quantity "
-                        "from marts.fct_order_lines "
-                        "where not is_cancelled and sku is not null").pl()
-    result = units.forecast_units(lines, logical_date, settings.forecast_weeks,
-                                  settings.ml_threads)
+        lines = con.sql(
+            "select sku, order_date, cast(quantity as double) as quantity "
+            "from marts.fct_order_lines "
+            "where not is_cancelled and sku is not null"
+        ).pl()
+    result = units.forecast_units(lines, logical_date, settings.forecast_weeks, settings.ml_threads)
     figures = result.metrics
     backtested = "model_mape" in figures
-    version = (f"{units.MODEL}-{version_for(units.FEATURES, units.PARAMS, units.ROUNDS)}"
-               if backtested else units.FALLBACK)
+    version = (
+        f"{units.MODEL}-{version_for(units.FEATURES, units.PARAMS, units.ROUNDS)}"
+        if backtested
+        else units.FALLBACK
+    )
     row = {
         "version": version,
         "trained": backtested,
@@ -147,9 +160,14 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
         con.unregister("forecast_frame")
         record_run(con, run_id, "forecast_units", logical_date, row)
         con.execute("commit")
-    summary = {"model": "forecast_units", "version": version, "rows": result.rows.height,
-               "mape": figures.get("model_mape"), "baseline_mape": figures.get("baseline_mape"),
-               "note": result.note}
+    summary = {
+        "model": "forecast_units",
+        "version": version,
+        "rows": result.rows.height,
+        "mape": figures.get("model_mape"),
+        "baseline_mape": figures.get("baseline_mape"),
+        "note": result.note,
+    }
     log.info("units forecast: %s", summary)
     return summary
 
@@ -165,8 +183,15 @@ def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
 
     features, orders = _read(settings)
     outcome = churn.fit_and_score(
-        features, orders, logical_date, settings.churn_horizon_days, settings.models_dir,
-        settings.ml_threads, settings.retrain_every_days, settings.promotion_tolerance)
+        features,
+        orders,
+        logical_date,
+        settings.churn_horizon_days,
+        settings.models_dir,
+        settings.ml_threads,
+        settings.retrain_every_days,
+        settings.promotion_tolerance,
+    )
     return write_scores(settings, run_id, logical_date, churn.MODEL, outcome)
 
 
@@ -176,9 +201,16 @@ def score_ltv(settings: Settings, logical_date: date, run_id: str) -> dict:
 
     features, orders = _read(settings)
     outcome = ltv.fit_and_score(
-        features, orders, logical_date, settings.ltv_horizon_days, settings.models_dir,
-        settings.ml_threads, settings.retrain_every_days, settings.ltv_training_gap_days,
-        settings.promotion_tolerance)
+        features,
+        orders,
+        logical_date,
+        settings.ltv_horizon_days,
+        settings.models_dir,
+        settings.ml_threads,
+        settings.retrain_every_days,
+        settings.ltv_training_gap_days,
+        settings.promotion_tolerance,
+    )
     return write_scores(settings, run_id, logical_date, ltv.MODEL, outcome)
 
 
@@ -189,9 +221,21 @@ def score_lead(settings: Settings, logical_date: date, run_id: str) -> dict:
 
     with work_connection(settings) as con:
         leads, events = lead.read_inputs(con)
-        cutoffs = [d for (d,) in con.sql(
-            "select distinct as_of_date from marts.customer_features order by 1").fetchall()]
+        cutoffs = [
+            d
+            for (d,) in con.sql(
+                "select distinct as_of_date from marts.customer_features order by 1"
+            ).fetchall()
+        ]
     outcome = lead.fit_and_score(
-        leads, events, cutoffs, logical_date, settings.lead_horizon_days, settings.models_dir,
-        settings.ml_threads, settings.retrain_every_days, settings.promotion_tolerance)
+        leads,
+        events,
+        cutoffs,
+        logical_date,
+        settings.lead_horizon_days,
+        settings.models_dir,
+        settings.ml_threads,
+        settings.retrain_every_days,
+        settings.promotion_tolerance,
+    )
     return write_scores(settings, run_id, logical_date, lead.MODEL, outcome)

@@ -114,8 +114,12 @@ def split_cutoffs(
     return training, validation
 
 
-def due_for_training(in_use: registry.ModelCard | None, logical_date: date,
-                     retrain_every_days: int, schema: dict[str, str]) -> bool:
+def due_for_training(
+    in_use: registry.ModelCard | None,
+    logical_date: date,
+    retrain_every_days: int,
+    schema: dict[str, str],
+) -> bool:
     """True when there is no usable current model: none yet, trained for a later date (a
     backfill of an earlier day), `retrain_every_days` old or more, or its features are gone
     or changed type."""
@@ -129,8 +133,14 @@ def schema_of(frame: pl.DataFrame) -> dict[str, str]:
     return {name: str(dtype) for name, dtype in frame.schema.items()}
 
 
-def decide(metric: str, candidate: float, baseline: float | None, previous: float | None,
-           tolerance: float, baseline_name: str = "baseline") -> tuple[bool, str]:
+def decide(
+    metric: str,
+    candidate: float,
+    baseline: float | None,
+    previous: float | None,
+    tolerance: float,
+    baseline_name: str = "baseline",
+) -> tuple[bool, str]:
     """Promote a candidate only if it beats the baseline and is at most `tolerance` below the
     previous version; the note says which comparison decided."""
     parts = [f"{metric} {candidate:.3f}"]
@@ -142,13 +152,15 @@ def decide(metric: str, candidate: float, baseline: float | None, previous: floa
     if baseline is not None and not candidate > baseline:
         return False, f"not promoted, it does not beat the {baseline_name} ({figures})"
     if previous is not None and candidate < previous - tolerance:
-        return False, (f"not promoted, it is more than {tolerance:g} below the previous "
-                       f"version ({figures})")
+        return False, (
+            f"not promoted, it is more than {tolerance:g} below the previous version ({figures})"
+        )
     return True, f"promoted ({figures})"
 
 
-def _dmatrix(spec: ModelSpec, frame: pl.DataFrame, features: tuple[str, ...] | list[str],
-             label: bool = False) -> xgb.DMatrix:
+def _dmatrix(
+    spec: ModelSpec, frame: pl.DataFrame, features: tuple[str, ...] | list[str], label: bool = False
+) -> xgb.DMatrix:
     x = feature_matrix(frame, tuple(features)).to_numpy()
     y = frame.get_column(spec.label).cast(pl.Float64).to_numpy() if label else None
     return xgb.DMatrix(x, label=y, feature_names=list(features), missing=np.nan)
@@ -157,8 +169,10 @@ def _dmatrix(spec: ModelSpec, frame: pl.DataFrame, features: tuple[str, ...] | l
 def halves(valid_rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The validation cutoff's rows split by customer: (stop and calibrate, holdout)."""
     tagged = valid_rows.with_columns(_stop=pl.col("customer_key").hash(seed=7) % 2 == 0)
-    return (tagged.filter(pl.col("_stop")).drop("_stop"),
-            tagged.filter(~pl.col("_stop")).drop("_stop"))
+    return (
+        tagged.filter(pl.col("_stop")).drop("_stop"),
+        tagged.filter(~pl.col("_stop")).drop("_stop"),
+    )
 
 
 def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
@@ -172,13 +186,16 @@ def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
     g = np.log(np.clip(grid, eps, 1 - eps) / (1 - np.clip(grid, eps, 1 - eps)))
     mapped = fit.predict_proba(g.reshape(-1, 1))[:, 1]
     if fit.coef_[0, 0] <= 0:
-        raise InsufficientHistoryError("the model's scores do not rise with the outcome on the "
-                                       "validation customers; nothing to calibrate")
+        raise InsufficientHistoryError(
+            "the model's scores do not rise with the outcome on the "
+            "validation customers; nothing to calibrate"
+        )
     return [float(v) for v in grid], [float(v) for v in mapped]
 
 
-def evaluate(spec: ModelSpec, card: registry.ModelCard, booster: xgb.Booster,
-             rows: pl.DataFrame) -> dict:
+def evaluate(
+    spec: ModelSpec, card: registry.ModelCard, booster: xgb.Booster, rows: pl.DataFrame
+) -> dict:
     """The model's metrics on `rows` (labelled), computed on the score as published."""
     score = registry.calibrate(card, booster.predict(_dmatrix(spec, rows, card.features)))
     return score_metrics(spec, rows, score)
@@ -194,8 +211,9 @@ def score_metrics(spec: ModelSpec, rows: pl.DataFrame, score: np.ndarray) -> dic
     return m.regression(y, score)
 
 
-def train(spec: ModelSpec, labelled: pl.DataFrame, training: list[date], validation: date,
-          threads: int) -> tuple[registry.ModelCard, xgb.Booster, pl.DataFrame]:
+def train(
+    spec: ModelSpec, labelled: pl.DataFrame, training: list[date], validation: date, threads: int
+) -> tuple[registry.ModelCard, xgb.Booster, pl.DataFrame]:
     """Fit the booster with early stopping, calibrate it, and measure it on the holdout.
     Returns the card (metrics filled in), the booster and the holdout rows."""
     train_rows = labelled.filter(pl.col("as_of_date").is_in(training))
@@ -203,21 +221,27 @@ def train(spec: ModelSpec, labelled: pl.DataFrame, training: list[date], validat
     params = {
         **spec.params,
         "nthread": threads,
-        "monotone_constraints": "(" + ",".join(
-            str(spec.monotone.get(f, 0)) for f in spec.features) + ")",
+        "monotone_constraints": "("
+        + ",".join(str(spec.monotone.get(f, 0)) for f in spec.features)
+        + ")",
     }
     if spec.kind == "binary":
-        for name, rows in (("training", train_rows), ("validation", stop_rows),
-                           ("holdout", holdout)):
+        for name, rows in (
+            ("training", train_rows),
+            ("validation", stop_rows),
+            ("holdout", holdout),
+        ):
             labels = rows.get_column(spec.label)
             if rows.height == 0 or labels.n_unique() < 2:
-                raise InsufficientHistoryError(f"{spec.name}: the {name} customers have only "
-                                               f"one outcome ({rows.height} rows)")
+                raise InsufficientHistoryError(
+                    f"{spec.name}: the {name} customers have only one outcome ({rows.height} rows)"
+                )
         positives = int(train_rows.get_column(spec.label).sum())
         params["scale_pos_weight"] = (train_rows.height - positives) / positives
     elif min(train_rows.height, stop_rows.height, holdout.height) < 20:
-        raise InsufficientHistoryError(f"{spec.name}: too few customers to learn from "
-                                       f"({train_rows.height} training rows)")
+        raise InsufficientHistoryError(
+            f"{spec.name}: too few customers to learn from ({train_rows.height} training rows)"
+        )
     booster = xgb.train(
         params,
         _dmatrix(spec, train_rows, spec.features, label=True),
@@ -256,26 +280,41 @@ def train(spec: ModelSpec, labelled: pl.DataFrame, training: list[date], validat
     return card, booster, holdout
 
 
-def score_with(spec: ModelSpec, card: registry.ModelCard, booster: xgb.Booster,
-               current: pl.DataFrame, logical_date: date) -> pl.DataFrame:
+def score_with(
+    spec: ModelSpec,
+    card: registry.ModelCard,
+    booster: xgb.Booster,
+    current: pl.DataFrame,
+    logical_date: date,
+) -> pl.DataFrame:
     """`ml.scores` rows for `current` from a stored model; refuses a model whose features or
     feature types differ from the table's."""
     registry.check_features(card, schema_of(current))
     matrix = _dmatrix(spec, current, card.features)
     score = registry.calibrate(card, booster.predict(matrix))
     contributions = booster.predict(matrix, pred_contribs=True)
-    reasons = top_reasons(contributions, current, tuple(card.features),
-                          direction=spec.reasons)
-    return long_scores(spec.name, card.version, logical_date, current.get_column("customer_key"),
-                       pl.Series(score, dtype=pl.Float64), reasons)
+    reasons = top_reasons(contributions, current, tuple(card.features), direction=spec.reasons)
+    return long_scores(
+        spec.name,
+        card.version,
+        logical_date,
+        current.get_column("customer_key"),
+        pl.Series(score, dtype=pl.Float64),
+        reasons,
+    )
 
 
-def score_baseline(spec: ModelSpec, baseline: Baseline, current: pl.DataFrame,
-                   logical_date: date) -> pl.DataFrame:
-    return long_scores(spec.name, baseline.name, logical_date,
-                       current.get_column("customer_key"),
-                       pl.Series(baseline.score(current), dtype=pl.Float64),
-                       baseline.reasons(current))
+def score_baseline(
+    spec: ModelSpec, baseline: Baseline, current: pl.DataFrame, logical_date: date
+) -> pl.DataFrame:
+    return long_scores(
+        spec.name,
+        baseline.name,
+        logical_date,
+        current.get_column("customer_key"),
+        pl.Series(baseline.score(current), dtype=pl.Float64),
+        baseline.reasons(current),
+    )
 
 
 def data_hash(labelled: pl.DataFrame) -> str:
@@ -305,29 +344,44 @@ def run(
     usable = in_use is not None and not registry.mismatches(in_use, schema)
     if usable and not due_for_training(in_use, logical_date, retrain_every_days, schema):
         card, booster = registry.load(models_dir, spec.name, in_use.version)
-        return Outcome(score_with(spec, card, booster, current, logical_date), card.version,
-                       trained=False, evaluation={"candidate": card.metrics})
+        return Outcome(
+            score_with(spec, card, booster, current, logical_date),
+            card.version,
+            trained=False,
+            evaluation={"candidate": card.metrics},
+        )
 
     def keep_previous(note: str, **extra: object) -> Outcome:
         if usable:
             card, booster = registry.load(models_dir, spec.name, in_use.version)
-            return Outcome(score_with(spec, card, booster, current, logical_date), card.version,
-                           note=f"version {card.version} keeps scoring: {note}", **extra)
-        return Outcome(score_baseline(spec, baseline, current, logical_date), baseline.name,
-                       note=f"scored by the {baseline.name} baseline: {note}", **extra)
+            return Outcome(
+                score_with(spec, card, booster, current, logical_date),
+                card.version,
+                note=f"version {card.version} keeps scoring: {note}",
+                **extra,
+            )
+        return Outcome(
+            score_baseline(spec, baseline, current, logical_date),
+            baseline.name,
+            note=f"scored by the {baseline.name} baseline: {note}",
+            **extra,
+        )
 
     try:
         rows, training, validation = labelled()
         rows = rows.sort(["as_of_date", "customer_key"])
-        version = registry.version_for(spec.name, spec.features, spec.params, spec.rounds,
-                                       data_hash(rows))
+        version = registry.version_for(
+            spec.name, spec.features, spec.params, spec.rounds, data_hash(rows)
+        )
         trained = not registry.model_dir(models_dir, spec.name, version).exists()
         if trained:
             card, booster, holdout = train(spec, rows, training, validation, threads)
             card.version = version
             card.trained_for = logical_date.isoformat()
-            card.metrics["baseline"] = {"name": baseline.name, **score_metrics(
-                spec, holdout, baseline.score(holdout))}
+            card.metrics["baseline"] = {
+                "name": baseline.name,
+                **score_metrics(spec, holdout, baseline.score(holdout)),
+            }
             registry.save(models_dir, card, booster)
             log.info("trained %s %s: %s", spec.name, version, card.metrics)
         else:
@@ -342,17 +396,35 @@ def run(
     if usable and in_use.version != version:
         prev_card, prev_booster = registry.load(models_dir, spec.name, in_use.version)
         if not registry.mismatches(prev_card, schema_of(holdout)):
-            evaluation["previous"] = {"version": prev_card.version,
-                                      **evaluate(spec, prev_card, prev_booster, holdout)}
+            evaluation["previous"] = {
+                "version": prev_card.version,
+                **evaluate(spec, prev_card, prev_booster, holdout),
+            }
             previous_value = evaluation["previous"][spec.metric]
-    promoted, note = decide(spec.metric, card.metrics[spec.metric],
-                            evaluation["baseline"].get(spec.metric), previous_value, tolerance,
-                            baseline.name)
+    promoted, note = decide(
+        spec.metric,
+        card.metrics[spec.metric],
+        evaluation["baseline"].get(spec.metric),
+        previous_value,
+        tolerance,
+        baseline.name,
+    )
     log.info("%s %s: %s", spec.name, version, note)
     if not promoted:
-        return keep_previous(f"candidate {version} {note}", trained=trained, candidate=version,
-                             promoted=False, evaluation=evaluation)
+        return keep_previous(
+            f"candidate {version} {note}",
+            trained=trained,
+            candidate=version,
+            promoted=False,
+            evaluation=evaluation,
+        )
     registry.set_current(models_dir, spec.name, version)
-    return Outcome(score_with(spec, card, booster, current, logical_date), version,
-                   trained=trained, candidate=version, promoted=True, evaluation=evaluation,
-                   note=f"{version} {note}")
+    return Outcome(
+        score_with(spec, card, booster, current, logical_date),
+        version,
+        trained=trained,
+        candidate=version,
+        promoted=True,
+        evaluation=evaluation,
+        note=f"{version} {note}",
+    )

@@ -42,15 +42,19 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
     con = connect(settings, read_only=True)
     try:
         counts = dict(con.sql("select model, count(*) from ml.scores group by model").fetchall())
-        runs = con.sql("select model, metric, model_value, baseline_value from ml.model_runs "
-                       "where model in ('churn', 'ltv') order by model").fetchall()
+        runs = con.sql(
+            "select model, metric, model_value, baseline_value from ml.model_runs "
+            "where model in ('churn', 'ltv') order by model"
+        ).fetchall()
         forecast_rows = con.sql("select count(*) from ml.forecast").fetchall()[0][0]
     finally:
         con.close()
     assert counts["churn"] == churn["scored"] > 100
     assert counts["ltv"] == ltv["scored"] >= counts["churn"]
     assert "lead" not in counts
-    assert [(model, metric) for model, metric, *_ in runs] == [("churn", "auc"),
-                                                                 ("ltv", "spearman")]
+    assert [(model, metric) for model, metric, *_ in runs] == [
+        ("churn", "auc"),
+        ("ltv", "spearman"),
+    ]
     assert all(value > baseline for _, _, value, baseline in runs)
     assert forecast_rows == forecast["rows"] > 0

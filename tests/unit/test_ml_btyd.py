@@ -33,8 +33,7 @@ def test_bgnbd_reproduces_the_published_cdnow_fit(cdnow):
     # alpha = 4.414, a = 0.793, b = 2.426, log-likelihood -9582.4.
     x, t_x, T = _columns(cdnow, "x", "t_x", "T")
     fit = fit_bgnbd(x, t_x, T)
-    assert (fit.r, fit.alpha, fit.a, fit.b) == pytest.approx((0.243, 4.414, 0.793, 2.426),
-                                                            abs=1e-3)
+    assert (fit.r, fit.alpha, fit.a, fit.b) == pytest.approx((0.243, 4.414, 0.793, 2.426), abs=1e-3)
     assert fit.log_likelihood(x, t_x, T).sum() == pytest.approx(-9582.4, abs=0.05)
 
 
@@ -42,7 +41,8 @@ def test_bgnbd_conditional_expectation_matches_the_papers_worked_example():
     # Customer with x = 2, t_x = 30.43, T = 38.86 weeks: 1.226 purchases in the next 39 weeks.
     published = BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
     assert published.expected_purchases([2], [30.43], [38.86], 39.0)[0] == pytest.approx(
-        1.226, abs=1e-3)
+        1.226, abs=1e-3
+    )
     # No repeat purchase yet: certainly alive under BG/NBD (drop-out follows a purchase).
     assert published.p_alive([0], [0.0], [38.86])[0] == 1.0
     # The longer the silence since the last purchase, the less likely still a customer.
@@ -57,16 +57,16 @@ def test_gamma_gamma_reproduces_the_published_cdnow_fit(cdnow):
     fit = fit_gamma_gamma(x, zbar)
     assert (fit.p, fit.q, fit.gamma) == pytest.approx((6.25, 3.74, 15.44), abs=0.01)
     repeat = x > 0
-    assert fit.log_likelihood(x[repeat], zbar[repeat]).sum() == pytest.approx(-4055.92,
-                                                                              abs=0.05)
+    assert fit.log_likelihood(x[repeat], zbar[repeat]).sum() == pytest.approx(-4055.92, abs=0.05)
     # Few orders: the expected value leans to the population mean; many: to the own mean.
     expected = fit.expected_value(np.array([1.0, 50.0, 0.0]), np.array([100.0, 100.0, 0.0]))
     assert fit.mean_value < expected[0] < expected[1] < 100.0
     assert expected[2] == pytest.approx(fit.mean_value)
 
 
-def _simulate_bgnbd(rng: np.random.Generator, n: int, params: tuple[float, ...],
-                    T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _simulate_bgnbd(
+    rng: np.random.Generator, n: int, params: tuple[float, ...], T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Customers from the BG/NBD story: Poisson purchases at a Gamma(r, alpha) rate, and
     after each repeat purchase a Beta(a, b) chance of leaving for good."""
     r, alpha, a, b = params

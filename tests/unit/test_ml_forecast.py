@@ -15,17 +15,21 @@ DAY = date(2026, 10, 31)
 
 
 def lines_frame(rows: list[tuple[str, date, float]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"sku": pl.String, "order_date": pl.Date,
-                                      "quantity": pl.Float64}, orient="row")
+    return pl.DataFrame(
+        rows, schema={"sku": pl.String, "order_date": pl.Date, "quantity": pl.Float64}, orient="row"
+    )
 
 
 def test_weeks_end_on_the_run_date_and_start_with_the_first_sale():
-    lines = lines_frame([
-        ("A", DAY, 2.0), ("A", DAY - timedelta(days=6), 1.0),  # both in week 0
-        ("A", DAY - timedelta(days=7), 5.0),  # week -1
-        ("B", DAY - timedelta(days=20), 4.0),  # week -2, B's first sale
-        ("A", DAY + timedelta(days=1), 99.0),  # after the run date: not yet known
-    ])
+    lines = lines_frame(
+        [
+            ("A", DAY, 2.0),
+            ("A", DAY - timedelta(days=6), 1.0),  # both in week 0
+            ("A", DAY - timedelta(days=7), 5.0),  # week -1
+            ("B", DAY - timedelta(days=20), 4.0),  # week -2, B's first sale
+            ("A", DAY + timedelta(days=1), 99.0),  # after the run date: not yet known
+        ]
+    )
     skus, y = units.weekly_units(lines, DAY)
     assert skus == ["A", "B"]
     # Oldest week first; A was not on sale yet in week -2.
@@ -53,8 +57,11 @@ def shop(seed: int, weeks: int, skus: int = 12) -> pl.DataFrame:
     for s in range(skus):
         level = rng.uniform(0.5, 4.0) * (1 + days / (7 * weeks))
         sold = rng.poisson(level * season)
-        rows += [(f"SKU-{s:02d}", start + timedelta(days=int(d)), float(q))
-                 for d, q in zip(days, sold, strict=True) if q]
+        rows += [
+            (f"SKU-{s:02d}", start + timedelta(days=int(d)), float(q))
+            for d, q in zip(days, sold, strict=True)
+            if q
+        ]
     return lines_frame(rows)
 
 
@@ -62,10 +69,11 @@ def test_features_at_an_origin_read_nothing_after_it():
     _, y = units.weekly_units(shop(1, 110), DAY)
     origin = 80
     changed = y.copy()
-    changed[:, origin + 1:] = 1000.0
+    changed[:, origin + 1 :] = 1000.0
     for h in (1, 4, 8):
-        np.testing.assert_array_equal(units.features_at(y, origin, h),
-                                      units.features_at(changed, origin, h))
+        np.testing.assert_array_equal(
+            units.features_at(y, origin, h), units.features_at(changed, origin, h)
+        )
 
 
 def test_the_model_beats_the_seasonal_naive_forecast_on_the_backtest():
@@ -78,7 +86,8 @@ def test_the_model_beats_the_seasonal_naive_forecast_on_the_backtest():
     assert rows.height == 12 * 8 * 2
     assert sorted(rows["model"].unique()) == ["seasonal_naive", "xgboost"]
     assert rows["week_start"].unique().sort().to_list() == [
-        units.week_start(DAY, h) for h in range(1, 9)]
+        units.week_start(DAY, h) for h in range(1, 9)
+    ]
     assert (rows["units_forecast"] >= 0).all()
     # The forecast weeks run into the gift peak: the model expects more than the recent level.
     model = rows.filter(pl.col("model") == "xgboost")

@@ -17,32 +17,49 @@ END = datetime(2026, 4, 1, tzinfo=UTC)  # the end of the cutoff day
 
 
 def leads_frame(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"customer_key": pl.String,
-                                      "created_at": pl.Datetime("us", "UTC"),
-                                      "original_source": pl.String,
-                                      "converted_at": pl.Datetime("us", "UTC")}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "customer_key": pl.String,
+            "created_at": pl.Datetime("us", "UTC"),
+            "original_source": pl.String,
+            "converted_at": pl.Datetime("us", "UTC"),
+        },
+        orient="row",
+    )
 
 
 def events_frame(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"customer_key": pl.String, "action": pl.String,
-                                      "action_at": pl.Datetime("us", "UTC")}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "customer_key": pl.String,
+            "action": pl.String,
+            "action_at": pl.Datetime("us", "UTC"),
+        },
+        orient="row",
+    )
 
 
-LEADS = leads_frame([
-    ("a", END - timedelta(days=40), "PAID_SOCIAL", None),
-    ("b", END - timedelta(days=10), "ORGANIC_SEARCH", END + timedelta(days=59)),  # converts
-    ("c", END - timedelta(days=90), "REFERRALS", END - timedelta(hours=1)),  # already did
-    ("d", END + timedelta(hours=1), "DIRECT_TRAFFIC", None),  # created after the cutoff
-    ("e", END - timedelta(days=5), "SOMETHING_ELSE", END + timedelta(days=61)),  # too late
-])
-EVENTS = events_frame([
-    ("a", "open", END - timedelta(days=3)),
-    ("a", "click", END - timedelta(days=3)),
-    ("a", "click", END - timedelta(days=50)),
-    ("a", "click", END - timedelta(days=60)),
-    ("b", "open", END - timedelta(days=100)),
-    ("a", "click", END + timedelta(days=1)),  # after the cutoff: not known yet
-])
+LEADS = leads_frame(
+    [
+        ("a", END - timedelta(days=40), "PAID_SOCIAL", None),
+        ("b", END - timedelta(days=10), "ORGANIC_SEARCH", END + timedelta(days=59)),  # converts
+        ("c", END - timedelta(days=90), "REFERRALS", END - timedelta(hours=1)),  # already did
+        ("d", END + timedelta(hours=1), "DIRECT_TRAFFIC", None),  # created after the cutoff
+        ("e", END - timedelta(days=5), "SOMETHING_ELSE", END + timedelta(days=61)),  # too late
+    ]
+)
+EVENTS = events_frame(
+    [
+        ("a", "open", END - timedelta(days=3)),
+        ("a", "click", END - timedelta(days=3)),
+        ("a", "click", END - timedelta(days=50)),
+        ("a", "click", END - timedelta(days=60)),
+        ("b", "open", END - timedelta(days=100)),
+        ("a", "click", END + timedelta(days=1)),  # after the cutoff: not known yet
+    ]
+)
 
 
 def test_open_leads_and_their_features_at_a_cutoff():
@@ -63,9 +80,11 @@ def test_open_leads_and_their_features_at_a_cutoff():
 def test_features_as_of_a_cutoff_do_not_change_when_later_data_arrives():
     before = lead.features_at(
         LEADS.filter(pl.col("created_at") < END).with_columns(
-            pl.when(pl.col("converted_at") < END).then(pl.col("converted_at")).alias(
-                "converted_at")),
-        EVENTS.filter(pl.col("action_at") < END), CUTOFF)
+            pl.when(pl.col("converted_at") < END).then(pl.col("converted_at")).alias("converted_at")
+        ),
+        EVENTS.filter(pl.col("action_at") < END),
+        CUTOFF,
+    )
     after = lead.features_at(LEADS, EVENTS, CUTOFF)
     assert_frame_equal(before.drop("converted_at"), after.drop("converted_at"))
 
@@ -73,7 +92,10 @@ def test_features_as_of_a_cutoff_do_not_change_when_later_data_arrives():
 def test_the_label_is_a_conversion_within_the_horizon_after_the_cutoff_day():
     rows = lead.labelled_rows(LEADS, EVENTS, [CUTOFF], horizon_days=60)
     assert dict(zip(rows["customer_key"], rows["converted"], strict=True)) == {
-        "a": False, "b": True, "e": False}
+        "a": False,
+        "b": True,
+        "e": False,
+    }
 
 
 def crm_world(seed: int, n: int = 1500) -> tuple[pl.DataFrame, pl.DataFrame, list[date]]:
@@ -117,8 +139,9 @@ def test_the_model_learns_more_than_the_stage_rate(tmp_path):
 
 def test_without_two_horizons_of_history_every_lead_gets_the_overall_rate(tmp_path):
     leads, events, _ = crm_world(2, n=100)
-    outcome = lead.fit_and_score(leads, events, [date(2026, 10, 31)], date(2026, 10, 31), 60,
-                                 tmp_path)
+    outcome = lead.fit_and_score(
+        leads, events, [date(2026, 10, 31)], date(2026, 10, 31), 60, tmp_path
+    )
     assert outcome.version == "stage_rate" and "120 days of CRM history" in outcome.note
     assert outcome.scores["score"].n_unique() == 1
     assert outcome.scores["reason_1"].str.starts_with("lifecycle stage").all()

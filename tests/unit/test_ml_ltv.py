@@ -19,39 +19,54 @@ CUTOFF = date(2026, 1, 31)
 
 def orders_frame(rows: list[tuple[str, datetime, float]]) -> pl.DataFrame:
     """Orders with no refunds: amount and value are the same."""
-    return pl.DataFrame(rows, schema={"customer_key": pl.String,
-                                      "ordered_at": pl.Datetime("us", "UTC"),
-                                      "value": pl.Float64}, orient="row").with_columns(
-        amount=pl.col("value"))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "customer_key": pl.String,
+            "ordered_at": pl.Datetime("us", "UTC"),
+            "value": pl.Float64,
+        },
+        orient="row",
+    ).with_columns(amount=pl.col("value"))
 
 
 def test_value_label_sums_the_horizon_after_the_cutoff_day_only():
     features = pl.DataFrame({"customer_key": ["a", "b", "c"], "as_of_date": [CUTOFF] * 3})
-    orders = orders_frame([
-        ("a", datetime(2026, 1, 31, 23, 0, tzinfo=UTC), 99.0),  # the cutoff day: known already
-        ("a", datetime(2026, 2, 1, 0, 0, tzinfo=UTC), 10.0),
-        ("a", datetime(2027, 1, 31, 23, 59, tzinfo=UTC), 5.0),  # last day of 365
-        ("a", datetime(2027, 2, 1, 0, 0, tzinfo=UTC), 1000.0),  # after the window
-        ("b", datetime(2026, 6, 1, tzinfo=UTC), 40.0),
-    ])
+    orders = orders_frame(
+        [
+            ("a", datetime(2026, 1, 31, 23, 0, tzinfo=UTC), 99.0),  # the cutoff day: known already
+            ("a", datetime(2026, 2, 1, 0, 0, tzinfo=UTC), 10.0),
+            ("a", datetime(2027, 1, 31, 23, 59, tzinfo=UTC), 5.0),  # last day of 365
+            ("a", datetime(2027, 2, 1, 0, 0, tzinfo=UTC), 1000.0),  # after the window
+            ("b", datetime(2026, 6, 1, tzinfo=UTC), 40.0),
+        ]
+    )
     labelled = value_labels(features, orders, 365).sort("customer_key")
     assert labelled.get_column("value_next").to_list() == [15.0, 40.0, 0.0]
 
 
 def test_repeat_order_value_averages_the_orders_after_the_first_known_by_each_cutoff():
-    features = pl.DataFrame({
-        "customer_key": ["a", "a", "a", "b"],
-        "as_of_date": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 3, 1)],
-    })
-    orders = orders_frame([
-        ("a", datetime(2025, 12, 1, tzinfo=UTC), 100.0),  # first order: not a repeat
-        ("a", datetime(2026, 1, 15, tzinfo=UTC), 20.0),
-        ("a", datetime(2026, 2, 1, 12, tzinfo=UTC), 40.0),  # on cutoff day 2026-02-01: known
-        ("b", datetime(2026, 2, 10, tzinfo=UTC), 7.0),
-    ])
+    features = pl.DataFrame(
+        {
+            "customer_key": ["a", "a", "a", "b"],
+            "as_of_date": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 3, 1)],
+        }
+    )
+    orders = orders_frame(
+        [
+            ("a", datetime(2025, 12, 1, tzinfo=UTC), 100.0),  # first order: not a repeat
+            ("a", datetime(2026, 1, 15, tzinfo=UTC), 20.0),
+            ("a", datetime(2026, 2, 1, 12, tzinfo=UTC), 40.0),  # on cutoff day 2026-02-01: known
+            ("b", datetime(2026, 2, 10, tzinfo=UTC), 7.0),
+        ]
+    )
     got = repeat_order_value(features, orders).sort("as_of_date", "customer_key")
-    assert got.rows() == [("a", date(2026, 1, 1), None), ("a", date(2026, 2, 1), 30.0),
-                          ("a", date(2026, 3, 1), 30.0), ("b", date(2026, 3, 1), None)]
+    assert got.rows() == [
+        ("a", date(2026, 1, 1), None),
+        ("a", date(2026, 2, 1), 30.0),
+        ("a", date(2026, 3, 1), 30.0),
+        ("b", date(2026, 3, 1), None),
+    ]
 
 
 def synthetic_shop(seed: int, n: int, end: date) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -73,14 +88,20 @@ def synthetic_shop(seed: int, n: int, end: date) -> tuple[pl.DataFrame, pl.DataF
     for cutoff in cutoffs:
         end_at = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC) + timedelta(days=1)
         known = orders.filter(pl.col("ordered_at") < end_at)
-        features.append(known.group_by("customer_key").agg(
-            pl.lit(cutoff).alias("as_of_date"),
-            pl.len().cast(pl.Int32).alias("orders_count"),
-            (pl.lit(cutoff) - pl.col("ordered_at").max().dt.date()).dt.total_days()
-            .cast(pl.Int32).alias("days_since_last_order"),
-            (pl.lit(cutoff) - pl.col("ordered_at").min().dt.date()).dt.total_days()
-            .cast(pl.Int32).alias("tenure_days"),
-        ))
+        features.append(
+            known.group_by("customer_key").agg(
+                pl.lit(cutoff).alias("as_of_date"),
+                pl.len().cast(pl.Int32).alias("orders_count"),
+                (pl.lit(cutoff) - pl.col("ordered_at").max().dt.date())
+                .dt.total_days()
+                .cast(pl.Int32)
+                .alias("days_since_last_order"),
+                (pl.lit(cutoff) - pl.col("ordered_at").min().dt.date())
+                .dt.total_days()
+                .cast(pl.Int32)
+                .alias("tenure_days"),
+            )
+        )
     return pl.concat(features).sort("as_of_date", "customer_key"), orders
 
 
@@ -100,7 +121,8 @@ def test_btyd_features_at_a_cutoff_ignore_everything_after_it():
     # Expected spend is what BG/NBD expects in orders times what Gamma-Gamma expects per order.
     assert_frame_equal(
         with_everything.select(v=pl.col("expected_value_365d")),
-        with_everything.select(v=pl.col("expected_orders_365d") * pl.col("expected_order_value")))
+        with_everything.select(v=pl.col("expected_orders_365d") * pl.col("expected_order_value")),
+    )
 
 
 def test_btyd_features_are_left_empty_when_the_cutoff_has_too_few_customers():
@@ -111,12 +133,19 @@ def test_btyd_features_are_left_empty_when_the_cutoff_has_too_few_customers():
 
 
 def test_the_baseline_scores_with_bgnbd_and_explains_in_words():
-    frame = pl.DataFrame({"orders_count": [3], "days_since_last_order": [40],
-                          "expected_order_value": [52.4], "expected_value_365d": [None]},
-                         schema_overrides={"expected_value_365d": pl.Float64})
+    frame = pl.DataFrame(
+        {
+            "orders_count": [3],
+            "days_since_last_order": [40],
+            "expected_order_value": [52.4],
+            "expected_value_365d": [None],
+        },
+        schema_overrides={"expected_value_365d": pl.Float64},
+    )
     assert ltv.BASELINE_RULE.score(frame).tolist() == [0.0]
     assert ltv.BASELINE_RULE.reasons(frame) == [
-        ["3 orders in total", "no order in 40 days", "expected order value 52"]]
+        ["3 orders in total", "no order in 40 days", "expected order value 52"]
+    ]
     assert set(ltv.SPEC.monotone) <= set(ltv.LTV_FEATURES)
     with pytest.raises(ValueError, match="direction"):
         from pipelines.ml.explain import top_reasons

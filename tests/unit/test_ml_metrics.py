@@ -28,8 +28,12 @@ def test_classification_metrics_on_a_ranking_with_a_known_answer():
     table = out["calibration"]
     assert [row["decile"] for row in table] == list(range(1, 11))
     assert [row["n"] for row in table] == [2] * 10
-    assert table[-1] == {"decile": 10, "n": 2, "predicted": pytest.approx(
-        (1.0 + score[1]) / 2), "observed": 1.0}
+    assert table[-1] == {
+        "decile": 10,
+        "n": 2,
+        "predicted": pytest.approx((1.0 + score[1]) / 2),
+        "observed": 1.0,
+    }
     with pytest.raises(ValueError, match="both outcomes"):
         metrics.classification(np.zeros(5), np.arange(5.0))
 
@@ -59,13 +63,24 @@ def test_mape_skips_zero_actuals_and_wape_weights_by_volume():
 
 def test_long_scores_rank_deciles_pad_reasons_and_pivot_to_one_row_per_customer():
     keys = pl.Series([f"k{i}" for i in range(10)])
-    churn = long_scores("churn", "v1", date(2026, 10, 31), keys,
-                        pl.Series([i / 10 for i in range(10)]),
-                        [["no order in 120 days"]] * 10)
+    churn = long_scores(
+        "churn",
+        "v1",
+        date(2026, 10, 31),
+        keys,
+        pl.Series([i / 10 for i in range(10)]),
+        [["no order in 120 days"]] * 10,
+    )
     assert churn["decile"].to_list() == list(range(1, 11))
     assert churn["reason_2"].null_count() == 10
-    ltv = long_scores("ltv", "v2", date(2026, 10, 31), keys[:2], pl.Series([500.0, 20.0]),
-                      [["a", "b", "c", "d"], ["e"]])
+    ltv = long_scores(
+        "ltv",
+        "v2",
+        date(2026, 10, 31),
+        keys[:2],
+        pl.Series([500.0, 20.0]),
+        [["a", "b", "c", "d"], ["e"]],
+    )
     assert ltv["reason_3"].to_list() == ["c", None]
     assert ltv["decile"].to_list() == [6, 1]  # two customers: the higher is in the upper half
     with pytest.raises(ValueError, match="unknown model 'clv'"):
@@ -77,12 +92,24 @@ def test_long_scores_rank_deciles_pad_reasons_and_pivot_to_one_row_per_customer(
     con.register("rows", pl.concat([churn, ltv]).to_arrow())
     con.execute("insert into ml.scores by name select * from rows")
     wide = con.sql(pivot_sql() + " order by customer_key").pl()
-    assert wide.columns[:6] == ["customer_key", "churn_score", "churn_decile", "churn_reason_1",
-                                "churn_reason_2", "churn_reason_3"]
+    assert wide.columns[:6] == [
+        "customer_key",
+        "churn_score",
+        "churn_decile",
+        "churn_reason_1",
+        "churn_reason_2",
+        "churn_reason_3",
+    ]
     assert {"ltv_score", "ltv_decile", "lead_score", "lead_decile"} <= set(wide.columns)
     assert wide.height == 10
     assert_frame_equal(
         wide.select("customer_key", "churn_decile", "ltv_score").head(3),
-        pl.DataFrame({"customer_key": ["k0", "k1", "k2"], "churn_decile": [1, 2, 3],
-                      "ltv_score": [500.0, 20.0, None]}),
-        check_dtypes=False)
+        pl.DataFrame(
+            {
+                "customer_key": ["k0", "k1", "k2"],
+                "churn_decile": [1, 2, 3],
+                "ltv_score": [500.0, 20.0, None],
+            }
+        ),
+        check_dtypes=False,
+    )

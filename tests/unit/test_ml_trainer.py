@@ -20,8 +20,13 @@ SPEC = trainer.ModelSpec(
     kind="binary",
     features=("f1", "f2", "f3"),
     label="y",
-    params={"objective": "binary:logistic", "eval_metric": "logloss", "max_depth": 3,
-            "eta": 0.2, "seed": 0},
+    params={
+        "objective": "binary:logistic",
+        "eval_metric": "logloss",
+        "max_depth": 3,
+        "eta": 0.2,
+        "seed": 0,
+    },
     rounds=60,
     early_stopping=10,
 )
@@ -32,8 +37,9 @@ NOISE = trainer.Baseline(
 )
 
 
-def world(seed: int, n: int = 600, train_driver: str = "f1", valid_mix: float = 0.0
-          ) -> pl.DataFrame:
+def world(
+    seed: int, n: int = 600, train_driver: str = "f1", valid_mix: float = 0.0
+) -> pl.DataFrame:
     """Customers at every cutoff; the outcome follows `train_driver` at the training cutoffs
     and f1 (plus `valid_mix` of f3) at the validation cutoff (the newest with a known 90-day
     outcome). f2 is noise, the baseline's rule."""
@@ -43,14 +49,19 @@ def world(seed: int, n: int = 600, train_driver: str = "f1", valid_mix: float = 
     for cutoff in CUTOFFS:
         f1, f2, f3 = rng.normal(size=(3, n))
         noise = rng.normal(scale=0.7, size=n)
-        driver = f1 + valid_mix * f3 if cutoff == validation else {"f1": f1, "f3": f3}[
-            train_driver]
-        parts.append(pl.DataFrame({
-            "customer_key": [f"c{i:04d}" for i in range(n)],
-            "as_of_date": [cutoff] * n,
-            "f1": f1, "f2": f2, "f3": f3,
-            "y": driver + noise > 0,
-        }))
+        driver = f1 + valid_mix * f3 if cutoff == validation else {"f1": f1, "f3": f3}[train_driver]
+        parts.append(
+            pl.DataFrame(
+                {
+                    "customer_key": [f"c{i:04d}" for i in range(n)],
+                    "as_of_date": [cutoff] * n,
+                    "f1": f1,
+                    "f2": f2,
+                    "f3": f3,
+                    "y": driver + noise > 0,
+                }
+            )
+        )
     return pl.concat(parts)
 
 
@@ -59,6 +70,7 @@ def labelled_from(frame: pl.DataFrame):
         training, validation = trainer.split_cutoffs(CUTOFFS, DAY, 90)
         rows = frame.filter(pl.col("as_of_date").is_in([*training, validation]))
         return rows, training, validation
+
     return labelled
 
 
@@ -67,8 +79,17 @@ def current_of(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def run(frame: pl.DataFrame, models, day: date = DAY, baseline=NOISE) -> trainer.Outcome:
-    return trainer.run(SPEC, baseline, current_of(frame), labelled_from(frame), day, models,
-                       threads=1, retrain_every_days=7, tolerance=0.01)
+    return trainer.run(
+        SPEC,
+        baseline,
+        current_of(frame),
+        labelled_from(frame),
+        day,
+        models,
+        threads=1,
+        retrain_every_days=7,
+        tolerance=0.01,
+    )
 
 
 def test_a_first_model_that_beats_its_baseline_is_promoted_and_scores(tmp_path):
@@ -81,7 +102,8 @@ def test_a_first_model_that_beats_its_baseline_is_promoted_and_scores(tmp_path):
     candidate, base = outcome.evaluation["candidate"], outcome.evaluation["baseline"]
     assert candidate["auc"] > 0.8 > 0.6 > base["auc"]
     assert {"pr_auc", "brier", "calibration", "lift_top_decile", "capture_top_decile"} <= set(
-        candidate)
+        candidate
+    )
     scores = outcome.scores
     assert scores.schema == pl.Schema(SCHEMA)
     assert scores.height == 600 and scores["model"].unique().to_list() == ["churn"]
@@ -100,7 +122,8 @@ def test_a_candidate_below_the_baseline_is_not_promoted_and_the_baseline_scores(
     oracle = trainer.Baseline(
         "oracle_rule",
         lambda f: f.get_column("y" if "y" in f.columns else "f1").cast(pl.Float64).to_numpy(),
-        lambda f: [["knows the answer"]] * f.height)
+        lambda f: [["knows the answer"]] * f.height,
+    )
     outcome = run(world(2), tmp_path, baseline=oracle)
 
     assert outcome.trained and outcome.promoted is False
@@ -122,8 +145,11 @@ def test_a_candidate_worse_than_the_version_in_use_leaves_it_scoring(tmp_path):
     assert second.version == first.version == registry.current(tmp_path, "churn").version
     assert "below the previous version" in second.note
     assert second.evaluation["previous"]["version"] == first.version
-    assert (second.evaluation["previous"]["auc"] > second.evaluation["candidate"]["auc"]
-            > second.evaluation["baseline"]["auc"])
+    assert (
+        second.evaluation["previous"]["auc"]
+        > second.evaluation["candidate"]["auc"]
+        > second.evaluation["baseline"]["auc"]
+    )
     assert second.scores["version"].unique().to_list() == [first.version]
 
 
@@ -137,8 +163,7 @@ def test_too_little_history_keeps_the_version_in_use_or_else_the_baseline(tmp_pa
     assert alone.scores["reason_1"].unique().to_list() == ["a rule of thumb"]
 
     promoted = run(frame, tmp_path)
-    later = trainer.run(SPEC, NOISE, current_of(frame), short, DAY + timedelta(days=9),
-                        tmp_path)
+    later = trainer.run(SPEC, NOISE, current_of(frame), short, DAY + timedelta(days=9), tmp_path)
     assert later.version == promoted.version
     assert later.note.startswith(f"version {promoted.version} keeps scoring")
 
@@ -148,8 +173,9 @@ def test_scoring_refuses_a_model_whose_feature_types_changed(tmp_path):
     outcome = run(frame, tmp_path)
     card, booster = registry.load(tmp_path, "churn", outcome.version)
     changed = current_of(frame).with_columns(pl.col("f3").cast(pl.String))
-    with pytest.raises(registry.ModelMismatchError, match="f3 is String, the model was "
-                                                          "trained on Float64"):
+    with pytest.raises(
+        registry.ModelMismatchError, match="f3 is String, the model was trained on Float64"
+    ):
         trainer.score_with(SPEC, card, booster, changed, DAY)
     # The daily run retrains instead of scoring with it.
     assert trainer.due_for_training(card, DAY, 7, trainer.schema_of(changed))
@@ -162,15 +188,29 @@ def test_a_regression_model_is_scaled_so_the_validation_total_comes_out_right(tm
     for cutoff in CUTOFFS:
         rate = np.exp(rng.normal(size=n))
         spend = rng.poisson(rate * 2) * 50.0
-        parts.append(pl.DataFrame({"customer_key": [f"c{i}" for i in range(n)],
-                                   "as_of_date": [cutoff] * n, "f1": np.log(rate),
-                                   "f2": rng.normal(size=n), "f3": rng.normal(size=n),
-                                   "value": spend}))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "customer_key": [f"c{i}" for i in range(n)],
+                    "as_of_date": [cutoff] * n,
+                    "f1": np.log(rate),
+                    "f2": rng.normal(size=n),
+                    "f3": rng.normal(size=n),
+                    "value": spend,
+                }
+            )
+        )
     frame = pl.concat(parts)
-    spec = trainer.ModelSpec(name="ltv", kind="regression", features=("f1", "f2", "f3"),
-                             label="value", reasons="both",
-                             params={"objective": "reg:tweedie", "eta": 0.1, "seed": 0},
-                             rounds=200, early_stopping=10)
+    spec = trainer.ModelSpec(
+        name="ltv",
+        kind="regression",
+        features=("f1", "f2", "f3"),
+        label="value",
+        reasons="both",
+        params={"objective": "reg:tweedie", "eta": 0.1, "seed": 0},
+        rounds=200,
+        early_stopping=10,
+    )
     training, validation = trainer.split_cutoffs(CUTOFFS, DAY, 90)
     card, _, holdout = trainer.train(spec, frame, training, validation, threads=1)
 
@@ -182,15 +222,19 @@ def test_a_regression_model_is_scaled_so_the_validation_total_comes_out_right(tm
     assert holdout.height == metrics["rows"]
 
 
-@pytest.mark.parametrize(("candidate", "baseline", "previous", "promoted", "words"), [
-    (0.80, 0.75, None, True, "promoted (auc 0.800, recency 0.750)"),
-    (0.74, 0.75, None, False, "does not beat the recency"),
-    (0.80, 0.75, 0.804, True, "previous version 0.804"),  # within the tolerance
-    (0.80, 0.75, 0.82, False, "more than 0.005 below the previous version"),
-    (0.80, None, None, True, "promoted (auc 0.800)"),
-])
+@pytest.mark.parametrize(
+    ("candidate", "baseline", "previous", "promoted", "words"),
+    [
+        (0.80, 0.75, None, True, "promoted (auc 0.800, recency 0.750)"),
+        (0.74, 0.75, None, False, "does not beat the recency"),
+        (0.80, 0.75, 0.804, True, "previous version 0.804"),  # within the tolerance
+        (0.80, 0.75, 0.82, False, "more than 0.005 below the previous version"),
+        (0.80, None, None, True, "promoted (auc 0.800)"),
+    ],
+)
 def test_promotion_needs_the_baseline_beaten_and_the_previous_version_matched(
-        candidate, baseline, previous, promoted, words):
+    candidate, baseline, previous, promoted, words
+):
     decided, note = trainer.decide("auc", candidate, baseline, previous, 0.005, "recency")
     assert decided is promoted
     assert words in note
