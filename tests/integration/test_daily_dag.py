@@ -131,9 +131,14 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert csv_text.splitlines()[0] == "Email Address,First Name,Last Name,Tags"
     assert len(csv_text.splitlines()) - 1 == exported["rows"] > 0
     # The first export: everyone is an add, nobody a remove.
-    kinds = {(f["segment"], f["platform"], f["kind"]): f["rows"] for f in manifest["files"]}
+    kinds: dict[tuple, int] = {}
+    for f in manifest["files"]:
+        key = (f["segment"], f["platform"], f["kind"])
+        kinds[key] = kinds.get(key, 0) + f["rows"]
     assert kinds[exported["segment"], exported["platform"], "adds"] == exported["rows"]
     assert kinds[exported["segment"], exported["platform"], "removes"] == 0
+    # Ad platforms get the churn-risk segment too, hashed, consent applied.
+    assert kinds["churn_risk", "meta", "full"] > 0 and kinds["churn_risk", "google", "full"] > 0
     assert manifest["deltas_since"][exported["segment"]]["mailchimp"] is None
     # Nobody unsubscribed or cleaned is in the email export.
     emails = {line.split(",")[0] for line in csv_text.splitlines()[1:]}
