@@ -34,7 +34,8 @@ class World:
         simulate(self.settings, scale="xs", seed=7, end_date=DAY)
         for source in source_names():
             daily.ingest(self.settings, source, DAY, "good")
-        for step in ("transform", "score_churn", "export", "audit", "publish"):
+        for step in ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units",
+                     "export", "audit", "publish"):
             getattr(daily, step)(self.settings, DAY, "good")
         self.pristine = root / "pristine.duckdb"
         shutil.copy(self.settings.work_db, self.pristine)
