@@ -7,7 +7,11 @@ The daily marketing run for one day of data (the logical date, in UTC):
    schema; every file is in the ledger `audit.loads`, bad rows in `raw.quarantine`.
 2. **transform**: `dbt build` makes the unified customer view (`marts.dim_customers`), the facts
    and the model features, and runs dbt's tests.
-3. **score_churn**: an XGBoost churn model scores every active customer, with reasons.
+3. **score_churn**, **score_ltv**, **score_lead**: XGBoost models score customers and open
+   leads into `ml.scores` (churn risk, next year's value, conversion within 60 days), each with
+   three reasons in words. A model retrains on a schedule and replaces the one in use only
+   when it beats its baseline and the old version. **forecast_units**: weekly units per
+   product for the next 8 weeks into `ml.forecast`, backtested beside a seasonal naive one.
 4. **export**: takes in erasure requests (kept only hashed), then builds per-segment upload
    files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder.
 5. **audit**: Great Expectations checks every table and export file to publish; a failure stops
@@ -73,6 +77,18 @@ def marketing_daily() -> None:
     def score_churn() -> dict:
         return _run("score_churn")
 
+    @task
+    def score_ltv() -> dict:
+        return _run("score_ltv")
+
+    @task
+    def score_lead() -> dict:
+        return _run("score_lead")
+
+    @task
+    def forecast_units() -> dict:
+        return _run("forecast_units")
+
     @task(retries=0)
     def audit() -> dict:
         return _run("audit")
@@ -92,7 +108,10 @@ def marketing_daily() -> None:
     loads = [ingest.override(task_id=f"ingest_{s}")(s) for s in source_names()]
     built = transform()
     published = publish()
-    loads >> built >> score_churn() >> export() >> audit() >> published >> report()
+    scored = [score_churn(), score_ltv(), score_lead(), forecast_units()]
+    exported = export()
+    loads >> built >> scored
+    scored >> exported >> audit() >> published >> report()
 
 
 marketing_daily()

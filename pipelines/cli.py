@@ -4,7 +4,7 @@ marketing simulate [--scale xs] [--seed 42]    make a synthetic shop in the land
 marketing simulate --days N                     continue it by N days, a folder per day
 marketing run [--date D]                        run the daily DAG through Airflow for day D
 marketing ingest --source shop --path FILE      load one of your own export files
-marketing score | export | report [--date D]    run one step on its own
+marketing score | export | report [--date D]    run one step on its own (score: every model)
 marketing export --segment S --platform P       export some segments now, checked, into
                                                 exports/on-demand/<date>/
 marketing landing-date                          the newest export date in the landing folder
@@ -121,12 +121,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _step(name: str):
+def _step(*names: str):
     def run(args: argparse.Namespace, settings: Settings) -> int:
         from pipelines import daily
 
         day = _run_date(settings, args.date)
-        print(daily.describe(getattr(daily, name)(settings, day, f"cli__{name}__{day}")))
+        for name in names:
+            print(daily.describe(getattr(daily, name)(settings, day, f"cli__{name}__{day}")))
         return 0
 
     return run
@@ -226,10 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", required=True, nargs="+")
     p.set_defaults(func=cmd_ingest)
 
-    for name in ("score_churn", "report"):
-        p = sub.add_parser(name.split("_")[0], help=f"run the {name} step alone")
+    steps = {"score": ("score_churn", "score_ltv", "score_lead", "forecast_units"),
+             "report": ("report",)}
+    for command, names in steps.items():
+        p = sub.add_parser(command, help=f"run the {', '.join(names)} step(s) alone")
         p.add_argument("--date")
-        p.set_defaults(func=_step(name))
+        p.set_defaults(func=_step(*names))
 
     p = sub.add_parser(
         "export",

@@ -32,19 +32,23 @@ from pipelines.activation.platforms import FORMATS, rows_for
 from pipelines.activation.segments import Segment, SegmentFileError, load_segments
 from pipelines.activation.suppression import intake_erasures, mark_erased, read_store
 from pipelines.config import Settings
+from pipelines.ml.scores import pivot_sql
 from pipelines.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-# The one place the audience is read: customers with their consent and identifiers
-# (marts.dim_customers) and their scores. New score tables join here.
-AUDIENCE_SQL = """
-select c.*, seg.rfm_segment,
-    s.churn_probability, s.churn_decile, s.reason_1, s.reason_2, s.reason_3
-from marts.dim_customers as c
-left join marts.customer_segments as seg using (customer_key)
-left join ml.churn_scores as s using (customer_key)
-"""
+def audience_sql() -> str:
+    """The one place the audience is read: customers with their consent and identifiers
+    (marts.dim_customers), their RFM segment, and every model's score, decile and reasons
+    pivoted from the long `ml.scores` (`churn_score`, `churn_decile`, `churn_reason_1`, ...,
+    `ltv_score`, ..., `lead_score`, ...; null where a model did not score the customer)."""
+    return (
+        "select c.*, seg.rfm_segment, s.* exclude (customer_key) "
+        "from marts.dim_customers as c "
+        "left join marts.customer_segments as seg using (customer_key) "
+        f"left join ({pivot_sql()}) as s using (customer_key)"
+    )
+
 # What `prepare_audience` reads for every platform (erasure matches on email and phone).
 IDENTITY_COLUMNS = ("customer_key", "email", "phone_e164", "country_code")
 SOURCES = ("work", "published")
@@ -79,7 +83,7 @@ def read_audience(settings: Settings, source: str = "work") -> pl.DataFrame:
         raise ExportError(f"{path}: nothing published yet; run the daily run first")
     con = connect(settings, path=path, read_only=source == "published")
     try:
-        return con.sql(AUDIENCE_SQL).pl()
+        return con.sql(audience_sql()).pl()
     finally:
         con.close()
 

@@ -147,7 +147,15 @@ def audit_tables(
             "tables. Nothing was published."
         )
 
-    watched = [(s.table, s.checks["drift"]["column"]) for s in suites if "drift" in s.checks]
+    watched = [
+        (
+            s.table,
+            s.checks["drift"]["column"],
+            *([s.checks["drift"]["by"]] if s.checks["drift"].get("by") else []),
+        )
+        for s in suites
+        if "drift" in s.checks
+    ]
     history = (
         read_history(Path(published), watched) if published is not None else PublishedHistory()
     )

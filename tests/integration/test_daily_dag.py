@@ -82,10 +82,12 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert {
         "marts.dim_customers",
         "marts.fct_orders",
-        "ml.churn_scores",
+        "ml.scores",
+        "ml.forecast",
         "ml.model_runs",
         "meta.runs",
     } <= tables
+    assert "ml.churn_scores" not in tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
     # One row per person some source can name, by the simulator's hidden truth.
     truth = pl.read_parquet(world.settings.truth_dir / "identifiers.parquet")
@@ -102,9 +104,25 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     ):
         assert world.query(f"select count(*) > 0 from marts.{fact}") == [(True,)], fact
     scored, low, high = world.query(
-        "select count(*), min(churn_probability), max(churn_probability) from ml.churn_scores"
+        "select count(*), min(score), max(score) from ml.scores where model = 'churn'"
     )[0]
     assert scored > 300 and 0 <= low < high <= 1
+    valued, lowest = world.query(
+        "select count(*), min(score) from ml.scores where model = 'ltv'"
+    )[0]
+    assert valued >= scored and lowest >= 0
+    leads, lead_low, lead_high = world.query(
+        "select count(*), min(score), max(score) from ml.scores where model = 'lead'"
+    )[0]
+    assert leads > 0 and 0 <= lead_low <= lead_high <= 1
+    runs = dict(world.query("select model, scored_rows from ml.model_runs"))
+    assert (runs["churn"], runs["ltv"], runs["lead"]) == (scored, valued, leads)
+    skus, weeks, lowest_units = world.query(
+        "select count(distinct sku), count(distinct week_start), min(units_forecast) "
+        "from ml.forecast"
+    )[0]
+    assert skus > 0 and weeks == 8 and lowest_units >= 0
+    assert runs["forecast_units"] == world.query("select count(*) from ml.forecast")[0][0]
     manifest = json.loads(
         (world.settings.exports_dir / DAY.isoformat() / "manifest.json").read_text()
     )
@@ -161,14 +179,13 @@ def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
         t for t in suite_tables(world.settings.expectations_dir) if t not in RUN_LOGS
     }
     assert world.query("select count(*) from meta.runs") == [(2,)]
-    # The same data trains the same model version, so the rerun reuses it from the registry.
-    assert (
-        world.query(
-            "select count(distinct version), list(trained order by run_id) from ml.model_runs"
-        )[0][0]
-        == 1
-    )
-    assert sorted(t for (t,) in world.query("select trained from ml.model_runs")) == [False, True]
+    # The same data gives the same model versions, so the rerun scores with them as they are.
+    for model, versions, trained in world.query(
+        "select model, count(distinct version), list(trained order by trained) "
+        "from ml.model_runs where model <> 'forecast_units' group by model"
+    ):
+        assert versions == 1, model
+        assert trained in ([False, False], [False, True]), model
     loads = world.query(
         "select sha256, count(*) from audit.loads where status = 'loaded' group by sha256 "
         "having count(*) > 1",

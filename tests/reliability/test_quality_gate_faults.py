@@ -76,9 +76,9 @@ FAULTS = {
         "order by customer_key limit 1",
         "marts.dim_customers: expect_column_values_to_be_unique(customer_key)"),
     "probability of 1.2": (
-        "update ml.churn_scores set churn_probability = 1.2 "
-        "where customer_key = (select min(customer_key) from ml.churn_scores)",
-        "ml.churn_scores: expect_column_values_to_be_between(churn_probability)"),
+        "update ml.scores set score = 1.2 where model = 'churn' "
+        "and customer_key = (select min(customer_key) from ml.scores where model = 'churn')",
+        "ml.scores: expect_column_values_to_be_between(score)"),
     "60% drop in rows": (
         "delete from marts.fct_orders where hash(order_id) % 10 < 6",
         "marts.fct_orders: expect_column_values_to_be_between(row_count_ratio)"),

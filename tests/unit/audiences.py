@@ -9,6 +9,7 @@ typed it) is for the tests only and is not written to the warehouse.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -100,9 +101,18 @@ def erasure_requests(people: pl.DataFrame) -> str:
 
 
 def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None = None) -> None:
-    """Write `people` as marts.dim_customers and ml.churn_scores into the work (or given) file."""
+    """Write `people` as marts.dim_customers and their churn scores as the `churn` rows of
+    ml.scores into the work (or given) file."""
     scores = people.select(
-        "customer_key", "churn_probability", "churn_decile", "reason_1", "reason_2", "reason_3"
+        "customer_key",
+        pl.lit(date(2026, 10, 31)).alias("as_of_date"),
+        pl.lit("churn").alias("model"),
+        pl.lit("v1").alias("version"),
+        pl.col("churn_probability").alias("score"),
+        pl.col("churn_decile").cast(pl.Int32).alias("decile"),
+        "reason_1",
+        "reason_2",
+        pl.col("reason_3").cast(pl.String),
     )
     # Every third person has bought and so has an RFM segment.
     segments = people.select("customer_key").gather_every(3).with_columns(
@@ -118,7 +128,7 @@ def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None 
         con.register("customers_frame", customers.to_arrow())
         con.register("scores_frame", scores.to_arrow())
         con.execute("create or replace table marts.dim_customers as select * from customers_frame")
-        con.execute("create or replace table ml.churn_scores as select * from scores_frame")
+        con.execute("create or replace table ml.scores as select * from scores_frame")
         con.register("segments_frame", segments.to_arrow())
         con.execute(
             "create or replace table marts.customer_segments as select * from segments_frame")
@@ -135,7 +145,8 @@ def segments_file(tmp: Path, text: str | None = None) -> Path:
             "  - name: churn_risk\n"
             "    rules: [{column: churn_decile, op: '>=', value: 8}]\n"
             "    platforms: [mailchimp, meta, google, crm]\n"
-            "    crm: {score: churn_probability, reasons: [reason_1, reason_2, reason_3]}\n"
+            "    crm: {score: churn_score,\n"
+            "          reasons: [churn_reason_1, churn_reason_2, churn_reason_3]}\n"
         )
     )
     return path
