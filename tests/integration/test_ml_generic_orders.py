@@ -1,5 +1,6 @@
 """A shop whose only export is a generic orders CSV still gets churn and lifetime value scores
-from trained models, and a units forecast; lead scoring has no leads and says so."""
+from trained models and a units forecast, validated and published; lead scoring has no leads
+and says so."""
 
 from __future__ import annotations
 
@@ -33,13 +34,15 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
     ltv = daily.score_ltv(settings, DAY, "generic")
     lead = daily.score_lead(settings, DAY, "generic")
     forecast = daily.forecast_units(settings, DAY, "generic")
+    for step in ("export", "audit", "publish"):
+        getattr(daily, step)(settings, DAY, "generic")
 
     # Models, not the fallback rules: two years of orders are enough to learn from.
     assert churn["trained"] and churn["version"] != "recency_rule", churn
     assert ltv["trained"] and ltv["version"] != "bgnbd_gamma_gamma", ltv
     assert lead["scored"] == 0 and lead["version"] == "stage_rate", lead
     assert forecast["mape"] < forecast["baseline_mape"], forecast
-    con = connect(settings, read_only=True)
+    con = connect(settings, path=settings.published_db, read_only=True)
     try:
         counts = dict(con.sql("select model, count(*) from ml.scores group by model").fetchall())
         runs = con.sql(
