@@ -29,6 +29,9 @@ STEPS = [
     *[("ingest", s) for s in source_names()],
     ("transform", None),
     ("score_churn", None),
+    ("score_ltv", None),
+    ("score_lead", None),
+    ("forecast_units", None),
     ("segment", None),
     ("transform_reports", None),
     ("export", None),
@@ -155,13 +158,26 @@ def markdown(r: dict) -> str:
         f"pandas/ours {pd_s / ours:.2f} |",
         "",
     ]
-    c, i = r["churn"], r["identity"]
+    c, i, v, ld, fc = r["churn"], r["identity"], r["ltv"], r["lead"], r["forecast"]
     lines += [
         "| quality | value |",
         "|---|---:|",
         f"| churn AUC vs truth: model | {c['model_auc']:.3f} |",
         f"| churn AUC vs truth: recency rule | {c['recency_auc']:.3f} |",
         f"| churn AUC vs truth: oracle (hidden state) | {c['oracle_auc']:.3f} |",
+        f"| LTV Spearman vs next year's spend: model | {v['model_spearman']:.3f} |",
+        f"| LTV Spearman vs next year's spend: BG/NBD + Gamma-Gamma | "
+        f"{v['bgnbd_spearman']:.3f} |",
+        f"| LTV total next year: model / BG/NBD / actual | {v['model_total']:,.0f} / "
+        f"{v['bgnbd_total']:,.0f} / {v['actual_total']:,.0f} |",
+        f"| lead conversion AUC vs truth ({ld['converted']} of {ld['leads']} converted): "
+        f"model | {ld['model_auc']:.3f} |",
+        f"| lead conversion AUC vs truth: lifecycle-stage rate | {ld['stage_auc']:.3f} |",
+        f"| units forecast MAPE, last 8 known weeks: model | {fc['model_mape']:.3f} |",
+        f"| units forecast MAPE, last 8 known weeks: seasonal naive | "
+        f"{fc['baseline_mape']:.3f} |",
+        f"| units forecast WAPE: model / seasonal naive | {fc['model_wape']:.3f} / "
+        f"{fc['baseline_wape']:.3f} |",
         f"| identity pairwise precision / recall, all identifiers | "
         f"{i['precision']:.4f} / {i['recall']:.4f} |",
         f"| identity pairwise precision / recall, linkable identifiers | "
@@ -215,6 +231,15 @@ def main() -> None:
     settings = Settings(home=home)
 
     full = daily_run(home, "bench_full")
+    # Quality against the truth as of DAY, before the run for the next day replaces the scores.
+    truth = root / "world" / "truth"
+    churn_quality = quality.churn_auc(
+        settings.published_db, truth, datetime.combine(DAY, dt_time.max, tzinfo=UTC)
+    )
+    ltv_quality = quality.ltv_spearman(settings.published_db, settings.work_db, truth, DAY)
+    lead_quality = quality.lead_auc(settings.published_db, settings.work_db, truth, DAY)
+    forecast_quality = quality.forecast_mape(settings.published_db)
+    persona_quality = quality.personas(settings.published_db, truth)
     rerun = daily_run(home, "bench_rerun")
     from pipelines.simulate import continue_days
 
@@ -263,13 +288,12 @@ def main() -> None:
         },
         "pandas": pandas_ref,
         "ours_features_and_model_seconds": feature_model + score,
-        "churn": quality.churn_auc(
-            settings.published_db,
-            root / "world" / "truth",
-            datetime.combine(DAY, dt_time.max, tzinfo=UTC),
-        ),
-        "identity": quality.identity_pairs(settings.work_db, root / "world" / "truth"),
-        "personas": quality.personas(settings.published_db, root / "world" / "truth"),
+        "churn": churn_quality,
+        "ltv": ltv_quality,
+        "lead": lead_quality,
+        "forecast": forecast_quality,
+        "identity": quality.identity_pairs(settings.work_db, truth),
+        "personas": persona_quality,
     }
     out = REPO_ROOT / "bench" / "results" / f"{args.scale}-{result['commit']}"
     out.parent.mkdir(parents=True, exist_ok=True)

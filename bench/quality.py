@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 from scipy.optimize import linear_sum_assignment
+from scipy.stats import spearmanr
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 
@@ -31,8 +32,9 @@ def churn_auc(published: Path, truth: Path, end: datetime) -> dict:
     from the hidden state), all on the same customers, against whether they really churned."""
     con = duckdb.connect(str(published), read_only=True)
     scored = con.sql(
-        "select c.email, s.churn_probability, c.days_since_last_order "
-        "from ml.churn_scores s join marts.dim_customers c using (customer_key)"
+        "select c.email, s.score as churn_probability, c.days_since_last_order "
+        "from ml.scores s join marts.dim_customers c using (customer_key) "
+        "where s.model = 'churn'"
     ).pl()
     con.close()
     people = pl.read_parquet(truth / "customers.parquet")
@@ -49,6 +51,93 @@ def churn_auc(published: Path, truth: Path, end: datetime) -> dict:
         ),
         "oracle_auc": float(roc_auc_score(y, joined.get_column("oracle").to_numpy())),
     }
+
+
+def ltv_spearman(published: Path, work: Path, truth: Path, day: date) -> dict:
+    """Spearman correlation of the published lifetime values, and of BG/NBD + Gamma-Gamma
+    fit on the same day's features, with what each customer really spent in the next year;
+    and the totals predicted against the truth's."""
+    from pipelines.ml.features import read_features, read_orders, with_btyd
+
+    con = duckdb.connect(str(published), read_only=True)
+    scored = con.sql(
+        "select c.customer_key, c.email, s.score from ml.scores s "
+        "join marts.dim_customers c using (customer_key) where s.model = 'ltv'"
+    ).pl()
+    con.close()
+    con = duckdb.connect(str(work), read_only=True)
+    try:
+        features = read_features(con).filter(pl.col("as_of_date") == day)
+        orders = read_orders(con)
+    finally:
+        con.close()
+    btyd = with_btyd(features, orders).select("customer_key", "expected_value_365d")
+    people = pl.read_parquet(truth / "customers.parquet").select("email", "value_next_365d")
+    joined = scored.join(btyd, on="customer_key", how="inner").join(
+        people, on="email", how="inner"
+    )
+    actual = joined.get_column("value_next_365d").to_numpy()
+    return {
+        "customers": joined.height,
+        "model_spearman": float(spearmanr(actual, joined.get_column("score")).statistic),
+        "bgnbd_spearman": float(
+            spearmanr(actual, joined.get_column("expected_value_365d")).statistic
+        ),
+        "model_total": float(joined.get_column("score").sum()),
+        "bgnbd_total": float(joined.get_column("expected_value_365d").sum()),
+        "actual_total": float(actual.sum()),
+    }
+
+
+def lead_auc(published: Path, work: Path, truth: Path, day: date, horizon_days: int = 60
+             ) -> dict:
+    """AUC of the published lead scores, and of the stage-rate baseline learnt on the same
+    training cutoffs, against whether each open lead really ordered in the next 60 days."""
+    from datetime import timedelta
+
+    from pipelines.ml import lead
+
+    con = duckdb.connect(str(published), read_only=True)
+    scored = con.sql(
+        "select c.customer_key, c.email, s.score from ml.scores s "
+        "join marts.dim_customers c using (customer_key) where s.model = 'lead'"
+    ).pl()
+    con.close()
+    con = duckdb.connect(str(work), read_only=True)
+    try:
+        leads, events = lead.read_inputs(con)
+        cutoffs = [d for (d,) in con.sql(
+            "select distinct as_of_date from marts.customer_features").fetchall()]
+    finally:
+        con.close()
+    training = [c for c in cutoffs if c <= day - timedelta(days=2 * horizon_days)]
+    stage = lead.stage_baseline(lead.labelled_rows(leads, events, training, horizon_days))
+    current = lead.features_at(leads, events, day)
+    current = current.with_columns(stage_rate=pl.Series(stage.score(current)))
+    people = pl.read_parquet(truth / "customers.parquet").filter(pl.col("is_lead")).select(
+        "email", "converted_within_60d")
+    joined = (scored.join(current.select("customer_key", "stage_rate"), on="customer_key")
+              .join(people, on="email", how="inner"))
+    y = joined.get_column("converted_within_60d").cast(pl.Int8).to_numpy()
+    return {
+        "leads": joined.height,
+        "converted": int(y.sum()),
+        "model_auc": float(roc_auc_score(y, joined.get_column("score").to_numpy())),
+        "stage_auc": float(roc_auc_score(y, joined.get_column("stage_rate").to_numpy())),
+    }
+
+
+def forecast_mape(published: Path) -> dict:
+    """The units forecast's backtest (the last 8 known weeks) as the run recorded it."""
+    import json
+
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        (metrics,) = con.sql(
+            "select metrics from ml.model_runs where model = 'forecast_units'").fetchall()[0]
+    finally:
+        con.close()
+    return json.loads(metrics)
 
 
 # The simulator's identifier types, as identity resolution names the same values.

@@ -16,8 +16,13 @@ from pipelines import daily
 from pipelines.config import Settings
 
 # What each step imports; timed apart from the work, as the pandas reference imports untimed.
+ML = ("xgboost", "scipy.optimize", "sklearn.linear_model", "sklearn.metrics",
+      "pipelines.ml.tasks", "pipelines.ml.trainer")
 HEAVY = {
-    "score_churn": ("xgboost", "sklearn.isotonic", "sklearn.metrics", "pipelines.ml.tasks"),
+    "score_churn": ML,
+    "score_ltv": ML,
+    "score_lead": ML,
+    "forecast_units": ML,
     "audit": ("great_expectations", "pipelines.quality.gate"),
     "report": ("jinja2", "pipelines.report.html"),
     "segment": ("scipy.special", "scipy.optimize", "sklearn.cluster", "pipelines.segments.tasks"),

@@ -7,12 +7,17 @@ The daily marketing run for one day of data (the logical date, in UTC):
    schema; every file is in the ledger `audit.loads`, bad rows in `raw.quarantine`.
 2. **transform**: `dbt build` makes the unified customer view (`marts.dim_customers`), the facts
    and the model features, and runs dbt's tests.
-3. **score_churn**: an XGBoost churn model scores every active customer, with reasons.
+3. **score_churn**, **score_ltv**, **score_lead**: XGBoost models score customers and open
+   leads into `ml.scores` (churn risk, next year's value, conversion within 60 days), each with
+   three reasons in words. A model retrains on a schedule and replaces the one in use only
+   when it beats its baseline and the old version. **forecast_units**: weekly units per
+   product for the next 8 weeks into `ml.forecast`, backtested beside a seasonal naive one.
 4. **segment**: every customer who has ordered gets a persona (`ml.personas`), found by a
    mixture model, matched to yesterday's so ids and names last.
 5. **transform_reports**: `dbt build --select tag:report`, the report models that read the
    scores and personas (`reports.rpt_personas`, `reports.rpt_segment_summary`).
-6. **export**: per-segment upload files, built into a staging folder.
+6. **export**: takes in erasure requests (kept only hashed), then builds per-segment upload
+   files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder.
 7. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
 8. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
@@ -77,6 +82,18 @@ def marketing_daily() -> None:
         return _run("score_churn")
 
     @task
+    def score_ltv() -> dict:
+        return _run("score_ltv")
+
+    @task
+    def score_lead() -> dict:
+        return _run("score_lead")
+
+    @task
+    def forecast_units() -> dict:
+        return _run("forecast_units")
+
+    @task
     def segment() -> dict:
         return _run("segment")
 
@@ -103,9 +120,11 @@ def marketing_daily() -> None:
     loads = [ingest.override(task_id=f"ingest_{s}")(s) for s in source_names()]
     built = transform()
     published = publish()
-    reports = transform_reports()
-    loads >> built >> score_churn() >> segment() >> reports
-    reports >> export() >> audit() >> published >> report()
+    scored = [score_churn(), score_ltv(), score_lead(), forecast_units()]
+    personas = segment()
+    exported = export()
+    loads >> built >> scored
+    scored >> personas >> transform_reports() >> exported >> audit() >> published >> report()
 
 
 marketing_daily()

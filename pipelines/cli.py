@@ -1,11 +1,13 @@
 """`marketing`: the command line of the product.
 
-  marketing simulate [--scale xs] [--seed 42]    make a synthetic shop in the landing folder
-  marketing simulate --days N                     continue it by N days, a folder per day
-  marketing run [--date D]                        run the daily DAG through Airflow for day D
-  marketing ingest --source shop --path FILE      load one of your own export files
-  marketing score | export | report [--date D]    run one step on its own
-  marketing landing-date                          the newest export date in the landing folder
+marketing simulate [--scale xs] [--seed 42]    make a synthetic shop in the landing folder
+marketing simulate --days N                     continue it by N days, a folder per day
+marketing run [--date D]                        run the daily DAG through Airflow for day D
+marketing ingest --source shop --path FILE      load one of your own export files
+marketing score | export | report [--date D]    run one step on its own (score: every model)
+marketing export --segment S --platform P       export some segments now, checked, into
+                                                exports/on-demand/<date>/
+marketing landing-date                          the newest export date in the landing folder
 """
 
 from __future__ import annotations
@@ -52,10 +54,13 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"landing folder {settings.landing_dir} already has files; not simulating")
         return 0
     else:
-        counts = simulate(settings, scale=args.scale, seed=args.seed,
-                          orders_format=args.orders_format)
-        print(f"simulated scale {args.scale} (seed {args.seed}, {args.orders_format} orders) "
-              f"into {settings.landing_dir}")
+        counts = simulate(
+            settings, scale=args.scale, seed=args.seed, orders_format=args.orders_format
+        )
+        print(
+            f"simulated scale {args.scale} (seed {args.seed}, {args.orders_format} orders) "
+            f"into {settings.landing_dir}"
+        )
         _print_counts(counts)
     if args.days:
         try:
@@ -103,8 +108,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"rejected:\n{exc}", file=sys.stderr)
         return 1
     for r in report.results:
-        line = (f"{r.file}: {r.status}, {r.rows_loaded} rows loaded, "
-                f"{r.rows_quarantined} quarantined")
+        line = (
+            f"{r.file}: {r.status}, {r.rows_loaded} rows loaded, {r.rows_quarantined} quarantined"
+        )
         if r.top_reasons:
             line += " (" + ", ".join(f"{reason}: {n}" for reason, n in r.top_reasons) + ")"
         print(line)
@@ -115,15 +121,47 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _step(name: str):
+def _step(*names: str):
     def run(args: argparse.Namespace, settings: Settings) -> int:
         from pipelines import daily
 
         day = _run_date(settings, args.date)
-        print(daily.describe(getattr(daily, name)(settings, day, f"cli__{name}__{day}")))
+        for name in names:
+            print(daily.describe(getattr(daily, name)(settings, day, f"cli__{name}__{day}")))
         return 0
 
     return run
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines import daily
+    from pipelines.activation.export import ExportError, export_on_demand
+    from pipelines.activation.segments import SegmentFileError
+    from pipelines.activation.suppression import ErasureFileError
+    from pipelines.quality import QualityGateError
+
+    day = _run_date(settings, args.date)
+    try:
+        if args.segment is None and args.platform is None:
+            # The daily step: every segment into the staging folder the audit checks.
+            print(daily.describe(daily.export(settings, day, f"cli__export__{day}")))
+            return 0
+        folder, manifest = export_on_demand(
+            settings, day, args.segment, args.platform, source=args.source
+        )
+    except (ExportError, SegmentFileError, ErasureFileError, QualityGateError) as exc:
+        print(f"not exported: {exc}", file=sys.stderr)
+        return 1
+    print(f"exported {day} from the {args.source} warehouse into {folder}")
+    for f in manifest["files"]:
+        part = f", part {f['part']} of {f['parts']}" if f["parts"] > 1 else ""
+        print(f"  {f['path']}: {f['rows']:,} rows ({f['kind']}{part})")
+    for segment, platforms in manifest["suppressed"].items():
+        for platform, counts in platforms.items():
+            held = ", ".join(f"{reason} {n:,}" for reason, n in counts.items()) or "nobody"
+            since = manifest["deltas_since"][segment][platform] or "no earlier published export"
+            print(f"  {platform}/{segment}: held back {held}; adds/removes since {since}")
+    return 0
 
 
 def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
@@ -141,28 +179,43 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     if day is None:
         return 1
     index = generate_docs(settings, day)
-    print(f"dbt docs (models, columns, tests, lineage): {index}\n"
-          f"browse them: dbt docs serve --project-dir {settings.dbt_project_dir} "
-          f"--profiles-dir {settings.dbt_project_dir} --target-path {index.parent}")
+    print(
+        f"dbt docs (models, columns, tests, lineage): {index}\n"
+        f"browse them: dbt docs serve --project-dir {settings.dbt_project_dir} "
+        f"--profiles-dir {settings.dbt_project_dir} --target-path {index.parent}"
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="marketing", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="marketing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("simulate", help="make a synthetic shop in the landing folder")
     p.add_argument("--scale", choices=sorted(SCALES), default="xs")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--if-empty", action="store_true",
-                   help="do not create a world when the landing folder already has files")
-    p.add_argument("--days", type=int, default=None, metavar="N",
-                   help="continue the saved world by N days, one export folder per day "
-                        "(creates the world first when there is none)")
-    p.add_argument("--orders-format", choices=("shopify", "generic"), default="shopify",
-                   help="a Shopify shop (default) or a generic orders.csv only")
+    p.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="do not create a world when the landing folder already has files",
+    )
+    p.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="continue the saved world by N days, one export folder per day "
+        "(creates the world first when there is none)",
+    )
+    p.add_argument(
+        "--orders-format",
+        choices=("shopify", "generic"),
+        default="shopify",
+        help="a Shopify shop (default) or a generic orders.csv only",
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", help="run the daily DAG end to end through Airflow")
@@ -174,10 +227,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", required=True, nargs="+")
     p.set_defaults(func=cmd_ingest)
 
-    for name in ("score_churn", "export", "report"):
-        p = sub.add_parser(name.split("_")[0], help=f"run the {name} step alone")
+    steps = {"score": ("score_churn", "score_ltv", "score_lead", "forecast_units"),
+             "report": ("report",)}
+    for command, names in steps.items():
+        p = sub.add_parser(command, help=f"run the {', '.join(names)} step(s) alone")
         p.add_argument("--date")
-        p.set_defaults(func=_step(name))
+        p.set_defaults(func=_step(*names))
+
+    p = sub.add_parser(
+        "export",
+        help="build export files: the daily step, or some segments "
+        "on demand with --segment and/or --platform",
+    )
+    p.add_argument("--date", help="the day (default: the newest export date)")
+    p.add_argument(
+        "--segment",
+        help="a segment of the segments file (a split one by its "
+        "<segment>__<value> name or all its splits by <segment>)",
+    )
+    p.add_argument("--platform", choices=("mailchimp", "meta", "google", "crm"))
+    p.add_argument(
+        "--source",
+        choices=("published", "work"),
+        default="published",
+        help="on demand, read the published warehouse (default) or the work file",
+    )
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("docs", help="generate dbt docs of the warehouse (lineage, columns)")
     p.add_argument("--date")
@@ -190,8 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     return args.func(args, Settings.from_env())
 
 

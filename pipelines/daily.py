@@ -59,6 +59,24 @@ def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
     return score(settings, logical_date, run_id)
 
 
+def score_ltv(settings: Settings, logical_date: date, run_id: str) -> dict:
+    from pipelines.ml.tasks import score_ltv as score
+
+    return score(settings, logical_date, run_id)
+
+
+def score_lead(settings: Settings, logical_date: date, run_id: str) -> dict:
+    from pipelines.ml.tasks import score_lead as score
+
+    return score(settings, logical_date, run_id)
+
+
+def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
+    from pipelines.ml.tasks import forecast_units as forecast
+
+    return forecast(settings, logical_date, run_id)
+
+
 def audit(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Validate every table and export file to publish; raises QualityGateError when an
     error-level check fails."""

@@ -1,9 +1,15 @@
 """Daily segment exports: files a marketer uploads as they are.
 
-Write, audit, publish, as for the warehouse: `build_exports` writes the day's files into a
-staging folder from the work file, the audit validates them with the export suites, and
-`publish_exports` moves the audited folder to `exports/<date>/` (replacing a rerun's whole).
-Each folder has a `manifest.json` of rows, checksums and suppressions by reason.
+Write, audit, publish, as for the warehouse: `build_exports` takes in the day's erasure
+requests, then writes every segment's files into a staging folder from the work file; the audit
+validates them with the export suites, and `publish_exports` moves the audited folder to
+`exports/<date>/` (replacing a rerun's whole). For each segment and platform there is a full
+file and its `adds` and `removes` since the last published export; Meta's come in parts of at
+most 10,000 rows. Each folder has a `manifest.json` of rows, checksums and suppressions by
+reason.
+
+`export_on_demand` (the CLI's `marketing export --segment/--platform`) builds the same files for
+some segments and platforms into `exports/on-demand/<date>/`, after the same suites pass.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,18 +25,39 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.activation.csvsafe import neutralise_frame
-from pipelines.activation.segments import Segment, load_segments
+from pipelines.activation import normalize
+from pipelines.activation.consent import REQUIRED_COLUMNS, apply_consent
+from pipelines.activation.delta import delta, split_parts
+from pipelines.activation.platforms import FORMATS, rows_for
+from pipelines.activation.segments import Segment, SegmentFileError, load_segments
+from pipelines.activation.suppression import intake_erasures, mark_erased, read_store
 from pipelines.config import Settings
-from pipelines.warehouse import work_connection
+from pipelines.ml.scores import pivot_sql
+from pipelines.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-AUDIENCE_SQL = """
-select c.*, s.churn_probability, s.churn_decile, s.reason_1, s.reason_2, s.reason_3
-from marts.dim_customers as c
-left join ml.churn_scores as s using (customer_key)
-"""
+def audience_sql() -> str:
+    """The one place the audience is read: customers with their consent and identifiers
+    (marts.dim_customers), their RFM segment, and every model's score, decile and reasons
+    pivoted from the long `ml.scores` (`churn_score`, `churn_decile`, `churn_reason_1`, ...,
+    `ltv_score`, ..., `lead_score`, ...; null where a model did not score the customer)."""
+    return (
+        "select c.*, seg.rfm_segment, s.* exclude (customer_key) "
+        "from marts.dim_customers as c "
+        "left join marts.customer_segments as seg using (customer_key) "
+        f"left join ({pivot_sql()}) as s using (customer_key)"
+    )
+
+# What `prepare_audience` reads for every platform (erasure matches on email and phone).
+IDENTITY_COLUMNS = ("customer_key", "email", "phone_e164", "country_code")
+SOURCES = ("work", "published")
+KINDS = ("full", "adds", "removes")
+DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ExportError(RuntimeError):
+    """The exports cannot be built as configured; the message says what to change."""
 
 
 @dataclass
@@ -37,15 +65,59 @@ class ExportFile:
     path: str
     platform: str
     segment: str
+    kind: str
+    part: int
+    parts: int
     rows: int
     sha256: str
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
-def read_audience(settings: Settings) -> pl.DataFrame:
-    """Customers with their scores, from the work file the audit is about to validate."""
-    with work_connection(settings) as con:
-        return con.sql(AUDIENCE_SQL).pl()
+def read_audience(settings: Settings, source: str = "work") -> pl.DataFrame:
+    """Customers with their identifiers, consent and scores: from the work file the audit is
+    about to validate (`work`), or from the file analysts read (`published`)."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    path = settings.work_db if source == "work" else settings.published_db
+    if source == "published" and not path.exists():
+        raise ExportError(f"{path}: nothing published yet; run the daily run first")
+    con = connect(settings, path=path, read_only=source == "published")
+    try:
+        return con.sql(audience_sql()).pl()
+    finally:
+        con.close()
+
+
+def prepare_audience(
+    audience: pl.DataFrame, default_country: str, store: pl.DataFrame
+) -> pl.DataFrame:
+    """`audience` plus the normalised identifiers every platform uses (`email_norm`,
+    `phone_norm` in E.164), their hashes, and `is_erased` from the suppression store.
+
+    dim_customers already reads phones into E.164 (`phone_e164`); they go through the same
+    normaliser as the erasure list's, so both hash alike whatever either side gets wrong."""
+    prepared = audience.with_columns(
+        email_norm=normalize.email(pl.col("email")),
+        phone_norm=normalize.phone_e164(
+            pl.col("phone_e164"), pl.col("country_code"), default_country
+        ),
+    ).with_columns(email_sha256=pl.col("email_norm"), phone_sha256=pl.col("phone_norm"))
+    prepared = normalize.sha256_columns(prepared, ["email_sha256", "phone_sha256"])
+    return mark_erased(prepared, store)
+
+
+def check_columns(columns: list[str], segments: list[Segment], where: Path) -> None:
+    """Every column each segment's platforms need is in the audience, or say which are not."""
+    for segment in segments:
+        for platform in segment.platforms:
+            needed = (*IDENTITY_COLUMNS, *REQUIRED_COLUMNS[platform])
+            missing = [c for c in dict.fromkeys(needed) if c not in columns]
+            if missing:
+                raise ExportError(
+                    f"{where}: segment {segment.name!r} exports to {platform}, which needs "
+                    f"the audience columns {missing}, which marts.dim_customers (or the scores) "
+                    f"lacks. Take {platform} out of the segment's platforms until they exist."
+                )
 
 
 def staging_dir(settings: Settings, logical_date: date) -> Path:
@@ -53,68 +125,261 @@ def staging_dir(settings: Settings, logical_date: date) -> Path:
     return settings.exports_dir / ".staging" / logical_date.isoformat()
 
 
-def mailchimp_rows(members: pl.DataFrame, segment: Segment) -> tuple[pl.DataFrame, dict]:
-    """The Mailchimp import rows for a segment, and how many were held back and why."""
-    no_email = members.filter(pl.col("email").is_null())
-    with_email = members.filter(pl.col("email").is_not_null())
-    status = pl.col("mailchimp_status")
-    suppressed = {
-        "no_email": no_email.height,
-        "unsubscribed": with_email.filter(status == "unsubscribed").height,
-        "cleaned": with_email.filter(status == "cleaned").height,
-        "no_email_consent": with_email.filter(
-            ~pl.col("is_emailable") & ~status.is_in(["unsubscribed", "cleaned"]).fill_null(False)
-        ).height,
-    }
-    allowed = with_email.filter(pl.col("is_emailable")).sort("customer_key")
-    rows = allowed.select(
-        pl.col("email").alias("Email Address"),
-        pl.col("first_name").alias("First Name"),
-        pl.col("last_name").alias("Last Name"),
-        pl.lit(segment.name).alias("Tags"),
+def on_demand_dir(
+    settings: Settings, logical_date: date, segment: str | None, platform: str | None
+) -> Path:
+    """Where `marketing export --segment/--platform` puts its files."""
+    return (
+        settings.exports_dir
+        / "on-demand"
+        / logical_date.isoformat()
+        / f"{segment or 'all'}.{platform or 'all'}"
     )
-    return neutralise_frame(rows), {k: v for k, v in suppressed.items() if v}
 
 
-def build_exports(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Write every segment's files for `logical_date` and the manifest into the staging
-    folder; return the manifest. Nothing reaches `exports/<date>/` before the audit passes."""
-    audience = read_audience(settings)
+def file_stem(segment: str, kind: str) -> str:
+    return segment if kind == "full" else f"{segment}.{kind}"
+
+
+class Baselines:
+    """The last published export of each segment and platform before a date: what the day's
+    adds and removes are computed against."""
+
+    def __init__(self, exports_dir: Path, logical_date: date) -> None:
+        self.manifests: list[tuple[Path, dict]] = []
+        if exports_dir.is_dir():
+            days = sorted(
+                (
+                    p
+                    for p in exports_dir.iterdir()
+                    if p.is_dir() and DAY_DIR.match(p.name) and p.name < logical_date.isoformat()
+                ),
+                reverse=True,
+            )
+            for day in days:
+                manifest = day / "manifest.json"
+                if manifest.exists():
+                    self.manifests.append((day, json.loads(manifest.read_text())))
+
+    def rows(self, segment: str, platform: str) -> tuple[str | None, pl.DataFrame | None]:
+        """`(date, rows of the full file)` of the newest published export holding it."""
+        for day, manifest in self.manifests:
+            files = sorted(
+                (
+                    f
+                    for f in manifest.get("files", [])
+                    if f["segment"] == segment
+                    and f["platform"] == platform
+                    and f.get("kind", "full") == "full"
+                ),
+                key=lambda f: f.get("part", 1),
+            )
+            if files:
+                frames = [pl.read_csv(day / f["path"], infer_schema=False) for f in files]
+                return day.name, pl.concat(frames, how="diagonal")
+        return None, None
+
+
+def build_exports(
+    settings: Settings,
+    logical_date: date,
+    run_id: str,
+    *,
+    segment: str | None = None,
+    platform: str | None = None,
+    out_dir: Path | None = None,
+    source: str = "work",
+) -> dict:
+    """Write the files for `logical_date` and the manifest into `out_dir` (default the day's
+    staging folder); return the manifest. `segment` and `platform` narrow it (a split segment
+    by its own or its parent's name). Nothing reaches `exports/<date>/` before the audit.
+    """
+    new_erasures = intake_erasures(settings, logical_date)
+    store = read_store(settings)
+    audience = read_audience(settings, source)
     segments = load_segments(settings.segments_file, columns=audience.columns)
-    building = staging_dir(settings, logical_date)
+    if platform is not None and platform not in FORMATS:
+        raise ExportError(f"unknown platform {platform!r}; known: {sorted(FORMATS)}")
+    check_columns(audience.columns, segments, settings.segments_file)
+    prepared = prepare_audience(audience, settings.default_country, store)
+    building = out_dir or staging_dir(settings, logical_date)
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
+    baselines = Baselines(settings.exports_dir, logical_date)
+
     files: list[ExportFile] = []
-    for segment in segments:
-        members = segment.select(audience)
-        for platform in segment.platforms:
-            rows, suppressed = mailchimp_rows(members, segment)
-            relative = Path(platform) / f"{segment.name}.csv"
-            target = building / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            rows.write_csv(target)
-            files.append(ExportFile(
-                path=str(relative), platform=platform, segment=segment.name,
-                rows=rows.height, sha256=hashlib.sha256(target.read_bytes()).hexdigest(),
-                suppressed=suppressed,
-            ))
-            log.info("%s/%s: %d rows, suppressed %s", platform, segment.name, rows.height,
-                     suppressed)
+    suppressed: dict[str, dict[str, dict[str, int]]] = {}
+    since: dict[str, dict[str, str | None]] = {}
+    names: dict[str, str] = {}
+    for defined in segments:
+        for name, members in defined.expand(prepared):
+            if name in names:
+                raise SegmentFileError(
+                    f"{settings.segments_file}: segment {defined.name!r} "
+                    f"makes {name!r}, which {names[name]!r} also makes"
+                )
+            names[name] = defined.name
+            if segment is not None and segment not in (name, defined.name):
+                continue
+            for target in defined.platforms:
+                if platform is not None and target != platform:
+                    continue
+                allowed, held_back = apply_consent(members, target)
+                rows = rows_for(target, allowed, name, defined.crm)
+                baseline_day, previous = baselines.rows(name, target)
+                if target in ("mailchimp", "crm") and previous is not None:
+                    previous = _without_erased(previous, target, prepared, store)
+                adds, removes = delta(rows, previous, FORMATS[target].key)
+                for kind, frame in zip(KINDS, (rows, adds, removes), strict=True):
+                    files += _write(
+                        building,
+                        target,
+                        name,
+                        kind,
+                        frame,
+                        settings.meta_part_rows,
+                        held_back if kind == "full" else {},
+                    )
+                suppressed.setdefault(name, {})[target] = held_back
+                since.setdefault(name, {})[target] = baseline_day
+                log.info(
+                    "%s/%s: %d rows (%d adds, %d removes since %s), held back %s",
+                    target,
+                    name,
+                    rows.height,
+                    adds.height,
+                    removes.height,
+                    baseline_day or "no earlier export",
+                    held_back,
+                )
+    if (segment is not None or platform is not None) and not suppressed:
+        raise ExportError(
+            f"no segment {segment or '(any)'!r} with platform {platform or 'any'} in "
+            f"{settings.segments_file} (split segments are named "
+            f"<segment>__<value>); known: {sorted(names)}"
+        )
     manifest = {
         "run_id": run_id,
         "logical_date": logical_date.isoformat(),
+        "source": source,
         "files": [vars(f) for f in files],
+        "suppressed": suppressed,
+        "deltas_since": since,
+        "erasure": {"new_hashed_identifiers": new_erasures, "hashed_identifiers": store.height},
     }
     (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
 
 
+def _without_erased(
+    previous: pl.DataFrame, platform: str, prepared: pl.DataFrame, store: pl.DataFrame
+) -> pl.DataFrame:
+    """The previous plain-identifier rows less erased people, so that a `removes` file never
+    carries an erased person's email or record id (ad platforms' removes hold only hashes, and
+    need the erased person's to forget them)."""
+    erased = prepared.filter("is_erased")
+    if platform == "crm":
+        ids = erased.get_column("hubspot_record_id").cast(pl.String).str.strip_chars()
+        return previous.filter(~pl.col("Record ID").is_in(ids.drop_nulls().implode()))
+    emails = previous.select(
+        pl.col("Email Address").str.strip_chars_start("'").str.to_lowercase().alias("h")
+    )
+    hashed = normalize.sha256_columns(emails, ["h"]).get_column("h")
+    erased_emails = store.filter(pl.col("identifier_type") == "email").get_column("sha256")
+    return previous.filter(
+        ~hashed.is_in(erased_emails.implode()).fill_null(False)
+        & ~pl.col("Email Address").is_in(erased.get_column("email_norm").drop_nulls().implode())
+    )
+
+
+def _write(
+    building: Path,
+    platform: str,
+    segment: str,
+    kind: str,
+    frame: pl.DataFrame,
+    meta_part_rows: int,
+    suppressed: dict[str, int],
+) -> list[ExportFile]:
+    fmt = FORMATS[platform]
+    parts = split_parts(frame, meta_part_rows if fmt.in_parts else None)
+    written = []
+    for number, part in enumerate(parts, start=1):
+        stem = file_stem(segment, kind)
+        relative = Path(platform) / (
+            f"{stem}.part-{number:03d}.csv" if fmt.in_parts else f"{stem}.csv"
+        )
+        target = building / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part.select(fmt.columns).write_csv(target)
+        written.append(
+            ExportFile(
+                path=relative.as_posix(),
+                platform=platform,
+                segment=segment,
+                kind=kind,
+                part=number,
+                parts=len(parts),
+                rows=part.height,
+                sha256=hashlib.sha256(target.read_bytes()).hexdigest(),
+                suppressed=suppressed if number == 1 else {},
+            )
+        )
+    return written
+
+
 def publish_exports(settings: Settings, logical_date: date) -> Path:
     """Move the audited staging folder to `exports/<date>/`, replacing an earlier run's."""
-    building = staging_dir(settings, logical_date)
+    return _replace_with(
+        staging_dir(settings, logical_date), settings.exports_dir / logical_date.isoformat()
+    )
+
+
+def export_on_demand(
+    settings: Settings,
+    logical_date: date,
+    segment: str | None,
+    platform: str | None,
+    source: str = "published",
+) -> tuple[Path, dict]:
+    """Build some segments' files now, validate them with the export suites, and put them in
+    `on_demand_dir`; return the folder and manifest. Raises QualityGateError when a suite
+    fails (nothing is moved)."""
+    from pipelines.quality.gate import QualityGateError, validate_exports
+
+    building = (
+        settings.exports_dir
+        / ".staging"
+        / "on-demand"
+        / logical_date.isoformat()
+        / f"{segment or 'all'}.{platform or 'all'}"
+    )
+    manifest = build_exports(
+        settings,
+        logical_date,
+        f"on-demand__{logical_date}",
+        segment=segment,
+        platform=platform,
+        out_dir=building,
+        source=source,
+    )
+    failed = [
+        o for o in validate_exports(building, settings.expectations_dir / "exports") if o.blocking
+    ]
+    if failed:
+        raise QualityGateError(
+            "on-demand export failed its checks; nothing was moved:\n"
+            + "\n".join(o.describe() for o in failed),
+            failures=failed,
+        )
+    final = _replace_with(building, on_demand_dir(settings, logical_date, segment, platform))
+    return final, manifest
+
+
+def _replace_with(building: Path, final: Path) -> Path:
     if not (building / "manifest.json").exists():
         raise FileNotFoundError(f"{building}: no staged exports to publish; run the export step")
-    final = settings.exports_dir / logical_date.isoformat()
+    final.parent.mkdir(parents=True, exist_ok=True)
     retired = final.with_name(f".{final.name}.retired")
     shutil.rmtree(retired, ignore_errors=True)
     if final.exists():

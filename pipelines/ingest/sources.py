@@ -93,6 +93,8 @@ GA4_STRUCTURE = (
               "VARCHAR, price DOUBLE, quantity BIGINT, item_revenue DOUBLE, coupon VARCHAR)[]"),
     ("platform", "VARCHAR"),
     ("stream_id", "VARCHAR"),
+    # Read by staging, so declared: a shop without GA4 files still gets the column (empty).
+    ("privacy_info", "JSON"),
 )
 
 CAPI_STRUCTURE = (
@@ -107,6 +109,8 @@ CAPI_STRUCTURE = (
     ("custom_data", "STRUCT(value DOUBLE, currency VARCHAR, content_ids VARCHAR[], "
                     "contents STRUCT(id VARCHAR, quantity BIGINT, item_price DOUBLE)[], "
                     "order_id VARCHAR)"),
+    # Read by staging, so declared: a shop without Pixel events still gets the column (empty).
+    ("data_processing_options", "JSON"),
 )
 
 # Insights metrics arrive as strings; raw keeps them as text and staging casts them.

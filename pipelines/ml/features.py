@@ -1,9 +1,17 @@
-"""The churn model's features, as `marts.customer_features` names them, and how to read them."""
+"""The models' features: what `marts.customer_features` holds per cutoff, and what the models
+derive from it in Polars (the buy-till-you-die summaries)."""
 
 from __future__ import annotations
 
+import logging
+
 import duckdb
+import numpy as np
 import polars as pl
+
+from pipelines.ml import btyd
+
+log = logging.getLogger(__name__)
 
 CHURN_FEATURES: tuple[str, ...] = (
     "days_since_last_order",
@@ -18,6 +26,21 @@ CHURN_FEATURES: tuple[str, ...] = (
     "revenue_365d",
     "avg_days_between_orders",
     "is_email_subscribed",
+)
+
+# What `customer_features` knows beyond orders (email, web, surveys, discounts, categories):
+# all zero or empty for a shop with only an orders file, which the models then simply ignore.
+ENGAGEMENT_FEATURES: tuple[str, ...] = (
+    "discounted_order_share",
+    "categories_bought",
+    "email_opens_90d",
+    "email_clicks_90d",
+    "has_unsubscribed",
+    "sessions_30d",
+    "sessions_90d",
+    "ad_sessions_90d",
+    "days_since_last_session",
+    "nps_score",
 )
 
 # +1: churn risk can only rise with the feature; -1: only fall. Recency and recent activity
@@ -38,11 +61,117 @@ def read_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def read_orders(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Order times per customer, the ground the labels are computed from."""
-    orders = con.sql("select customer_key, ordered_at from marts.fct_orders "
-                     "where not is_cancelled").pl()
+    """Orders per customer, cancelled ones left out: time, `amount` (as ordered) and `value`
+    (net of refunds). Features use the amount: the exports do not say when a refund happened,
+    so it may be news after a cutoff. Labels, which look forward, use the value."""
+    orders = con.sql(
+        "select customer_key, ordered_at, cast(amount as double) as amount, "
+        "cast(amount - refunded_amount as double) as value "
+        "from marts.fct_orders where not is_cancelled"
+    ).pl()
     # DuckDB names the zone Etc/UTC; Polars compares only identical zones.
     return orders.with_columns(pl.col("ordered_at").dt.convert_time_zone("UTC"))
+
+
+# What BG/NBD and Gamma-Gamma, fit on each cutoff's customers, say about each customer.
+BTYD_FEATURES: tuple[str, ...] = (
+    "p_alive",
+    "expected_orders_90d",
+    "expected_orders_365d",
+    "expected_order_value",
+    "expected_value_365d",
+)
+
+
+def repeat_order_value(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
+    """Mean amount of each customer's repeat orders (all but the first) known at each cutoff:
+    customer_key, as_of_date, repeat_order_value (null without a repeat order).
+
+    Running totals per customer, looked up as of each cutoff (an as-of join), so the cost
+    grows with orders plus feature rows, not their product.
+    """
+    running = (
+        orders.select("customer_key", "ordered_at", "amount")
+        .sort("customer_key", "ordered_at")
+        .with_columns(
+            n=pl.int_range(1, pl.len() + 1).over("customer_key"),
+            total=pl.col("amount").cum_sum().over("customer_key"),
+            first=pl.col("amount").first().over("customer_key"),
+        )
+        .sort("ordered_at")
+    )
+    rows = (
+        features.select("customer_key", "as_of_date")
+        .with_columns(
+            cutoff_at=pl.col("as_of_date").cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
+        )
+        .sort("cutoff_at")
+    )
+    known = rows.join_asof(
+        running,
+        left_on="cutoff_at",
+        right_on="ordered_at",
+        by="customer_key",
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    return known.select(
+        "customer_key",
+        "as_of_date",
+        pl.when(pl.col("n") > 1)
+        .then((pl.col("total") - pl.col("first")) / (pl.col("n") - 1))
+        .alias("repeat_order_value"),
+    )
+
+
+def btyd_inputs(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, t_x, T) in days from the RFM columns: repeat orders, first to last order, first
+    order to the cutoff."""
+    T = frame.get_column("tenure_days").cast(pl.Float64).to_numpy()
+    x = (frame.get_column("orders_count").cast(pl.Float64) - 1).clip(0).to_numpy()
+    t_x = T - frame.get_column("days_since_last_order").cast(pl.Float64).to_numpy()
+    return x, np.clip(t_x, 0, T), T
+
+
+def btyd_scores(frame: pl.DataFrame) -> pl.DataFrame:
+    """Fit BG/NBD and Gamma-Gamma on the customers of one cutoff and add `BTYD_FEATURES`
+    (null where the fit fails: too few customers or repeat buyers)."""
+    x, t_x, T = btyd_inputs(frame)
+    m = frame.get_column("repeat_order_value").cast(pl.Float64).fill_null(0.0).to_numpy()
+    try:
+        purchases = btyd.fit_bgnbd(x, t_x, T)
+        spend = btyd.fit_gamma_gamma(x, m)
+    except btyd.FitError as exc:
+        log.info(
+            "buy-till-you-die features left empty at %s: %s",
+            frame.get_column("as_of_date").first(),
+            exc,
+        )
+        return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(f) for f in BTYD_FEATURES)
+    orders_365 = purchases.expected_purchases(x, t_x, T, 365.0)
+    value = spend.expected_value(x, m)
+    return frame.with_columns(
+        pl.Series("p_alive", purchases.p_alive(x, t_x, T)),
+        pl.Series("expected_orders_90d", purchases.expected_purchases(x, t_x, T, 90.0)),
+        pl.Series("expected_orders_365d", orders_365),
+        pl.Series("expected_order_value", value),
+        pl.Series("expected_value_365d", orders_365 * value),
+    )
+
+
+def with_btyd(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
+    """`features` (every cutoff) with `repeat_order_value` and `BTYD_FEATURES` added, each
+    cutoff fit on its own customers, so nothing after a cutoff shapes its features."""
+    if features.height == 0:
+        return features.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias(f) for f in ("repeat_order_value", *BTYD_FEATURES)
+        )
+    enriched = features.join(
+        repeat_order_value(features, orders), on=["as_of_date", "customer_key"], how="left"
+    )
+    parts = [btyd_scores(part) for part in enriched.partition_by("as_of_date", maintain_order=True)]
+    return pl.concat(parts)
 
 
 def feature_matrix(frame: pl.DataFrame, features: tuple[str, ...]) -> pl.DataFrame:

@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import xgboost as xgb
 
 
 class ModelMismatchError(RuntimeError):
-    """The stored model expects other features than the table offers."""
+    """The stored model expects other features, or other feature types, than the table offers."""
 
 
 @dataclass
@@ -34,6 +35,9 @@ class ModelCard:
     calibration_y: list[float] = field(default_factory=list)
     booster_sha256: str = ""
     trained_for: str = ""  # the run date the model was trained for (ISO)
+    kind: str = "binary"  # "binary" (calibrated probability) or "regression" (an amount)
+    # Regression only: the factor that makes the validation total come out right.
+    calibration_scale: float = 1.0
 
 
 def version_for(*parts: object) -> str:
@@ -92,17 +96,40 @@ def current(models_dir: Path, model: str) -> ModelCard | None:
     return ModelCard(**json.loads((folder / "card.json").read_text()))
 
 
-def check_features(card: ModelCard, available: list[str]) -> None:
-    """Refuse to score when the table's features differ from what the model was trained on."""
-    missing = [f for f in card.features if f not in available]
-    if missing:
+def feature_types(frame: pl.DataFrame, features: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """The dtype of each feature as the table has it, as stored on the model card."""
+    return {f: str(frame.schema[f]) for f in features}
+
+
+def mismatches(card: ModelCard, schema: dict[str, str]) -> list[str]:
+    """What differs between the model's features and the table's columns (empty: none)."""
+    problems = [f"{f} is missing" for f in card.features if f not in schema]
+    problems += [
+        f"{f} is {schema[f]}, the model was trained on {card.feature_types.get(f)}"
+        for f in card.features
+        if f in schema and card.feature_types.get(f) != schema[f]
+    ]
+    return problems
+
+
+def check_features(card: ModelCard, schema: dict[str, str]) -> None:
+    """Refuse to score when the table's features or their types differ from what the model
+    was trained on; `schema` maps the table's columns to dtype names (`feature_types`)."""
+    problems = mismatches(card, schema)
+    if problems:
         raise ModelMismatchError(
-            f"model {card.model} {card.version} needs features the table lacks: {missing}"
+            f"model {card.model} {card.version} cannot score this table: "
+            + "; ".join(problems)
+            + ". Retrain it (the next run does when the features change) or restore the "
+            "table's columns."
         )
 
 
 def calibrate(card: ModelCard, raw: np.ndarray) -> np.ndarray:
-    """Map raw scores to probabilities with the stored isotonic step function."""
+    """Map raw booster output to the score: a probability through the stored isotonic step
+    function, or an amount through the stored scale."""
+    if card.kind == "regression":
+        return raw * card.calibration_scale
     if not card.calibration_x:
         return raw
     return np.interp(raw, np.asarray(card.calibration_x), np.asarray(card.calibration_y))

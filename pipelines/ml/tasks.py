@@ -1,4 +1,6 @@
-"""What the Airflow `score_*` tasks call: read from the work file, model, write scores back."""
+"""What the Airflow `score_*` and `forecast_units` tasks call: read from the work file, model,
+write the results back. Each opens its own connections and closes them; none is held while a
+model trains."""
 
 from __future__ import annotations
 
@@ -9,63 +11,231 @@ from datetime import date
 import polars as pl
 
 from pipelines.config import Settings
-from pipelines.ml import baseline, churn
+from pipelines.ml import scores as scores_table
 from pipelines.ml.features import read_features, read_orders
-from pipelines.ml.labels import active
 from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
 
-SCORES_TABLE = "ml.churn_scores"
+RUNS_COLUMNS: dict[str, str] = {
+    "run_id": "varchar not null",
+    "model": "varchar not null",
+    "version": "varchar not null",  # what scored: a model version or a baseline's name
+    "as_of_date": "date not null",
+    "trained": "boolean not null",  # a new version was trained in this run
+    "scored_rows": "bigint not null",
+    "metrics": "varchar not null",  # JSON: candidate, baseline and previous version's metrics
+    "note": "varchar",
+    "candidate_version": "varchar",  # the version evaluated for promotion, when one was
+    "promoted": "boolean",
+    "metric": "varchar",  # the figure promotion compares (auc, spearman, mape)
+    "model_value": "double",
+    "baseline": "varchar",
+    "baseline_value": "double",
+    "previous_value": "double",
+}
 
-RUNS_DDL = """
-create table if not exists ml.model_runs (
-    run_id varchar not null,
+RUNS_DDL = "create table if not exists ml.model_runs ({})".format(
+    ", ".join(f"{name} {kind}" for name, kind in RUNS_COLUMNS.items())
+)
+
+
+def _prepare(con) -> None:
+    """Create the ml tables, and add the newer columns to an older `ml.model_runs`."""
+    con.execute("create schema if not exists ml")
+    con.execute(RUNS_DDL)
+    for name, kind in RUNS_COLUMNS.items():
+        con.execute(
+            f"alter table ml.model_runs add column if not exists {name} "
+            f"{kind.replace(' not null', '')}"
+        )
+    con.execute(scores_table.DDL)
+    # Churn scores lived in their own table before `ml.scores`.
+    con.execute("drop table if exists ml.churn_scores")
+
+
+def record_run(con, run_id: str, model: str, logical_date: date, row: dict) -> None:
+    """Replace this run's row for `model` in `ml.model_runs`."""
+    values = {"run_id": run_id, "model": model, "as_of_date": logical_date, **row}
+    values["metrics"] = json.dumps(values.get("metrics") or {}, sort_keys=True, default=float)
+    names = [n for n in RUNS_COLUMNS if n in values]
+    con.execute("delete from ml.model_runs where run_id = ? and model = ?", [run_id, model])
+    con.execute(
+        f"insert into ml.model_runs ({', '.join(names)}) values ({', '.join('?' for _ in names)})",
+        [values[n] for n in names],
+    )
+
+
+def write_scores(settings: Settings, run_id: str, logical_date: date, model: str, outcome) -> dict:
+    """Replace `model`'s rows in `ml.scores` and record the run; returns the task's summary."""
+    evaluation = outcome.evaluation
+    metric = {"churn": "auc", "lead": "auc", "ltv": "spearman"}[model]
+    row = {
+        "version": outcome.version,
+        "trained": outcome.trained,
+        "scored_rows": outcome.scores.height,
+        "metrics": evaluation,
+        "note": outcome.note,
+        "candidate_version": outcome.candidate,
+        "promoted": outcome.promoted,
+        "metric": metric,
+        "model_value": evaluation.get("candidate", {}).get(metric),
+        "baseline": evaluation.get("baseline", {}).get("name"),
+        "baseline_value": evaluation.get("baseline", {}).get(metric),
+        "previous_value": evaluation.get("previous", {}).get(metric),
+    }
+    with work_connection(settings) as con:
+        _prepare(con)
+        con.execute("begin")
+        con.execute(f"delete from {scores_table.TABLE} where model = ?", [model])
+        con.register("scores_frame", outcome.scores.to_arrow())
+        con.execute(f"insert into {scores_table.TABLE} by name select * from scores_frame")
+        con.unregister("scores_frame")
+        record_run(con, run_id, model, logical_date, row)
+        con.execute("commit")
+    summary = {
+        "model": model,
+        "version": outcome.version,
+        "trained": outcome.trained,
+        "promoted": outcome.promoted,
+        "scored": outcome.scores.height,
+        metric: row["model_value"],
+        "baseline": row["baseline_value"],
+        "note": outcome.note,
+    }
+    log.info("%s scores: %s", model, summary)
+    return summary
+
+
+FORECAST_DDL = """
+create or replace table ml.forecast (
+    sku varchar not null,
+    week_start date not null,
+    units_forecast double not null,
     model varchar not null,
-    version varchar not null,
-    as_of_date date not null,
-    trained boolean not null,
-    scored_rows bigint not null,
-    metrics varchar not null,
-    note varchar
+    as_of_date date not null
 )
 """
 
 
-def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Score every active customer's churn risk as of `logical_date` into `ml.churn_scores`."""
-    with work_connection(settings) as con:
-        features = read_features(con)
-        orders = read_orders(con)
-    note = ""
-    try:
-        result = churn.fit_and_score(
-            features, orders, logical_date, settings.churn_horizon_days,
-            settings.models_dir, settings.duckdb_threads, settings.retrain_every_days,
-        )
-        scores, version, metrics, trained = (
-            result.scores, result.card.version, result.card.metrics, result.trained)
-    except churn.InsufficientHistoryError as exc:
-        note = f"scored by the recency rule: {exc}"
-        log.warning(note)
-        current = active(features).filter(pl.col("as_of_date") == logical_date)
-        scores = baseline.recency_scores(current.sort("customer_key"))
-        version, metrics, trained = baseline.VERSION, {}, False
+def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Forecast weekly units per product for the next `forecast_weeks` weeks into
+    `ml.forecast` (the model and the seasonal naive forecast, backtested side by side)."""
+    from pipelines.forecast import units
+    from pipelines.ml.registry import version_for
 
     with work_connection(settings) as con:
-        con.execute("create schema if not exists ml")
-        con.register("scores_frame", scores.to_arrow())
-        con.execute(f"create or replace table {SCORES_TABLE} as select * from scores_frame")
-        con.unregister("scores_frame")
-        con.execute(RUNS_DDL)
-        con.execute("delete from ml.model_runs where run_id = ? and model = ?",
-                    [run_id, churn.MODEL])
-        con.execute(
-            "insert into ml.model_runs values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, churn.MODEL, version, logical_date, trained, scores.height,
-             json.dumps(metrics, sort_keys=True), note],
-        )
-    summary = {"model": churn.MODEL, "version": version, "trained": trained,
-               "scored": scores.height, "metrics": metrics, "note": note}
-    log.info("churn scores: %s", summary)
+        lines = con.sql(
+            "select sku, order_date, cast(quantity as double) as quantity "
+            "from marts.fct_order_lines "
+            "where not is_cancelled and sku is not null"
+        ).pl()
+    result = units.forecast_units(lines, logical_date, settings.forecast_weeks, settings.ml_threads)
+    figures = result.metrics
+    backtested = "model_mape" in figures
+    version = (
+        f"{units.MODEL}-{version_for(units.FEATURES, units.PARAMS, units.ROUNDS)}"
+        if backtested
+        else units.FALLBACK
+    )
+    row = {
+        "version": version,
+        "trained": backtested,
+        "scored_rows": result.rows.height,
+        "metrics": figures,
+        "note": result.note,
+        "candidate_version": version if backtested else None,
+        "promoted": figures["model_mape"] < figures["baseline_mape"] if backtested else None,
+        "metric": "mape",
+        "model_value": figures.get("model_mape"),
+        "baseline": units.BASELINE if backtested else None,
+        "baseline_value": figures.get("baseline_mape"),
+    }
+    with work_connection(settings) as con:
+        _prepare(con)
+        con.execute("begin")
+        con.execute(FORECAST_DDL)
+        con.register("forecast_frame", result.rows.to_arrow())
+        con.execute("insert into ml.forecast by name select * from forecast_frame")
+        con.unregister("forecast_frame")
+        record_run(con, run_id, "forecast_units", logical_date, row)
+        con.execute("commit")
+    summary = {
+        "model": "forecast_units",
+        "version": version,
+        "rows": result.rows.height,
+        "mape": figures.get("model_mape"),
+        "baseline_mape": figures.get("baseline_mape"),
+        "note": result.note,
+    }
+    log.info("units forecast: %s", summary)
     return summary
+
+
+def _read(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    with work_connection(settings) as con:
+        return read_features(con), read_orders(con)
+
+
+def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Score every active customer's churn risk as of `logical_date` into `ml.scores`."""
+    from pipelines.ml import churn
+
+    features, orders = _read(settings)
+    outcome = churn.fit_and_score(
+        features,
+        orders,
+        logical_date,
+        settings.churn_horizon_days,
+        settings.models_dir,
+        settings.ml_threads,
+        settings.retrain_every_days,
+        settings.promotion_tolerance,
+    )
+    return write_scores(settings, run_id, logical_date, churn.MODEL, outcome)
+
+
+def score_ltv(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Score every customer's expected value over the next year into `ml.scores`."""
+    from pipelines.ml import ltv
+
+    features, orders = _read(settings)
+    outcome = ltv.fit_and_score(
+        features,
+        orders,
+        logical_date,
+        settings.ltv_horizon_days,
+        settings.models_dir,
+        settings.ml_threads,
+        settings.retrain_every_days,
+        settings.ltv_training_gap_days,
+        settings.promotion_tolerance,
+    )
+    return write_scores(settings, run_id, logical_date, ltv.MODEL, outcome)
+
+
+def score_lead(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Score every open CRM lead's chance to order within `lead_horizon_days` into
+    `ml.scores`."""
+    from pipelines.ml import lead
+
+    with work_connection(settings) as con:
+        leads, events = lead.read_inputs(con)
+        cutoffs = [
+            d
+            for (d,) in con.sql(
+                "select distinct as_of_date from marts.customer_features order by 1"
+            ).fetchall()
+        ]
+    outcome = lead.fit_and_score(
+        leads,
+        events,
+        cutoffs,
+        logical_date,
+        settings.lead_horizon_days,
+        settings.models_dir,
+        settings.ml_threads,
+        settings.retrain_every_days,
+        settings.promotion_tolerance,
+    )
+    return write_scores(settings, run_id, logical_date, lead.MODEL, outcome)

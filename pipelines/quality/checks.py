@@ -10,6 +10,9 @@ gated the same way::
                "freshness": {"column": "ordered_at", "max_lag_days": 3},
                "drift": {"column": "churn_probability", "max_psi": 0.25, "bins": 10,
                          "severity": "warning"}}
+
+A drift check with `"by": "<column>"` compares each group (each model of a long scores table)
+with the same group's last publish, and reports the largest PSI.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import polars as pl
 CHECK_KINDS = {
     "row_count_change": {"min_ratio", "max_ratio", "trailing_runs", "severity"},
     "freshness": {"column", "max_lag_days", "severity"},
-    "drift": {"column", "max_psi", "bins", "severity"},
+    "drift": {"column", "max_psi", "bins", "severity", "by"},
 }
 REQUIRED = {
     "row_count_change": {"min_ratio", "max_ratio"},
@@ -67,11 +70,14 @@ class PublishedHistory:
 
     row_counts: dict[str, list[int]] = field(default_factory=dict)
     previous_values: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    # Drift checks with `by`: the previous values of each group.
+    previous_groups: dict[tuple[str, str], dict[str, np.ndarray]] = field(default_factory=dict)
 
 
-def read_history(published: Path, watched: list[tuple[str, str]], trailing: int = 7
+def read_history(published: Path, watched: list[tuple[str, ...]], trailing: int = 7
                  ) -> PublishedHistory:
-    """Read the published file (read-only) for the row-count and drift checks."""
+    """Read the published file (read-only) for the row-count and drift checks. `watched`
+    holds (table, column) or, for a drift check by group, (table, column, group column)."""
     history = PublishedHistory()
     if not published.exists():
         return history
@@ -85,8 +91,16 @@ def read_history(published: Path, watched: list[tuple[str, str]], trailing: int 
             for (counts,) in rows:
                 for table, n in json.loads(counts).items():
                     history.row_counts.setdefault(table, []).append(int(n))
-        for table, column in watched:
+        for table, column, *by in watched:
             try:
+                if by:
+                    values = con.sql(f"select cast({by[0]} as varchar) as g, {column} "
+                                     f"from {table} where {column} is not null").pl()
+                    history.previous_groups[(table, column)] = {
+                        str(g[0]): part.get_column(column).cast(pl.Float64).to_numpy()
+                        for g, part in values.group_by("g")
+                    }
+                    continue
                 values = con.sql(f"select {column} from {table} where {column} is not null")
                 history.previous_values[(table, column)] = values.pl().to_series().cast(
                     pl.Float64).to_numpy()
@@ -143,7 +157,9 @@ def metrics_for(table: str, frame: pl.DataFrame, checks: dict[str, dict[str, Any
         out.append(Metric(
             "freshness_lag_days", lag, None, spec["max_lag_days"], spec["severity"],
             f"latest {spec['column']} is {latest}, run date {logical_date}"))
-    if spec := checks.get("drift"):
+    if (spec := checks.get("drift")) and spec.get("by"):
+        out.append(_group_drift(table, frame, spec, history))
+    elif spec := checks.get("drift"):
         previous = history.previous_values.get((table, spec["column"]))
         current = frame.get_column(spec["column"]).drop_nulls().cast(pl.Float64).to_numpy()
         value = (psi(previous, current, int(spec.get("bins", 10)))
@@ -153,6 +169,27 @@ def metrics_for(table: str, frame: pl.DataFrame, checks: dict[str, dict[str, Any
             f"PSI of {spec['column']} against the last publish"
             if value is not None else "no earlier publish to compare with"))
     return out
+
+
+def _group_drift(table: str, frame: pl.DataFrame, spec: dict[str, Any],
+                 history: PublishedHistory) -> Metric:
+    """The largest PSI over the groups that were published before and are here now."""
+    column, by = spec["column"], spec["by"]
+    previous = history.previous_groups.get((table, column), {})
+    worst: tuple[float, str] | None = None
+    current = frame.select(pl.col(by).cast(pl.String).alias("g"), pl.col(column)).drop_nulls()
+    for (group,), part in current.group_by("g"):
+        before = previous.get(str(group))
+        values = part.get_column(column).cast(pl.Float64).to_numpy()
+        if before is None or not len(before) or not len(values):
+            continue
+        value = psi(before, values, int(spec.get("bins", 10)))
+        if worst is None or value > worst[0]:
+            worst = (value, str(group))
+    return Metric(
+        "psi_" + column, worst[0] if worst else None, None, spec["max_psi"], spec["severity"],
+        f"largest PSI of {column} by {by} against the last publish: {by} = {worst[1]}"
+        if worst else "no earlier publish to compare with")
 
 
 def as_suite_parts(metrics: list[Metric]) -> tuple[pl.DataFrame, list[dict[str, Any]]]:

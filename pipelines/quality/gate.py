@@ -147,9 +147,18 @@ def audit_tables(
             "tables. Nothing was published."
         )
 
-    watched = [(s.table, s.checks["drift"]["column"]) for s in suites if "drift" in s.checks]
-    history = (read_history(Path(published), watched) if published is not None
-               else PublishedHistory())
+    watched = [
+        (
+            s.table,
+            s.checks["drift"]["column"],
+            *([s.checks["drift"]["by"]] if s.checks["drift"].get("by") else []),
+        )
+        for s in suites
+        if "drift" in s.checks
+    ]
+    history = (
+        read_history(Path(published), watched) if published is not None else PublishedHistory()
+    )
     outcomes: list[ExpectationOutcome] = []
     raw: list[dict[str, Any]] = []
     for suite in suites:
@@ -257,34 +266,56 @@ def _audit_suite(
     return outcomes + unresolved
 
 
-def _audit_exports(staged: Path, suites_dir: Path, raw: list[dict[str, Any]] | None = None
-                   ) -> list[ExpectationOutcome]:
+def validate_exports(staged: Path, suites_dir: Path) -> list[ExpectationOutcome]:
+    """Outcomes of every file in a staged export folder against its platform's suite, without
+    recording them (for exports built on demand, outside a daily run)."""
+    return _audit_exports(Path(staged), Path(suites_dir))
+
+
+def _audit_exports(
+    staged: Path, suites_dir: Path, raw: list[dict[str, Any]] | None = None
+) -> list[ExpectationOutcome]:
     """Validate every file in a staged export's manifest with its platform's suite.
 
     Files are read as text, exactly as a platform will read them. A platform without a suite,
     or a file whose row count differs from the manifest, fails: nothing unvalidated leaves.
     """
-    suites = {s.table.split(".", 1)[1]: s for s in load_suites(suites_dir)} \
-        if suites_dir.is_dir() else {}
+    suites = (
+        {s.table.split(".", 1)[1]: s for s in load_suites(suites_dir)}
+        if suites_dir.is_dir()
+        else {}
+    )
     manifest = json.loads((staged / "manifest.json").read_text())
     outcomes: list[ExpectationOutcome] = []
     for entry in manifest["files"]:
         name = f"exports/{entry['path']}"
         suite = suites.get(entry["platform"])
         if suite is None:
-            placeholder = SuiteSpec(name=f"export_{entry['platform']}", table=name,
-                                    expectations=[], path=suites_dir)
-            outcomes.append(_failure(placeholder, SUITE_RUNS, None,
-                                     f"no suite for platform {entry['platform']!r} in "
-                                     f"{suites_dir}", "{}"))
+            placeholder = SuiteSpec(
+                name=f"export_{entry['platform']}", table=name, expectations=[], path=suites_dir
+            )
+            outcomes.append(
+                _failure(
+                    placeholder,
+                    SUITE_RUNS,
+                    None,
+                    f"no suite for platform {entry['platform']!r} in {suites_dir}",
+                    "{}",
+                )
+            )
             continue
-        suite = dataclasses.replace(suite, table=name,
-                                    name=f"{suite.name}__{entry['segment']}")
+        suite = dataclasses.replace(suite, table=name, name=f"{suite.name}__{entry['segment']}")
         frame = pl.read_csv(staged / entry["path"], infer_schema=False)
         if frame.height != entry["rows"]:
-            outcomes.append(_failure(suite, "expect_table_row_count_to_equal", None,
-                                     f"{frame.height} rows, manifest says {entry['rows']}",
-                                     "{}"))
+            outcomes.append(
+                _failure(
+                    suite,
+                    "expect_table_row_count_to_equal",
+                    None,
+                    f"{frame.height} rows, manifest says {entry['rows']}",
+                    "{}",
+                )
+            )
         outcomes.extend(validate_frame(frame, suite, raw_results=raw))
     return outcomes
 
@@ -298,20 +329,26 @@ def _write_docs(raw: list[dict[str, Any]], out_dir: Path, title: str) -> None:
         logger.exception("could not render data docs into %s", out_dir)
 
 
-def _run_checks(frame: pl.DataFrame, suite: SuiteSpec, history: PublishedHistory,
-                logical_date: dt.date, raw: list[dict[str, Any]] | None = None,
-                ) -> list[ExpectationOutcome]:
+def _run_checks(
+    frame: pl.DataFrame,
+    suite: SuiteSpec,
+    history: PublishedHistory,
+    logical_date: dt.date,
+    raw: list[dict[str, Any]] | None = None,
+) -> list[ExpectationOutcome]:
     """Validate the suite's comparisons with earlier publishes as a one-row metrics frame."""
     metrics = metrics_for(suite.table, frame, suite.checks, history, logical_date)
     metric_frame, expectations = as_suite_parts(metrics)
-    checks_suite = dataclasses.replace(suite, name=f"{suite.name}__history_checks",
-                                       expectations=expectations, references=[])
+    checks_suite = dataclasses.replace(
+        suite, name=f"{suite.name}__history_checks", expectations=expectations, references=[]
+    )
     outcomes = validate_frame(metric_frame, checks_suite, raw_results=raw)
     described = []
     for outcome, metric in zip(outcomes, metrics, strict=True):
         value = "n/a" if metric.value is None else f"{metric.value:.3f}"
-        described.append(dataclasses.replace(
-            outcome, observed=f"{metric.name} = {value} ({metric.context})"))
+        described.append(
+            dataclasses.replace(outcome, observed=f"{metric.name} = {value} ({metric.context})")
+        )
     return described
 
 

@@ -11,6 +11,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipelines.config import Settings
+from pipelines.ml.scores import TABLE as SCORES_TABLE
 from pipelines.report.charts import bar_chart
 from pipelines.warehouse import connect
 
@@ -24,8 +25,11 @@ def _read(settings: Settings) -> dict[str, pl.DataFrame]:
     try:
         return {
             "customers": con.sql("select * from marts.dim_customers").pl(),
-            "scores": con.sql("select * from ml.churn_scores").pl(),
+            "scores": con.sql(f"select * from {SCORES_TABLE}").pl(),
             "model_runs": con.sql("select * from ml.model_runs").pl(),
+            "forecast": con.sql("select week_start, sum(units_forecast) as units "
+                                "from ml.forecast where model in ('xgboost', 'recent_mean') "
+                                "group by 1 order by 1").pl(),
             "runs": con.sql("select run_id, tables from meta.runs "
                             "order by published_at desc limit 1").pl(),
             "personas": _personas(con),
@@ -54,7 +58,8 @@ def persona_cards(personas: pl.DataFrame) -> list[dict]:
             "name": row["persona_name"],
             "size": f"{row['customers']:,} customers ({row['customer_share']:.0%})",
             "revenue_share": f"{row['revenue_share']:.0%}",
-            "ltv": f"{float(row['avg_ltv']):,.0f}",
+            "to_date": f"{float(row['avg_revenue_to_date']):,.0f}",
+            "ltv": "n/a" if row["avg_ltv"] is None else f"{float(row['avg_ltv']):,.0f}",
             "aov": f"{float(row['avg_order_value'] or 0):,.0f}",
             "churn": "n/a" if row["churn_risk"] is None else f"{row['churn_risk']:.0%}",
             "send_hour": "n/a" if hour is None else f"{hour:02d}:00",
@@ -67,44 +72,82 @@ def persona_cards(personas: pl.DataFrame) -> list[dict]:
     return cards
 
 
+MODEL_TITLES = {
+    "churn": "Churn risk (no order in the next 90 days)",
+    "ltv": "Lifetime value (spend in the next year)",
+    "lead": "Lead conversion (first order within 60 days)",
+    "forecast_units": "Units per product, next 8 weeks",
+}
+
+
+def model_summaries(model_runs: pl.DataFrame, run_id: str) -> list[dict]:
+    """Each model's record for `run_id` (or its newest one): what scored, its validation
+    figure beside the baseline's and the previous version's, and the promotion note."""
+    runs = model_runs.filter(pl.col("run_id") == run_id)
+    if runs.height == 0:
+        runs = model_runs.sort("as_of_date")
+    latest = runs.group_by("model", maintain_order=True).last().sort("model")
+    rows = []
+    for run in latest.to_dicts():
+        rows.append({
+            "title": MODEL_TITLES.get(run["model"], run["model"]),
+            "version": run["version"],
+            "metric": run.get("metric") or "",
+            "model_value": run.get("model_value"),
+            "baseline": run.get("baseline") or "",
+            "baseline_value": run.get("baseline_value"),
+            "previous_value": run.get("previous_value"),
+            "note": run.get("note") or "",
+        })
+    return rows
+
+
 def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     """Write the day's report and return its path."""
     data = _read(settings)
-    customers, scores = data["customers"], data["scores"]
+    customers, all_scores = data["customers"], data["scores"]
+    scores = all_scores.filter(pl.col("model") == "churn")
     kpis = {
         "customers": customers.height,
         "buyers": customers.filter(pl.col("orders_count") > 0).height,
         "emailable": customers.filter(pl.col("is_emailable")).height,
         "revenue": float(customers.get_column("revenue").cast(pl.Float64).sum() or 0),
         "scored": scores.height,
-        "mean_churn": float(scores.get_column("churn_probability").mean() or 0),
+        "mean_churn": float(scores.get_column("score").mean() or 0),
+        "predicted_value": float(
+            all_scores.filter(pl.col("model") == "ltv").get_column("score").sum() or 0),
     }
-    by_decile = (
-        scores.group_by("churn_decile").agg(pl.col("churn_probability").mean())
-        .sort("churn_decile")
-    )
+    by_decile = scores.group_by("decile").agg(pl.col("score").mean()).sort("decile")
     churn_chart = bar_chart(
-        [str(d) for d in by_decile.get_column("churn_decile")],
-        [100 * p for p in by_decile.get_column("churn_probability")],
+        [str(d) for d in by_decile.get_column("decile")],
+        [100 * p for p in by_decile.get_column("score")],
         "Average churn risk (%) by decile", value_format="{:.0f}%",
     )
+    value = all_scores.filter(pl.col("model") == "ltv").select(
+        "customer_key", pl.col("score").alias("predicted_value"))
     at_risk = (
         scores.join(customers, on="customer_key")
-        .filter(pl.col("churn_decile") >= 8)
-        .sort(["revenue", "customer_key"], descending=[True, False])
+        .join(value, on="customer_key", how="left")
+        .filter(pl.col("decile") >= 8)
+        .sort(["predicted_value", "revenue", "customer_key"], descending=[True, True, False],
+              nulls_last=True)
         .head(15)
         .with_columns(
             name=pl.concat_str(["first_name", "last_name"], separator=" ", ignore_nulls=True),
-            reasons=pl.concat_str(["reason_1", "reason_2", "reason_3"], separator="; "),
+            reasons=pl.concat_str(["reason_1", "reason_2", "reason_3"], separator="; ",
+                                  ignore_nulls=True),
             revenue=pl.col("revenue").cast(pl.Float64),
+            churn_probability=pl.col("score"),
         )
         .to_dicts()
     )
-    model_row = data["model_runs"].filter(pl.col("model") == "churn").tail(1).to_dicts()
-    model = {"version": "none", "note": ""}
-    if model_row:
-        model = {"version": model_row[0]["version"], "note": model_row[0]["note"] or "",
-                 **json.loads(model_row[0]["metrics"])}
+    models = model_summaries(data["model_runs"], run_id)
+    forecast = data["forecast"]
+    forecast_chart = bar_chart(
+        [d.strftime("%d %b") for d in forecast.get_column("week_start")],
+        forecast.get_column("units").to_list(),
+        "Units expected per week (all products), by week start", value_format="{:,.0f}",
+    ) if forecast.height else ""
     manifest_path = settings.exports_dir / logical_date.isoformat() / "manifest.json"
     exports = json.loads(manifest_path.read_text())["files"] if manifest_path.exists() else []
     published_tables = len(json.loads(data["runs"].get_column("tables")[0]))
@@ -112,8 +155,8 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
     html = env.get_template("template.html.j2").render(
         date=logical_date.isoformat(), run_id=run_id, kpis=kpis, churn_chart=churn_chart,
-        at_risk=at_risk, model=model, exports=exports, published_tables=published_tables,
-        personas=persona_cards(data["personas"]),
+        at_risk=at_risk, models=models, exports=exports, published_tables=published_tables,
+        forecast_chart=forecast_chart, personas=persona_cards(data["personas"]),
     )
     out = settings.reports_dir / logical_date.isoformat() / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -89,8 +89,17 @@ class ModelSpec:
             mixture.Gaussian("units_per_line", events="lines"),
             mixture.BetaBinomial("discounted_orders", "orders", name="discount"),
             mixture.BetaBinomial("holiday_orders", "orders", name="holiday"),
-            mixture.DirichletMultinomial(self.product_mix, name="product_mix"),
-            mixture.DirichletMultinomial(self.visit_channels, name="visit_channels"),
+            # A shop without product categories or web analytics has no counts to mix.
+            *(
+                [mixture.DirichletMultinomial(self.product_mix, name="product_mix")]
+                if self.product_mix
+                else []
+            ),
+            *(
+                [mixture.DirichletMultinomial(self.visit_channels, name="visit_channels")]
+                if self.visit_channels
+                else []
+            ),
             mixture.Circular("read_hour", "read_hour_events"),
             mixture.Circular("shop_hour", "shop_hour_events"),
             mixture.Gaussian("nps_score"),

@@ -82,13 +82,15 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert {
         "marts.dim_customers",
         "marts.fct_orders",
-        "ml.churn_scores",
+        "ml.scores",
+        "ml.forecast",
         "ml.model_runs",
         "ml.personas",
         "reports.rpt_personas",
         "reports.rpt_segment_summary",
         "meta.runs",
     } <= tables
+    assert "ml.churn_scores" not in tables
     # Persona tables the report models read, but analysts do not: not published.
     assert "ml.persona_profiles" not in tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
@@ -107,9 +109,25 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     ):
         assert world.query(f"select count(*) > 0 from marts.{fact}") == [(True,)], fact
     scored, low, high = world.query(
-        "select count(*), min(churn_probability), max(churn_probability) from ml.churn_scores"
+        "select count(*), min(score), max(score) from ml.scores where model = 'churn'"
     )[0]
     assert scored > 300 and 0 <= low < high <= 1
+    valued, lowest = world.query(
+        "select count(*), min(score) from ml.scores where model = 'ltv'"
+    )[0]
+    assert valued >= scored and lowest >= 0
+    leads, lead_low, lead_high = world.query(
+        "select count(*), min(score), max(score) from ml.scores where model = 'lead'"
+    )[0]
+    assert leads > 0 and 0 <= lead_low <= lead_high <= 1
+    runs = dict(world.query("select model, scored_rows from ml.model_runs"))
+    assert (runs["churn"], runs["ltv"], runs["lead"]) == (scored, valued, leads)
+    skus, weeks, lowest_units = world.query(
+        "select count(distinct sku), count(distinct week_start), min(units_forecast) "
+        "from ml.forecast"
+    )[0]
+    assert skus > 0 and weeks == 8 and lowest_units >= 0
+    assert runs["forecast_units"] == world.query("select count(*) from ml.forecast")[0][0]
     manifest = json.loads(
         (world.settings.exports_dir / DAY.isoformat() / "manifest.json").read_text()
     )
@@ -117,6 +135,16 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     csv_text = (world.settings.exports_dir / DAY.isoformat() / exported["path"]).read_text()
     assert csv_text.splitlines()[0] == "Email Address,First Name,Last Name,Tags"
     assert len(csv_text.splitlines()) - 1 == exported["rows"] > 0
+    # The first export: everyone is an add, nobody a remove.
+    kinds: dict[tuple, int] = {}
+    for f in manifest["files"]:
+        key = (f["segment"], f["platform"], f["kind"])
+        kinds[key] = kinds.get(key, 0) + f["rows"]
+    assert kinds[exported["segment"], exported["platform"], "adds"] == exported["rows"]
+    assert kinds[exported["segment"], exported["platform"], "removes"] == 0
+    # Ad platforms get the churn-risk segment too, hashed, consent applied.
+    assert kinds["churn_risk", "meta", "full"] > 0 and kinds["churn_risk", "google", "full"] > 0
+    assert manifest["deltas_since"][exported["segment"]]["mailchimp"] is None
     # Nobody unsubscribed or cleaned is in the email export.
     emails = {line.split(",")[0] for line in csv_text.splitlines()[1:]}
     blocked = {
@@ -143,21 +171,34 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
     before = published_hashes(world.settings)
+    # A person in the first run's email export asks to be erased before the rerun.
+    day_dir = world.settings.exports_dir / DAY.isoformat()
+    manifest = json.loads((day_dir / "manifest.json").read_text())
+    first = next(f for f in manifest["files"] if f["platform"] == "mailchimp")
+    erased = (day_dir / first["path"]).read_text().splitlines()[1].split(",")[0]
+    world.settings.erasure_file.parent.mkdir(parents=True, exist_ok=True)
+    world.settings.erasure_file.write_text(f"email\n{erased.upper()}\n")
     again = world.run_dag()
     assert again.returncode == 0, again.stdout[-6000:]
+    rerun = json.loads((day_dir / "manifest.json").read_text())
+    assert rerun["erasure"]["new_hashed_identifiers"] == 1
+    assert rerun["suppressed"][first["segment"]]["mailchimp"]["erasure_request"] == 1
+    assert all(erased not in (day_dir / f["path"]).read_text() for f in rerun["files"])
+    assert world.settings.erasure_file.read_text() == "email,phone,country\n"
+    assert erased not in world.settings.suppression_store.read_text()
+    assert erased not in again.stdout + again.stderr
     assert published_hashes(world.settings) == before
     assert set(before) == {
         t for t in suite_tables(world.settings.expectations_dir) if t not in RUN_LOGS
     }
     assert world.query("select count(*) from meta.runs") == [(2,)]
-    # The same data trains the same model version, so the rerun reuses it from the registry.
-    assert (
-        world.query(
-            "select count(distinct version), list(trained order by run_id) from ml.model_runs"
-        )[0][0]
-        == 1
-    )
-    assert sorted(t for (t,) in world.query("select trained from ml.model_runs")) == [False, True]
+    # The same data gives the same model versions, so the rerun scores with them as they are.
+    for model, versions, trained in world.query(
+        "select model, count(distinct version), list(trained order by trained) "
+        "from ml.model_runs where model <> 'forecast_units' group by model"
+    ):
+        assert versions == 1, model
+        assert trained in ([False, False], [False, True]), model
     loads = world.query(
         "select sha256, count(*) from audit.loads where status = 'loaded' group by sha256 "
         "having count(*) > 1",

@@ -34,7 +34,8 @@ class World:
         simulate(self.settings, scale="xs", seed=7, end_date=DAY)
         for source in source_names():
             daily.ingest(self.settings, source, DAY, "good")
-        for step in ("transform", "score_churn", "export", "audit", "publish"):
+        for step in ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units",
+                     "segment", "transform_reports", "export", "audit", "publish"):
             getattr(daily, step)(self.settings, DAY, "good")
         self.pristine = root / "pristine.duckdb"
         shutil.copy(self.settings.work_db, self.pristine)
@@ -76,9 +77,9 @@ FAULTS = {
         "order by customer_key limit 1",
         "marts.dim_customers: expect_column_values_to_be_unique(customer_key)"),
     "probability of 1.2": (
-        "update ml.churn_scores set churn_probability = 1.2 "
-        "where customer_key = (select min(customer_key) from ml.churn_scores)",
-        "ml.churn_scores: expect_column_values_to_be_between(churn_probability)"),
+        "update ml.scores set score = 1.2 where model = 'churn' "
+        "and customer_key = (select min(customer_key) from ml.scores where model = 'churn')",
+        "ml.scores: expect_column_values_to_be_between(score)"),
     "60% drop in rows": (
         "delete from marts.fct_orders where hash(order_id) % 10 < 6",
         "marts.fct_orders: expect_column_values_to_be_between(row_count_ratio)"),

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipelines.activation.consent import apply_consent
 from pipelines.activation.csvsafe import neutralise, neutralise_frame
-from pipelines.activation.export import mailchimp_rows
+from pipelines.activation.platforms import mailchimp_rows
 from pipelines.activation.segments import SegmentFileError, load_segments
 from pipelines.config import Settings
 
@@ -23,18 +24,47 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_the_shipped_segments_file_loads():
     segments = load_segments(Settings.from_env().segments_file)
-    assert [s.name for s in segments] == ["churn_risk"]
+    names = [s.name for s in segments]
+    assert {"churn_risk", "low_churn_risk", "rfm"} <= set(names)
+    assert len(names) == len(set(names))
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("segments: [{name: Bad Name, rules: [{column: a, op: '>', value: 1}]}]", "snake_case"),
-    ("segments: [{name: a, rules: [{column: a, op: '~', value: 1}]}]", "has op '~'"),
-    ("segments: [{name: a, rules: []}]", "at least one rule"),
-    ("segments: [{name: a, rules: [{column: nope, op: '>', value: 1}]}]", "unknown column"),
-    ("segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [tiktok]}]",
-     "unknown platforms"),
-    ("nothing: here", "top-level 'segments:'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("segments: [{name: Bad Name, rules: [{column: a, op: '>', value: 1}]}]", "snake_case"),
+        ("segments: [{name: a, rules: [{column: a, op: '~', value: 1}]}]", "has op '~'"),
+        ("segments: [{name: a, rules: []}]", "at least one rule"),
+        ("segments: [{name: a, rules: [{column: nope, op: '>', value: 1}]}]", "unknown column"),
+        (
+            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [tiktok]}]",
+            "unknown platforms",
+        ),
+        ("nothing: here", "top-level 'segments:'"),
+        (
+            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platfroms: [meta]}]",
+            "unknown keys \\['platfroms'\\]",
+        ),
+        (
+            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: meta}]",
+            "platforms must be a list",
+        ),
+        ("segments: [{name: a, split_by: nope}]", "split_by uses unknown column 'nope'"),
+        (
+            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [crm]}]",
+            "the crm platform needs",
+        ),
+        (
+            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [crm], "
+            "crm: {score: nope}}]",
+            "crm score uses unknown column 'nope'",
+        ),
+        (
+            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], crm: {score: a}}]",
+            "crm is not in its platforms",
+        ),
+    ],
+)
 def test_a_broken_segments_file_names_file_segment_and_field(tmp_path, text, message):
     path = write(tmp_path, text)
     with pytest.raises(SegmentFileError, match=message) as err:
@@ -43,26 +73,57 @@ def test_a_broken_segments_file_names_file_segment_and_field(tmp_path, text, mes
 
 
 def test_segment_rules_all_must_hold_and_nulls_are_out(tmp_path):
-    path = write(tmp_path, "segments: [{name: s, rules: [{column: d, op: '>=', value: 8}, "
-                           "{column: ok, op: '==', value: true}]}]")
+    path = write(
+        tmp_path,
+        "segments: [{name: s, rules: [{column: d, op: '>=', value: 8}, "
+        "{column: ok, op: '==', value: true}]}]",
+    )
     segment = load_segments(path)[0]
     audience = pl.DataFrame({"d": [9, 9, 3, None], "ok": [True, False, True, True]})
     assert segment.select(audience).height == 1
 
 
+def test_split_by_makes_one_segment_per_value_and_leaves_out_people_without_one(tmp_path):
+    path = write(
+        tmp_path,
+        "segments: [{name: rfm, split_by: rfm_segment, "
+        "rules: [{column: ok, op: '==', value: true}]}]",
+    )
+    segment = load_segments(path, columns=["rfm_segment", "ok"])[0]
+    audience = pl.DataFrame(
+        {
+            "rfm_segment": ["Champions", "At Risk", "Champions", None, "x"],
+            "ok": [True, True, True, True, False],
+        }
+    )
+    split = segment.expand(audience)
+    assert [(name, members.height) for name, members in split] == [
+        ("rfm__at_risk", 1),
+        ("rfm__champions", 2),
+    ]
+
+
+def test_split_values_that_make_the_same_name_are_refused(tmp_path):
+    segment = load_segments(write(tmp_path, "segments: [{name: p, split_by: c}]"))[0]
+    with pytest.raises(SegmentFileError, match="'At risk' and 'at-risk' both make"):
+        segment.expand(pl.DataFrame({"c": ["At risk", "at-risk"]}))
+
+
 def test_email_export_holds_only_emailable_people_and_counts_the_rest():
-    members = pl.DataFrame({
-        "customer_key": ["1", "2", "3", "4", "5"],
-        "email": ["a@x.com", "b@x.com", "c@x.com", None, "e@x.com"],
-        "first_name": ["=HYPERLINK(\"x\")", "B", "C", "D", "E"],
-        "last_name": ["A", "B", "C", "D", "E"],
-        "mailchimp_status": ["subscribed", "unsubscribed", "cleaned", "subscribed", None],
-        "is_emailable": [True, False, False, True, False],
-    })
-    segment = type("S", (), {"name": "churn_risk"})()
-    rows, suppressed = mailchimp_rows(members, segment)
+    members = pl.DataFrame(
+        {
+            "customer_key": ["1", "2", "3", "4", "5"],
+            "email_norm": ["a@x.com", "b@x.com", "c@x.com", None, "e@x.com"],
+            "first_name": ['=HYPERLINK("x")', "B", "C", "D", "E"],
+            "last_name": ["A", "B", "C", "D", "E"],
+            "mailchimp_status": ["subscribed", "unsubscribed", "cleaned", "subscribed", None],
+            "is_emailable": [True, False, False, True, False],
+        }
+    )
+    allowed, suppressed = apply_consent(members.with_columns(is_erased=False), "mailchimp")
+    rows = mailchimp_rows(allowed, "churn_risk")
     assert rows.get_column("Email Address").to_list() == ["a@x.com"]
-    assert rows.get_column("First Name").to_list() == ["'=HYPERLINK(\"x\")"]
+    assert rows.get_column("First Name").to_list() == ['\'=HYPERLINK("x")']
     assert suppressed == {"no_email": 1, "unsubscribed": 1, "cleaned": 1, "no_email_consent": 1}
 
 

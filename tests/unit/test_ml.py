@@ -10,32 +10,44 @@ import pytest
 from polars.testing import assert_series_equal
 
 from pipelines.ml import registry
-from pipelines.ml.churn import InsufficientHistoryError, deciles, split_cutoffs
 from pipelines.ml.explain import phrase, top_reasons
 from pipelines.ml.labels import active, churn_labels
+from pipelines.ml.scores import deciles
+from pipelines.ml.trainer import InsufficientHistoryError, due_for_training, split_cutoffs
 
 
 def test_label_window_starts_after_the_cutoff_day_and_lasts_the_horizon():
-    features = pl.DataFrame({
-        "customer_key": ["a", "b", "c", "d"],
-        "as_of_date": [date(2026, 1, 31)] * 4,
-    })
-    orders = pl.DataFrame({
-        "customer_key": ["a", "b", "c", "d"],
-        "ordered_at": [
-            datetime(2026, 1, 31, 23, 59, tzinfo=UTC),  # on the cutoff day: known, not future
-            datetime(2026, 2, 1, 0, 0, tzinfo=UTC),  # first moment of the window
-            datetime(2026, 5, 1, 23, 59, tzinfo=UTC),  # last day of a 90-day window
-            datetime(2026, 5, 2, 0, 0, tzinfo=UTC),  # just after it
-        ],
-    })
+    features = pl.DataFrame(
+        {
+            "customer_key": ["a", "b", "c", "d"],
+            "as_of_date": [date(2026, 1, 31)] * 4,
+        }
+    )
+    orders = pl.DataFrame(
+        {
+            "customer_key": ["a", "b", "c", "d"],
+            "ordered_at": [
+                datetime(2026, 1, 31, 23, 59, tzinfo=UTC),  # on the cutoff day: known, not future
+                datetime(2026, 2, 1, 0, 0, tzinfo=UTC),  # first moment of the window
+                datetime(2026, 5, 1, 23, 59, tzinfo=UTC),  # last day of a 90-day window
+                datetime(2026, 5, 2, 0, 0, tzinfo=UTC),  # just after it
+            ],
+        }
+    )
     labelled = churn_labels(features, orders, horizon_days=90).sort("customer_key")
     assert labelled.get_column("churned").to_list() == [True, False, False, True]
 
 
 def test_validation_cutoff_is_newest_known_and_training_windows_close_before_it():
-    cutoffs = [date(2026, 10, 31), date(2026, 10, 1), date(2026, 9, 1), date(2026, 8, 2),
-               date(2026, 7, 3), date(2026, 6, 3), date(2026, 5, 4)]
+    cutoffs = [
+        date(2026, 10, 31),
+        date(2026, 10, 1),
+        date(2026, 9, 1),
+        date(2026, 8, 2),
+        date(2026, 7, 3),
+        date(2026, 6, 3),
+        date(2026, 5, 4),
+    ]
     training, validation = split_cutoffs(cutoffs, date(2026, 10, 31), horizon_days=90)
     assert validation == date(2026, 8, 2)
     assert training == [date(2026, 5, 4)]
@@ -59,39 +71,67 @@ def test_deciles_put_the_riskiest_tenth_in_decile_ten_and_break_ties_by_key():
 
 def test_reasons_are_the_strongest_pushes_in_words():
     features = ("days_since_last_order", "orders_count", "is_email_subscribed")
-    values = pl.DataFrame({"days_since_last_order": [120.0], "orders_count": [1.0],
-                           "is_email_subscribed": [0.0]})
+    values = pl.DataFrame(
+        {"days_since_last_order": [120.0], "orders_count": [1.0], "is_email_subscribed": [0.0]}
+    )
     contributions = np.array([[0.9, 0.1, 0.5, -0.3]])
     assert top_reasons(contributions, values, features) == [
-        ["no order in 120 days", "not subscribed to email", "1 order in total"]]
+        ["no order in 120 days", "not subscribed to email", "1 order in total"]
+    ]
     assert phrase("avg_days_between_orders", None) == "only one order so far"
 
 
 def test_reasons_do_not_repeat_the_same_story():
-    features = ("days_since_last_order", "orders_90d", "revenue_90d", "orders_count",
-                "tenure_days")
-    values = pl.DataFrame({"days_since_last_order": [150.0], "orders_90d": [0.0],
-                           "revenue_90d": [0.0], "orders_count": [2.0], "tenure_days": [400.0]})
+    features = ("days_since_last_order", "orders_90d", "revenue_90d", "orders_count", "tenure_days")
+    values = pl.DataFrame(
+        {
+            "days_since_last_order": [150.0],
+            "orders_90d": [0.0],
+            "revenue_90d": [0.0],
+            "orders_count": [2.0],
+            "tenure_days": [400.0],
+        }
+    )
     contributions = np.array([[0.9, 0.8, 0.7, 0.2, 0.1, 0.0]])
     assert top_reasons(contributions, values, features) == [
-        ["no order in 150 days", "2 orders in total", "customer for 400 days"]]
+        ["no order in 150 days", "2 orders in total", "customer for 400 days"]
+    ]
 
 
-def test_registry_refuses_a_model_whose_features_the_table_lacks(tmp_path):
-    card = registry.ModelCard(model="churn", version="v1", features=["a", "b"],
-                              feature_types={}, training_cutoffs=[], validation_cutoff="",
-                              params={})
-    with pytest.raises(registry.ModelMismatchError, match=r"\['b'\]"):
-        registry.check_features(card, ["a", "c"])
+def test_registry_refuses_a_model_whose_features_the_table_lacks_or_types_differ():
+    card = registry.ModelCard(
+        model="churn",
+        version="v1",
+        features=["a", "b"],
+        feature_types={"a": "Int32", "b": "Float64"},
+        training_cutoffs=[],
+        validation_cutoff="",
+        params={},
+    )
+    registry.check_features(card, {"a": "Int32", "b": "Float64", "c": "String"})
+    with pytest.raises(registry.ModelMismatchError, match="b is missing"):
+        registry.check_features(card, {"a": "Int32", "c": "Float64"})
+    with pytest.raises(
+        registry.ModelMismatchError, match="a is Float64, the model was trained on Int32"
+    ):
+        registry.check_features(card, {"a": "Float64", "b": "Float64"})
 
 
 def test_registry_refuses_a_booster_changed_on_disk(tmp_path):
     import xgboost as xgb
 
-    booster = xgb.train({"objective": "binary:logistic"},
-                        xgb.DMatrix(np.array([[0.0], [1.0]]), label=[0, 1]), 2)
-    card = registry.ModelCard(model="churn", version="v1", features=["f0"], feature_types={},
-                              training_cutoffs=[], validation_cutoff="", params={})
+    booster = xgb.train(
+        {"objective": "binary:logistic"}, xgb.DMatrix(np.array([[0.0], [1.0]]), label=[0, 1]), 2
+    )
+    card = registry.ModelCard(
+        model="churn",
+        version="v1",
+        features=["f0"],
+        feature_types={},
+        training_cutoffs=[],
+        validation_cutoff="",
+        params={},
+    )
     folder = registry.save(tmp_path, card, booster)
     loaded, _ = registry.load(tmp_path, "churn", "v1")
     assert loaded.booster_sha256 == card.booster_sha256
@@ -101,14 +141,21 @@ def test_registry_refuses_a_booster_changed_on_disk(tmp_path):
 
 
 def test_the_current_model_scores_until_its_scheduled_retrain():
-    from pipelines.ml.churn import due_for_training
-
-    card = registry.ModelCard(model="churn", version="v1", features=["a"], feature_types={},
-                              training_cutoffs=[], validation_cutoff="", params={},
-                              trained_for="2026-11-01")
-    assert due_for_training(None, date(2026, 11, 1), 7, ["a"])
-    assert not due_for_training(card, date(2026, 11, 1), 7, ["a"])  # a rerun of the day
-    assert not due_for_training(card, date(2026, 11, 7), 7, ["a", "b"])
-    assert due_for_training(card, date(2026, 11, 8), 7, ["a"])  # a week old
-    assert due_for_training(card, date(2026, 10, 31), 7, ["a"])  # a backfill of an older day
-    assert due_for_training(card, date(2026, 11, 2), 7, ["b"])  # its features are gone
+    card = registry.ModelCard(
+        model="churn",
+        version="v1",
+        features=["a"],
+        feature_types={"a": "Int32"},
+        training_cutoffs=[],
+        validation_cutoff="",
+        params={},
+        trained_for="2026-11-01",
+    )
+    a = {"a": "Int32"}
+    assert due_for_training(None, date(2026, 11, 1), 7, a)
+    assert not due_for_training(card, date(2026, 11, 1), 7, a)  # a rerun of the day
+    assert not due_for_training(card, date(2026, 11, 7), 7, {**a, "b": "Int32"})
+    assert due_for_training(card, date(2026, 11, 8), 7, a)  # a week old
+    assert due_for_training(card, date(2026, 10, 31), 7, a)  # a backfill of an older day
+    assert due_for_training(card, date(2026, 11, 2), 7, {"b": "Int32"})  # its features are gone
+    assert due_for_training(card, date(2026, 11, 2), 7, {"a": "Float64"})  # changed type

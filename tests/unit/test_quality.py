@@ -25,7 +25,7 @@ from pipelines.quality.suites import load_suite
 REAL_SUITES = REPO_ROOT / "expectations"
 # The suites for the tables of the first release. Other suites may sit beside them in the real
 # directory, so audits here run on copies of just these three.
-RELEASE_SUITES = ("dim_customers", "fct_orders", "churn_scores")
+RELEASE_SUITES = ("dim_customers", "fct_orders", "scores")
 DAY = dt.date(2024, 2, 2)  # a day after the fixture's latest order: fresh
 
 _TABLES_SQL = """
@@ -55,11 +55,16 @@ create table marts.fct_orders as select * from (values
     ('o3', '00000000000000c3', '2024-01-05 09:00:00+00'::timestamptz, 12.00::decimal(18, 2),
         'EUR', 2)
 ) as v(order_id, customer_key, ordered_at, amount, currency, line_count);
-create table ml.churn_scores as select * from (values
-    ('00000000000000a1', 'v1', 0.10::double, 2, 'recent_order'),
-    ('00000000000000b2', 'v1', 0.80::double, 9, 'never_ordered'),
-    ('00000000000000c3', 'v1', 0.45::double, 5, 'single_order')
-) as v(customer_key, model_version, churn_probability, churn_decile, reason_1);
+create table ml.scores as select * from (values
+    ('00000000000000a1', '2024-02-02'::date, 'churn', 'v1', 0.10::double, 2, 'recent order',
+        null, null),
+    ('00000000000000b2', '2024-02-02'::date, 'churn', 'v1', 0.80::double, 9, 'never ordered',
+        'not subscribed to email', null),
+    ('00000000000000c3', '2024-02-02'::date, 'churn', 'v1', 0.45::double, 5, 'single order',
+        null, null),
+    ('00000000000000a1', '2024-02-02'::date, 'ltv', 'v7', 312.50::double, 10, '2 orders in total',
+        null, null)
+) as v(customer_key, as_of_date, model, version, score, decile, reason_1, reason_2, reason_3);
 """
 
 
@@ -101,7 +106,7 @@ def test_clean_tables_pass_and_every_outcome_is_recorded(
     summary = audit_tables(con, suites_dir, "run-1", DAY)
 
     assert summary.failed_errors == 0 and summary.failed_warnings == 0
-    assert sorted(summary.tables) == ["marts.dim_customers", "marts.fct_orders", "ml.churn_scores"]
+    assert sorted(summary.tables) == ["marts.dim_customers", "marts.fct_orders", "ml.scores"]
     rows = _audit_rows(con)
     assert rows.height == summary.evaluated == len(summary.outcomes) > 30
     assert rows["success"].all()
@@ -111,7 +116,7 @@ def test_clean_tables_pass_and_every_outcome_is_recorded(
     refs = rows.filter(pl.col("expectation_type") == "expect_column_values_to_be_in_set")
     assert set(refs.filter(pl.col("column_name") == "customer_key")["suite"]) == {
         "fct_orders",
-        "churn_scores",
+        "scores",
     }
     json.dumps(summary.to_dict())  # loggable as JSON
 
@@ -146,22 +151,35 @@ def test_duplicate_key_blocks_and_is_still_recorded(
 
 
 def test_probability_above_one_blocks(con: duckdb.DuckDBPyConnection, suites_dir: Path) -> None:
-    con.execute("update ml.churn_scores set churn_probability = 1.2 where churn_decile = 9")
+    # The lifetime value of 312.50 in the same column is fine: only probabilities are bounded.
+    con.execute("update ml.scores set score = 1.2 where model = 'churn' and decile = 9")
 
     error = _gate_error(con, suites_dir)
 
     assert (
-        "ml.churn_scores: expect_column_values_to_be_between(churn_probability) -> "
+        "ml.scores: expect_column_values_to_be_between(score) -> "
         "unexpected_count=1" in str(error)
     )
     assert "1.2" in str(error)
+    assert [f.expectation_type for f in error.failures] == ["expect_column_values_to_be_between"]
+
+
+def test_a_second_score_of_one_model_for_a_customer_blocks(
+    con: duckdb.DuckDBPyConnection, suites_dir: Path
+) -> None:
+    con.execute("insert into ml.scores select * from ml.scores where model = 'ltv'")
+
+    error = _gate_error(con, suites_dir)
+
+    assert [f.expectation_type for f in error.failures] == [
+        "expect_compound_columns_to_be_unique"]
 
 
 def test_warning_only_failure_is_recorded_but_does_not_block(
     con: duckdb.DuckDBPyConnection, suites_dir: Path
 ) -> None:
     # Every score 0.99: each is a valid probability, but the mean is implausibly high.
-    con.execute("update ml.churn_scores set churn_probability = 0.99")
+    con.execute("update ml.scores set score = 0.99 where model = 'churn'")
 
     summary = audit_tables(con, suites_dir, "run-1", DAY)
 
@@ -194,16 +212,14 @@ def test_referential_breach_blocks(con: duckdb.DuckDBPyConnection, suites_dir: P
 def test_missing_table_blocks_with_a_clear_message(
     con: duckdb.DuckDBPyConnection, suites_dir: Path
 ) -> None:
-    con.execute("drop table ml.churn_scores")
+    con.execute("drop table ml.scores")
 
     error = _gate_error(con, suites_dir)
 
-    assert "ml.churn_scores: expect_table_to_exist() -> table ml.churn_scores does not exist" in (
-        str(error)
-    )
+    assert "ml.scores: expect_table_to_exist() -> table ml.scores does not exist" in str(error)
     # The other tables were still validated and recorded.
     rows = _audit_rows(con)
-    assert set(rows["table_name"]) == {"marts.dim_customers", "marts.fct_orders", "ml.churn_scores"}
+    assert set(rows["table_name"]) == {"marts.dim_customers", "marts.fct_orders", "ml.scores"}
     assert rows.filter(~pl.col("success")).height == 1
 
 
@@ -248,11 +264,11 @@ def test_the_real_suites_load() -> None:
     suites = {suite.name: suite for suite in load_suites(REAL_SUITES)}
 
     assert {name: suites[name].table for name in RELEASE_SUITES} == {
-        "churn_scores": "ml.churn_scores",
+        "scores": "ml.scores",
         "dim_customers": "marts.dim_customers",
         "fct_orders": "marts.fct_orders",
     }
-    for name in ("fct_orders", "churn_scores"):
+    for name in ("fct_orders", "scores"):
         assert [r.target for r in suites[name].references] == ["marts.dim_customers.customer_key"]
     severities = [e["meta"]["severity"] for n in RELEASE_SUITES for e in suites[n].expectations]
     assert set(severities) == {"error", "warning"}

@@ -1,5 +1,6 @@
 {#
-    The persona cards: one row per persona with its size, value, churn risk, how its customers
+    The persona cards: one row per persona with its size, value (to date and, from the LTV
+    model, over the next year), churn risk, how its customers
     arrive, what they buy, when to email them, what they think of the shop, and what sets the
     persona apart (from the persona model).
 #}
@@ -17,6 +18,10 @@ customers as (
 
 churn as (
     select * from {{ ref('stg_ml__churn_risk') }}
+),
+
+ltv as (
+    select * from {{ ref('stg_ml__ltv') }}
 ),
 
 sessions as (
@@ -38,10 +43,12 @@ members as (
         customers.revenue,
         customers.orders_count,
         customers.is_emailable,
-        churn.churn_risk
+        churn.churn_risk,
+        ltv.ltv_next_year
     from personas
     inner join customers on customers.customer_key = personas.customer_key
     left join churn on churn.customer_key = personas.customer_key
+    left join ltv on ltv.customer_key = personas.customer_key
 ),
 
 totals as (
@@ -55,6 +62,7 @@ sizes as (
         sum(revenue) as revenue,
         sum(orders_count) as orders,
         avg(churn_risk) as churn_risk,
+        avg(ltv_next_year) as ltv_next_year,
         avg(case when is_emailable then 1.0 else 0.0 end) as emailable_share
     from members
     group by persona_id
@@ -146,7 +154,8 @@ final as (
         round(sizes.customers / totals.customers, 4) as customer_share,
         cast(sizes.revenue as decimal(18, 2)) as revenue,
         round(cast(sizes.revenue / nullif(totals.revenue, 0) as double), 4) as revenue_share,
-        cast(sizes.revenue / sizes.customers as decimal(18, 2)) as avg_ltv,
+        cast(sizes.revenue / sizes.customers as decimal(18, 2)) as avg_revenue_to_date,
+        cast(sizes.ltv_next_year as decimal(18, 2)) as avg_ltv,
         cast(sizes.revenue / nullif(sizes.orders, 0) as decimal(18, 2)) as avg_order_value,
         round(sizes.churn_risk, 4) as churn_risk,
         round(sizes.emailable_share, 4) as emailable_share,

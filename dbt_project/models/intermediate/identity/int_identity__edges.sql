@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#
     Links between identifiers: each record ties its identifiers together (as a star from its
     first identifier), and a plain identifier is tied to the SHA-256 the Pixel sends for it

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#
     Every identifier seen, once, with when it was first seen and whether it is a role mailbox
     (info@, sales@...): many people read those, so they never link records to each other. The

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#
     Every record that shows identifiers together, one row per (record, identifier): the raw
     material of identity resolution. A record is a shop customer, an order, a Mailchimp member,
@@ -24,21 +25,28 @@ responses as (
     select * from {{ ref('stg_typeform__responses') }}
 ),
 
+sessions as (
+    select * from {{ ref('int_ga4__sessions') }}
+),
+
 ga4_links as (
-    -- A device is tied to a person by a login (user_id) or by the order it bought.
-    select
-        user_pseudo_id,
-        user_id,
-        transaction_id,
-        min(event_at) as seen_at
-    from {{ ref('stg_ga4__events') }}
-    where user_id is not null or transaction_id is not null
+    -- A device is tied to a person by a login (user_id) or by the orders it placed.
+    select user_pseudo_id, user_id, transaction_id, min(session_started_at) as seen_at
+    from (
+        select
+            user_pseudo_id,
+            user_id,
+            unnest(coalesce(transaction_ids, [null])) as transaction_id,
+            session_started_at
+        from sessions
+        where user_id is not null or len(transaction_ids) > 0
+    )
     group by all
 ),
 
 ga4_devices as (
-    select user_pseudo_id, min(event_at) as seen_at
-    from {{ ref('stg_ga4__events') }}
+    select user_pseudo_id, min(session_started_at) as seen_at
+    from sessions
     group by user_pseudo_id
 ),
 

@@ -59,6 +59,8 @@ sessions as (
         count(*) filter (where event_name = 'add_to_cart') as add_to_carts,
         count(*) filter (where event_name = 'begin_checkout') as checkouts,
         count(distinct transaction_id) filter (where event_name = 'purchase') as purchases,
+        list(distinct transaction_id order by transaction_id) filter (
+            where event_name = 'purchase' and transaction_id is not null) as transaction_ids,
         coalesce(sum(purchase_revenue) filter (where event_name = 'purchase'), 0)
             as purchase_revenue,
         count(*) filter (where event_name = 'generate_lead') as leads,

@@ -171,6 +171,14 @@ final as (
             else coalesce(shop.accepts_email_marketing, false)
         end as is_emailable,
         coalesce(web.ad_storage_consent, false) as ad_storage_consent,
+        -- Consent Mode v2's two other ad signals are not in the GA4 export. Many consent
+        -- banners grant them with ad_storage (one "marketing" choice); where the business says
+        -- its banner does, ad storage consent carries them, otherwise they stay unknown (null),
+        -- and ad platforms get nobody who needs them (the EEA).
+        case when {{ var('consent_banner_grants_ad_signals_with_ad_storage') }}
+            then coalesce(web.ad_storage_consent, false) end as ad_user_data_consent,
+        case when {{ var('consent_banner_grants_ad_signals_with_ad_storage') }}
+            then coalesce(web.ad_storage_consent, false) end as ad_personalization_consent,
         coalesce(pixel.ccpa_opt_out, false) as ccpa_opt_out,
         crm.lifecycle_stage,
         crm.lead_status,

@@ -27,7 +27,8 @@ lines as (
 catalogue as (
     select item.item_id as sku, max(item.item_category) as category, max(item.item_name) as item_name
     from {{ ref('stg_ga4__events') }}, unnest(items) as t(item)
-    where event_name in ('view_item', 'add_to_cart', 'purchase') and item.item_id is not null
+    -- Purchases name every product sold; the other ecommerce events add nothing to that.
+    where event_name = 'purchase' and item.item_id is not null
     group by all
 ),
 

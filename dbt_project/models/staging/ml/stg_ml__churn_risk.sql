@@ -1,18 +1,18 @@
 {#
-    The one place the report models read churn risk from. When churn scores move to the long
-    table ml.scores (customer_key, model, version, score, decile, reasons), this becomes
-    `select customer_key, score as churn_risk from {{ source('ml', 'scores') }}
-    where model = 'churn'` and nothing downstream changes.
+    The one place the report models read churn risk from: the churn model's rows of the long
+    scores table ml.scores (it replaced ml.churn_scores; the switch was the `from` and `where`
+    lines here).
 #}
 with scores as (
-    select * from {{ source('ml', 'churn_scores') }}
+    select * from {{ source('ml', 'scores') }}
 ),
 
 final as (
     select
         customer_key,
-        cast(churn_probability as double) as churn_risk
+        cast(score as double) as churn_risk
     from scores
+    where model = 'churn'
 )
 
 select * from final

@@ -1,0 +1,145 @@
+"""The rows of each platform's upload file, from members that consent already let through.
+
+Every builder takes the prepared audience (`export.prepare_audience`: `email_norm`,
+`phone_norm` in E.164) and returns text columns in the platform's order, with blanks as nulls and
+spreadsheet formulas neutralised. Ad platforms get only SHA-256 hashes of identifiers (Google's
+`Country` and `Zip` are sent plain, as Google asks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.activation import normalize
+from pipelines.activation.csvsafe import neutralise_frame
+from pipelines.activation.segments import CrmFields
+
+
+@dataclass(frozen=True)
+class Format:
+    """A platform's file: its columns, the key its deltas are computed on (None: the whole row,
+    for ad platforms, whose rows carry no stable id), and whether files come in parts."""
+
+    platform: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...] | None
+    in_parts: bool = False
+
+
+FORMATS: dict[str, Format] = {
+    "mailchimp": Format(
+        "mailchimp", ("Email Address", "First Name", "Last Name", "Tags"), key=("Email Address",)
+    ),
+    "meta": Format(
+        "meta",
+        ("email", "phone", "fn", "ln", "ct", "st", "zp", "country", "external_id"),
+        key=None,
+        in_parts=True,
+    ),
+    "google": Format(
+        "google", ("Email", "Phone", "First Name", "Last Name", "Country", "Zip"), key=None
+    ),
+    "crm": Format("crm", ("Record ID", "Segment", "Score", "Top Reasons"), key=("Record ID",)),
+}
+HASHED: dict[str, tuple[str, ...]] = {
+    "meta": FORMATS["meta"].columns,
+    "google": ("Email", "Phone", "First Name", "Last Name"),
+}
+# Persona names become Mailchimp tags when the audience carries them.
+PERSONA_COLUMN = "persona_name"
+
+
+def mailchimp_rows(members: pl.DataFrame, segment: str) -> pl.DataFrame:
+    """Mailchimp import: the email, names as the person gave them, and tags for the segment and,
+    when known, the persona (Mailchimp splits the tag cell on commas)."""
+    tags = [pl.lit(segment)]
+    if PERSONA_COLUMN in members.columns:
+        tags.append(pl.col(PERSONA_COLUMN).cast(pl.String).str.replace_all(",", " "))
+    return _finish(
+        members.select(
+            pl.col("email_norm").alias("Email Address"),
+            pl.col("first_name").alias("First Name"),
+            pl.col("last_name").alias("Last Name"),
+            pl.concat_str(tags, separator=",", ignore_nulls=True).alias("Tags"),
+        )
+    )
+
+
+def meta_rows(members: pl.DataFrame) -> pl.DataFrame:
+    """Meta Custom Audience: every column the SHA-256 of its normalised value."""
+    country = pl.col("country_code")
+    normalised = members.select(
+        email=pl.col("email_norm"),
+        phone=normalize.phone_meta(pl.col("phone_norm")),
+        fn=normalize.name(pl.col("first_name")),
+        ln=normalize.name(pl.col("last_name")),
+        ct=normalize.city(pl.col("city")),
+        st=normalize.state(pl.col("region_code"), country),
+        zp=normalize.zip_meta(pl.col("zip"), country),
+        country=normalize.country_meta(country),
+        # The id the site's Pixel and Conversions API send as external_id: the shop's.
+        external_id=pl.col("shop_customer_id").cast(pl.String),
+    )
+    return _finish(normalize.sha256_columns(normalised, HASHED["meta"]))
+
+
+def google_rows(members: pl.DataFrame) -> pl.DataFrame:
+    """Google Customer Match: email, phone (E.164 with `+`) and names hashed; country and zip
+    plain."""
+    country = pl.col("country_code")
+    normalised = members.select(
+        pl.col("email_norm").alias("Email"),
+        pl.col("phone_norm").alias("Phone"),
+        normalize.name(pl.col("first_name")).alias("First Name"),
+        normalize.name(pl.col("last_name")).alias("Last Name"),
+        normalize.country_google(country).alias("Country"),
+        normalize.zip_google(pl.col("zip"), country).alias("Zip"),
+    )
+    return _finish(normalize.sha256_columns(normalised, HASHED["google"]))
+
+
+def crm_rows(members: pl.DataFrame, segment: str, fields: CrmFields) -> pl.DataFrame:
+    """CRM update for sales: the HubSpot record, the segment, the score and its top reasons."""
+    reasons = (
+        pl.concat_str(
+            [pl.col(r).cast(pl.String) for r in fields.reasons], separator="; ", ignore_nulls=True
+        )
+        if fields.reasons
+        else pl.lit(None, dtype=pl.String)
+    )
+    return _finish(
+        members.select(
+            pl.col("hubspot_record_id").cast(pl.String).str.strip_chars().alias("Record ID"),
+            pl.lit(segment).alias("Segment"),
+            pl.col(fields.score).cast(pl.Float64).round(4).cast(pl.String).alias("Score"),
+            reasons.alias("Top Reasons"),
+        )
+    )
+
+
+def rows_for(
+    platform: str, members: pl.DataFrame, segment: str, crm: CrmFields | None = None
+) -> pl.DataFrame:
+    """The file rows for `platform`, in `FORMATS[platform].columns` order."""
+    if platform == "mailchimp":
+        return mailchimp_rows(members, segment)
+    if platform == "meta":
+        return meta_rows(members)
+    if platform == "google":
+        return google_rows(members)
+    if platform == "crm":
+        if crm is None:
+            raise ValueError(f"segment {segment!r}: the crm file needs crm score settings")
+        return crm_rows(members, segment, crm)
+    raise ValueError(f"unknown platform {platform!r}")
+
+
+def _finish(rows: pl.DataFrame) -> pl.DataFrame:
+    """All text, blank cells null (a CSV cannot tell them apart), formulas made inert."""
+    text = rows.select(pl.all().cast(pl.String).str.strip_chars())
+    text = text.with_columns(
+        pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c) for c in text.columns
+    )
+    return neutralise_frame(text)

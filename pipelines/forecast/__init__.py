@@ -1,0 +1,1 @@
+"""Forecasts: purchase quantities per product."""

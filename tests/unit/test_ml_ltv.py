@@ -1,0 +1,153 @@
+"""Lifetime value: labels, the buy-till-you-die features per cutoff, and that nothing after a
+cutoff reaches its features."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines.ml import ltv
+from pipelines.ml.features import BTYD_FEATURES, repeat_order_value, with_btyd
+from pipelines.ml.labels import value_labels
+
+CUTOFF = date(2026, 1, 31)
+
+
+def orders_frame(rows: list[tuple[str, datetime, float]]) -> pl.DataFrame:
+    """Orders with no refunds: amount and value are the same."""
+    return pl.DataFrame(
+        rows,
+        schema={
+            "customer_key": pl.String,
+            "ordered_at": pl.Datetime("us", "UTC"),
+            "value": pl.Float64,
+        },
+        orient="row",
+    ).with_columns(amount=pl.col("value"))
+
+
+def test_value_label_sums_the_horizon_after_the_cutoff_day_only():
+    features = pl.DataFrame({"customer_key": ["a", "b", "c"], "as_of_date": [CUTOFF] * 3})
+    orders = orders_frame(
+        [
+            ("a", datetime(2026, 1, 31, 23, 0, tzinfo=UTC), 99.0),  # the cutoff day: known already
+            ("a", datetime(2026, 2, 1, 0, 0, tzinfo=UTC), 10.0),
+            ("a", datetime(2027, 1, 31, 23, 59, tzinfo=UTC), 5.0),  # last day of 365
+            ("a", datetime(2027, 2, 1, 0, 0, tzinfo=UTC), 1000.0),  # after the window
+            ("b", datetime(2026, 6, 1, tzinfo=UTC), 40.0),
+        ]
+    )
+    labelled = value_labels(features, orders, 365).sort("customer_key")
+    assert labelled.get_column("value_next").to_list() == [15.0, 40.0, 0.0]
+
+
+def test_repeat_order_value_averages_the_orders_after_the_first_known_by_each_cutoff():
+    features = pl.DataFrame(
+        {
+            "customer_key": ["a", "a", "a", "b"],
+            "as_of_date": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 3, 1)],
+        }
+    )
+    orders = orders_frame(
+        [
+            ("a", datetime(2025, 12, 1, tzinfo=UTC), 100.0),  # first order: not a repeat
+            ("a", datetime(2026, 1, 15, tzinfo=UTC), 20.0),
+            ("a", datetime(2026, 2, 1, 12, tzinfo=UTC), 40.0),  # on cutoff day 2026-02-01: known
+            ("b", datetime(2026, 2, 10, tzinfo=UTC), 7.0),
+        ]
+    )
+    got = repeat_order_value(features, orders).sort("as_of_date", "customer_key")
+    assert got.rows() == [
+        ("a", date(2026, 1, 1), None),
+        ("a", date(2026, 2, 1), 30.0),
+        ("a", date(2026, 3, 1), 30.0),
+        ("b", date(2026, 3, 1), None),
+    ]
+
+
+def synthetic_shop(seed: int, n: int, end: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Customers ordering at their own rate since their first order, and their RFM features
+    (as `marts.customer_features` computes them) at monthly cutoffs up to `end`."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = []
+    for i in range(n):
+        first = rng.uniform(0, 300)
+        rate = rng.gamma(1.0, 1 / 40)  # orders per day
+        t = first
+        while t < 700:
+            rows.append((f"c{i:03d}", start + timedelta(days=t), float(rng.gamma(2, 30))))
+            t += rng.exponential(1 / rate)
+    orders = orders_frame(rows)
+    cutoffs = [end - timedelta(days=30 * k) for k in range(6)]
+    features = []
+    for cutoff in cutoffs:
+        end_at = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC) + timedelta(days=1)
+        known = orders.filter(pl.col("ordered_at") < end_at)
+        features.append(
+            known.group_by("customer_key").agg(
+                pl.lit(cutoff).alias("as_of_date"),
+                pl.len().cast(pl.Int32).alias("orders_count"),
+                (pl.lit(cutoff) - pl.col("ordered_at").max().dt.date())
+                .dt.total_days()
+                .cast(pl.Int32)
+                .alias("days_since_last_order"),
+                (pl.lit(cutoff) - pl.col("ordered_at").min().dt.date())
+                .dt.total_days()
+                .cast(pl.Int32)
+                .alias("tenure_days"),
+            )
+        )
+    return pl.concat(features).sort("as_of_date", "customer_key"), orders
+
+
+def test_btyd_features_at_a_cutoff_ignore_everything_after_it():
+    end = date(2026, 6, 30)
+    features, orders = synthetic_shop(1, 150, end)
+    cutoff = end - timedelta(days=60)
+    end_at = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC) + timedelta(days=1)
+    at_cutoff = features.filter(pl.col("as_of_date") == cutoff)
+
+    with_everything = with_btyd(features, orders).filter(pl.col("as_of_date") == cutoff)
+    only_the_past = with_btyd(at_cutoff, orders.filter(pl.col("ordered_at") < end_at))
+
+    assert_frame_equal(with_everything.sort("customer_key"), only_the_past.sort("customer_key"))
+    assert with_everything.select(BTYD_FEATURES).null_count().sum_horizontal().item() == 0
+    assert with_everything["p_alive"].is_between(0, 1).all()
+    # Expected spend is what BG/NBD expects in orders times what Gamma-Gamma expects per order.
+    assert_frame_equal(
+        with_everything.select(v=pl.col("expected_value_365d")),
+        with_everything.select(v=pl.col("expected_orders_365d") * pl.col("expected_order_value")),
+    )
+
+
+def test_btyd_features_are_left_empty_when_the_cutoff_has_too_few_customers():
+    features, orders = synthetic_shop(2, 5, date(2026, 6, 30))
+    out = with_btyd(features, orders)
+    assert out.height == features.height
+    assert out.select(BTYD_FEATURES).null_count().row(0) == (features.height,) * 5
+
+
+def test_the_baseline_scores_with_bgnbd_and_explains_in_words():
+    frame = pl.DataFrame(
+        {
+            "orders_count": [3],
+            "days_since_last_order": [40],
+            "expected_order_value": [52.4],
+            "expected_value_365d": [None],
+        },
+        schema_overrides={"expected_value_365d": pl.Float64},
+    )
+    assert ltv.BASELINE_RULE.score(frame).tolist() == [0.0]
+    assert ltv.BASELINE_RULE.reasons(frame) == [
+        ["3 orders in total", "no order in 40 days", "expected order value 52"]
+    ]
+    assert set(ltv.SPEC.monotone) <= set(ltv.LTV_FEATURES)
+    with pytest.raises(ValueError, match="direction"):
+        from pipelines.ml.explain import top_reasons
+
+        top_reasons(np.zeros((1, 2)), frame, ("orders_count",), direction="sideways")

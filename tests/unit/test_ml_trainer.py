@@ -1,0 +1,249 @@
+"""Training, promotion and scoring of a model version, on small synthetic worlds where the
+right answer is known."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pipelines.ml import registry, trainer
+from pipelines.ml.scores import SCHEMA
+
+DAY = date(2026, 10, 31)
+CUTOFFS = [DAY - timedelta(days=30 * k) for k in range(8, -1, -1)]  # 240 days back to DAY
+
+SPEC = trainer.ModelSpec(
+    name="churn",
+    kind="binary",
+    features=("f1", "f2", "f3"),
+    label="y",
+    params={
+        "objective": "binary:logistic",
+        "eval_metric": "logloss",
+        "max_depth": 3,
+        "eta": 0.2,
+        "seed": 0,
+    },
+    rounds=60,
+    early_stopping=10,
+)
+NOISE = trainer.Baseline(
+    "noise_rule",
+    lambda frame: frame.get_column("f2").to_numpy(),
+    lambda frame: [["a rule of thumb"]] * frame.height,
+)
+
+
+def world(
+    seed: int, n: int = 600, train_driver: str = "f1", valid_mix: float = 0.0
+) -> pl.DataFrame:
+    """Customers at every cutoff; the outcome follows `train_driver` at the training cutoffs
+    and f1 (plus `valid_mix` of f3) at the validation cutoff (the newest with a known 90-day
+    outcome). f2 is noise, the baseline's rule."""
+    rng = np.random.default_rng(seed)
+    validation = trainer.split_cutoffs(CUTOFFS, DAY, 90)[1]
+    parts = []
+    for cutoff in CUTOFFS:
+        f1, f2, f3 = rng.normal(size=(3, n))
+        noise = rng.normal(scale=0.7, size=n)
+        driver = f1 + valid_mix * f3 if cutoff == validation else {"f1": f1, "f3": f3}[train_driver]
+        parts.append(
+            pl.DataFrame(
+                {
+                    "customer_key": [f"c{i:04d}" for i in range(n)],
+                    "as_of_date": [cutoff] * n,
+                    "f1": f1,
+                    "f2": f2,
+                    "f3": f3,
+                    "y": driver + noise > 0,
+                }
+            )
+        )
+    return pl.concat(parts)
+
+
+def labelled_from(frame: pl.DataFrame):
+    def labelled():
+        training, validation = trainer.split_cutoffs(CUTOFFS, DAY, 90)
+        rows = frame.filter(pl.col("as_of_date").is_in([*training, validation]))
+        return rows, training, validation
+
+    return labelled
+
+
+def current_of(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(pl.col("as_of_date") == DAY).drop("y")
+
+
+def run(frame: pl.DataFrame, models, day: date = DAY, baseline=NOISE) -> trainer.Outcome:
+    return trainer.run(
+        SPEC,
+        baseline,
+        current_of(frame),
+        labelled_from(frame),
+        day,
+        models,
+        threads=1,
+        retrain_every_days=7,
+        tolerance=0.01,
+    )
+
+
+def test_a_first_model_that_beats_its_baseline_is_promoted_and_scores(tmp_path):
+    frame = world(1)
+    outcome = run(frame, tmp_path)
+
+    assert outcome.trained and outcome.promoted
+    assert outcome.version == outcome.candidate == registry.current(tmp_path, "churn").version
+    assert outcome.note.startswith(f"{outcome.version} promoted (auc ")
+    candidate, base = outcome.evaluation["candidate"], outcome.evaluation["baseline"]
+    assert candidate["auc"] > 0.8 > 0.6 > base["auc"]
+    assert {"pr_auc", "brier", "calibration", "lift_top_decile", "capture_top_decile"} <= set(
+        candidate
+    )
+    scores = outcome.scores
+    assert scores.schema == pl.Schema(SCHEMA)
+    assert scores.height == 600 and scores["model"].unique().to_list() == ["churn"]
+    assert scores["score"].is_between(0, 1).all() and scores["reason_1"].is_not_null().all()
+    # Higher f1 means the outcome; the top decile is where f1 is high.
+    top = scores.filter(pl.col("decile") == 10).join(current_of(frame), on="customer_key")
+    assert top["f1"].mean() > 1.0
+
+    again = run(frame, tmp_path)  # a rerun of the day reuses the model as it is
+    assert not again.trained and again.version == outcome.version
+    assert again.scores.equals(scores)
+
+
+def test_a_candidate_below_the_baseline_is_not_promoted_and_the_baseline_scores(tmp_path):
+    # A rule that knows the outcome where it is known (no model can beat it), f1 elsewhere.
+    oracle = trainer.Baseline(
+        "oracle_rule",
+        lambda f: f.get_column("y" if "y" in f.columns else "f1").cast(pl.Float64).to_numpy(),
+        lambda f: [["knows the answer"]] * f.height,
+    )
+    outcome = run(world(2), tmp_path, baseline=oracle)
+
+    assert outcome.trained and outcome.promoted is False
+    assert outcome.version == "oracle_rule"
+    assert registry.current(tmp_path, "churn") is None
+    assert "does not beat the oracle_rule" in outcome.note
+    assert outcome.scores["version"].unique().to_list() == ["oracle_rule"]
+
+
+def test_a_candidate_worse_than_the_version_in_use_leaves_it_scoring(tmp_path):
+    first = run(world(3), tmp_path)
+    assert first.promoted
+    # A week later the training cutoffs follow f3, but the newest outcomes still follow f1:
+    # the new candidate beats the noise rule, yet falls well short of the version in use.
+    later = DAY + timedelta(days=7)
+    second = run(world(4, train_driver="f3", valid_mix=0.4), tmp_path, day=later)
+
+    assert second.trained and second.promoted is False and second.candidate != first.version
+    assert second.version == first.version == registry.current(tmp_path, "churn").version
+    assert "below the previous version" in second.note
+    assert second.evaluation["previous"]["version"] == first.version
+    assert (
+        second.evaluation["previous"]["auc"]
+        > second.evaluation["candidate"]["auc"]
+        > second.evaluation["baseline"]["auc"]
+    )
+    assert second.scores["version"].unique().to_list() == [first.version]
+
+
+def test_too_little_history_keeps_the_version_in_use_or_else_the_baseline(tmp_path):
+    def short():
+        raise trainer.InsufficientHistoryError("need at least 180 days of order history")
+
+    frame = world(5)
+    alone = trainer.run(SPEC, NOISE, current_of(frame), short, DAY, tmp_path)
+    assert alone.version == "noise_rule" and "need at least 180 days" in alone.note
+    assert alone.scores["reason_1"].unique().to_list() == ["a rule of thumb"]
+
+    promoted = run(frame, tmp_path)
+    later = trainer.run(SPEC, NOISE, current_of(frame), short, DAY + timedelta(days=9), tmp_path)
+    assert later.version == promoted.version
+    assert later.note.startswith(f"version {promoted.version} keeps scoring")
+
+
+def test_scoring_refuses_a_model_whose_feature_types_changed(tmp_path):
+    frame = world(6)
+    outcome = run(frame, tmp_path)
+    card, booster = registry.load(tmp_path, "churn", outcome.version)
+    changed = current_of(frame).with_columns(pl.col("f3").cast(pl.String))
+    with pytest.raises(
+        registry.ModelMismatchError, match="f3 is String, the model was trained on Float64"
+    ):
+        trainer.score_with(SPEC, card, booster, changed, DAY)
+    # The daily run retrains instead of scoring with it.
+    assert trainer.due_for_training(card, DAY, 7, trainer.schema_of(changed))
+
+
+def test_a_regression_model_is_scaled_so_the_validation_total_comes_out_right(tmp_path):
+    rng = np.random.default_rng(8)
+    n = 800
+    parts = []
+    for cutoff in CUTOFFS:
+        rate = np.exp(rng.normal(size=n))
+        spend = rng.poisson(rate * 2) * 50.0
+        parts.append(
+            pl.DataFrame(
+                {
+                    "customer_key": [f"c{i}" for i in range(n)],
+                    "as_of_date": [cutoff] * n,
+                    "f1": np.log(rate),
+                    "f2": rng.normal(size=n),
+                    "f3": rng.normal(size=n),
+                    "value": spend,
+                }
+            )
+        )
+    frame = pl.concat(parts)
+    spec = trainer.ModelSpec(
+        name="ltv",
+        kind="regression",
+        features=("f1", "f2", "f3"),
+        label="value",
+        reasons="both",
+        params={"objective": "reg:tweedie", "eta": 0.1, "seed": 0},
+        rounds=200,
+        early_stopping=10,
+    )
+    training, validation = trainer.split_cutoffs(CUTOFFS, DAY, 90)
+    card, _, holdout = trainer.train(spec, frame, training, validation, threads=1)
+
+    assert card.kind == "regression" and card.calibration_scale > 0
+    metrics = card.metrics
+    assert metrics["spearman"] > 0.6
+    assert metrics["total_predicted"] == pytest.approx(metrics["total_actual"], rel=0.15)
+    assert [d["decile"] for d in metrics["deciles"]] == list(range(1, 11))
+    assert holdout.height == metrics["rows"]
+
+
+@pytest.mark.parametrize(
+    ("candidate", "baseline", "previous", "promoted", "words"),
+    [
+        (0.80, 0.75, None, True, "promoted (auc 0.800, recency 0.750)"),
+        (0.74, 0.75, None, False, "does not beat the recency"),
+        (0.80, 0.75, 0.804, True, "previous version 0.804"),  # within the tolerance
+        (0.80, 0.75, 0.82, False, "more than 0.005 below the previous version"),
+        (0.80, None, None, True, "promoted (auc 0.800)"),
+    ],
+)
+def test_promotion_needs_the_baseline_beaten_and_the_previous_version_matched(
+    candidate, baseline, previous, promoted, words
+):
+    decided, note = trainer.decide("auc", candidate, baseline, previous, 0.005, "recency")
+    assert decided is promoted
+    assert words in note
+
+
+def test_validation_may_sit_closer_to_training_for_a_long_horizon():
+    cutoffs = [DAY - timedelta(days=30 * k) for k in range(18, -1, -1)]
+    training, validation = trainer.split_cutoffs(cutoffs, DAY, 365, gap_days=30)
+    assert validation == DAY - timedelta(days=390)
+    assert training == [DAY - timedelta(days=30 * k) for k in range(18, 13, -1)]
+    with pytest.raises(trainer.InsufficientHistoryError, match="395 days of order history"):
+        trainer.split_cutoffs(cutoffs[-14:], DAY, 365, gap_days=30)
