@@ -37,17 +37,24 @@ from pipelines.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-def audience_sql() -> str:
+def audience_sql(with_personas: bool = True) -> str:
     """The one place the audience is read: customers with their consent and identifiers
-    (marts.dim_customers), their RFM segment, and every model's score, decile and reasons
-    pivoted from the long `ml.scores` (`churn_score`, `churn_decile`, `churn_reason_1`, ...,
-    `ltv_score`, ..., `lead_score`, ...; null where a model did not score the customer)."""
+    (marts.dim_customers), their RFM segment, their persona (`persona_name`, from the segment
+    task's `ml.personas`), and every model's score, decile and reasons pivoted from the long
+    `ml.scores` (`churn_score`, `churn_decile`, `churn_reason_1`, ..., `ltv_score`, ...,
+    `lead_score`, ...; null where a model did not score the customer)."""
+    persona = "p.persona_name, " if with_personas else ""
+    persona_join = (
+        "left join ml.personas as p using (customer_key) " if with_personas else ""
+    )
     return (
-        "select c.*, seg.rfm_segment, s.* exclude (customer_key) "
+        f"select c.*, seg.rfm_segment, {persona}s.* exclude (customer_key) "
         "from marts.dim_customers as c "
         "left join marts.customer_segments as seg using (customer_key) "
+        f"{persona_join}"
         f"left join ({pivot_sql()}) as s using (customer_key)"
     )
+
 
 # What `prepare_audience` reads for every platform (erasure matches on email and phone).
 IDENTITY_COLUMNS = ("customer_key", "email", "phone_e164", "country_code")
@@ -83,7 +90,17 @@ def read_audience(settings: Settings, source: str = "work") -> pl.DataFrame:
         raise ExportError(f"{path}: nothing published yet; run the daily run first")
     con = connect(settings, path=path, read_only=source == "published")
     try:
-        return con.sql(audience_sql()).pl()
+        with_personas = bool(
+            con.sql(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'ml' and table_name = 'personas'"
+            ).fetchall()[0][0]
+        )
+        if not with_personas:
+            # A shop whose segment task has not run yet still exports; persona segments and
+            # tags are then empty, and the log says why.
+            log.warning("%s has no ml.personas yet: no persona segments or tags", path)
+        return con.sql(audience_sql(with_personas)).pl()
     finally:
         con.close()
 

@@ -165,6 +165,18 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     report = (world.settings.reports_dir / DAY.isoformat() / "index.html").read_text()
     assert "Churn risk" in report and "<svg" in report and 'href="quality/index.html"' in report
     assert "Personas" in report and all(name in report for name, _ in cards)
+    # One Mailchimp audience per persona, tagged with its name; hot leads go to the CRM.
+    persona_files = {
+        f["segment"]: f for f in manifest["files"]
+        if f["segment"].startswith("persona__") and f["platform"] == "mailchimp"
+        and f["kind"] == "full"
+    }
+    assert len(persona_files) == len(cards)
+    first = next(iter(persona_files.values()))
+    tags = (world.settings.exports_dir / DAY.isoformat() / first["path"]).read_text()
+    assert any(name.replace(",", " ") in tags for name, _ in cards)
+    assert ("hot_leads", "crm", "full") in kinds
+    assert {"high_value_at_risk", "top_ltv_seed"} <= {s for s, _, _ in kinds}
     docs = (world.settings.reports_dir / DAY.isoformat() / "quality" / "index.html").read_text()
     assert "dim_customers" in docs and "export_mailchimp__churn_risk" in docs
 

@@ -101,8 +101,8 @@ def erasure_requests(people: pl.DataFrame) -> str:
 
 
 def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None = None) -> None:
-    """Write `people` as marts.dim_customers and their churn scores as the `churn` rows of
-    ml.scores into the work (or given) file."""
+    """Write `people` as marts.dim_customers, their churn scores as the `churn` rows of
+    ml.scores and, when they have a `persona_name`, ml.personas into the work (or given) file."""
     scores = people.select(
         "customer_key",
         pl.lit(date(2026, 10, 31)).alias("as_of_date"),
@@ -119,7 +119,8 @@ def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None 
         rfm_segment=pl.lit("champions"))
     # phone_raw is how the person typed it (for the tests); the mart holds phone_e164.
     customers = people.drop(
-        "churn_probability", "churn_decile", "reason_1", "reason_2", "reason_3", "phone_raw"
+        "churn_probability", "churn_decile", "reason_1", "reason_2", "reason_3", "phone_raw",
+        "persona_name", strict=False,
     )
     con = connect(settings, path=path)
     try:
@@ -132,6 +133,15 @@ def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None 
         con.register("segments_frame", segments.to_arrow())
         con.execute(
             "create or replace table marts.customer_segments as select * from segments_frame")
+        if "persona_name" in people.columns:
+            # As the segment task writes them: a persona for everyone it could place.
+            personas = people.filter(pl.col("persona_name").is_not_null()).select(
+                "customer_key",
+                pl.col("persona_name").rank("dense").cast(pl.Int32).alias("persona_id"),
+                "persona_name",
+            )
+            con.register("personas_frame", personas.to_arrow())
+            con.execute("create or replace table ml.personas as select * from personas_frame")
     finally:
         con.close()
 

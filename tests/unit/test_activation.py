@@ -25,7 +25,12 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_shipped_segments_file_loads():
     segments = load_segments(Settings.from_env().segments_file)
     names = [s.name for s in segments]
-    assert {"churn_risk", "low_churn_risk", "rfm"} <= set(names)
+    assert {
+        "churn_risk", "low_churn_risk", "rfm", "high_value_at_risk", "top_ltv_seed", "hot_leads",
+        "persona",
+    } <= set(names)
+    hot = next(s for s in segments if s.name == "hot_leads")
+    assert hot.platforms == ("crm",) and hot.crm is not None
     assert len(names) == len(set(names))
 
 
