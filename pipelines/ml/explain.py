@@ -143,7 +143,8 @@ def top_reasons(
     customer is at risk) or move it most either way (`"both"`: why a value is high or low),
     as phrases, one per family.
 
-    `contributions` is XGBoost's `pred_contribs` output (rows x features+1, bias last).
+    `contributions` is XGBoost's `pred_contribs` output, exact or approximate (rows x
+    features+1, bias last).
     Rows with fewer than `k` pushing families are padded with the next strongest ones.
     """
     if direction not in ("up", "both"):

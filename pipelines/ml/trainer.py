@@ -292,7 +292,10 @@ def score_with(
     registry.check_features(card, schema_of(current))
     matrix = _dmatrix(spec, current, card.features)
     score = registry.calibrate(card, booster.predict(matrix))
-    contributions = booster.predict(matrix, pred_contribs=True)
+    # Per-path contributions (Saabas), not exact TreeSHAP: the same feature leads a
+    # customer's reasons four times in five at scale m, at a thirtieth of the cost (exact
+    # took 48 s for 48k customers on one thread, which would be minutes at 1M).
+    contributions = booster.predict(matrix, pred_contribs=True, approx_contribs=True)
     reasons = top_reasons(contributions, current, tuple(card.features), direction=spec.reasons)
     return long_scores(
         spec.name,
