@@ -11,7 +11,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test airflow docs lint bench clean help
+.PHONY: run test airflow docs lint bench bench-scale-up clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
@@ -20,6 +20,7 @@ help:
 	@echo "make docs    dbt docs of the warehouse models (lineage, columns, tests)"
 	@echo "make lint    ruff"
 	@echo "make bench   benchmark the daily run (SCALE=xs|s|m|l)"
+	@echo "make bench-scale-up  churn scoring and personas at 10x a bench run (SCALE=m: 1M)"
 	@echo "make clean   remove .venv and data/"
 
 # The venv is rebuilt when requirements.txt or pyproject.toml change.
@@ -50,6 +51,9 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench --scale $(SCALE) --seed $(SEED)
+
+bench-scale-up: $(VENV)/.installed
+	$(BIN)/python -m bench.scale_up --scale $(SCALE) --seed $(SEED) --times 10
 
 clean:
 	rm -rf $(VENV) data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
