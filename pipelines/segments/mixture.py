@@ -25,6 +25,7 @@ what its likelihood says it weighs.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,27 +40,27 @@ RETUNE_EVERY = 10
 MIN_VAR_FRACTION = 1e-3  # a persona's variance floor, as a share of the feature's variance
 
 
-class Term:
+class Term(ABC):
     """One feature's likelihood. `prepare` reads its columns from the frame once; `fit` returns
     its parameters from responsibilities; `loglik` is (n, k) for given parameters."""
 
     name: str
 
-    def columns(self) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def columns(self) -> list[str]: ...
 
-    def prepare(self, frame: pl.DataFrame) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+    @abstractmethod
+    def prepare(self, frame: pl.DataFrame) -> dict[str, np.ndarray]: ...
 
-    def fit(self, data: dict[str, np.ndarray], resp: np.ndarray) -> dict:
-        raise NotImplementedError
+    @abstractmethod
+    def fit(self, data: dict[str, np.ndarray], resp: np.ndarray) -> dict: ...
 
-    def loglik(self, data: dict[str, np.ndarray], params: dict) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def loglik(self, data: dict[str, np.ndarray], params: dict) -> np.ndarray: ...
 
+    @abstractmethod
     def n_params(self, k: int) -> int:
         """Free parameters of the term in a k-persona model (for BIC)."""
-        raise NotImplementedError
 
 
 def _floats(frame: pl.DataFrame, column: str) -> np.ndarray:
