@@ -76,23 +76,8 @@ channel_counts as (
     group by members.persona_id, sessions.channel
 ),
 
-channel_ranks as (
-    select
-        persona_id,
-        channel,
-        visits / sum(visits) over (partition by persona_id) as share,
-        row_number() over (partition by persona_id order by visits desc, channel) as rank
-    from channel_counts
-),
-
 top_channels as (
-    select
-        persona_id,
-        string_agg(channel || ' ' || cast(round(100 * share) as integer) || '%', ', '
-            order by rank) as top_channels
-    from channel_ranks
-    where rank <= 3
-    group by persona_id
+    {{ top_shares('channel_counts', 'channel', 'visits', 'top_channels') }}
 ),
 
 category_revenue as (
@@ -103,23 +88,8 @@ category_revenue as (
     group by members.persona_id, order_lines.category
 ),
 
-category_ranks as (
-    select
-        persona_id,
-        category,
-        amount / sum(amount) over (partition by persona_id) as share,
-        row_number() over (partition by persona_id order by amount desc, category) as rank
-    from category_revenue
-),
-
 top_categories as (
-    select
-        persona_id,
-        string_agg(category || ' ' || cast(round(100 * share) as integer) || '%', ', '
-            order by rank) as top_categories
-    from category_ranks
-    where rank <= 3
-    group by persona_id
+    {{ top_shares('category_revenue', 'category', 'amount', 'top_categories') }}
 ),
 
 -- The latest answer of each customer: one voice per customer.
