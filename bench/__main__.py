@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 
-from bench import quality, references
+from bench import quality, references, xgb_device
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.ingest.sources import source_names
 from pipelines.transform import dbt_paths, read_run_results
@@ -205,8 +205,22 @@ def markdown(r: dict) -> str:
         "dbt time by group (s): "
         + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["dbt_groups"].items()))
     )
-    lines.append(f"Machine: {r['machine']}; XGBoost on CPU (no GPU lent to this run).")
+    lines.append(f"Machine: {r['machine']}. {_devices(r.get('xgboost_devices'))}")
     return "\n".join(lines)
+
+
+def _devices(d: dict | None) -> str:
+    if not d:
+        return "XGBoost on the CPU (no GPU comparison in this run)."
+    fits = d["fits"]
+    cpu = fits["cpu"]
+    text = (f"Churn retrain on {d['rows']:,} rows: CPU {cpu['seconds']:.1f} s "
+            f"(holdout AUC {cpu['auc']:.3f}, {cpu['best_iteration'] + 1} trees)")
+    if "cuda" not in fits:
+        return f"{text}; no GPU comparison: {d['reason']}."
+    gpu = fits["cuda"]
+    return (f"{text}; GPU ({gpu['used']}) {gpu['seconds']:.1f} s (holdout AUC {gpu['auc']:.3f}, "
+            f"{gpu['best_iteration'] + 1} trees): CPU/GPU {cpu['seconds'] / gpu['seconds']:.2f}.")
 
 
 def _simulated(r: dict) -> str:
@@ -240,6 +254,7 @@ def main() -> None:
     lead_quality = quality.lead_auc(settings.published_db, settings.work_db, truth, DAY)
     forecast_quality = quality.forecast_mape(settings.published_db)
     persona_quality = quality.personas(settings.published_db, truth)
+    devices = xgb_device.compare(settings, DAY)
     rerun = daily_run(home, "bench_rerun")
     from pipelines.simulate import continue_days
 
@@ -294,6 +309,7 @@ def main() -> None:
         "forecast": forecast_quality,
         "identity": quality.identity_pairs(settings.work_db, truth),
         "personas": persona_quality,
+        "xgboost_devices": devices,
     }
     out = REPO_ROOT / "bench" / "results" / f"{args.scale}-{result['commit']}"
     out.parent.mkdir(parents=True, exist_ok=True)

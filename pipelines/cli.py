@@ -55,7 +55,11 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     else:
         counts = simulate(
-            settings, scale=args.scale, seed=args.seed, orders_format=args.orders_format
+            settings,
+            scale=args.scale,
+            seed=args.seed,
+            orders_format=args.orders_format,
+            history_days=args.history_days,
         )
         print(
             f"simulated scale {args.scale} (seed {args.seed}, {args.orders_format} orders) "
@@ -215,6 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("shopify", "generic"),
         default="shopify",
         help="a Shopify shop (default) or a generic orders.csv only",
+    )
+    p.add_argument(
+        "--history-days",
+        type=int,
+        default=730,
+        metavar="N",
+        help="days of history in the first exports (default 730: two years, so that "
+        "365-day value labels have a year to train on)",
     )
     p.set_defaults(func=cmd_simulate)
 

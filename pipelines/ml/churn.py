@@ -72,22 +72,26 @@ def fit_and_score(
     all customers who had ordered by then, not only the active ones.
     """
     current = active(with_btyd(features.filter(pl.col("as_of_date") == logical_date), orders))
-
-    def labelled() -> tuple[pl.DataFrame, list[date], date]:
-        cutoffs = sorted(set(active(features).get_column("as_of_date").to_list()))
-        training, validation = trainer.split_cutoffs(cutoffs, logical_date, horizon_days)
-        rows = features.filter(pl.col("as_of_date").is_in([*training, validation]))
-        rows = active(with_btyd(rows, orders))
-        return churn_labels(rows, orders, horizon_days), training, validation
-
     return trainer.run(
         SPEC,
         baseline.RECENCY,
         current,
-        labelled,
+        lambda: labelled_rows(features, orders, logical_date, horizon_days),
         logical_date,
         models_dir,
         threads,
         retrain_every_days,
         tolerance,
     )
+
+
+def labelled_rows(
+    features: pl.DataFrame, orders: pl.DataFrame, logical_date: date, horizon_days: int
+) -> tuple[pl.DataFrame, list[date], date]:
+    """The active customers of the training and validation cutoffs with their churn label,
+    and those cutoffs: what a retrain as of `logical_date` learns from."""
+    cutoffs = sorted(set(active(features).get_column("as_of_date").to_list()))
+    training, validation = trainer.split_cutoffs(cutoffs, logical_date, horizon_days)
+    rows = features.filter(pl.col("as_of_date").is_in([*training, validation]))
+    rows = active(with_btyd(rows, orders))
+    return churn_labels(rows, orders, horizon_days), training, validation
