@@ -139,32 +139,57 @@ def top_reasons(
     k: int = 3,
     direction: str = "up",
 ) -> list[list[str]]:
+    """`reason_columns` as one list of phrases per row."""
+    columns = reason_columns(contributions, values, features, k, direction)
+    return [[r for r in row if r is not None] for row in columns.iter_rows()]
+
+
+def reason_columns(
+    contributions: np.ndarray,
+    values: pl.DataFrame,
+    features: tuple[str, ...],
+    k: int = 3,
+    direction: str = "up",
+) -> pl.DataFrame:
     """For each row, the `k` features that push the score up most (`direction="up"`: why a
     customer is at risk) or move it most either way (`"both"`: why a value is high or low),
-    as phrases, one per family.
+    as phrases, one per family: columns reason_1..reason_k, null where the features have
+    fewer than `k` families.
 
     `contributions` is XGBoost's `pred_contribs` output, exact or approximate (rows x
-    features+1, bias last).
-    Rows with fewer than `k` pushing families are padded with the next strongest ones.
+    features+1, bias last). Rows with fewer than `k` pushing families are padded with the
+    next strongest ones. Ties go to the feature listed first.
     """
     if direction not in ("up", "both"):
         raise ValueError(f"direction must be 'up' or 'both', got {direction!r}")
     contrib = contributions[:, : len(features)]
     if direction == "both":
         contrib = np.abs(contrib)
-    order = np.argsort(-contrib, axis=1, kind="stable")
-    columns = [values.get_column(f).to_list() for f in features]
-    families = [FAMILIES.get(f, f) for f in features]
-    reasons = []
-    for row, ranked in enumerate(order):
-        seen: set[str] = set()
-        picked: list[str] = []
-        for j in ranked:
-            if families[j] in seen:
-                continue
-            seen.add(families[j])
-            picked.append(phrase(features[j], columns[j][row]))
-            if len(picked) == k:
-                break
-        reasons.append(picked)
-    return reasons
+    n = contrib.shape[0]
+    families: dict[str, list[int]] = {}
+    for j, feature in enumerate(features):
+        families.setdefault(FAMILIES.get(feature, feature), []).append(j)
+    # A family speaks through its strongest feature, and families rank by that strength:
+    # the same picks as walking every row's features in order and skipping seen families.
+    strength = np.empty((n, len(families)))
+    leader = np.empty((n, len(families)), dtype=np.int64)
+    for g, members in enumerate(families.values()):
+        part = contrib[:, members]
+        first_max = part.argmax(axis=1)
+        leader[:, g] = np.asarray(members)[first_max]
+        strength[:, g] = part[np.arange(n), first_max]
+    ranked = np.lexsort((leader, -strength), axis=1)[:, :k]
+    picked = np.take_along_axis(leader, ranked, axis=1)
+    # Phrases are made once per distinct value of a feature, not once per customer.
+    matrix = [values.get_column(f).cast(pl.Float64).to_numpy() + 0.0 for f in features]
+    out = {}
+    for i in range(k):
+        column = np.full(n, None, dtype=object)
+        if i < picked.shape[1]:
+            for j in np.unique(picked[:, i]):
+                rows = picked[:, i] == j
+                distinct, where = np.unique(matrix[j][rows], return_inverse=True)
+                words = np.array([phrase(features[j], float(v)) for v in distinct], dtype=object)
+                column[rows] = words[where]
+        out[f"reason_{i + 1}"] = pl.Series(column, dtype=pl.String)
+    return pl.DataFrame(out)

@@ -56,9 +56,10 @@ def long_scores(
     as_of: date,
     keys: pl.Series,
     score: pl.Series,
-    reasons: list[list[str]],
+    reasons: list[list[str]] | pl.DataFrame,
 ) -> pl.DataFrame:
-    """Rows of `ml.scores` for one model: deciles computed here, reasons padded to three."""
+    """Rows of `ml.scores` for one model: deciles computed here, reasons padded to three.
+    `reasons` is one list per row, or columns reason_1.. (explain.reason_columns)."""
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; the scores table holds {list(MODELS)}")
     if not (len(keys) == len(score) == len(reasons)):
@@ -67,7 +68,16 @@ def long_scores(
             f"{len(reasons)} reason lists must line up"
         )
     score = score.cast(pl.Float64)
-    padded = [(list(r) + [None] * REASONS)[:REASONS] for r in reasons]
+    if isinstance(reasons, pl.DataFrame):
+        columns = {
+            f"reason_{i + 1}": reasons.get_column(f"reason_{i + 1}")
+            if f"reason_{i + 1}" in reasons.columns
+            else pl.Series([None] * len(keys), dtype=pl.String)
+            for i in range(REASONS)
+        }
+    else:
+        padded = [(list(r) + [None] * REASONS)[:REASONS] for r in reasons]
+        columns = {f"reason_{i + 1}": [r[i] for r in padded] for i in range(REASONS)}
     return pl.DataFrame(
         {
             "customer_key": keys.cast(pl.String),
@@ -76,7 +86,7 @@ def long_scores(
             "version": [version] * len(keys),
             "score": score,
             "decile": deciles(score, keys),
-            **{f"reason_{i + 1}": [r[i] for r in padded] for i in range(REASONS)},
+            **columns,
         },
         schema=SCHEMA,
     )

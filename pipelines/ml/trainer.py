@@ -33,10 +33,10 @@ from sklearn.linear_model import LogisticRegression
 
 from pipelines.ml import metrics as m
 from pipelines.ml import registry
-from pipelines.ml.explain import top_reasons
+from pipelines.ml.explain import reason_columns
 from pipelines.ml.features import feature_matrix
 from pipelines.ml.labels import labelled_cutoffs
-from pipelines.ml.scores import long_scores
+from pipelines.ml.scores import REASONS, long_scores
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +296,9 @@ def score_with(
     # customer's reasons four times in five at scale m, at a thirtieth of the cost (exact
     # took 48 s for 48k customers on one thread, which would be minutes at 1M).
     contributions = booster.predict(matrix, pred_contribs=True, approx_contribs=True)
-    reasons = top_reasons(contributions, current, tuple(card.features), direction=spec.reasons)
+    reasons = reason_columns(
+        contributions, current, tuple(card.features), REASONS, direction=spec.reasons
+    )
     return long_scores(
         spec.name,
         card.version,

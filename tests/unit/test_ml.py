@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_series_equal
 
 from pipelines.ml import registry
-from pipelines.ml.explain import phrase, top_reasons
+from pipelines.ml.explain import FAMILIES, phrase, top_reasons
 from pipelines.ml.labels import active, churn_labels
 from pipelines.ml.scores import deciles
 from pipelines.ml.trainer import InsufficientHistoryError, due_for_training, split_cutoffs
@@ -159,3 +161,54 @@ def test_the_current_model_scores_until_its_scheduled_retrain():
     assert due_for_training(card, date(2026, 10, 31), 7, a)  # a backfill of an older day
     assert due_for_training(card, date(2026, 11, 2), 7, {"b": "Int32"})  # its features are gone
     assert due_for_training(card, date(2026, 11, 2), 7, {"a": "Float64"})  # changed type
+
+
+def _reasons_by_walking(contributions, values, features, k, direction):
+    """The plain definition: walk each row's features from strongest, one per family."""
+    contrib = contributions[:, : len(features)]
+    if direction == "both":
+        contrib = np.abs(contrib)
+    families = [FAMILIES.get(f, f) for f in features]
+    out = []
+    for row, ranked in enumerate(np.argsort(-contrib, axis=1, kind="stable")):
+        seen, picked = set(), []
+        for j in ranked:
+            if families[j] not in seen:
+                seen.add(families[j])
+                picked.append(phrase(features[j], values.get_column(features[j])[row]))
+            if len(picked) == k:
+                break
+        out.append(picked)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=40),
+    st.integers(min_value=1, max_value=4),
+    st.sampled_from(["up", "both"]),
+    st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_reason_columns_pick_what_walking_each_row_picks(n, k, direction, seed):
+    rng = np.random.default_rng(seed)
+    features = (
+        "days_since_last_order",
+        "orders_90d",
+        "revenue_90d",
+        "orders_count",
+        "revenue",
+        "is_email_subscribed",
+        "nps_score",
+        "p_alive",
+    )
+    # Few distinct values, so ties in contributions and repeated phrases both occur.
+    contributions = rng.integers(-2, 3, size=(n, len(features) + 1)).astype(float)
+    values = pl.DataFrame(
+        {
+            f: pl.Series(rng.integers(0, 4, n).astype(float)).replace(3.0, None)
+            for f in features
+        }
+    )
+    assert top_reasons(contributions, values, features, k, direction) == _reasons_by_walking(
+        contributions, values, features, k, direction
+    )
