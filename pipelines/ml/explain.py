@@ -162,6 +162,8 @@ def reason_columns(
     """
     if direction not in ("up", "both"):
         raise ValueError(f"direction must be 'up' or 'both', got {direction!r}")
+    if values.height == 0:  # XGBoost returns a flat empty array for no rows
+        return pl.DataFrame(schema={f"reason_{i + 1}": pl.String for i in range(k)})
     contrib = contributions[:, : len(features)]
     if direction == "both":
         contrib = np.abs(contrib)
