@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 
-from bench import quality, references, xgb_device
+from bench import commit, quality, references, xgb_device
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.ingest.sources import source_names
 from pipelines.transform import dbt_paths, read_run_results
@@ -46,13 +46,14 @@ def world(scale: str, seed: int) -> Path:
     root = REPO_ROOT / "data" / "bench" / f"{scale}-seed{seed}"
     done = root / "world" / ".complete"
     if not done.exists():
+        from bench.simulate import rows_written
         from pipelines.simulate import simulate
 
         shutil.rmtree(root / "world", ignore_errors=True)
         start = time.perf_counter()
         counts = simulate(Settings(home=root / "world"), scale=scale, seed=seed, end_date=DAY)
         seconds = time.perf_counter() - start
-        rows = sum(v for k, v in counts.items() if not k.startswith("truth_"))
+        rows = rows_written(counts)
         # The simulation is this process's first heavy work: its peak is the simulator's.
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         (root / "world" / "simulate.json").write_text(json.dumps(
@@ -89,17 +90,6 @@ def dbt_groups(home: Path) -> dict[str, float]:
         key = "tests" if kind in ("test", "unit_test") else unique_id.split(".")[2].split("_")[0]
         groups[key] = groups.get(key, 0.0) + seconds
     return groups
-
-
-def commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return out.stdout.strip() or "unknown"
 
 
 def markdown(r: dict) -> str:
