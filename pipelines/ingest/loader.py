@@ -31,7 +31,8 @@ STAGE = "_ingest_stage"
 BAD = "_ingest_bad"
 REJECTS = "_ingest_rejects"
 SCANS = "_ingest_scans"
-TEMPS = (STAGE, BAD, REJECTS, SCANS, "_ingest_lines")
+LINES = "_ingest_lines"
+TEMPS = (STAGE, BAD, REJECTS, SCANS, LINES)
 RECORD_SEPARATOR = "\x1e"  # never in valid NDJSON, so each line is one field
 SUSPECT = "(recheck)"
 META_COLUMNS = ("_file", "_row", "_loaded_at", "_run_id")
@@ -250,29 +251,35 @@ def _json_path(key: str) -> str:
 
 def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
     """One JSON object per line: each line read whole, checked, then cast to the source's
-    structure in one step. Lines whose cast fails are explained field by field."""
+    structure in one step. Lines whose cast fails are explained field by field.
+
+    Whether a line is an object is decided once, as the lines are read; the raw line stays in
+    the lines table and is looked up for the few quarantined rows only, because copying every
+    line into the staged rows cost more than parsing them.
+    """
     path = str(facts.path)
+    # Vectorised evaluation does not short-circuit AND: every JSON function gets a safe input.
+    safe = "try_cast(line as json)"
     con.execute(
-        f"create or replace temp table _ingest_lines as "
-        f"select line, row_number() over () as _row from read_csv({quote_literal(path)}, "
+        f"create or replace temp table {LINES} as "
+        f"select line, row_number() over () as _row, "
+        f"coalesce(json_type({safe}) = 'OBJECT', false) as _object "
+        f"from read_csv({quote_literal(path)}, "
         f"columns = {{'line': 'VARCHAR'}}, auto_detect = false, header = false, "
         f"delim = {quote_literal(RECORD_SEPARATOR)}, quote = '', escape = '', "
         f"encoding = {quote_literal(facts.encoding)}, max_line_size = 67108864)"
     )
-    # Vectorised evaluation does not short-circuit AND: every JSON function gets a safe input.
-    safe = "try_cast(line as json)"
-    objects = f"coalesce(json_type({safe}) = 'OBJECT', false)"
     con.execute(
         f"create or replace temp table {BAD} as "
         f"select _row as record, case when not json_valid(line) then 'parse error: invalid JSON' "
         f"else 'parse error: not a JSON object' end as reason, line as raw_line "
-        f"from _ingest_lines where trim(line) <> '' and not ({objects})"
+        f"from {LINES} where not _object and trim(line) <> ''"
     )
     known = dict(spec.structure)
     extra = [
         key for (key,) in con.sql(
-            f"select distinct unnest(json_keys({safe})) as k from _ingest_lines "
-            f"where {objects} order by k"
+            f"select distinct unnest(json_keys({safe})) as k from {LINES} "
+            f"where _object order by k"
         ).fetchall() if key not in known
     ]
     types = {**known, **{key: "JSON" for key in extra}}
@@ -297,14 +304,17 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileF
     con.execute(
         f"create or replace temp table {STAGE} as "
         f"with typed as (select try_cast({safe} as {struct}) as _typed, "
-        f"json_keys({safe}) as _keys, _row, line as _line from _ingest_lines where {objects}), "
-        f"unpacked as (select unnest(_typed), _row, _line, _keys from typed) "
+        f"json_keys({safe}) as _keys, _row from {LINES} where _object), "
+        f"unpacked as (select unnest(_typed), _row, _keys from typed) "
         f"select * exclude (_keys), {_reason_sql(checks)} as _reason from unpacked"
     )
     if con.sql(f"select 1 from {STAGE} where contains(_reason, {quote_literal(SUSPECT)}) "
                f"limit 1").fetchall():
         _explain_suspects(con, known, by_name)
-    return Staged(columns=types, raw_line="_line")
+    return Staged(
+        columns=types,
+        raw_line=f"(select l.line from {LINES} l where l._row = {STAGE}._row)",
+    )
 
 
 def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
@@ -313,7 +323,7 @@ def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
     (unless required), anything else is a bad type. Rare, so done only when needed."""
     reasons = []
     for key, sql_type in known.items():
-        raw = f"json_extract(_line, {_json_path(key)})"
+        raw = f"json_extract(l.line, {_json_path(key)})"
         present = f"({raw} is not null and json_type({raw}) <> 'NULL')"
         column = by_name.get(key)
         if column and column.required:
@@ -325,12 +335,12 @@ def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
                            f"then {reason} end")
         elif column and column.kind != "text":
             rule = _violation(Column(key, column.kind, False, column.fmt),
-                              f"json_extract_string(_line, {_json_path(key)})")
+                              f"json_extract_string(l.line, {_json_path(key)})")
             if rule:
                 reasons.append(rule)
     con.execute(
-        f"update {STAGE} set _reason = {_reason_sql(reasons)} "
-        f"where contains(_reason, {quote_literal(SUSPECT)})"
+        f"update {STAGE} set _reason = {_reason_sql(reasons)} from {LINES} l "
+        f"where l._row = {STAGE}._row and contains({STAGE}._reason, {quote_literal(SUSPECT)})"
     )
 
 

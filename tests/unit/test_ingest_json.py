@@ -89,8 +89,8 @@ def test_a_new_field_is_kept_and_a_wrong_type_is_quarantined(settings):
     kept = rows(settings, "select privacy_info->>'$.analytics_storage' from raw.ga4__events "
                           "order by _row")
     assert kept == [("Yes",), (None,)]
-    assert rows(settings, "select reason from raw.quarantine") == [
-        ("bad type: event_timestamp is not bigint",)]
+    assert rows(settings, "select row_number, reason, raw_line from raw.quarantine") == [
+        (3, "bad type: event_timestamp is not bigint", lines[2])]
 
 
 def test_ga4_parquet_loads_into_the_same_table(settings, tmp_path):
