@@ -19,6 +19,7 @@ from datetime import time as dt_time
 from pathlib import Path
 
 from bench import commit, quality, references, xgb_device
+from bench.simulate import rows_written
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.ingest.sources import source_names
 from pipelines.transform import dbt_paths, read_run_results
@@ -46,7 +47,6 @@ def world(scale: str, seed: int) -> Path:
     root = REPO_ROOT / "data" / "bench" / f"{scale}-seed{seed}"
     done = root / "world" / ".complete"
     if not done.exists():
-        from bench.simulate import rows_written
         from pipelines.simulate import simulate
 
         shutil.rmtree(root / "world", ignore_errors=True)
@@ -181,7 +181,7 @@ def markdown(r: dict) -> str:
         f"{r['personas']['ari']:.3f} |",
         f"| personas: largest size error vs the hidden persona matched | "
         f"{r['personas']['max_size_error']:.0%} |",
-        f"| simulate | {r['simulate_seconds']:.1f} s |",
+        f"| simulate | {r['simulate_seconds']:.1f} s, {_simulated(r)} |",
         "",
     ]
     lines += [
@@ -214,8 +214,8 @@ def _devices(d: dict | None) -> str:
 
 
 def _simulated(r: dict) -> str:
-    if not r.get("simulate_rows"):
-        return "not measured (world cached before this figure existed)"
+    if not r.get("simulate_peak_rss_mb"):
+        return "peak memory not measured (world cached before that figure existed)"
     return (f"{r['simulate_rows'] / r['simulate_seconds']:,.0f} rows/s, "
             f"{r['simulate_peak_rss_mb']:,.0f} MB")
 
@@ -265,7 +265,7 @@ def main() -> None:
         "commit": commit(),
         "people": simulated["counts"]["truth_customers"],
         "simulate_seconds": simulated["seconds"],
-        "simulate_rows": simulated.get("rows"),
+        "simulate_rows": rows_written(simulated["counts"]),
         "simulate_peak_rss_mb": simulated.get("peak_rss_mb"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
