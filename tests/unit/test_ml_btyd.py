@@ -8,9 +8,19 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import approx_fprime
 from scipy.stats import chi2
 
-from pipelines.ml.btyd import BgNbd, FitError, GammaGamma, fit_bgnbd, fit_gamma_gamma
+from pipelines.ml.btyd import (
+    BgNbd,
+    FitError,
+    GammaGamma,
+    _gg_objective,
+    fit_bgnbd,
+    fit_gamma_gamma,
+)
 
 # The CDNOW sample (2,357 customers, first purchase in Q1 1997, 39-week calibration period,
 # weeks), as summarised in Bruce Hardie's data set and shipped by the lifetimes package
@@ -125,3 +135,19 @@ def test_fits_refuse_data_they_cannot_learn_from():
         fit_bgnbd(np.ones(20), np.full(20, 12.0), np.full(20, 10.0))
     with pytest.raises(FitError, match="repeat buyers"):
         fit_gamma_gamma(np.array([0.0, 1.0]), np.array([0.0, 10.0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    log_params=st.tuples(*[st.floats(-2.0, 4.0) for _ in range(3)]),
+    seed=st.integers(0, 2**16),
+)
+def test_gamma_gamma_gradient_matches_finite_differences(log_params, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 30, 200).astype(float)
+    m = rng.gamma(2.0, 25.0, 200)
+    at = np.array(log_params)
+    value, grad = _gg_objective(at, x, m)
+    numeric = approx_fprime(at, lambda z: _gg_objective(z, x, m)[0], 1e-6)
+    assert value == pytest.approx(-GammaGamma(*np.exp(at)).log_likelihood(x, m).sum())
+    assert grad == pytest.approx(numeric, rel=1e-4, abs=1e-3 * max(1.0, abs(value)) ** 0.5)
