@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from pipelines.ml import ltv
@@ -67,6 +69,36 @@ def test_repeat_order_value_averages_the_orders_after_the_first_known_by_each_cu
         ("a", date(2026, 3, 1), 30.0),
         ("b", date(2026, 3, 1), None),
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    orders=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.integers(0, 8),  # day of the order; few days, so that instants tie
+            st.sampled_from([0, 12]),
+            st.integers(1, 500),
+        ),
+        max_size=40,
+    ),
+    cutoff_day=st.integers(0, 10),
+)
+def test_repeat_order_value_of_one_cutoff_equals_the_running_totals(orders, cutoff_day):
+    # One cutoff takes a group-by; several take running totals and an as-of join.
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    frame = orders_frame(
+        [(c, start + timedelta(days=d, hours=h), float(a)) for c, d, h, a in orders]
+    )
+    cutoff = start.date() + timedelta(days=cutoff_day)
+    keys = ["a", "b", "c", "d", "e"]
+    one = pl.DataFrame({"customer_key": keys, "as_of_date": [cutoff] * 5})
+    two = pl.concat([one, one.with_columns(pl.lit(date(2027, 6, 1)).alias("as_of_date"))])
+    fast = repeat_order_value(one, frame).sort("customer_key")
+    running = (
+        repeat_order_value(two, frame).filter(pl.col("as_of_date") == cutoff).sort("customer_key")
+    )
+    assert_frame_equal(fast, running)
 
 
 def synthetic_shop(seed: int, n: int, end: date) -> tuple[pl.DataFrame, pl.DataFrame]:
