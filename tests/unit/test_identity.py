@@ -17,7 +17,7 @@ spec = importlib.util.spec_from_file_location("int_identity__clusters", MODEL)
 clusters = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(clusters)
 
-WEAK = ["phone", "phone_sha256", "ga4_user_pseudo_id", "fbp"]
+WEAK = ["phone", "phone_sha256", "ga4_user_pseudo_id", "fbp", "meta_click_id"]
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -110,6 +110,29 @@ def test_shareable_identifiers_cannot_chain_people_together():
         [("email", "b@x.com"), ("ga4_user_pseudo_id", "d2")],
     ])  # fmt: skip
     assert got[("email", "a@x.com")] != got[("email", "b@x.com")]
+
+
+def test_a_meta_ad_click_ties_an_anonymous_device_to_the_browser_that_bought():
+    # The device never logged in; the ad click it landed from comes back in the _fbc cookie
+    # of a Conversions API event whose browser (fbp) later bought with an email.
+    got = people([
+        [("ga4_user_pseudo_id", "d1"), ("meta_click_id", "IwAR1")],
+        [("fbp", "fb.1.1.9"), ("meta_click_id", "IwAR1")],
+        [("email_sha256", "h(a)"), ("fbp", "fb.1.1.9"), ("order_id", "o1")],
+        [("email", "a@x.com"), ("email_sha256", "h(a)")],
+    ])  # fmt: skip
+    assert got[("ga4_user_pseudo_id", "d1")] == got[("email", "a@x.com")] is not None
+
+
+def test_a_shared_ad_link_does_not_merge_the_people_who_opened_it():
+    # b@ copied a landing URL with a@'s fbclid: the click id reaches both browsers.
+    got = people([
+        [("email", "a@x.com"), ("fbp", "fbA"), ("meta_click_id", "IwAR1")],
+        [("email", "b@x.com"), ("ga4_user_pseudo_id", "dB")],
+        [("ga4_user_pseudo_id", "dB"), ("meta_click_id", "IwAR1")],
+    ])  # fmt: skip
+    assert got[("email", "a@x.com")] != got[("email", "b@x.com")]
+    assert got[("meta_click_id", "IwAR1")] is None
 
 
 def test_an_oversized_cluster_is_split_back_into_people():

@@ -2,8 +2,8 @@
 {#
     Every record that shows identifiers together, one row per (record, identifier): the raw
     material of identity resolution. A record is a shop customer, an order, a Mailchimp member,
-    a HubSpot contact, a survey response, a GA4 device's login or purchase, or a Conversions API
-    event's user data. Identifiers are normalised here; hashes stay as Meta sent them.
+    a HubSpot contact, a survey response, a GA4 device's login, purchase or Meta ad click, or a
+    Conversions API event's user data. Identifiers are normalised here; hashes stay as Meta sent them.
 #}
 with shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
@@ -44,6 +44,15 @@ ga4_links as (
     group by all
 ),
 
+ga4_clicks as (
+    -- A Meta ad's landing URL carries its click id (fbclid); the Pixel keeps it in the _fbc
+    -- cookie, which the Conversions API sends back with the browser's fbp.
+    select user_pseudo_id, fbclid, min(session_started_at) as seen_at
+    from sessions
+    where fbclid is not null
+    group by all
+),
+
 ga4_devices as (
     select user_pseudo_id, min(session_started_at) as seen_at
     from sessions
@@ -57,6 +66,8 @@ capi_links as (
         phone_sha256,
         external_id_sha256,
         order_id,
+        -- _fbc is `fb.<subdomain index>.<creation ms>.<fbclid>`.
+        nullif(regexp_extract(fbc, '^fb\.[0-9]+\.[0-9]+\.(.+)$', 1), '') as click_id,
         min(event_at) as seen_at
     from {{ ref('stg_meta_capi__events') }}
     group by all
@@ -95,12 +106,17 @@ record_identifiers as (
          ['order_id', transaction_id]]
     from ga4_links
     union all
+    select 'ga4_click:' || user_pseudo_id || ':' || fbclid, seen_at,
+        [['ga4_user_pseudo_id', user_pseudo_id], ['meta_click_id', fbclid]]
+    from ga4_clicks
+    union all
     select
         'capi:' || md5(concat_ws('|', fbp, email_sha256, phone_sha256, external_id_sha256,
-                                 order_id)),
+                                 order_id, click_id)),
         seen_at,
         [['fbp', fbp], ['email_sha256', email_sha256], ['phone_sha256', phone_sha256],
-         ['external_id_sha256', external_id_sha256], ['order_id', order_id]]
+         ['external_id_sha256', external_id_sha256], ['order_id', order_id],
+         ['meta_click_id', click_id]]
     from capi_links
 ),
 
