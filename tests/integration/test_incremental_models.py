@@ -61,9 +61,10 @@ def settings(tmp_path_factory) -> Settings:
 def test_identity_resolution_meets_the_bar_and_beats_an_email_match(settings):
     quality = identity_pairs(settings.work_db, settings.truth_dir)
     assert quality["precision"] >= 0.995
-    assert quality["linkable"]["recall"] >= 0.97
-    assert quality["linkable"]["recall"] > quality["email_match_linkable"]["recall"] + 0.2
-    assert quality["linkable_identifiers"] > 0.6 * quality["identifiers"]
+    # The guards against shared identifiers lose (almost) nothing that the links allow.
+    assert quality["recall"] >= 0.97 * quality["links_ceiling"]["recall"]
+    assert quality["recall"] > quality["email_match"]["recall"] + 0.2
+    assert quality["recall"] > 0.8
 
 
 def test_one_more_day_incrementally_equals_a_full_refresh(settings):
