@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 import pytest
+import xgboost as xgb
 
 from pipelines.ml import registry, trainer
 from pipelines.ml.scores import SCHEMA
@@ -247,3 +248,19 @@ def test_validation_may_sit_closer_to_training_for_a_long_horizon():
     assert training == [DAY - timedelta(days=30 * k) for k in range(18, 13, -1)]
     with pytest.raises(trainer.InsufficientHistoryError, match="395 days of order history"):
         trainer.split_cutoffs(cutoffs[-14:], DAY, 365, gap_days=30)
+
+
+@pytest.mark.parametrize("objective", sorted(trainer.INVERSE_LINKS))
+def test_predictions_from_the_contributions_equal_the_boosters(objective):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 3))
+    x[rng.random(x.shape) < 0.1] = np.nan  # missing values take the default branch
+    signal = np.nan_to_num(x[:, 0]) - 0.5 * np.nan_to_num(x[:, 1])
+    y = (signal > 0).astype(float) if objective == "binary:logistic" else np.exp(signal)
+    y = np.round(y) if objective == "count:poisson" else y
+    params = {"objective": objective, "max_depth": 3, "eta": 0.3, "base_score": 0.4, "seed": 0}
+    booster = xgb.train(params, xgb.DMatrix(x, label=y), 25)
+    matrix = xgb.DMatrix(x)
+    predicted, contributions = trainer.predict_with_contributions(booster, matrix, objective)
+    assert contributions.shape == (400, 4)
+    np.testing.assert_allclose(predicted, booster.predict(matrix), rtol=1e-5, atol=1e-6)
