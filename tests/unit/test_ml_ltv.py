@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from pipelines.ml import features as features_mod
 from pipelines.ml import ltv
 from pipelines.ml.features import BTYD_FEATURES, repeat_order_value, with_btyd
 from pipelines.ml.labels import value_labels
@@ -183,3 +184,26 @@ def test_the_baseline_scores_with_bgnbd_and_explains_in_words():
         from pipelines.ml.explain import top_reasons
 
         top_reasons(np.zeros((1, 2)), frame, ("orders_count",), direction="sideways")
+
+
+def test_btyd_fit_sample_is_the_same_customers_in_any_row_order():
+    keys = pl.Series([f"c{i}" for i in range(1000)])
+    chosen = set(keys.gather(features_mod.fit_sample(keys, 100)).to_list())
+    shuffled = keys.sample(fraction=1.0, shuffle=True, seed=3)
+    assert len(chosen) == 100
+    assert set(shuffled.gather(features_mod.fit_sample(shuffled, 100)).to_list()) == chosen
+    assert features_mod.fit_sample(keys, 5000).tolist() == list(range(1000))
+
+
+def test_btyd_features_fit_on_a_sample_stay_close_to_the_full_fit(monkeypatch):
+    features, orders = synthetic_shop(4, 1200, date(2026, 6, 30))
+    features = features.filter(pl.col("as_of_date") == date(2026, 6, 30))
+    full = with_btyd(features, orders)
+    monkeypatch.setattr(features_mod, "BTYD_FIT_SAMPLE", 600)
+    sampled = with_btyd(features, orders)
+    assert not sampled["p_alive"].equals(full["p_alive"])  # the sample did change the fit
+    for column in ("p_alive", "expected_orders_365d"):
+        ratio = (sampled[column] / full[column]).to_numpy()
+        assert np.median(np.abs(ratio - 1)) < 0.03, column
+    rho = np.corrcoef(sampled["expected_value_365d"], full["expected_value_365d"])[0, 1]
+    assert rho > 0.999
