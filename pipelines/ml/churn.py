@@ -19,12 +19,14 @@ from pipelines.ml.features import (
 from pipelines.ml.labels import active, churn_labels
 
 MODEL = "churn"
+# eta 0.1: at scale m, 0.05 used all 400 rounds without stopping early; 0.1 stops at 237
+# trees with the same holdout AUC (0.8026), and every score's reasons walk every tree.
 PARAMS = {
     "objective": "binary:logistic",
     "eval_metric": "logloss",
     "tree_method": "hist",
     "max_depth": 4,
-    "eta": 0.05,
+    "eta": 0.1,
     "subsample": 0.9,
     "colsample_bytree": 0.9,
     "min_child_weight": 5,
