@@ -273,17 +273,10 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileF
         f"create or replace temp table {BAD} as "
         f"select _row as record, case when not json_valid(line) then 'parse error: invalid JSON' "
         f"else 'parse error: not a JSON object' end as reason, line as raw_line "
-        f"from {LINES} where not _object and trim(line) <> ''"
+        # A CASE, not AND: DuckDB would trim every line of the file, not only the bad ones.
+        f"from {LINES} where case when _object then false else trim(line) <> '' end"
     )
     known = dict(spec.structure)
-    extra = [
-        key for (key,) in con.sql(
-            f"select distinct unnest(json_keys({safe})) as k from {LINES} "
-            f"where _object order by k"
-        ).fetchall() if key not in known
-    ]
-    types = {**known, **{key: "JSON" for key in extra}}
-    struct = "STRUCT(" + ", ".join(f"{quote_ident(k)} {t}" for k, t in types.items()) + ")"
     by_name = {c.name: c for c in spec.columns}
     checks = []
     for key, sql_type in known.items():
@@ -301,13 +294,34 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileF
             rule = _violation(Column(key, column.kind, False, column.fmt))
             if rule:
                 checks.append(rule)
+
+    # Each line's keys stay in the staged rows: they tell a missing field from a null one,
+    # and show the keys the source's structure does not know.
+    struct = "STRUCT(" + ", ".join(f"{quote_ident(k)} {t}" for k, t in known.items()) + ")"
+    # The filter on `_object` runs before the projection, so json_keys reads only valid JSON.
     con.execute(
         f"create or replace temp table {STAGE} as "
         f"with typed as (select try_cast({safe} as {struct}) as _typed, "
-        f"json_keys({safe}) as _keys, _row from {LINES} where _object), "
+        f"json_keys(line) as _keys, _row from {LINES} where _object), "
         f"unpacked as (select unnest(_typed), _row, _keys from typed) "
-        f"select * exclude (_keys), {_reason_sql(checks)} as _reason from unpacked"
+        f"select *, {_reason_sql(checks)} as _reason from unpacked"
     )
+    extra = [
+        key for (key,) in con.sql(
+            f"select distinct unnest(_keys) as k from {STAGE} order by k"
+        ).fetchall() if key not in known
+    ]
+    if extra:
+        # Drift: keys the structure does not know are kept, as JSON, on the lines that have
+        # them.
+        for key in extra:
+            con.execute(f"alter table {STAGE} add column {quote_ident(key)} JSON")
+        sets = ", ".join(f"{quote_ident(k)} = nullif(json_extract(l.line, {_json_path(k)}), 'null')"
+                         for k in extra)
+        names = "[" + ", ".join(quote_literal(k) for k in extra) + "]"
+        con.execute(f"update {STAGE} set {sets} from {LINES} l where l._row = {STAGE}._row "
+                    f"and list_has_any({STAGE}._keys, {names})")
+    types = {**known, **{key: "JSON" for key in extra}}
     if con.sql(f"select 1 from {STAGE} where contains(_reason, {quote_literal(SUSPECT)}) "
                f"limit 1").fetchall():
         _explain_suspects(con, known, by_name)

@@ -93,6 +93,7 @@ GA4_STRUCTURE = (
               "VARCHAR, price DOUBLE, quantity BIGINT, item_revenue DOUBLE, coupon VARCHAR)[]"),
     ("platform", "VARCHAR"),
     ("stream_id", "VARCHAR"),
+    ("is_active_user", "BOOLEAN"),
     # Read by staging, so declared: a shop without GA4 files still gets the column (empty).
     ("privacy_info", "JSON"),
 )

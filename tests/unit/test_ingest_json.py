@@ -130,3 +130,16 @@ def test_renamed_required_csv_column_names_the_closest_match(settings):
         ingest_source(settings, "hubspot", "r1", date(2026, 10, 31))
     # The other file of the source still loaded.
     assert rows(settings, "select count(*) from raw.hubspot__deals") == [(1,)]
+
+
+def test_a_key_the_structure_does_not_know_becomes_a_json_column(settings):
+    def with_new(i: int, **extra: object) -> str:
+        return json.dumps({**json.loads(ga4_event(i)), **extra})
+
+    lines = [with_new(1, engagement_score={"a": 1}), with_new(2, engagement_score=None),
+             ga4_event(3), with_new(4, engagement_score="high")]
+    write_landing(settings, "ga4", "2026-10-30", "events_20261029.ndjson", "\n".join(lines))
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    assert rows(settings, "select _row, engagement_score::varchar from raw.ga4__events "
+                          "order by _row") == [
+        (1, '{"a":1}'), (2, None), (3, None), (4, '"high"')]
