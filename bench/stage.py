@@ -11,6 +11,7 @@ import resource
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 from pipelines import daily
 from pipelines.config import Settings
@@ -29,6 +30,18 @@ HEAVY = {
 }
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Not getrusage: Linux keeps ru_maxrss across exec,
+    so a stage started by a bench that had just simulated a world would report the bench's
+    peak; /proc's high-water mark starts again with the new program."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     step, day, run_id, *args = sys.argv[1:]
     settings = Settings.from_env()
@@ -39,7 +52,7 @@ def main() -> None:
     start = time.perf_counter()
     out = getattr(daily, step)(settings, *args, date.fromisoformat(day), run_id)
     seconds = time.perf_counter() - start
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = peak_rss_mb()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "import_seconds": import_seconds,
                       "peak_rss_mb": max(own, children),
