@@ -21,6 +21,7 @@ class FileFacts:
     encoding: str  # duckdb's name: 'utf-8' or 'latin-1'
     header: tuple[str, ...]
     has_data: bool
+    modified_ns: int | None = None  # the modification time when it was read
 
 
 def inspect_file(path: Path, file_format: str = "csv") -> FileFacts:
@@ -30,6 +31,7 @@ def inspect_file(path: Path, file_format: str = "csv") -> FileFacts:
     Latin-1, the encoding spreadsheet tools on Windows still write. The header is read for
     CSV only; a JSON or Parquet file has data when it has any content.
     """
+    modified_ns = path.stat().st_mtime_ns
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
@@ -53,9 +55,10 @@ def inspect_file(path: Path, file_format: str = "csv") -> FileFacts:
                 utf8 = False
     encoding = "utf-8" if utf8 else "latin-1"
     if file_format == "parquet":
-        return FileFacts(path, size, digest.hexdigest(), "binary", (), size > 0)
+        return FileFacts(path, size, digest.hexdigest(), "binary", (), size > 0, modified_ns)
     if file_format != "csv":
-        return FileFacts(path, size, digest.hexdigest(), encoding, (), bool(head.strip()))
+        return FileFacts(path, size, digest.hexdigest(), encoding, (), bool(head.strip()),
+                         modified_ns)
     text = head.decode("utf-8" if utf8 else "latin-1", errors="replace")
     text = text.removeprefix(BOM)
     lines = io.StringIO(text)
@@ -64,4 +67,4 @@ def inspect_file(path: Path, file_format: str = "csv") -> FileFacts:
     has_data = any(any(cell.strip() for cell in row) for row in reader)
     if not has_data and len(head) == 65536:
         has_data = True  # a first record longer than the sample: let the reader decide
-    return FileFacts(path, size, digest.hexdigest(), encoding, header, has_data)
+    return FileFacts(path, size, digest.hexdigest(), encoding, header, has_data, modified_ns)

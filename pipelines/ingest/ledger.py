@@ -21,9 +21,12 @@ DDL = (
         run_id varchar not null,
         status varchar not null,
         message varchar,
-        loaded_at timestamptz not null
+        loaded_at timestamptz not null,
+        modified_ns bigint
     )
     """,
+    # Ledgers written before the file's modification time was kept.
+    "alter table audit.loads add column if not exists modified_ns bigint",
     """
     create table if not exists raw.quarantine (
         source varchar not null,
@@ -56,6 +59,18 @@ def loaded_hashes(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
     return {sha for (sha,) in rows}
 
 
+def unchanged_files(con: duckdb.DuckDBPyConnection, source: str) -> set[tuple[str, int, int]]:
+    """(path, size, modification time in ns) of every file of `source` loaded (or found
+    empty): a file that still shows all three is skipped without being read, as rsync's
+    quick check does. A file rewritten in place gets a new modification time and is hashed."""
+    rows = con.execute(
+        "select distinct file_path, size_bytes, modified_ns from audit.loads "
+        "where source = ? and status in (?, ?) and modified_ns is not null",
+        [source, *DONE_STATUSES],
+    ).fetchall()
+    return {(path, size, modified) for path, size, modified in rows}
+
+
 def record(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -71,9 +86,12 @@ def record(
     run_id: str,
     status: str,
     message: str | None = None,
+    modified_ns: int | None = None,
 ) -> None:
     con.execute(
-        "insert into audit.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        "insert into audit.loads (file_path, size_bytes, sha256, source, entity, encoding, "
+        "rows_read, rows_loaded, rows_quarantined, run_id, status, message, loaded_at, "
+        "modified_ns) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
         [
             file_path,
             size,
@@ -87,5 +105,6 @@ def record(
             run_id,
             status,
             message,
+            modified_ns,
         ],
     )

@@ -141,6 +141,7 @@ def load_file(
     ledger_base = {
         "file_path": path, "size": facts.size, "sha256": facts.sha256, "source": spec.source,
         "entity": spec.entity, "encoding": facts.encoding, "run_id": run_id,
+        "modified_ns": facts.modified_ns,
     }
 
     if not facts.has_data:

@@ -100,6 +100,7 @@ def ingest_files(
         for spec in SOURCES[source]:
             ensure_raw_table(con, spec)
         done = ledger.loaded_hashes(con, source)
+        unchanged = ledger.unchanged_files(con, source)
         for path in paths:
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: no such file")
@@ -107,6 +108,13 @@ def ingest_files(
             if spec is None:
                 log.warning("%s: no %s entity matches this file name; not loaded", path, source)
                 report.unrecognised.append(str(path))
+                continue
+            stat = path.stat()
+            if (str(path), stat.st_size, stat.st_mtime_ns) in unchanged:
+                report.results.append(
+                    LoadResult(str(path), source, spec.entity, "skipped",
+                               message="loaded before, same size and modification time")
+                )
                 continue
             facts = inspect_file(path, spec.format_of(path.name))
             if facts.sha256 in done:

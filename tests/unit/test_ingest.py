@@ -87,6 +87,28 @@ def test_same_file_twice_loads_once_and_a_new_version_loads_again(settings):
     assert rows(settings, "select count(*) from raw.orders__orders") == [(11,)]
 
 
+def test_a_file_unchanged_since_its_load_is_skipped_without_reading_it(settings, monkeypatch):
+    import os
+
+    from pipelines.ingest import run
+
+    path = write_landing(settings, "orders", "2026-10-31", "orders.csv", orders_file(5))
+    ingest_source(settings, "orders", "r1", date(2026, 10, 31))
+    real_inspect = run.inspect_file
+    read = []
+    monkeypatch.setattr(run, "inspect_file", lambda p, f: read.append(p) or real_inspect(p, f))
+    again = ingest_source(settings, "orders", "r2", date(2026, 10, 31))
+    assert [r.status for r in again.results] == ["skipped"] and read == []
+    assert "same size and modification time" in again.results[0].message
+    # Touched (a new modification time): read and hashed, and skipped as the same bytes.
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    touched = ingest_source(settings, "orders", "r3", date(2026, 10, 31))
+    assert [r.status for r in touched.results] == ["skipped"] and read == [path]
+    assert touched.results[0].message == "same bytes already loaded"
+    assert rows(settings, "select count(*) from raw.orders__orders") == [(5,)]
+
+
 def test_missing_required_column_names_the_closest_match(settings):
     text = orders_file(3).replace("order_date", "order_datetime", 1)
     write_landing(settings, "orders", "2026-10-31", "orders.csv", text)
