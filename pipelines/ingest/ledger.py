@@ -71,6 +71,18 @@ def unchanged_files(con: duckdb.DuckDBPyConnection, source: str) -> set[tuple[st
     return {(path, size, modified) for path, size, modified in rows}
 
 
+def note_modified(con: duckdb.DuckDBPyConnection, path: str, sha256: str,
+                  modified_ns: int | None) -> None:
+    """A file found to hold bytes already loaded from the same path (touched, or loaded
+    before the ledger kept modification times): remember its time, so the next run need not
+    read it."""
+    con.execute(
+        "update audit.loads set modified_ns = ? where file_path = ? and sha256 = ? "
+        "and status in (?, ?)",
+        [modified_ns, path, sha256, *DONE_STATUSES],
+    )
+
+
 def record(
     con: duckdb.DuckDBPyConnection,
     *,

@@ -118,6 +118,7 @@ def ingest_files(
                 continue
             facts = inspect_file(path, spec.format_of(path.name))
             if facts.sha256 in done:
+                ledger.note_modified(con, str(path), facts.sha256, facts.modified_ns)
                 report.results.append(
                     LoadResult(str(path), source, spec.entity, "skipped",
                                message="same bytes already loaded")

@@ -106,6 +106,9 @@ def test_a_file_unchanged_since_its_load_is_skipped_without_reading_it(settings,
     touched = ingest_source(settings, "orders", "r3", date(2026, 10, 31))
     assert [r.status for r in touched.results] == ["skipped"] and read == [path]
     assert touched.results[0].message == "same bytes already loaded"
+    # Its new time is remembered: the next run does not read it.
+    ingest_source(settings, "orders", "r4", date(2026, 10, 31))
+    assert read == [path]
     assert rows(settings, "select count(*) from raw.orders__orders") == [(5,)]
 
 
