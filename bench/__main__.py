@@ -155,6 +155,8 @@ def markdown(r: dict) -> str:
         f"| churn AUC vs truth: model | {c['model_auc']:.3f} |",
         f"| churn AUC vs truth: recency rule | {c['recency_auc']:.3f} |",
         f"| churn AUC vs truth: oracle (hidden state) | {c['oracle_auc']:.3f} |",
+        f"| churn AUC vs truth: oracle (hidden rates and hazard, observed recency) | "
+        f"{c['hazard_oracle_auc']:.3f} |",
         f"| LTV Spearman vs next year's spend: model | {v['model_spearman']:.3f} |",
         f"| LTV Spearman vs next year's spend: BG/NBD + Gamma-Gamma | "
         f"{v['bgnbd_spearman']:.3f} |",

@@ -30,9 +30,28 @@ def oracle_churn_probability(
     return people.select(pl.when(gone).then(1.0).otherwise(p).alias("oracle")).to_series()
 
 
+def hazard_churn_probability(
+    purchase_rate: np.ndarray, hazard: np.ndarray, days_quiet: np.ndarray, horizon_days: int = 90
+) -> np.ndarray:
+    """P(no order in the horizon | each person's true purchase rate and leaving hazard, and
+    the days since their last order): the best a model could do that knew everyone's hidden
+    rates but, like the data, not whether they have left.
+
+    Alive and quiet for s days: e^-(r+h)s; gone and quiet: h/(r+h) (1 - e^-(r+h)s). Alive now,
+    an order comes in the horizon with probability r/(r+h) (1 - e^-(r+h)T). Seasonality is
+    ignored.
+    """
+    total = purchase_rate + hazard
+    alive_quiet = np.exp(-total * days_quiet)
+    gone_quiet = hazard / total * (1 - alive_quiet)
+    alive = alive_quiet / (alive_quiet + gone_quiet)
+    return 1 - alive * purchase_rate / total * (1 - np.exp(-total * horizon_days))
+
+
 def churn_auc(published: Path, truth: Path, end: datetime) -> dict:
-    """AUC of the published churn scores, the recency rule and the oracle (the true probability
-    from the hidden state), all on the same customers, against whether they really churned."""
+    """AUC of the published churn scores, the recency rule and two oracles (the true
+    probability from the hidden state, whether gone included; and from the hidden rates with
+    the observed recency), all on the same customers, against whether they really churned."""
     con = duckdb.connect(str(published), read_only=True)
     scored = con.sql(
         "select c.email, s.score as churn_probability, c.days_since_last_order "
@@ -42,10 +61,15 @@ def churn_auc(published: Path, truth: Path, end: datetime) -> dict:
     con.close()
     people = pl.read_parquet(truth / "customers.parquet")
     people = people.with_columns(oracle=oracle_churn_probability(people, end)).select(
-        "email", "churned_next_90d", "oracle"
+        "email", "churned_next_90d", "oracle", "purchase_rate", "churn_hazard"
     )
     joined = scored.join(people, on="email", how="inner")
     y = joined.get_column("churned_next_90d").cast(pl.Int8).to_numpy()
+    rates = hazard_churn_probability(
+        joined.get_column("purchase_rate").to_numpy(),
+        joined.get_column("churn_hazard").to_numpy(),
+        joined.get_column("days_since_last_order").cast(pl.Float64).to_numpy(),
+    )
     return {
         "customers": joined.height,
         "model_auc": float(roc_auc_score(y, joined.get_column("churn_probability").to_numpy())),
@@ -53,6 +77,7 @@ def churn_auc(published: Path, truth: Path, end: datetime) -> dict:
             roc_auc_score(y, joined.get_column("days_since_last_order").to_numpy())
         ),
         "oracle_auc": float(roc_auc_score(y, joined.get_column("oracle").to_numpy())),
+        "hazard_oracle_auc": float(roc_auc_score(y, rates)),
     }
 
 
