@@ -118,6 +118,15 @@ def test_a_first_model_that_beats_its_baseline_is_promoted_and_scores(tmp_path):
     assert again.scores.equals(scores)
 
 
+def test_training_from_scratch_twice_gives_the_same_model_and_scores(tmp_path):
+    frame = world(4)
+    first, second = run(frame, tmp_path / "a"), run(frame, tmp_path / "b")
+    assert first.trained and second.trained and first.version == second.version
+    assert first.scores.equals(second.scores)
+    boosters = [tmp_path / d / "churn" / first.version / "booster.json" for d in ("a", "b")]
+    assert boosters[0].read_bytes() == boosters[1].read_bytes()
+
+
 def test_a_candidate_below_the_baseline_is_not_promoted_and_the_baseline_scores(tmp_path):
     # A rule that knows the outcome where it is known (no model can beat it), f1 elsewhere.
     oracle = trainer.Baseline(
