@@ -1,10 +1,11 @@
 """Load one landing file into its raw table, in one transaction, with the ledger and quarantine.
 
 DuckDB's own readers do the parsing (streamed, no row-by-row Python). Each format first stages
-the file into a temporary table of good rows (`_ingest_stage`, with the data row number `_row`
-and a `_reason` when a column rule is broken) and a table of rows that could not be parsed at
-all (`_ingest_bad`). The shared finish then checks the error budget, replaces an earlier export
-of the same partition, and writes the raw rows, the quarantine and the ledger entry together.
+the file into a temporary table of its rows (`_ingest_stage`, with the data row number `_row`
+and a `_reason` when the row is bad) and a table of CSV records the reader could not parse
+(`_ingest_bad`; NDJSON explains those lines in the staged rows). The shared finish then
+checks the error budget, replaces an earlier export of the same partition, and writes the raw
+rows, the quarantine and the ledger entry together.
 
 CSV columns are stored as text (staging casts them); NDJSON and Parquet are stored typed,
 nested records kept as structs and lists of structs.
@@ -251,32 +252,13 @@ def _json_path(key: str) -> str:
 
 
 def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
-    """One JSON object per line: each line read whole, checked, then cast to the source's
-    structure in one step. Lines whose cast fails are explained field by field.
+    """One JSON object per line: each line read whole, then checked and cast to the source's
+    structure in the same pass. Lines whose cast fails are explained field by field.
 
-    Whether a line is an object is decided once, as the lines are read; the raw line stays in
-    the lines table and is looked up for the few quarantined rows only, because copying every
-    line into the staged rows cost more than parsing them.
+    The staged rows keep the raw line only where it is needed later: quarantined rows, and
+    rows with keys the structure does not know.
     """
     path = str(facts.path)
-    # Vectorised evaluation does not short-circuit AND: every JSON function gets a safe input.
-    safe = "try_cast(line as json)"
-    con.execute(
-        f"create or replace temp table {LINES} as "
-        f"select line, row_number() over () as _row, "
-        f"coalesce(json_type({safe}) = 'OBJECT', false) as _object "
-        f"from read_csv({quote_literal(path)}, "
-        f"columns = {{'line': 'VARCHAR'}}, auto_detect = false, header = false, "
-        f"delim = {quote_literal(RECORD_SEPARATOR)}, quote = '', escape = '', "
-        f"encoding = {quote_literal(facts.encoding)}, max_line_size = 67108864)"
-    )
-    con.execute(
-        f"create or replace temp table {BAD} as "
-        f"select _row as record, case when not json_valid(line) then 'parse error: invalid JSON' "
-        f"else 'parse error: not a JSON object' end as reason, line as raw_line "
-        # A CASE, not AND: DuckDB would trim every line of the file, not only the bad ones.
-        f"from {LINES} where case when _object then false else trim(line) <> '' end"
-    )
     known = dict(spec.structure)
     by_name = {c.name: c for c in spec.columns}
     checks = []
@@ -284,8 +266,10 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileF
         column = by_name.get(key)
         field = quote_ident(key)
         if column and column.required:
-            checks.append(f"case when {field} is null and not list_contains(_keys, "
-                          f"{quote_literal(key)}) then "
+            # Text is NULL only when absent or an explicit null: both are missing.
+            absent = "" if sql_type == "VARCHAR" else (
+                f" and not list_contains(_keys, {quote_literal(key)})")
+            checks.append(f"case when {field} is null{absent} then "
                           f"{quote_literal('missing required field: ' + key)} end")
         if sql_type != "VARCHAR":
             # Present but NULL once cast: a bad value or an explicit null; told apart below.
@@ -296,17 +280,47 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileF
             if rule:
                 checks.append(rule)
 
-    # Each line's keys stay in the staged rows: they tell a missing field from a null one,
-    # and show the keys the source's structure does not know.
     struct = "STRUCT(" + ", ".join(f"{quote_ident(k)} {t}" for k, t in known.items()) + ")"
-    # The filter on `_object` runs before the projection, so json_keys reads only valid JSON.
-    con.execute(
-        f"create or replace temp table {STAGE} as "
-        f"with typed as (select try_cast({safe} as {struct}) as _typed, "
-        f"json_keys(line) as _keys, _row from {LINES} where _object), "
-        f"unpacked as (select unnest(_typed), _row, _keys from typed) "
-        f"select *, {_reason_sql(checks)} as _reason from unpacked"
+    known_keys = "[" + ", ".join(quote_literal(k) for k in known) + "]"
+    # Vectorised evaluation does not short-circuit AND: every JSON function gets a safe input,
+    # and the costly tests sit in CASE branches that run only for the rows that reach them.
+    safe = "try_cast(_line as json)"
+    reader = (
+        f"read_csv({quote_literal(path)}, columns = {{'_line': 'VARCHAR'}}, auto_detect = false, "
+        f"header = false, delim = {quote_literal(RECORD_SEPARATOR)}, quote = '', escape = '', "
+        f"encoding = {quote_literal(facts.encoding)}, max_line_size = 67108864)"
     )
+    # Invalid JSON has no keys; valid JSON that starts with a brace is an object.
+    unparsed = (
+        "case when _keys is null then 'parse error: invalid JSON' "
+        "when prefix(_line, '{') then null "
+        f"when json_type({safe}) <> 'OBJECT' then 'parse error: not a JSON object' end"
+    )
+    # Lines are numbered in file order first. A table this size is one row group, scanned by
+    # one thread; materialised, its lines are parsed on every thread once the order of the
+    # staged rows is free (`_row` keeps the file's order): 1.6x faster on 2 cores.
+    con.execute(f"create or replace temp table {LINES} as "
+                f"select _line, row_number() over () as _row from {reader}")
+    con.execute("set preserve_insertion_order = false")
+    try:
+        # Each line's keys stay in the staged rows: they tell a missing field from a null one,
+        # and show the keys the source's structure does not know.
+        con.execute(
+            f"create or replace temp table {STAGE} as "
+            f"with lines as materialized (select * from {LINES}), "
+            f"parsed as (select _line, _row, try_cast({safe} as {struct}) as _typed, "
+            f"json_keys({safe}) as _keys from lines "
+            f"where case when prefix(_line, '{{') then true else trim(_line) <> '' end), "
+            f"checked as (select unnest(_typed), _row, _keys, _line, {unparsed} as _unparsed "
+            f"from parsed), "
+            f"reasoned as (select * exclude (_unparsed), "
+            f"coalesce(_unparsed, {_reason_sql(checks)}) as _reason from checked) "
+            f"select * replace (case when _reason is not null "
+            f"or not list_has_all({known_keys}, _keys) then _line end as _line) from reasoned"
+        )
+    finally:
+        con.execute("set preserve_insertion_order = true")
+    _no_bad_rows(con)
     extra = [
         key for (key,) in con.sql(
             f"select distinct unnest(_keys) as k from {STAGE} order by k"
@@ -314,22 +328,18 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileF
     ]
     if extra:
         # Drift: keys the structure does not know are kept, as JSON, on the lines that have
-        # them.
+        # them (which kept their raw line for this).
         for key in extra:
             con.execute(f"alter table {STAGE} add column {quote_ident(key)} JSON")
-        sets = ", ".join(f"{quote_ident(k)} = nullif(json_extract(l.line, {_json_path(k)}), 'null')"
+        sets = ", ".join(f"{quote_ident(k)} = nullif(json_extract(_line, {_json_path(k)}), 'null')"
                          for k in extra)
         names = "[" + ", ".join(quote_literal(k) for k in extra) + "]"
-        con.execute(f"update {STAGE} set {sets} from {LINES} l where l._row = {STAGE}._row "
-                    f"and list_has_any({STAGE}._keys, {names})")
+        con.execute(f"update {STAGE} set {sets} where list_has_any(_keys, {names})")
     types = {**known, **{key: "JSON" for key in extra}}
     if con.sql(f"select 1 from {STAGE} where contains(_reason, {quote_literal(SUSPECT)}) "
                f"limit 1").fetchall():
         _explain_suspects(con, known, by_name)
-    return Staged(
-        columns=types,
-        raw_line=f"(select l.line from {LINES} l where l._row = {STAGE}._row)",
-    )
+    return Staged(columns=types, raw_line="_line")
 
 
 def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
@@ -338,7 +348,7 @@ def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
     (unless required), anything else is a bad type. Rare, so done only when needed."""
     reasons = []
     for key, sql_type in known.items():
-        raw = f"json_extract(l.line, {_json_path(key)})"
+        raw = f"json_extract(_line, {_json_path(key)})"
         present = f"({raw} is not null and json_type({raw}) <> 'NULL')"
         column = by_name.get(key)
         if column and column.required:
@@ -350,13 +360,20 @@ def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
                            f"then {reason} end")
         elif column and column.kind != "text":
             rule = _violation(Column(key, column.kind, False, column.fmt),
-                              f"json_extract_string(l.line, {_json_path(key)})")
+                              f"json_extract_string(_line, {_json_path(key)})")
             if rule:
                 reasons.append(rule)
     con.execute(
-        f"update {STAGE} set _reason = {_reason_sql(reasons)} from {LINES} l "
-        f"where l._row = {STAGE}._row and contains({STAGE}._reason, {quote_literal(SUSPECT)})"
+        f"update {STAGE} set _reason = {_reason_sql(reasons)} "
+        f"where contains(_reason, {quote_literal(SUSPECT)})"
     )
+
+
+def _no_bad_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Formats that find every bad row while staging leave the table of unparsed rows empty."""
+    con.execute(f"create or replace temp table {BAD} as "
+                f"select 0::bigint as record, ''::varchar as reason, ''::varchar as raw_line "
+                f"where false")
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
@@ -377,9 +394,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: File
         f"select * exclude (file_row_number), file_row_number + 1 as _row, "
         f"{_reason_sql(checks)} as _reason from read_parquet({path}, file_row_number = true)"
     )
-    con.execute(f"create or replace temp table {BAD} as "
-                f"select 0::bigint as record, ''::varchar as reason, ''::varchar as raw_line "
-                f"where false")
+    _no_bad_rows(con)
     cols = ", ".join(quote_ident(c) for c in types)
     return Staged(columns=types, raw_line=f"cast(to_json(struct_pack({cols})) as varchar)")
 

@@ -96,6 +96,11 @@ def ingest_files(
     report = IngestReport(source)
     start_run()
     with work_connection(settings) as con:
+        # Each file commits on its own. At the default 16 MB of log, every GA4 file's commit
+        # also checkpointed, rewriting the table's last, growing row group each time: 10
+        # files of scale m took 29.3 s that way and 26.0 s with one checkpoint at the end,
+        # at the same peak memory. The log still holds every committed file if we crash.
+        con.execute("set checkpoint_threshold = '1GB'")
         ledger.ensure_ledger(con)
         for spec in SOURCES[source]:
             ensure_raw_table(con, spec)

@@ -8,9 +8,28 @@ from datetime import date
 import duckdb
 import pytest
 from conftest import write_landing
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
+from pipelines.config import Settings
 from pipelines.ingest.run import IngestError, ingest_source
 from pipelines.warehouse import connect
+
+# Each kind of bad line, and the reason it must be quarantined with (None: not a row at all).
+BAD_LINES = {
+    "cut": ('{"event_date": "20261029", "event_name": ', "parse error: invalid JSON"),
+    "array": ("[1, 2]", "parse error: not a JSON object"),
+    "scalar": ('"page_view"', "parse error: not a JSON object"),
+    "indented array": ("  [1]", "parse error: not a JSON object"),
+    "no user": ('{"event_date": "20261029", "event_name": "x", "event_timestamp": "1"}',
+                "missing required field: user_pseudo_id"),
+    "null user": ('{"event_date": "20261029", "event_name": "x", "event_timestamp": "1", '
+                  '"user_pseudo_id": null}', "missing required field: user_pseudo_id"),
+    "bad time": ('{"event_date": "20261029", "event_name": "x", "event_timestamp": "soon", '
+                 '"user_pseudo_id": "1.2"}', "bad type: event_timestamp is not bigint"),
+    "blank": ("", None),
+}
 
 
 def ga4_event(i: int, day: str = "20261029", **extra) -> str:
@@ -143,3 +162,32 @@ def test_a_key_the_structure_does_not_know_becomes_a_json_column(settings):
     assert rows(settings, "select _row, engagement_score::varchar from raw.ga4__events "
                           "order by _row") == [
         (1, '{"a":1}'), (2, None), (3, None), (4, '"high"')]
+
+
+@hyp_settings(max_examples=12, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 7000), data=st.data())
+def test_ndjson_row_numbers_and_reasons_survive_any_pattern_of_bad_lines(
+        tmp_path_factory, n, data):
+    """Lines are parsed on several threads: whichever lines are bad, every good line loads
+    with its own line number and every bad one is quarantined under that number, with its
+    reason. Files span several chunks of rows, so the threads share them."""
+    home = tmp_path_factory.mktemp("h")
+    settings = Settings(home=home, duckdb_memory_limit="1GB", duckdb_threads=2,
+                        error_budget=1.0)
+    picked = data.draw(st.dictionaries(st.integers(1, n), st.sampled_from(sorted(BAD_LINES)),
+                                       max_size=40))
+    # An explicit null in an optional typed field is not a bad value.
+    lines = [BAD_LINES[picked[i]][0] if i in picked
+             else ga4_event(i, event_previous_timestamp=None if i % 7 == 0 else str(i))
+             for i in range(1, n + 1)]
+    write_landing(settings, "ga4", "2026-10-30", "events_20261029.ndjson", "\n".join(lines))
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    expected_bad = {i: BAD_LINES[kind][1] for i, kind in picked.items() if BAD_LINES[kind][1]}
+    good = set(range(1, n + 1)) - set(picked)
+    loaded = rows(settings, "select _row, event_timestamp - 1761696000000000, "
+                            "event_previous_timestamp from raw.ga4__events")
+    assert sorted(loaded) == [(i, i, None if i % 7 == 0 else i) for i in sorted(good)]
+    assert dict(rows(settings, "select row_number, reason from raw.quarantine")) == expected_bad
+    assert rows(settings, "select rows_read, rows_loaded, rows_quarantined from audit.loads") \
+        == [(len(good) + len(expected_bad), len(good), len(expected_bad))]
