@@ -227,6 +227,7 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
                 Column("LAST_CHANGED", "timestamp", fmt=MAILCHIMP_TIME),
                 Column("UNSUB_TIME", "timestamp", fmt=MAILCHIMP_TIME),
                 Column("CLEAN_TIME", "timestamp", fmt=MAILCHIMP_TIME),
+                Column("EUID"),
             ),
         ),
         EntitySpec(

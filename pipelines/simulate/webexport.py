@@ -162,7 +162,7 @@ def _session_frame(ctx: WebContext, sessions: pl.DataFrame) -> pl.DataFrame:
                           ["device_type", "adblock", "pseudo_base", "fbp_rand", "ip"])
     people = ctx.people_rows(sessions["person_id"], [
         "city_idx", "country_code", "analytics_consent", "ad_consent", "ad_user_data",
-        "ccpa_opt_out", "shop_customer_id", "account_ts",
+        "ccpa_opt_out", "shop_customer_id", "account_ts", "euid",
     ])  # fmt: skip
     s = pl.concat([sessions, dev, people], how="horizontal")
     key = stable_key(ctx.seed, "web")
@@ -219,7 +219,9 @@ def _token(key: int, uid: np.ndarray, salt: int, width: int) -> pl.Series:
 
 
 def _landing(ctx: WebContext) -> tuple[pl.Expr, pl.Expr]:
-    """The landing page path and its query string (UTM tags, fbclid, gclid)."""
+    """The landing page path and its query string (UTM tags, fbclid, gclid). Mailchimp's link
+    tracking adds the campaign (mc_cid) and the recipient's unique email id (mc_eid, the
+    audience export's EUID) to every link of a campaign."""
     del ctx
     paths = pl.Series([p for p, _ in ref.SITE_PAGES[:5]])
     path = (
@@ -234,7 +236,10 @@ def _landing(ctx: WebContext) -> tuple[pl.Expr, pl.Expr]:
         .otherwise(pl.lit(paths).gather(pl.col("page_pick")))
     )
     query = (
-        pl.when(pl.col("channel") == 5)
+        pl.when((pl.col("channel") == 5) & pl.col("euid").is_not_null())
+        .then(_jf("?utm_source=mailchimp&utm_medium=email&utm_campaign={}&mc_cid={}&mc_eid={}",
+                  pl.col("camp_slug"), pl.col("mc_cid"), pl.col("euid")))
+        .when(pl.col("channel") == 5)
         .then(_jf("?utm_source=mailchimp&utm_medium=email&utm_campaign={}",
                         pl.col("camp_slug")))
         .when(pl.col("channel") == 1)
@@ -256,6 +261,7 @@ def _with_context(ctx: WebContext, s: pl.DataFrame) -> pl.DataFrame:
     camps = ctx.campaigns.select(
         "camp_idx",
         pl.col("path").alias("camp_path"),
+        pl.col("campaign_id").alias("mc_cid"),
         pl.col("title").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "-")
         .str.strip_chars("-").alias("camp_slug"),
     )  # fmt: skip

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,8 @@ spec = importlib.util.spec_from_file_location("int_identity__clusters", MODEL)
 clusters = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(clusters)
 
-WEAK = ["phone", "phone_sha256", "ga4_user_pseudo_id", "fbp", "meta_click_id"]
+WEAK = yaml.safe_load((MODEL.parents[3] / "dbt_project.yml").read_text())["vars"][
+    "identity_weak_types"]
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -133,6 +135,26 @@ def test_a_shared_ad_link_does_not_merge_the_people_who_opened_it():
     ])  # fmt: skip
     assert got[("email", "a@x.com")] != got[("email", "b@x.com")]
     assert got[("meta_click_id", "IwAR1")] is None
+
+
+def test_a_mailchimp_email_click_ties_an_anonymous_device_to_the_member():
+    # The device never logged in; it landed from a campaign link carrying the member's EUID.
+    got = people([
+        [("email", "a@x.com"), ("mailchimp_email_id", "3f9a0c12be")],
+        [("ga4_user_pseudo_id", "d1"), ("mailchimp_email_id", "3f9a0c12be")],
+    ])  # fmt: skip
+    assert got[("ga4_user_pseudo_id", "d1")] == got[("email", "a@x.com")] is not None
+
+
+def test_a_forwarded_newsletter_does_not_merge_the_people_who_clicked_it():
+    # a@ forwarded a campaign to b@, whose logged-in device clicked a@'s link (a@'s mc_eid).
+    got = people([
+        [("email", "a@x.com"), ("mailchimp_email_id", "3f9a0c12be")],
+        [("email", "b@x.com"), ("ga4_user_pseudo_id", "dB")],
+        [("ga4_user_pseudo_id", "dB"), ("mailchimp_email_id", "3f9a0c12be")],
+    ])  # fmt: skip
+    assert got[("email", "a@x.com")] != got[("email", "b@x.com")]
+    assert got[("mailchimp_email_id", "3f9a0c12be")] is None
 
 
 def test_an_oversized_cluster_is_split_back_into_people():

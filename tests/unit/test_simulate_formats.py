@@ -361,6 +361,32 @@ def test_ga4_sessions_identity_and_purchases(w: sw.SimWorld) -> None:
     assert any(len(v) > 1 for v in ids_per_user.values())
 
 
+def test_mailchimp_links_carry_the_campaign_and_the_recipients_email_id(w: sw.SimWorld) -> None:
+    """Link tracking adds mc_cid (the campaign) and mc_eid (the member's EUID) to campaign
+    links: the device that lands on one belongs to the member the email went to."""
+    # People who joined after the first export are in the later days' audience exports.
+    members = pl.concat([sw.read_csv(p).select("Email Address", "EUID")
+                         for day in (END, *DAYS) for n in MAILCHIMP_FILES.values()
+                         if (p := w.folder("mailchimp", day) / n).exists()])  # fmt: skip
+    email_of = {e: a.strip().lower() for a, e in members.iter_rows()}
+    campaigns = set(sw.read_csv(w.folder("mailchimp") / "campaigns.csv")["campaign_id"])
+    ids = sw.truth(w, "identifiers")
+    person = {(t, v): p for t, v, p in ids.select(
+        "identifier_type", "identifier_value", "person_id").iter_rows()}  # fmt: skip
+    clicks = set()
+    for _, e in _ga4_events(w):
+        page = next((p["value"]["string_value"] for p in e["event_params"]
+                     if p["key"] == "page_location"), "")  # fmt: skip
+        query = dict(re.findall(r"[?&]([^=&#]+)=([^&#]*)", page))
+        if "mc_eid" in query:
+            assert query["utm_source"] == "mailchimp"
+            clicks.add((e["user_pseudo_id"], query["mc_cid"], query["mc_eid"]))
+    assert len(clicks) > 20
+    for pseudo_id, campaign_id, euid in clicks:
+        assert campaign_id in campaigns
+        assert person[("ga4_user_pseudo_id", pseudo_id)] == person[("email", email_of[euid])]
+
+
 def test_capi_events_validate_and_hash_normalised_values(w: sw.SimWorld) -> None:
     validator = _schema("capi_server_event")
     people = sw.truth(w, "customers")

@@ -3,8 +3,8 @@
 Three passes, so that identifiers several people share cannot chain people together:
 1. person-level identifiers (emails, customer and CRM ids, orders and their hashes) form
    components over the links among themselves;
-2. a shareable identifier (phone, device cookie, Pixel browser id, Meta ad click id, or a
-   role mailbox such as info@) joins the components it touches only when, together, they hold at most
+2. a shareable identifier (phone, device cookie, Pixel browser id, Meta ad click id, a
+   Mailchimp email id from a clicked link, or a role mailbox such as info@) joins the components it touches only when, together, they hold at most
    `max_people_per_identifier` different personal emails, shop customer ids and CRM ids each
    (a role mailbox: at most one, whatever the setting): more would be several people;
 3. components over the kept links are the people. One that still holds more than that (links
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 TYPE_RANK = (
     "shop_customer_id", "hubspot_record_id", "email", "mailchimp_member_id", "order_id",
     "phone", "external_id_sha256", "email_sha256", "phone_sha256", "ga4_user_pseudo_id", "fbp",
-    "meta_click_id",
+    "meta_click_id", "mailchimp_email_id",
 )  # fmt: skip
 
 

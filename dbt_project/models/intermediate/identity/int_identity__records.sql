@@ -2,8 +2,8 @@
 {#
     Every record that shows identifiers together, one row per (record, identifier): the raw
     material of identity resolution. A record is a shop customer, an order, a Mailchimp member,
-    a HubSpot contact, a survey response, a GA4 device's login, purchase or Meta ad click, or a
-    Conversions API event's user data. Identifiers are normalised here; hashes stay as Meta sent them.
+    a HubSpot contact, a survey response, a GA4 device's login, purchase, Meta ad click or
+    Mailchimp email click, or a Conversions API event's user data. Identifiers are normalised here; hashes stay as Meta sent them.
 #}
 with shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
@@ -53,6 +53,15 @@ ga4_clicks as (
     group by all
 ),
 
+ga4_email_clicks as (
+    -- A Mailchimp campaign's links carry the recipient's unique email id (mc_eid), which the
+    -- audience export lists as EUID.
+    select user_pseudo_id, mailchimp_email_id, min(session_started_at) as seen_at
+    from sessions
+    where mailchimp_email_id is not null
+    group by all
+),
+
 ga4_devices as (
     select user_pseudo_id, min(session_started_at) as seen_at
     from sessions
@@ -84,7 +93,8 @@ record_identifiers as (
     from orders
     union all
     -- Mailchimp's member id is the MD5 of the email: it says nothing the email does not.
-    select 'mailchimp:' || mailchimp_member_id, opted_in_at, [['email', email], ['phone', phone_e164]]
+    select 'mailchimp:' || mailchimp_member_id, opted_in_at,
+        [['email', email], ['phone', phone_e164], ['mailchimp_email_id', mailchimp_email_id]]
     from members
     union all
     select 'hubspot:' || hubspot_record_id, created_at,
@@ -109,6 +119,10 @@ record_identifiers as (
     select 'ga4_click:' || user_pseudo_id || ':' || fbclid, seen_at,
         [['ga4_user_pseudo_id', user_pseudo_id], ['meta_click_id', fbclid]]
     from ga4_clicks
+    union all
+    select 'ga4_email_click:' || user_pseudo_id || ':' || mailchimp_email_id, seen_at,
+        [['ga4_user_pseudo_id', user_pseudo_id], ['mailchimp_email_id', mailchimp_email_id]]
+    from ga4_email_clicks
     union all
     select
         'capi:' || md5(concat_ws('|', fbp, email_sha256, phone_sha256, external_id_sha256,

@@ -8,6 +8,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='session_key',
+    on_schema_change='append_new_columns',
 ) }}
 
 {% if is_incremental() %}
@@ -82,6 +83,9 @@ final as (
         -- Paid social links carry the ad id in utm_content and Meta's click id in fbclid.
         nullif(regexp_extract(landing_page, '[?&]utm_content=([^&#]+)', 1), '') as utm_content,
         nullif(regexp_extract(landing_page, '[?&]fbclid=([^&#]+)', 1), '') as fbclid,
+        -- Mailchimp's link tracking adds the recipient's unique email id as mc_eid.
+        lower(nullif(regexp_extract(landing_page, '[?&]mc_eid=([^&#]+)', 1), ''))
+            as mailchimp_email_id,
         {{ channel_group('source', 'medium') }} as channel
     from sessions
 )

@@ -7,6 +7,8 @@ renamed as (
         {{ normalize_email('"Email Address"') }} as email,
         -- Mailchimp's member id is the MD5 of the lowercased email.
         md5({{ normalize_email('"Email Address"') }}) as mailchimp_member_id,
+        -- The member's unique email id, which link tracking adds to URLs as mc_eid.
+        lower({{ clean_text('"EUID"') }}) as mailchimp_email_id,
         -- The status is only in the file name: one file per status in an audience export.
         regexp_extract(
             _file, '(nonsubscribed|unsubscribed|subscribed|cleaned)[^/]*$', 1
