@@ -4,9 +4,10 @@ Three passes, so that identifiers several people share cannot chain people toget
 1. person-level identifiers (emails, customer and CRM ids, orders and their hashes) form
    components over the links among themselves;
 2. a shareable identifier (phone, device cookie, Pixel browser id, Meta ad click id, a
-   Mailchimp email id from a clicked link, or a role mailbox such as info@) joins the components it touches only when, together, they hold at most
-   `max_people_per_identifier` different personal emails, shop customer ids and CRM ids each
-   (a role mailbox: at most one, whatever the setting): more would be several people;
+   Mailchimp email id from a clicked link, or a role mailbox such as info@) joins the
+   components it touches only when, together, they hold at most `max_people_per_identifier`
+   different personal emails, shop customer ids and CRM ids each (a role mailbox: at most
+   one, whatever the setting): more would be several people;
 3. components over the kept links are the people. One that still holds more than that (links
    that were each fine alone), or more than `max_cluster_size` identifiers, is split back into
    its pass-1 parts, and its shareable identifiers stay unassigned.

@@ -3,7 +3,8 @@
     Every record that shows identifiers together, one row per (record, identifier): the raw
     material of identity resolution. A record is a shop customer, an order, a Mailchimp member,
     a HubSpot contact, a survey response, a GA4 device's login, purchase, Meta ad click or
-    Mailchimp email click, or a Conversions API event's user data. Identifiers are normalised here; hashes stay as Meta sent them.
+    Mailchimp email click, or a Conversions API event's user data. Identifiers are normalised
+    here; hashes stay as Meta sent them.
 #}
 with shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
