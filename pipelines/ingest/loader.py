@@ -1,11 +1,11 @@
 """Load one landing file into its raw table, in one transaction, with the ledger and quarantine.
 
 DuckDB's own readers do the parsing (streamed, no row-by-row Python). Each format first stages
-the file into a temporary table of its rows (`_ingest_stage`, with the data row number `_row`
-and a `_reason` when the row is bad) and a table of CSV records the reader could not parse
-(`_ingest_bad`; NDJSON explains those lines in the staged rows). The shared finish then
-checks the error budget, replaces an earlier export of the same partition, and writes the raw
-rows, the quarantine and the ledger entry together.
+the file as temporary rows (`_ingest_stage`, or for CSV the view `_ingest_csv_rows`, with the
+data row number `_row` and a `_reason` when the row is bad) and a table of CSV records the
+reader could not parse (`_ingest_bad`; NDJSON explains those lines in the staged rows). The
+shared finish then, in one transaction, checks the error budget, replaces an earlier export of
+the same partition, and writes the raw rows, the quarantine and the ledger entry together.
 
 CSV columns are stored as text (staging casts them); NDJSON and Parquet are stored typed,
 nested records kept as structs and lists of structs.
@@ -36,6 +36,7 @@ REJECTS = "_ingest_rejects"
 SCANS = "_ingest_scans"
 LINES = "_ingest_lines"
 SHIFTS = "_ingest_shifts"
+CSV_ROWS = "_ingest_csv_rows"
 TEMPS = (STAGE, BAD, REJECTS, SCANS, LINES, SHIFTS)
 # Accepted CSV rows are renumbered in blocks of this many rows (see `_csv_row_shifts`).
 SHIFT_BLOCK = 1024
@@ -66,6 +67,7 @@ class Staged:
 
     columns: dict[str, str]
     raw_line: str
+    rows: str = STAGE  # the relation `_finish` reads the staged rows from
 
 
 def quote_ident(name: str) -> str:
@@ -167,10 +169,16 @@ def load_file(
                           status="rejected", message=message)
             return LoadResult(**base, status="rejected", message=message)
 
+    # Staging writes temporary tables only, so it runs before the transaction: a CSV file's
+    # rowids are only numbered in file order once its table is committed.
+    stage = {"csv": _stage_csv, "ndjson": _stage_ndjson, "parquet": _stage_parquet}
+    try:
+        staged = stage[file_format](con, spec, facts)
+    except BaseException:
+        _drop_temps(con)
+        raise
     con.execute("begin transaction")
     try:
-        stage = {"csv": _stage_csv, "ndjson": _stage_ndjson, "parquet": _stage_parquet}
-        staged = stage[file_format](con, spec, facts)
         result = _finish(con, spec, facts, run_id, (error_budget, min_bad_rows), staged,
                          ledger_base)
     except BaseException:
@@ -191,14 +199,17 @@ def load_file(
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
-    """Staging tables are replaced by the next file; only the CSV reader's rejects tables
-    must go, or the next file would inherit their rows."""
+    """Staging tables are replaced by the next file; the CSV reader's rejects tables must go,
+    or the next file would inherit their rows, and a CSV file's lines are let go at once."""
     con.execute(f"drop table if exists {REJECTS}")
     con.execute(f"drop table if exists {SCANS}")
+    con.execute(f"drop view if exists {CSV_ROWS}")
+    con.execute(f"drop table if exists {LINES}")
 
 
 def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     """Drop every staging table; called once a source is done."""
+    con.execute(f"drop view if exists {CSV_ROWS}")
     for temp in TEMPS:
         con.execute(f"drop table if exists {temp}")
 
@@ -223,9 +234,10 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFact
                 f"{quote_literal('missing required field: one of ' + ', '.join(group))} end"
             )
     cols = ", ".join(quote_ident(h) for h in header)
-    # Rows are numbered in file order by one thread; the checks then run on every thread.
+    # Read and checked on every thread. The insertion order is kept, so once committed the
+    # table's rowid is the record's place among the records the reader accepted.
     con.execute(f"create or replace temp table {LINES} as "
-                f"select {cols}, row_number() over () as _row from {reader}")
+                f"select {cols}, {_reason_sql(checks)} as _reason from {reader}")
     # DuckDB numbers a rejected record's line counting the header as line 1; several errors
     # on one line are one bad row.
     con.execute(
@@ -234,23 +246,21 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFact
         f"any_value(csv_line) as raw_line, row_number() over (order by line) as j "
         f"from {REJECTS} group by line"
     )
-    row, shifts = "_row", ""
+    row, shifts = "_n", ""
     if con.sql(f"select 1 from {BAD} limit 1").fetchall():
         _csv_row_shifts(con)
-        row = ("_row + _shift_base + coalesce(len(list_filter(_shift_keys, "
-               "lambda k: k < _row)), 0)")
-        shifts = f"join {SHIFTS} on _row // {SHIFT_BLOCK} = _shift_block"
-    with _order_free(con):
-        con.execute(
-            f"create or replace temp table {STAGE} as "
-            f"with lines as materialized (select * from {LINES}) "
-            f"select {cols}, {row} as _row, {_reason_sql(checks)} as _reason "
-            f"from lines {shifts}"
-        )
-    con.execute(f"drop table {LINES}")
+        row = "_n + _shift_base + coalesce(len(list_filter(_shift_keys, lambda k: k < _n)), 0)"
+        shifts = f"join {SHIFTS} on _n // {SHIFT_BLOCK} = _shift_block"
+    # A view: the finish's few reads of it cost less than writing the file once more.
+    con.execute(
+        f"create or replace temp view {CSV_ROWS} as "
+        f"with numbered as (select *, rowid + 1 as _n from {LINES}) "
+        f"select {cols}, {row} as _row, _reason from numbered {shifts}"
+    )
     raw_line = "json_object(" + ", ".join(
         f"{quote_literal(h)}, {quote_ident(h)}" for h in header) + ")"
-    return Staged(columns={h: "VARCHAR" for h in header}, raw_line=f"cast({raw_line} as varchar)")
+    return Staged(columns={h: "VARCHAR" for h in header}, raw_line=f"cast({raw_line} as varchar)",
+                  rows=CSV_ROWS)
 
 
 def _csv_row_shifts(con: duckdb.DuckDBPyConnection) -> None:
@@ -266,7 +276,7 @@ def _csv_row_shifts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"create or replace temp table {SHIFTS} as "
         f"with keys as (select record - j as key from {BAD}), "
-        f"blocks as (select unnest(range(0, (select max(_row) from {LINES}) // {SHIFT_BLOCK} "
+        f"blocks as (select unnest(range(0, (select count(*) from {LINES}) // {SHIFT_BLOCK} "
         f"+ 1)) as _shift_block), "
         f"filled as (select key // {SHIFT_BLOCK} as _shift_block, count(*) as n, "
         f"list(key) as _shift_keys from keys group by 1) "
@@ -450,7 +460,7 @@ def _finish(
     base = {"file": path, "source": spec.source, "entity": spec.entity}
     tallies = con.sql(
         f"select 'bad' as kind, reason, count(*) from {BAD} group by reason union all "
-        f"select 'stage', _reason, count(*) from {STAGE} group by _reason"
+        f"select 'stage', _reason, count(*) from {staged.rows} group by _reason"
     ).fetchall()
     accepted = sum(n for kind, _, n in tallies if kind == "stage")
     typed_bad = sum(n for kind, reason, n in tallies if kind == "stage" and reason)
@@ -486,7 +496,8 @@ def _finish(
         key = quote_ident(spec.replace_by)
         replaced = con.execute(
             f"delete from {spec.table} where not starts_with(_file, ?) and {key} in "
-            f"(select distinct {key} from {STAGE} where _reason is null)", [folder]).fetchall()
+            f"(select distinct {key} from {staged.rows} where _reason is null)", [folder]
+        ).fetchall()
         if replaced[0][0]:
             log.info("%s: replaced %d rows that earlier exports held for its days", path,
                      replaced[0][0])
@@ -494,7 +505,7 @@ def _finish(
     con.execute(
         f"insert into {spec.table} by name select {cols}, {quote_literal(path)} as _file, "
         f"_row, now() as _loaded_at, {quote_literal(run_id)} as _run_id "
-        f"from {STAGE} where _reason is null"
+        f"from {staged.rows} where _reason is null"
     )
     source, entity = quote_literal(spec.source), quote_literal(spec.entity)
     file_sql, sha, run = quote_literal(path), quote_literal(facts.sha256), quote_literal(run_id)
@@ -503,7 +514,7 @@ def _finish(
         f"select {source}, {entity}, {file_sql}, {sha}, record, raw_line, reason, {run}, now() "
         f"from {BAD} union all "
         f"select {source}, {entity}, {file_sql}, {sha}, _row, {staged.raw_line}, _reason, "
-        f"{run}, now() from {STAGE} where _reason is not null"
+        f"{run}, now() from {staged.rows} where _reason is not null"
     )
     loaded = accepted - typed_bad
     ledger.record(con, **ledger_base, rows_read=rows_read, rows_loaded=loaded,

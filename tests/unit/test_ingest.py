@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from pathlib import Path
 
@@ -192,3 +193,24 @@ def test_row_numbers_survive_any_pattern_of_bad_lines(tmp_path_factory, n, data)
     assert {r for r, _ in loaded} == set(range(1, n + 1)) - bad_rows
     assert quarantined == bad_rows
     assert (read, ok, q) == (n, n - len(bad_rows), len(bad_rows))
+
+
+def test_row_numbers_hold_in_a_file_read_in_parallel(tmp_path_factory):
+    """A file of several of the CSV reader's 8 MB scan units is read on two threads; each
+    loaded row keeps its own line's number and the bad lines, wherever they fall, are
+    quarantined with theirs."""
+    settings = Settings(home=tmp_path_factory.mktemp("h"), duckdb_memory_limit="1GB",
+                        duckdb_threads=2)
+    n = 360_000
+    rng = random.Random(7)
+    bad_rows = set(rng.sample(range(1, n + 1), 300))
+    kinds = ["{i},2026-01-01\n", "{i},soon,1,1,a@x.com,USD,SKU,1\n"]
+    bad = {i: kinds[i % 2].format(i=i) for i in bad_rows}
+    path = write_landing(settings, "orders", "2026-10-31", "orders.csv", orders_file(n, bad))
+    assert path.stat().st_size > 2.5 * 8 * 2**20
+    ingest_source(settings, "orders", "r1", date(2026, 10, 31))
+    out_of_place = "select count(*) from raw.orders__orders where _row <> cast(order_id as int)"
+    assert rows(settings, out_of_place) == [(0,)]
+    assert rows(settings, "select count(*) from raw.orders__orders") == [(n - len(bad_rows),)]
+    quarantined = rows(settings, "select row_number from raw.quarantine order by 1")
+    assert [r for (r,) in quarantined] == sorted(bad_rows)
