@@ -14,20 +14,24 @@ from pathlib import Path
 
 from pipelines.config import Settings
 from pipelines.ingest import ledger
-from pipelines.ingest.files import inspect_file
+from pipelines.ingest.files import FileFacts, inspect_file
 from pipelines.ingest.loader import (
     LoadResult,
     drop_staging,
     ensure_raw_table,
     load_file,
+    load_ndjson_files,
     start_run,
 )
-from pipelines.ingest.sources import SOURCES, spec_for
+from pipelines.ingest.sources import SOURCES, EntitySpec, spec_for
 from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
 
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# NDJSON files up to this size are staged together, this many bytes at most at a time.
+SMALL_FILE_BYTES = 4 << 20
+BATCH_BYTES = 64 << 20
 
 
 class IngestError(RuntimeError):
@@ -106,6 +110,23 @@ def ingest_files(
             ensure_raw_table(con, spec)
         done = ledger.loaded_hashes(con, source)
         unchanged = ledger.unchanged_files(con, source)
+        batch: list[FileFacts] = []
+        batch_spec: EntitySpec | None = None
+
+        def load_batch() -> None:
+            if not batch or batch_spec is None:
+                return
+            budget = settings.error_budget_for(source), settings.error_budget_min_rows
+            if len(batch) == 1:
+                results = [load_file(con, batch_spec, batch[0], run_id, *budget)]
+            else:
+                results = load_ndjson_files(con, batch_spec, batch, run_id, *budget)
+            for facts, result in zip(batch, results, strict=True):
+                report.results.append(result)
+                if result.status in ledger.DONE_STATUSES:
+                    done.add(facts.sha256)
+            batch.clear()
+
         for path in paths:
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: no such file")
@@ -116,12 +137,15 @@ def ingest_files(
                 continue
             stat = path.stat()
             if (str(path), stat.st_size, stat.st_mtime_ns) in unchanged:
+                load_batch()  # results stay in the order of the files
                 report.results.append(
                     LoadResult(str(path), source, spec.entity, "skipped",
                                message="loaded before, same size and modification time")
                 )
                 continue
             facts = inspect_file(path, spec.format_of(path.name))
+            if facts.sha256 in done or facts.sha256 in {f.sha256 for f in batch}:
+                load_batch()  # an earlier copy in the batch decides whether this is a repeat
             if facts.sha256 in done:
                 ledger.note_modified(con, str(path), facts.sha256, facts.modified_ns)
                 report.results.append(
@@ -129,17 +153,35 @@ def ingest_files(
                                message="same bytes already loaded")
                 )
                 continue
-            result = load_file(con, spec, facts, run_id, settings.error_budget_for(source),
-                               settings.error_budget_min_rows)
-            report.results.append(result)
-            if result.status in ledger.DONE_STATUSES:
-                done.add(facts.sha256)
+            if not _batches_with(batch, batch_spec, spec, facts):
+                load_batch()
+            batch.append(facts)
+            batch_spec = spec
+        load_batch()
         drop_staging(con)
     log.info(report.summary())
     rejected = [r for r in report.results if r.status == "rejected"]
     if rejected:
         raise IngestError("\n".join(r.message for r in rejected))
     return report
+
+
+def _batches_with(
+    batch: list[FileFacts], batch_spec: EntitySpec | None, spec: EntitySpec, facts: FileFacts
+) -> bool:
+    """Whether `facts` can be staged with the files waiting in `batch`: small NDJSON files of
+    one entity and encoding, up to `BATCH_BYTES` together."""
+    if not batch:
+        return True
+    small = all(f.size <= SMALL_FILE_BYTES for f in (*batch, facts))
+    return (
+        small
+        and spec == batch_spec
+        and spec.format_of(facts.path.name) == "ndjson"
+        and batch_spec.format_of(batch[0].path.name) == "ndjson"
+        and facts.encoding == batch[0].encoding
+        and sum(f.size for f in batch) + facts.size <= BATCH_BYTES
+    )
 
 
 def ingest_source(

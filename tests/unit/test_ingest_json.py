@@ -191,3 +191,71 @@ def test_ndjson_row_numbers_and_reasons_survive_any_pattern_of_bad_lines(
     assert dict(rows(settings, "select row_number, reason from raw.quarantine")) == expected_bad
     assert rows(settings, "select rows_read, rows_loaded, rows_quarantined from audit.loads") \
         == [(len(good) + len(expected_bad), len(good), len(expected_bad))]
+
+
+def insights_row(ad: int, day: str = "2026-10-29", **extra) -> str:
+    return json.dumps({"date_start": day, "date_stop": day, "ad_id": str(ad), "spend": "1.50",
+                       "impressions": "100", "clicks": "3", **extra})
+
+
+def test_small_files_staged_together_keep_their_own_budget_rows_and_columns(settings):
+    """Small NDJSON files of an entity are read and checked together; each is still loaded or
+    rejected on its own, with its own row numbers, ledger entry and new columns."""
+    days = ["2026-08-01", "2026-09-01", "2026-10-01"]
+    ok_a = [insights_row(i, days[0]) for i in range(1, 21)]
+    ok_a[4] = insights_row(5, days[0], spend="lots")
+    # Over the budget, and the only file with a key the structure does not know.
+    over = [insights_row(i, days[1], creative_tag="x") for i in range(1, 21)]
+    for i in (2, 9):
+        over[i] = "{not json"
+    ok_c = [insights_row(i, days[2]) for i in range(1, 31)]
+    ok_c[16] = insights_row(17, days[2]).replace('"ad_id": "17", ', "")
+    for day, lines in zip(days, [ok_a, over, ok_c], strict=True):
+        write_landing(settings, "meta_ads", "2026-10-30",
+                      f"ads_insights_{day.replace('-', '')}.ndjson", "\n".join(lines))
+    with pytest.raises(IngestError, match=r"ads_insights_20260901\.ndjson: rejected, 2 of 20"):
+        ingest_source(settings, "meta_ads", "r1", date(2026, 10, 31))
+    ledger = rows(settings, "select regexp_extract(file_path, '\\d{8}'), rows_read, rows_loaded, "
+                            "rows_quarantined, status from audit.loads order by 1")
+    assert ledger == [("20260801", 20, 19, 1, "loaded"), ("20260901", 20, 0, 2, "rejected"),
+                      ("20261001", 30, 29, 1, "loaded")]
+    assert rows(settings, "select regexp_extract(file_path, '\\d{8}'), row_number, reason "
+                          "from raw.quarantine order by 1") == [
+        ("20260801", 5, "bad type: spend is not a number"),
+        ("20261001", 17, "missing required field: ad_id")]
+    loaded = rows(settings, "select date_start, count(*), sum(_row), sum(ad_id::int) "
+                            "from raw.meta_ads__insights group by 1 order by 1")
+    assert loaded == [("2026-08-01", 19, 210 - 5, 210 - 5), ("2026-10-01", 29, 465 - 17, 465 - 17)]
+    columns = rows(settings, "select column_name from information_schema.columns "
+                             "where table_name = 'meta_ads__insights'")
+    assert ("creative_tag",) not in columns
+
+
+@hyp_settings(max_examples=8, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 400), min_size=2, max_size=5), data=st.data())
+def test_files_staged_together_number_their_rows_as_if_alone(tmp_path_factory, sizes, data):
+    """Whatever the files' sizes and bad lines, each file staged with others loads its good
+    lines under their own line numbers and quarantines its bad ones under theirs."""
+    settings = Settings(home=tmp_path_factory.mktemp("h"), duckdb_memory_limit="1GB",
+                        duckdb_threads=2, error_budget=1.0)
+    expected_good, expected_bad = set(), {}
+    for f, n in enumerate(sizes):
+        picked = data.draw(st.dictionaries(st.integers(1, n), st.sampled_from(sorted(BAD_LINES)),
+                                           max_size=10))
+        day = f"202610{f + 10}"
+        lines = [BAD_LINES[picked[i]][0] if i in picked else ga4_event(i, day)
+                 for i in range(1, n + 1)]
+        write_landing(settings, "ga4", "2026-10-30", f"events_{day}.ndjson", "\n".join(lines))
+        expected_good |= {(day, i) for i in range(1, n + 1) if i not in picked}
+        expected_bad |= {(day, i): BAD_LINES[kind][1] for i, kind in picked.items()
+                         if BAD_LINES[kind][1]}
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    loaded = rows(settings, "select regexp_extract(_file, '\\d{8}'), _row, "
+                            "event_timestamp - 1761696000000000, event_date from raw.ga4__events")
+    assert sorted((d, r) for d, r, _, _ in loaded) == sorted(expected_good)
+    assert all(r == i and d == day for d, r, i, day in loaded)
+    quarantined = rows(settings, "select regexp_extract(file_path, '\\d{8}'), row_number, reason "
+                                 "from raw.quarantine")
+    assert {(d, r): reason for d, r, reason in quarantined} == expected_bad
+    assert len(quarantined) == len(expected_bad)
