@@ -37,7 +37,6 @@ SCANS = "_ingest_scans"
 LINES = "_ingest_lines"
 SHIFTS = "_ingest_shifts"
 CSV_ROWS = "_ingest_csv_rows"
-FILE_ROWS = "_ingest_file_rows"
 TEMPS = (STAGE, BAD, REJECTS, SCANS, LINES, SHIFTS)
 # Accepted CSV rows are renumbered in blocks of this many rows (see `_csv_row_shifts`).
 SHIFT_BLOCK = 1024
@@ -155,7 +154,7 @@ def load_file(
     except BaseException:
         _drop_temps(con)
         raise
-    result = _commit(con, spec, facts, run_id, (error_budget, min_bad_rows), staged)
+    [result] = _commit(con, spec, [facts], run_id, (error_budget, min_bad_rows), [staged])
     _drop_temps(con)
     return result
 
@@ -168,11 +167,11 @@ def load_ndjson_files(
     error_budget: float,
     min_bad_rows: int = 1,
 ) -> list[LoadResult]:
-    """Load several small NDJSON files of `spec` (same encoding), each as `load_file` would:
-    its own transaction, error budget, row numbers and ledger entry.
+    """Load several small NDJSON files of `spec` from one export folder, in one encoding, each
+    with its own error budget, row numbers and ledger entry, in one transaction.
 
-    They are read and checked by one query: planning that query costs more than reading a
-    small file (25 ms for Meta Ads insights, whose monthly files hold ~200 rows each).
+    They are read, checked and written by one query each: planning a query costs more than
+    reading a small file (25 ms for Meta Ads insights, whose monthly files hold ~200 rows).
     """
     results: dict[str, LoadResult] = {}
     todo = []
@@ -188,11 +187,8 @@ def load_ndjson_files(
         except BaseException:
             _drop_temps(con)
             raise
-        for facts, one in zip(todo, staged, strict=True):
-            con.execute(f"create or replace temp view {FILE_ROWS} as select * from {STAGE} "
-                        f"where _file_path = {quote_literal(str(facts.path))}")
-            results[str(facts.path)] = _commit(
-                con, spec, facts, run_id, (error_budget, min_bad_rows), one)
+        committed = _commit(con, spec, todo, run_id, (error_budget, min_bad_rows), staged)
+        results.update({r.file: r for r in committed})
         _drop_temps(con)
     return [results[str(facts.path)] for facts in files]
 
@@ -235,31 +231,38 @@ def _without_rows(
 def _commit(
     con: duckdb.DuckDBPyConnection,
     spec: EntitySpec,
-    facts: FileFacts,
+    files: list[FileFacts],
     run_id: str,
     budget: tuple[float, int],
-    staged: Staged,
-) -> LoadResult:
-    """The file's transaction: its raw rows, quarantine and ledger entry, or, over the error
-    budget, nothing but a ledger entry saying why."""
-    ledger_base = _ledger_base(spec, facts, run_id)
+    staged: list[Staged],
+) -> list[LoadResult]:
+    """One transaction for the staged files: the raw rows and quarantine of those within the
+    error budget, and every file's ledger entry (saying why, for a file over the budget).
+    A crash leaves nothing of them behind; the rerun loads them again from the start."""
+    results = _verdicts(con, spec, files, budget, staged[0].rows)
+    accepted = [(f, st) for f, st, r in zip(files, staged, results, strict=True)
+                if r.status == "loaded"]
     con.execute("begin transaction")
     try:
-        result = _finish(con, spec, facts, run_id, budget, staged, ledger_base)
+        if accepted:
+            _write(con, spec, run_id, accepted, every_file=len(accepted) == len(files))
+        for facts, result in zip(files, results, strict=True):
+            ledger.record(con, **_ledger_base(spec, facts, run_id), rows_read=result.rows_read,
+                          rows_loaded=result.rows_loaded,
+                          rows_quarantined=result.rows_quarantined, status=result.status,
+                          message=result.message)
+        con.execute("commit")
     except BaseException:
         con.execute("rollback")
-        _columns_cache.clear()
+        _columns_cache.clear()  # the rollback may have undone a table or column made here
         _drop_temps(con)
         raise
-    if result.status == "rejected":
-        con.execute("rollback")
-        _columns_cache.clear()  # the rollback may have undone a table or column made here
-        ledger.record(con, **ledger_base, rows_read=result.rows_read, rows_loaded=0,
-                      rows_quarantined=result.rows_quarantined, status="rejected",
-                      message=result.message)
-    else:
-        con.execute("commit")
-    return result
+    for result in results:
+        if result.status == "loaded" and result.rows_quarantined:
+            log.warning("%s: %d of %d rows quarantined (%s)", result.file,
+                        result.rows_quarantined, result.rows_read,
+                        ", ".join(f"{r}: {n}" for r, n in result.top_reasons))
+    return results
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
@@ -268,14 +271,12 @@ def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"drop table if exists {REJECTS}")
     con.execute(f"drop table if exists {SCANS}")
     con.execute(f"drop view if exists {CSV_ROWS}")
-    con.execute(f"drop view if exists {FILE_ROWS}")
     con.execute(f"drop table if exists {LINES}")
 
 
 def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     """Drop every staging table; called once a source is done."""
-    for view in (CSV_ROWS, FILE_ROWS):
-        con.execute(f"drop view if exists {view}")
+    con.execute(f"drop view if exists {CSV_ROWS}")
     for temp in TEMPS:
         con.execute(f"drop table if exists {temp}")
 
@@ -309,8 +310,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFact
     con.execute(
         f"create or replace temp table {BAD} as "
         f"select line - 1 as record, 'parse error: ' || lower(min(error_type)) as reason, "
-        f"any_value(csv_line) as raw_line, row_number() over (order by line) as j "
-        f"from {REJECTS} group by line"
+        f"any_value(csv_line) as raw_line, row_number() over (order by line) as j, "
+        f"{quote_literal(path)} as _file_path from {REJECTS} group by line"
     )
     row, shifts = "_n", ""
     if con.sql(f"select 1 from {BAD} limit 1").fetchall():
@@ -321,7 +322,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFact
     con.execute(
         f"create or replace temp view {CSV_ROWS} as "
         f"with numbered as (select *, rowid + 1 as _n from {LINES}) "
-        f"select {cols}, {row} as _row, _reason from numbered {shifts}"
+        f"select {cols}, {row} as _row, _reason, {quote_literal(path)} as _file_path "
+        f"from numbered {shifts}"
     )
     raw_line = "json_object(" + ", ".join(
         f"{quote_literal(h)}, {quote_ident(h)}" for h in header) + ")"
@@ -379,8 +381,7 @@ def _stage_ndjson_files(
 
     The staged rows keep the raw line only where it is needed later: quarantined rows, and
     rows with keys the structure does not know. Several files (of one encoding) are staged
-    together, each row with its `_file_path` and its row number in that file; each file's
-    rows are then the view `_ingest_file_rows`, made before its commit.
+    together, each row with its `_file_path` and its row number in that file.
     """
     paths = [str(f.path) for f in files]
     known = dict(spec.structure)
@@ -478,7 +479,7 @@ def _stage_ndjson_files(
     # A file's raw rows get the new keys it has, not those of the files staged with it.
     return [
         Staged(columns={**known, **{key: "JSON" for key in sorted(keys_by_file[p])}},
-               raw_line="_line", rows=FILE_ROWS if many else STAGE)
+               raw_line="_line")
         for p in paths
     ]
 
@@ -513,8 +514,8 @@ def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
 def _no_bad_rows(con: duckdb.DuckDBPyConnection) -> None:
     """Formats that find every bad row while staging leave the table of unparsed rows empty."""
     con.execute(f"create or replace temp table {BAD} as "
-                f"select 0::bigint as record, ''::varchar as reason, ''::varchar as raw_line "
-                f"where false")
+                f"select 0::bigint as record, ''::varchar as reason, ''::varchar as raw_line, "
+                f"''::varchar as _file_path where false")
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
@@ -533,90 +534,110 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: File
     con.execute(
         f"create or replace temp table {STAGE} as "
         f"select * exclude (file_row_number), file_row_number + 1 as _row, "
-        f"{_reason_sql(checks)} as _reason from read_parquet({path}, file_row_number = true)"
+        f"{_reason_sql(checks)} as _reason, {path} as _file_path "
+        f"from read_parquet({path}, file_row_number = true)"
     )
     _no_bad_rows(con)
     cols = ", ".join(quote_ident(c) for c in types)
     return Staged(columns=types, raw_line=f"cast(to_json(struct_pack({cols})) as varchar)")
 
 
-def _finish(
+def _verdicts(
     con: duckdb.DuckDBPyConnection,
     spec: EntitySpec,
-    facts: FileFacts,
-    run_id: str,
+    files: list[FileFacts],
     budget: tuple[float, int],
-    staged: Staged,
-    ledger_base: dict,
-) -> LoadResult:
-    path = str(facts.path)
-    base = {"file": path, "source": spec.source, "entity": spec.entity}
+    rows: str,
+) -> list[LoadResult]:
+    """Each staged file's counts, and whether it is within the error budget."""
     tallies = con.sql(
-        f"select 'bad' as kind, reason, count(*) from {BAD} group by reason union all "
-        f"select 'stage', _reason, count(*) from {staged.rows} group by _reason"
+        f"select _file_path, 'bad' as kind, reason, count(*) from {BAD} group by all "
+        f"union all select _file_path, 'stage', _reason, count(*) from {rows} group by all"
     ).fetchall()
-    accepted = sum(n for kind, _, n in tallies if kind == "stage")
-    typed_bad = sum(n for kind, reason, n in tallies if kind == "stage" and reason)
-    structural = sum(n for kind, _, n in tallies if kind == "bad")
-    rows_read = accepted + structural
-    quarantined = structural + typed_bad
-    reasons = Counter()
-    for _, reason, n in tallies:
-        if reason:
-            reasons[reason] += n
-    top = reasons.most_common(3)
-
     share, floor = budget
-    if rows_read and quarantined > max(share * rows_read, floor):
-        summary = ", ".join(f"{r} ({n})" for r, n in top)
-        message = (
-            f"{path}: rejected, {quarantined} of {rows_read} rows are bad "
-            f"({quarantined / rows_read:.1%}, over the error budget of {share:.0%}); "
-            f"most common reasons: {summary}. Nothing from this file was loaded. Fix the "
-            f"export, or raise MARKETING_ERROR_BUDGET_{spec.source.upper()} if these rows are "
-            f"expected."
-        )
-        return LoadResult(**base, status="rejected", rows_read=rows_read,
-                          rows_quarantined=quarantined, message=message, top_reasons=top)
+    results = []
+    for facts in files:
+        path = str(facts.path)
+        base = {"file": path, "source": spec.source, "entity": spec.entity}
+        mine = [(kind, reason, n) for file_path, kind, reason, n in tallies if file_path == path]
+        accepted = sum(n for kind, _, n in mine if kind == "stage")
+        typed_bad = sum(n for kind, reason, n in mine if kind == "stage" and reason)
+        structural = sum(n for kind, _, n in mine if kind == "bad")
+        rows_read = accepted + structural
+        quarantined = structural + typed_bad
+        reasons = Counter()
+        for _, reason, n in mine:
+            if reason:
+                reasons[reason] += n
+        top = reasons.most_common(3)
+        if rows_read and quarantined > max(share * rows_read, floor):
+            summary = ", ".join(f"{r} ({n})" for r, n in top)
+            message = (
+                f"{path}: rejected, {quarantined} of {rows_read} rows are bad "
+                f"({quarantined / rows_read:.1%}, over the error budget of {share:.0%}); "
+                f"most common reasons: {summary}. Nothing from this file was loaded. Fix the "
+                f"export, or raise MARKETING_ERROR_BUDGET_{spec.source.upper()} if these rows "
+                f"are expected."
+            )
+            results.append(LoadResult(**base, status="rejected", rows_read=rows_read,
+                                      rows_quarantined=quarantined, message=message,
+                                      top_reasons=top))
+        else:
+            results.append(LoadResult(**base, status="loaded", rows_read=rows_read,
+                                      rows_loaded=accepted - typed_bad,
+                                      rows_quarantined=quarantined, top_reasons=top))
+    return results
 
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    run_id: str,
+    accepted: list[tuple[FileFacts, Staged]],
+    every_file: bool,
+) -> None:
+    """Write the accepted files' raw rows and quarantined rows, replacing what earlier export
+    folders held for their partitions. Unless `every_file` was accepted, the staged rows of
+    the others are left out."""
+    rows, raw_line = accepted[0][1].rows, accepted[0][1].raw_line
+    paths = [str(facts.path) for facts, _ in accepted]
+    mine = "true" if every_file else (
+        "list_contains([" + ", ".join(quote_literal(p) for p in paths) + "], _file_path)")
+    columns: dict[str, str] = {}
+    for _, staged in accepted:
+        columns.update(staged.columns)
     spec_columns = {c.name: "VARCHAR" for c in spec.columns}
-    wanted = {**spec_columns, **dict(spec.structure), **staged.columns}
-    _ensure_raw_table(con, spec.table, wanted)
+    _ensure_raw_table(con, spec.table, {**spec_columns, **dict(spec.structure), **columns})
     if spec.replace_by:
         # A newer export of a day replaces what earlier export folders delivered for it;
         # files of one export folder (parts, several days) live side by side.
-        folder = str(PurePath(path).parent) + "/"
+        folder = str(PurePath(paths[0]).parent) + "/"
         key = quote_ident(spec.replace_by)
         replaced = con.execute(
             f"delete from {spec.table} where not starts_with(_file, ?) and {key} in "
-            f"(select distinct {key} from {staged.rows} where _reason is null)", [folder]
+            f"(select distinct {key} from {rows} where _reason is null and {mine})", [folder]
         ).fetchall()
         if replaced[0][0]:
-            log.info("%s: replaced %d rows that earlier exports held for its days", path,
-                     replaced[0][0])
-    cols = ", ".join(quote_ident(c) for c in staged.columns)
+            log.info("%s: replaced %d rows that earlier exports held for their days",
+                     ", ".join(paths), replaced[0][0])
+    cols = ", ".join(quote_ident(c) for c in columns)
     con.execute(
-        f"insert into {spec.table} by name select {cols}, {quote_literal(path)} as _file, "
+        f"insert into {spec.table} by name select {cols}, _file_path as _file, "
         f"_row, now() as _loaded_at, {quote_literal(run_id)} as _run_id "
-        f"from {staged.rows} where _reason is null"
+        f"from {rows} where _reason is null and {mine}"
     )
-    source, entity = quote_literal(spec.source), quote_literal(spec.entity)
-    file_sql, sha, run = quote_literal(path), quote_literal(facts.sha256), quote_literal(run_id)
+    source, entity, run = quote_literal(spec.source), quote_literal(spec.entity), \
+        quote_literal(run_id)
+    sha = "case _file_path " + " ".join(
+        f"when {quote_literal(str(facts.path))} then {quote_literal(facts.sha256)}"
+        for facts, _ in accepted) + " end"
     con.execute(
         f"insert into raw.quarantine "
-        f"select {source}, {entity}, {file_sql}, {sha}, record, raw_line, reason, {run}, now() "
-        f"from {BAD} union all "
-        f"select {source}, {entity}, {file_sql}, {sha}, _row, {staged.raw_line}, _reason, "
-        f"{run}, now() from {staged.rows} where _reason is not null"
+        f"select {source}, {entity}, _file_path, {sha}, record, raw_line, reason, {run}, now() "
+        f"from {BAD} where {mine} union all "
+        f"select {source}, {entity}, _file_path, {sha}, _row, {raw_line}, _reason, "
+        f"{run}, now() from {rows} where _reason is not null and {mine}"
     )
-    loaded = accepted - typed_bad
-    ledger.record(con, **ledger_base, rows_read=rows_read, rows_loaded=loaded,
-                  rows_quarantined=quarantined, status="loaded")
-    if quarantined:
-        log.warning("%s: %d of %d rows quarantined (%s)", path, quarantined, rows_read,
-                    ", ".join(f"{r}: {n}" for r, n in top))
-    return LoadResult(**base, status="loaded", rows_read=rows_read, rows_loaded=loaded,
-                      rows_quarantined=quarantined, top_reasons=top)
 
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:

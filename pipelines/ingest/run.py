@@ -169,8 +169,8 @@ def ingest_files(
 def _batches_with(
     batch: list[FileFacts], batch_spec: EntitySpec | None, spec: EntitySpec, facts: FileFacts
 ) -> bool:
-    """Whether `facts` can be staged with the files waiting in `batch`: small NDJSON files of
-    one entity and encoding, up to `BATCH_BYTES` together."""
+    """Whether `facts` can be loaded with the files waiting in `batch`: small NDJSON files of
+    one entity, export folder and encoding, up to `BATCH_BYTES` together."""
     if not batch:
         return True
     small = all(f.size <= SMALL_FILE_BYTES for f in (*batch, facts))
@@ -180,6 +180,7 @@ def _batches_with(
         and spec.format_of(facts.path.name) == "ndjson"
         and batch_spec.format_of(batch[0].path.name) == "ndjson"
         and facts.encoding == batch[0].encoding
+        and facts.path.parent == batch[0].path.parent
         and sum(f.size for f in batch) + facts.size <= BATCH_BYTES
     )
 
