@@ -1,11 +1,13 @@
-"""Load one landing file into its raw table, in one transaction, with the ledger and quarantine.
+"""Load landing files into their raw tables with the ledger and quarantine: a file, or a batch
+of small NDJSON files of one export folder, in one transaction.
 
 DuckDB's own readers do the parsing (streamed, no row-by-row Python). Each format first stages
-the file as temporary rows (`_ingest_stage`, or for CSV the view `_ingest_csv_rows`, with the
-data row number `_row` and a `_reason` when the row is bad) and a table of CSV records the
-reader could not parse (`_ingest_bad`; NDJSON explains those lines in the staged rows). The
-shared finish then, in one transaction, checks the error budget, replaces an earlier export of
-the same partition, and writes the raw rows, the quarantine and the ledger entry together.
+the files as temporary rows (`_ingest_stage`, or for CSV the view `_ingest_csv_rows`, with the
+file, the data row number `_row` and a `_reason` when the row is bad) and a table of CSV
+records the reader could not parse (`_ingest_bad`; NDJSON explains those lines in the staged
+rows). The shared finish then checks each file's error budget and, in one transaction,
+replaces earlier exports of the same partitions and writes the raw rows, the quarantine and
+every file's ledger entry.
 
 CSV columns are stored as text (staging casts them); NDJSON and Parquet are stored typed,
 nested records kept as structs and lists of structs.
@@ -250,7 +252,7 @@ def _commit(
             ledger.record(con, **_ledger_base(spec, facts, run_id), rows_read=result.rows_read,
                           rows_loaded=result.rows_loaded,
                           rows_quarantined=result.rows_quarantined, status=result.status,
-                          message=result.message)
+                          message=result.message or None)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
