@@ -77,6 +77,9 @@ def compare(settings: Settings, day: date) -> dict:
     labelled, training, validation = churn.labelled_rows(
         features, orders, day, settings.churn_horizon_days
     )
+    # In the order the daily run trains on: row sampling follows the rows' order, and the
+    # warehouse's tables have none of their own.
+    labelled = labelled.sort(["as_of_date", "customer_key"])
     devices = ("cpu",) if reason else ("cpu", "cuda")
     return {
         "cuda": reason is None,
