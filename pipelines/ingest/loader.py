@@ -69,7 +69,7 @@ class Staged:
 
     columns: dict[str, str]
     raw_line: str
-    rows: str = STAGE  # the relation `_finish` reads the staged rows from
+    rows: str = STAGE  # the relation `_commit` reads the staged rows from
 
 
 def quote_ident(name: str) -> str:
