@@ -145,20 +145,7 @@ def load_file(
     export of the same partition, and the ledger entry: a crash leaves nothing of the file
     behind and the rerun loads it again from the start.
     """
-    early = _without_rows(con, spec, facts, run_id)
-    if early:
-        return early
-    # Staging writes temporary tables only, so it runs before the transaction: a CSV file's
-    # rowids are only numbered in file order once its table is committed.
-    stage = {"csv": _stage_csv, "ndjson": _stage_ndjson, "parquet": _stage_parquet}
-    try:
-        staged = stage[spec.format_of(facts.path.name)](con, spec, facts)
-    except BaseException:
-        _drop_temps(con)
-        raise
-    [result] = _commit(con, spec, [facts], run_id, (error_budget, min_bad_rows), [staged])
-    _drop_temps(con)
-    return result
+    return _load(con, spec, [facts], run_id, (error_budget, min_bad_rows))[0]
 
 
 def load_ndjson_files(
@@ -175,6 +162,16 @@ def load_ndjson_files(
     They are read, checked and written by one query each: planning a query costs more than
     reading a small file (25 ms for Meta Ads insights, whose monthly files hold ~200 rows).
     """
+    return _load(con, spec, files, run_id, (error_budget, min_bad_rows))
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    files: list[FileFacts],
+    run_id: str,
+    budget: tuple[float, int],
+) -> list[LoadResult]:
     results: dict[str, LoadResult] = {}
     todo = []
     for facts in files:
@@ -184,13 +181,18 @@ def load_ndjson_files(
         else:
             todo.append(facts)
     if todo:
+        # Staging writes temporary tables only, so it runs before the transaction: a CSV
+        # file's rowids are only numbered in file order once its table is committed.
+        stage = {"csv": _stage_csv, "ndjson": _stage_ndjson, "parquet": _stage_parquet}
         try:
-            staged = _stage_ndjson_files(con, spec, todo)
+            if len(todo) == 1:
+                staged = [stage[spec.format_of(todo[0].path.name)](con, spec, todo[0])]
+            else:
+                staged = _stage_ndjson_files(con, spec, todo)
         except BaseException:
             _drop_temps(con)
             raise
-        committed = _commit(con, spec, todo, run_id, (error_budget, min_bad_rows), staged)
-        results.update({r.file: r for r in committed})
+        results.update({r.file: r for r in _commit(con, spec, todo, run_id, budget, staged)})
         _drop_temps(con)
     return [results[str(facts.path)] for facts in files]
 
