@@ -113,7 +113,7 @@ class Gaussian(Term):
         if self.events is None:
             var = max(float((w * d2).sum()) / total, floor)
             return {"mean": mean.tolist(), "var": [var] * k, "noise": 0.0}
-        var, noise = _variance_components(w, d2, data["inv_n"][:, None], var, noise, floor)
+        var, noise = _variance_components(w, d2, data["inv_n"], var, noise, floor)
         return {"mean": mean.tolist(), "var": [var] * k, "noise": noise}
 
     def _mean(self, data, w, var: float, noise: float) -> np.ndarray:
@@ -147,26 +147,28 @@ def _variance_components(
     floor: float,
     steps: int = 5,
 ) -> tuple[float, float]:
-    """Maximum-likelihood (var, noise) of squared deviations d2 ~ (var + noise * inv_n) * chi2_1,
-    weighted by w, by Fisher scoring from the previous values (a few steps suffice: the
-    previous round's values are close)."""
+    """Maximum-likelihood (var, noise) of squared deviations d2 (n, k) ~ (var + noise * inv_n)
+    * chi2_1, weighted by w (n, k), by Fisher scoring from the previous values (a few steps
+    suffice: the previous round's values are close)."""
     var, noise = max(var, floor), max(noise, 0.0)
+    # The variance varies by customer only, so each step needs only per-customer sums; the
+    # 2x2 system is solved in closed form (LAPACK's call costs more than the sums here).
+    weight = w.sum(axis=1)
+    weighted_d2 = (w * d2).sum(axis=1)
+    inv_n2 = inv_n * inv_n
     for _ in range(steps):
         v = var + noise * inv_n
-        resid = w * (d2 - v) / v**2
-        score = 0.5 * np.array([resid.sum(), (resid * inv_n).sum()])
-        info_w = w / v**2
-        info = 0.5 * np.array(
-            [
-                [info_w.sum(), (info_w * inv_n).sum()],
-                [(info_w * inv_n).sum(), (info_w * inv_n**2).sum()],
-            ]
-        )
-        try:
-            step = np.linalg.solve(info + np.eye(2) * 1e-12, score)
-        except np.linalg.LinAlgError:
+        resid = (weighted_d2 - weight * v) / v**2
+        info_w = weight / v**2
+        s0, s1 = 0.5 * float(resid.sum()), 0.5 * float(resid @ inv_n)
+        a = 0.5 * float(info_w.sum()) + 1e-12
+        b = 0.5 * float(info_w @ inv_n)
+        d = 0.5 * float(info_w @ inv_n2) + 1e-12
+        det = a * d - b * b
+        if det == 0.0 or not math.isfinite(det):
             break
-        var, noise = max(var + step[0], floor), max(noise + step[1], 0.0)
+        var = max(var + (d * s0 - b * s1) / det, floor)
+        noise = max(noise + (a * s1 - b * s0) / det, 0.0)
     return float(var), float(noise)
 
 
@@ -194,7 +196,17 @@ class BetaBinomial(Term):
         k = _floats(frame, self.successes)
         n = _floats(frame, self.trials)
         seen = ~np.isnan(k) & ~np.isnan(n) & (n > 0)
-        return {"k": np.where(seen, k, 0.0), "n": np.where(seen, n, 0.0), "seen": seen}
+        k, n = np.where(seen, k, 0.0), np.where(seen, n, 0.0)
+        # Customers share few (successes, trials) pairs: the likelihood is computed per pair.
+        pairs, pair_of = np.unique(np.column_stack([k, n]), axis=0, return_inverse=True)
+        return {
+            "k": k,
+            "n": n,
+            "seen": seen,
+            "pair_k": pairs[:, 0],
+            "pair_n": pairs[:, 1],
+            "pair_of": pair_of.ravel(),
+        }
 
     def fit(
         self, data: dict[str, np.ndarray], resp: np.ndarray, previous: dict | None = None
@@ -211,9 +223,9 @@ class BetaBinomial(Term):
 
     @staticmethod
     def _ll(data, p, c) -> np.ndarray:
-        k, n = data["k"][:, None], data["n"][:, None]
+        k, n = data["pair_k"][:, None], data["pair_n"][:, None]
         a, b = p[None, :] * c, (1 - p[None, :]) * c
-        return betaln(k + a, n - k + b) - betaln(a, b)
+        return (betaln(k + a, n - k + b) - betaln(a, b))[data["pair_of"]]
 
     def n_params(self, k: int) -> int:
         return k + 1
@@ -240,7 +252,22 @@ class DirichletMultinomial(Term):
         # Most customers have counts in a few categories only: keep the non-zero cells, whose
         # terms are all the likelihood needs (a zero count adds nothing).
         rows, cols = np.nonzero(x)
-        return {"x": x, "n": n, "seen": n > 0, "rows": rows, "cols": cols, "vals": x[rows, cols]}
+        # Few distinct totals and (count, category) cells: their terms are computed once each.
+        totals, total_of = np.unique(n, return_inverse=True)
+        cells, cell_of = np.unique(
+            np.column_stack([x[rows, cols], cols]), axis=0, return_inverse=True
+        )
+        return {
+            "x": x,
+            "n": n,
+            "seen": n > 0,
+            "rows": rows,
+            "totals": totals,
+            "total_of": total_of.ravel(),
+            "cell_vals": cells[:, 0],
+            "cell_cols": cells[:, 1].astype(np.int64),
+            "cell_of": cell_of.ravel(),
+        }
 
     def fit(
         self, data: dict[str, np.ndarray], resp: np.ndarray, previous: dict | None = None
@@ -259,9 +286,10 @@ class DirichletMultinomial(Term):
     def _ll(data, p, c) -> np.ndarray:
         n = data["n"]
         alpha = p * c  # (k, J)
-        out = np.repeat(gammaln(c) - gammaln(n[:, None] + c), alpha.shape[0], axis=1)
-        a = alpha.T[data["cols"]]  # (non-zero cells, k)
-        cell = gammaln(data["vals"][:, None] + a) - gammaln(a)
+        per_total = gammaln(c) - gammaln(data["totals"][:, None] + c)
+        out = np.repeat(per_total[data["total_of"]], alpha.shape[0], axis=1)
+        a = alpha.T[data["cell_cols"]]  # (distinct cells, k)
+        cell = (gammaln(data["cell_vals"][:, None] + a) - gammaln(a))[data["cell_of"]]
         for j in range(alpha.shape[0]):
             out[:, j] += np.bincount(data["rows"], weights=cell[:, j], minlength=len(n))
         return out

@@ -180,3 +180,58 @@ def test_choose_k_falls_back_to_the_most_stable_k():
 def test_choose_k_refuses_no_scores():
     with pytest.raises(ValueError, match="at least one"):
         choose_k([], min_stability=0.5)
+
+
+def test_variance_components_recover_the_spread_and_the_noise_of_one_event():
+    # Each customer's value is an average of n events: its variance is var + noise / n.
+    rng = np.random.default_rng(5)
+    n = rng.integers(1, 40, 20_000)
+    inv_n = 1.0 / n
+    d2 = rng.normal(0.0, np.sqrt(0.3 + 2.0 * inv_n)) ** 2
+    w = np.column_stack([np.full(len(n), 0.25), np.full(len(n), 0.75)])
+    var, noise = 1.0, 0.0
+    for _ in range(6):  # EM calls it once a round, each time from the last round's values
+        var, noise = mixture._variance_components(
+            w, np.column_stack([d2, d2]), inv_n, var, noise, 1e-6
+        )
+    assert var == pytest.approx(0.3, rel=0.1)
+    assert noise == pytest.approx(2.0, rel=0.1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    counts=st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=40
+    ),
+    concentration=st.sampled_from(mixture.CONCENTRATIONS),
+)
+def test_count_likelihoods_shared_by_equal_counts_match_each_customers_own(
+    counts, concentration
+):
+    # The count terms compute one likelihood per distinct count and share it: every customer's
+    # value must be the one the formula gives for that customer alone.
+    from scipy.special import betaln, gammaln
+
+    x = np.array(counts, dtype=float)
+    frame = pl.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "hits": x[:, 0]})
+    frame = frame.with_columns(trials=pl.col("a") + pl.col("b") + pl.col("c"))
+    p = np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
+
+    mix = mixture.DirichletMultinomial(("a", "b", "c"))
+    got = mix.loglik(mix.prepare(frame), {"p": p.tolist(), "concentration": concentration})
+    alpha = p * concentration
+    n = x.sum(axis=1)
+    own = (
+        gammaln(concentration)
+        - gammaln(n[:, None] + concentration)
+        + (gammaln(x[:, None, :] + alpha[None]) - gammaln(alpha[None])).sum(axis=2)
+    ) * (n > 0)[:, None]
+    np.testing.assert_allclose(got, own, rtol=1e-12, atol=1e-12)
+
+    hits = mixture.BetaBinomial("hits", "trials")
+    rate = np.array([0.3, 0.8])
+    got = hits.loglik(hits.prepare(frame), {"p": rate.tolist(), "concentration": concentration})
+    a, b = rate * concentration, (1 - rate) * concentration
+    k = x[:, :1]
+    own = (betaln(k + a, n[:, None] - k + b) - betaln(a, b)) * (n > 0)[:, None]
+    np.testing.assert_allclose(got, own, rtol=1e-12, atol=1e-12)
