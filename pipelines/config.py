@@ -61,6 +61,8 @@ class PersonaSettings:
     max_iter: int = 200
     # EM rounds on a new day's data from yesterday's model.
     warm_iter: int = 30
+    # Processes that score the candidate ks side by side; 0: one per core.
+    workers: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class Settings:
             k_max=_env_int("MARKETING_PERSONAS_K_MAX", 10),
             refit_every_days=_env_int("MARKETING_PERSONAS_REFIT_EVERY_DAYS", 28),
             bootstraps=_env_int("MARKETING_PERSONAS_BOOTSTRAPS", 8),
+            workers=_env_int("MARKETING_PERSONAS_WORKERS", 0),
         )
         country = (os.environ.get("MARKETING_DEFAULT_COUNTRY") or "US").strip().upper()
         if not (len(country) == 2 and country.isascii() and country.isalpha()):

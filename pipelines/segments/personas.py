@@ -17,7 +17,7 @@ from pipelines.config import PersonaSettings
 from pipelines.segments import cards, mixture
 from pipelines.segments.matching import match_personas, moved_share
 from pipelines.segments.model import ModelSpec, fit, refine
-from pipelines.segments.select import sample_rows, select_k
+from pipelines.segments.select import default_workers, sample_rows, select_k
 from pipelines.segments.state import PersonaState
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def _fit_new(
         params.min_stability,
         seed=params.seeds[0],
         max_iter=params.max_iter,
+        workers=params.workers or default_workers(),
     )
     sample = features[sample_rows(features.height, params.fit_sample, params.seeds[0])]
     result = fit(spec, sample, selection.k, params.seeds, max_iter=params.max_iter)

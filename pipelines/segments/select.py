@@ -19,11 +19,17 @@ the most stable one is taken.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import polars as pl
 from sklearn.metrics import adjusted_rand_score, silhouette_score
+from threadpoolctl import threadpool_limits
 
 from pipelines.segments import mixture
 from pipelines.segments.model import ModelSpec, fit
@@ -104,15 +110,32 @@ def score_k(
         agreement.append(adjusted_rand_score(labels, again))
     stability = float(np.mean(agreement)) if agreement else 1.0
     score = mixture.bic(terms, reference, frame.height)
-    log.info(
-        "k=%d silhouette=%.4f stability=%.4f loglik=%.4f bic=%.1f",
-        k,
-        silhouette,
-        stability,
-        reference.loglik,
-        score,
-    )
     return KScore(k, silhouette, stability, reference.loglik, score)
+
+
+def _one_thread() -> None:
+    # As in the task's own process: one BLAS and OpenMP thread, so sums add in one order.
+    threadpool_limits(limits=1)
+
+
+def score_ks(score: Callable[[int], KScore], ks: list[int], workers: int) -> list[KScore]:
+    """`score(k)` for every k, in `workers` processes when more than one (each k is scored
+    independently and from its own seeds, so the scores do not depend on the process that
+    computes them); in order of k."""
+    workers = min(workers, len(ks))
+    if workers <= 1:
+        return [score(k) for k in ks]
+    # Spawned, not forked: the task's process holds DuckDB's and Polars' threads.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
+        # The largest k takes longest: started first, it does not finish alone at the end.
+        scored = list(pool.map(score, sorted(ks, reverse=True)))
+    return sorted(scored, key=lambda s: s.k)
+
+
+def default_workers() -> int:
+    """One process per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def select_k(
@@ -126,16 +149,28 @@ def select_k(
     min_stability: float,
     seed: int,
     max_iter: int,
+    workers: int = 1,
 ) -> Selection:
-    """Score every k in [k_min, k_max] on a sample of `frame` and choose one (choose_k).
-    Raises ValueError when the range is empty or the frame has fewer customers than k_min."""
+    """Score every k in [k_min, k_max] on a sample of `frame`, in up to `workers` processes,
+    and choose one (choose_k). Raises ValueError when the range is empty or the frame has
+    fewer customers than k_min."""
     if k_min < 2 or k_max < k_min:
         raise ValueError(f"persona k range must have 2 <= k_min <= k_max, got {k_min}-{k_max}")
     if frame.height < k_min:
         raise ValueError(f"{frame.height} customers cannot make {k_min} personas")
     sample = frame[sample_rows(frame.height, sample_size, seed)]
     top = min(k_max, sample.height - 1) if sample.height > k_min else k_min
-    scores = [
-        score_k(spec, sample, k, seeds, bootstraps, seed, max_iter) for k in range(k_min, top + 1)
-    ]
+    score = partial(
+        score_k, spec, sample, seeds=seeds, bootstraps=bootstraps, seed=seed, max_iter=max_iter
+    )
+    scores = score_ks(score, list(range(k_min, top + 1)), workers)
+    for s in scores:
+        log.info(
+            "k=%d silhouette=%.4f stability=%.4f loglik=%.4f bic=%.1f",
+            s.k,
+            s.silhouette,
+            s.stability,
+            s.loglik,
+            s.bic,
+        )
     return choose_k(scores, min_stability)
