@@ -23,6 +23,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 
@@ -127,9 +128,15 @@ def score_ks(score: Callable[[int], KScore], ks: list[int], workers: int) -> lis
         return [score(k) for k in ks]
     # Spawned, not forked: the task's process holds DuckDB's and Polars' threads.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
-        # The largest k takes longest: started first, it does not finish alone at the end.
-        scored = list(pool.map(score, sorted(ks, reverse=True)))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
+            # The largest k takes longest: started first, it does not finish alone at the end.
+            scored = list(pool.map(score, sorted(ks, reverse=True)))
+    except BrokenProcessPool as exc:
+        # A spawned process imports the main module again; a script that runs the pipeline
+        # without an `if __name__ == "__main__":` guard cannot start one.
+        log.warning("personas: scoring in one process, the worker processes failed (%s)", exc)
+        return [score(k) for k in ks]
     return sorted(scored, key=lambda s: s.k)
 
 

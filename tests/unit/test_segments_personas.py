@@ -3,6 +3,8 @@ to the next, identical on a rerun, and named."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -102,3 +104,21 @@ def test_too_few_customers_is_an_error_that_says_so():
     inputs, _ = make_world(customers_per_kind=2, seed=1, end=DAY)
     with pytest.raises(NotEnoughCustomersError, match="too few"):
         find_personas(build_features(inputs, DAY), email_reads(inputs, DAY), None, PARAMS, DAY)
+
+
+def test_a_script_without_a_main_guard_still_gets_its_scores(tmp_path):
+    # Its spawned worker processes run the script again and fail to start: scoring falls back
+    # to the script's own process instead of failing the day.
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from functools import partial\n"
+        "from pipelines.segments.select import KScore, score_ks\n"
+        "score = partial(KScore, silhouette=0.1, stability=0.9, loglik=-1.0, bic=2.0)\n"
+        "print([s.k for s in score_ks(score, [2, 3, 4], workers=2)])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[2, 3, 4]"
+    assert "scoring in one process" in done.stderr
