@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+from scipy import sparse
 from scipy.special import betaln, gammaln, logsumexp
 
 # Candidate overdispersion concentrations: small = people in a persona differ a lot.
@@ -89,72 +90,87 @@ class Gaussian(Term):
         seen = ~np.isnan(x) & (n > 0)
         total_var = float(np.var(x[seen])) if seen.sum() > 1 else 1.0
         inv_n = 1.0 / np.maximum(np.nan_to_num(n, nan=1.0), 1.0) if self.events else None
+        x = np.where(seen, x, 0.0)
+        angle = x * (2 * math.pi / 24)
         return {
-            "x": np.where(seen, x, 0.0),
+            "x": x,
             "seen": seen,
             "inv_n": inv_n if inv_n is not None else np.zeros_like(x),
             "floor": np.array(max(total_var, 1e-6) * MIN_VAR_FRACTION),
+            "sin": np.sin(angle) if self.circular else x,
+            "cos": np.cos(angle) if self.circular else x,
         }
 
     def _diff(self, x: np.ndarray, mean: np.ndarray) -> np.ndarray:
         d = x[:, None] - mean[None, :]
-        return (d + 12.0) % 24.0 - 12.0 if self.circular else d
+        if not self.circular:
+            return d
+        # Hours and means lie in [0, 24), so a difference is less than a day either way.
+        return np.where(d >= 12.0, d - 24.0, np.where(d < -12.0, d + 24.0, d))
+
+    def _d2(self, data: dict, mean_list: list[float]) -> np.ndarray:
+        """Squared differences to the persona means; `fit` leaves them for the `loglik` of
+        the same parameters, which EM calls next."""
+        cached = data.get("_d2")
+        if cached is not None and cached[0] is mean_list:
+            return cached[1]
+        d2 = self._diff(data["x"], np.asarray(mean_list)) ** 2
+        data["_d2"] = (mean_list, d2)
+        return d2
 
     def fit(
         self, data: dict[str, np.ndarray], resp: np.ndarray, previous: dict | None = None
     ) -> dict:
-        w = resp * data["seen"][:, None]
+        seen = data["seen"]
         k = resp.shape[1]
         floor = float(data["floor"])
         var, noise = (1.0, 0.0) if previous is None else (previous["var"][0], previous["noise"])
-        mean = self._mean(data, w, var, noise)
-        d2 = self._diff(data["x"], mean) ** 2
-        total = max(float(w.sum()), 1e-12)
+        mean = self._mean(data, resp, var, noise).tolist()
+        d2 = self._d2(data, mean)
+        # Every persona shares the spread, so only each customer's weighted sums matter.
+        weight = resp.sum(axis=1) * seen
+        weighted_d2 = (resp * d2).sum(axis=1) * seen
         if self.events is None:
-            var = max(float((w * d2).sum()) / total, floor)
-            return {"mean": mean.tolist(), "var": [var] * k, "noise": 0.0}
-        var, noise = _variance_components(w, d2, data["inv_n"], var, noise, floor)
-        return {"mean": mean.tolist(), "var": [var] * k, "noise": noise}
+            var = max(float(weighted_d2.sum()) / max(float(weight.sum()), 1e-12), floor)
+            return {"mean": mean, "var": [var] * k, "noise": 0.0}
+        var, noise = _variance_components(weight, weighted_d2, data["inv_n"], var, noise, floor)
+        return {"mean": mean, "var": [var] * k, "noise": noise}
 
-    def _mean(self, data, w, var: float, noise: float) -> np.ndarray:
+    def _mean(self, data, resp: np.ndarray, var: float, noise: float) -> np.ndarray:
         # Precision-weighted: a customer's average over many events says more than one event.
-        prec = w / (var + noise * data["inv_n"])[:, None]
-        total = np.maximum(prec.sum(axis=0), 1e-12)
+        prec = data["seen"] / (var + noise * data["inv_n"])
+        total = np.maximum(prec @ resp, 1e-12)
         if not self.circular:
-            return (prec * data["x"][:, None]).sum(axis=0) / total
-        angle = data["x"] * (2 * math.pi / 24)
-        s = (prec * np.sin(angle)[:, None]).sum(axis=0)
-        c = (prec * np.cos(angle)[:, None]).sum(axis=0)
+            return ((prec * data["x"]) @ resp) / total
+        s = (prec * data["sin"]) @ resp
+        c = (prec * data["cos"]) @ resp
         return (np.arctan2(s, c) * 24 / (2 * math.pi)) % 24.0
 
     def n_params(self, k: int) -> int:
         return k + 1 + (1 if self.events else 0)
 
     def loglik(self, data: dict[str, np.ndarray], params: dict) -> np.ndarray:
-        mean = np.asarray(params["mean"])
         total = params["var"][0] + params["noise"] * data["inv_n"][:, None]
-        d2 = self._diff(data["x"], mean) ** 2
+        d2 = self._d2(data, params["mean"])
         ll = -0.5 * (np.log(2 * math.pi * total) + d2 / total)
         return ll * data["seen"][:, None]
 
 
 def _variance_components(
-    w: np.ndarray,
-    d2: np.ndarray,
+    weight: np.ndarray,
+    weighted_d2: np.ndarray,
     inv_n: np.ndarray,
     var: float,
     noise: float,
     floor: float,
     steps: int = 5,
 ) -> tuple[float, float]:
-    """Maximum-likelihood (var, noise) of squared deviations d2 (n, k) ~ (var + noise * inv_n)
-    * chi2_1, weighted by w (n, k), by Fisher scoring from the previous values (a few steps
-    suffice: the previous round's values are close)."""
+    """Maximum-likelihood (var, noise) of squared deviations d2 ~ (var + noise * inv_n) *
+    chi2_1, from each customer's total weight and weighted d2 (summed over personas, whose
+    spread is shared), by Fisher scoring from the previous values (a few steps suffice: the
+    previous round's values are close). The 2x2 system is solved in closed form: LAPACK's
+    call costs more than the sums here."""
     var, noise = max(var, floor), max(noise, 0.0)
-    # The variance varies by customer only, so each step needs only per-customer sums; the
-    # 2x2 system is solved in closed form (LAPACK's call costs more than the sums here).
-    weight = w.sum(axis=1)
-    weighted_d2 = (w * d2).sum(axis=1)
     inv_n2 = inv_n * inv_n
     for _ in range(steps):
         v = var + noise * inv_n
@@ -175,6 +191,13 @@ def _variance_components(
 def Circular(name: str, events: str | None = None) -> Gaussian:
     """A clock hour (0-24) as a wrapped normal; see Gaussian."""
     return Gaussian(name, events, circular=True)
+
+
+def _indicator(index: np.ndarray, size: int) -> sparse.csr_matrix:
+    """(n, size) sparse matrix with a one in each row at `index`: its transpose sums rows by
+    their index."""
+    return sparse.csr_matrix((np.ones(len(index)), (np.arange(len(index)), index)),
+                             shape=(len(index), size))
 
 
 def _best_concentration(score) -> float:
@@ -199,33 +222,37 @@ class BetaBinomial(Term):
         k, n = np.where(seen, k, 0.0), np.where(seen, n, 0.0)
         # Customers share few (successes, trials) pairs: the likelihood is computed per pair.
         pairs, pair_of = np.unique(np.column_stack([k, n]), axis=0, return_inverse=True)
+        pair_of = pair_of.ravel()
         return {
             "k": k,
             "n": n,
             "seen": seen,
             "pair_k": pairs[:, 0],
             "pair_n": pairs[:, 1],
-            "pair_of": pair_of.ravel(),
+            "pair_of": pair_of,
+            "by_pair": _indicator(pair_of, len(pairs)),
         }
 
     def fit(
         self, data: dict[str, np.ndarray], resp: np.ndarray, previous: dict | None = None
     ) -> dict:
         w = resp * data["seen"][:, None]
-        p = ((w * data["k"][:, None]).sum(axis=0) + 0.5) / (
-            (w * data["n"][:, None]).sum(axis=0) + 1.0
-        )
+        p = (data["k"] @ w + 0.5) / (data["n"] @ w + 1.0)
         p = np.clip(p, MIN_PROB, 1 - MIN_PROB)
         if previous is not None and not previous.get("retune", False):
             return {"p": p.tolist(), "concentration": previous["concentration"]}
-        c = _best_concentration(lambda c: float((w * self._ll(data, p, c)).sum()))
+        weight = data["by_pair"].T @ w  # (pairs, k)
+        c = _best_concentration(lambda c: float((weight * self._pair_ll(data, p, c)).sum()))
         return {"p": p.tolist(), "concentration": c}
 
     @staticmethod
-    def _ll(data, p, c) -> np.ndarray:
+    def _pair_ll(data, p, c) -> np.ndarray:
         k, n = data["pair_k"][:, None], data["pair_n"][:, None]
         a, b = p[None, :] * c, (1 - p[None, :]) * c
-        return (betaln(k + a, n - k + b) - betaln(a, b))[data["pair_of"]]
+        return betaln(k + a, n - k + b) - betaln(a, b)
+
+    def _ll(self, data, p, c) -> np.ndarray:
+        return self._pair_ll(data, p, c)[data["pair_of"]]
 
     def n_params(self, k: int) -> int:
         return k + 1
@@ -252,7 +279,8 @@ class DirichletMultinomial(Term):
         # Most customers have counts in a few categories only: keep the non-zero cells, whose
         # terms are all the likelihood needs (a zero count adds nothing).
         rows, cols = np.nonzero(x)
-        # Few distinct totals and (count, category) cells: their terms are computed once each.
+        # Few distinct totals and (count, category) cells: their terms are computed once each
+        # and summed into each customer's by sparse products.
         totals, total_of = np.unique(n, return_inverse=True)
         cells, cell_of = np.unique(
             np.column_stack([x[rows, cols], cols]), axis=0, return_inverse=True
@@ -261,12 +289,14 @@ class DirichletMultinomial(Term):
             "x": x,
             "n": n,
             "seen": n > 0,
-            "rows": rows,
             "totals": totals,
             "total_of": total_of.ravel(),
+            "by_total": _indicator(total_of.ravel(), len(totals)),
             "cell_vals": cells[:, 0],
             "cell_cols": cells[:, 1].astype(np.int64),
-            "cell_of": cell_of.ravel(),
+            "cells": sparse.csr_matrix(
+                (np.ones(len(rows)), (rows, cell_of.ravel())), shape=(len(n), len(cells))
+            ),
         }
 
     def fit(
@@ -279,20 +309,25 @@ class DirichletMultinomial(Term):
         p /= p.sum(axis=1, keepdims=True)
         if previous is not None and not previous.get("retune", False):
             return {"p": p.tolist(), "concentration": previous["concentration"]}
-        c = _best_concentration(lambda c: float((w * self._ll(data, p, c)).sum()))
-        return {"p": p.tolist(), "concentration": c}
+        by_total, by_cell = data["by_total"].T @ w, data["cells"].T @ w
+
+        def score(c: float) -> float:
+            per_total, per_cell = self._pieces(data, p, c)
+            return float((by_total * per_total).sum() + (by_cell * per_cell).sum())
+
+        return {"p": p.tolist(), "concentration": _best_concentration(score)}
 
     @staticmethod
-    def _ll(data, p, c) -> np.ndarray:
-        n = data["n"]
-        alpha = p * c  # (k, J)
-        per_total = gammaln(c) - gammaln(data["totals"][:, None] + c)
-        out = np.repeat(per_total[data["total_of"]], alpha.shape[0], axis=1)
-        a = alpha.T[data["cell_cols"]]  # (distinct cells, k)
-        cell = (gammaln(data["cell_vals"][:, None] + a) - gammaln(a))[data["cell_of"]]
-        for j in range(alpha.shape[0]):
-            out[:, j] += np.bincount(data["rows"], weights=cell[:, j], minlength=len(n))
-        return out
+    def _pieces(data, p, c) -> tuple[np.ndarray, np.ndarray]:
+        """The likelihood's term for each distinct total (totals, 1) and for each distinct
+        non-zero (count, category) cell (cells, k); a customer's is their sum."""
+        per_total = gammaln(c) - gammaln(data["totals"][:, None] + c)  # (totals, 1)
+        a = (p * c).T[data["cell_cols"]]  # (distinct cells, k)
+        return per_total, gammaln(data["cell_vals"][:, None] + a) - gammaln(a)
+
+    def _ll(self, data, p, c) -> np.ndarray:
+        per_total, per_cell = self._pieces(data, p, c)
+        return per_total[data["total_of"]] + data["cells"] @ per_cell
 
     def n_params(self, k: int) -> int:
         return k * (len(self.counts) - 1) + 1
