@@ -91,15 +91,16 @@ class Gaussian(Term):
         total_var = float(np.var(x[seen])) if seen.sum() > 1 else 1.0
         inv_n = 1.0 / np.maximum(np.nan_to_num(n, nan=1.0), 1.0) if self.events else None
         x = np.where(seen, x, 0.0)
-        angle = x * (2 * math.pi / 24)
-        return {
+        data = {
             "x": x,
             "seen": seen,
             "inv_n": inv_n if inv_n is not None else np.zeros_like(x),
             "floor": np.array(max(total_var, 1e-6) * MIN_VAR_FRACTION),
-            "sin": np.sin(angle) if self.circular else x,
-            "cos": np.cos(angle) if self.circular else x,
         }
+        if self.circular:
+            angle = x * (2 * math.pi / 24)
+            data.update(sin=np.sin(angle), cos=np.cos(angle))
+        return data
 
     def _diff(self, x: np.ndarray, mean: np.ndarray) -> np.ndarray:
         d = x[:, None] - mean[None, :]
@@ -287,7 +288,6 @@ class DirichletMultinomial(Term):
         )
         return {
             "x": x,
-            "n": n,
             "seen": n > 0,
             "totals": totals,
             "total_of": total_of.ravel(),
