@@ -45,10 +45,6 @@ SHIFT_BLOCK = 1024
 RECORD_SEPARATOR = "\x1e"  # never in valid NDJSON, so each line is one field
 SUSPECT = "(recheck)"
 META_COLUMNS = ("_file", "_row", "_loaded_at", "_run_id")
-# DuckDB writes a transaction's insert of at least one row group (its default size) straight
-# to the database file, compressed; a smaller insert is written to the write-ahead log first
-# and once more at the next checkpoint.
-ROW_GROUP_ROWS = 122_880
 
 
 @dataclass
@@ -74,57 +70,6 @@ class Staged:
     columns: dict[str, str]
     raw_line: str
     rows: str = STAGE  # the relation `_commit` reads the staged rows from
-
-
-class CommitGroup:
-    """Consecutive files written in one transaction until they add a row group of rows.
-
-    Each file is still all or nothing: its raw rows, quarantined rows and ledger entry are
-    in the same transaction. Sharing it lets DuckDB write the rows to the database once,
-    where a file of fewer rows than a row group would be written to the log and again at
-    the checkpoint (a GA4 file of scale `m` holds ~70,000 rows). A crash undoes the open
-    group, whose files are not in the ledger then, so the rerun loads them again.
-    `rows=0` commits every file on its own.
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, rows: int = ROW_GROUP_ROWS) -> None:
-        self.con = con
-        self.limit = rows
-        self.rows = 0
-        self.open = False
-
-    def __enter__(self) -> CommitGroup:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.rollback()
-
-    def begin(self) -> None:
-        if not self.open:
-            self.con.execute("begin transaction")
-            self.open = True
-
-    def added(self, rows: int) -> None:
-        """Count rows written in the open transaction; commit once they fill a row group."""
-        self.rows += rows
-        if self.rows >= self.limit:
-            self.commit()
-
-    def commit(self) -> None:
-        if self.open:
-            self.open = False
-            self.rows = 0
-            self.con.execute("commit")
-
-    def rollback(self) -> None:
-        if self.open:
-            self.open = False
-            self.rows = 0
-            self.con.execute("rollback")
-            _columns_cache.clear()  # the rollback may have undone a table or column made here
 
 
 def quote_ident(name: str) -> str:
@@ -193,16 +138,14 @@ def load_file(
     run_id: str,
     error_budget: float,
     min_bad_rows: int = 1,
-    group: CommitGroup | None = None,
 ) -> LoadResult:
     """Load one file of `spec` into its raw table, or reject it whole.
 
     One transaction covers the raw rows, the quarantined rows, the replacement of an earlier
     export of the same partition, and the ledger entry: a crash leaves nothing of the file
-    behind and the rerun loads it again from the start. Files loaded with one `group` may
-    share that transaction; without one, the file commits on its own.
+    behind and the rerun loads it again from the start.
     """
-    return _load(con, spec, [facts], run_id, (error_budget, min_bad_rows), group)[0]
+    return _load(con, spec, [facts], run_id, (error_budget, min_bad_rows))[0]
 
 
 def load_ndjson_files(
@@ -212,7 +155,6 @@ def load_ndjson_files(
     run_id: str,
     error_budget: float,
     min_bad_rows: int = 1,
-    group: CommitGroup | None = None,
 ) -> list[LoadResult]:
     """Load several small NDJSON files of `spec` from one export folder, in one encoding, each
     with its own error budget, row numbers and ledger entry, in one transaction.
@@ -220,7 +162,7 @@ def load_ndjson_files(
     They are read, checked and written by one query each: planning a query costs more than
     reading a small file (25 ms for Meta Ads insights, whose monthly files hold ~200 rows).
     """
-    return _load(con, spec, files, run_id, (error_budget, min_bad_rows), group)
+    return _load(con, spec, files, run_id, (error_budget, min_bad_rows))
 
 
 def _load(
@@ -229,9 +171,7 @@ def _load(
     files: list[FileFacts],
     run_id: str,
     budget: tuple[float, int],
-    group: CommitGroup | None,
 ) -> list[LoadResult]:
-    group = group or CommitGroup(con, rows=0)
     results: dict[str, LoadResult] = {}
     todo = []
     for facts in files:
@@ -241,23 +181,18 @@ def _load(
         else:
             todo.append(facts)
     if todo:
-        file_format = spec.format_of(todo[0].path.name)
-        if file_format == "csv":
-            # A CSV file's rowids are only numbered in file order once its staging table is
-            # committed, so it is staged outside any transaction.
-            group.commit()
+        # Staging writes temporary tables only, so it runs before the transaction: a CSV
+        # file's rowids are only numbered in file order once its table is committed.
         stage = {"csv": _stage_csv, "ndjson": _stage_ndjson, "parquet": _stage_parquet}
         try:
             if len(todo) == 1:
-                staged = [stage[file_format](con, spec, todo[0])]
+                staged = [stage[spec.format_of(todo[0].path.name)](con, spec, todo[0])]
             else:
                 staged = _stage_ndjson_files(con, spec, todo)
         except BaseException:
-            group.rollback()
             _drop_temps(con)
             raise
-        results.update(
-            {r.file: r for r in _commit(con, spec, todo, run_id, budget, staged, group)})
+        results.update({r.file: r for r in _commit(con, spec, todo, run_id, budget, staged)})
         _drop_temps(con)
     return [results[str(facts.path)] for facts in files]
 
@@ -304,15 +239,14 @@ def _commit(
     run_id: str,
     budget: tuple[float, int],
     staged: list[Staged],
-    group: CommitGroup,
 ) -> list[LoadResult]:
-    """In the group's transaction: the raw rows and quarantine of the staged files within the
+    """One transaction for the staged files: the raw rows and quarantine of those within the
     error budget, and every file's ledger entry (saying why, for a file over the budget).
     A crash leaves nothing of them behind; the rerun loads them again from the start."""
     results = _verdicts(con, spec, files, budget, staged[0].rows)
     accepted = [(f, st) for f, st, r in zip(files, staged, results, strict=True)
                 if r.status == "loaded"]
-    group.begin()
+    con.execute("begin transaction")
     try:
         if accepted:
             _write(con, spec, run_id, accepted, every_file=len(accepted) == len(files))
@@ -321,9 +255,10 @@ def _commit(
                           rows_loaded=result.rows_loaded,
                           rows_quarantined=result.rows_quarantined, status=result.status,
                           message=result.message or None)
-        group.added(sum(r.rows_loaded for r in results))
+        con.execute("commit")
     except BaseException:
-        group.rollback()
+        con.execute("rollback")
+        _columns_cache.clear()  # the rollback may have undone a table or column made here
         _drop_temps(con)
         raise
     for result in results:

@@ -16,7 +16,6 @@ from pipelines.config import Settings
 from pipelines.ingest import ledger
 from pipelines.ingest.files import FileFacts, inspect_file
 from pipelines.ingest.loader import (
-    CommitGroup,
     LoadResult,
     drop_staging,
     ensure_raw_table,
@@ -101,64 +100,64 @@ def ingest_files(
     report = IngestReport(source)
     start_run()
     with work_connection(settings) as con:
-        # A commit whose log passes the threshold also checkpoints, rewriting the table's
-        # last, growing row group each time; one checkpoint at the end does that once. The
-        # log still holds every committed file if we crash.
+        # Each file commits on its own. At the default 16 MB of log, every GA4 file's commit
+        # also checkpointed, rewriting the table's last, growing row group each time: 10
+        # files of scale m took 29.3 s that way and 26.0 s with one checkpoint at the end,
+        # at the same peak memory. The log still holds every committed file if we crash.
         con.execute("set checkpoint_threshold = '1GB'")
-        with CommitGroup(con) as group:
-            ledger.ensure_ledger(con)
-            for spec in SOURCES[source]:
-                ensure_raw_table(con, spec)
-            done = ledger.loaded_hashes(con, source)
-            unchanged = ledger.unchanged_files(con, source)
-            batch: list[FileFacts] = []
-            batch_spec: EntitySpec | None = None
+        ledger.ensure_ledger(con)
+        for spec in SOURCES[source]:
+            ensure_raw_table(con, spec)
+        done = ledger.loaded_hashes(con, source)
+        unchanged = ledger.unchanged_files(con, source)
+        batch: list[FileFacts] = []
+        batch_spec: EntitySpec | None = None
 
-            def load_batch() -> None:
-                if not batch or batch_spec is None:
-                    return
-                budget = settings.error_budget_for(source), settings.error_budget_min_rows
-                if len(batch) == 1:
-                    results = [load_file(con, batch_spec, batch[0], run_id, *budget, group)]
-                else:
-                    results = load_ndjson_files(con, batch_spec, batch, run_id, *budget, group)
-                for facts, result in zip(batch, results, strict=True):
-                    report.results.append(result)
-                    if result.status in ledger.DONE_STATUSES:
-                        done.add(facts.sha256)
-                batch.clear()
+        def load_batch() -> None:
+            if not batch or batch_spec is None:
+                return
+            budget = settings.error_budget_for(source), settings.error_budget_min_rows
+            if len(batch) == 1:
+                results = [load_file(con, batch_spec, batch[0], run_id, *budget)]
+            else:
+                results = load_ndjson_files(con, batch_spec, batch, run_id, *budget)
+            for facts, result in zip(batch, results, strict=True):
+                report.results.append(result)
+                if result.status in ledger.DONE_STATUSES:
+                    done.add(facts.sha256)
+            batch.clear()
 
-            for path in paths:
-                if not path.is_file():
-                    raise FileNotFoundError(f"{path}: no such file")
-                spec = spec_for(source, path.name)
-                if spec is None:
-                    log.warning("%s: no %s entity matches this file name; not loaded", path, source)
-                    report.unrecognised.append(str(path))
-                    continue
-                stat = path.stat()
-                if (str(path), stat.st_size, stat.st_mtime_ns) in unchanged:
-                    load_batch()  # results stay in the order of the files
-                    report.results.append(
-                        LoadResult(str(path), source, spec.entity, "skipped",
-                                   message="loaded before, same size and modification time")
-                    )
-                    continue
-                facts = inspect_file(path, spec.format_of(path.name))
-                if facts.sha256 in done or facts.sha256 in {f.sha256 for f in batch}:
-                    load_batch()  # an earlier copy in the batch decides whether this is a repeat
-                if facts.sha256 in done:
-                    ledger.note_modified(con, str(path), facts.sha256, facts.modified_ns)
-                    report.results.append(
-                        LoadResult(str(path), source, spec.entity, "skipped",
-                                   message="same bytes already loaded")
-                    )
-                    continue
-                if not _batches_with(batch, batch_spec, spec, facts):
-                    load_batch()
-                batch.append(facts)
-                batch_spec = spec
-            load_batch()
+        for path in paths:
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: no such file")
+            spec = spec_for(source, path.name)
+            if spec is None:
+                log.warning("%s: no %s entity matches this file name; not loaded", path, source)
+                report.unrecognised.append(str(path))
+                continue
+            stat = path.stat()
+            if (str(path), stat.st_size, stat.st_mtime_ns) in unchanged:
+                load_batch()  # results stay in the order of the files
+                report.results.append(
+                    LoadResult(str(path), source, spec.entity, "skipped",
+                               message="loaded before, same size and modification time")
+                )
+                continue
+            facts = inspect_file(path, spec.format_of(path.name))
+            if facts.sha256 in done or facts.sha256 in {f.sha256 for f in batch}:
+                load_batch()  # an earlier copy in the batch decides whether this is a repeat
+            if facts.sha256 in done:
+                ledger.note_modified(con, str(path), facts.sha256, facts.modified_ns)
+                report.results.append(
+                    LoadResult(str(path), source, spec.entity, "skipped",
+                               message="same bytes already loaded")
+                )
+                continue
+            if not _batches_with(batch, batch_spec, spec, facts):
+                load_batch()
+            batch.append(facts)
+            batch_spec = spec
+        load_batch()
         drop_staging(con)
     log.info(report.summary())
     rejected = [r for r in report.results if r.status == "rejected"]
