@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from pipelines.config import Settings
+from pipelines.ingest import run
+from pipelines.ingest.files import inspect_file
 from pipelines.ingest.run import IngestError, discover, ingest_files, ingest_source
+from pipelines.ingest.sources import SOURCES
 from pipelines.warehouse import connect
 
 HEADER = "order_id,order_date,amount,customer_id,email,currency,product_id,quantity\n"
@@ -214,3 +218,21 @@ def test_row_numbers_hold_in_a_file_read_in_parallel(tmp_path_factory):
     assert rows(settings, "select count(*) from raw.orders__orders") == [(n - len(bad_rows),)]
     quarantined = rows(settings, "select row_number from raw.quarantine order by 1")
     assert [r for (r,) in quarantined] == sorted(bad_rows)
+
+
+def test_the_next_file_is_hashed_while_the_one_before_it_loads(settings, monkeypatch):
+    paths = [write_landing(settings, "orders", "2026-10-31", f"orders_{i}.csv",
+                           orders_file(5 + i)) for i in range(3)]
+    started = {path: threading.Event() for path in paths}
+
+    def inspect(path, file_format):
+        started[path].set()
+        return inspect_file(path, file_format)
+
+    monkeypatch.setattr(run, "inspect_file", inspect)
+    spec = SOURCES["orders"][0]
+    ahead = run._inspect_ahead([(path, spec) for path in paths])
+    first = next(ahead)
+    assert started[paths[1]].wait(10)  # hashed before anyone asked for it
+    assert not started[paths[2]].is_set()  # one file ahead, no more
+    assert [first, *ahead] == [inspect_file(path, "csv") for path in paths]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import date
 
 import duckdb
@@ -259,3 +260,34 @@ def test_files_staged_together_number_their_rows_as_if_alone(tmp_path_factory, s
                                  "from raw.quarantine")
     assert {(d, r): reason for d, r, reason in quarantined} == expected_bad
     assert len(quarantined) == len(expected_bad)
+
+
+def test_ndjson_row_numbers_hold_in_a_file_read_in_parallel(tmp_path_factory):
+    """Lines are read on two threads, several of the reader's 8 MB scan units: each loaded
+    event keeps its own line's number and the bad lines, wherever they fall, theirs."""
+    settings = Settings(home=tmp_path_factory.mktemp("h"), duckdb_memory_limit="1GB",
+                        duckdb_threads=2)
+    n = 90_000
+    bad_rows = set(random.Random(11).sample(range(1, n + 1), 200))
+    lines = ['{"event_date": "2026' if i in bad_rows else ga4_event(i)
+             for i in range(1, n + 1)]
+    path = write_landing(settings, "ga4", "2026-10-30", "events_20261029.ndjson",
+                         "\n".join(lines))
+    assert path.stat().st_size > 2.5 * 8 * 2**20
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    out_of_place = ("select count(*) from raw.ga4__events "
+                    "where _row <> event_timestamp - 1761696000000000")
+    assert rows(settings, out_of_place) == [(0,)]
+    assert rows(settings, "select count(*) from raw.ga4__events") == [(n - len(bad_rows),)]
+    quarantined = rows(settings, "select row_number from raw.quarantine order by 1")
+    assert [r for (r,) in quarantined] == sorted(bad_rows)
+
+
+def test_a_line_longer_than_the_fast_read_allows_is_read_whole(settings):
+    """Lines over the first read's 2 MB limit send the file to the 64 MB read, not to an error."""
+    long_page = "https://shop.example/p?" + "x" * (3 << 20)
+    lines = [ga4_event(1), ga4_event(2, page_location=long_page), ga4_event(3)]
+    write_landing(settings, "ga4", "2026-10-30", "events_20261029.ndjson", "\n".join(lines))
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    assert rows(settings, "select _row, length(page_location ->> '$') from raw.ga4__events "
+                          "order by _row") == [(1, None), (2, len(long_page)), (3, None)]
