@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -60,11 +59,12 @@ def kill_loads(home: Path, source: str, delays: tuple[float, ...], check) -> int
     for delay in delays:
         proc = subprocess.Popen([sys.executable, "-c", INGEST, str(home), source],
                                 start_new_session=True)
-        time.sleep(delay)
-        if proc.poll() is None:
+        try:
+            proc.wait(timeout=delay)  # a load that finishes first is not waited out
+        except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             kills += 1
-        proc.wait()
+            proc.wait()
         check()
     return kills
 
