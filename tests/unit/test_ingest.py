@@ -7,6 +7,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import write_landing
 from hypothesis import HealthCheck, given
@@ -14,10 +15,10 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from pipelines.config import Settings
-from pipelines.ingest import run
+from pipelines.ingest import loader, run
 from pipelines.ingest.files import inspect_file
 from pipelines.ingest.run import IngestError, discover, ingest_files, ingest_source
-from pipelines.ingest.sources import SOURCES
+from pipelines.ingest.sources import SOURCES, Column
 from pipelines.warehouse import connect
 
 HEADER = "order_id,order_date,amount,customer_id,email,currency,product_id,quantity\n"
@@ -236,3 +237,56 @@ def test_the_next_file_is_hashed_while_the_one_before_it_loads(settings, monkeyp
     assert started[paths[1]].wait(10)  # hashed before anyone asked for it
     assert not started[paths[2]].is_set()  # one file ahead, no more
     assert [first, *ahead] == [inspect_file(path, "csv") for path in paths]
+
+
+def _trimmed_rule(column: Column) -> str | None:
+    """The checks' rule as plainly written: every value trimmed, blank as missing."""
+    value = "nullif(trim(v), '')"
+    parse = {"integer": f"try_cast({value} as bigint)",
+             "decimal": f"try_cast({value} as decimal(18, 2))",
+             "timestamp": (f"try_strptime({value}, '{column.fmt}')" if column.fmt
+                           else f"try_cast({value} as timestamptz)")}.get(column.kind)
+    whens = []
+    if column.required:
+        whens.append(f"when {value} is null then 'missing required field: v'")
+    if parse:
+        reason = ("bad timestamp: v" if column.kind == "timestamp"
+                  else f"bad type: v {loader.BAD_KIND[column.kind]}")
+        whens.append(f"when {value} is not null and {parse} is null then '{reason}'")
+    return f"case {' '.join(whens)} end" if whens else None
+
+
+RULE_COLUMNS = [Column("v", kind, required, fmt)
+                for kind, fmt in [("text", None), ("integer", None), ("decimal", None),
+                                  ("timestamp", None), ("timestamp", "%Y-%m-%d %H:%M:%S"),
+                                  ("timestamp", "%Y-%m-%d %H:%M:%S %z")]
+                for required in (False, True)]
+# The characters DuckDB's trim removes (space and Unicode space separators), and others that
+# are not: a tab, a DEL, accented letters.
+SPACES = " \u00a0\u2000\u3000"
+CLEAN = ["12", "-3", "1.50", "2024-01-05 10:00:00", "2024-01-05 10:00:00 +0100",
+         "2024-01-05T10:00:00Z", "a@x.com", "é", "!", "~"]
+VALUES = st.one_of(
+    st.none(),
+    st.text(alphabet=SPACES + "\t", max_size=3),
+    st.text(alphabet=SPACES + "\t\x7f0129-:.+TZ aé!~", max_size=8),
+    st.builds(lambda before, value, after: before + value + after,
+              st.text(alphabet=SPACES + "\t", max_size=2), st.sampled_from(CLEAN),
+              st.text(alphabet=SPACES + "\t", max_size=2)),
+)
+
+
+@hyp_settings(max_examples=40, deadline=None)
+@given(values=st.lists(VALUES, min_size=1, max_size=30))
+def test_checks_give_the_reasons_of_the_plain_trimmed_rule(values):
+    """The checks settle clean values before trimming; the reasons are those of trimming
+    every value, whatever the text."""
+    con = duckdb.connect()
+    con.execute("create table t (i int, v varchar)")
+    con.executemany("insert into t values (?, ?)", list(enumerate(values)))
+    for column in RULE_COLUMNS:
+        fast, plain = loader._violation(column), _trimmed_rule(column)
+        assert (fast is None) == (plain is None), column
+        if fast:
+            got = con.sql(f"select i, {fast}, {plain} from t order by i").fetchall()
+            assert [(i, a) for i, a, _ in got] == [(i, b) for i, _, b in got], column
