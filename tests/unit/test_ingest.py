@@ -15,7 +15,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from pipelines.config import Settings
-from pipelines.ingest import loader, run
+from pipelines.ingest import files, loader, run
 from pipelines.ingest.files import inspect_file
 from pipelines.ingest.run import IngestError, discover, ingest_files, ingest_source
 from pipelines.ingest.sources import SOURCES, Column
@@ -290,3 +290,25 @@ def test_checks_give_the_reasons_of_the_plain_trimmed_rule(values):
         if fast:
             got = con.sql(f"select i, {fast}, {plain} from t order by i").fetchall()
             assert [(i, a) for i, a, _ in got] == [(i, b) for i, _, b in got], column
+
+
+@hyp_settings(max_examples=60, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.one_of(st.text(alphabet="ab,\n", max_size=12),
+                                st.sampled_from(["é", "€", "😀", "\xe9".encode("latin-1")])),
+                      max_size=12),
+       chunk=st.integers(1, 9))
+def test_the_encoding_is_utf8_exactly_when_every_byte_decodes(tmp_path_factory, monkeypatch,
+                                                               parts, chunk):
+    """Read in chunks of any size (a character may straddle two; a Latin-1 byte may end one
+    before an ASCII chunk), a file is UTF-8 exactly when the whole of it decodes."""
+    data = b"".join(p if isinstance(p, bytes) else p.encode() for p in parts)
+    path = tmp_path_factory.mktemp("enc") / "f.csv"
+    path.write_bytes(b"id\n" + data)
+    monkeypatch.setattr(files, "CHUNK", chunk)
+    try:
+        data.decode("utf-8")
+        expected = "utf-8"
+    except UnicodeDecodeError:
+        expected = "latin-1"
+    assert inspect_file(path, "csv").encoding == expected
