@@ -61,7 +61,6 @@ def run_dbt(
 ) -> TransformResult:
     """Run `dbt <args>` for `logical_date` and return its parsed run results."""
     target_path, log_path = dbt_paths(settings, target)
-    dbt_vars = {"as_of_date": logical_date.isoformat(), **(extra_vars or {})}
     command = [
         dbt_executable(),
         *args,
@@ -69,13 +68,17 @@ def run_dbt(
         "--profiles-dir", str(settings.dbt_project_dir),
         "--target-path", str(target_path),
         "--log-path", str(log_path),
-        "--vars", json.dumps(dbt_vars),
         "--no-use-colors",
     ]
+    # The date goes in the environment (macros/as_of_date.sql): a new value of --vars makes dbt
+    # parse the whole project again, every day.
+    if extra_vars:
+        command += ["--vars", json.dumps(extra_vars)]
     env = {
         **os.environ,
         "MARKETING_WORK_DB": str(settings.work_db),
         "MARKETING_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+        "MARKETING_AS_OF_DATE": logical_date.isoformat(),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     settings.work_db.parent.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,7 @@ lines as (
 
 cutoffs as (
     select
-        cast(date '{{ var("as_of_date") }}' - cast(k * {{ var("feature_step_days") }} as integer)
+        cast(date '{{ as_of_date() }}' - cast(k * {{ var("feature_step_days") }} as integer)
             as date) as as_of_date
     from range(0, {{ var("feature_cutoffs") }}) as t(k)
 ),

@@ -69,7 +69,7 @@ orders as (
         sum(amount - refunded_amount) as revenue,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
-        count(*) filter (where ordered_at >= date '{{ var("as_of_date") }}' - interval 365 day)
+        count(*) filter (where ordered_at >= date '{{ as_of_date() }}' - interval 365 day)
             as orders_365d,
         arg_max(billing_country, (ordered_at, order_id)) as last_billing_country
     from {{ ref('fct_orders') }}
@@ -81,9 +81,9 @@ email_engagement as (
     select
         customer_key,
         count(*) filter (where action = 'open'
-            and action_at >= date '{{ var("as_of_date") }}' - interval 90 day) as email_opens_90d,
+            and action_at >= date '{{ as_of_date() }}' - interval 90 day) as email_opens_90d,
         count(*) filter (where action = 'click'
-            and action_at >= date '{{ var("as_of_date") }}' - interval 90 day) as email_clicks_90d,
+            and action_at >= date '{{ as_of_date() }}' - interval 90 day) as email_clicks_90d,
         max(action_at) filter (where action in ('open', 'click')) as last_email_engaged_at,
         count(distinct campaign_id) as email_campaigns_received
     from {{ ref('fct_email_events') }}
@@ -95,7 +95,7 @@ web as (
     select
         customer_key,
         count(*) as sessions_count,
-        count(*) filter (where session_date >= date '{{ var("as_of_date") }}' - 90) as sessions_90d,
+        count(*) filter (where session_date >= date '{{ as_of_date() }}' - 90) as sessions_90d,
         min(session_started_at) as first_session_at,
         max(session_started_at) as last_session_at,
         arg_min(channel, (session_started_at, session_key)) as first_session_channel,
@@ -203,7 +203,7 @@ final as (
         orders.first_order_at,
         orders.last_order_at,
         cast(date_diff(
-            'day', cast(orders.last_order_at as date), date '{{ var("as_of_date") }}'
+            'day', cast(orders.last_order_at as date), date '{{ as_of_date() }}'
         ) as integer) as days_since_last_order,
         cast(coalesce(orders.orders_365d, 0) as integer) as orders_365d,
         cast(coalesce(email_engagement.email_opens_90d, 0) as integer) as email_opens_90d,
