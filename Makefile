@@ -36,8 +36,11 @@ run: $(VENV)/.installed
 	$(BIN)/marketing simulate --if-empty --scale $(SCALE) --seed $(SEED)
 	$(BIN)/marketing run $(if $(DATE),--date $(DATE),)
 
+# One pytest worker per core; each test module stays on one worker, so a module's costly world
+# (a simulated shop after a DAG run) is built once. PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 airflow: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow db migrate

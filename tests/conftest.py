@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from pipelines.config import Settings
+
+# No time limit per example: speed is the benchmark's to measure, and on a loaded machine (two
+# pytest workers on two cores) a first example that warms up Polars or DuckDB can take 200 ms.
+hypothesis_settings.register_profile("project", deadline=None)
+hypothesis_settings.load_profile("project")
 
 
 @pytest.fixture
