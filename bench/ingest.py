@@ -67,10 +67,9 @@ def compare(root: Path, rounds: int) -> list[dict]:
     return results
 
 
-def _span(values: list[float], digits: int) -> str:
-    low, high = min(values), max(values)
-    return f"{low:.{digits}f}" if f"{low:.{digits}f}" == f"{high:.{digits}f}" \
-        else f"{low:.{digits}f}-{high:.{digits}f}"
+def _span(values: list[float], spec: str = ".2f") -> str:
+    low, high = format(min(values), spec), format(max(values), spec)
+    return low if low == high else f"{low}-{high}"
 
 
 def markdown(result: dict) -> str:
@@ -83,8 +82,8 @@ def markdown(result: dict) -> str:
         f"A CPU-bound loop: {cpu['alone_seconds']:.2f} s alone, {cpu['pair_seconds']:.2f} s "
         "each for two at once.",
         "",
-        "| source | rows | MB | ours s | bare s | bare/ours |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| source | rows | MB | ours s | rows/s | MB/s | bare s | bare/ours |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def row(name: str, keys: list[str]) -> str:
@@ -94,8 +93,10 @@ def markdown(result: dict) -> str:
         first = rounds[0]["ours"]
         rows = sum(first[k]["rows"] for k in keys)
         mb = sum(first[k]["bytes"] for k in keys) / 1e6
-        return (f"| {name} | {rows:,} | {mb:,.1f} | {_span(mine, 2)} | {_span(bare, 2)} | "
-                f"{_span(ratio, 2)} |")
+        per_second = _span([rows / s for s in mine], ",.0f")
+        mb_per_second = _span([mb / s for s in mine], ".1f")
+        return (f"| {name} | {rows:,} | {mb:,.1f} | {_span(mine)} | {per_second} | "
+                f"{mb_per_second} | {_span(bare)} | {_span(ratio)} |")
 
     lines += [row(s, [s]) for s in sources]
     lines.append(row("**all**", sources))
