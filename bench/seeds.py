@@ -3,9 +3,9 @@
 One simulated world is one draw: at `s` the churn AUC of a few thousand active customers moves
 by about 0.005 between worlds of the same settings. This runs the daily run (each step in its
 own process, as `make bench` does) on a world per seed and scores churn, lifetime value and
-lead conversion against each world's truth, beside their baselines and the churn oracle, and
-prints every seed and the mean. No timing: the steps run back to back on whatever the machine
-gives.
+lead conversion against each world's truth and the units forecast's backtest, beside their
+baselines and the churn oracle, and prints every seed and the mean. No timing: the steps run
+back to back on whatever the machine gives.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ COLUMNS = (
     ("LTV BG/NBD", "ltv", "bgnbd_spearman"),
     ("lead model", "lead", "model_auc"),
     ("lead stage rate", "lead", "stage_auc"),
+    ("units MAPE model", "forecast", "model_mape"),
+    ("units MAPE naive", "forecast", "baseline_mape"),
 )
 
 
@@ -53,6 +55,7 @@ def quality_of(scale: str, seed: int) -> dict:
         "churn": churn,
         "ltv": quality.ltv_spearman(settings.published_db, settings.work_db, truth, DAY),
         "lead": quality.lead_auc(settings.published_db, settings.work_db, truth, DAY),
+        "forecast": quality.forecast_mape(settings.published_db),
     }
     shutil.rmtree(home)
     return result
@@ -61,7 +64,8 @@ def quality_of(scale: str, seed: int) -> dict:
 def markdown(scale: str, runs: list[dict]) -> str:
     lines = [
         f"Quality at scale `{scale}` over {len(runs)} simulated worlds (AUC; LTV: Spearman "
-        "against the next year's spend; churn gap: hazard oracle less model).",
+        "against the next year's spend; churn gap: hazard oracle less model; units: MAPE of the "
+        "last 8 known weeks).",
         "",
         "| seed | " + " | ".join(label for label, _, _ in COLUMNS) + " |",
         "|---|" + "---:|" * len(COLUMNS),
