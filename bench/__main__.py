@@ -62,6 +62,16 @@ def world(scale: str, seed: int) -> Path:
     return root
 
 
+def empty_home(root: Path, name: str) -> Path:
+    """An empty home under a bench world's folder whose landing folder is the world's own:
+    for runs that only read the world (ingest, a day's scores), not for continuing it."""
+    home = root / name
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    (home / "landing").symlink_to(root / "world" / "landing")
+    return home
+
+
 def run_stage(home: Path, step: str, arg: str | None, run_id: str, day: date = DAY) -> dict:
     env = {**os.environ, "MARKETING_HOME": str(home)}
     command = [sys.executable, "-m", "bench.stage", step, day.isoformat(), run_id]

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench import commit, references
-from bench.__main__ import DAY, run_stage, world
+from bench.__main__ import DAY, empty_home, run_stage, world
 from pipelines.config import REPO_ROOT
 from pipelines.ingest.sources import source_names
 
@@ -41,10 +41,7 @@ def second_core(n: int = 20_000_000) -> dict[str, float]:
 
 def ours(root: Path) -> dict[str, dict]:
     """Every source's ingest step on an empty warehouse reading the world's landing folder."""
-    home = root / "ingest"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    (home / "landing").symlink_to(root / "world" / "landing")
+    home = empty_home(root, "ingest")
     out = {}
     for source in source_names():
         stat = run_stage(home, "ingest", source, "bench_ingest", DAY)

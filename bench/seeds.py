@@ -15,11 +15,10 @@ import json
 import shutil
 from datetime import UTC, datetime
 from datetime import time as dt_time
-from pathlib import Path
 from statistics import mean
 
 from bench import commit, quality
-from bench.__main__ import DAY, daily_run, world
+from bench.__main__ import DAY, daily_run, empty_home, world
 from pipelines.config import REPO_ROOT, Settings
 
 # (label, section, key): a column of the table.
@@ -40,10 +39,7 @@ COLUMNS = (
 def quality_of(scale: str, seed: int) -> dict:
     """The daily run on the world of `seed`, scored against its truth; the run is deleted."""
     root = world(scale, seed)
-    home = root / "seeds"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    (home / "landing").symlink_to(root / "world" / "landing")
+    home = empty_home(root, "seeds")
     settings = Settings(home=home)
     daily_run(home, "bench_seeds")
     truth = root / "world" / "truth"
@@ -92,7 +88,7 @@ def main() -> None:
         runs.append(quality_of(args.scale, seed))
         if not (cached or args.keep_worlds):
             shutil.rmtree(root)
-    out: Path = REPO_ROOT / "bench" / "results" / f"seeds-{args.scale}-{commit()}"
+    out = REPO_ROOT / "bench" / "results" / f"seeds-{args.scale}-{commit()}"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(runs, indent=2, default=str))
     table = markdown(args.scale, runs)
