@@ -5,7 +5,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCALE ?= xs
 SEED ?= 42
-export AIRFLOW_HOME := $(CURDIR)
 export MARKETING_HOME ?= $(CURDIR)/data
 export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
@@ -44,10 +43,9 @@ PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
+# Airflow keeps its state in $(MARKETING_HOME)/airflow unless AIRFLOW_HOME is set.
 airflow: $(VENV)/.installed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow db migrate
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow pools set duckdb_writer 1 "DuckDB allows one writer"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
+	$(BIN)/marketing airflow standalone
 
 docs: $(VENV)/.installed
 	$(BIN)/marketing docs $(if $(DATE),--date $(DATE),)

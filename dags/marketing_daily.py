@@ -56,7 +56,10 @@ def _run(step: str, *args: str) -> dict:
     dag_id="marketing_daily",
     # One run per day of data: the run for day D starts when D is over.
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    # Airflow creates no task for a logical date before the start date (and still calls the run
+    # a success), so the start date must not limit which days of a shop's history can be run
+    # or backfilled. With catchup off, the scheduler still only starts the newest interval.
+    start_date=pendulum.datetime(1970, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     tags=["marketing", "daily"],

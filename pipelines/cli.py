@@ -8,6 +8,7 @@ marketing score | export | report [--date D]    run one step on its own (score: 
 marketing export --segment S --platform P       export some segments now, checked, into
                                                 exports/on-demand/<date>/
 marketing landing-date                          the newest export date in the landing folder
+marketing airflow ARGS...                       any Airflow command in the project's Airflow
 """
 
 from __future__ import annotations
@@ -22,19 +23,27 @@ from pipelines.config import SCALES, Settings
 
 
 def _latest_landing_date(settings: Settings) -> date | None:
-    from pipelines.ingest.run import DATE_DIR
+    from pipelines.runcheck import landing_dates
 
-    dates = [
-        date.fromisoformat(p.name)
-        for p in settings.landing_dir.glob("*/*")
-        if p.is_dir() and DATE_DIR.match(p.name)
-    ]
+    try:
+        dates = landing_dates(settings)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     return max(dates) if dates else None
 
 
-def _run_date(settings: Settings, given: str | None) -> date:
+def _day(text: str) -> date:
+    """A `--date` argument: a real calendar date written YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a real date written YYYY-MM-DD") from None
+
+
+def _run_date(settings: Settings, given: date | None) -> date:
     if given:
-        return date.fromisoformat(given)
+        return given
     latest = _latest_landing_date(settings)
     if latest is None:
         raise SystemExit(
@@ -83,21 +92,49 @@ def _print_counts(counts: dict[str, int]) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines import airflow_env, daily
+    from pipelines import airflow_env, daily, runcheck
 
     day = _run_date(settings, args.date)
+    try:
+        runcheck.check_date(settings, day)
+    except ValueError as exc:
+        print(f"not run: {exc}", file=sys.stderr)
+        return 1
     env = airflow_env.airflow_env()
     airflow_env.prepare(env)
     print(f"running DAG marketing_daily for {day} ...", flush=True)
     code = airflow_env.dags_test(day, env)
-    if code != 0:
-        print(f"the run for {day} failed (exit {code}); see the task logs above", file=sys.stderr)
-        return code
-    print(f"\nmarketing_daily {day}: done. Outputs:")
+    run_id, states = airflow_env.task_states(day, env)
+    check = runcheck.check_run(settings, day, run_id, states)
+    for warning in check.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if code != 0 or check.errors:
+        reasons = check.errors or [f"Airflow exited with code {code}"]
+        print(f"\nthe run for {day} failed: " + "; ".join(reasons)
+              + f" (task logs: {env['AIRFLOW_HOME']}/logs)", file=sys.stderr)
+        return code or 1
+    print(f"\nmarketing_daily {day}: done; {check.tasks} tasks succeeded, "
+          f"{check.files_loaded} new files loaded ({check.rows_loaded:,} rows), "
+          f"published as run {run_id}. Outputs:")
     for name, where in daily.outputs(settings, day).items():
         print(f"  {name:28} {where}")
     print(f"\nQuery it: duckdb -readonly {settings.published_db}")
     return 0
+
+
+def cmd_airflow(args: argparse.Namespace, settings: Settings) -> int:
+    """Run an Airflow command in the project's Airflow (its home under the data folder, the
+    project's settings and DAG), after creating or upgrading the metadata DB and the pool."""
+    import os
+
+    from pipelines import airflow_env
+
+    env = airflow_env.airflow_env()
+    airflow_env.prepare(env)
+    command = [airflow_env.airflow_executable(), *args.airflow_args]
+    # Replace this process: signals (Ctrl-C, a service manager's stop) reach Airflow itself.
+    os.execvpe(command[0], command, env)
+    return 0  # not reached
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -179,7 +216,7 @@ def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.transform import generate_docs
 
-    day = date.fromisoformat(args.date) if args.date else _latest_landing_date(settings)
+    day = args.date or _latest_landing_date(settings)
     if day is None:
         return 1
     index = generate_docs(settings, day)
@@ -231,8 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", help="run the daily DAG end to end through Airflow")
-    p.add_argument("--date", help="the day to run (default: the newest export date)")
+    p.add_argument("--date", type=_day, help="the day to run (default: the newest export date)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "airflow",
+        help="run an Airflow command in the project's Airflow, e.g. `marketing airflow "
+        "standalone` (the UI and scheduler) or `marketing airflow dags list-runs "
+        "marketing_daily`",
+    )
+    p.add_argument("airflow_args", nargs=argparse.REMAINDER, metavar="ARGS")
+    p.set_defaults(func=cmd_airflow)
 
     p = sub.add_parser("ingest", help="load your own export files")
     p.add_argument("--source", required=True)
@@ -243,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
              "report": ("report",)}
     for command, names in steps.items():
         p = sub.add_parser(command, help=f"run the {', '.join(names)} step(s) alone")
-        p.add_argument("--date")
+        p.add_argument("--date", type=_day)
         p.set_defaults(func=_step(*names))
 
     p = sub.add_parser(
@@ -251,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="build export files: the daily step, or some segments "
         "on demand with --segment and/or --platform",
     )
-    p.add_argument("--date", help="the day (default: the newest export date)")
+    p.add_argument("--date", type=_day, help="the day (default: the newest export date)")
     p.add_argument(
         "--segment",
         help="a segment of the segments file (a split one by its "
@@ -267,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("docs", help="generate dbt docs of the warehouse (lineage, columns)")
-    p.add_argument("--date")
+    p.add_argument("--date", type=_day)
     p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("landing-date", help="print the newest export date in the landing folder")

@@ -26,11 +26,13 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 
 def parse_dags() -> dict:
     import json
+    import tempfile
 
-    env = {**os.environ, "AIRFLOW_HOME": str(REPO_ROOT),
-           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:////nonexistent/never-opened.db"}
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(REPO_ROOT / "dags")], env=env,
-                          capture_output=True, text=True, check=True)
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "AIRFLOW_HOME": home, "AIRFLOW_CONFIG": str(REPO_ROOT / "airflow.cfg"),
+               "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:////nonexistent/never-opened.db"}
+        proc = subprocess.run([sys.executable, "-c", PROBE, str(REPO_ROOT / "dags")], env=env,
+                              capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
