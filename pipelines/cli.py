@@ -9,6 +9,8 @@ marketing export --segment S --platform P       export some segments now, checke
                                                 exports/on-demand/<date>/
 marketing landing-date                          the newest export date in the landing folder
 marketing airflow ARGS...                       any Airflow command in the project's Airflow
+marketing sql ["SELECT ..."]                    the DuckDB shell, read-only, on the published file
+marketing docs [--serve]                        dbt docs of the warehouse (and serve them)
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
           f"published as run {run_id}. Outputs:")
     for name, where in daily.outputs(settings, day).items():
         print(f"  {name:28} {where}")
-    print(f"\nQuery it: duckdb -readonly {settings.published_db}")
+    print("\nQuery it: .venv/bin/marketing sql (the DuckDB shell, read-only), or read the "
+          f"Parquet copies in {settings.warehouse_dir / 'parquet'}")
     return 0
 
 
@@ -214,18 +217,41 @@ def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.transform import generate_docs
+    import os
+
+    from pipelines.transform import dbt_command, dbt_env, generate_docs
 
     day = args.date or _latest_landing_date(settings)
     if day is None:
+        print(f"no dated export folders under {settings.landing_dir}; pass --date",
+              file=sys.stderr)
         return 1
     index = generate_docs(settings, day)
-    print(
-        f"dbt docs (models, columns, tests, lineage): {index}\n"
-        f"browse them: dbt docs serve --project-dir {settings.dbt_project_dir} "
-        f"--profiles-dir {settings.dbt_project_dir} --target-path {index.parent}"
-    )
-    return 0
+    print(f"dbt docs (models, columns, tests, lineage): {index}")
+    if not args.serve:
+        print("browse them: .venv/bin/marketing docs --serve")
+        return 0
+    command = dbt_command(settings, ["docs", "serve", "--port", str(args.port), "--no-browser"])
+    print(f"serving them on http://localhost:{args.port} (Ctrl-C stops)", flush=True)
+    os.execvpe(command[0], command, dbt_env(settings, day))
+    return 0  # not reached
+
+
+def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
+    """Open the DuckDB shell, read-only, on the published warehouse (or run `args.sql`)."""
+    import os
+
+    if not settings.published_db.exists():
+        print(f"nothing is published yet at {settings.published_db}; run `make run` first",
+              file=sys.stderr)
+        return 1
+    shell = Path(sys.executable).parent / "duckdb"
+    command = [str(shell) if shell.exists() else "duckdb", "-readonly",
+               str(settings.published_db)]
+    if args.sql:
+        command += ["-c", args.sql]
+    os.execvp(command[0], command)
+    return 0  # not reached
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -314,7 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("docs", help="generate dbt docs of the warehouse (lineage, columns)")
     p.add_argument("--date", type=_day)
+    p.add_argument("--serve", action="store_true", help="then serve them on localhost")
+    p.add_argument("--port", type=int, default=8081)
     p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser(
+        "sql", help="the DuckDB shell, read-only, on the published warehouse (analysts)")
+    p.add_argument("sql", nargs="?", help="run this SQL and exit instead of opening the shell")
+    p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("landing-date", help="print the newest export date in the landing folder")
     p.set_defaults(func=cmd_landing_date)

@@ -52,16 +52,10 @@ def dbt_paths(settings: Settings, target: str = "target") -> tuple[Path, Path]:
     return settings.home / "dbt" / target, settings.home / "dbt" / "logs"
 
 
-def run_dbt(
-    settings: Settings,
-    args: list[str],
-    logical_date: date,
-    extra_vars: dict | None = None,
-    target: str = "target",
-) -> TransformResult:
-    """Run `dbt <args>` for `logical_date` and return its parsed run results."""
+def dbt_command(settings: Settings, args: list[str], target: str = "target") -> list[str]:
+    """The dbt command line for `args` on this data home's project, target and log folders."""
     target_path, log_path = dbt_paths(settings, target)
-    command = [
+    return [
         dbt_executable(),
         *args,
         "--project-dir", str(settings.dbt_project_dir),
@@ -70,17 +64,34 @@ def run_dbt(
         "--log-path", str(log_path),
         "--no-use-colors",
     ]
-    # The date goes in the environment (macros/as_of_date.sql): a new value of --vars makes dbt
-    # parse the whole project again, every day.
-    if extra_vars:
-        command += ["--vars", json.dumps(extra_vars)]
-    env = {
+
+
+def dbt_env(settings: Settings, logical_date: date) -> dict[str, str]:
+    """The environment dbt runs in: the work file, memory limit and the run's date."""
+    return {
         **os.environ,
         "MARKETING_WORK_DB": str(settings.work_db),
         "MARKETING_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+        # The date goes in the environment (macros/as_of_date.sql): a new value of --vars
+        # makes dbt parse the whole project again, every day.
         "MARKETING_AS_OF_DATE": logical_date.isoformat(),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+
+
+def run_dbt(
+    settings: Settings,
+    args: list[str],
+    logical_date: date,
+    extra_vars: dict | None = None,
+    target: str = "target",
+) -> TransformResult:
+    """Run `dbt <args>` for `logical_date` and return its parsed run results."""
+    target_path, _ = dbt_paths(settings, target)
+    command = dbt_command(settings, args, target)
+    if extra_vars:
+        command += ["--vars", json.dumps(extra_vars)]
+    env = dbt_env(settings, logical_date)
     settings.work_db.parent.mkdir(parents=True, exist_ok=True)
     log.info("running dbt %s for %s", " ".join(args), logical_date)
     proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

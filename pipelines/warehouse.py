@@ -3,6 +3,10 @@
 The pipeline writes only `work.duckdb`. `publish` copies the audited tables into a new file
 beside `marketing.duckdb` and swaps it in with `os.replace`, so a reader sees either the old or
 the new publication, never a mix, and a crash at any point leaves the last good one in place.
+
+Analysts' tools embed older DuckDB releases than the pipeline's, so the published file is
+written in an older storage format, and every published table is also written as a Parquet
+file (`parquet/<schema>/<table>.parquet`, with `views.sql`) that any tool reads.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +27,14 @@ import duckdb
 from pipelines.config import Settings
 
 log = logging.getLogger(__name__)
+
+# The storage format of the published file. DuckDB 2.0 writes format 69 by default, which no
+# 1.x release reads (DBeaver, BI drivers and the registry's DuckDB CLI 1.5.6 embed 1.x). A
+# file written as 'v1.0.0' opened in DuckDB 1.1.3, 1.2.2 and 1.5.6 (checked 2026-12-05), and
+# was the same size as one in 'v1.5.0' format for our column types.
+PUBLISHED_STORAGE_VERSION = "v1.0.0"
+# The Parquet copy of the publication: a link swapped atomically to the newest copy's folder.
+PARQUET_LINK = "parquet"
 
 RUNS_DDL = """
 create table if not exists meta.runs (
@@ -37,16 +50,20 @@ create table if not exists meta.runs (
 """
 
 
-def connect(settings: Settings, path: Path | None = None, read_only: bool = False):
-    """Open a DuckDB connection with the configured memory limit, threads and spill folder."""
+def connect(settings: Settings, path: Path | None = None, read_only: bool = False,
+            storage_version: str | None = None):
+    """Open a DuckDB connection with the configured memory limit, threads and spill folder;
+    `storage_version` sets the format a new file is written in."""
     target = path or settings.work_db
     target.parent.mkdir(parents=True, exist_ok=True)
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
-    config = {
+    config: dict[str, str | int] = {
         "memory_limit": settings.duckdb_memory_limit,
         "threads": settings.duckdb_threads,
         "temp_directory": str(settings.temp_dir),
     }
+    if storage_version:
+        config["storage_compatibility_version"] = storage_version
     return duckdb.connect(str(target), read_only=read_only, config=config)
 
 
@@ -118,7 +135,7 @@ def publish(
         leftover.unlink(missing_ok=True)
     history = _existing_runs(published)
 
-    con = connect(settings, path=staging)
+    con = connect(settings, path=staging, storage_version=PUBLISHED_STORAGE_VERSION)
     try:
         con.execute(f"attach '{settings.work_db}' as work (read_only)")
         row_counts: dict[str, int] = {}
@@ -148,14 +165,51 @@ def publish(
             ],
         )
         con.execute("checkpoint")
+        parquet = _write_parquet(con, published.parent, [*tables, "meta.runs"])
     finally:
         con.close()
 
     _fsync(staging)
     os.replace(staging, published)
     _fsync(published.parent)
-    log.info("published %d tables to %s", len(tables), published)
+    _swap_link(published.parent / PARQUET_LINK, parquet)
+    log.info("published %d tables to %s and %s", len(tables), published,
+             published.parent / PARQUET_LINK)
     return Publication(path=published, row_counts=row_counts, content_hashes=hashes)
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, folder: Path, tables: Sequence[str]) -> Path:
+    """Write each table to `<new folder>/<schema>/<table>.parquet` with a `views.sql` that
+    makes a view of each over its file (paths relative to the folder); returns the folder."""
+    target = folder / f".{PARQUET_LINK}-{os.getpid()}-{os.urandom(4).hex()}"
+    views = [
+        "-- The published tables as views over their Parquet files. Run it from this folder:",
+        f"--   cd {PARQUET_LINK} && duckdb -init views.sql",
+    ]
+    for table in sorted(tables):
+        schema, name = table.split(".")
+        (target / schema).mkdir(parents=True, exist_ok=True)
+        relative = f"{schema}/{name}.parquet"
+        con.execute(f"copy {table} to '{target / relative}' (format parquet)")
+        views.append(f"create schema if not exists {schema};")
+        views.append(f"create or replace view {table} as select * from read_parquet('{relative}');")
+    (target / "views.sql").write_text("\n".join(views) + "\n")
+    return target
+
+
+def _swap_link(link: Path, target: Path) -> None:
+    """Point `link` at `target` in one atomic step, then delete the folders it pointed at
+    before. A reader that opened a file through the old link keeps reading the old copy."""
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.link")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target.name)
+    if link.exists() and not link.is_symlink():
+        temporary.unlink()
+        raise RuntimeError(f"{link} is a folder, not the link publish keeps there; move it away")
+    os.replace(temporary, link)
+    for old in link.parent.glob(f".{link.name}-*"):
+        if old.name != target.name:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _order_clause(con: duckdb.DuckDBPyConnection, table: str) -> str:

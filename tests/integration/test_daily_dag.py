@@ -291,3 +291,33 @@ def test_the_published_file_is_readable_while_the_work_file_is_held_by_a_writer(
     finally:
         writer.execute("drop table if exists main.lock_probe")
         writer.close()
+
+
+def test_docs_serve_answers_on_localhost(world):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [str(Path(sys.executable).parent / "marketing"), "docs", "--serve",
+               "--port", str(port), "--date", DAY.isoformat()]
+    server = subprocess.Popen(command, env=world.env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        page = ""
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+                    page = answer.read().decode()
+                    break
+            except OSError:
+                time.sleep(1)
+        assert 'ng-app="dbt"' in page, f"docs server exited with {server.poll()}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/manifest.json", timeout=5) as a:
+            assert "model.marketing.dim_customers" in a.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

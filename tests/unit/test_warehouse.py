@@ -49,6 +49,48 @@ def test_publish_replaces_the_file_whole_and_keeps_run_history(settings):
     assert not list(settings.warehouse_dir.glob(".*building"))
 
 
+def test_publish_writes_a_storage_format_duckdb_1x_reads(settings):
+    make_work(settings, 3)
+    publish(settings, ["marts.t"], "run1", date(2026, 1, 1), {"dbt": "1"}, {})
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{settings.published_db}' as pub (read_only)")
+        version = con.sql("select tags['storage_version'] from duckdb_databases() "
+                          "where database_name = 'pub'").fetchall()[0][0]
+    finally:
+        con.close()
+    # DuckDB reports the oldest release that reads the file; 2.0's default (v2.0.0) is read
+    # by no 1.x release, which is what analysts' tools embed.
+    assert version.startswith("v1.0"), version
+
+
+def test_publish_writes_parquet_copies_and_views_that_polars_and_pandas_read(settings):
+    import pandas as pd
+    import polars as pl
+
+    make_work(settings, 3)
+    publish(settings, ["marts.t"], "run1", date(2026, 1, 1), {"dbt": "1"}, {})
+    first_target = (settings.warehouse_dir / "parquet").resolve()
+    make_work(settings, 5)
+    publish(settings, ["marts.t"], "run2", date(2026, 1, 2), {"dbt": "1"}, {})
+    folder = settings.warehouse_dir / "parquet"
+    assert folder.is_symlink() and not first_target.exists()
+    assert pl.read_parquet(folder / "marts" / "t.parquet").get_column("v").to_list() == [
+        0, 2, 4, 6, 8]
+    assert pd.read_parquet(folder / "meta" / "runs.parquet")["run_id"].tolist() == [
+        "run1", "run2"]
+    con = duckdb.connect()
+    try:
+        con.execute(f"set file_search_path = '{folder}'")
+        con.execute((folder / "views.sql").read_text())
+        assert con.sql("select sum(v) from marts.t").fetchall() == [(20,)]
+    finally:
+        con.close()
+    # Only the copy the link points at is kept.
+    assert [p.name for p in settings.warehouse_dir.glob(".parquet-*")] == [
+        folder.resolve().name]
+
+
 def test_publish_refuses_a_run_without_a_passing_audit(settings, tmp_path):
     suites = tmp_path / "suites"
     suites.mkdir()
