@@ -3,6 +3,8 @@
 
 The daily marketing run for one day of data (the logical date, in UTC):
 
+0. **exports_arrived**: waits until exports dated the run's day or later are in the landing
+   folder (a sensor that frees its slot between checks); skips the run after 20 hours.
 1. **ingest_&lt;source&gt;**: new export files under `data/landing/<source>/` go into DuckDB's `raw`
    schema; every file is in the ledger `audit.loads`, bad rows in `raw.quarantine`.
 2. **transform**: `dbt build` makes the unified customer view (`marts.dim_customers`), the facts
@@ -25,7 +27,9 @@ The daily marketing run for one day of data (the logical date, in UTC):
    `marketing_published`).
 9. **report**: the HTML report for the day, with the persona cards.
 
-Every task that writes DuckDB runs in the one-slot pool `duckdb_writer`. Logic lives in
+Every task that writes DuckDB runs in the one-slot pool `duckdb_writer`. A task is retried
+only for errors a retry can fix (the file system, a DuckDB lock); bad input or a failed check
+fails it at once with its message. Logic lives in
 `pipelines/`; this file only wires it.
 """
 
@@ -35,6 +39,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.ingest.sources import source_names
 
@@ -42,14 +47,22 @@ PUBLISHED = Asset("marketing_published")
 WRITER_POOL = "duckdb_writer"
 
 
-def _run(step: str, *args: str) -> dict:
-    """Call `pipelines.daily.<step>` for this run's logical date and run id."""
+def _run(step: str, *args: str):
+    """Call `pipelines.daily.<step>` for this run's logical date and run id. An error that a
+    retry cannot fix (bad input, a failed check, a setting) fails the task at once, with its
+    message; only the others are retried."""
     from pipelines import daily
     from pipelines.config import Settings
 
     context = get_current_context()
     logical = context.get("logical_date") or context["dag_run"].run_after
-    return getattr(daily, step)(Settings.from_env(), *args, logical.date(), context["run_id"])
+    try:
+        return getattr(daily, step)(Settings.from_env(), *args, logical.date(),
+                                    context["run_id"])
+    except Exception as error:
+        if daily.retry_can_fix(error):
+            raise
+        raise AirflowFailException(f"{step}: {error}") from error
 
 
 @dag(
@@ -72,6 +85,15 @@ def _run(step: str, *args: str) -> dict:
     doc_md=__doc__,
 )
 def marketing_daily() -> None:
+    # The run for day D waits (without holding a worker or the writer slot) until exports
+    # dated D or later are in the landing folder, and is skipped, every task with it, if none
+    # arrive within 20 hours: a day with no data is never run on the days before it. Its
+    # retries are for Airflow's own hiccups (a task started before the API server answers).
+    @task.sensor(poke_interval=600, timeout=20 * 3600, mode="reschedule", soft_fail=True,
+                 pool="default_pool")
+    def exports_arrived() -> bool:
+        return _run("exports_arrived")
+
     @task
     def ingest(source: str) -> dict:
         return _run("ingest", source)
@@ -126,6 +148,7 @@ def marketing_daily() -> None:
     scored = [score_churn(), score_ltv(), score_lead(), forecast_units()]
     personas = segment()
     exported = export()
+    exports_arrived() >> loads
     loads >> built >> scored
     scored >> personas >> transform_reports() >> exported >> audit() >> published >> report()
 

@@ -20,6 +20,34 @@ class PublishRefusedError(RuntimeError):
     """Publish found no passing audit for this run; nothing was published."""
 
 
+def retry_can_fix(error: BaseException) -> bool:
+    """Whether running the step again could succeed: the file system or a DuckDB file lock
+    failing for a moment. A bad input, a failed check, a setting or a bug fails the same way
+    every time, so a retry only delays the message by minutes."""
+    import duckdb
+
+    if isinstance(error, FileNotFoundError | PermissionError | IsADirectoryError
+                  | NotADirectoryError):
+        return False
+    return isinstance(error, OSError | TimeoutError | duckdb.IOException)
+
+
+def exports_arrived(settings: Settings, logical_date: date, run_id: str) -> bool:
+    """Whether the exports for `logical_date` have arrived: a landing folder is dated that day
+    or later (a run for an earlier day of the history has its data), or the landing folder
+    holds files but no dated folders, so arrival cannot be told by date."""
+    from pipelines.runcheck import landing_dates
+
+    dates = landing_dates(settings)
+    if dates:
+        arrived = max(dates) >= logical_date
+    else:
+        arrived = any(p.is_file() for p in settings.landing_dir.rglob("*"))
+    log.info("exports for %s %s", logical_date, "have arrived" if arrived else
+             f"have not arrived (newest export folder: {max(dates) if dates else 'none'})")
+    return arrived
+
+
 def ingest(settings: Settings, source: str, logical_date: date, run_id: str) -> dict:
     from pipelines.ingest.run import ingest_source
 

@@ -44,7 +44,10 @@ def test_dag_folder_parses_and_marketing_daily_follows_the_rules():
     tasks = dag["tasks"]
     assert {"ingest_shop", "ingest_mailchimp", "transform", "score_churn", "segment",
             "transform_reports", "audit", "publish", "export", "report"} <= set(tasks)
-    assert all(t["pool"] == "duckdb_writer" for t in tasks.values())
+    # Every task that touches DuckDB holds the one writer slot; the sensor that waits for the
+    # day's exports reads only the landing folder and must not block a writer while it waits.
+    assert tasks["exports_arrived"]["pool"] == "default_pool"
+    assert all(t["pool"] == "duckdb_writer" for n, t in tasks.items() if n != "exports_arrived")
     assert all(t["retries"] >= 1 for name, t in tasks.items() if name != "audit")
     assert [n for n, t in tasks.items() if t["outlets"]] == ["publish"]
     assert tasks["publish"]["outlets"] == ["marketing_published"]

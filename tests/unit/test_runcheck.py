@@ -151,3 +151,28 @@ def test_airflow_state_lives_under_the_data_folder_unless_airflow_home_is_set(tm
     mine = airflow_env.airflow_env({"AIRFLOW_HOME": str(tmp_path / "mine")})
     assert mine["AIRFLOW_HOME"] == str(tmp_path / "mine")
     assert os.path.exists(tmp_path / "mine" / airflow_env.JWT_SECRET_FILE)
+
+
+def test_exports_arrived_for_a_day_when_a_folder_is_dated_that_day_or_later(settings):
+    from pipelines.daily import exports_arrived
+
+    assert not exports_arrived(settings, DAY, "run")
+    write_landing(settings, "orders", "2010-12-09", "orders.csv", ORDERS)
+    assert exports_arrived(settings, DAY, "run")
+    assert exports_arrived(settings, date(2010, 1, 1), "run")
+    assert not exports_arrived(settings, date(2010, 12, 10), "run")
+
+
+def test_only_errors_a_retry_can_fix_are_retried():
+    import duckdb
+
+    from pipelines.daily import PublishRefusedError, retry_can_fix
+    from pipelines.ingest.run import IngestError
+
+    assert retry_can_fix(duckdb.IOException("Could not set lock on file"))
+    assert retry_can_fix(OSError(28, "No space left on device"))
+    assert not retry_can_fix(FileNotFoundError("landing/orders/x.csv"))
+    assert not retry_can_fix(IngestError("orders.csv: 30% of rows are bad"))
+    assert not retry_can_fix(PublishRefusedError("no passing audit"))
+    assert not retry_can_fix(ValueError("setting MARKETING_ERROR_BUDGET must be a number"))
+    assert not retry_can_fix(KeyError("a bug"))
