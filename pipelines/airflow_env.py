@@ -15,6 +15,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -74,10 +75,24 @@ def prepare(env: dict[str, str]) -> None:
     _airflow(["pools", "set", *WRITER_POOL], env)
 
 
-def dags_test(logical_date: date, env: dict[str, str]) -> int:
-    """Run the whole `marketing_daily` DAG for one day in this process group; return its code."""
+def dags_test(logical_date: date, env: dict[str, str], log_path: Path | None = None,
+              on_line: Callable[[str], None] | None = None) -> int:
+    """Run the whole `marketing_daily` DAG for one day; return its exit code. With `log_path`,
+    Airflow's output goes to that file and each line to `on_line`; else to this console."""
     command = [airflow_executable(), "dags", "test", DAG_ID, logical_date.isoformat()]
-    return subprocess.run(command, env=env, check=False).returncode
+    if log_path is None:
+        return subprocess.run(command, env=env, check=False).returncode
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log, subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        bufsize=1,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            if on_line:
+                on_line(line)
+        return proc.wait()
 
 
 @dataclass(frozen=True)

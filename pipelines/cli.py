@@ -94,6 +94,8 @@ def _print_counts(counts: dict[str, int]) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
     from pipelines import airflow_env, daily, runcheck
 
     day = _run_date(settings, args.date)
@@ -104,16 +106,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     env = airflow_env.airflow_env()
     airflow_env.prepare(env)
-    print(f"running DAG marketing_daily for {day} ...", flush=True)
-    code = airflow_env.dags_test(day, env)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    log_path = settings.home / "logs" / f"run-{day}-{stamp}.log"
+    print(f"running DAG marketing_daily for {day} (Airflow's full log: {log_path})", flush=True)
+    code = _follow(airflow_env, day, env, log_path, verbose=args.verbose)
     run_id, states = airflow_env.task_states(day, env)
     check = runcheck.check_run(settings, day, run_id, states)
     for warning in check.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if code != 0 or check.errors:
         reasons = check.errors or [f"Airflow exited with code {code}"]
-        print(f"\nthe run for {day} failed: " + "; ".join(reasons)
-              + f" (task logs: {env['AIRFLOW_HOME']}/logs)", file=sys.stderr)
+        print(f"\nthe run for {day} failed: " + "; ".join(reasons) + f" (log: {log_path})",
+              file=sys.stderr)
         return code or 1
     print(f"\nmarketing_daily {day}: done; {check.tasks} tasks succeeded, "
           f"{check.files_loaded} new files loaded ({check.rows_loaded:,} rows), "
@@ -123,6 +127,36 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     print("\nQuery it: .venv/bin/marketing sql (the DuckDB shell, read-only), or read the "
           f"Parquet copies in {settings.warehouse_dir / 'parquet'}")
     return 0
+
+
+def _follow(airflow_env, day: date, env: dict[str, str], log_path: Path,
+            verbose: bool) -> int:
+    """Run the DAG, showing one line per finished step (all of Airflow's lines with
+    `verbose`) and, on a terminal, the running step with a spinner and its elapsed time."""
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from pipelines.console import Progress
+
+    console = Console(highlight=False)
+    progress = Progress(emit=lambda text: console.print(text, markup=False, soft_wrap=True))
+    with Bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+             console=console, transient=True, disable=not console.is_terminal) as bar:
+        shown: list = []
+
+        def on_line(line: str) -> None:
+            if verbose:
+                console.print(line.rstrip("\n"), markup=False, soft_wrap=True)
+            before = progress.current
+            progress.feed(line)
+            if progress.current != before:
+                while shown:
+                    bar.remove_task(shown.pop())
+                if progress.current:
+                    shown.append(bar.add_task(progress.current))
+
+        return airflow_env.dags_test(day, env, log_path, on_line)
 
 
 def cmd_airflow(args: argparse.Namespace, settings: Settings) -> int:
