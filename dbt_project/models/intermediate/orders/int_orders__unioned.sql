@@ -40,7 +40,7 @@ generic_heads as (
         order_id,
         min(shop_customer_id) as shop_customer_id,
         min(email) as email,
-        upper(min(country)) as billing_country,
+        upper(trim(min(country))) as billing_country,
         min(ordered_at) as ordered_at,
         min(currency) as currency
     from generic_lines
@@ -81,7 +81,7 @@ shopify as (
         min(shop_customer_id) as shop_customer_id,
         min(email) as email,
         min(phone_e164) as phone_e164,
-        upper(min(billing_country)) as billing_country,
+        upper(trim(min(billing_country))) as billing_country,
         min(ordered_at) as ordered_at,
         min(currency) as currency,
         -- The order total includes shipping and taxes; without one, the lines add up.
@@ -106,11 +106,26 @@ unioned as (
     select * from shopify
 ),
 
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
 final as (
     select
-        *,
-        shop_customer_id is null and email is null and phone_e164 is null as is_guest
+        unioned.* replace (
+            -- ISO 3166-1 alpha-2 from a code or a name ("United Kingdom", "EIRE"); a value
+            -- that names no country is left out (a dbt test warns about them).
+            coalesce(
+                country_codes.country_code,
+                case when regexp_full_match(unioned.billing_country, '[A-Z]{2}')
+                    then unioned.billing_country end
+            ) as billing_country
+        ),
+        unioned.billing_country as billing_country_as_exported,
+        unioned.shop_customer_id is null and unioned.email is null
+            and unioned.phone_e164 is null as is_guest
     from unioned
+    left join country_codes on country_codes.country = unioned.billing_country
 )
 
 select * from final
