@@ -9,13 +9,23 @@
     where is_emailable and mailchimp_status in ('unsubscribed', 'cleaned')
 {% endtest %}
 
-{# An order's lines add up to the units the order reports. #}
+{# An order's purchase lines add up to the units the order reports (returns are no units sold). #}
 {% test lines_add_up_to_units(model) %}
     select lines.order_id
     from {{ model }} as lines
     inner join {{ ref('fct_orders') }} as orders using (order_id)
     group by lines.order_id, orders.units
-    having sum(lines.quantity) <> orders.units
+    having coalesce(sum(lines.quantity) filter (where not lines.is_return), 0) <> orders.units
+{% endtest %}
+
+{# A guest checkout, and only a guest checkout, has no person behind it. #}
+{% test guests_have_no_customer(model) %}
+    select * from {{ model }} where is_guest <> (customer_key is null)
+{% endtest %}
+
+{# A credit note (an order made only of return lines) brings nothing in: it only refunds. #}
+{% test credit_notes_bring_nothing_in(model) %}
+    select * from {{ model }} where not is_purchase and not is_cancelled and amount <> 0
 {% endtest %}
 
 {# Identity clusters that had to be split back: a warning to look at, not an error. #}

@@ -192,17 +192,26 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
             source="orders",
             entity="orders",
             patterns=("*.csv",),
+            # One row per order line. A line gives its total (`amount`) or its unit price
+            # (amount = unit_price x quantity), so an invoice-line export maps as it is. An
+            # order with neither a customer id nor an email is a guest checkout: it loads, and
+            # stays an order with no person behind it. A negative quantity or amount is a
+            # return line (staging and int_orders__unioned read it), never a bad row.
             columns=(
                 Column("order_id", required=True),
                 Column("order_date", "timestamp", required=True),
-                Column("amount", "decimal", required=True),
+                Column("amount", "decimal"),
+                Column("unit_price", "decimal"),
+                Column("quantity", "integer"),
                 Column("customer_id"),
                 Column("email"),
                 Column("currency"),
                 Column("product_id"),
-                Column("quantity", "integer"),
+                Column("product_name"),
+                Column("category"),
+                Column("country"),
             ),
-            required_any=(("customer_id", "email"),),
+            required_any=(("amount", "unit_price"),),
         ),
     ),
     "mailchimp": (

@@ -62,16 +62,26 @@ def read_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def read_orders(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Orders per customer, cancelled ones left out: time, `amount` (as ordered) and `value`
-    (net of refunds). Features use the amount: the exports do not say when a refund happened,
-    so it may be news after a cutoff. Labels, which look forward, use the value."""
+    """Customers' orders, cancelled ones and guest checkouts left out: time, `amount` (as
+    ordered), `value` (what it brought in, net of refunds: revenue) and `is_purchase`.
+
+    Credit notes (orders made only of returns) are rows too, with amount 0 and a negative
+    value: they lower revenue on their own date but are no purchase, so whatever counts
+    orders or purchase days reads `purchases(orders)`. Features use the amount: the exports
+    do not always say when a refund happened, so it may be news after a cutoff. Labels, which
+    look forward, use the value."""
     orders = con.sql(
         "select customer_key, ordered_at, cast(amount as double) as amount, "
-        "cast(amount - refunded_amount as double) as value "
-        "from marts.fct_orders where not is_cancelled"
+        "cast(amount - refunded_amount as double) as value, is_purchase "
+        "from marts.fct_orders where not is_cancelled and not is_guest"
     ).pl()
     # DuckDB names the zone Etc/UTC; Polars compares only identical zones.
     return orders.with_columns(pl.col("ordered_at").dt.convert_time_zone("UTC"))
+
+
+def purchases(orders: pl.DataFrame) -> pl.DataFrame:
+    """The orders that bought something (`read_orders` also holds credit notes)."""
+    return orders.filter(pl.col("is_purchase"))
 
 
 # What BG/NBD and Gamma-Gamma, fit on each cutoff's customers, say about each customer.
@@ -93,6 +103,7 @@ def repeat_order_value(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataF
     needs no running totals: a group-by of the orders before it, which spares the sort.
     """
     cutoffs = features.get_column("as_of_date").unique()
+    orders = purchases(orders)
     if cutoffs.len() == 1:
         return _repeat_order_value_at(features, orders, cutoffs.item())
     running = (

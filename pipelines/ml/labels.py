@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from pipelines.ml.features import ACTIVE_WITHIN_DAYS
+from pipelines.ml.features import ACTIVE_WITHIN_DAYS, purchases
 
 
 def active(features: pl.DataFrame) -> pl.DataFrame:
@@ -24,8 +24,9 @@ def labelled_cutoffs(cutoffs: list[date], logical_date: date, horizon_days: int)
 def churn_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
     """Add `churned`: no order in the `horizon_days` after the end of the row's cutoff date.
 
-    `features` has one row per (customer_key, as_of_date); `orders` has customer_key and
-    ordered_at (UTC). Rows are kept as given; only the label column is added.
+    `features` has one row per (customer_key, as_of_date); `orders` has customer_key,
+    ordered_at (UTC) and is_purchase (a credit note is no order). Rows are kept as given; only
+    the label column is added.
     """
     windows = (
         features.select("customer_key", "as_of_date")
@@ -36,7 +37,7 @@ def churn_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int
         .with_columns(end=pl.col("start") + pl.duration(days=horizon_days))
     )
     bought = (
-        windows.join(orders.select("customer_key", "ordered_at"), on="customer_key")
+        windows.join(purchases(orders).select("customer_key", "ordered_at"), on="customer_key")
         .filter((pl.col("ordered_at") >= pl.col("start")) & (pl.col("ordered_at") < pl.col("end")))
         .select("customer_key", "as_of_date")
         .unique()
@@ -51,9 +52,11 @@ def churn_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int
 
 def value_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
     """Add `value_next`: the value (net of refunds, cancelled orders left out) a customer
-    ordered in the `horizon_days` after the end of the row's cutoff date; 0 when nothing.
+    ordered in the `horizon_days` after the end of the row's cutoff date; 0 when nothing, and
+    never below 0: a return in the window of something bought before it makes a customer
+    worth nothing over the window, not less.
 
-    `orders` has customer_key, ordered_at (UTC) and value.
+    `orders` has customer_key, ordered_at (UTC) and value (a credit note's is negative).
     """
     windows = (
         features.select("customer_key", "as_of_date")
@@ -70,5 +73,5 @@ def value_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int
         .agg(pl.col("value").sum().alias("value_next"))
     )
     return features.join(spent, on=["customer_key", "as_of_date"], how="left").with_columns(
-        pl.col("value_next").fill_null(0.0).cast(pl.Float64)
+        pl.col("value_next").fill_null(0.0).clip(lower_bound=0.0).cast(pl.Float64)
     )

@@ -128,7 +128,7 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
         lines = con.sql(
             "select sku, order_date, cast(quantity as double) as quantity "
             "from marts.fct_order_lines "
-            "where not is_cancelled and sku is not null"
+            "where not is_cancelled and not is_return and sku is not null"
         ).pl()
     result = units.forecast_units(lines, logical_date, settings.forecast_weeks, settings.ml_threads)
     figures = result.metrics

@@ -33,9 +33,44 @@ def _read(settings: Settings) -> dict[str, pl.DataFrame]:
             "runs": con.sql("select run_id, tables from meta.runs "
                             "order by published_at desc limit 1").pl(),
             "personas": _personas(con),
+            "sales": _sales(con),
         }
     finally:
         con.close()
+
+
+def _sales(con) -> pl.DataFrame:
+    """Sales to date from `reports.rpt_daily_sales`, guest checkouts included (empty when the
+    publication has no such table)."""
+    found = con.sql(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'reports' and table_name = 'rpt_daily_sales'"
+    ).fetchall()[0][0]
+    if not found:
+        return pl.DataFrame()
+    return con.sql(
+        "select cast(sum(revenue) as double) as revenue, "
+        "cast(sum(guest_revenue) as double) as guest_revenue, "
+        "sum(orders) as orders, sum(guest_orders) as guest_orders, "
+        "sum(credit_notes) as credit_notes from reports.rpt_daily_sales"
+    ).pl()
+
+
+def sales_kpis(sales: pl.DataFrame, customers: pl.DataFrame) -> dict:
+    """Revenue to date (every order, guest checkouts included) and the guest checkouts' share
+    of it; without the sales table, the customers' revenue (which leaves guests out)."""
+    if sales.is_empty() or sales.get_column("orders")[0] is None:
+        revenue = float(customers.get_column("revenue").cast(pl.Float64).sum() or 0)
+        return {"revenue": revenue, "guest_orders": 0, "guest_share": None, "credit_notes": 0}
+    row = sales.row(0, named=True)
+    revenue = float(row["revenue"] or 0)
+    return {
+        "revenue": revenue,
+        "guest_orders": int(row["guest_orders"] or 0),
+        # A share of nothing (or of a loss) says nothing.
+        "guest_share": float(row["guest_revenue"] or 0) / revenue if revenue > 0 else None,
+        "credit_notes": int(row["credit_notes"] or 0),
+    }
 
 
 def _personas(con) -> pl.DataFrame:
@@ -111,7 +146,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         "customers": customers.height,
         "buyers": customers.filter(pl.col("orders_count") > 0).height,
         "emailable": customers.filter(pl.col("is_emailable")).height,
-        "revenue": float(customers.get_column("revenue").cast(pl.Float64).sum() or 0),
+        **sales_kpis(data["sales"], customers),
         "scored": scores.height,
         "mean_churn": float(scores.get_column("score").mean() or 0),
         "predicted_value": float(

@@ -52,9 +52,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "customers": ("customer_key", "country_code", "region_code", "acquisition_channel",
                   "nps_score", "mailchimp_status", "main_device"),
     "orders": ("customer_key", "ordered_at", "amount", "refunded_amount", "discount_amount",
-               "discount_code", "is_cancelled"),
+               "discount_code", "is_cancelled", "is_purchase"),
     "lines": ("order_id", "customer_key", "ordered_at", "line_number", "category", "quantity",
-              "line_amount", "is_cancelled"),
+              "line_amount", "is_cancelled", "is_return"),
     "sessions": ("customer_key", "session_started_at", "channel", "device_category"),
     "email_events": ("customer_key", "action", "action_at", "sent_at"),
 }  # fmt: skip
@@ -135,11 +135,14 @@ def _events(inputs: Inputs, as_of: date) -> _Events:
     """The marts' events up to the end of `as_of`, times in UTC, and customers' time zones."""
     _require(inputs)
     end = _end_of(as_of)
+    # Guest checkouts are nobody's; credit notes stay, for revenue (see `build_features`).
     orders = inputs.orders.with_columns(_utc("ordered_at")).filter(
-        ~pl.col("is_cancelled") & (pl.col("ordered_at") <= end)
+        pl.col("customer_key").is_not_null() & ~pl.col("is_cancelled")
+        & (pl.col("ordered_at") <= end)
     )
     lines = inputs.lines.with_columns(_utc("ordered_at")).filter(
-        ~pl.col("is_cancelled") & (pl.col("ordered_at") <= end) & (pl.col("quantity") > 0)
+        pl.col("customer_key").is_not_null() & ~pl.col("is_cancelled") & ~pl.col("is_return")
+        & (pl.col("ordered_at") <= end) & (pl.col("quantity") > 0)
     )
     sessions = inputs.sessions.with_columns(_utc("session_started_at")).filter(
         pl.col("customer_key").is_not_null() & (pl.col("session_started_at") <= end)
@@ -199,16 +202,20 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
     orders, lines, sessions, email = events.orders, events.lines, events.sessions, events.email
     customers, zones = events.customers, events.zones
 
+    # Revenue counts credit notes (what was given back); only purchases are orders.
+    bought = pl.col("is_purchase")
     order_stats = orders.group_by("customer_key").agg(
-        orders=pl.len().cast(pl.Int64),
-        first_order_at=pl.col("ordered_at").min(),
-        last_order_at=pl.col("ordered_at").max(),
+        orders=bought.sum().cast(pl.Int64),
+        first_order_at=pl.col("ordered_at").filter(bought).min(),
+        last_order_at=pl.col("ordered_at").filter(bought).max(),
         revenue=(pl.col("amount") - pl.col("refunded_amount")).cast(pl.Float64).sum(),
-        discounted_orders=((pl.col("discount_amount") > 0) | pl.col("discount_code").is_not_null())
+        discounted_orders=(bought & ((pl.col("discount_amount") > 0)
+                                     | pl.col("discount_code").is_not_null()))
         .sum()
         .cast(pl.Int64),
-        holiday_orders=pl.col("ordered_at").dt.month().is_in(HOLIDAY_MONTHS).sum().cast(pl.Int64),
-    )
+        holiday_orders=(bought & pl.col("ordered_at").dt.month().is_in(HOLIDAY_MONTHS))
+        .sum().cast(pl.Int64),
+    ).filter(pl.col("orders") > 0)
     tenure_days = ((pl.lit(end) - pl.col("first_order_at")).dt.total_seconds() / 86400).clip(
         MIN_TENURE_DAYS
     )

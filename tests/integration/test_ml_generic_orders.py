@@ -1,11 +1,18 @@
 """A shop whose only export is a generic orders CSV still gets churn and lifetime value scores
 from trained models and a units forecast, validated and published; lead scoring has no leads
-and says so."""
+and says so. Guest checkouts, credit notes, mixed orders and bad-debt adjustments in the file
+come out with the revenue, order counts and guest share worked out here, line by line."""
 
 from __future__ import annotations
 
+import csv
+import random
 import shutil
-from datetime import date
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +25,123 @@ from pipelines.warehouse import connect
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DAY = date(2026, 10, 31)
+# The hand-made orders are in their own currency, so the report tables' EUR rows are theirs.
+CURRENCY = "EUR"
+HEADER = ["order_id", "order_date", "customer_id", "email", "amount", "unit_price", "quantity",
+          "product_id", "currency", "country"]
+
+
+@dataclass(frozen=True)
+class Line:
+    order_id: str
+    at: datetime
+    customer: str | None  # None: a guest checkout
+    quantity: int
+    amount: Decimal | None = None  # the line total, or else
+    unit_price: Decimal | None = None  # the unit price
+
+    @property
+    def total(self) -> Decimal:
+        if self.amount is not None:
+            return self.amount
+        return (self.unit_price * self.quantity).quantize(Decimal("0.01"))
+
+    @property
+    def is_return(self) -> bool:
+        return self.quantity < 0 or self.total < 0
+
+    @property
+    def value(self) -> Decimal:
+        """What the line brings in: a return gives back its amount, whatever its sign."""
+        return -abs(self.total) if self.is_return else self.total
+
+
+def shop_lines(seed: int = 11) -> list[Line]:
+    """Thirty named customers and some guests buying over two years, and the cases that
+    broke real files: credit notes (one for a purchase before the export began), a mixed
+    order, an unsigned return, a bad-debt adjustment and a stock write-off."""
+    rng = random.Random(seed)
+    start = datetime(2025, 1, 1, 9, tzinfo=UTC)
+    lines: list[Line] = []
+    for c in range(1, 31):
+        customer = f"T-C{c:02d}"
+        for k in range(rng.randint(1, 6)):
+            at = start + timedelta(days=rng.randint(0, 660), minutes=rng.randint(0, 600))
+            for n in range(rng.randint(1, 3)):
+                price = Decimal(rng.randint(100, 9000)) / 100
+                if n % 2:
+                    lines.append(Line(f"T{c}-{k}", at, customer, rng.randint(1, 4),
+                                      unit_price=price))
+                else:
+                    lines.append(Line(f"T{c}-{k}", at, customer, 1, amount=price))
+    for g in range(12):
+        at = start + timedelta(days=rng.randint(0, 660), hours=rng.randint(0, 8))
+        lines.append(Line(f"TG-{g}", at, None, rng.randint(1, 5), unit_price=Decimal("19.99")))
+    day = datetime(2026, 3, 16, 11, tzinfo=UTC)
+    lines += [
+        Line("CT-1", day, "T-C01", -2, unit_price=Decimal("12.50")),  # credit note
+        Line("CT-2", day + timedelta(days=40), "T-C31", -1, amount=Decimal("-30.00")),  # only
+        Line("TM-1", day, "T-C02", 3, unit_price=Decimal("10.00")),  # mixed: bought 30
+        Line("TM-1", day, "T-C02", 1, amount=Decimal("7.25")),  # and 7.25
+        Line("TM-1", day, "T-C02", -1, unit_price=Decimal("10.00")),  # and gave 10 back
+        Line("TM-2", day, "T-C04", 2, amount=Decimal("40.00")),
+        Line("TM-2", day, "T-C04", -1, amount=Decimal("5.00")),  # a return written unsigned
+        Line("TM-3", day, None, 2, unit_price=Decimal("15.00")),  # a guest's mixed order
+        Line("TM-3", day, None, -1, unit_price=Decimal("15.00")),
+        Line("AT-1", day, None, 1, unit_price=Decimal("-44.40")),  # bad-debt adjustment
+        Line("TS-1", day, None, -24, unit_price=Decimal("0")),  # stock written off
+    ]
+    return lines
+
+
+def write_orders(path: Path, lines: list[Line]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(HEADER)
+        for i, line in enumerate(lines):
+            email = f"{line.customer.lower()}@shop.example" if line.customer and i % 3 == 0 \
+                else None
+            out.writerow([line.order_id, line.at.strftime("%Y-%m-%d %H:%M:%S"), line.customer,
+                          email, line.amount, line.unit_price, line.quantity, "T-SKU",
+                          CURRENCY, "Germany"])
+
+
+def expected(lines: list[Line]) -> dict:
+    """The published figures, from the lines alone."""
+    orders: dict[str, list[Line]] = defaultdict(list)
+    for line in lines:
+        orders[line.order_id].append(line)
+    purchases = {o for o, ls in orders.items() if any(not line.is_return for line in ls)}
+    guest = {o for o, ls in orders.items() if ls[0].customer is None}
+    revenue = sum(line.value for line in lines)
+    guest_revenue = sum(line.value for line in lines if line.order_id in guest)
+    return {
+        "orders": len(purchases),
+        "guest_orders": len(purchases & guest),
+        "guest_documents": len(guest),
+        "credit_notes": len(orders) - len(purchases),
+        "units_sold": sum(line.quantity for line in lines
+                          if line.order_id in purchases and not line.is_return),
+        "revenue": revenue,
+        "guest_revenue": guest_revenue,
+        "guest_share": float(guest_revenue / revenue),
+    }
+
+
+def customer_revenue(lines: list[Line], before: datetime | None = None) -> dict[str, tuple]:
+    """Per named customer: (purchases, revenue) from the lines before `before`; only
+    customers with a purchase by then."""
+    seen: dict[str, dict[str, list[Line]]] = defaultdict(lambda: defaultdict(list))
+    for line in lines:
+        if line.customer and (before is None or line.at < before):
+            seen[line.customer][line.order_id].append(line)
+    out = {}
+    for customer, orders in seen.items():
+        bought = sum(any(not x.is_return for x in ls) for ls in orders.values())
+        if bought:
+            out[customer] = (bought, sum(x.value for ls in orders.values() for x in ls))
+    return out
 
 
 def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
@@ -26,6 +150,8 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
     for folder in settings.landing_dir.iterdir():
         if folder.name != "orders":
             shutil.rmtree(folder)
+    lines = shop_lines()
+    write_orders(settings.landing_dir / "orders" / DAY.isoformat() / "orders_eur.csv", lines)
 
     for source in source_names():
         daily.ingest(settings, source, DAY, "generic")
@@ -35,7 +161,7 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
     lead = daily.score_lead(settings, DAY, "generic")
     forecast = daily.forecast_units(settings, DAY, "generic")
     personas = daily.segment(settings, DAY, "generic")
-    for step in ("transform_reports", "export", "audit", "publish"):
+    for step in ("transform_reports", "export", "audit", "publish", "report"):
         getattr(daily, step)(settings, DAY, "generic")
 
     # Models, not the fallback rules: two years of orders are enough to learn from.
@@ -64,3 +190,63 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
     assert forecast_rows == forecast["rows"] > 0
     # Orders alone still sort buyers into personas (no visits, email or survey to go on).
     assert 3 <= personas["k"] <= 10 and personas["customers"] > 100, personas
+    check_guests_and_returns(settings, lines)
+
+
+def check_guests_and_returns(settings: Settings, lines: list[Line]) -> None:
+    want = expected(lines)
+    con = connect(settings, path=settings.published_db, read_only=True)
+    try:
+        sales = con.sql(
+            "select sum(orders), sum(guest_orders), sum(credit_notes), sum(units_sold), "
+            "sum(revenue), sum(guest_revenue) from reports.rpt_daily_sales where currency = ?",
+            params=[CURRENCY],
+        ).fetchall()[0]
+        facts = con.sql(
+            "select count(*) filter (where is_purchase), count(*) filter (where is_guest), "
+            "sum(amount - refunded_amount) filter (where not is_cancelled), "
+            "count(customer_key) filter (where is_guest) "
+            "from marts.fct_orders where currency = ?", params=[CURRENCY]).fetchall()[0]
+        people = dict(
+            (shop_id, (orders, revenue)) for shop_id, orders, revenue in con.sql(
+                "select shop_customer_id, orders_count, revenue from marts.dim_customers "
+                "where shop_customer_id like 'T-%'").fetchall())
+        guest_lines = con.sql(
+            "select count(*), count(customer_key) from marts.fct_order_lines "
+            "where is_guest and order_id like 'T%'").fetchall()[0]
+        forecast_units = con.sql(
+            "select count(*) from ml.forecast where sku = 'T-SKU'").fetchall()[0][0]
+        share = con.sql("select sum(guest_revenue) / sum(revenue) from reports.rpt_daily_sales"
+                        ).fetchall()[0][0]
+        scored_guests = con.sql(
+            "select count(*) from ml.scores where customer_key is null "
+            "or customer_key not in (select customer_key from marts.dim_customers)"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    assert sales == (want["orders"], want["guest_orders"], want["credit_notes"],
+                     want["units_sold"], want["revenue"], want["guest_revenue"])
+    assert facts[:3] == (want["orders"], want["guest_documents"], want["revenue"])
+    assert facts[3] == 0
+    # Guests are nobody: the named customers alone are people, with their own revenue
+    # (T-C31 only returned something, so no orders and revenue below zero).
+    assert people == customer_revenue(lines) | {"T-C31": (0, Decimal("-30.00"))}
+    assert guest_lines[0] > 0 and guest_lines[1] == 0 and scored_guests == 0
+    assert forecast_units > 0  # guests' units are units sold
+    # Point in time: at each cutoff, a customer's revenue is what happened before it.
+    work = connect(settings, read_only=True)
+    try:
+        features = work.sql(
+            "select d.shop_customer_id, f.as_of_date, f.orders_count, f.revenue "
+            "from marts.customer_features f join marts.dim_customers d using (customer_key) "
+            "where d.shop_customer_id like 'T-%'").fetchall()
+    finally:
+        work.close()
+    cutoffs = sorted({row[1] for row in features})
+    assert len(cutoffs) > 10
+    for cutoff in cutoffs:
+        end = datetime.combine(cutoff + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        got = {c: (n, Decimal(str(round(r, 2)))) for c, day, n, r in features if day == cutoff}
+        assert got == customer_revenue(lines, end), cutoff
+    report = (settings.reports_dir / DAY.isoformat() / "index.html").read_text()
+    assert f"<b>{float(share):.0%}</b>of revenue from guest checkouts" in report

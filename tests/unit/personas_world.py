@@ -95,6 +95,7 @@ def make_world(
                         "discount_amount": round(price * qty * 0.1, 2) if discounted else 0.0,
                         "discount_code": "SAVE10" if discounted else None,
                         "is_cancelled": False,
+                        "is_purchase": True,
                     }
                 )
                 lines.append(
@@ -107,6 +108,7 @@ def make_world(
                         "quantity": qty,
                         "line_amount": price * qty,
                         "is_cancelled": False,
+                        "is_return": False,
                     }
                 )
                 sessions.append(

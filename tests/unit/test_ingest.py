@@ -125,6 +125,56 @@ def test_missing_required_column_names_the_closest_match(settings):
         ingest_source(settings, "orders", "r1", date(2026, 10, 31))
 
 
+INVOICE_HEADER = "order_id,order_date,customer_id,product_id,quantity,unit_price,country\n"
+
+
+def test_an_invoice_line_export_loads_with_guests_and_returns(settings):
+    """Unit prices instead of amounts, guest lines (no customer id, no email) and returns
+    (negative quantity or price) are all good rows; only a line with no price is bad."""
+    text = INVOICE_HEADER + (
+        "489434,2009-12-01 07:45:00,13085,85048,12,6.95,United Kingdom\n"
+        "489435,2009-12-01 07:46:00,,22350,3,2.55,United Kingdom\n"  # guest
+        "C489449,2009-12-01 10:33:00,16321,22087,-12,0.85,Australia\n"  # credit note
+        "A506401,2010-04-29 13:36:00,,B,1,-53594.36,United Kingdom\n"  # bad-debt adjustment
+        "489436,2009-12-01 09:06:00,13078,21755,,,United Kingdom\n"  # no price at all
+        "489437,2009-12-01 09:08:00,15362,22143,6,2.1O,United Kingdom\n"  # letter O
+    ) + "".join(f"5{i:05d},2010-01-04 10:00:00,13085,85048,1,1.25,EIRE\n" for i in range(60))
+    path = write_landing(settings, "orders", "2026-10-31", "invoices.csv", text)
+    report = ingest_source(settings, "orders", "r1", date(2026, 10, 31))
+    result = report.results[0]
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 64, 2)
+    assert rows(settings, "select file_path, row_number, reason from raw.quarantine "
+                          "order by row_number") == [
+        (str(path), 5, "missing required field: one of amount, unit_price"),
+        (str(path), 6, "bad type: unit_price is not a number"),
+    ]
+    assert rows(settings, "select order_id, customer_id, unit_price, amount "
+                          "from raw.orders__orders where _row <= 6 order by _row") == [
+        ("489434", "13085", "6.95", None),
+        ("489435", None, "2.55", None),
+        ("C489449", "16321", "0.85", None),
+        ("A506401", None, "-53594.36", None),
+    ]
+
+
+def test_a_file_with_neither_amount_nor_unit_price_is_rejected_by_name(settings):
+    text = "order_id,order_date,customer_id\n1,2026-01-01,7\n"
+    path = write_landing(settings, "orders", "2026-10-31", "orders.csv", text)
+    with pytest.raises(IngestError, match=r"needs one of the columns \['amount', 'unit_price'\]"):
+        ingest_source(settings, "orders", "r1", date(2026, 10, 31))
+    assert rows(settings, "select file_path, status from audit.loads") == [(str(path), "rejected")]
+
+
+def test_a_file_of_guest_checkouts_loads_whole(settings):
+    """Orders naming no customer are no bad rows: a guest-heavy export is not rejected."""
+    lines = "".join(f"{i},2026-01-01T10:00:00Z,{i}.00\n" for i in range(1, 101))
+    write_landing(settings, "orders", "2026-10-31", "orders.csv",
+                  "order_id,order_date,amount\n" + lines)
+    report = ingest_source(settings, "orders", "r1", date(2026, 10, 31))
+    assert [(r.status, r.rows_loaded, r.rows_quarantined) for r in report.results] == [
+        ("loaded", 100, 0)]
+
+
 def test_added_and_reordered_columns_are_kept(settings):
     write_landing(settings, "orders", "2026-10-30", "orders.csv", orders_file(2))
     drifted = "coupon,amount,order_id,order_date\nSPRING,3.00,9,2026-02-01T00:00:00Z\n"

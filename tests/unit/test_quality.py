@@ -48,13 +48,18 @@ create table marts.dim_customers as select * from (values
        phone_e164, is_eea, ad_storage_consent, ccpa_opt_out, hubspot_record_id, lifecycle_stage,
        acquisition_channel, rfm_recency_score, nps_score);
 create table marts.fct_orders as select * from (values
-    ('o1', '00000000000000a1', '2024-01-01 10:00:00+00'::timestamptz, 10.50::decimal(18, 2),
-        'USD', 1),
-    ('o2', '00000000000000a1', '2024-02-01 10:00:00+00'::timestamptz, 20.00::decimal(18, 2),
-        'USD', 3),
-    ('o3', '00000000000000c3', '2024-01-05 09:00:00+00'::timestamptz, 12.00::decimal(18, 2),
-        'EUR', 2)
-) as v(order_id, customer_key, ordered_at, amount, currency, line_count);
+    ('o1', '00000000000000a1', false, '2024-01-01 10:00:00+00'::timestamptz,
+        10.50::decimal(18, 2), 0.00::decimal(18, 2), false, true, 'USD', 1),
+    ('o2', '00000000000000a1', false, '2024-02-01 10:00:00+00'::timestamptz,
+        20.00::decimal(18, 2), 5.00::decimal(18, 2), false, true, 'USD', 3),
+    ('o3', '00000000000000c3', false, '2024-01-05 09:00:00+00'::timestamptz,
+        12.00::decimal(18, 2), 0.00::decimal(18, 2), false, true, 'EUR', 2),
+    ('g4', null, true, '2024-01-06 09:00:00+00'::timestamptz,
+        7.00::decimal(18, 2), 0.00::decimal(18, 2), false, true, 'EUR', 1),
+    ('C5', '00000000000000c3', false, '2024-01-07 09:00:00+00'::timestamptz,
+        0.00::decimal(18, 2), 4.00::decimal(18, 2), false, false, 'EUR', 1)
+) as v(order_id, customer_key, is_guest, ordered_at, amount, refunded_amount, is_cancelled,
+       is_purchase, currency, line_count);
 create table ml.scores as select * from (values
     ('00000000000000a1', '2024-02-02'::date, 'churn', 'v1', 0.10::double, 2, 'recent order',
         null, null),
@@ -192,10 +197,30 @@ def test_warning_only_failure_is_recorded_but_does_not_block(
     assert failed["observed"].to_list() == ["observed_value=0.99"]
 
 
+@pytest.mark.parametrize(
+    ("customer_key", "is_guest"), [(None, False), ("00000000000000a1", True)]
+)
+def test_only_a_guest_checkout_has_no_customer(
+    con: duckdb.DuckDBPyConnection, suites_dir: Path, customer_key: str | None, is_guest: bool
+) -> None:
+    con.execute(
+        "insert into marts.fct_orders values "
+        "('o9', ?, ?, '2024-02-02 10:00:00+00', 5.00, 0, false, true, 'USD', 1)",
+        [customer_key, is_guest],
+    )
+
+    error = _gate_error(con, suites_dir)
+
+    check = "expect_column_values_to_not_be_null" if customer_key is None else \
+        "expect_column_values_to_be_null"
+    assert f"marts.fct_orders: {check}(customer_key) -> unexpected_count=1" in str(error)
+
+
 def test_referential_breach_blocks(con: duckdb.DuckDBPyConnection, suites_dir: Path) -> None:
     con.execute(
         "insert into marts.fct_orders values "
-        "('o4', 'ffffffffffffffff', '2024-02-02 10:00:00+00', 5.00, 'USD', 1)"
+        "('o4', 'ffffffffffffffff', false, '2024-02-02 10:00:00+00', 5.00, 0, false, true, "
+        "'USD', 1)"
     )
 
     error = _gate_error(con, suites_dir)

@@ -44,6 +44,7 @@ def inputs(**overrides: pl.DataFrame) -> Inputs:
                 "discount_amount": [2.0, 0.0, 0, 0, 0],
                 "discount_code": [None, "FREESHIP", None, None, None],
                 "is_cancelled": [False, False, False, False, True],
+                "is_purchase": [True, True, True, True, False],
             }
         ),
         "lines": pl.DataFrame(
@@ -57,6 +58,7 @@ def inputs(**overrides: pl.DataFrame) -> Inputs:
                 "quantity": [1, 3, 2, 1],
                 "line_amount": [5.0, 30.0, 20.0, 10.0],
                 "is_cancelled": [False] * 4,
+                "is_return": [False] * 4,
             }
         ),
         "sessions": pl.DataFrame(
@@ -111,6 +113,48 @@ def test_counts_shares_and_figures_per_customer():
     assert (a["world_region"], b["world_region"]) == ("north_america", "europe")
     assert (a["main_device"], b["acquisition_channel"]) == ("mobile", "unknown")
     assert b["nps_score"] is None
+
+
+def test_credit_notes_lower_revenue_but_are_no_orders_and_guests_are_nobody():
+    base = inputs()
+    extra = pl.DataFrame(
+        {
+            "order_id": ["C6", "7", "C8"],
+            "customer_key": ["a", None, "z"],  # z has only a credit note: no buyer
+            "ordered_at": [ts("2026-07-01 10:00"), ts("2026-07-02 10:00"), ts("2026-07-03 10:00")],
+            "amount": [0.0, 500.0, 0.0],
+            "refunded_amount": [15.0, 0.0, 9.0],
+            "discount_amount": [0.0, 0.0, 0.0],
+            "discount_code": [None, None, None],
+            "is_cancelled": [False] * 3,
+            "is_purchase": [False, True, False],
+        }
+    )
+    guest_line = pl.DataFrame(
+        {
+            "order_id": ["7", "C6"],
+            "line_number": [1, 1],
+            "customer_key": [None, "a"],
+            "ordered_at": [ts("2026-07-02 10:00"), ts("2026-07-01 10:00")],
+            "category": ["Mugs", "Snacks"],
+            "quantity": [9, -1],
+            "line_amount": [500.0, -15.0],
+            "is_cancelled": [False, False],
+            "is_return": [False, True],
+        }
+    )
+    frame = build_features(
+        inputs(orders=pl.concat([base.orders, extra.select(base.orders.columns)],
+                                how="vertical_relaxed"),
+               lines=pl.concat([base.lines, guest_line.select(base.lines.columns)],
+                               how="vertical_relaxed")),
+        date(2026, 11, 30),
+    )
+    assert frame.get_column("customer_key").to_list() == ["a", "b"]
+    a = frame.row(0, named=True)
+    assert a["orders"] == 2 and a["order_gaps"] == 1
+    assert a["avg_order_value"] == pytest.approx((20 + 30 - 10 - 15) / 2)
+    assert a["lead_items__snacks"] == 2 and a["units_per_line"] == pytest.approx(2.0)
 
 
 def test_local_hours_leave_out_machine_opens_and_follow_daylight_saving():

@@ -1,10 +1,10 @@
 {{ config(materialized='table') }}
 {#
     Every record that shows identifiers together, one row per (record, identifier): the raw
-    material of identity resolution. A record is a shop customer, an order, a Mailchimp member,
-    a HubSpot contact, a survey response, a GA4 device's login, purchase, Meta ad click or
-    Mailchimp email click, or a Conversions API event's user data. Identifiers are normalised
-    here; hashes stay as Meta sent them.
+    material of identity resolution. A record is a shop customer, an order (not a guest
+    checkout: it names nobody), a Mailchimp member, a HubSpot contact, a survey response, a
+    GA4 device's login, purchase, Meta ad click or Mailchimp email click, or a Conversions API
+    event's user data. Identifiers are normalised here; hashes stay as Meta sent them.
 #}
 with shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
@@ -92,6 +92,7 @@ record_identifiers as (
         [['order_id', platform_order_id], ['shop_customer_id', shop_customer_id],
          ['email', email], ['phone', phone_e164]]
     from orders
+    where not is_guest
     union all
     -- Mailchimp's member id is the MD5 of the email: it says nothing the email does not.
     select 'mailchimp:' || mailchimp_member_id, opted_in_at,
@@ -135,6 +136,12 @@ record_identifiers as (
     from capi_links
 ),
 
+guest_orders as (
+    -- A guest checkout names nobody: its id, wherever it shows up (a GA4 purchase, a Pixel
+    -- event), is no person's identifier.
+    select platform_order_id as identifier from orders where is_guest
+),
+
 final as (
     select distinct
         record_key,
@@ -144,6 +151,7 @@ final as (
         seen_at
     from record_identifiers, unnest(ids) as t(id)
     where id[2] is not null
+        and not (id[1] = 'order_id' and id[2] in (select identifier from guest_orders))
 )
 
 select * from final

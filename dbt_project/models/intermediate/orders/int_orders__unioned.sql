@@ -1,13 +1,50 @@
 {#
     Orders from every shop source at order grain, in one shape: Shopify's export and the
     generic orders file. A business normally has one of them; both are read when present.
+
+    What an order is worth, one rule for every source:
+    - `amount`: what was bought (the purchase lines; Shopify: the order total);
+    - `refunded_amount`: what was given back (the return lines; Shopify: Refunded Amount);
+    - revenue is amount less refunded_amount, of orders not cancelled.
+    An order made only of return lines (a credit note) is no purchase: amount 0, its lines'
+    value refunded on its own date, and `is_purchase` false, so it never counts as an order.
+    An order that names nobody (no customer id, email or phone) is a guest checkout.
 #}
 with generic_lines as (
     select * from {{ ref('stg_orders__orders') }}
 ),
 
+lines as (
+    select * from {{ ref('int_orders__lines') }}
+),
+
 shopify_lines as (
     select * from {{ ref('stg_shop__orders') }}
+),
+
+generic_values as (
+    select
+        order_id,
+        coalesce(sum(line_amount) filter (where not is_return), 0) as amount,
+        coalesce(-sum(line_amount) filter (where is_return), 0) as refunded_amount,
+        bool_or(not is_return) as is_purchase,
+        count(*) as line_count,
+        coalesce(sum(quantity) filter (where not is_return), 0) as units
+    from lines
+    where order_source = 'orders'
+    group by order_id
+),
+
+generic_heads as (
+    select
+        order_id,
+        min(shop_customer_id) as shop_customer_id,
+        min(email) as email,
+        upper(trim(min(country))) as billing_country,
+        min(ordered_at) as ordered_at,
+        min(currency) as currency
+    from generic_lines
+    group by order_id
 ),
 
 generic as (
@@ -15,21 +52,24 @@ generic as (
         'orders' as order_source,
         order_id,
         order_id as platform_order_id,
-        min(shop_customer_id) as shop_customer_id,
-        min(email) as email,
+        heads.shop_customer_id,
+        heads.email,
         cast(null as varchar) as phone_e164,
-        cast(null as varchar) as billing_country,
-        min(ordered_at) as ordered_at,
-        min(currency) as currency,
-        sum(line_amount) as amount,
-        cast(0 as decimal(18, 2)) as refunded_amount,
+        heads.billing_country,
+        heads.ordered_at,
+        heads.currency,
+        cast(vals.amount as decimal(18, 2)) as amount,
+        cast(vals.refunded_amount as decimal(18, 2)) as refunded_amount,
+        -- Return lines are dated: the refund happened on the order's own date.
+        case when vals.refunded_amount > 0 then heads.ordered_at end as refunded_at,
         cast(0 as decimal(18, 2)) as discount_amount,
         cast(null as varchar) as discount_code,
         false as is_cancelled,
-        count(*) as line_count,
-        sum(quantity) as units
-    from generic_lines
-    group by order_id
+        vals.is_purchase,
+        vals.line_count,
+        vals.units
+    from generic_heads as heads
+    inner join generic_values as vals using (order_id)
 ),
 
 shopify as (
@@ -41,26 +81,51 @@ shopify as (
         min(shop_customer_id) as shop_customer_id,
         min(email) as email,
         min(phone_e164) as phone_e164,
-        upper(min(billing_country)) as billing_country,
+        upper(trim(min(billing_country))) as billing_country,
         min(ordered_at) as ordered_at,
         min(currency) as currency,
         -- The order total includes shipping and taxes; without one, the lines add up.
         coalesce(min(total), sum(line_price * quantity)) as amount,
         max(refunded_amount) as refunded_amount,
+        -- The export says how much was refunded, not when.
+        cast(null as timestamptz) as refunded_at,
         max(discount_amount) as discount_amount,
         -- A free-shipping code discounts no line, so the code is the only trace of it.
         max(discount_code) as discount_code,
         bool_or(is_cancelled) as is_cancelled,
+        not bool_or(is_cancelled) as is_purchase,
         count(*) as line_count,
         sum(quantity) as units
     from shopify_lines as stg
     group by order_name
 ),
 
-final as (
+unioned as (
     select * from generic
     union all
     select * from shopify
+),
+
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
+final as (
+    select
+        unioned.* replace (
+            -- ISO 3166-1 alpha-2 from a code or a name ("United Kingdom", "EIRE"); a value
+            -- that names no country is left out (a dbt test warns about them).
+            coalesce(
+                country_codes.country_code,
+                case when regexp_full_match(unioned.billing_country, '[A-Z]{2}')
+                    then unioned.billing_country end
+            ) as billing_country
+        ),
+        unioned.billing_country as billing_country_as_exported,
+        unioned.shop_customer_id is null and unioned.email is null
+            and unioned.phone_e164 is null as is_guest
+    from unioned
+    left join country_codes on country_codes.country = unioned.billing_country
 )
 
 select * from final

@@ -19,7 +19,7 @@ people as (
 first_orders as (
     select customer_key, min(ordered_at) as first_order_at
     from {{ ref('fct_orders') }}
-    where not is_cancelled
+    where is_purchase and not is_guest
     group by customer_key
 ),
 

@@ -2,16 +2,24 @@
     Point-in-time features: for each cutoff date, only what was known by the end of that day.
     The scoring run uses the newest cutoff; training uses older ones whose outcome is known.
 #}
-with orders as (
+with purchases as (
     select
         customer_key,
         ordered_at,
-        -- Refunds are left out: the exports do not say when they happened, so a refund could
-        -- be news after the cutoff.
         amount,
         discount_amount > 0 as is_discounted
     from {{ ref('fct_orders') }}
-    where not is_cancelled
+    where is_purchase and not is_guest
+),
+
+refunds as (
+    -- A refund counts from the day it happened, as revenue given back. Only refunds the
+    -- export dates (a generic file's return lines and credit notes) can be placed before or
+    -- after a cutoff; Shopify's export does not date them, so they are left out: one could be
+    -- news after the cutoff.
+    select customer_key, refunded_at, refunded_amount
+    from {{ ref('fct_orders') }}
+    where not is_cancelled and not is_guest and refunded_at is not null
 ),
 
 identifiers as (
@@ -40,7 +48,7 @@ responses as (
 
 lines as (
     select customer_key, ordered_at, category from {{ ref('fct_order_lines') }}
-    where not is_cancelled
+    where not is_cancelled and not is_return and not is_guest
 ),
 
 cutoffs as (
@@ -56,33 +64,48 @@ cutoff_times as (
 ),
 
 known_orders as (
-    select cutoff_times.as_of_date, cutoff_times.cutoff_at, orders.*
+    select cutoff_times.as_of_date, cutoff_times.cutoff_at, purchases.*
     from cutoff_times
-    inner join orders on orders.ordered_at < cutoff_times.cutoff_at
+    inner join purchases on purchases.ordered_at < cutoff_times.cutoff_at
+),
+
+known_refunds as (
+    select
+        cutoff_times.as_of_date,
+        refunds.customer_key,
+        sum(refunded_amount) as refunded,
+        sum(refunded_amount) filter (where refunded_at >= cutoff_at - interval 90 day)
+            as refunded_90d,
+        sum(refunded_amount) filter (where refunded_at >= cutoff_at - interval 365 day)
+            as refunded_365d
+    from cutoff_times
+    inner join refunds on refunds.refunded_at < cutoff_times.cutoff_at
+    group by cutoff_times.as_of_date, refunds.customer_key
 ),
 
 order_features as (
+    -- Revenue is what the purchases brought in less the refunds known by the cutoff.
     select
-        as_of_date,
-        customer_key,
+        known.as_of_date,
+        known.customer_key,
         count(*) as orders_count,
-        sum(amount) as revenue,
-        sum(amount) / count(*) as avg_order_value,
-        date_diff('day', cast(max(ordered_at) as date), as_of_date) as days_since_last_order,
-        date_diff('day', cast(min(ordered_at) as date), as_of_date) as tenure_days,
+        sum(amount) - coalesce(any_value(refunded), 0) as revenue,
+        date_diff('day', cast(max(ordered_at) as date), known.as_of_date) as days_since_last_order,
+        date_diff('day', cast(min(ordered_at) as date), known.as_of_date) as tenure_days,
         count(*) filter (where ordered_at >= cutoff_at - interval 30 day) as orders_30d,
         count(*) filter (where ordered_at >= cutoff_at - interval 90 day) as orders_90d,
         count(*) filter (where ordered_at >= cutoff_at - interval 365 day) as orders_365d,
         coalesce(sum(amount) filter (where ordered_at >= cutoff_at - interval 90 day), 0)
-            as revenue_90d,
+            - coalesce(any_value(refunded_90d), 0) as revenue_90d,
         coalesce(sum(amount) filter (where ordered_at >= cutoff_at - interval 365 day), 0)
-            as revenue_365d,
+            - coalesce(any_value(refunded_365d), 0) as revenue_365d,
         case when count(*) > 1
             then date_diff('day', min(ordered_at), max(ordered_at)) / (count(*) - 1)
         end as avg_days_between_orders,
         avg(is_discounted::integer) as discounted_order_share
-    from known_orders
-    group by as_of_date, customer_key
+    from known_orders as known
+    left join known_refunds using (as_of_date, customer_key)
+    group by known.as_of_date, known.customer_key
 ),
 
 email_status as (
@@ -158,7 +181,7 @@ final as (
         order_features.as_of_date,
         cast(order_features.orders_count as integer) as orders_count,
         cast(order_features.revenue as double) as revenue,
-        cast(order_features.avg_order_value as double) as avg_order_value,
+        cast(order_features.revenue / order_features.orders_count as double) as avg_order_value,
         cast(order_features.days_since_last_order as integer) as days_since_last_order,
         cast(order_features.tenure_days as integer) as tenure_days,
         cast(order_features.orders_30d as integer) as orders_30d,

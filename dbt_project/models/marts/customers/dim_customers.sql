@@ -63,17 +63,19 @@ mailchimp as (
 ),
 
 orders as (
+    -- Revenue is what orders brought in less what was given back (credit notes included);
+    -- only purchases count as orders.
     select
         customer_key,
-        count(*) as orders_count,
+        count(*) filter (where is_purchase) as orders_count,
         sum(amount - refunded_amount) as revenue,
-        min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at,
-        count(*) filter (where ordered_at >= date '{{ as_of_date() }}' - interval 365 day)
-            as orders_365d,
+        min(ordered_at) filter (where is_purchase) as first_order_at,
+        max(ordered_at) filter (where is_purchase) as last_order_at,
+        count(*) filter (where is_purchase
+            and ordered_at >= date '{{ as_of_date() }}' - interval 365 day) as orders_365d,
         arg_max(billing_country, (ordered_at, order_id)) as last_billing_country
     from {{ ref('fct_orders') }}
-    where not is_cancelled and customer_key is not null
+    where not is_cancelled and not is_guest
     group by customer_key
 ),
 
@@ -199,7 +201,7 @@ final as (
             as last_seen_at,
         cast(coalesce(orders.orders_count, 0) as integer) as orders_count,
         cast(coalesce(orders.revenue, 0) as decimal(18, 2)) as revenue,
-        cast(orders.revenue / orders.orders_count as decimal(18, 2)) as avg_order_value,
+        cast(orders.revenue / nullif(orders.orders_count, 0) as decimal(18, 2)) as avg_order_value,
         orders.first_order_at,
         orders.last_order_at,
         cast(date_diff(

@@ -1,27 +1,15 @@
 {#
-    One row per order line, with the product's category from the site's catalogue as GA4's
-    ecommerce items describe it (the shop's exports carry no category).
+    One row per order line, with the product's category: the export's own (a generic orders
+    file may carry one), else the site's catalogue as GA4's ecommerce items describe it.
+    A return line's amount is negative, so the lines of an order not cancelled add up to what
+    it brought in (Shopify's refunds are an order field, not lines).
 #}
 with orders as (
     select * from {{ ref('fct_orders') }}
 ),
 
-shopify_lines as (
-    select order_name as order_id, line_number, sku, line_name as product_name, quantity,
-        line_price * quantity as line_amount
-    from {{ ref('stg_shop__orders') }}
-),
-
-generic_lines as (
-    select order_id, row_number() over (partition by order_id order by source_row) as line_number,
-        product_id as sku, cast(null as varchar) as product_name, quantity, line_amount
-    from {{ ref('stg_orders__orders') }}
-),
-
 lines as (
-    select 'shop' as order_source, * from shopify_lines
-    union all
-    select 'orders' as order_source, * from generic_lines
+    select * from {{ ref('int_orders__lines') }}
 ),
 
 catalogue as (
@@ -37,13 +25,15 @@ final as (
         orders.order_id,
         cast(lines.line_number as integer) as line_number,
         orders.customer_key,
+        orders.is_guest,
         orders.ordered_at,
         orders.order_date,
         lines.sku,
         coalesce(lines.product_name, catalogue.item_name) as product_name,
-        catalogue.category,
+        coalesce(lines.category, catalogue.category) as category,
         cast(lines.quantity as integer) as quantity,
         cast(lines.line_amount as decimal(18, 2)) as line_amount,
+        lines.is_return,
         orders.is_cancelled
     from lines
     inner join orders using (order_source, order_id)

@@ -1,3 +1,8 @@
+{#
+    One row per order. Revenue is amount less refunded_amount of the orders not cancelled; an
+    order counts as an order (a purchase) only when is_purchase. Guest checkouts have no
+    customer_key: they count for revenue, never for a person.
+#}
 with orders as (
     select * from {{ ref('int_orders__unioned') }}
 ),
@@ -10,23 +15,28 @@ final as (
     select
         orders.order_id,
         people.customer_key,
+        orders.is_guest,
         orders.ordered_at,
         cast(orders.ordered_at as date) as order_date,
         cast(orders.amount as decimal(18, 2)) as amount,
         cast(orders.refunded_amount as decimal(18, 2)) as refunded_amount,
+        orders.refunded_at,
         cast(orders.discount_amount as decimal(18, 2)) as discount_amount,
         orders.discount_code,
         orders.is_cancelled,
+        orders.is_purchase,
         orders.order_source,
         orders.currency,
         orders.billing_country,
         cast(orders.line_count as integer) as line_count,
         cast(orders.units as integer) as units
     from orders
-    -- Every order is a record of identity resolution: its id names the person who placed it.
+    -- Every order that names somebody is a record of identity resolution: its id names the
+    -- person who placed it. A guest order's id is in no cluster, so it joins nobody.
     left join identifiers as people
         on people.identifier_type = 'order_id'
         and people.identifier = orders.platform_order_id
+        and not orders.is_guest
 )
 
 select * from final
