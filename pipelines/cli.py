@@ -119,9 +119,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"\nthe run for {day} failed: " + "; ".join(reasons) + f" (log: {log_path})",
               file=sys.stderr)
         return code or 1
+    if check.unchanged_since:
+        outcome = (f"nothing new since run {check.unchanged_since}, whose publication "
+                   "stands unchanged")
+    else:
+        outcome = f"published as run {run_id}"
     print(f"\nmarketing_daily {day}: done; {check.tasks} tasks succeeded, "
-          f"{check.files_loaded} new files loaded ({check.rows_loaded:,} rows), "
-          f"published as run {run_id}. Outputs:")
+          f"{check.files_loaded} new files loaded ({check.rows_loaded:,} rows), {outcome}. "
+          "Outputs:")
     for name, where in daily.outputs(settings, day).items():
         print(f"  {name:28} {where}")
     print("\nQuery it: .venv/bin/marketing sql (the DuckDB shell, read-only), or read the "

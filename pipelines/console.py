@@ -67,6 +67,8 @@ def headline(task_id: str, summary: object) -> str:
         count = len(tables) if isinstance(tables, list | dict) else tables
         return (f"{count} tables and files checked, {summary['evaluated']} checks"
                 + (f", {warned} warnings" if warned else ""))
+    if "unchanged_since" in summary:
+        return f"nothing new: the publication of run {summary['unchanged_since']} stands"
     if "row_counts" in summary:
         return f"{len(summary['row_counts'])} tables published"
     if "path" in summary:

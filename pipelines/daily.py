@@ -160,28 +160,90 @@ def audited_tables(settings: Settings, run_id: str, logical_date: date
     return [t for t in expected if not t.startswith("exports/")], summary
 
 
+PUBLICATIONS_DDL = """
+create table if not exists audit.publications (
+    run_id varchar not null,
+    logical_date date not null,
+    outcome varchar not null,  -- published, or unchanged (same content as `same_as`)
+    same_as varchar,
+    decided_at timestamptz not null
+)
+"""
+
+
 def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Publish the audited tables atomically, then the audited exports; record run id, counts,
-    versions and validation."""
+    versions and validation. A rerun whose tables and export files are the same as the last
+    publication's for the same day publishes nothing again and says so."""
     from pipelines.activation.export import publish_exports
     from pipelines.transform import dbt_paths, read_run_results
+    from pipelines.warehouse import (
+        last_publication,
+        published_run_ids,
+        work_connection,
+        work_content_hashes,
+    )
     from pipelines.warehouse import publish as publish_tables
-    from pipelines.warehouse import work_connection
 
     tables, validation = audited_tables(settings, run_id, logical_date)
+    hashes = work_content_hashes(settings, tables)
+    last = last_publication(settings)
+    if (last and last.logical_date == logical_date and last.content_hashes == hashes
+            and _exports_unchanged(settings, logical_date)):
+        _record_publication(settings, run_id, logical_date, "unchanged", last.run_id)
+        log.info("nothing new since run %s: its publication stands", last.run_id)
+        return {"unchanged_since": last.run_id}
     with work_connection(settings) as con:
         models = dict(con.execute(
             "select model, version from ml.model_runs where run_id = ?", [run_id]
         ).fetchall())
     dbt_version = read_run_results(dbt_paths(settings)[0] / "run_results.json").dbt_version
+    # Only published runs' model records are published: a run that failed after scoring
+    # left rows in the work file that describe scores nobody saw.
+    published = [*published_run_ids(settings), run_id]
+    runs_filter = "run_id in ({})".format(", ".join(_sql_text(r) for r in published))
     publication = publish_tables(
         settings, tables, run_id, logical_date,
         versions={"dbt": dbt_version, **{f"model:{k}": v for k, v in models.items()}},
-        validation=validation,
+        validation=validation, row_filters={"ml.model_runs": runs_filter},
+        known_hashes=hashes,
     )
     exports = publish_exports(settings, logical_date)
+    _record_publication(settings, run_id, logical_date, "published", None)
     return {"path": str(publication.path), "row_counts": publication.row_counts,
             "exports": str(exports)}
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _exports_unchanged(settings: Settings, logical_date: date) -> bool:
+    """Whether the staged export files are those already published for the day."""
+    from pipelines.activation.export import staging_dir
+
+    def files(folder: Path) -> list[tuple] | None:
+        manifest = folder / "manifest.json"
+        if not manifest.exists():
+            return None
+        listed = json.loads(manifest.read_text())["files"]
+        return sorted((f["path"], f.get("sha256"), f.get("rows")) for f in listed)
+
+    staged = files(staging_dir(settings, logical_date))
+    return staged is not None and staged == files(settings.exports_dir
+                                                  / logical_date.isoformat())
+
+
+def _record_publication(settings: Settings, run_id: str, logical_date: date, outcome: str,
+                        same_as: str | None) -> None:
+    from pipelines.warehouse import work_connection
+
+    with work_connection(settings) as con:
+        con.execute("create schema if not exists audit")
+        con.execute(PUBLICATIONS_DDL)
+        con.execute("delete from audit.publications where run_id = ?", [run_id])
+        con.execute("insert into audit.publications values (?, ?, ?, ?, now())",
+                    [run_id, logical_date, outcome, same_as])
 
 
 def export(settings: Settings, logical_date: date, run_id: str) -> dict:

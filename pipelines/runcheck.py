@@ -30,6 +30,8 @@ class RunCheck:
     files_loaded: int = 0
     rows_loaded: int = 0
     published: bool = False
+    # The run found nothing new: the publication of this run id stands unchanged.
+    unchanged_since: str | None = None
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -135,7 +137,7 @@ def check_run(settings: Settings, day: date, run_id: str | None,
             rows = con.execute(
                 "select count(*), coalesce(sum(rows_loaded), 0) from audit.loads "
                 "where run_id = ? and status = 'loaded'", [run_id]
-            ).fetchall() if _has_ledger(con) else [(0, 0)]
+            ).fetchall() if _has_table(con, "loads") else [(0, 0)]
         check.files_loaded, check.rows_loaded = int(rows[0][0]), int(rows[0][1])
     waiting = waiting_files(settings, day) if settings.work_db.exists() else []
     if waiting:
@@ -155,7 +157,13 @@ def check_run(settings: Settings, day: date, run_id: str | None,
                 "select count(*) from meta.runs where run_id = ?", [run_id]).fetchall()[0][0])
         finally:
             con.close()
-    if not check.published and not failed:
+    if run_id and not check.published and settings.work_db.exists():
+        with work_connection(settings) as con:
+            same = con.execute(
+                "select same_as from audit.publications where run_id = ? and outcome = "
+                "'unchanged'", [run_id]).fetchall() if _has_table(con, "publications") else []
+        check.unchanged_since = same[0][0] if same else None
+    if not check.published and not check.unchanged_since and not failed:
         check.errors.append(
             f"the run for {day} published nothing: {settings.published_db} has no record of "
             f"run {run_id or '(unknown)'}"
@@ -163,8 +171,9 @@ def check_run(settings: Settings, day: date, run_id: str | None,
     return check
 
 
-def _has_ledger(con) -> bool:
+def _has_table(con, name: str) -> bool:
+    """Whether the work file has `audit.<name>` (a new data folder may not yet)."""
     return bool(con.execute(
         "select count(*) from information_schema.tables "
-        "where table_schema = 'audit' and table_name = 'loads'"
+        "where table_schema = 'audit' and table_name = ?", [name]
     ).fetchall()[0][0])

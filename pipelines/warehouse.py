@@ -113,6 +113,35 @@ def _existing_runs(published: Path) -> list[tuple]:
         con.close()
 
 
+@dataclass(frozen=True)
+class LastPublication:
+    run_id: str
+    logical_date: date
+    content_hashes: dict[str, str]  # every table but the run logs
+
+
+def last_publication(settings: Settings) -> LastPublication | None:
+    """The newest publication recorded in the published file's `meta.runs`, if any."""
+    runs = _existing_runs(settings.published_db)
+    if not runs:
+        return None
+    newest = max(runs, key=lambda r: r[2])  # published_at
+    hashes = {t: h for t, h in json.loads(newest[5]).items() if t not in RUN_LOGS}
+    return LastPublication(newest[0], newest[1], hashes)
+
+
+def work_content_hashes(settings: Settings, tables: Sequence[str]) -> dict[str, str]:
+    """Content hash of each of `tables` in the work file, the run logs left out: equal to
+    the hashes their published copies get, as the hash ignores row order."""
+    with work_connection(settings) as con:
+        return {t: table_content_hash(con, t) for t in tables if t not in RUN_LOGS}
+
+
+def published_run_ids(settings: Settings) -> list[str]:
+    """The run ids of every publication so far."""
+    return [row[0] for row in _existing_runs(settings.published_db)]
+
+
 def publish(
     settings: Settings,
     tables: Sequence[str],
@@ -120,12 +149,16 @@ def publish(
     logical_date: date,
     versions: dict[str, str],
     validation: dict,
+    row_filters: dict[str, str] | None = None,
+    known_hashes: dict[str, str] | None = None,
 ) -> Publication:
     """Copy the audited `tables` from the work file into a new published file, atomically.
 
     The new file is built under a temporary name, fsynced, then moved over
     `marketing.duckdb` with `os.replace`. `meta.runs` carries the history of every publish,
-    this one included. Returns the row counts and content hashes of what was published.
+    this one included. `row_filters` maps a table to a SQL condition its published rows
+    meet; `known_hashes` are content hashes already taken of the work tables (not filtered),
+    so they are not taken twice. Returns the row counts and content hashes published.
     """
     published = settings.published_db
     staging = published.with_name(f".{published.name}.{os.getpid()}.building")
@@ -144,9 +177,13 @@ def publish(
             schema = table.split(".")[0]
             con.execute(f"create schema if not exists {schema}")
             key_order = _order_clause(con, f"work.{table}")
-            con.execute(f"create table {table} as select * from work.{table} {key_order}")
+            where = f"where {row_filters[table]}" if row_filters and table in row_filters else ""
+            con.execute(
+                f"create table {table} as select * from work.{table} {where} {key_order}")
             row_counts[table] = con.sql(f"select count(*) from {table}").fetchall()[0][0]
-            hashes[table] = table_content_hash(con, table)
+            unfiltered = not (row_filters and table in row_filters)
+            hashes[table] = ((known_hashes or {}).get(table) if unfiltered else None) or (
+                table_content_hash(con, table))
         con.execute("detach work")
         con.execute("create schema if not exists meta")
         con.execute(RUNS_DDL)

@@ -1,0 +1,84 @@
+"""The daily publish step: only published runs' model records are published, and a rerun with
+nothing new publishes nothing again and says so."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date
+
+from pipelines import daily, runcheck
+from pipelines.activation.export import staging_dir
+from pipelines.airflow_env import TaskState
+from pipelines.warehouse import connect
+
+DAY = date(2010, 12, 9)
+
+
+def _settings(settings, tmp_path):
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    for table in ("marts.t", "ml.model_runs"):
+        (suites / f"{table}.json").write_text(json.dumps({"meta": {"table": table}}))
+    return dataclasses.replace(settings, expectations_dir=suites)
+
+
+def _run(settings, run_id: str, rows: int) -> dict:
+    """What a run leaves in the work file before publish: a table, its model record, a
+    passing audit; then the publish step."""
+    con = connect(settings)
+    try:
+        con.execute("create schema if not exists marts; create schema if not exists ml; "
+                    "create schema if not exists audit")
+        con.execute(f"create or replace table marts.t as select range as x from range({rows})")
+        con.execute("create table if not exists ml.model_runs (run_id varchar, model varchar, "
+                    "version varchar)")
+        con.execute("insert into ml.model_runs values (?, 'churn', 'v1')", [run_id])
+        con.execute("create table if not exists audit.validations (run_id varchar, "
+                    "table_name varchar, success boolean, severity varchar)")
+        con.execute("insert into audit.validations values (?, 'marts.t', true, 'error'), "
+                    "(?, 'ml.model_runs', true, 'error')", [run_id, run_id])
+    finally:
+        con.close()
+    staged = staging_dir(settings, DAY)  # the export step's output, audited
+    staged.mkdir(parents=True, exist_ok=True)
+    (staged / "manifest.json").write_text(json.dumps({"files": []}))
+    return daily.publish(settings, DAY, run_id)
+
+
+def _published(settings, sql: str) -> list[tuple]:
+    con = connect(settings, path=settings.published_db, read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_failed_runs_model_records_are_never_published(settings, tmp_path):
+    settings = _settings(settings, tmp_path)
+    _run(settings, "run-1", 3)
+    con = connect(settings)
+    try:  # a run that scored, then failed its audit: its record stays in the work file only
+        con.execute("insert into ml.model_runs values ('run-failed', 'churn', 'v2')")
+    finally:
+        con.close()
+    _run(settings, "run-2", 4)
+    assert _published(settings, "select run_id from ml.model_runs order by 1") == [
+        ("run-1",), ("run-2",)]
+
+
+def test_a_rerun_with_nothing_new_publishes_nothing_and_says_so(settings, tmp_path):
+    settings = _settings(settings, tmp_path)
+    first = _run(settings, "run-1", 3)
+    assert "path" in first
+    before = settings.published_db.stat().st_mtime_ns
+    again = _run(settings, "run-2", 3)
+    assert again == {"unchanged_since": "run-1"}
+    assert settings.published_db.stat().st_mtime_ns == before
+    assert _published(settings, "select run_id from meta.runs") == [("run-1",)]
+    check = runcheck.check_run(settings, DAY, "run-2", [TaskState("publish", "success")])
+    assert (check.errors, check.unchanged_since) == ([], "run-1")
+    # New content is published.
+    assert "path" in _run(settings, "run-3", 5)
+    assert _published(settings, "select run_id from meta.runs order by published_at") == [
+        ("run-1",), ("run-3",)]
