@@ -311,7 +311,8 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
         EntitySpec(
             source="ga4",
             entity="events",
-            patterns=("events_*.ndjson", "events_*.json", "events_*.parquet"),
+            patterns=("events_*.ndjson", "events_*.json", "events_*.ndjson.gz",
+                      "events_*.json.gz", "events_*.parquet"),
             file_format="ndjson",
             columns=(
                 Column("event_date", required=True),
@@ -327,7 +328,8 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
         EntitySpec(
             source="meta_capi",
             entity="events",
-            patterns=("events_*.ndjson", "events_*.json", "events_*.parquet"),
+            patterns=("events_*.ndjson", "events_*.json", "events_*.ndjson.gz",
+                      "events_*.json.gz", "events_*.parquet"),
             file_format="ndjson",
             columns=(
                 Column("event_name", required=True),
@@ -341,7 +343,8 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
         EntitySpec(
             source="meta_ads",
             entity="insights",
-            patterns=("ads_insights_*.ndjson", "ads_insights_*.json"),
+            patterns=("ads_insights_*.ndjson", "ads_insights_*.json",
+                      "ads_insights_*.ndjson.gz", "ads_insights_*.json.gz"),
             file_format="ndjson",
             columns=(
                 Column("date_start", required=True),
