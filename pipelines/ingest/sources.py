@@ -205,6 +205,25 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
             required_any=(("customer_id", "email"),),
         ),
     ),
+    # A randomised test's results, one row per unit: which experiment and arm, who, and any
+    # outcome and covariate columns (kept as text). A newer export of an experiment replaces
+    # the rows earlier export folders held for it (outcomes mature after the test).
+    "experiments": (
+        EntitySpec(
+            source="experiments",
+            entity="results",
+            patterns=("*.csv",),
+            columns=(
+                Column("experiment", required=True),
+                Column("arm", required=True),
+                Column("customer_id"),
+                Column("email"),
+                Column("unit_id"),
+            ),
+            required_any=(("customer_id", "email", "unit_id"),),
+            replace_by="experiment",
+        ),
+    ),
     "mailchimp": (
         EntitySpec(
             source="mailchimp",
