@@ -427,11 +427,10 @@ def _stage_ndjson_files(
             checks.append(f"case when {field} is null{absent} then "
                           f"{quote_literal('missing required field: ' + key)} end")
         if sql_type != "VARCHAR":
-            # Present but NULL once cast: a bad value or an explicit null, told apart below.
-            # An optional field's explicit JSON null is told apart here: exports written by
-            # Arrow or pandas keep every null, so it is on most lines. CASE branches run only
-            # for the rows that reach them: the line is parsed again only where a field is
-            # NULL.
+            # Present but NULL once cast: a bad value or an explicit JSON null. An optional
+            # field's null is recognised here, since exports written by Arrow or pandas keep
+            # every null, on most lines; the branch parses the line again only for the rows
+            # that reach it. The rest are explained field by field below.
             explicit_null = "" if column and column.required else (
                 f"when json_extract({safe}, {_json_path(key)}) = 'null' then null ")
             checks.append(f"case when {field} is not null then null "
