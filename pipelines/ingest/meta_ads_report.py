@@ -197,6 +197,9 @@ def _read_header(report: Path, header: list[str], currency: str | None
         columns[key] = index
         if named_currency:
             currencies.add(named_currency)
+    if "results" in columns and "result indicator" not in columns:
+        # Without the indicator the results cannot be told apart (purchases, leads, clicks).
+        ignored.append(header[columns.pop("results")])
     missing = [c for c in ("ad id", "amount spent") if c not in columns]
     if "day" not in columns:
         missing += [c for c in ("reporting starts", "reporting ends") if c not in columns]

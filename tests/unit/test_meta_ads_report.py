@@ -106,14 +106,17 @@ def test_a_report_that_cannot_be_read_is_named_and_nothing_is_written(
 def test_the_command_converts_and_says_what_it_left_out(tmp_path, settings, monkeypatch,
                                                         capsys):
     monkeypatch.setenv("MARKETING_HOME", str(settings.home))
-    report = write_report(tmp_path, "2026-10-01,2026-10-01,1,5,Active",
-                          header="Reporting starts,Reporting ends,Ad ID,Amount spent,Delivery")
+    report = write_report(tmp_path, "2026-10-01,2026-10-01,1,5,Active,3",
+                          header="Reporting starts,Reporting ends,Ad ID,Amount spent,Delivery,"
+                                 "Results")
     assert main(["convert", "meta-ads-report", str(report), "--currency", "GBP",
                  "--date", "2026-10-03"]) == 0
     out = capsys.readouterr().out
     assert "meta_ads/2026-10-03/ads_insights_20261001_20261001.ndjson: 1 ad rows" in out
-    assert "columns not read: Delivery" in out
+    assert "columns not read: Delivery, Results" in out
     assert lines(settings.landing_dir / "meta_ads" / "2026-10-03" /
-                 "ads_insights_20261001_20261001.ndjson")[0]["account_currency"] == "GBP"
+                 "ads_insights_20261001_20261001.ndjson") == [
+        {"date_start": "2026-10-01", "date_stop": "2026-10-01", "ad_id": "1",
+         "account_currency": "GBP", "spend": "5"}]
     assert main(["convert", "meta-ads-report", str(tmp_path / "none.csv")]) == 1
     assert capsys.readouterr().err == f"not converted: {tmp_path / 'none.csv'}: no such file\n"
