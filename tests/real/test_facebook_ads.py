@@ -18,11 +18,12 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from realdata import run_daily_ingest_and_transform
 
 from pipelines.config import Settings
 from pipelines.ingest.meta_ads_report import convert_meta_ads_report
 from pipelines.warehouse import connect
+
+from .realdata import run_daily_ingest_and_transform
 
 pytestmark = [pytest.mark.real, pytest.mark.integration, pytest.mark.slow]
 

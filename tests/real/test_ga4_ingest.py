@@ -17,12 +17,13 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from realdata import link_landing
 
 from pipelines.config import Settings
 from pipelines.ingest.run import ingest_files
 from pipelines.ingest.sources import GA4_STRUCTURE
 from pipelines.warehouse import connect
+
+from .realdata import link_landing
 
 pytestmark = pytest.mark.real
 

@@ -14,10 +14,11 @@ from datetime import date
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from realdata import link_landing, run_daily_ingest_and_transform
 
 from pipelines.config import Settings
 from pipelines.warehouse import connect
+
+from .realdata import link_landing, run_daily_ingest_and_transform
 
 pytestmark = [pytest.mark.real, pytest.mark.integration, pytest.mark.slow]
 
