@@ -204,6 +204,28 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_convert_meta_ads_report(args: argparse.Namespace, settings: Settings) -> int:
+    from pipelines.ingest.meta_ads_report import ReportError, convert_meta_ads_report
+
+    try:
+        done = convert_meta_ads_report(
+            Path(args.path), settings.landing_dir,
+            date.fromisoformat(args.date) if args.date else None, args.currency)
+    except ReportError as exc:
+        print(f"not converted: {exc}", file=sys.stderr)
+        return 1
+    print(f"{done.path}: {done.rows} ad rows, {done.first_day} to {done.last_day}, "
+          f"{done.currency}; the next meta_ads ingest loads it")
+    if done.summary_rows:
+        print(f"  left out {done.summary_rows} summary (totals) row(s)")
+    if done.multi_day_rows:
+        print(f"  {done.multi_day_rows} rows cover more than one day and count on their first "
+              f"day; export with a Day breakdown for daily figures")
+    if done.ignored_columns:
+        print(f"  columns not read: {', '.join(done.ignored_columns)}")
+    return 0
+
+
 def _step(*names: str):
     def run(args: argparse.Namespace, settings: Settings) -> int:
         from pipelines import daily
@@ -349,6 +371,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True)
     p.add_argument("--path", required=True, nargs="+")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("convert", help="turn an export the sources do not read into one they do")
+    formats = p.add_subparsers(dest="format", required=True)
+    p = formats.add_parser(
+        "meta-ads-report",
+        help="a Meta Ads Manager CSV report (ad level, with Ad ID) into meta_ads Insights rows "
+        "in the landing folder",
+    )
+    p.add_argument("path", help="the CSV file Ads Manager exported")
+    p.add_argument("--date", help="export date folder (default: the report's last day)")
+    p.add_argument("--currency", help="ISO code of the amounts, when no header names it")
+    p.set_defaults(func=cmd_convert_meta_ads_report)
 
     steps = {"score": ("score_churn", "score_ltv", "score_lead", "forecast_units"),
              "report": ("report",)}

@@ -231,6 +231,11 @@ def _without_rows(
     path = str(facts.path)
     base = {"file": path, "source": spec.source, "entity": spec.entity}
     ledger_base = _ledger_base(spec, facts, run_id)
+    if facts.problem:
+        message = f"{path}: rejected, {facts.problem}"
+        ledger.record(con, **ledger_base, rows_read=0, rows_loaded=0, rows_quarantined=0,
+                      status="rejected", message=message)
+        return LoadResult(**base, status="rejected", message=message)
     if not facts.has_data:
         ledger.record(con, **ledger_base, rows_read=0, rows_loaded=0, rows_quarantined=0,
                       status="empty", message="file has no data rows")
@@ -408,6 +413,9 @@ def _stage_ndjson_files(
     paths = [str(f.path) for f in files]
     known = dict(spec.structure)
     by_name = {c.name: c for c in spec.columns}
+    # Vectorised evaluation does not short-circuit AND: every JSON function gets a safe input,
+    # and the costly tests sit in CASE branches that run only for the rows that reach them.
+    safe = "try_cast(_line as json)"
     checks = []
     for key, sql_type in known.items():
         column = by_name.get(key)
@@ -419,9 +427,16 @@ def _stage_ndjson_files(
             checks.append(f"case when {field} is null{absent} then "
                           f"{quote_literal('missing required field: ' + key)} end")
         if sql_type != "VARCHAR":
-            # Present but NULL once cast: a bad value or an explicit null; told apart below.
-            checks.append(f"case when {field} is null and list_contains(_keys, "
-                          f"{quote_literal(key)}) then {quote_literal(SUSPECT)} end")
+            # Present but NULL once cast: a bad value or an explicit JSON null. An optional
+            # field's null is recognised here, since exports written by Arrow or pandas keep
+            # every null, on most lines; the branch parses the line again only for the rows
+            # that reach it. The rest are explained field by field below.
+            explicit_null = "" if column and column.required else (
+                f"when json_extract({safe}, {_json_path(key)}) = 'null' then null ")
+            checks.append(f"case when {field} is not null then null "
+                          f"when not coalesce(list_contains(_keys, {quote_literal(key)}), "
+                          f"false) then null {explicit_null}"
+                          f"else {quote_literal(SUSPECT)} end")
         elif column and column.kind != "text":
             rule = _violation(Column(key, column.kind, False, column.fmt))
             if rule:
@@ -429,9 +444,6 @@ def _stage_ndjson_files(
 
     struct = "STRUCT(" + ", ".join(f"{quote_ident(k)} {t}" for k, t in known.items()) + ")"
     known_keys = "[" + ", ".join(quote_literal(k) for k in known) + "]"
-    # Vectorised evaluation does not short-circuit AND: every JSON function gets a safe input,
-    # and the costly tests sit in CASE branches that run only for the rows that reach them.
-    safe = "try_cast(_line as json)"
     many = len(files) > 1
 
     def reader(line_limit: int) -> str:
@@ -552,10 +564,18 @@ def _no_bad_rows(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
-    """Parquet (e.g. GA4 exported from BigQuery) is typed already; required fields checked."""
+    """Parquet (e.g. GA4 exported from BigQuery) is typed already, but not always as the
+    source's structure says: a column that is NULL in every row may be written as int64 where
+    BigQuery has STRING, and records carry fields the product does not read. Each column is
+    cast to its declared type (a value that does not cast is a bad row) and every other
+    column kept as JSON, as for NDJSON, so a raw table looks the same whichever format its
+    files came in. Required fields are checked."""
     path = quote_literal(str(facts.path))
     described = con.sql(f"describe select * from read_parquet({path})").fetchall()
-    types = {name: sql_type for name, sql_type, *_ in described}
+    file_types = {name: sql_type for name, sql_type, *_ in described}
+    declared = {c.name: "VARCHAR" for c in spec.columns}
+    declared.update(dict(spec.structure))
+    types = {name: declared.get(name, "JSON") for name in file_types}
     checks = [
         f"case when {quote_ident(c.name)} is null then "
         f"{quote_literal('missing required field: ' + c.name)} end"
@@ -564,15 +584,28 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: File
     missing = [c.name for c in spec.columns if c.required and c.name not in types]
     if missing:
         checks.append(quote_literal(f"missing required field: {', '.join(missing)}"))
+    typed = []
+    for name, sql_type in types.items():
+        column = quote_ident(name)
+        if sql_type == "JSON":
+            typed.append(f"to_json({column}) as {column}")
+            continue
+        cast = f"try_cast({column} as {sql_type})"
+        typed.append(f"{cast} as {column}")
+        checks.append(f"case when {column} is not null and {cast} is null then "
+                      f"{quote_literal(f'bad type: {name} is not {sql_type.lower()}')} end")
+    original = ", ".join(quote_ident(c) for c in file_types)
     con.execute(
         f"create or replace temp table {STAGE} as "
-        f"select * exclude (file_row_number), file_row_number + 1 as _row, "
-        f"{_reason_sql(checks)} as _reason, {path} as _file_path "
-        f"from read_parquet({path}, file_row_number = true)"
+        f"with checked as (select *, {_reason_sql(checks)} as _reason "
+        f"from read_parquet({path}, file_row_number = true)) "
+        f"select {', '.join(typed)}, file_row_number + 1 as _row, _reason, "
+        f"case when _reason is not null then "
+        f"cast(to_json(struct_pack({original})) as varchar) end as _line, "
+        f"{path} as _file_path from checked"
     )
     _no_bad_rows(con)
-    cols = ", ".join(quote_ident(c) for c in types)
-    return Staged(columns=types, raw_line=f"cast(to_json(struct_pack({cols})) as varchar)")
+    return Staged(columns=types, raw_line="_line")
 
 
 def _verdicts(

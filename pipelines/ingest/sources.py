@@ -214,6 +214,25 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
             required_any=(("amount", "unit_price"),),
         ),
     ),
+    # A randomised test's results, one row per unit: which experiment and arm, who, and any
+    # outcome and covariate columns (kept as text). A newer export of an experiment replaces
+    # the rows earlier export folders held for it (outcomes mature after the test).
+    "experiments": (
+        EntitySpec(
+            source="experiments",
+            entity="results",
+            patterns=("*.csv",),
+            columns=(
+                Column("experiment", required=True),
+                Column("arm", required=True),
+                Column("customer_id"),
+                Column("email"),
+                Column("unit_id"),
+            ),
+            required_any=(("customer_id", "email", "unit_id"),),
+            replace_by="experiment",
+        ),
+    ),
     "mailchimp": (
         EntitySpec(
             source="mailchimp",
@@ -320,7 +339,8 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
         EntitySpec(
             source="ga4",
             entity="events",
-            patterns=("events_*.ndjson", "events_*.json", "events_*.parquet"),
+            patterns=("events_*.ndjson", "events_*.json", "events_*.ndjson.gz",
+                      "events_*.json.gz", "events_*.parquet"),
             file_format="ndjson",
             columns=(
                 Column("event_date", required=True),
@@ -336,7 +356,8 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
         EntitySpec(
             source="meta_capi",
             entity="events",
-            patterns=("events_*.ndjson", "events_*.json", "events_*.parquet"),
+            patterns=("events_*.ndjson", "events_*.json", "events_*.ndjson.gz",
+                      "events_*.json.gz", "events_*.parquet"),
             file_format="ndjson",
             columns=(
                 Column("event_name", required=True),
@@ -350,7 +371,8 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
         EntitySpec(
             source="meta_ads",
             entity="insights",
-            patterns=("ads_insights_*.ndjson", "ads_insights_*.json"),
+            patterns=("ads_insights_*.ndjson", "ads_insights_*.json",
+                      "ads_insights_*.ndjson.gz", "ads_insights_*.json.gz"),
             file_format="ndjson",
             columns=(
                 Column("date_start", required=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -222,3 +223,22 @@ def test_the_limit_on_people_per_shareable_identifier_is_configurable(max_people
     )
     merged = got[("email", "a@x.com")] == got[("email", "b@x.com")]
     assert merged is (max_people == 2)
+
+
+def test_a_shop_without_identifiers_resolves_to_no_clusters():
+    """A shop whose only export is its ad reports has no identifier at all: the model's
+    inputs are empty relations, which must still give an empty table, not an error."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("create table nodes (identifier_type varchar, identifier varchar, "
+                "first_seen_at timestamptz, is_role_mailbox boolean)")
+    con.execute("create table edges (identifier_type varchar, identifier varchar, "
+                "linked_type varchar, linked_identifier varchar)")
+    refs = {"int_identity__nodes": con.table("nodes"), "int_identity__edges": con.table("edges")}
+    config = {"weak_types": WEAK, "max_people_per_identifier": 1, "max_cluster_size": 200}
+    dbt = SimpleNamespace(ref=refs.__getitem__, config=SimpleNamespace(get=config.__getitem__))
+    out = clusters.model(dbt, None)
+    assert out.num_rows == 0
+    assert out.column_names == ["identifier_type", "identifier", "first_seen_at", "resolution",
+                                "anchor"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import random
 from datetime import date
@@ -124,6 +126,102 @@ def test_ga4_parquet_loads_into_the_same_table(settings, tmp_path):
     ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
     assert rows(settings, "select count(*), min(_row), max(_row) from raw.ga4__events") == [
         (5, 1, 5)]
+
+
+def test_parquet_columns_take_the_declared_types_and_unknown_ones_are_json(settings, tmp_path):
+    """BigQuery's Parquet writes a column that is NULL in every row as int64 where the
+    export has STRING, and records hold fields the product does not read: raw gets the
+    declared types and JSON, as from NDJSON, whichever format comes first."""
+    target = settings.landing_dir / "ga4" / "2026-10-30" / "events_20261029.parquet"
+    target.parent.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute(
+        f"copy (select '20261029' as event_date, 1761696000000000 + i as event_timestamp, "
+        f"'page_view' as event_name, i || '.17' as user_pseudo_id, "
+        f"null::bigint as user_id, 2100450278 as stream_id, "
+        f"{{'analytics_storage': null::bigint, 'uses_transient_token': 'No'}} as privacy_info, "
+        f"{{'category': 'desktop', 'vendor_id': null::bigint}} as device, "
+        f"{{'revenue': 339.0, 'currency': 'USD'}} as user_ltv "
+        f"from range(3) t(i)) to '{target}' (format parquet)")
+    write_landing(settings, "ga4", "2026-10-31", "events_20261030.ndjson",
+                  ga4_event(9, day="20261030", user_ltv={"revenue": 1.5, "currency": "EUR"}))
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    types = dict(rows(settings, "select column_name, data_type from information_schema.columns "
+                                "where table_name = 'ga4__events'"))
+    assert (types["user_id"], types["stream_id"], types["privacy_info"], types["user_ltv"]) \
+        == ("VARCHAR", "VARCHAR", "JSON", "JSON")
+    assert rows(settings, "select stream_id, device.category, user_ltv->>'$.currency', "
+                          "privacy_info->>'$.uses_transient_token' from raw.ga4__events "
+                          "where _row = 1 order by _file") == [
+        ("2100450278", "desktop", "USD", "No"), (None, "mobile", "EUR", None)]
+
+
+def test_a_parquet_value_that_does_not_cast_is_quarantined_with_its_reason(settings):
+    target = settings.landing_dir / "ga4" / "2026-10-30" / "events_20261029.parquet"
+    target.parent.mkdir(parents=True)
+    duckdb.connect().execute(
+        f"copy (select '20261029' as event_date, "
+        f"case when i = 1 then 'soon' else (1761696000000000 + i)::varchar end "
+        f"as event_timestamp, 'page_view' as event_name, i || '.17' as user_pseudo_id "
+        f"from range(60) t(i)) to '{target}' (format parquet)")
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    assert rows(settings, "select row_number, reason, raw_line->>'$.event_timestamp' "
+                          "from raw.quarantine") == [
+        (2, "bad type: event_timestamp is not bigint", "soon")]
+    assert rows(settings, "select count(*), typeof(any_value(event_timestamp)) "
+                          "from raw.ga4__events") == [(59, "BIGINT")]
+
+
+def test_explicit_nulls_load_except_in_a_required_field(settings):
+    """Arrow and pandas write every null: an optional field's null is no bad value (and no
+    reason to recheck the line), a required field's null is a missing field."""
+    base = {"event_date": "20261029", "event_name": "x", "event_timestamp": "5",
+            "user_pseudo_id": "1.2", "event_previous_timestamp": None, "ecommerce": None,
+            "items": None, "privacy_info": None}
+    lines = [{**base, "event_timestamp": None}, {**base, "event_previous_timestamp": "soon"},
+             *([base] * 98)]
+    write_landing(settings, "ga4", "2026-10-30", "events_20261029.ndjson",
+                  "\n".join(json.dumps(line) for line in lines))
+    ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    assert rows(settings, "select row_number, reason from raw.quarantine order by 1") == [
+        (1, "missing required field: event_timestamp"),
+        (2, "bad type: event_previous_timestamp is not bigint")]
+    assert rows(settings, "select count(*), count(event_previous_timestamp), count(ecommerce) "
+                          "from raw.ga4__events") == [(98, 0, 0)]
+
+
+def test_gzip_ndjson_loads_with_the_hash_of_its_bytes_and_its_content_encoding(settings):
+    """BigQuery exports compress NDJSON with gzip (`events_*.json.gz`); DuckDB reads it as
+    it is. The ledger knows the file by the hash of the bytes on disk."""
+    path = settings.landing_dir / "ga4" / "2026-10-30" / "events_20261029.json.gz"
+    path.parent.mkdir(parents=True)
+    text = "\n".join(ga4_event(i, geo={"city": "Zürich"}) for i in range(1, 4))
+    # Two gzip members, as `cat a.gz b.gz` makes.
+    path.write_bytes(gzip.compress(text[:500].encode()) + gzip.compress(text[500:].encode()))
+    report = ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    assert report.summary().startswith("ga4: 1 files loaded (3 rows, 0 quarantined)")
+    assert rows(settings, "select sha256, size_bytes, encoding from audit.loads") == [
+        (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size, "utf-8")]
+    assert rows(settings, "select distinct geo.city from raw.ga4__events") == [("Zürich",)]
+    assert ingest_source(settings, "ga4", "r2", date(2026, 10, 31)).count("skipped") == 1
+
+
+def test_a_broken_or_empty_gzip_file_is_named_not_a_traceback(settings):
+    day = settings.landing_dir / "ga4" / "2026-10-30"
+    day.mkdir(parents=True)
+    whole = gzip.compress(ga4_event(1).encode())
+    (day / "events_20261029.json.gz").write_bytes(whole[:-12])  # cut short in transfer
+    (day / "events_20261028.json.gz").write_bytes(gzip.compress(b""))
+    (day / "events_20261027.json.gz").write_bytes(b"{not gzip at all}")
+    with pytest.raises(IngestError) as error:
+        ingest_source(settings, "ga4", "r1", date(2026, 10, 31))
+    assert "events_20261029.json.gz: rejected, not a readable gzip file (the gzip stream " \
+           "ends before its end marker" in str(error.value)
+    assert "events_20261027.json.gz: rejected, not a readable gzip file" in str(error.value)
+    assert sorted(rows(settings, "select regexp_extract(file_path, 'events_\\d+'), status "
+                                 "from audit.loads")) == [
+        ("events_20261027", "rejected"), ("events_20261028", "empty"),
+        ("events_20261029", "rejected")]
 
 
 def test_meta_insights_metrics_are_checked_as_numbers(settings):

@@ -135,8 +135,10 @@ def anchors(resolved: pl.DataFrame) -> pl.DataFrame:
 
 
 def model(dbt, session):
-    nodes = pl.from_arrow(dbt.ref("int_identity__nodes").arrow())
-    edges = pl.from_arrow(dbt.ref("int_identity__edges").arrow())
+    # `.pl()`, not `pl.from_arrow(.arrow())`: DuckDB's Arrow reader of an empty relation has
+    # no batch to give its schema, and a shop whose only source is its ads has no identifiers.
+    nodes = dbt.ref("int_identity__nodes").pl()
+    edges = dbt.ref("int_identity__edges").pl()
     resolved = resolve(
         nodes,
         edges,

@@ -35,6 +35,22 @@ with events as (
 ),
 {% endif %}
 
+purchases_marked as (
+    -- A purchase counts once per transaction: GA4 counts a transaction id once, and a
+    -- reloaded confirmation page sends the same purchase again at another time. A purchase
+    -- without a transaction id cannot be matched, so each one counts.
+    select
+        *,
+        event_name = 'purchase' and (
+            transaction_id is null
+            or row_number() over (
+                partition by user_pseudo_id, ga_session_id, event_name, transaction_id
+                order by event_at, source_file, source_row
+            ) = 1
+        ) as is_counted_purchase
+    from events
+),
+
 sessions as (
     select
         user_pseudo_id || ':' || ga_session_id as session_key,
@@ -59,17 +75,17 @@ sessions as (
         count(*) filter (where event_name = 'view_item') as item_views,
         count(*) filter (where event_name = 'add_to_cart') as add_to_carts,
         count(*) filter (where event_name = 'begin_checkout') as checkouts,
-        count(distinct transaction_id) filter (where event_name = 'purchase') as purchases,
+        count(*) filter (where is_counted_purchase) as purchases,
         list(distinct transaction_id order by transaction_id) filter (
             where event_name = 'purchase' and transaction_id is not null) as transaction_ids,
-        coalesce(sum(purchase_revenue) filter (where event_name = 'purchase'), 0)
+        coalesce(sum(purchase_revenue) filter (where is_counted_purchase), 0)
             as purchase_revenue,
         count(*) filter (where event_name = 'generate_lead') as leads,
         count(*) filter (where event_name = 'sign_up') as sign_ups,
         bool_or(ads_storage_granted) as ads_storage_granted,
         max(loaded_at) as loaded_at,
         max(event_date) as last_event_date
-    from events
+    from purchases_marked
     group by user_pseudo_id, ga_session_id
     {% if is_incremental() %}
     -- Only sessions that reach into the rebuilt days: the others are complete in this table.

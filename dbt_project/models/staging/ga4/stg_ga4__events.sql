@@ -49,7 +49,8 @@ renamed as (
                  {{ ga4_param('value', 'float_value') }},
                  cast({{ ga4_param('value', 'int_value') }} as double)) as event_value,
         {{ ga4_param('currency') }} as currency,
-        ecommerce.transaction_id as transaction_id,
+        -- GA4 writes '(not set)' where the site sent no transaction id.
+        nullif(ecommerce.transaction_id, '(not set)') as transaction_id,
         ecommerce.purchase_revenue as purchase_revenue,
         ecommerce.total_item_quantity as item_quantity,
         items,
