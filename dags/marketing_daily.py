@@ -27,6 +27,8 @@ The daily marketing run for one day of data (the logical date, in UTC):
    `marketing_published`).
 9. **report**: the HTML report for the day, with the persona cards.
 
+A task that fails for good, a publication the quality gate blocks and checks that fail at
+warning level are sent as alerts (e-mail, a Slack-compatible webhook; `pipelines/alerts.py`).
 Every task that writes DuckDB runs in the one-slot pool `duckdb_writer`. A task is retried
 only for errors a retry can fix (the file system, a DuckDB lock); bad input or a failed check
 fails it at once with its message. Logic lives in
@@ -65,6 +67,16 @@ def _run(step: str, *args: str):
         raise AirflowFailException(f"{step}: {error}") from error
 
 
+def _alert_failure(context) -> None:
+    """A task failed for good: tell the people who run the pipeline why and what was kept."""
+    from pipelines import alerts
+    from pipelines.config import Settings
+
+    logical = context.get("logical_date") or context["dag_run"].run_after
+    alerts.notify(alerts.for_failure(Settings.from_env(), logical.date(),
+                                     context["task_instance"].task_id, context.get("exception")))
+
+
 @dag(
     dag_id="marketing_daily",
     # One run per day of data: the run for day D starts when D is over.
@@ -81,6 +93,7 @@ def _run(step: str, *args: str):
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "pool": WRITER_POOL,
+        "on_failure_callback": _alert_failure,
     },
     doc_md=__doc__,
 )

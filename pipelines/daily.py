@@ -107,17 +107,24 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
 
 def audit(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Validate every table and export file to publish; raises QualityGateError when an
-    error-level check fails."""
+    error-level check fails. Checks that fail at warning level are sent as an alert."""
+    from pipelines import alerts
     from pipelines.activation.export import staging_dir
     from pipelines.quality import audit_tables
     from pipelines.warehouse import work_connection
 
+    docs = settings.reports_dir / logical_date.isoformat() / "quality"
     with work_connection(settings) as con:
         summary = audit_tables(con, settings.expectations_dir, run_id, logical_date,
                                published=settings.published_db,
-                               exports=staging_dir(settings, logical_date),
-                               docs_dir=settings.reports_dir / logical_date.isoformat()
-                               / "quality")
+                               exports=staging_dir(settings, logical_date), docs_dir=docs)
+    if summary.failed_warnings:
+        warned = [o.describe() for o in summary.outcomes
+                  if not o.success and o.severity == "warning"]
+        alerts.notify(alerts.Alert(
+            "warning", logical_date,
+            f"{summary.failed_warnings} checks failed at warning level; publishing goes on",
+            [*warned[:20], "", f"Every check of the run: {docs / 'index.html'}"]))
     return {"tables": summary.tables, "evaluated": summary.evaluated,
             "failed_warnings": summary.failed_warnings}
 

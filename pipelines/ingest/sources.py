@@ -210,6 +210,7 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
                 Column("product_name"),
                 Column("category"),
                 Column("country"),
+                Column("status"),
             ),
             required_any=(("amount", "unit_price"),),
         ),

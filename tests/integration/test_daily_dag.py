@@ -235,7 +235,7 @@ def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
 
 
 def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(
-    world, tmp_path: Path
+    world, tmp_path: Path, smtp_server, webhook_server
 ):
     before = published_hashes(world.settings)
     runs_before = world.query("select count(*) from meta.runs")
@@ -253,9 +253,27 @@ def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(
     )
     (strict / "dim_customers.json").write_text(json.dumps(suite))
 
-    failed = world.run_dag(MARKETING_EXPECTATIONS_DIR=str(strict))
+    port, inbox = smtp_server
+    url, posted = webhook_server
+    failed = world.run_dag(
+        MARKETING_EXPECTATIONS_DIR=str(strict),
+        AIRFLOW_CONN_MARKETING_ALERTS_SMTP=f"smtp://pipeline:s3cret-pass@127.0.0.1:{port}"
+        "?from=pipeline%40shop.example&to=data%40shop.example",
+        AIRFLOW_CONN_MARKETING_ALERTS_WEBHOOK=json.dumps({"conn_type": "http", "host": url}),
+    )
 
     assert failed.returncode != 0
+    # The people who run it are told why, and what analysts and marketers still have.
+    (_, mail), = inbox.messages
+    assert mail["Subject"].strip() == (
+        f"[marketing] {DAY} NOT PUBLISHED: the quality gate blocked publishing")
+    body = mail.get_content()
+    assert "expect_table_row_count_to_be_between" in body
+    assert "Kept: the last publication stays: run manual__" in body
+    (post,) = posted
+    assert post["text"].splitlines()[0] == mail["Subject"].strip()
+    assert "expect_table_row_count_to_be_between" in post["text"]
+    assert "s3cret-pass" not in failed.stdout + failed.stderr + body
     assert "expect_table_row_count_to_be_between" in failed.stdout + failed.stderr
     assert published_hashes(world.settings) == before
     assert world.query("select count(*) from meta.runs") == runs_before

@@ -42,7 +42,10 @@ generic_heads as (
         min(email) as email,
         upper(trim(min(country))) as billing_country,
         min(ordered_at) as ordered_at,
-        min(currency) as currency
+        min(currency) as currency,
+        bool_or(coalesce(status in (
+            {%- for s in var('generic_cancelled_statuses') %}'{{ s }}'{{ ', ' if not loop.last }}{% endfor -%}
+        ), false)) as is_cancelled
     from generic_lines
     group by order_id
 ),
@@ -64,8 +67,8 @@ generic as (
         case when vals.refunded_amount > 0 then heads.ordered_at end as refunded_at,
         cast(0 as decimal(18, 2)) as discount_amount,
         cast(null as varchar) as discount_code,
-        false as is_cancelled,
-        vals.is_purchase,
+        heads.is_cancelled,
+        vals.is_purchase and not heads.is_cancelled as is_purchase,
         vals.line_count,
         vals.units
     from generic_heads as heads

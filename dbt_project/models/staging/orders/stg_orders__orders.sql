@@ -14,6 +14,7 @@ renamed as (
         {{ clean_text('product_name') }} as product_name,
         {{ clean_text('category') }} as category,
         {{ clean_text('country') }} as country,
+        lower({{ clean_text('status') }}) as status,
         coalesce(cast(nullif(trim(quantity), '') as integer), 1) as quantity,
         cast(nullif(trim(unit_price), '') as decimal(18, 6)) as unit_price,
         cast(nullif(trim(amount), '') as decimal(18, 2)) as amount_given,
