@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test airflow docs lint bench bench-ingest bench-seeds bench-simulate bench-scale-up clean help
+.PHONY: run test airflow docs lint bench bench-ingest bench-seeds bench-real bench-simulate bench-scale-up clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench   benchmark the daily run (SCALE=xs|s|m|l)"
 	@echo "make bench-ingest    ingest beside bare DuckDB, back to back (SCALE=m ROUNDS=2)"
 	@echo "make bench-seeds     model quality over several simulated worlds (SCALE=s SEEDS='1 2 3')"
+	@echo "make bench-real      the real orders shops, scored after a cutoff beside simple rivals"
 	@echo "make bench-simulate  the simulator alone, world deleted after (SCALE=l DAYS=365)"
 	@echo "make bench-scale-up  churn scoring and personas at 10x a bench run (SCALE=m: 1M)"
 	@echo "make clean   remove .venv and data/"
@@ -61,6 +62,11 @@ bench-ingest: $(VENV)/.installed
 
 bench-seeds: $(VENV)/.installed
 	$(BIN)/python -m bench.seeds --scale $(SCALE) --seeds $(or $(SEEDS),1 2 3)
+
+# The whole real orders shops of ../shared/data/real (or MARKETING_REAL_DATA), scored against
+# what happened after a cutoff beside the simple rivals.
+bench-real: $(VENV)/.installed
+	$(BIN)/python -m bench.real $(if $(SHOPS),--shops $(SHOPS),)
 
 bench-simulate: $(VENV)/.installed
 	$(BIN)/python -m bench.simulate --scale $(SCALE) --seed $(SEED) --history-days $(or $(DAYS),365)
