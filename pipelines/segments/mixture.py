@@ -63,6 +63,10 @@ class Term(ABC):
     def n_params(self, k: int) -> int:
         """Free parameters of the term in a k-persona model (for BIC)."""
 
+    @abstractmethod
+    def varies(self, data: dict[str, np.ndarray]) -> bool:
+        """Whether the customers with evidence differ in it (a constant tells nobody apart)."""
+
 
 def _floats(frame: pl.DataFrame, column: str) -> np.ndarray:
     return frame.get_column(column).cast(pl.Float64).fill_nan(None).to_numpy().astype(float)
@@ -149,6 +153,10 @@ class Gaussian(Term):
 
     def n_params(self, k: int) -> int:
         return k + 1 + (1 if self.events else 0)
+
+    def varies(self, data: dict[str, np.ndarray]) -> bool:
+        seen = data["x"][data["seen"]]
+        return bool(len(seen) and np.ptp(seen) > 0)
 
     def loglik(self, data: dict[str, np.ndarray], params: dict) -> np.ndarray:
         total = params["var"][0] + params["noise"] * data["inv_n"][:, None]
@@ -258,6 +266,11 @@ class BetaBinomial(Term):
     def n_params(self, k: int) -> int:
         return k + 1
 
+    def varies(self, data: dict[str, np.ndarray]) -> bool:
+        seen = data["seen"]
+        share = data["k"][seen] / data["n"][seen]
+        return bool(len(share) and np.ptp(share) > 0)
+
     def loglik(self, data: dict[str, np.ndarray], params: dict) -> np.ndarray:
         ll = self._ll(data, np.asarray(params["p"]), params["concentration"])
         return ll * data["seen"][:, None]
@@ -332,6 +345,9 @@ class DirichletMultinomial(Term):
     def n_params(self, k: int) -> int:
         return k * (len(self.counts) - 1) + 1
 
+    def varies(self, data: dict[str, np.ndarray]) -> bool:
+        return bool((data["x"].sum(axis=0) > 0).sum() > 1)
+
     def loglik(self, data: dict[str, np.ndarray], params: dict) -> np.ndarray:
         ll = self._ll(data, np.asarray(params["p"]), params["concentration"])
         return ll * data["seen"][:, None]
@@ -365,6 +381,9 @@ class Categorical(Term):
 
     def n_params(self, k: int) -> int:
         return k * (len(self.levels) - 1)
+
+    def varies(self, data: dict[str, np.ndarray]) -> bool:
+        return bool(len(np.unique(data["code"][data["seen"]])) > 1)
 
     def loglik(self, data: dict[str, np.ndarray], params: dict) -> np.ndarray:
         logp = np.log(np.asarray(params["p"]))  # (k, L)
