@@ -166,13 +166,17 @@ def profiles(
     """One row per persona: persona_id, persona_name, customers, best_send_hour,
     usual_shop_hour (rounded local hour of its customers' orders and visits) and
     what_sets_it_apart (`what_sets_apart`, after its definition where `definitions` has
-    one)."""
+    one, and the usual hour against everyone's when it is far enough to name the persona)."""
     rows = []
     shop = features.get_column("shop_hour").to_numpy().astype(float)
+    overall = circular_mean(shop)
     for persona_id, name in sorted(names.items()):
         inside = persona_ids == persona_id
         mean_hour = circular_mean(shop[inside])
         apart = what_sets_apart(trait_table, persona_id, (definitions or {}).get(persona_id))
+        if hour_phrase(mean_hour, overall) and mean_hour is not None and overall is not None:
+            apart += (f"; usual local shopping hour {round(mean_hour) % 24:02d}:00 vs "
+                      f"{round(overall) % 24:02d}:00")
         rows.append(
             (
                 persona_id,

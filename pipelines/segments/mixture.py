@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 from scipy import sparse
-from scipy.special import betaln, gammaln, logsumexp
+from scipy.special import betaln, gammaln
 
 # Candidate overdispersion concentrations: small = people in a persona differ a lot.
 CONCENTRATIONS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 200.0, 1e4)
@@ -419,10 +419,20 @@ def prepare(terms: Sequence[Term], frame: pl.DataFrame) -> list[dict[str, np.nda
     return [t.prepare(frame) for t in terms]
 
 
+def _normalise(joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Responsibilities (rows of exp(joint) summing to one) and each row's log normaliser.
+    By hand rather than scipy's logsumexp, whose checks and second exponential cost a quarter
+    of an EM round on a few thousand customers (profiled on Online Retail II)."""
+    top = joint.max(axis=1, keepdims=True)
+    scaled = np.exp(joint - top)
+    total = scaled.sum(axis=1, keepdims=True)
+    return scaled / total, (top + np.log(total)).ravel()
+
+
 def _log_joint(terms, data, weights, params) -> np.ndarray:
     ll = np.log(np.maximum(weights, 1e-300))[None, :].repeat(len(data[0]["seen"]), axis=0)
     for term, d, p in zip(terms, data, params, strict=True):
-        ll = ll + term.loglik(d, p)
+        ll += term.loglik(d, p)
     return ll
 
 
@@ -457,9 +467,7 @@ def em(
             for i, (t, d) in enumerate(zip(terms, data, strict=True))
         ]
         previous = params
-        joint = _log_joint(terms, data, weights, params)
-        norm = logsumexp(joint, axis=1)
-        resp = np.exp(joint - norm[:, None])
+        resp, norm = _normalise(_log_joint(terms, data, weights, params))
         loglik = float(norm.mean())
         if loglik - last < tol:
             if retune:
@@ -495,4 +503,4 @@ def predict(
 ) -> np.ndarray:
     """Responsibilities (n, k) of fitted parameters for new data."""
     joint = _log_joint(terms, data, np.asarray(weights), params)
-    return np.exp(joint - logsumexp(joint, axis=1)[:, None])
+    return _normalise(joint)[0]

@@ -107,7 +107,12 @@ def test_every_card_has_a_unique_unnumbered_name_and_says_what_sets_it_apart():
     names = result.profiles.get_column("persona_name").to_list()
     assert len(set(names)) == len(names)
     assert not any(n.split()[-1].isdigit() for n in names)
-    assert all(result.profiles.get_column("what_sets_it_apart").to_list())
+    apart = result.profiles.get_column("what_sets_it_apart").to_list()
+    assert all(apart)
+    for name, text in zip(names, apart, strict=True):  # an hour in the name is explained
+        if any(p in name for p in ("early-bird", "evening", "late-night")):
+            assert "usual local shopping hour" in text
+    assert any("usual local shopping hour" in text for text in apart)
     assert result.source == "model" and "latent class model" in result.message
 
 
