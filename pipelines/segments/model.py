@@ -161,9 +161,12 @@ def starts(profile: np.ndarray, k: int, seeds: tuple[int, ...]) -> list[np.ndarr
     many carry structure depends on the shop, so each count gets its start and the likelihood
     picks (see `fit`)."""
     out = []
-    full = profile.shape[1]
+    # Components past the profile's rank add nothing: k-means on them is k-means on the whole
+    # profile (distances are the same), a duplicate start. A shop with few features (orders
+    # only) has a profile of rank 6 or so, where the duplicates were most of the starts.
+    rank = int(np.linalg.matrix_rank(profile)) if profile.size else 0
     for dims in (*START_DIMENSIONS, None):
-        if dims is not None and dims >= full:
+        if dims is not None and dims >= rank:
             continue
         space = profile if dims is None else PCA(dims, random_state=0).fit_transform(profile)
         for seed in seeds:
