@@ -58,7 +58,7 @@ from pipelines.segments.model import ModelSpec, fit
 from pipelines.segments.personas import eligible_customers
 from pipelines.segments.profile import build_profile
 from pipelines.segments.select import KScore, choose_k, sample_rows
-from pipelines.segments.tasks import read_inputs
+from pipelines.segments.tasks import read_inputs, read_rfm
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def _marts(settings: Settings, day: date) -> tuple[pl.DataFrame, pl.DataFrame, p
     con = duckdb.connect(str(settings.work_db), read_only=True)
     try:
         inputs = read_inputs(con)
-        rfm = con.sql("select customer_key, rfm_segment from marts.customer_segments").pl()
+        rfm = read_rfm(con)
         keys = con.sql(
             "select customer_key, shop_customer_id, email from marts.dim_customers"
         ).pl()
