@@ -108,6 +108,24 @@ def _components(resp: np.ndarray) -> np.ndarray:
         resp[:, small[np.argmin(sizes[small])]] = -1.0
 
 
+def _name_or_merge(
+    features: pl.DataFrame, persona_ids: np.ndarray, mapping: dict[int, int], known: dict
+) -> tuple[np.ndarray, dict[int, int], dict[int, str], pl.DataFrame, int]:
+    """Name the personas (cards.name_personas), merging each new persona that words cannot
+    tell from a named one into it until none is left: the customers' persona ids, the
+    component-to-persona mapping, the names, the traits and how many were merged."""
+    persona_ids, merged = persona_ids.copy(), 0
+    while True:
+        trait_table = cards.traits(features, persona_ids)
+        names, merges = cards.name_personas(features, persona_ids, trait_table, known)
+        if not merges:
+            return persona_ids, mapping, names, trait_table, merged
+        merged += len(merges)
+        for source_id, target in merges.items():
+            persona_ids[persona_ids == source_id] = target
+            mapping = {g: (target if i == source_id else i) for g, i in mapping.items()}
+
+
 def _message(source: str, record: dict, personas: int, spec: ModelSpec, left_out: int,
              merged: int) -> str:
     """How today's personas were found, in a few sentences a marketer can read."""
@@ -221,15 +239,9 @@ def find_personas(
     else:
         kept = previous.names if same and previous is not None else {}
         known = {i: n for i, n in kept.items() if i in set(mapping.values())}
-        while True:
-            trait_table = cards.traits(features, persona_ids)
-            names, merges = cards.name_personas(features, persona_ids, trait_table, known)
-            if not merges:
-                break
-            merged += len(merges)
-            for source_id, target in merges.items():
-                persona_ids[persona_ids == source_id] = target
-                mapping = {g: (target if i == source_id else i) for g, i in mapping.items()}
+        persona_ids, mapping, names, trait_table, merged = _name_or_merge(
+            features, persona_ids, mapping, known
+        )
     labels = pl.DataFrame(
         {
             "customer_key": keys,
