@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test airflow docs lint bench bench-ingest bench-seeds bench-real bench-simulate bench-scale-up clean help
+.PHONY: run test airflow docs lint bench bench-ingest bench-seeds bench-real bench-simulate bench-scale-up bench-personas clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-real      the real orders shops, scored after a cutoff beside simple rivals"
 	@echo "make bench-simulate  the simulator alone, world deleted after (SCALE=l DAYS=365)"
 	@echo "make bench-scale-up  churn scoring and personas at 10x a bench run (SCALE=m: 1M)"
+	@echo "make bench-personas  persona model beside GaussianMixture and KMeans (DATA=orii|sim|olist)"
 	@echo "make clean   remove .venv and data/"
 
 # The venv is rebuilt when requirements.txt or pyproject.toml change.
@@ -73,6 +74,9 @@ bench-simulate: $(VENV)/.installed
 
 bench-scale-up: $(VENV)/.installed
 	$(BIN)/python -m bench.scale_up --scale $(SCALE) --seed $(SEED) --times 10
+
+bench-personas: $(VENV)/.installed
+	$(BIN)/python -m bench.personas_compare --data $(or $(DATA),orii) --scale $(SCALE) --seed $(SEED)
 
 clean:
 	rm -rf $(VENV) data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

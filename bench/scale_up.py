@@ -28,7 +28,7 @@ from pipelines.ml.features import read_features, read_orders, with_btyd
 from pipelines.ml.labels import active
 from pipelines.segments.features import build_features, email_reads
 from pipelines.segments.personas import find_personas
-from pipelines.segments.tasks import read_inputs
+from pipelines.segments.tasks import read_inputs, read_rfm
 from pipelines.warehouse import connect
 
 
@@ -63,13 +63,15 @@ def personas_at(settings: Settings, times: int, day: date) -> dict:
     con = connect(settings, path=settings.work_db, read_only=True)
     try:
         inputs = read_inputs(con)
+        rfm = read_rfm(con)
     finally:
         con.close()
     features = repeat(build_features(inputs, day), times).sort("customer_key")
     reads = repeat(email_reads(inputs, day), times)
     start = time.perf_counter()
     with threadpool_limits(limits=1):
-        result = find_personas(features, reads, None, settings.personas, day)
+        result = find_personas(features, reads, None, settings.personas, day,
+                               repeat(rfm, times))
     return {"customers": features.height, "k": result.state.k,
             "seconds": time.perf_counter() - start}
 

@@ -41,15 +41,19 @@ class PersonaSettings:
     and keeps its number of personas; every `refit_every_days` (or when the data's shape
     changes) k is chosen again from `k_min`-`k_max` on a sample of `selection_sample`
     customers: the best BIC among the ks whose silhouette is positive and whose bootstrap
-    stability (mean adjusted Rand index over `bootstraps` resamples) is at least
-    `min_stability` (see pipelines/segments/select.py)."""
+    stability (mean adjusted Rand index over up to `bootstraps` resamples) is at least
+    `min_stability` (see pipelines/segments/select.py). When no k is, the personas are the RFM
+    segments until the next choice."""
 
     k_min: int = 3
     k_max: int = 10
     seeds: tuple[int, ...] = (0, 1)
-    # Eight, not three: on the simulated shop at s one resample's agreement at k=7 (the hidden
-    # number) spreads by about 0.06, so a mean of three is good to about +-0.035 and two runs
-    # put it at 0.78 and 0.89, either side of the bar; a mean of eight, to about +-0.02.
+    # At most this many resamples per k; at least four (select.MIN_BOOTSTRAPS), and more only
+    # while the mean agreement is within two standard errors of `min_stability`. The cap is
+    # a cost: each resample is a fit. With one resample's agreement spreading by sd (about
+    # 0.06 at a stable k on the simulated shop), eight pin the mean to +-2 sd / sqrt(8) =
+    # +-0.04 at 95%; a k whose mean is still that close to the bar is admitted or not on the
+    # mean, which is a coin toss only for ks the data barely supports either way.
     bootstraps: int = 8
     # Adjusted Rand index of 0.8 and above is "good" agreement (Steinley 2004, Psychological
     # Methods 9:386): below it, resampling the customers redraws the personas.

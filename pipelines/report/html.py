@@ -107,6 +107,13 @@ def persona_cards(personas: pl.DataFrame) -> list[dict]:
     return cards
 
 
+def personas_note(personas: pl.DataFrame) -> str:
+    """How the personas were found, as the segment step wrote it (the same on every card)."""
+    if personas.is_empty() or "personas_note" not in personas.columns:
+        return ""
+    return personas.get_column("personas_note")[0] or ""
+
+
 MODEL_TITLES = {
     "churn": "Churn risk (no order in the next 90 days)",
     "ltv": "Lifetime value (spend in the next year)",
@@ -187,11 +194,14 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     exports = json.loads(manifest_path.read_text())["files"] if manifest_path.exists() else []
     published_tables = len(json.loads(data["runs"].get_column("tables")[0]))
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    # The template is `.html.j2`, which select_autoescape() alone does not escape.
+    env = Environment(loader=FileSystemLoader(TEMPLATES),
+                      autoescape=select_autoescape(enabled_extensions=("html", "j2")))
     html = env.get_template("template.html.j2").render(
         date=logical_date.isoformat(), run_id=run_id, kpis=kpis, churn_chart=churn_chart,
         at_risk=at_risk, models=models, exports=exports, published_tables=published_tables,
         forecast_chart=forecast_chart, personas=persona_cards(data["personas"]),
+        personas_note=personas_note(data["personas"]),
     )
     out = settings.reports_dir / logical_date.isoformat() / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)

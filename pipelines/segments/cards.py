@@ -12,6 +12,8 @@ import polars as pl
 
 from pipelines.segments.naming import (
     MIN_EFFECT,
+    candidate_names,
+    describable,
     describe,
     hour_phrase,
     label,
@@ -27,6 +29,10 @@ TRAIT_FIGURES: tuple[str, ...] = (
 )  # fmt: skip
 # "What sets it apart" lists at most this many traits.
 TOP_TRAITS = 3
+# A persona none of whose traits reaches MIN_EFFECT is close to the typical customer: its card
+# says so and lists its strongest traits all the same, this many.
+WEAK_TRAITS = 2
+NEAR_TYPICAL = "close to the typical customer"
 
 TRAITS_SCHEMA = {
     "persona_id": pl.Int64, "rank": pl.Int64, "feature": pl.String, "label": pl.String,
@@ -97,17 +103,56 @@ def name_personas(
     persona_ids: np.ndarray,
     trait_table: pl.DataFrame,
     known: dict[int, str],
-) -> dict[int, str]:
+) -> tuple[dict[int, str], dict[int, int]]:
     """Names for every persona id: a known persona keeps its name; a new one is named from its
-    traits and its usual shopping hour, avoiding names in use."""
+    traits and its usual shopping hour, avoiding names in use (new ones in id order, so the
+    largest new persona first). A new persona that words cannot tell from one already named
+    (the same adjectives and noun, or every name it allows taken) is returned in the second
+    mapping (persona id -> the persona to merge it into) instead of being named."""
     names = dict(known)
-    overall = circular_mean(features.get_column("shop_hour").to_numpy().astype(float))
-    for persona_id in sorted(set(int(i) for i in persona_ids) - set(known)):
-        hours = features.get_column("shop_hour").to_numpy().astype(float)[persona_ids == persona_id]
-        phrase = hour_phrase(circular_mean(hours), overall)
+    merges: dict[int, int] = {}
+    shop = features.get_column("shop_hour").to_numpy().astype(float)
+    overall = circular_mean(shop)
+
+    def words(persona_id: int) -> tuple[pl.DataFrame, str | None]:
+        phrase = hour_phrase(circular_mean(shop[persona_ids == persona_id]), overall)
         own = trait_table.filter(pl.col("persona_id") == persona_id).select("feature", "smd")
-        names[persona_id] = name_persona(own, phrase, frozenset(names.values()))
-    return {i: names[i] for i in sorted(set(int(i) for i in persona_ids))}
+        return own, phrase
+
+    def key(persona_id: int) -> tuple[frozenset[str], str]:
+        adjectives, noun = describable(*words(persona_id))
+        return frozenset(adjectives), noun
+
+    said = {key(i): i for i in sorted(known)}
+    for persona_id in sorted(set(int(i) for i in persona_ids) - set(known)):
+        own, phrase = words(persona_id)
+        name = name_persona(own, phrase, frozenset(names.values()))
+        same = said.get(key(persona_id))
+        if same is not None or name is None:
+            holder = candidate_names(own, phrase)[0]
+            merges[persona_id] = (
+                same if same is not None else next(i for i, n in names.items() if n == holder)
+            )
+            continue
+        names[persona_id] = name
+        said.setdefault(key(persona_id), persona_id)
+    present = set(int(i) for i in persona_ids) - set(merges)
+    return {i: names[i] for i in sorted(present)}, merges
+
+
+def what_sets_apart(trait_table: pl.DataFrame, persona_id: int, lead: str | None = None) -> str:
+    """Its TOP_TRAITS strongest traits of at least MIN_EFFECT in words, "; "-separated; when
+    none is that strong, NEAR_TYPICAL and its WEAK_TRAITS strongest. `lead` (a definition, for
+    personas defined by a rule) goes first."""
+    own = trait_table.filter(pl.col("persona_id") == persona_id).sort("rank")
+    strong = own.filter(pl.col("smd").abs() >= MIN_EFFECT).head(TOP_TRAITS)
+    if strong.height:
+        parts = strong.get_column("description").to_list()
+    elif lead:
+        parts = []
+    else:
+        parts = [NEAR_TYPICAL, *own.head(WEAK_TRAITS).get_column("description").to_list()]
+    return "; ".join([lead, *parts] if lead else parts)
 
 
 def profiles(
@@ -116,31 +161,29 @@ def profiles(
     names: dict[int, str],
     trait_table: pl.DataFrame,
     send_hours: pl.DataFrame,
+    definitions: dict[int, str] | None = None,
 ) -> pl.DataFrame:
     """One row per persona: persona_id, persona_name, customers, best_send_hour,
     usual_shop_hour (rounded local hour of its customers' orders and visits) and
-    what_sets_it_apart (its TOP_TRAITS strongest traits in words, "; "-separated)."""
+    what_sets_it_apart (`what_sets_apart`, after its definition where `definitions` has
+    one, and the usual hour against everyone's when it is far enough to name the persona)."""
     rows = []
     shop = features.get_column("shop_hour").to_numpy().astype(float)
+    overall = circular_mean(shop)
     for persona_id, name in sorted(names.items()):
         inside = persona_ids == persona_id
         mean_hour = circular_mean(shop[inside])
-        apart = (
-            trait_table.filter(
-                (pl.col("persona_id") == persona_id) & (pl.col("smd").abs() >= MIN_EFFECT)
-            )
-            .sort("rank")
-            .head(TOP_TRAITS)
-            .get_column("description")
-            .to_list()
-        )
+        apart = what_sets_apart(trait_table, persona_id, (definitions or {}).get(persona_id))
+        if hour_phrase(mean_hour, overall) and mean_hour is not None and overall is not None:
+            apart += (f"; usual local shopping hour {round(mean_hour) % 24:02d}:00 vs "
+                      f"{round(overall) % 24:02d}:00")
         rows.append(
             (
                 persona_id,
                 name,
                 int(inside.sum()),
                 None if mean_hour is None else round(round(mean_hour, 6)) % 24,
-                "; ".join(apart),
+                apart,
             )
         )
     table = pl.DataFrame(

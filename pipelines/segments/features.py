@@ -188,8 +188,9 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
     Columns: counts (`orders`, `discounted_orders`, `holiday_orders`, `lead_items`,
     `lead_items__<category>`, `sessions`, `mobile_sessions`, `sessions__<channel>`),
     averages with the number of events behind them (`price_position` over `lead_items`,
-    `units_per_line` over `lines`, `read_hour` and `shop_hour` with `_events` and `_spread`),
-    plain figures (`log_orders_per_year`, `log_avg_order_value`, `log_days_since_last_order`,
+    `units_per_line` and `log_units_per_line` over `lines`, `read_hour` and `shop_hour` with
+    `_events` and `_spread`), `net_revenue` (order totals less refunds), plain figures
+    (`log_orders_per_year`, `log_avg_order_value`, `log_days_since_last_order`,
     `log_email_opens_365d`, `log_email_clicks_365d`, `nps_score`), the categories
     `world_region` and `acquisition_channel`, and the PROFILE figures. Missing evidence stays
     null (no email events: no read hour).
@@ -225,6 +226,7 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
         "orders",
         "discounted_orders",
         "holiday_orders",
+        net_revenue=pl.col("revenue"),
         order_gaps=pl.col("orders") - 1,
         # Cadence while active: the mean gap between orders, which a customer who has since
         # lapsed keeps (the yearly rate falls as soon as they stop).
@@ -254,8 +256,13 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
         .group_by("customer_key")
         .agg(price_position=pl.col("position").mean(), lead_items=pl.len().cast(pl.Int64))
     )
+    # Units per line run from one to thousands where a shop sells to trade as well as to
+    # people: the model reads the mean of their logs, so a wholesaler is one kind of customer
+    # rather than a tail that every extra persona carves up.
     units = lines.group_by("customer_key").agg(
-        units_per_line=pl.col("quantity").cast(pl.Float64).mean(), lines=pl.len().cast(pl.Int64)
+        units_per_line=pl.col("quantity").cast(pl.Float64).mean(),
+        log_units_per_line=pl.col("quantity").cast(pl.Float64).log().mean(),
+        lines=pl.len().cast(pl.Int64),
     )
     categories = sorted(lead.get_column("category").drop_nulls().unique().to_list())
     category_counts = _counts(lead, "category", CATEGORY_PREFIX, categories)

@@ -40,14 +40,65 @@ START_DIMENSIONS: tuple[int, ...] = (4, 6, 8, 12)
 SHORT_RUN = 15
 
 
+# A feature takes part in the model only when at least this share of customers has evidence
+# for it and their values are not all alike: a shop without a survey, web analytics or discount
+# codes gives those features to nobody (or the same to everybody), and a feature that cannot
+# tell customers apart would add only parameters. One in twenty is enough evidence to place a
+# persona's mean on a few thousand customers, and little enough to keep a survey answered by a
+# minority.
+MIN_SEEN_SHARE = 0.05
+# How a marketer reads each term of the model (the step's summary lists those in use).
+TERM_LABELS: dict[str, str] = {
+    "log_days_between_orders": "days between orders",
+    "log_avg_order_value": "order value",
+    "price_position": "price point",
+    "log_units_per_line": "units per product",
+    "discount": "discount codes",
+    "holiday": "November-December orders",
+    "product_mix": "product categories",
+    "visit_channels": "visit channels",
+    "read_hour": "hour they read email",
+    "shop_hour": "hour they shop",
+    "nps_score": "survey answer (NPS)",
+    "main_device": "device",
+    "world_region": "world region",
+    "acquisition_channel": "first visit's channel",
+}
+
+
+def candidate_terms(levels: dict[str, tuple[str, ...]], product_mix: tuple[str, ...],
+                    visit_channels: tuple[str, ...]) -> list[mixture.Term]:
+    """Every feature the model can read, with its likelihood (see the module docstring)."""
+    return [
+        mixture.Gaussian("log_days_between_orders", events="order_gaps"),
+        mixture.Gaussian("log_avg_order_value"),
+        mixture.Gaussian("price_position", events="lead_items"),
+        mixture.Gaussian("log_units_per_line", events="lines"),
+        mixture.BetaBinomial("discounted_orders", "orders", name="discount"),
+        mixture.BetaBinomial("holiday_orders", "orders", name="holiday"),
+        # A shop without product categories or web analytics has no counts to mix.
+        *([mixture.DirichletMultinomial(product_mix, name="product_mix")] if product_mix else []),
+        *(
+            [mixture.DirichletMultinomial(visit_channels, name="visit_channels")]
+            if visit_channels
+            else []
+        ),
+        mixture.Circular("read_hour", "read_hour_events"),
+        mixture.Circular("shop_hour", "shop_hour_events"),
+        mixture.Gaussian("nps_score"),
+        *(mixture.Categorical(c, levels[c]) for c in CATEGORICAL),
+    ]
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """The model's shape: the levels of each categorical and the count columns. Two days
-    whose data give the same spec can share parameters (a warm start)."""
+    """The model's shape: the levels of each categorical, the count columns and the features
+    in use. Two days whose data give the same spec can share parameters (a warm start)."""
 
     levels: dict[str, tuple[str, ...]]
     product_mix: tuple[str, ...]
     visit_channels: tuple[str, ...]
+    features: tuple[str, ...] = ()
 
     @classmethod
     def from_frame(cls, frame: pl.DataFrame) -> ModelSpec:
@@ -57,11 +108,14 @@ class ModelSpec:
             )
             for c in CATEGORICAL
         }
-        return cls(
-            levels,
-            tuple(count_columns(frame, CATEGORY_PREFIX)),
-            tuple(count_columns(frame, CHANNEL_PREFIX)),
+        mix = tuple(count_columns(frame, CATEGORY_PREFIX))
+        channels = tuple(count_columns(frame, CHANNEL_PREFIX))
+        used = tuple(
+            t.name
+            for t in candidate_terms(levels, mix, channels)
+            if informative(t, t.prepare(frame), frame.height)
         )
+        return cls(levels, mix, channels, used)
 
     @classmethod
     def from_json(cls, data: dict) -> ModelSpec:
@@ -69,6 +123,7 @@ class ModelSpec:
             {k: tuple(v) for k, v in data["levels"].items()},
             tuple(data["product_mix"]),
             tuple(data["visit_channels"]),
+            tuple(data.get("features", ())),
         )
 
     def to_json(self) -> dict:
@@ -76,35 +131,27 @@ class ModelSpec:
             "levels": {k: list(v) for k, v in self.levels.items()},
             "product_mix": list(self.product_mix),
             "visit_channels": list(self.visit_channels),
+            "features": list(self.features),
         }
 
     def signature(self) -> str:
         return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:12]
 
     def terms(self) -> list[mixture.Term]:
-        return [
-            mixture.Gaussian("log_days_between_orders", events="order_gaps"),
-            mixture.Gaussian("log_avg_order_value"),
-            mixture.Gaussian("price_position", events="lead_items"),
-            mixture.Gaussian("units_per_line", events="lines"),
-            mixture.BetaBinomial("discounted_orders", "orders", name="discount"),
-            mixture.BetaBinomial("holiday_orders", "orders", name="holiday"),
-            # A shop without product categories or web analytics has no counts to mix.
-            *(
-                [mixture.DirichletMultinomial(self.product_mix, name="product_mix")]
-                if self.product_mix
-                else []
-            ),
-            *(
-                [mixture.DirichletMultinomial(self.visit_channels, name="visit_channels")]
-                if self.visit_channels
-                else []
-            ),
-            mixture.Circular("read_hour", "read_hour_events"),
-            mixture.Circular("shop_hour", "shop_hour_events"),
-            mixture.Gaussian("nps_score"),
-            *(mixture.Categorical(c, self.levels[c]) for c in CATEGORICAL),
-        ]
+        """The terms of the features in use, in the candidates' order."""
+        candidates = candidate_terms(self.levels, self.product_mix, self.visit_channels)
+        return [t for t in candidates if t.name in self.features]
+
+    def unused(self) -> list[str]:
+        """Features the model can read that this shop's data does not give it."""
+        return [n for n in TERM_LABELS if n not in self.features]
+
+
+def informative(term: mixture.Term, data: dict[str, np.ndarray], customers: int) -> bool:
+    """Whether a term can tell customers apart: evidence for MIN_SEEN_SHARE of them, and
+    not the same value for all."""
+    seen = np.asarray(data["seen"], dtype=bool)
+    return bool(seen.sum() >= max(2, MIN_SEEN_SHARE * customers) and term.varies(data))
 
 
 def starts(profile: np.ndarray, k: int, seeds: tuple[int, ...]) -> list[np.ndarray]:
@@ -114,9 +161,12 @@ def starts(profile: np.ndarray, k: int, seeds: tuple[int, ...]) -> list[np.ndarr
     many carry structure depends on the shop, so each count gets its start and the likelihood
     picks (see `fit`)."""
     out = []
-    full = profile.shape[1]
+    # Components past the profile's rank add nothing: k-means on them is k-means on the whole
+    # profile (distances are the same), a duplicate start. A shop with few features (orders
+    # only) has a profile of rank 6 or so, where the duplicates were most of the starts.
+    rank = int(np.linalg.matrix_rank(profile)) if profile.size else 0
     for dims in (*START_DIMENSIONS, None):
-        if dims is not None and dims >= full:
+        if dims is not None and dims >= rank:
             continue
         space = profile if dims is None else PCA(dims, random_state=0).fit_transform(profile)
         for seed in seeds:

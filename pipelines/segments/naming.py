@@ -4,7 +4,9 @@ A trait is a figure where the persona's customers differ from everyone else's, m
 standardised mean difference (SMD: the difference of means in pooled standard deviations; 0.5
 is a medium effect). The name puts the one or two strongest describable traits in front of a
 noun taken from the product the persona leads with, if that is distinctive, else "shoppers":
-"Discount-driven mobile shoppers", "Premium European coffee beans buyers".
+"Discount-driven mobile shoppers", "Premium European coffee beans buyers". A name is never
+numbered: a persona that no describable trait tells from another is that persona (the caller
+merges them).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ MAX_ADJECTIVES = 2
 ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
     "discount_share": ("discount-driven", "full-price"),
     "price_position": ("premium", "budget"),
-    "units_per_line": ("bulk-buying", None),
+    "avg_order_value": ("big-basket", "small-basket"),
+    "units_per_line": ("bulk-buying", "single-item"),
     "days_between_orders": ("occasional", "frequent"),
     "holiday_share": ("holiday", None),
     "mobile_share": ("mobile", "desktop"),
@@ -111,12 +114,10 @@ def hour_phrase(persona_hour: float | None, overall_hour: float | None) -> str |
     return None
 
 
-def name_persona(
-    traits: pl.DataFrame, hour: str | None = None, taken: frozenset[str] = frozenset()
-) -> str:
-    """A name from one persona's traits (feature, smd), strongest first; `hour` is its hour
-    phrase, if any; `taken` are names other personas already have, which this one avoids by
-    adding a further trait, or as a last resort a number."""
+def describable(traits: pl.DataFrame, hour: str | None = None) -> tuple[list[str], str]:
+    """What words can say of one persona from its traits (feature, smd): its adjectives,
+    strongest first (`hour`, its hour phrase, second), and its noun. Two personas with the
+    same adjectives and noun cannot be told apart by a name."""
     ranked = traits.filter(pl.col("smd").abs() >= MIN_EFFECT).sort(
         [pl.col("smd").abs(), pl.col("feature")], descending=[True, False]
     )
@@ -136,15 +137,23 @@ def name_persona(
     noun = noun or DEFAULT_NOUN
     if not adjectives and noun == DEFAULT_NOUN:
         adjectives = [PLAIN]
-    for count in range(min(MAX_ADJECTIVES, len(adjectives)), len(adjectives) + 1):
-        name = _compose(adjectives[:count], noun)
-        if name not in taken:
-            return name
-    base = _compose(adjectives[:MAX_ADJECTIVES], noun)
-    number = 2
-    while f"{base} {number}" in taken:
-        number += 1
-    return f"{base} {number}"
+    return adjectives, noun
+
+
+def candidate_names(traits: pl.DataFrame, hour: str | None = None) -> list[str]:
+    """The names one persona's traits allow, shortest first: its one or two strongest
+    describable traits before its noun, then with each further trait added."""
+    adjectives, noun = describable(traits, hour)
+    first = min(MAX_ADJECTIVES, len(adjectives))
+    return [_compose(adjectives[:count], noun) for count in range(first, len(adjectives) + 1)]
+
+
+def name_persona(
+    traits: pl.DataFrame, hour: str | None = None, taken: frozenset[str] = frozenset()
+) -> str | None:
+    """The first of `candidate_names` that no other persona has (`taken`); None when every
+    one is taken: no describable trait tells this persona from one already named."""
+    return next((n for n in candidate_names(traits, hour) if n not in taken), None)
 
 
 def _compose(adjectives: list[str], noun: str) -> str:

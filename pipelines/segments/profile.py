@@ -23,7 +23,7 @@ FIGURES: dict[str, str] = {
     "log_days_between_orders": "days between orders",
     "log_avg_order_value": "average order value",
     "price_position": "price point",
-    "units_per_line": "units per product",
+    "log_units_per_line": "units per product",
     "discount_share": "share of orders with a discount code",
     "holiday_share": "share of orders in November-December",
     "nps_score": "NPS answer",

@@ -1,8 +1,9 @@
 """The persona model of each run, kept under `data/models/personas/<date>/`, so that the next
 day starts from it and keeps its personas.
 
-`state.json` holds the model (shape, parameters, mixing weights), which persona id each model
-component is, the personas' names, when k was last chosen and the next free id;
+`state.json` holds the model (shape, parameters, mixing weights; none when the personas are
+the RFM segments, `kind` "rfm"), which persona id each model component (or segment) is, the
+personas' names, when k was last chosen and the next free id;
 `labels.parquet` holds every customer's persona, which the next day's matching compares with.
 A run for date D starts from the newest state before D, never from D's own, so rerunning a day
 gives the same personas.
@@ -36,6 +37,8 @@ class PersonaState:
     names: dict[int, str]
     next_id: int
     labels: pl.DataFrame = field(repr=False)
+    # "model" (a latent class model) or "rfm" (no structure found: the RFM segments).
+    kind: str = "model"
 
     @property
     def version(self) -> str:
@@ -49,6 +52,7 @@ class PersonaState:
                     _plain(self.params),
                     self.persona_ids,
                     {str(k): v for k, v in sorted(self.names.items())},
+                    self.kind,
                 ]
             ),
             sort_keys=True,
@@ -77,6 +81,7 @@ def save(models_dir: Path, state: PersonaState) -> Path:
         "persona_ids": [int(i) for i in state.persona_ids],
         "names": {str(k): v for k, v in sorted(state.names.items())},
         "next_id": int(state.next_id),
+        "kind": state.kind,
         "version": state.version,
     }
     labels_tmp = folder / "labels.parquet.tmp"
@@ -117,6 +122,7 @@ def load_before(models_dir: Path, day: date) -> PersonaState | None:
         names={int(k): v for k, v in body["names"].items()},
         next_id=int(body["next_id"]),
         labels=pl.read_parquet(folder / "labels.parquet"),
+        kind=body.get("kind", "model"),
     )
 
 

@@ -1,8 +1,10 @@
 """What the Airflow `segment` task calls: read the marts, find personas, write them back.
 
-Writes `ml.personas` (customer_key, persona_id, persona_name: one row per customer with an
-order), `ml.persona_profiles` (one row per persona: name, size, best send hour, usual shop hour,
-what sets it apart, model version, k and the date) and `ml.persona_traits` (every persona's
+Writes `ml.personas` (customer_key, persona_id, persona_name: one row per customer whose
+orders net to more than nothing), `ml.persona_profiles` (one row per persona: name, size, best
+send hour, usual shop hour, what sets it apart, model version, k, the date, where the personas
+come from (`persona_source`: model, or rfm when the data shows no persona structure) and how
+they were found in words (`personas_note`)) and `ml.persona_traits` (every persona's
 traits with effect sizes), and saves the model under `data/models/personas/<date>/` for the
 next day. The report models (dbt, tag `report`) turn these into the persona cards.
 """
@@ -52,22 +54,31 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
     con.unregister("frame_to_write")
 
 
+def read_rfm(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each buyer's RFM segment (the personas when the data shows no persona structure)."""
+    return con.sql("select customer_key, rfm_segment from marts.customer_segments").pl()
+
+
 def segment(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Find the day's personas and write them (see module docstring); returns a summary."""
+    """Find the day's personas and write them (see module docstring); returns a summary whose
+    `message` says how they were found, from which features, and who has none."""
     with work_connection(settings) as con:
         inputs = read_inputs(con)
+        rfm = read_rfm(con)
     features = build_features(inputs, logical_date)
     reads = email_reads(inputs, logical_date)
     previous = persona_state.load_before(settings.models_dir, logical_date)
     # One BLAS and OpenMP thread: k-means and matrix sums then add in the same order in every
     # process, whatever ran before in it, so a rerun gives the same model to the last bit.
     with threadpool_limits(limits=1):
-        result = find_personas(features, reads, previous, settings.personas, logical_date)
+        result = find_personas(features, reads, previous, settings.personas, logical_date, rfm)
     version = result.state.version
     profiles = result.profiles.with_columns(
         model_version=pl.lit(version),
         k=pl.lit(result.state.k, dtype=pl.Int32),
         as_of_date=pl.lit(logical_date),
+        persona_source=pl.lit(result.source),
+        personas_note=pl.lit(result.message),
     )
     with work_connection(settings) as con:
         con.execute("create schema if not exists ml")
@@ -77,11 +88,16 @@ def segment(settings: Settings, logical_date: date, run_id: str) -> dict:
     persona_state.save(settings.models_dir, result.state)
     summary = {
         "customers": result.labels.height,
-        "k": result.state.k,
+        "left_out": result.left_out,
+        "source": result.source,
+        "k": len(result.state.names),
+        "components": result.state.k,
         "warm_start": result.warm,
         "moved_share": round(result.moved_share, 4),
         "version": version,
         "personas": {str(k): v for k, v in result.state.names.items()},
+        "features": result.features_used,
+        "message": result.message,
     }
     log.info("personas: %s", summary)
     return summary

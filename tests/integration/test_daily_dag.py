@@ -169,11 +169,13 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         )
     }
     assert blocked and not emails & blocked
-    # Every buyer has a persona; every persona has a card, in the warehouse and the report.
-    buyers = world.query("select count(*) from marts.dim_customers where orders_count > 0")
+    # Every buyer whose orders net to more than nothing has a persona; every persona has a
+    # card, in the warehouse and the report.
+    buyers = world.query(
+        "select count(*) from marts.dim_customers where orders_count > 0 and revenue > 0")
     assert world.query("select count(*) from ml.personas") == buyers
     cards = world.query("select persona_name, customers from reports.rpt_personas")
-    assert 3 <= len(cards) <= 10 and sum(n for _, n in cards) == buyers[0][0]
+    assert 1 <= len(cards) <= 12 and sum(n for _, n in cards) == buyers[0][0]
     assert world.query(
         "select count(distinct segment_type) from reports.rpt_segment_summary") == [(2,)]
     report = (world.settings.reports_dir / DAY.isoformat() / "index.html").read_text()

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pipelines.segments.naming import (
     ADJECTIVES,
     MIN_EFFECT,
+    candidate_names,
     describe,
     hour_phrase,
     name_persona,
@@ -53,14 +54,22 @@ def test_hour_phrase_goes_second_and_wraps_around_midnight():
     assert hour_phrase(None, 13.0) is None
 
 
-def test_a_taken_name_gets_a_further_trait_then_a_number():
+def test_a_taken_name_gets_a_further_trait_and_never_a_number():
     t = traits(discount_share=1.0, mobile_share=0.8, nps_score=-0.6)
     first = name_persona(t)
     second = name_persona(t, taken=frozenset({first}))
     third = name_persona(t, taken=frozenset({first, second}))
     assert first == "Discount-driven mobile shoppers"
     assert second == "Discount-driven mobile critical shoppers"
-    assert third == "Discount-driven mobile shoppers 2"
+    assert third is None  # nothing describable tells it apart: the caller merges it
+    assert candidate_names(t) == [first, second]
+
+
+def test_order_value_and_units_have_words_both_ways():
+    assert name_persona(traits(avg_order_value=1.1, units_per_line=-0.9)) == (
+        "Big-basket single-item shoppers"
+    )
+    assert name_persona(traits(avg_order_value=-0.7)) == "Small-basket shoppers"
 
 
 @settings(max_examples=50, deadline=None)
@@ -69,12 +78,16 @@ def test_a_taken_name_gets_a_further_trait_then_a_number():
         st.lists(st.floats(-3, 3, allow_nan=False), min_size=4, max_size=4), min_size=2, max_size=10
     )
 )
-def test_names_are_unique_whatever_the_traits(table):
+def test_names_are_unique_and_unnumbered_whatever_the_traits(table):
     features = ["discount_share", "mobile_share", "lead_share__gift_sets", "is_europe"]
     names: set[str] = set()
     for row in table:
-        name = name_persona(pl.DataFrame({"feature": features, "smd": row}), taken=frozenset(names))
-        assert name not in names and name[0].isupper()
+        t = pl.DataFrame({"feature": features, "smd": row})
+        name = name_persona(t, taken=frozenset(names))
+        if name is None:  # every name its traits allow is taken
+            assert set(candidate_names(t)) <= names
+            continue
+        assert name not in names and name[0].isupper() and not name[-1].isdigit()
         names.add(name)
 
 

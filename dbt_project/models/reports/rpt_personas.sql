@@ -137,7 +137,9 @@ final as (
         cast(coalesce(nps.nps_responses, 0) as integer) as nps_responses,
         profiles.what_sets_it_apart,
         profiles.model_version,
-        profiles.as_of_date
+        profiles.as_of_date,
+        profiles.persona_source,
+        profiles.personas_note
     from profiles
     inner join sizes on sizes.persona_id = profiles.persona_id
     cross join totals

@@ -11,7 +11,9 @@ final as (
         what_sets_it_apart,
         model_version,
         cast(k as integer) as persona_count,
-        as_of_date
+        as_of_date,
+        persona_source,
+        personas_note
     from profiles
 )
 
