@@ -1,4 +1,6 @@
-"""Churn labels: did an active customer buy again within the horizon after a cutoff?"""
+"""Labels: did an active customer buy again within the horizon after a cutoff (churn), and
+what did each customer spend in it (lifetime value)? Both look for purchases
+(`features.read_purchases`): a cancelled order, a return or a credit note is none."""
 
 from __future__ import annotations
 
@@ -22,10 +24,10 @@ def labelled_cutoffs(cutoffs: list[date], logical_date: date, horizon_days: int)
 
 
 def churn_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
-    """Add `churned`: no order in the `horizon_days` after the end of the row's cutoff date.
+    """Add `churned`: no purchase in the `horizon_days` after the end of the row's cutoff date.
 
-    `features` has one row per (customer_key, as_of_date); `orders` has customer_key and
-    ordered_at (UTC). Rows are kept as given; only the label column is added.
+    `features` has one row per (customer_key, as_of_date); `orders` (the purchases) has
+    customer_key and ordered_at (UTC). Rows are kept as given; only the label column is added.
     """
     windows = (
         features.select("customer_key", "as_of_date")
@@ -50,10 +52,10 @@ def churn_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int
 
 
 def value_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
-    """Add `value_next`: the value (net of refunds, cancelled orders left out) a customer
-    ordered in the `horizon_days` after the end of the row's cutoff date; 0 when nothing.
+    """Add `value_next`: the value (net of refunds) of a customer's purchases in the
+    `horizon_days` after the end of the row's cutoff date; 0 when nothing.
 
-    `orders` has customer_key, ordered_at (UTC) and value.
+    `orders` (the purchases) has customer_key, ordered_at (UTC) and value.
     """
     windows = (
         features.select("customer_key", "as_of_date")

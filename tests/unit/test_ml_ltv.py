@@ -103,8 +103,9 @@ def test_repeat_order_value_of_one_cutoff_equals_the_running_totals(orders, cuto
 
 
 def synthetic_shop(seed: int, n: int, end: date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Customers ordering at their own rate since their first order, and their RFM features
-    (as `marts.customer_features` computes them) at monthly cutoffs up to `end`."""
+    """Customers ordering at their own rate since their first order, as purchases (one per
+    customer and day, as `marts.fct_purchases` has them), and their RFM features (as
+    `marts.customer_features` computes them) at monthly cutoffs up to `end`."""
     rng = np.random.default_rng(seed)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     rows = []
@@ -115,7 +116,12 @@ def synthetic_shop(seed: int, n: int, end: date) -> tuple[pl.DataFrame, pl.DataF
         while t < 700:
             rows.append((f"c{i:03d}", start + timedelta(days=t), float(rng.gamma(2, 30))))
             t += rng.exponential(1 / rate)
-    orders = orders_frame(rows)
+    orders = (
+        orders_frame(rows)
+        .group_by("customer_key", pl.col("ordered_at").dt.truncate("1d"))
+        .agg(pl.col("value").sum(), pl.col("amount").sum())
+        .sort("customer_key", "ordered_at")
+    )
     cutoffs = [end - timedelta(days=30 * k) for k in range(6)]
     features = []
     for cutoff in cutoffs:
@@ -125,6 +131,7 @@ def synthetic_shop(seed: int, n: int, end: date) -> tuple[pl.DataFrame, pl.DataF
             known.group_by("customer_key").agg(
                 pl.lit(cutoff).alias("as_of_date"),
                 pl.len().cast(pl.Int32).alias("orders_count"),
+                pl.len().cast(pl.Int32).alias("purchase_days"),
                 (pl.lit(cutoff) - pl.col("ordered_at").max().dt.date())
                 .dt.total_days()
                 .cast(pl.Int32)

@@ -11,7 +11,11 @@ with orders as (
         amount,
         discount_amount > 0 as is_discounted
     from {{ ref('fct_orders') }}
-    where not is_cancelled
+    where is_purchase and customer_key is not null
+),
+
+purchases as (
+    select customer_key, purchase_date from {{ ref('fct_purchases') }}
 ),
 
 identifiers as (
@@ -83,6 +87,17 @@ order_features as (
         avg(is_discounted::integer) as discounted_order_share
     from known_orders
     group by as_of_date, customer_key
+),
+
+purchase_features as (
+    -- Purchase days (several orders of one day are one purchase): what BG/NBD counts.
+    select
+        cutoffs.as_of_date,
+        purchases.customer_key,
+        count(*) as purchase_days
+    from cutoffs
+    inner join purchases on purchases.purchase_date <= cutoffs.as_of_date
+    group by cutoffs.as_of_date, purchases.customer_key
 ),
 
 email_status as (
@@ -157,6 +172,7 @@ final as (
         order_features.customer_key,
         order_features.as_of_date,
         cast(order_features.orders_count as integer) as orders_count,
+        cast(purchase_features.purchase_days as integer) as purchase_days,
         cast(order_features.revenue as double) as revenue,
         cast(order_features.avg_order_value as double) as avg_order_value,
         cast(order_features.days_since_last_order as integer) as days_since_last_order,
@@ -179,6 +195,7 @@ final as (
         cast(web_features.days_since_last_session as integer) as days_since_last_session,
         cast(survey_features.nps_score as integer) as nps_score
     from order_features
+    left join purchase_features using (as_of_date, customer_key)
     left join email_status using (as_of_date, customer_key)
     left join email_features using (as_of_date, customer_key)
     left join web_features using (as_of_date, customer_key)

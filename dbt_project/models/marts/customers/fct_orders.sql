@@ -17,6 +17,10 @@ final as (
         cast(orders.discount_amount as decimal(18, 2)) as discount_amount,
         orders.discount_code,
         orders.is_cancelled,
+        -- The one rule for what counts as a purchase (features, labels and the buy-till-you-die
+        -- summaries all take it): an order that stood and took money. Cancelled orders,
+        -- returns and credit notes (nothing or less than nothing paid) are no purchase.
+        not orders.is_cancelled and orders.amount > 0 as is_purchase,
         orders.order_source,
         orders.currency,
         orders.billing_country,
