@@ -415,13 +415,13 @@ def _decision_due(
     chosen: dict | None,
     in_use: registry.ModelCard | None,
     usable: bool,
-    rival_names: set[str],
+    scorable: set[str],
     logical_date: date,
     retrain_every_days: int,
 ) -> bool:
     """True when the last decision no longer holds: none yet, made for a later date (a
     backfill), `retrain_every_days` old, or what it chose can no longer score (a model whose
-    features changed, a rival no longer offered)."""
+    features changed, a rival not offered or unable to score every customer today)."""
     if chosen is None:
         return True
     decided = chosen.get("decided_for") or (in_use.trained_for if in_use else "")
@@ -431,7 +431,7 @@ def _decision_due(
     if not 0 <= age < retrain_every_days:
         return True
     if chosen.get("rival"):
-        return chosen["rival"] not in rival_names
+        return chosen["rival"] not in scorable
     return not usable
 
 
@@ -464,6 +464,10 @@ def run(
     chosen = registry.decision(models_dir, spec.name)
     in_use = registry.current(models_dir, spec.name)
     usable = in_use is not None and not registry.mismatches(in_use, schema)
+    # A rival publishes only if it can score every customer today (BG/NBD may fail to fit).
+    scorable = {
+        r.name for r in rivals if np.isfinite(np.asarray(r.score(current), dtype=float)).all()
+    }
 
     def scaling(label_days: int | None) -> Scaling | None:
         if spec.kind != "regression" or to_horizon is None or not label_days:
@@ -494,7 +498,7 @@ def run(
         )
         return Outcome(scores, rival.name, evaluation=evaluation, note=note, **extra)
 
-    if not _decision_due(chosen, in_use, usable, set(by_name), logical_date, retrain_every_days):
+    if not _decision_due(chosen, in_use, usable, scorable, logical_date, retrain_every_days):
         decided = chosen.get("decided_for") or in_use.trained_for
         stored = chosen.get("evaluation") or {
             "candidate": in_use.metrics,
@@ -578,7 +582,14 @@ def run(
         holdout,
         lambda frame, score: score_metrics(spec, frame, score),
     )
-    best = rival_rules.strongest(measured, metric)
+    for name, figures in measured.items():
+        if metric in figures and figures["calibration"] is None:
+            figures["cannot_publish"] = "its score falls as the outcome rises"
+        elif metric in figures and name not in scorable:
+            figures["cannot_publish"] = "it cannot score every customer today"
+    best = rival_rules.strongest(
+        {k: v for k, v in measured.items() if "cannot_publish" not in v}, metric
+    )
     best_value = measured[best][metric] if best else None
     if trained:
         card.metrics["rivals"] = measured
@@ -647,7 +658,7 @@ def run(
             note=outcome.note,
         )
         return outcome
-    if best is not None and measured[best]["calibration"] is not None:
+    if best is not None:
         rival = by_name[best]
         evaluation["published"] = {"name": best, metric: best_value}
         beaten = f"{metric} {best_value:.3f} against the model's {candidate[metric]:.3f}"

@@ -216,7 +216,7 @@ def test_a_candidate_worse_than_the_version_in_use_leaves_it_scoring(tmp_path):
     assert (
         second.evaluation["previous"]["auc"]
         > second.evaluation["candidate"]["auc"]
-        > second.evaluation["baseline"]["auc"]
+        > second.evaluation["rivals"]["noise_rule"]["auc"]
     )
     assert second.scores["version"].unique().to_list() == [first.version]
 
@@ -447,3 +447,19 @@ def test_holdout_customers_stay_out_of_training_when_outcome_windows_overlap(tmp
     card, _ = registry.load(tmp_path, "churn", outcome.version)
     assert card.metrics["train_rows"] == together.metrics["train_rows"]
     assert card.label_days == 120
+
+
+def test_a_rival_that_cannot_score_todays_customers_is_measured_but_never_published(tmp_path):
+    # Knows the outcome on the holdout, but has no score today (as BG/NBD when it cannot
+    # be fit on today's customers).
+    blind = trainer.Baseline(
+        "blind_today",
+        lambda f: (f["y"].cast(pl.Float64) if "y" in f.columns else f["f1"] * np.nan).to_numpy(),
+        lambda f: [["knows"]] * f.height,
+    )
+    outcome = run(world(11), tmp_path, baseline=blind)
+    figures = outcome.evaluation["rivals"]["blind_today"]
+    assert figures["auc"] == 1.0
+    assert figures["cannot_publish"] == "it cannot score every customer today"
+    assert outcome.promoted and outcome.version == outcome.candidate
+    assert outcome.evaluation["baseline"] == {}
