@@ -123,13 +123,11 @@ def _reasons_of(*features: str) -> Callable[[pl.DataFrame], list[list[str]]]:
 
 
 # BG/NBD + Gamma-Gamma's expected spend over the year is the first rival: it also scores, as
-# it is, when there is too little history to measure anything. A customer it cannot score
-# (its fit failed) gets 0 there.
+# it is, when there is too little history to measure anything (0 for everyone when it cannot
+# be fit; missing scores keep it from publishing in the model's place).
 BASELINE_RULE = trainer.Baseline(
     BASELINE,
-    lambda frame: (
-        frame.get_column("expected_value_365d").cast(pl.Float64).fill_null(0.0).to_numpy()
-    ),
+    _column("expected_value_365d"),
     _baseline_reasons,
     "BG/NBD + Gamma-Gamma's expected spend",
 )

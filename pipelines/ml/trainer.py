@@ -390,10 +390,13 @@ def score_baseline(
     calibration: dict | None = None,
     factor: float = 1.0,
 ) -> pl.DataFrame:
-    """`ml.scores` rows from a rival's rule: as it is, or through the `calibration` fit when
-    it was measured (then an amount is multiplied by `factor`, as the model's are)."""
+    """`ml.scores` rows from a rival's rule: as it is (0 where the rule has no score, as
+    BG/NBD for everyone when it cannot be fit), or through the `calibration` fit when it was
+    measured (then an amount is multiplied by `factor`, as the model's are)."""
     score = np.asarray(baseline.score(current), dtype=float)
-    if calibration is not None:
+    if calibration is None:
+        score = np.where(np.isfinite(score), score, 0.0)
+    else:
         score = rival_rules.apply(calibration, score)
         if spec.kind == "regression":
             score = score * factor
@@ -601,7 +604,7 @@ def run(
         "rivals": measured,
         "baseline": {"name": best, **measured[best]} if best else {},
         "label_days": learnt.label_days,
-        **{k: v for k, v in learnt.context.items()},
+        **learnt.context,
     }
     previous_value = None
     if usable and in_use.version != version:
@@ -619,10 +622,11 @@ def run(
     decided = {"decided_for": logical_date.isoformat(), "label_days": learnt.label_days}
     if promoted:
         evaluation["published"] = {"name": version, metric: candidate[metric]}
+        why = f"{version} {note}"
         outcome = model_outcome(
             card,
             booster,
-            f"{version} {note}",
+            why,
             trained=trained,
             candidate=version,
             promoted=True,
@@ -634,7 +638,7 @@ def run(
             version,
             **decided,
             evaluation=outcome.evaluation,
-            note=outcome.note,
+            note=why,
         )
         return outcome
     extra = {"trained": trained, "candidate": version, "promoted": False}
@@ -642,10 +646,11 @@ def run(
     if previous_wins:
         evaluation["published"] = {"name": in_use.version, metric: previous_value}
         prev_card, prev_booster = registry.load(models_dir, spec.name, in_use.version)
+        why = f"version {in_use.version} keeps scoring: candidate {version} {note}"
         outcome = model_outcome(
             prev_card,
             prev_booster,
-            f"version {in_use.version} keeps scoring: candidate {version} {note}",
+            why,
             evaluation=evaluation,
             **extra,
         )
@@ -655,7 +660,7 @@ def run(
             in_use.version,
             **decided,
             evaluation=outcome.evaluation,
-            note=outcome.note,
+            note=why,
         )
         return outcome
     if best is not None:
@@ -664,12 +669,15 @@ def run(
         beaten = f"{metric} {best_value:.3f} against the model's {candidate[metric]:.3f}"
         if previous_value is not None:
             beaten += f" and the version in use's {previous_value:.3f}"
+        why = (
+            f"{best} publishes: {rival.described} ranks the held-out customers better than "
+            f"candidate {version} ({beaten}), so its scores are the best ranking there is"
+        )
         outcome = rival_outcome(
             rival,
             measured[best]["calibration"],
             learnt.label_days,
-            f"{best} publishes: {rival.described} ranks the held-out customers better than "
-            f"candidate {version} ({beaten}), so its scores are the best ranking there is",
+            why,
             evaluation=evaluation,
             **extra,
         )
@@ -681,7 +689,7 @@ def run(
             rival=best,
             calibration=measured[best]["calibration"],
             evaluation=outcome.evaluation,
-            note=outcome.note,
+            note=why,
         )
         return outcome
     return keep_previous(f"candidate {version} {note}", evaluation=evaluation, **extra)

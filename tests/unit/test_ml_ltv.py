@@ -182,7 +182,11 @@ def test_the_baseline_scores_with_bgnbd_and_explains_in_words():
         },
         schema_overrides={"expected_value_365d": pl.Float64},
     )
-    assert ltv.BASELINE_RULE.score(frame).tolist() == [0.0]
+    assert np.isnan(ltv.BASELINE_RULE.score(frame)).all()  # no fit: no score to publish
+    fallback = trainer.score_baseline(
+        ltv.SPEC, ltv.BASELINE_RULE, frame.with_columns(customer_key=pl.lit("a")), DAY
+    )
+    assert fallback["score"].to_list() == [0.0]  # as the rule it is: nothing expected
     assert ltv.BASELINE_RULE.reasons(frame) == [
         ["3 orders in total", "no order in 40 days", "expected order value 52"]
     ]

@@ -407,6 +407,19 @@ def test_published_amounts_are_carried_to_the_horizon_by_the_scaling(tmp_path):
     assert card.label_days == 90 and card.horizon_days == 365 and card.scaling == "test_factor"
     plain = trainer.score_with(REGRESSION, card, booster, current_of(frame), DAY)
     np.testing.assert_allclose(model.scores["score"], plain["score"] * 2.5)
+    # The next day the decision holds, with that day's scaling, said once.
+    later = trainer.Scaling(90, 365, 2.0, "test_factor", "90-day outcomes, x2.0")
+    next_day = trainer.run(
+        REGRESSION, [NOISE], current_of(frame), labelled_from(frame), DAY + timedelta(days=1),
+        tmp_path / "m", to_horizon=lambda days: later,
+    )  # fmt: skip
+    assert not next_day.trained and next_day.version == model.version
+    assert next_day.note == (
+        f"{model.version} scores, as decided on {DAY}: {model.note.split('; ')[0]}"
+        "; learnt from 90-day outcomes, x2.0"
+    )
+    assert next_day.evaluation["scaling"]["factor"] == 2.0
+    np.testing.assert_allclose(next_day.scores["score"], plain["score"] * 2.0)
 
     # A rival that knows the outcome: its ranking, scaled to make the validation total right,
     # then carried to the horizon the same way.
