@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.ml import churn, registry, trainer
-from pipelines.ml.features import read_features, read_orders, with_btyd
+from pipelines.ml.features import read_features, read_purchases, with_btyd
 from pipelines.ml.labels import active
 from pipelines.segments.features import build_features, email_reads
 from pipelines.segments.personas import find_personas
@@ -43,7 +43,7 @@ def score_churn_at(settings: Settings, times: int, day: date) -> dict:
     con = connect(settings, path=settings.work_db, read_only=True)
     try:
         features = read_features(con).filter(pl.col("as_of_date") == day)
-        orders = read_orders(con)
+        orders = read_purchases(con)
     finally:
         con.close()
     features, orders = repeat(features, times), repeat(orders, times)

@@ -20,7 +20,7 @@ import xgboost as xgb
 
 from pipelines.config import Settings
 from pipelines.ml import churn, trainer
-from pipelines.ml.features import read_features, read_orders
+from pipelines.ml.features import read_features, read_purchases
 from pipelines.warehouse import work_connection
 
 
@@ -73,10 +73,9 @@ def compare(settings: Settings, day: date) -> dict:
     """The churn model's retrain as of `day` on the CPU, and on the GPU when one can train."""
     reason = cuda_unavailable()
     with work_connection(settings) as con:
-        features, orders = read_features(con), read_orders(con)
-    labelled, training, validation = churn.labelled_rows(
-        features, orders, day, settings.churn_horizon_days
-    )
+        features, orders = read_features(con), read_purchases(con)
+    learnt = churn.labelled_rows(features, orders, day, settings.churn_horizon_days)
+    labelled, training, validation = learnt.rows, learnt.training, learnt.validation
     # In the order the daily run trains on: row sampling follows the rows' order, and the
     # warehouse's tables have none of their own.
     labelled = labelled.sort(["as_of_date", "customer_key"])

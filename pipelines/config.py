@@ -93,6 +93,10 @@ class Settings:
     # many days before the validation cutoff (a whole year apart would need three years).
     ltv_horizon_days: int = 365
     ltv_training_gap_days: int = 30
+    # A shop with less than a year of history learns value over the longest shorter window it
+    # holds (then scaled to the horizon), but never one below this: over shorter windows most
+    # customers buy nothing, and the scale-up to a year would multiply the noise (ml/ltv.py).
+    ltv_min_label_days: int = 90
     # A lead converts when their first order comes within this many days.
     lead_horizon_days: int = 60
     # A model scores until it is this many days old, then the next run trains a new one.

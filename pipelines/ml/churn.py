@@ -1,6 +1,7 @@
-"""Churn: will an active customer (an order within the last year) order nothing in the next
-90 days? XGBoost on the RFM features and the BG/NBD summaries, a calibrated probability, with
-the days-since-last-order rule as the baseline (`baseline.py`)."""
+"""Churn: will an active customer (a purchase within the last year) buy nothing in the next
+90 days? XGBoost on the RFM features and the BG/NBD summaries, a calibrated probability,
+measured against its rivals (`baseline.py`): days since the last order, and BG/NBD's chance
+that the customer is still around (p_alive), which is also among the model's inputs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pipelines.ml.features import (
     CHURN_FEATURES,
     CHURN_MONOTONE,
     ENGAGEMENT_FEATURES,
-    with_btyd,
+    btyd_enrich,
+    fit_records,
 )
 from pipelines.ml.labels import active, churn_labels
 
@@ -58,7 +60,7 @@ SPEC = trainer.ModelSpec(
 
 def fit_and_score(
     features: pl.DataFrame,
-    orders: pl.DataFrame,
+    purchases: pl.DataFrame,
     logical_date: date,
     horizon_days: int,
     models_dir: Path,
@@ -69,31 +71,41 @@ def fit_and_score(
     """Score today's active customers with the current churn model, training (and possibly
     promoting) a new one first when the current one is `retrain_every_days` old.
 
-    `features` are `marts.customer_features` (every cutoff); the buy-till-you-die columns are
-    added here, for the older cutoffs only when a retrain needs them. Each cutoff's fit uses
-    all customers who had ordered by then, not only the active ones.
+    `features` are `marts.customer_features` (every cutoff), `purchases` those of
+    `features.read_purchases`; the buy-till-you-die columns are added here, for the older
+    cutoffs only when a retrain needs them. Each cutoff's fit uses all customers who had
+    bought by then, not only the active ones.
     """
-    current = active(with_btyd(features.filter(pl.col("as_of_date") == logical_date), orders))
-    return trainer.run(
+    today, fits = btyd_enrich(features.filter(pl.col("as_of_date") == logical_date), purchases)
+    outcome = trainer.run(
         SPEC,
-        baseline.RECENCY,
-        current,
-        lambda: labelled_rows(features, orders, logical_date, horizon_days),
+        baseline.CHURN_RIVALS,
+        active(today),
+        lambda: labelled_rows(features, purchases, logical_date, horizon_days),
         logical_date,
         models_dir,
         threads,
         retrain_every_days,
         tolerance,
     )
+    outcome.evaluation["btyd_scoring"] = fit_records(fits)
+    return outcome
 
 
 def labelled_rows(
-    features: pl.DataFrame, orders: pl.DataFrame, logical_date: date, horizon_days: int
-) -> tuple[pl.DataFrame, list[date], date]:
+    features: pl.DataFrame, purchases: pl.DataFrame, logical_date: date, horizon_days: int
+) -> trainer.Labelled:
     """The active customers of the training and validation cutoffs with their churn label,
     and those cutoffs: what a retrain as of `logical_date` learns from."""
     cutoffs = sorted(set(active(features).get_column("as_of_date").to_list()))
     training, validation = trainer.split_cutoffs(cutoffs, logical_date, horizon_days)
-    rows = features.filter(pl.col("as_of_date").is_in([*training, validation]))
-    rows = active(with_btyd(rows, orders))
-    return churn_labels(rows, orders, horizon_days), training, validation
+    rows, fits = btyd_enrich(
+        features.filter(pl.col("as_of_date").is_in([*training, validation])), purchases
+    )
+    return trainer.Labelled(
+        churn_labels(active(rows), purchases, horizon_days),
+        training,
+        validation,
+        horizon_days,
+        {"btyd": fit_records(fits)},
+    )

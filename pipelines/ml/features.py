@@ -4,6 +4,7 @@ derive from it in Polars (the buy-till-you-die summaries)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import duckdb
@@ -61,27 +62,20 @@ def read_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return con.sql("select * from marts.customer_features").pl()
 
 
-def read_orders(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Customers' orders, cancelled ones and guest checkouts left out: time, `amount` (as
-    ordered), `value` (what it brought in, net of refunds: revenue) and `is_purchase`.
-
-    Credit notes (orders made only of returns) are rows too, with amount 0 and a negative
-    value: they lower revenue on their own date but are no purchase, so whatever counts
-    orders or purchase days reads `purchases(orders)`. Features use the amount: the exports
-    do not always say when a refund happened, so it may be news after a cutoff. Labels, which
-    look forward, use the value."""
-    orders = con.sql(
-        "select customer_key, ordered_at, cast(amount as double) as amount, "
-        "cast(amount - refunded_amount as double) as value, is_purchase "
-        "from marts.fct_orders where not is_cancelled and not is_guest"
+def read_purchases(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every customer's purchases (`marts.fct_purchases`: the orders of one day that are
+    purchases, taken together): the day as `ordered_at` (its midnight, UTC), `amount` (as
+    ordered) and `value` (net of refunds). The one source of purchases for the models: the
+    buy-till-you-die summaries count these, labels look for them after a cutoff. Features use
+    the amount: the exports do not say when a refund happened, so it may be news after a
+    cutoff. Labels, which look forward, use the value."""
+    purchases = con.sql(
+        "select customer_key, purchase_date, orders, cast(amount as double) as amount, "
+        "cast(value as double) as value from marts.fct_purchases"
     ).pl()
-    # DuckDB names the zone Etc/UTC; Polars compares only identical zones.
-    return orders.with_columns(pl.col("ordered_at").dt.convert_time_zone("UTC"))
-
-
-def purchases(orders: pl.DataFrame) -> pl.DataFrame:
-    """The orders that bought something (`read_orders` also holds credit notes)."""
-    return orders.filter(pl.col("is_purchase"))
+    return purchases.with_columns(
+        ordered_at=pl.col("purchase_date").cast(pl.Datetime("us", "UTC"))
+    ).drop("purchase_date")
 
 
 # What BG/NBD and Gamma-Gamma, fit on each cutoff's customers, say about each customer.
@@ -95,7 +89,8 @@ BTYD_FEATURES: tuple[str, ...] = (
 
 
 def repeat_order_value(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
-    """Mean amount of each customer's repeat orders (all but the first) known at each cutoff:
+    """Mean amount of each customer's repeat purchases (all but the first; `orders` are the
+    purchases of `read_purchases`) known at each cutoff:
     customer_key, as_of_date, repeat_order_value (null without a repeat order).
 
     Running totals per customer, looked up as of each cutoff (an as-of join), so the cost
@@ -103,7 +98,6 @@ def repeat_order_value(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataF
     needs no running totals: a group-by of the orders before it, which spares the sort.
     """
     cutoffs = features.get_column("as_of_date").unique()
-    orders = purchases(orders)
     if cutoffs.len() == 1:
         return _repeat_order_value_at(features, orders, cutoffs.item())
     running = (
@@ -173,10 +167,11 @@ def _repeat_order_value_at(
 
 
 def btyd_inputs(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, t_x, T) in days from the RFM columns: repeat orders, first to last order, first
-    order to the cutoff."""
+    """(x, t_x, T) in days from the features: repeat purchases (purchase days after the
+    first: several orders of one day are one purchase, as BG/NBD counts them), first to last
+    purchase, first purchase to the cutoff."""
     T = frame.get_column("tenure_days").cast(pl.Float64).to_numpy()
-    x = (frame.get_column("orders_count").cast(pl.Float64) - 1).clip(0).to_numpy()
+    x = (frame.get_column("purchase_days").cast(pl.Float64) - 1).clip(0).to_numpy()
     t_x = T - frame.get_column("days_since_last_order").cast(pl.Float64).to_numpy()
     return x, np.clip(t_x, 0, T), T
 
@@ -195,46 +190,112 @@ def fit_sample(keys: pl.Series, size: int) -> np.ndarray:
     return np.sort(np.argpartition(ranks, size - 1)[:size])
 
 
-def btyd_scores(frame: pl.DataFrame) -> pl.DataFrame:
+@dataclass(frozen=True)
+class BtydFit:
+    """BG/NBD and Gamma-Gamma as fit on one cutoff's customers."""
+
+    purchases: btyd.BgNbd
+    spend: btyd.GammaGamma
+    customers: int
+    repeat_buyers: int
+
+    def record(self) -> dict:
+        """The fitted parameters and what they were fit on, for model cards and runs."""
+        return {
+            "bgnbd": {k: getattr(self.purchases, k) for k in ("r", "alpha", "a", "b")},
+            "gamma_gamma": {k: getattr(self.spend, k) for k in ("p", "q", "gamma")},
+            "customers": self.customers,
+            "repeat_buyers": self.repeat_buyers,
+            "unit": "purchase days",
+        }
+
+    def expected_value(self, frame: pl.DataFrame, days: float) -> np.ndarray:
+        """Each customer's expected spend over the next `days`: expected purchases times the
+        expected value of a purchase."""
+        x, t_x, T = btyd_inputs(frame)
+        m = frame.get_column("repeat_order_value").cast(pl.Float64).fill_null(0.0).to_numpy()
+        return self.purchases.expected_purchases(x, t_x, T, days) * self.spend.expected_value(x, m)
+
+
+def fit_btyd(frame: pl.DataFrame) -> BtydFit:
     """Fit BG/NBD and Gamma-Gamma on the customers of one cutoff (a sample of them past
-    `BTYD_FIT_SAMPLE`) and add `BTYD_FEATURES` for every customer (null where the fit fails:
-    too few customers or repeat buyers)."""
+    `BTYD_FIT_SAMPLE`). Raises `btyd.FitError` when they cannot be fit."""
     x, t_x, T = btyd_inputs(frame)
     m = frame.get_column("repeat_order_value").cast(pl.Float64).fill_null(0.0).to_numpy()
     fit = fit_sample(frame.get_column("customer_key"), BTYD_FIT_SAMPLE)
+    purchases = btyd.fit_bgnbd(x[fit], t_x[fit], T[fit])
+    spend = btyd.fit_gamma_gamma(x[fit], m[fit])
+    return BtydFit(purchases, spend, len(fit), int((x[fit] > 0).sum()))
+
+
+def btyd_scores(frame: pl.DataFrame) -> tuple[pl.DataFrame, BtydFit | str]:
+    """`frame` (one cutoff) with `BTYD_FEATURES` added for every customer, and the fit (or why
+    there is none: then the features are null)."""
+    empty = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(f) for f in BTYD_FEATURES)
+    as_of = frame.get_column("as_of_date").first()
     try:
-        purchases = btyd.fit_bgnbd(x[fit], t_x[fit], T[fit])
-        spend = btyd.fit_gamma_gamma(x[fit], m[fit])
+        fit = fit_btyd(frame)
     except btyd.FitError as exc:
-        log.info(
-            "buy-till-you-die features left empty at %s: %s",
-            frame.get_column("as_of_date").first(),
-            exc,
+        log.info("buy-till-you-die features left empty at %s: %s", as_of, exc)
+        return empty, str(exc)
+    x, t_x, T = btyd_inputs(frame)
+    m = frame.get_column("repeat_order_value").cast(pl.Float64).fill_null(0.0).to_numpy()
+    orders_365 = fit.purchases.expected_purchases(x, t_x, T, 365.0)
+    orders_90 = fit.purchases.expected_purchases(x, t_x, T, 90.0)
+    value = fit.spend.expected_value(x, m)
+    columns = {
+        "p_alive": fit.purchases.p_alive(x, t_x, T),
+        "expected_orders_90d": orders_90,
+        "expected_orders_365d": orders_365,
+        "expected_order_value": value,
+        "expected_value_365d": orders_365 * value,
+    }
+    # A fit on a few days of history can put BG/NBD's scale near zero, where the expected
+    # purchases of customers first seen that day overflow; Gamma-Gamma with q <= 1 has no
+    # finite mean. Half-made features would be worse than none.
+    if not all(np.isfinite(v).all() for v in columns.values()):
+        reason = (
+            "the fit gives no finite expectation for some customers "
+            f"(BG/NBD r={fit.purchases.r:.3g} alpha={fit.purchases.alpha:.3g} "
+            f"a={fit.purchases.a:.3g} b={fit.purchases.b:.3g}, Gamma-Gamma q={fit.spend.q:.3g})"
         )
-        return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(f) for f in BTYD_FEATURES)
-    orders_365 = purchases.expected_purchases(x, t_x, T, 365.0)
-    value = spend.expected_value(x, m)
-    return frame.with_columns(
-        pl.Series("p_alive", purchases.p_alive(x, t_x, T)),
-        pl.Series("expected_orders_90d", purchases.expected_purchases(x, t_x, T, 90.0)),
-        pl.Series("expected_orders_365d", orders_365),
-        pl.Series("expected_order_value", value),
-        pl.Series("expected_value_365d", orders_365 * value),
-    )
+        log.info("buy-till-you-die features left empty at %s: %s", as_of, reason)
+        return empty, reason
+    return frame.with_columns(pl.Series(k, v) for k, v in columns.items()), fit
 
 
-def with_btyd(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
+def btyd_enrich(
+    features: pl.DataFrame, purchases: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[date, BtydFit | str]]:
     """`features` (every cutoff) with `repeat_order_value` and `BTYD_FEATURES` added, each
-    cutoff fit on its own customers, so nothing after a cutoff shapes its features."""
+    cutoff fit on its own customers, so nothing after a cutoff shapes its features; and each
+    cutoff's fit (or why it has none)."""
     if features.height == 0:
         return features.with_columns(
             pl.lit(None, dtype=pl.Float64).alias(f) for f in ("repeat_order_value", *BTYD_FEATURES)
-        )
+        ), {}
     enriched = features.join(
-        repeat_order_value(features, orders), on=["as_of_date", "customer_key"], how="left"
+        repeat_order_value(features, purchases), on=["as_of_date", "customer_key"], how="left"
     )
-    parts = [btyd_scores(part) for part in enriched.partition_by("as_of_date", maintain_order=True)]
-    return pl.concat(parts)
+    parts, fits = [], {}
+    for part in enriched.partition_by("as_of_date", maintain_order=True):
+        scored, fit = btyd_scores(part)
+        parts.append(scored)
+        fits[part.get_column("as_of_date").first()] = fit
+    return pl.concat(parts), fits
+
+
+def with_btyd(features: pl.DataFrame, purchases: pl.DataFrame) -> pl.DataFrame:
+    """`btyd_enrich` without the fits."""
+    return btyd_enrich(features, purchases)[0]
+
+
+def fit_records(fits: dict[date, BtydFit | str]) -> dict[str, dict]:
+    """The fits by cutoff (ISO dates) as recorded on model cards and in `ml.model_runs`."""
+    return {
+        str(cutoff): fit.record() if isinstance(fit, BtydFit) else {"error": fit}
+        for cutoff, fit in sorted(fits.items())
+    }
 
 
 def feature_matrix(frame: pl.DataFrame, features: tuple[str, ...]) -> pl.DataFrame:

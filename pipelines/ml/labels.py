@@ -1,4 +1,6 @@
-"""Churn labels: did an active customer buy again within the horizon after a cutoff?"""
+"""Labels: did an active customer buy again within the horizon after a cutoff (churn), and
+what did each customer spend in it (lifetime value)? Both look for purchases
+(`features.read_purchases`): a cancelled order, a return or a credit note is none."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from pipelines.ml.features import ACTIVE_WITHIN_DAYS, purchases
+from pipelines.ml.features import ACTIVE_WITHIN_DAYS
 
 
 def active(features: pl.DataFrame) -> pl.DataFrame:
@@ -22,11 +24,10 @@ def labelled_cutoffs(cutoffs: list[date], logical_date: date, horizon_days: int)
 
 
 def churn_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
-    """Add `churned`: no order in the `horizon_days` after the end of the row's cutoff date.
+    """Add `churned`: no purchase in the `horizon_days` after the end of the row's cutoff date.
 
-    `features` has one row per (customer_key, as_of_date); `orders` has customer_key,
-    ordered_at (UTC) and is_purchase (a credit note is no order). Rows are kept as given; only
-    the label column is added.
+    `features` has one row per (customer_key, as_of_date); `orders` (the purchases) has
+    customer_key and ordered_at (UTC). Rows are kept as given; only the label column is added.
     """
     windows = (
         features.select("customer_key", "as_of_date")
@@ -37,7 +38,7 @@ def churn_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int
         .with_columns(end=pl.col("start") + pl.duration(days=horizon_days))
     )
     bought = (
-        windows.join(purchases(orders).select("customer_key", "ordered_at"), on="customer_key")
+        windows.join(orders.select("customer_key", "ordered_at"), on="customer_key")
         .filter((pl.col("ordered_at") >= pl.col("start")) & (pl.col("ordered_at") < pl.col("end")))
         .select("customer_key", "as_of_date")
         .unique()
@@ -51,12 +52,11 @@ def churn_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int
 
 
 def value_labels(features: pl.DataFrame, orders: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
-    """Add `value_next`: the value (net of refunds, cancelled orders left out) a customer
-    ordered in the `horizon_days` after the end of the row's cutoff date; 0 when nothing, and
-    never below 0: a return in the window of something bought before it makes a customer
-    worth nothing over the window, not less.
+    """Add `value_next`: the value (net of refunds) of a customer's purchases in the
+    `horizon_days` after the end of the row's cutoff date; 0 when nothing, never below 0 (a
+    purchase refunded in full is worth nothing, not less).
 
-    `orders` has customer_key, ordered_at (UTC) and value (a credit note's is negative).
+    `orders` (the purchases) has customer_key, ordered_at (UTC) and value.
     """
     windows = (
         features.select("customer_key", "as_of_date")

@@ -176,7 +176,7 @@ def stage_baseline(training: pl.DataFrame) -> trainer.Baseline:
             )
         ]
 
-    return trainer.Baseline(BASELINE, score, reasons)
+    return trainer.Baseline(BASELINE, score, reasons, "the conversion rate of the lead's stage")
 
 
 def fit_and_score(
@@ -210,17 +210,17 @@ def fit_and_score(
             )
         )
 
-    def labelled() -> tuple[pl.DataFrame, list[date], date]:
+    def labelled() -> trainer.Labelled:
         if rows is None:
             raise trainer.InsufficientHistoryError(
                 f"need {2 * horizon_days} days of CRM history before {logical_date} to "
                 "learn lead conversion"
             )
-        return rows.drop("converted_at"), training, validation
+        return trainer.Labelled(rows.drop("converted_at"), training, validation, horizon_days)
 
     return trainer.run(
         SPEC,
-        baseline,
+        [baseline],
         current.drop("converted_at"),
         labelled,
         logical_date,

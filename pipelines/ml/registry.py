@@ -1,4 +1,6 @@
-"""Model registry on disk: `models/<model>/<version>/` with booster, calibration and metadata.
+"""Model registry on disk: `models/<model>/<version>/` with booster, calibration and metadata,
+and `models/<model>/current.json`, the decision of the last retrain: which version scores, or
+which simple rival publishes because it ranked the holdout better, until the next retrain.
 
 A version is named by the hash of what it was trained on (data, features, parameters), so the
 same inputs give the same version and a rerun reuses it instead of training again.
@@ -38,6 +40,14 @@ class ModelCard:
     kind: str = "binary"  # "binary" (calibrated probability) or "regression" (an amount)
     # Regression only: the factor that makes the validation total come out right.
     calibration_scale: float = 1.0
+    # The outcome window learnt (days after each cutoff) and the one scores are for; when they
+    # differ, `scaling` says how predictions are carried from one to the other.
+    label_days: int = 0
+    horizon_days: int = 0
+    scaling: str = ""
+    # Buy-till-you-die fits (BG/NBD, Gamma-Gamma) at the training and validation cutoffs,
+    # whose expectations are among the features.
+    btyd: dict = field(default_factory=dict)
 
 
 def version_for(*parts: object) -> str:
@@ -76,21 +86,30 @@ def load(models_dir: Path, model: str, version: str) -> tuple[ModelCard, xgb.Boo
     return card, booster
 
 
-def set_current(models_dir: Path, model: str, version: str) -> None:
-    """Make `version` the one that scores until the next scheduled retrain."""
+def set_current(models_dir: Path, model: str, version: str | None, **decision: object) -> None:
+    """Record the retrain's decision: `version` is the model version in use (None: none yet);
+    `decision` may name a `rival` that publishes instead (with its `calibration`), the day it
+    was `decided_for`, the `label_days` learnt and the `evaluation` behind it."""
     pointer = models_dir / model / "current.json"
+    pointer.parent.mkdir(parents=True, exist_ok=True)
     tmp = pointer.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"version": version}))
+    tmp.write_text(json.dumps({"version": version, **decision}, sort_keys=True, default=float))
     os.replace(tmp, pointer)
 
 
-def current(models_dir: Path, model: str) -> ModelCard | None:
-    """The card of the model that scores now, or None before the first training."""
+def decision(models_dir: Path, model: str) -> dict | None:
+    """The last retrain's decision (`set_current`), or None before the first."""
     pointer = models_dir / model / "current.json"
-    if not pointer.exists():
+    return json.loads(pointer.read_text()) if pointer.exists() else None
+
+
+def current(models_dir: Path, model: str) -> ModelCard | None:
+    """The card of the model version in use, or None when there is none (before the first
+    promotion)."""
+    chosen = decision(models_dir, model)
+    if not chosen or not chosen.get("version"):
         return None
-    version = json.loads(pointer.read_text())["version"]
-    folder = model_dir(models_dir, model, version)
+    folder = model_dir(models_dir, model, chosen["version"])
     if not (folder / "card.json").exists():
         return None
     return ModelCard(**json.loads((folder / "card.json").read_text()))

@@ -12,7 +12,7 @@ import polars as pl
 
 from pipelines.config import Settings
 from pipelines.ml import scores as scores_table
-from pipelines.ml.features import read_features, read_orders
+from pipelines.ml.features import read_features, read_purchases
 from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
@@ -24,15 +24,20 @@ RUNS_COLUMNS: dict[str, str] = {
     "as_of_date": "date not null",
     "trained": "boolean not null",  # a new version was trained in this run
     "scored_rows": "bigint not null",
-    "metrics": "varchar not null",  # JSON: candidate, baseline and previous version's metrics
+    # JSON: the candidate's, every rival's and the previous version's metrics, what published
+    # and its figure, the outcome window and its scaling, the BG/NBD + Gamma-Gamma fits.
+    "metrics": "varchar not null",
     "note": "varchar",
     "candidate_version": "varchar",  # the version evaluated for promotion, when one was
     "promoted": "boolean",
     "metric": "varchar",  # the figure promotion compares (auc, spearman, mape)
     "model_value": "double",
-    "baseline": "varchar",
+    "baseline": "varchar",  # the strongest rival on the holdout
     "baseline_value": "double",
     "previous_value": "double",
+    # The holdout figure of what scored (the version or rival in `version`); null only when
+    # nothing could be measured (too little history).
+    "published_value": "double",
 }
 
 RUNS_DDL = "create table if not exists ml.model_runs ({})".format(
@@ -83,6 +88,7 @@ def write_scores(settings: Settings, run_id: str, logical_date: date, model: str
         "baseline": evaluation.get("baseline", {}).get("name"),
         "baseline_value": evaluation.get("baseline", {}).get(metric),
         "previous_value": evaluation.get("previous", {}).get(metric),
+        "published_value": evaluation.get("published", {}).get(metric),
     }
     with work_connection(settings) as con:
         _prepare(con)
@@ -101,6 +107,8 @@ def write_scores(settings: Settings, run_id: str, logical_date: date, model: str
         "scored": outcome.scores.height,
         metric: row["model_value"],
         "baseline": row["baseline_value"],
+        "strongest_rival": row["baseline"],
+        "published": row["published_value"],
         "note": outcome.note,
     }
     log.info("%s scores: %s", model, summary)
@@ -174,7 +182,7 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
 
 def _read(settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
     with work_connection(settings) as con:
-        return read_features(con), read_orders(con)
+        return read_features(con), read_purchases(con)
 
 
 def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
@@ -210,6 +218,7 @@ def score_ltv(settings: Settings, logical_date: date, run_id: str) -> dict:
         settings.retrain_every_days,
         settings.ltv_training_gap_days,
         settings.promotion_tolerance,
+        settings.ltv_min_label_days,
     )
     return write_scores(settings, run_id, logical_date, ltv.MODEL, outcome)
 

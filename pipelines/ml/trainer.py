@@ -8,20 +8,25 @@ The life of a model version:
 2. **validate** on the newest cutoff whose outcome is known, split in two halves by customer:
    the first stops the boosting and fits the calibration, the second (the *holdout*) is
    touched by nothing but the metrics;
-3. **compare** on that same holdout with the baseline (a rule a marketer would use) and with
-   the version that scores today;
-4. **promote** only when it beats the baseline and is no worse than the previous version by
-   more than the tolerance; otherwise the previous version keeps scoring (or the baseline, when
-   there is none) and the note says why.
+3. **compare** on that same holdout with every simple rival that could publish instead
+   (`rivals.py`: recency, order count, spend, BG/NBD) and with the version that scores today;
+4. **promote** only when it beats the strongest rival and is no worse than the previous
+   version by more than the tolerance. Otherwise the best ranking measured publishes: the
+   previous version, or the strongest rival (in the model's units, its ranking unchanged), and
+   the note says which and why. Only when nothing could be measured (too little history) does
+   the first rival's rule score as it is.
 
-Retraining happens on a schedule (`retrain_every_days`), so scores stay stable day to day.
+The decision holds until the next retrain (`retrain_every_days`), so scores stay stable day
+to day; `registry.set_current` keeps it with the figures behind it. When the training label
+windows overlap the validation window in time (a year-long outcome on a short history), the
+holdout customers are left out of training, so that no holdout outcome is learnt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,6 +39,7 @@ from sklearn.linear_model import LogisticRegression
 
 from pipelines.ml import metrics as m
 from pipelines.ml import registry
+from pipelines.ml import rivals as rival_rules
 from pipelines.ml.explain import reason_columns
 from pipelines.ml.features import feature_matrix
 from pipelines.ml.labels import labelled_cutoffs
@@ -67,13 +73,41 @@ class ModelSpec:
         return "auc" if self.kind == "binary" else "spearman"
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """The rule reported beside the model, and what scores when no model may."""
+Baseline = rival_rules.Baseline
 
-    name: str
-    score: Callable[[pl.DataFrame], np.ndarray]
-    reasons: Callable[[pl.DataFrame], list[list[str]]]
+
+@dataclass(frozen=True)
+class Scaling:
+    """How predictions learnt on a shorter outcome window are carried to the horizon scores
+    are for: multiplied by `factor`, for the reason `method` names."""
+
+    label_days: int
+    horizon_days: int
+    factor: float
+    method: str
+    # In plain words, after "learnt from" or "measured on": "120-day outcomes, scaled to a
+    # year by ..."; empty when nothing is scaled.
+    words: str
+
+    def record(self) -> dict:
+        return {
+            "label_days": self.label_days,
+            "horizon_days": self.horizon_days,
+            "factor": self.factor,
+            "method": self.method,
+        }
+
+
+@dataclass
+class Labelled:
+    """What a retrain learns from: labelled rows of the training and validation cutoffs, the
+    outcome window the labels cover, and what to record beside the run (`context`)."""
+
+    rows: pl.DataFrame
+    training: list[date]
+    validation: date
+    label_days: int
+    context: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -81,11 +115,13 @@ class Outcome:
     """What one scoring run did: the rows for `ml.scores` and the record for `ml.model_runs`."""
 
     scores: pl.DataFrame
-    version: str  # what scored: a model version or the baseline's name
+    version: str  # what scored: a model version or a rival's name
     trained: bool = False  # a new version was trained in this run
     candidate: str | None = None  # the version evaluated for promotion in this run
     promoted: bool | None = None
-    evaluation: dict = field(default_factory=dict)  # candidate, baseline, previous metrics
+    # candidate, rivals, baseline (the strongest rival), previous version, published (what
+    # scored and its holdout figure), scaling.
+    evaluation: dict = field(default_factory=dict)
     note: str = ""
 
 
@@ -142,8 +178,8 @@ def decide(
     tolerance: float,
     baseline_name: str = "baseline",
 ) -> tuple[bool, str]:
-    """Promote a candidate only if it beats the baseline and is at most `tolerance` below the
-    previous version; the note says which comparison decided."""
+    """Promote a candidate only if it beats the baseline (the strongest rival) and is at most
+    `tolerance` below the previous version; the note says which comparison decided."""
     parts = [f"{metric} {candidate:.3f}"]
     if baseline is not None:
         parts.append(f"{baseline_name} {baseline:.3f}")
@@ -213,12 +249,21 @@ def score_metrics(spec: ModelSpec, rows: pl.DataFrame, score: np.ndarray) -> dic
 
 
 def train(
-    spec: ModelSpec, labelled: pl.DataFrame, training: list[date], validation: date, threads: int
+    spec: ModelSpec,
+    labelled: pl.DataFrame,
+    training: list[date],
+    validation: date,
+    threads: int,
+    holdout_out_of_training: bool = False,
 ) -> tuple[registry.ModelCard, xgb.Booster, pl.DataFrame]:
     """Fit the booster with early stopping, calibrate it, and measure it on the holdout.
+    With `holdout_out_of_training`, the holdout customers' rows at the training cutoffs are
+    left out too (needed when training outcomes overlap the validation window in time).
     Returns the card (metrics filled in), the booster and the holdout rows."""
     train_rows = labelled.filter(pl.col("as_of_date").is_in(training))
     stop_rows, holdout = halves(labelled.filter(pl.col("as_of_date") == validation))
+    if holdout_out_of_training:
+        train_rows = train_rows.join(holdout.select("customer_key"), on="customer_key", how="anti")
     params = {
         **spec.params,
         "nthread": threads,
@@ -314,14 +359,16 @@ def score_with(
     booster: xgb.Booster,
     current: pl.DataFrame,
     logical_date: date,
+    factor: float = 1.0,
 ) -> pl.DataFrame:
-    """`ml.scores` rows for `current` from a stored model; refuses a model whose features or
-    feature types differ from the table's."""
+    """`ml.scores` rows for `current` from a stored model, its predictions multiplied by
+    `factor` (an amount carried to the horizon); refuses a model whose features or feature
+    types differ from the table's."""
     registry.check_features(card, schema_of(current))
     raw, contributions = predict_with_contributions(
         booster, _dmatrix(spec, current, card.features), spec.params["objective"]
     )
-    score = registry.calibrate(card, raw)
+    score = registry.calibrate(card, raw) * factor
     reasons = reason_columns(
         contributions, current, tuple(card.features), REASONS, direction=spec.reasons
     )
@@ -336,14 +383,29 @@ def score_with(
 
 
 def score_baseline(
-    spec: ModelSpec, baseline: Baseline, current: pl.DataFrame, logical_date: date
+    spec: ModelSpec,
+    baseline: Baseline,
+    current: pl.DataFrame,
+    logical_date: date,
+    calibration: dict | None = None,
+    factor: float = 1.0,
 ) -> pl.DataFrame:
+    """`ml.scores` rows from a rival's rule: as it is (0 where the rule has no score, as
+    BG/NBD for everyone when it cannot be fit), or through the `calibration` fit when it was
+    measured (then an amount is multiplied by `factor`, as the model's are)."""
+    score = np.asarray(baseline.score(current), dtype=float)
+    if calibration is None:
+        score = np.where(np.isfinite(score), score, 0.0)
+    else:
+        score = rival_rules.apply(calibration, score)
+        if spec.kind == "regression":
+            score = score * factor
     return long_scores(
         spec.name,
         baseline.name,
         logical_date,
         current.get_column("customer_key"),
-        pl.Series(baseline.score(current), dtype=pl.Float64),
+        pl.Series(score, dtype=pl.Float64),
         baseline.reasons(current),
     )
 
@@ -352,77 +414,198 @@ def data_hash(labelled: pl.DataFrame) -> str:
     return hashlib.sha256(labelled.hash_rows(seed=1).to_numpy().tobytes()).hexdigest()
 
 
+def _decision_due(
+    chosen: dict | None,
+    in_use: registry.ModelCard | None,
+    usable: bool,
+    scorable: set[str],
+    logical_date: date,
+    retrain_every_days: int,
+) -> bool:
+    """True when the last decision no longer holds: none yet, made for a later date (a
+    backfill), `retrain_every_days` old, or what it chose can no longer score (a model whose
+    features changed, a rival not offered or unable to score every customer today)."""
+    if chosen is None:
+        return True
+    decided = chosen.get("decided_for") or (in_use.trained_for if in_use else "")
+    if not decided:
+        return True
+    age = (logical_date - date.fromisoformat(decided)).days
+    if not 0 <= age < retrain_every_days:
+        return True
+    if chosen.get("rival"):
+        return chosen["rival"] not in scorable
+    return not usable
+
+
 def run(
     spec: ModelSpec,
-    baseline: Baseline,
+    rivals: Sequence[Baseline],
     current: pl.DataFrame,
-    labelled: Callable[[], tuple[pl.DataFrame, list[date], date]],
+    labelled: Callable[[], Labelled],
     logical_date: date,
     models_dir: Path,
     threads: int = 2,
     retrain_every_days: int = 7,
     tolerance: float = 0.005,
+    to_horizon: Callable[[int], Scaling] | None = None,
 ) -> Outcome:
-    """Score `current` (the rows to score as of `logical_date`) with the model that may.
+    """Score `current` (the rows to score as of `logical_date`) with the best ranking the
+    holdout has seen: a model version, or one of `rivals` (the first also scores, as it is,
+    when nothing can be measured).
 
-    `labelled()` gives the labelled rows of every cutoff with a known outcome, the training
-    cutoffs and the validation cutoff; it is only called when a retrain is due, and raises
-    `InsufficientHistoryError` when there is too little history.
+    `labelled()` gives what a retrain learns from (`Labelled`); it is only called when a
+    retrain is due, and raises `InsufficientHistoryError` when there is too little history.
+    `to_horizon(label_days)` says how an amount learnt over `label_days` is carried to the
+    horizon scores are for (regression only).
     """
+    rivals = list(rivals)
+    by_name = {r.name: r for r in rivals}
+    metric = spec.metric
     current = current.sort("customer_key")
     schema = schema_of(current)
+    chosen = registry.decision(models_dir, spec.name)
     in_use = registry.current(models_dir, spec.name)
     usable = in_use is not None and not registry.mismatches(in_use, schema)
-    if usable and not due_for_training(in_use, logical_date, retrain_every_days, schema):
+    # A rival publishes only if it can score every customer today (BG/NBD may fail to fit).
+    scorable = {
+        r.name for r in rivals if np.isfinite(np.asarray(r.score(current), dtype=float)).all()
+    }
+
+    def scaling(label_days: int | None) -> Scaling | None:
+        if spec.kind != "regression" or to_horizon is None or not label_days:
+            return None
+        return to_horizon(label_days)
+
+    def with_scaling(
+        evaluation: dict, scaled: Scaling | None, note: str, verb: str
+    ) -> tuple[dict, str]:
+        if scaled is None:
+            return evaluation, note
+        evaluation = {**evaluation, "scaling": scaled.record()}
+        return evaluation, f"{note}; {verb} {scaled.words}" if scaled.words else note
+
+    def model_outcome(card: registry.ModelCard, booster: xgb.Booster, note: str, **extra):
+        scaled = scaling(card.label_days)
+        evaluation, note = with_scaling(extra.pop("evaluation", {}), scaled, note, "learnt from")
+        scores = score_with(
+            spec, card, booster, current, logical_date, scaled.factor if scaled else 1.0
+        )
+        return Outcome(scores, card.version, evaluation=evaluation, note=note, **extra)
+
+    def rival_outcome(rival: Baseline, cal: dict, label_days: int, note: str, **extra):
+        scaled = scaling(label_days)
+        evaluation, note = with_scaling(extra.pop("evaluation", {}), scaled, note, "measured on")
+        scores = score_baseline(
+            spec, rival, current, logical_date, cal, scaled.factor if scaled else 1.0
+        )
+        return Outcome(scores, rival.name, evaluation=evaluation, note=note, **extra)
+
+    if not _decision_due(chosen, in_use, usable, scorable, logical_date, retrain_every_days):
+        decided = chosen.get("decided_for") or in_use.trained_for
+        stored = chosen.get("evaluation") or {
+            "candidate": in_use.metrics,
+            "published": {"name": in_use.version, metric: in_use.metrics.get(metric)},
+        }
+        why = chosen.get("note") or "the version in use"
+        if chosen.get("rival"):
+            return rival_outcome(
+                by_name[chosen["rival"]],
+                chosen["calibration"],
+                chosen.get("label_days", 0),
+                f"{chosen['rival']} scores, as decided on {decided}: {why}",
+                evaluation=stored,
+            )
         card, booster = registry.load(models_dir, spec.name, in_use.version)
-        return Outcome(
-            score_with(spec, card, booster, current, logical_date),
-            card.version,
-            trained=False,
-            evaluation={"candidate": card.metrics},
+        return model_outcome(
+            card,
+            booster,
+            f"{card.version} scores, as decided on {decided}: {why}",
+            evaluation=stored,
         )
 
     def keep_previous(note: str, **extra: object) -> Outcome:
+        """Nothing measured today: the version in use keeps scoring (its figure is that of
+        its own holdout), else the first rival's rule scores as it is."""
         if usable:
             card, booster = registry.load(models_dir, spec.name, in_use.version)
-            return Outcome(
-                score_with(spec, card, booster, current, logical_date),
-                card.version,
-                note=f"version {card.version} keeps scoring: {note}",
-                **extra,
+            extra.setdefault("evaluation", {"candidate": card.metrics})
+            extra["evaluation"]["published"] = {
+                "name": card.version,
+                metric: card.metrics.get(metric),
+                "measured_on": card.validation_cutoff,
+            }
+            return model_outcome(
+                card, booster, f"version {card.version} keeps scoring: {note}", **extra
             )
+        fallback = rivals[0]
+        evaluation = dict(extra.pop("evaluation", {}))
+        figures = evaluation.get("rivals", {}).get(fallback.name, {})
+        evaluation["published"] = {"name": fallback.name, metric: figures.get(metric)}
         return Outcome(
-            score_baseline(spec, baseline, current, logical_date),
-            baseline.name,
-            note=f"scored by the {baseline.name} baseline: {note}",
+            score_baseline(spec, fallback, current, logical_date),
+            fallback.name,
+            evaluation=evaluation,
+            note=f"scored by the {fallback.name} baseline: {note}",
             **extra,
         )
 
     try:
-        rows, training, validation = labelled()
-        rows = rows.sort(["as_of_date", "customer_key"])
+        learnt = labelled()
+        rows = learnt.rows.sort(["as_of_date", "customer_key"])
+        training, validation = learnt.training, learnt.validation
         version = registry.version_for(
             spec.name, spec.features, spec.params, spec.rounds, data_hash(rows)
         )
+        stop, holdout = halves(rows.filter(pl.col("as_of_date") == validation))
+        # Training outcomes that reach into the validation window would teach the model the
+        # holdout customers' own outcomes, and flatter it against the rivals.
+        separate = (validation - max(training)).days < learnt.label_days
         trained = not registry.model_dir(models_dir, spec.name, version).exists()
         if trained:
-            card, booster, holdout = train(spec, rows, training, validation, threads)
+            card, booster, holdout = train(spec, rows, training, validation, threads, separate)
             card.version = version
             card.trained_for = logical_date.isoformat()
-            card.metrics["baseline"] = {
-                "name": baseline.name,
-                **score_metrics(spec, holdout, baseline.score(holdout)),
-            }
-            registry.save(models_dir, card, booster)
-            log.info("trained %s %s: %s", spec.name, version, card.metrics)
+            card.label_days = learnt.label_days
+            card.btyd = learnt.context.get("btyd", {})
+            scaled = scaling(learnt.label_days)
+            if scaled is not None:
+                card.horizon_days, card.scaling = scaled.horizon_days, scaled.method
         else:
             card, booster = registry.load(models_dir, spec.name, version)
-            holdout = halves(rows.filter(pl.col("as_of_date") == validation))[1]
     except InsufficientHistoryError as exc:
         log.warning("%s: %s", spec.name, exc)
         return keep_previous(str(exc))
 
-    evaluation = {"candidate": card.metrics, "baseline": card.metrics.get("baseline", {})}
+    measured = rival_rules.measure(
+        spec.kind,
+        spec.label,
+        rivals,
+        stop,
+        holdout,
+        lambda frame, score: score_metrics(spec, frame, score),
+    )
+    for name, figures in measured.items():
+        if metric in figures and figures["calibration"] is None:
+            figures["cannot_publish"] = "its score falls as the outcome rises"
+        elif metric in figures and name not in scorable:
+            figures["cannot_publish"] = "it cannot score every customer today"
+    best = rival_rules.strongest(
+        {k: v for k, v in measured.items() if "cannot_publish" not in v}, metric
+    )
+    best_value = measured[best][metric] if best else None
+    if trained:
+        card.metrics["rivals"] = measured
+        registry.save(models_dir, card, booster)
+        log.info("trained %s %s: %s", spec.name, version, card.metrics)
+    candidate = {k: v for k, v in card.metrics.items() if k not in ("rivals", "baseline")}
+    evaluation: dict = {
+        "candidate": candidate,
+        "rivals": measured,
+        "baseline": {"name": best, **measured[best]} if best else {},
+        "label_days": learnt.label_days,
+        **learnt.context,
+    }
     previous_value = None
     if usable and in_use.version != version:
         prev_card, prev_booster = registry.load(models_dir, spec.name, in_use.version)
@@ -431,31 +614,82 @@ def run(
                 "version": prev_card.version,
                 **evaluate(spec, prev_card, prev_booster, holdout),
             }
-            previous_value = evaluation["previous"][spec.metric]
+            previous_value = evaluation["previous"][metric]
     promoted, note = decide(
-        spec.metric,
-        card.metrics[spec.metric],
-        evaluation["baseline"].get(spec.metric),
-        previous_value,
-        tolerance,
-        baseline.name,
+        metric, candidate[metric], best_value, previous_value, tolerance, best or "baseline"
     )
     log.info("%s %s: %s", spec.name, version, note)
-    if not promoted:
-        return keep_previous(
-            f"candidate {version} {note}",
+    decided = {"decided_for": logical_date.isoformat(), "label_days": learnt.label_days}
+    if promoted:
+        evaluation["published"] = {"name": version, metric: candidate[metric]}
+        why = f"{version} {note}"
+        outcome = model_outcome(
+            card,
+            booster,
+            why,
             trained=trained,
             candidate=version,
-            promoted=False,
+            promoted=True,
             evaluation=evaluation,
         )
-    registry.set_current(models_dir, spec.name, version)
-    return Outcome(
-        score_with(spec, card, booster, current, logical_date),
-        version,
-        trained=trained,
-        candidate=version,
-        promoted=True,
-        evaluation=evaluation,
-        note=f"{version} {note}",
-    )
+        registry.set_current(
+            models_dir,
+            spec.name,
+            version,
+            **decided,
+            evaluation=outcome.evaluation,
+            note=why,
+        )
+        return outcome
+    extra = {"trained": trained, "candidate": version, "promoted": False}
+    previous_wins = previous_value is not None and (best is None or previous_value >= best_value)
+    if previous_wins:
+        evaluation["published"] = {"name": in_use.version, metric: previous_value}
+        prev_card, prev_booster = registry.load(models_dir, spec.name, in_use.version)
+        why = f"version {in_use.version} keeps scoring: candidate {version} {note}"
+        outcome = model_outcome(
+            prev_card,
+            prev_booster,
+            why,
+            evaluation=evaluation,
+            **extra,
+        )
+        registry.set_current(
+            models_dir,
+            spec.name,
+            in_use.version,
+            **decided,
+            evaluation=outcome.evaluation,
+            note=why,
+        )
+        return outcome
+    if best is not None:
+        rival = by_name[best]
+        evaluation["published"] = {"name": best, metric: best_value}
+        beaten = f"{metric} {best_value:.3f} against the model's {candidate[metric]:.3f}"
+        if previous_value is not None:
+            beaten += f" and the version in use's {previous_value:.3f}"
+        why = (
+            f"{best} publishes: {rival.described} ranks the held-out customers better than "
+            f"candidate {version} ({beaten}), so its scores are the best ranking there is"
+        )
+        outcome = rival_outcome(
+            rival,
+            measured[best]["calibration"],
+            learnt.label_days,
+            why,
+            evaluation=evaluation,
+            **extra,
+        )
+        registry.set_current(
+            models_dir,
+            spec.name,
+            in_use.version if usable else None,
+            **decided,
+            rival=best,
+            calibration=measured[best]["calibration"],
+            evaluation=outcome.evaluation,
+            note=why,
+        )
+        return outcome
+    return keep_previous(f"candidate {version} {note}", evaluation=evaluation, **extra)

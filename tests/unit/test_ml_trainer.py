@@ -70,7 +70,7 @@ def labelled_from(frame: pl.DataFrame):
     def labelled():
         training, validation = trainer.split_cutoffs(CUTOFFS, DAY, 90)
         rows = frame.filter(pl.col("as_of_date").is_in([*training, validation]))
-        return rows, training, validation
+        return trainer.Labelled(rows, training, validation, 90)
 
     return labelled
 
@@ -82,7 +82,7 @@ def current_of(frame: pl.DataFrame) -> pl.DataFrame:
 def run(frame: pl.DataFrame, models, day: date = DAY, baseline=NOISE) -> trainer.Outcome:
     return trainer.run(
         SPEC,
-        baseline,
+        [baseline],
         current_of(frame),
         labelled_from(frame),
         day,
@@ -127,20 +127,78 @@ def test_training_from_scratch_twice_gives_the_same_model_and_scores(tmp_path):
     assert boosters[0].read_bytes() == boosters[1].read_bytes()
 
 
-def test_a_candidate_below_the_baseline_is_not_promoted_and_the_baseline_scores(tmp_path):
-    # A rule that knows the outcome where it is known (no model can beat it), f1 elsewhere.
-    oracle = trainer.Baseline(
-        "oracle_rule",
-        lambda f: f.get_column("y" if "y" in f.columns else "f1").cast(pl.Float64).to_numpy(),
-        lambda f: [["knows the answer"]] * f.height,
-    )
-    outcome = run(world(2), tmp_path, baseline=oracle)
+# A rule that knows the outcome where it is known (no model can beat it), f1 elsewhere.
+ORACLE = trainer.Baseline(
+    "oracle_rule",
+    lambda f: f.get_column("y" if "y" in f.columns else "f1").cast(pl.Float64).to_numpy(),
+    lambda f: [["knows the answer"]] * f.height,
+    "a rule that knows",
+)
+
+
+def test_a_rival_that_beats_the_candidate_publishes_its_ranking_and_its_figure(tmp_path):
+    frame = world(2)
+    outcome = run(frame, tmp_path, baseline=ORACLE)
 
     assert outcome.trained and outcome.promoted is False
     assert outcome.version == "oracle_rule"
-    assert registry.current(tmp_path, "churn") is None
-    assert "does not beat the oracle_rule" in outcome.note
-    assert outcome.scores["version"].unique().to_list() == ["oracle_rule"]
+    assert registry.current(tmp_path, "churn") is None  # no model version is in use
+    assert outcome.note.startswith("oracle_rule publishes: a rule that knows ranks the held-out")
+    assert "auc 1.000 against the model's 0.8" in outcome.note
+    evaluation = outcome.evaluation
+    assert evaluation["published"] == {"name": "oracle_rule", "auc": 1.0}
+    assert evaluation["baseline"]["name"] == "oracle_rule"
+    assert evaluation["rivals"]["oracle_rule"]["auc"] == 1.0
+    assert 0.8 < evaluation["candidate"]["auc"] < 1.0
+    scores = outcome.scores
+    assert scores["version"].unique().to_list() == ["oracle_rule"]
+    assert scores["reason_1"].unique().to_list() == ["knows the answer"]
+    # The rival's ranking, in the model's units: probabilities rising with f1.
+    assert scores["score"].is_between(0, 1).all()
+    f1 = current_of(frame).sort("customer_key")["f1"].to_numpy()
+    assert (np.diff(scores["score"].to_numpy()[np.argsort(f1)]) >= 0).all()
+
+    # The next day, before the next retrain, the rival goes on publishing, saying since when.
+    next_day = trainer.run(
+        SPEC,
+        [ORACLE],
+        current_of(frame),
+        labelled_from(frame),
+        DAY + timedelta(days=1),
+        tmp_path,
+        retrain_every_days=7,
+    )
+    assert not next_day.trained and next_day.version == "oracle_rule"
+    assert next_day.note.startswith(f"oracle_rule scores, as decided on {DAY}: oracle_rule")
+    assert next_day.evaluation["published"] == {"name": "oracle_rule", "auc": 1.0}
+    assert next_day.scores["score"].equals(scores["score"])
+
+
+def test_the_candidate_must_beat_the_strongest_rival_not_the_first(tmp_path):
+    frame = world(7)
+    weak = run(frame, tmp_path / "weak")
+    assert weak.promoted  # the noise rule alone does not stop it
+    both = trainer.run(
+        SPEC, [NOISE, ORACLE], current_of(frame), labelled_from(frame), DAY, tmp_path / "both"
+    )
+    assert both.promoted is False and both.version == "oracle_rule"
+    rivals = both.evaluation["rivals"]
+    assert set(rivals) == {"noise_rule", "oracle_rule"}
+    assert rivals["noise_rule"]["auc"] < 0.6 < rivals["oracle_rule"]["auc"]
+    assert both.evaluation["baseline"]["name"] == "oracle_rule"
+
+
+def test_a_rival_that_cannot_rank_is_reported_and_never_published(tmp_path):
+    flat = trainer.Baseline(
+        "flat_rule", lambda f: np.ones(f.height), lambda f: [["same for all"]] * f.height
+    )
+    outcome = run(world(8), tmp_path, baseline=flat)
+    assert outcome.promoted and outcome.version == outcome.candidate
+    assert outcome.evaluation["rivals"] == {
+        "flat_rule": {"error": "it gives every holdout customer the same score"}
+    }
+    assert outcome.evaluation["baseline"] == {}
+    assert outcome.evaluation["published"]["auc"] == outcome.evaluation["candidate"]["auc"]
 
 
 def test_a_candidate_worse_than_the_version_in_use_leaves_it_scoring(tmp_path):
@@ -158,7 +216,7 @@ def test_a_candidate_worse_than_the_version_in_use_leaves_it_scoring(tmp_path):
     assert (
         second.evaluation["previous"]["auc"]
         > second.evaluation["candidate"]["auc"]
-        > second.evaluation["baseline"]["auc"]
+        > second.evaluation["rivals"]["noise_rule"]["auc"]
     )
     assert second.scores["version"].unique().to_list() == [first.version]
 
@@ -168,12 +226,12 @@ def test_too_little_history_keeps_the_version_in_use_or_else_the_baseline(tmp_pa
         raise trainer.InsufficientHistoryError("need at least 180 days of order history")
 
     frame = world(5)
-    alone = trainer.run(SPEC, NOISE, current_of(frame), short, DAY, tmp_path)
+    alone = trainer.run(SPEC, [NOISE], current_of(frame), short, DAY, tmp_path)
     assert alone.version == "noise_rule" and "need at least 180 days" in alone.note
     assert alone.scores["reason_1"].unique().to_list() == ["a rule of thumb"]
 
     promoted = run(frame, tmp_path)
-    later = trainer.run(SPEC, NOISE, current_of(frame), short, DAY + timedelta(days=9), tmp_path)
+    later = trainer.run(SPEC, [NOISE], current_of(frame), short, DAY + timedelta(days=9), tmp_path)
     assert later.version == promoted.version
     assert later.note.startswith(f"version {promoted.version} keeps scoring")
 
@@ -273,3 +331,148 @@ def test_predictions_from_the_contributions_equal_the_boosters(objective):
     predicted, contributions = trainer.predict_with_contributions(booster, matrix, objective)
     assert contributions.shape == (400, 4)
     np.testing.assert_allclose(predicted, booster.predict(matrix), rtol=1e-5, atol=1e-6)
+
+
+def test_a_rival_that_beats_the_candidate_and_the_version_in_use_publishes(tmp_path):
+    first = run(world(3), tmp_path)
+    assert first.promoted
+    later = DAY + timedelta(days=7)
+    frame = world(4, train_driver="f3", valid_mix=0.4)
+    outcome = trainer.run(
+        SPEC, [NOISE, ORACLE], current_of(frame), labelled_from(frame), later, tmp_path
+    )
+    assert outcome.promoted is False and outcome.version == "oracle_rule"
+    evaluation = outcome.evaluation
+    assert evaluation["previous"]["version"] == first.version
+    assert "and the version in use's 0." in outcome.note
+    assert evaluation["published"]["auc"] == 1.0 > evaluation["previous"]["auc"]
+    # The model version in use stays the one the next candidate must match.
+    assert registry.current(tmp_path, "churn").version == first.version
+    assert registry.decision(tmp_path, "churn")["rival"] == "oracle_rule"
+
+
+def regression_world(seed: int, n: int = 800) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for cutoff in CUTOFFS:
+        rate = np.exp(rng.normal(size=n))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "customer_key": [f"c{i:04d}" for i in range(n)],
+                    "as_of_date": [cutoff] * n,
+                    "f1": np.log(rate),
+                    "f2": rng.normal(size=n),
+                    "f3": rng.normal(size=n),
+                    "y": rng.poisson(rate * 2) * 50.0,
+                }
+            )
+        )
+    return pl.concat(parts)
+
+
+REGRESSION = trainer.ModelSpec(
+    name="ltv",
+    kind="regression",
+    features=("f1", "f2", "f3"),
+    label="y",
+    reasons="both",
+    params={"objective": "reg:tweedie", "eta": 0.1, "seed": 0},
+    rounds=200,
+    early_stopping=10,
+)
+TO_A_YEAR = trainer.Scaling(90, 365, 2.5, "test_factor", "90-day outcomes, x2.5")
+
+
+def test_published_amounts_are_carried_to_the_horizon_by_the_scaling(tmp_path):
+    frame = regression_world(9)
+    # The model, promoted: its amounts times the factor.
+    model = trainer.run(
+        REGRESSION,
+        [NOISE],
+        current_of(frame),
+        labelled_from(frame),
+        DAY,
+        tmp_path / "m",
+        to_horizon=lambda days: TO_A_YEAR,
+    )
+    assert model.promoted and model.note.endswith("; learnt from 90-day outcomes, x2.5")
+    assert model.evaluation["scaling"] == {
+        "label_days": 90,
+        "horizon_days": 365,
+        "factor": 2.5,
+        "method": "test_factor",
+    }
+    card, booster = registry.load(tmp_path / "m", "ltv", model.version)
+    assert card.label_days == 90 and card.horizon_days == 365 and card.scaling == "test_factor"
+    plain = trainer.score_with(REGRESSION, card, booster, current_of(frame), DAY)
+    np.testing.assert_allclose(model.scores["score"], plain["score"] * 2.5)
+    # The next day the decision holds, with that day's scaling, said once.
+    later = trainer.Scaling(90, 365, 2.0, "test_factor", "90-day outcomes, x2.0")
+    next_day = trainer.run(
+        REGRESSION, [NOISE], current_of(frame), labelled_from(frame), DAY + timedelta(days=1),
+        tmp_path / "m", to_horizon=lambda days: later,
+    )  # fmt: skip
+    assert not next_day.trained and next_day.version == model.version
+    assert next_day.note == (
+        f"{model.version} scores, as decided on {DAY}: {model.note.split('; ')[0]}"
+        "; learnt from 90-day outcomes, x2.0"
+    )
+    assert next_day.evaluation["scaling"]["factor"] == 2.0
+    np.testing.assert_allclose(next_day.scores["score"], plain["score"] * 2.0)
+
+    # A rival that knows the outcome: its ranking, scaled to make the validation total right,
+    # then carried to the horizon the same way.
+    knows = trainer.Baseline(
+        "knows",
+        lambda f: (f["y"] if "y" in f.columns else f["f1"].exp()).to_numpy(),
+        lambda f: [["knows"]] * f.height,
+    )
+    rival = trainer.run(
+        REGRESSION,
+        [NOISE, knows],
+        current_of(frame),
+        labelled_from(frame),
+        DAY,
+        tmp_path / "r",
+        to_horizon=lambda days: TO_A_YEAR,
+    )
+    assert rival.version == "knows" and rival.evaluation["published"]["spearman"] == 1.0
+    assert rival.note.endswith("; measured on 90-day outcomes, x2.5")
+    scale = rival.evaluation["rivals"]["knows"]["calibration"]["scale"]
+    expected = np.exp(current_of(frame).sort("customer_key")["f1"].to_numpy()) * scale * 2.5
+    np.testing.assert_allclose(rival.scores["score"], expected)
+
+
+def test_holdout_customers_stay_out_of_training_when_outcome_windows_overlap(tmp_path):
+    frame = world(10)
+    training, validation = trainer.split_cutoffs(CUTOFFS, DAY, 90)
+    rows = frame.filter(pl.col("as_of_date").is_in([*training, validation]))
+    apart, _, holdout = trainer.train(SPEC, rows, training, validation, 1)
+    together, _, _ = trainer.train(SPEC, rows, training, validation, 1, True)
+    assert apart.metrics["train_rows"] == 600 * len(training)
+    assert together.metrics["train_rows"] == (600 - holdout.height) * len(training)
+
+    def overlapping():
+        return trainer.Labelled(rows, training, validation, 120)  # 120 > the 90-day gap
+
+    outcome = trainer.run(SPEC, [NOISE], current_of(frame), overlapping, DAY, tmp_path)
+    card, _ = registry.load(tmp_path, "churn", outcome.version)
+    assert card.metrics["train_rows"] == together.metrics["train_rows"]
+    assert card.label_days == 120
+
+
+def test_a_rival_that_cannot_score_todays_customers_is_measured_but_never_published(tmp_path):
+    # Knows the outcome on the holdout, but has no score today (as BG/NBD when it cannot
+    # be fit on today's customers).
+    blind = trainer.Baseline(
+        "blind_today",
+        lambda f: (f["y"].cast(pl.Float64) if "y" in f.columns else f["f1"] * np.nan).to_numpy(),
+        lambda f: [["knows"]] * f.height,
+    )
+    outcome = run(world(11), tmp_path, baseline=blind)
+    figures = outcome.evaluation["rivals"]["blind_today"]
+    assert figures["auc"] == 1.0
+    assert figures["cannot_publish"] == "it cannot score every customer today"
+    assert outcome.promoted and outcome.version == outcome.candidate
+    assert outcome.evaluation["baseline"] == {}

@@ -22,6 +22,10 @@ refunds as (
     where not is_cancelled and not is_guest and refunded_at is not null
 ),
 
+purchase_days_known as (
+    select customer_key, purchase_date from {{ ref('fct_purchases') }}
+),
+
 identifiers as (
     select * from {{ ref('int_identity__identifiers') }}
 ),
@@ -108,6 +112,17 @@ order_features as (
     group by known.as_of_date, known.customer_key
 ),
 
+purchase_features as (
+    -- Purchase days (several orders of one day are one purchase): what BG/NBD counts.
+    select
+        cutoffs.as_of_date,
+        days.customer_key,
+        count(*) as purchase_days
+    from cutoffs
+    inner join purchase_days_known as days on days.purchase_date <= cutoffs.as_of_date
+    group by cutoffs.as_of_date, days.customer_key
+),
+
 email_status as (
     -- Subscribed at the cutoff: opted in before it and not unsubscribed or cleaned by then.
     select
@@ -180,6 +195,7 @@ final as (
         order_features.customer_key,
         order_features.as_of_date,
         cast(order_features.orders_count as integer) as orders_count,
+        cast(purchase_features.purchase_days as integer) as purchase_days,
         cast(order_features.revenue as double) as revenue,
         cast(order_features.revenue / order_features.orders_count as double) as avg_order_value,
         cast(order_features.days_since_last_order as integer) as days_since_last_order,
@@ -202,6 +218,7 @@ final as (
         cast(web_features.days_since_last_session as integer) as days_since_last_session,
         cast(survey_features.nps_score as integer) as nps_score
     from order_features
+    left join purchase_features using (as_of_date, customer_key)
     left join email_status using (as_of_date, customer_key)
     left join email_features using (as_of_date, customer_key)
     left join web_features using (as_of_date, customer_key)

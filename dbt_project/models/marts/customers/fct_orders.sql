@@ -24,6 +24,9 @@ final as (
         cast(orders.discount_amount as decimal(18, 2)) as discount_amount,
         orders.discount_code,
         orders.is_cancelled,
+        -- The one rule for what counts as a purchase (features, labels and the buy-till-you-die
+        -- summaries all take it; decided in int_orders__unioned): an order not cancelled with
+        -- at least one purchase line. Credit notes (only return lines) are no purchase.
         orders.is_purchase,
         orders.order_source,
         orders.currency,
