@@ -41,19 +41,6 @@ def test_label_window_starts_after_the_cutoff_day_and_lasts_the_horizon():
     assert labelled.get_column("churned").to_list() == [True, False, False, True]
 
 
-def test_a_credit_note_in_the_window_is_no_purchase():
-    features = pl.DataFrame({"customer_key": ["a", "b"], "as_of_date": [date(2026, 1, 31)] * 2})
-    orders = pl.DataFrame(
-        {
-            "customer_key": ["a", "b"],
-            "ordered_at": [datetime(2026, 2, 10, tzinfo=UTC)] * 2,
-            "is_purchase": [False, True],  # a returned an earlier purchase; b bought again
-        }
-    )
-    labelled = churn_labels(features, orders, horizon_days=90).sort("customer_key")
-    assert labelled.get_column("churned").to_list() == [True, False]
-
-
 def test_validation_cutoff_is_newest_known_and_training_windows_close_before_it():
     cutoffs = [
         date(2026, 10, 31),

@@ -33,15 +33,6 @@ def orders_frame(rows: list[tuple[str, datetime, float]]) -> pl.DataFrame:
     ).with_columns(amount=pl.col("value"), is_purchase=pl.lit(True))
 
 
-def credit_note(customer: str, at: datetime, value: float) -> pl.DataFrame:
-    """A credit note as `read_orders` gives it: no purchase, nothing bought, value given back."""
-    return pl.DataFrame(
-        {"customer_key": [customer], "ordered_at": [at], "value": [-value], "amount": [0.0],
-         "is_purchase": [False]},
-        schema_overrides={"ordered_at": pl.Datetime("us", "UTC")},
-    )
-
-
 def test_value_label_sums_the_horizon_after_the_cutoff_day_only():
     features = pl.DataFrame({"customer_key": ["a", "b", "c"], "as_of_date": [CUTOFF] * 3})
     orders = orders_frame(
@@ -57,29 +48,17 @@ def test_value_label_sums_the_horizon_after_the_cutoff_day_only():
     assert labelled.get_column("value_next").to_list() == [15.0, 40.0, 0.0]
 
 
-def test_value_label_nets_credit_notes_in_the_window_and_never_goes_below_zero():
+def test_value_label_nets_refunds_and_never_goes_below_zero():
+    # The purchases (marts.fct_purchases) carry their value net of their own refunds; a
+    # purchase refunded in full, or beyond (a later return of more), is worth nothing.
     features = pl.DataFrame({"customer_key": ["a", "b"], "as_of_date": [CUTOFF] * 2})
-    orders = pl.concat([
-        orders_frame([("a", datetime(2026, 3, 1, tzinfo=UTC), 50.0)]),
-        credit_note("a", datetime(2026, 4, 1, tzinfo=UTC), 20.0),
-        credit_note("a", datetime(2026, 1, 10, tzinfo=UTC), 500.0),  # before the window
-        # b returns something bought before the window and buys nothing in it
-        credit_note("b", datetime(2026, 3, 1, tzinfo=UTC), 80.0),
+    orders = orders_frame([
+        ("a", datetime(2026, 3, 1, tzinfo=UTC), 50.0),
+        ("a", datetime(2026, 4, 1, tzinfo=UTC), 30.0),
+        ("b", datetime(2026, 3, 1, tzinfo=UTC), -20.0),
     ])
     labelled = value_labels(features, orders, 365).sort("customer_key")
-    assert labelled.get_column("value_next").to_list() == [30.0, 0.0]
-
-
-def test_a_credit_note_is_not_a_repeat_order():
-    features = pl.DataFrame({"customer_key": ["a"], "as_of_date": [CUTOFF]})
-    orders = pl.concat([
-        orders_frame([("a", datetime(2026, 1, 1, tzinfo=UTC), 100.0),
-                      ("a", datetime(2026, 1, 10, tzinfo=UTC), 40.0)]),
-        credit_note("a", datetime(2026, 1, 20, tzinfo=UTC), 30.0),
-    ])
-    assert repeat_order_value(features, orders).get_column("repeat_order_value").to_list() == [
-        40.0
-    ]
+    assert labelled.get_column("value_next").to_list() == [80.0, 0.0]
 
 
 def test_repeat_order_value_averages_the_orders_after_the_first_known_by_each_cutoff():
