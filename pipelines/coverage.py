@@ -60,18 +60,22 @@ def read(path: Path, settings: Settings) -> pl.DataFrame:
                         path, TABLE)
             return pl.DataFrame(schema={"capability": pl.String, "is_available": pl.Boolean,
                                         "detail": pl.String, "missing_reason": pl.String})
-        coverage = con.sql(f"select * from {TABLE}").pl()
+        return _ordered(con.sql(f"select * from {TABLE}").pl())
     finally:
         con.close()
+
+
+def _ordered(coverage: pl.DataFrame) -> pl.DataFrame:
     order = {name: i for i, name in enumerate(CAPABILITIES)}
     return coverage.sort(pl.col("capability").replace_strict(order, default=len(order)))
 
 
 def lacks(coverage: pl.DataFrame, step: str) -> list[str]:
-    """The sentences of the capabilities `step` depends on that the run lacks."""
+    """The sentences of the capabilities `step` depends on that the run lacks, in
+    `CAPABILITIES` order."""
     needs = STEP_NEEDS.get(step, ())
     missing = coverage.filter(~pl.col("is_available") & pl.col("capability").is_in(needs))
-    return missing.get_column("missing_reason").to_list()
+    return _ordered(missing).get_column("missing_reason").to_list()
 
 
 def step_lacks(settings: Settings, step: str, path: Path | None = None) -> list[str]:
