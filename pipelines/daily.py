@@ -272,11 +272,14 @@ def export(settings: Settings, logical_date: date, run_id: str) -> dict:
 
 
 def report(settings: Settings, logical_date: date, run_id: str) -> dict:
-    from pipelines.coverage import step_lacks
+    from pipelines import coverage
     from pipelines.report.html import build_report
 
     path = build_report(settings, logical_date, run_id)
-    return {"path": str(path), "lacks": step_lacks(settings, "report", settings.published_db)}
+    currency = coverage.money_currency(coverage.read(settings.published_db, settings),
+                                       settings.default_currency)
+    return {"path": str(path), "money_in": currency or "several currencies",
+            "lacks": coverage.step_lacks(settings, "report", settings.published_db)}
 
 
 def outputs(settings: Settings, logical_date: date) -> dict[str, str]:

@@ -316,9 +316,11 @@ def _short_history(
         figures |= {"backtest_weeks": weeks,
                     "backtest_from": week_start(logical_date, cut + 1 - last).isoformat(),
                     **_figures(backtest, {FALLBACK: "recent_mean", BASELINE: "baseline"})}
+        # Before a year of history the seasonal naive forecast is the last week's units.
+        naive = "seasonal naive" if cut + weeks >= SEASON else "last week's units"
         note += (
             f" (backtest MAPE {figures['recent_mean_mape']:.3f}; "
-            f"seasonal naive {figures['baseline_mape']:.3f})"
+            f"{naive} {figures['baseline_mape']:.3f})"
         )
     else:
         note += f" (not backtested: that needs {2 * weeks} weeks)"

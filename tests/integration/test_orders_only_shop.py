@@ -112,9 +112,10 @@ def test_the_exports_say_why_they_are_empty(shop):
 
 
 def test_the_report_shows_what_it_could_not_cover_and_money_in_pounds(shop):
-    settings, _ = shop
+    settings, summaries = shop
     page = (settings.reports_dir / DAY.isoformat() / "index.html").read_text()
     assert "What this report could not cover, and why" in page
     assert "The orders carry no product ids" in page and "No CRM contacts (HubSpot)" in page
     assert "money in GBP" in page and "GBP " in page and "$" not in page
+    assert summaries["report"]["money_in"] == "GBP"
     assert "Units expected per week (all products)" in page

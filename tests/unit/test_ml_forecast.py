@@ -171,7 +171,7 @@ def test_a_short_total_history_gets_the_backtested_recent_mean_and_says_so():
     assert result.note == (
         "no product ids in the orders: forecast the shop's total units; 20 weeks of history, "
         "fewer than the 72 the model needs: forecast by the mean of the last 13 weeks "
-        f"(backtest MAPE {m['recent_mean_mape']:.3f}; seasonal naive 0.150)"
+        f"(backtest MAPE {m['recent_mean_mape']:.3f}; last week's units 0.150)"
     )
 
 
