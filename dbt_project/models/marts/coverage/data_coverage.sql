@@ -72,10 +72,10 @@ capabilities as (
     from counts
     union all
     select
-        'product_categories', 'ga4 (purchase items)', lines_with_category,
+        'product_categories', 'orders (category), ga4 (purchase items)', lines_with_category,
         lines_with_category > 0, null,
-        'no product categories (they come from the products in GA4 purchases): personas '
-        || 'have no product mix'
+        'no product categories (neither a category column in the orders nor GA4 purchases '
+        || 'name them): personas have no product mix'
     from counts
     union all
     select
