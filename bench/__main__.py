@@ -178,8 +178,11 @@ def markdown(r: dict) -> str:
         f"| units forecast MAPE, last 8 known weeks: model | {fc['model_mape']:.3f} |",
         f"| units forecast MAPE, last 8 known weeks: seasonal naive | "
         f"{fc['baseline_mape']:.3f} |",
-        f"| units forecast WAPE: model / seasonal naive | {fc['model_wape']:.3f} / "
-        f"{fc['baseline_wape']:.3f} |",
+        f"| units forecast MAPE, last 8 known weeks: mean of the last 13 weeks | "
+        f"{fc.get('recent_mean_mape', float('nan')):.3f} |",
+        f"| units forecast WAPE: model / seasonal naive / recent mean | "
+        f"{fc['model_wape']:.3f} / {fc['baseline_wape']:.3f} / "
+        f"{fc.get('recent_mean_wape', float('nan')):.3f} |",
         f"| identity pairwise precision / recall: our resolution | "
         f"{i['precision']:.4f} / {i['recall']:.4f} |",
         f"| identity: every record link followed, no guard (the exports' ceiling) | "

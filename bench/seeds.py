@@ -33,6 +33,7 @@ COLUMNS = (
     ("lead stage rate", "lead", "stage_auc"),
     ("units MAPE model", "forecast", "model_mape"),
     ("units MAPE naive", "forecast", "baseline_mape"),
+    ("units MAPE recent mean", "forecast", "recent_mean_mape"),
 )
 
 

@@ -41,7 +41,17 @@ class StepLine:
 
 
 def headline(task_id: str, summary: object) -> str:
-    """A step's summary (the dict it returned) in a few words."""
+    """A step's summary (the dict it returned) in a few words, and what it lacked (its
+    summary's `lacks`: the first missing input, and how many more)."""
+    text = _headline(task_id, summary)
+    lacks = summary.get("lacks") if isinstance(summary, dict) else None
+    if lacks:
+        more = f" and {len(lacks) - 1} more" if len(lacks) > 1 else ""
+        text += f"; lacks: {lacks[0].split(':')[0]}{more}"
+    return text
+
+
+def _headline(task_id: str, summary: object) -> str:
     if task_id == "exports_arrived":
         # A sensor returns no value; it ends only once the exports have arrived.
         return "the day's exports are in the landing folder"
@@ -73,7 +83,7 @@ def headline(task_id: str, summary: object) -> str:
         return f"{len(summary['row_counts'])} tables published"
     if "path" in summary:
         return str(summary["path"])
-    return ", ".join(f"{k}={v}" for k, v in summary.items())
+    return ", ".join(f"{k}={v}" for k, v in summary.items() if k != "lacks")
 
 
 def _model_headline(summary: dict) -> str:

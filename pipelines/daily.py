@@ -58,12 +58,21 @@ def ingest(settings: Settings, source: str, logical_date: date, run_id: str) -> 
             "bytes": sum(Path(r.file).stat().st_size for r in loaded)}
 
 
+def _lacks(settings: Settings, step: str, summary: dict) -> dict:
+    """`summary` with `lacks`: what `step` skipped or narrowed because the shop's exports lack
+    an input, one sentence each (also logged); see pipelines/coverage.py."""
+    from pipelines.coverage import step_lacks
+
+    return {**summary, "lacks": step_lacks(settings, step)}
+
+
 def transform(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.transform import build
 
     result = build(settings, logical_date)
-    return {"status": result.status_counts, "seconds": round(result.elapsed_s, 1),
-            "dbt_version": result.dbt_version}
+    return _lacks(settings, "transform", {
+        "status": result.status_counts, "seconds": round(result.elapsed_s, 1),
+        "dbt_version": result.dbt_version})
 
 
 def transform_reports(settings: Settings, logical_date: date, run_id: str) -> dict:
@@ -78,31 +87,31 @@ def segment(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Find the day's personas (ml.personas and the persona profiles for the report models)."""
     from pipelines.segments.tasks import segment as find
 
-    return find(settings, logical_date, run_id)
+    return _lacks(settings, "segment", find(settings, logical_date, run_id))
 
 
 def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.ml.tasks import score_churn as score
 
-    return score(settings, logical_date, run_id)
+    return _lacks(settings, "score_churn", score(settings, logical_date, run_id))
 
 
 def score_ltv(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.ml.tasks import score_ltv as score
 
-    return score(settings, logical_date, run_id)
+    return _lacks(settings, "score_ltv", score(settings, logical_date, run_id))
 
 
 def score_lead(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.ml.tasks import score_lead as score
 
-    return score(settings, logical_date, run_id)
+    return _lacks(settings, "score_lead", score(settings, logical_date, run_id))
 
 
 def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.ml.tasks import forecast_units as forecast
 
-    return forecast(settings, logical_date, run_id)
+    return _lacks(settings, "forecast_units", forecast(settings, logical_date, run_id))
 
 
 def audit(settings: Settings, logical_date: date, run_id: str) -> dict:
@@ -258,13 +267,19 @@ def export(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.activation.export import build_exports
 
     manifest = build_exports(settings, logical_date, run_id)
-    return {"files": [(f["path"], f["rows"]) for f in manifest["files"]]}
+    return {"files": [(f["path"], f["rows"]) for f in manifest["files"]],
+            "lacks": manifest["lacks"]}
 
 
 def report(settings: Settings, logical_date: date, run_id: str) -> dict:
+    from pipelines import coverage
     from pipelines.report.html import build_report
 
-    return {"path": str(build_report(settings, logical_date, run_id))}
+    path = build_report(settings, logical_date, run_id)
+    currency = coverage.money_currency(coverage.read(settings.published_db, settings),
+                                       settings.default_currency)
+    return {"path": str(path), "money_in": currency or "several currencies",
+            "lacks": coverage.step_lacks(settings, "report", settings.published_db)}
 
 
 def outputs(settings: Settings, logical_date: date) -> dict[str, str]:

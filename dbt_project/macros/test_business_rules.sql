@@ -32,3 +32,9 @@
 {% test no_split_clusters(model) %}
     select * from {{ model }} where resolution = 'split'
 {% endtest %}
+
+{# A capability the run lacks says why; one it has says nothing. #}
+{% test missing_capabilities_say_why(model) %}
+    select * from {{ model }}
+    where is_available = (missing_reason is not null)
+{% endtest %}

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines import coverage
 from pipelines.activation import normalize
 from pipelines.activation.consent import REQUIRED_COLUMNS, apply_consent
 from pipelines.activation.delta import delta, split_parts
@@ -276,6 +277,9 @@ def build_exports(
             f"<segment>__<value>); known: {sorted(names)}"
         )
     manifest = {
+        "lacks": coverage.step_lacks(
+            settings, "export", settings.work_db if source == "work" else settings.published_db
+        ),
         "run_id": run_id,
         "logical_date": logical_date.isoformat(),
         "source": source,

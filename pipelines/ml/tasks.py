@@ -127,37 +127,46 @@ create or replace table ml.forecast (
 
 
 def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Forecast weekly units per product for the next `forecast_weeks` weeks into
-    `ml.forecast` (the model and the seasonal naive forecast, backtested side by side)."""
+    """Forecast weekly units per product (or the shop's total, when no order line has a
+    product id) for the next `forecast_weeks` weeks into `ml.forecast` (the model and the
+    seasonal naive forecast, backtested side by side)."""
     from pipelines.forecast import units
     from pipelines.ml.registry import version_for
 
     with work_connection(settings) as con:
         lines = con.sql(
             "select sku, order_date, cast(quantity as double) as quantity "
-            "from marts.fct_order_lines "
-            "where not is_cancelled and not is_return and sku is not null"
+            "from marts.fct_order_lines where not is_cancelled and not is_return"
         ).pl()
     result = units.forecast_units(lines, logical_date, settings.forecast_weeks, settings.ml_threads)
     figures = result.metrics
-    backtested = "model_mape" in figures
+    trained = "model_mape" in figures
     version = (
         f"{units.MODEL}-{version_for(units.FEATURES, units.PARAMS, units.ROUNDS)}"
-        if backtested
+        if trained
         else units.FALLBACK
     )
+    # What scored and its backtest figure (the model's, or the fallback's when backtested),
+    # beside the strongest rival: the better of the seasonal naive forecast and, for the
+    # model, the recent mean.
+    value = figures.get("model_mape" if trained else "recent_mean_mape")
+    rivals = {units.BASELINE: figures.get("baseline_mape")}
+    if trained:
+        rivals[units.FALLBACK] = figures["recent_mean_mape"]
+    rivals = {name: mape for name, mape in rivals.items() if mape is not None}
+    rival = min(rivals, key=rivals.__getitem__) if rivals else None
     row = {
         "version": version,
-        "trained": backtested,
+        "trained": trained,
         "scored_rows": result.rows.height,
         "metrics": figures,
         "note": result.note,
-        "candidate_version": version if backtested else None,
-        "promoted": figures["model_mape"] < figures["baseline_mape"] if backtested else None,
+        "candidate_version": version if trained else None,
+        "promoted": figures["chosen"] == units.MODEL if trained else None,
         "metric": "mape",
-        "model_value": figures.get("model_mape"),
-        "baseline": units.BASELINE if backtested else None,
-        "baseline_value": figures.get("baseline_mape"),
+        "model_value": value,
+        "baseline": rival,
+        "baseline_value": rivals.get(rival) if rival else None,
     }
     with work_connection(settings) as con:
         _prepare(con)
@@ -171,9 +180,11 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
     summary = {
         "model": "forecast_units",
         "version": version,
+        "level": figures.get("level"),
         "rows": result.rows.height,
-        "mape": figures.get("model_mape"),
+        "mape": value,
         "baseline_mape": figures.get("baseline_mape"),
+        "recent_mean_mape": figures.get("recent_mean_mape"),
         "note": result.note,
     }
     log.info("units forecast: %s", summary)

@@ -8,8 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 
+from pipelines import coverage as data_coverage
 from pipelines.config import Settings
 from pipelines.ml.scores import TABLE as SCORES_TABLE
 from pipelines.report.charts import bar_chart
@@ -27,9 +28,9 @@ def _read(settings: Settings) -> dict[str, pl.DataFrame]:
             "customers": con.sql("select * from marts.dim_customers").pl(),
             "scores": con.sql(f"select * from {SCORES_TABLE}").pl(),
             "model_runs": con.sql("select * from ml.model_runs").pl(),
-            "forecast": con.sql("select week_start, sum(units_forecast) as units "
-                                "from ml.forecast where model in ('xgboost', 'recent_mean') "
-                                "group by 1 order by 1").pl(),
+            "forecast": con.sql("select model, week_start, sum(units_forecast) as units "
+                                "from ml.forecast group by 1, 2 order by 1, 2").pl(),
+            "revenue_by_currency": _revenue_by_currency(con),
             "runs": con.sql("select run_id, tables from meta.runs "
                             "order by published_at desc limit 1").pl(),
             "personas": _personas(con),
@@ -53,6 +54,25 @@ def _sales(con) -> pl.DataFrame:
         "cast(sum(guest_revenue) as double) as guest_revenue, "
         "sum(orders) as orders, sum(guest_orders) as guest_orders, "
         "sum(credit_notes) as credit_notes from reports.rpt_daily_sales"
+    ).pl()
+
+
+def _revenue_by_currency(con) -> pl.DataFrame:
+    """Revenue to date per currency, by the rule of `sales_kpis` (every order, from
+    `reports.rpt_daily_sales`; without it the customers' orders): amounts in different
+    currencies are never added."""
+    found = con.sql(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'reports' and table_name = 'rpt_daily_sales'"
+    ).fetchall()[0][0]
+    source = (
+        "reports.rpt_daily_sales" if found
+        else "(select currency, amount - refunded_amount as revenue from marts.fct_orders "
+             "where not is_cancelled and customer_key is not null)"
+    )
+    return con.sql(
+        f"select currency, cast(sum(revenue) as double) as revenue from {source} "
+        "group by 1 order by 1"
     ).pl()
 
 
@@ -84,7 +104,16 @@ def _personas(con) -> pl.DataFrame:
     return con.sql("select * from reports.rpt_personas order by customers desc, persona_id").pl()
 
 
-def persona_cards(personas: pl.DataFrame) -> list[dict]:
+def money(value: float | None, currency: str | None, decimals: int = 0) -> str:
+    """An amount with its ISO currency code ("GBP 1,234"), never a symbol that could name
+    another currency; `currency` None means the orders hold several, which the figure says."""
+    if value is None:
+        return "n/a"
+    amount = f"{float(value):,.{decimals}f}"
+    return f"{currency} {amount}" if currency else f"{amount} (mixed currencies)"
+
+
+def persona_cards(personas: pl.DataFrame, currency: str | None = "USD") -> list[dict]:
     """The persona cards as the template shows them: figures formatted, traits as a list."""
     cards = []
     for row in personas.to_dicts():
@@ -93,9 +122,9 @@ def persona_cards(personas: pl.DataFrame) -> list[dict]:
             "name": row["persona_name"],
             "size": f"{row['customers']:,} customers ({row['customer_share']:.0%})",
             "revenue_share": f"{row['revenue_share']:.0%}",
-            "to_date": f"{float(row['avg_revenue_to_date']):,.0f}",
-            "ltv": "n/a" if row["avg_ltv"] is None else f"{float(row['avg_ltv']):,.0f}",
-            "aov": f"{float(row['avg_order_value'] or 0):,.0f}",
+            "to_date": money(row["avg_revenue_to_date"], currency),
+            "ltv": money(row["avg_ltv"], currency),
+            "aov": money(row["avg_order_value"] or 0, currency),
             "churn": "n/a" if row["churn_risk"] is None else f"{row['churn_risk']:.0%}",
             "send_hour": "n/a" if hour is None else f"{hour:02d}:00",
             "channels": row["top_channels"] or "n/a",
@@ -118,7 +147,7 @@ MODEL_TITLES = {
     "churn": "Churn risk (no order in the next 90 days)",
     "ltv": "Lifetime value (spend in the next year)",
     "lead": "Lead conversion (first order within 60 days)",
-    "forecast_units": "Units per product, next 8 weeks",
+    "forecast_units": "Units per week, next 8 weeks (per product, or the shop's total)",
 }
 
 
@@ -144,9 +173,52 @@ def model_summaries(model_runs: pl.DataFrame, run_id: str) -> list[dict]:
     return rows
 
 
+def forecast_shown(forecast: pl.DataFrame, model_runs: pl.DataFrame, run_id: str
+                   ) -> tuple[str, pl.DataFrame]:
+    """The forecast the backtest chose (recorded in the run's `forecast_units` metrics as
+    `chosen`), as its name and its weekly units over all products."""
+    runs = model_runs.filter(pl.col("model") == "forecast_units")
+    mine = runs.filter(pl.col("run_id") == run_id)
+    latest = (mine if mine.height else runs.sort("as_of_date")).tail(1)
+    chosen = None
+    if latest.height:
+        chosen = json.loads(latest.get_column("metrics")[0] or "{}").get("chosen")
+    if chosen is None:  # a run from before the choice was recorded
+        chosen = "xgboost" if "xgboost" in forecast.get_column("model").to_list() else "recent_mean"
+    return chosen, forecast.filter(pl.col("model") == chosen).select("week_start", "units")
+
+
+FORECAST_TITLES = {
+    "xgboost": "the model",
+    "seasonal_naive": "the same week last year, which beat the model on the backtest",
+    "recent_mean": "the mean of the last 13 weeks",
+}
+
+
+def coverage_notes(coverage: pl.DataFrame) -> list[dict]:
+    """What the run could not cover, as the report lists it: the sentence, and the landing
+    folders whose exports would cover it."""
+    missing = coverage.filter(~pl.col("is_available"))
+    return [
+        {"reason": row["missing_reason"], "sources": row["sources"]}
+        for row in missing.to_dicts()
+    ]
+
+
+def render(context: dict) -> str:
+    """The report page from its context. Every value is escaped (autoescape on, whatever the
+    template's extension): names, reasons and notes come from the shop's data."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    currency = context.get("currency")
+    env.filters["money"] = lambda value, decimals=0: money(value, currency, decimals)
+    return env.get_template("template.html.j2").render(**context)
+
+
 def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     """Write the day's report and return its path."""
     data = _read(settings)
+    coverage = data_coverage.read(settings.published_db, settings)
+    currency = data_coverage.money_currency(coverage, settings.default_currency)
     customers, all_scores = data["customers"], data["scores"]
     scores = all_scores.filter(pl.col("model") == "churn")
     kpis = {
@@ -184,25 +256,25 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         .to_dicts()
     )
     models = model_summaries(data["model_runs"], run_id)
-    forecast = data["forecast"]
+    chosen, forecast = forecast_shown(data["forecast"], data["model_runs"], run_id)
     forecast_chart = bar_chart(
         [d.strftime("%d %b") for d in forecast.get_column("week_start")],
         forecast.get_column("units").to_list(),
-        "Units expected per week (all products), by week start", value_format="{:,.0f}",
+        f"Units expected per week (all products), by week start: "
+        f"{FORECAST_TITLES.get(chosen, chosen)}", value_format="{:,.0f}",
     ) if forecast.height else ""
     manifest_path = settings.exports_dir / logical_date.isoformat() / "manifest.json"
     exports = json.loads(manifest_path.read_text())["files"] if manifest_path.exists() else []
     published_tables = len(json.loads(data["runs"].get_column("tables")[0]))
 
-    # The template is `.html.j2`, which select_autoescape() alone does not escape.
-    env = Environment(loader=FileSystemLoader(TEMPLATES),
-                      autoescape=select_autoescape(enabled_extensions=("html", "j2")))
-    html = env.get_template("template.html.j2").render(
+    html = render(dict(
         date=logical_date.isoformat(), run_id=run_id, kpis=kpis, churn_chart=churn_chart,
         at_risk=at_risk, models=models, exports=exports, published_tables=published_tables,
-        forecast_chart=forecast_chart, personas=persona_cards(data["personas"]),
+        forecast_chart=forecast_chart, personas=persona_cards(data["personas"], currency),
         personas_note=personas_note(data["personas"]),
-    )
+        currency=currency, revenue_by_currency=data["revenue_by_currency"].to_dicts(),
+        not_covered=coverage_notes(coverage),
+    ))
     out = settings.reports_dir / logical_date.isoformat() / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")

@@ -170,6 +170,9 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
     assert churn["trained"] and ltv["trained"], (churn, ltv)
     assert lead["scored"] == 0 and lead["version"] == "stage_rate", lead
     assert forecast["mape"] < forecast["baseline_mape"], forecast
+    # Product ids in the orders: forecast per product; no CRM export: the lead step says so.
+    assert forecast["level"] == "product" and forecast["lacks"] == [], forecast
+    assert lead["lacks"] == ["no CRM contacts (HubSpot): no lead scores and no CRM upload file"]
     con = connect(settings, path=settings.published_db, read_only=True)
     try:
         counts = dict(con.sql("select model, count(*) from ml.scores group by model").fetchall())

@@ -79,6 +79,20 @@ def test_headlines_of_each_kind_of_step():
     assert headline("exports_arrived", True) == "the day's exports are in the landing folder"
 
 
+def test_a_step_that_lacked_an_input_says_which():
+    assert headline("forecast_units", {
+        "model": "forecast_units", "version": "recent_mean", "rows": 8, "mape": 0.181,
+        "baseline_mape": 0.304, "lacks": ["the orders carry no product ids: units are forecast "
+                                          "for the shop's total, not per product"],
+    }) == ("8 rows by recent_mean; mape 0.181 (baseline 0.304); "
+           "lacks: the orders carry no product ids")
+    assert headline("score_lead", {"model": "lead", "version": "stage_rate", "scored": 0,
+                                   "lacks": ["no CRM contacts (HubSpot): no lead scores",
+                                             "no web analytics (GA4): no features"]}) == (
+        "0 rows by stage_rate; lacks: no CRM contacts (HubSpot) and 1 more")
+    assert headline("transform", {"status": {"pass": 1}, "lacks": []}) == "dbt: 1 pass"
+
+
 def test_a_long_line_is_cut_to_the_console_width():
     _, shown = _run([
         TS.format(1) + "[DAG TEST] starting task_id=report map_index=-1 [airflow.sdk]",

@@ -1,0 +1,122 @@
+"""The HTML report: every value from the data is escaped, money carries the orders' currency
+code (per currency when there are several), the "could not cover" section lists what the run
+lacked, and the forecast chart shows the forecast the backtest chose."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import polars as pl
+import pytest
+
+from pipelines.report import html as report
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def context(currency: str | None = "GBP", **changes) -> dict:
+    base = {
+        "date": "2026-10-31",
+        "run_id": "manual__2026-10-31",
+        "published_tables": 16,
+        "currency": currency,
+        "revenue_by_currency": [{"currency": currency or "EUR", "revenue": 1234.5}],
+        "kpis": {"customers": 3, "buyers": 2, "emailable": 0, "revenue": 1234.5, "scored": 2,
+                 "mean_churn": 0.4, "predicted_value": 987.0},
+        "churn_chart": "",
+        "at_risk": [{"name": HOSTILE, "revenue": 250.0, "predicted_value": 80.0,
+                     "orders_count": 2, "churn_probability": 0.9, "reasons": HOSTILE}],
+        "models": [{"title": "Units", "version": "recent_mean", "metric": "mape",
+                    "model_value": 0.2, "baseline": "seasonal_naive", "baseline_value": 0.3,
+                    "previous_value": None, "note": HOSTILE}],
+        "exports": [],
+        "forecast_chart": "",
+        "personas": [],
+        "not_covered": [
+            {"reason": "the orders carry no product ids: units are forecast for the shop's "
+                       "total, not per product", "sources": "orders (product_id), shop"},
+            {"reason": f"no CRM contacts {HOSTILE}", "sources": HOSTILE},
+        ],
+    }
+    return base | changes
+
+
+def text(page: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def test_values_from_the_data_are_escaped_whatever_the_template_is_named():
+    personas = report.persona_cards(pl.DataFrame([{
+        "persona_name": HOSTILE, "customers": 2, "customer_share": 1.0, "revenue_share": 1.0,
+        "avg_revenue_to_date": 100.0, "avg_ltv": None, "avg_order_value": 50.0,
+        "churn_risk": 0.5, "best_send_hour": None, "top_channels": HOSTILE,
+        "top_categories": None, "nps": None, "nps_responses": 0, "emailable_share": 0.0,
+        "what_sets_it_apart": f"{HOSTILE}; buys often",
+    }]), "GBP")
+    page = report.render(context(personas=personas))
+    assert "<img" not in page and "onerror=alert(1)>" not in page
+    # The customer's name and reasons, the model note, the coverage row and its sources, and
+    # the persona's name, channels and traits.
+    assert page.count(ESCAPED) == 8
+
+
+def test_the_could_not_cover_section_lists_each_reason_as_a_sentence():
+    page = text(report.render(context()))
+    assert "What this report could not cover, and why" in page
+    assert ("The orders carry no product ids: units are forecast for the shop's total, not "
+            "per product. orders (product_id), shop") in page.replace("&#39;", "'")
+    nothing_missing = report.render(context(not_covered=[]))
+    assert "could not cover" not in nothing_missing
+
+
+@pytest.mark.parametrize("currency", ["GBP", "BRL"])
+def test_money_shows_the_orders_currency_code_and_never_a_dollar_sign(currency):
+    page = report.render(context(currency=currency))
+    assert "$" not in page
+    assert f"{currency} 1,234" in page and f"{currency} 250.00" in page
+    assert f"money in {currency}" in page
+
+
+def test_orders_in_several_currencies_show_revenue_per_currency_and_say_so():
+    page = text(report.render(context(
+        currency=None,
+        revenue_by_currency=[{"currency": "EUR", "revenue": 100.0},
+                             {"currency": "USD", "revenue": 2000.0}],
+    )))
+    assert "EUR 100 revenue to date in EUR" in page and "USD 2,000 revenue to date in USD" in page
+    assert "The orders are in 2 currencies (EUR, USD) and nothing converts them yet" in page
+    assert "987 (mixed currencies) expected spend, next year" in page
+
+
+def test_money_formats():
+    assert report.money(1234.567, "GBP", 2) == "GBP 1,234.57"
+    assert report.money(None, "GBP") == "n/a"
+    assert report.money(5, None) == "5 (mixed currencies)"
+
+
+def forecast_rows() -> pl.DataFrame:
+    weeks = [date(2026, 11, 1), date(2026, 11, 8)]
+    return pl.DataFrame({
+        "model": ["recent_mean"] * 2 + ["seasonal_naive"] * 2 + ["xgboost"] * 2,
+        "week_start": weeks * 3,
+        "units": [10.0, 10.0, 7.0, 9.0, 12.0, 13.0],
+    })
+
+
+def runs(chosen: str | None) -> pl.DataFrame:
+    metrics = json.dumps({"chosen": chosen} if chosen else {})
+    return pl.DataFrame({"run_id": ["r1"], "model": ["forecast_units"],
+                         "as_of_date": [date(2026, 10, 31)], "metrics": [metrics]})
+
+
+@pytest.mark.parametrize(("chosen", "units"), [
+    ("seasonal_naive", [7.0, 9.0]), ("recent_mean", [10.0, 10.0]), ("xgboost", [12.0, 13.0]),
+    (None, [12.0, 13.0]),  # a run from before the choice was recorded: the model
+])
+def test_the_forecast_chart_shows_the_forecast_the_backtest_chose(chosen, units):
+    name, shown = report.forecast_shown(forecast_rows(), runs(chosen), "r1")
+    assert name == (chosen or "xgboost")
+    assert shown.get_column("units").to_list() == units
