@@ -101,13 +101,17 @@ class TaskState:
     state: str | None
 
 
+def dag_runs(env: dict[str, str]) -> list[dict]:
+    """Every run of the DAG as Airflow's metadata DB holds it (run_id, state, logical_date,
+    run_after, start and end)."""
+    return _json_rows(_airflow(["dags", "list-runs", DAG_ID, "--output", "json"], env))
+
+
 def task_states(logical_date: date, env: dict[str, str]) -> tuple[str | None, list[TaskState]]:
     """The run id of the newest DAG run for `logical_date` and the state of each of its task
     instances, as Airflow's metadata DB holds them (no run: None and no tasks)."""
-    runs = [
-        r for r in _json_rows(_airflow(["dags", "list-runs", DAG_ID, "--output", "json"], env))
-        if str(r.get("logical_date", "")).startswith(logical_date.isoformat())
-    ]
+    runs = [r for r in dag_runs(env)
+            if str(r.get("logical_date", "")).startswith(logical_date.isoformat())]
     if not runs:
         return None, []
     run_id = max(runs, key=lambda r: str(r.get("run_after") or ""))["run_id"]

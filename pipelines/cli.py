@@ -9,6 +9,7 @@ marketing export --segment S --platform P       export some segments now, checke
                                                 exports/on-demand/<date>/
 marketing landing-date                          the newest export date in the landing folder
 marketing airflow ARGS...                       any Airflow command in the project's Airflow
+marketing status                                the last runs: loaded, quarantined, published
 marketing sql ["SELECT ..."]                    the DuckDB shell, read-only, on the published file
 marketing docs [--serve]                        dbt docs of the warehouse (and serve them)
 """
@@ -277,6 +278,23 @@ def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """The last runs: Airflow's state, what each loaded and quarantined, what was published."""
+    from pipelines import airflow_env, status
+    from pipelines.warehouse import last_publication
+
+    env = airflow_env.airflow_env()
+    airflow_env.prepare(env)
+    runs = sorted(airflow_env.dag_runs(env), key=lambda r: str(r.get("run_after") or ""),
+                  reverse=True)[: args.runs]
+    rows, notes = status.runs_status(settings, runs)
+    last = last_publication(settings) if settings.published_db.exists() else None
+    published = (f"published now: run {last.run_id} for {last.logical_date} in "
+                 f"{settings.published_db}" if last else None)
+    print(status.render(rows, notes, published))
+    return 0
+
+
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
@@ -421,6 +439,10 @@ def build_parser() -> argparse.ArgumentParser:
         "sql", help="the DuckDB shell, read-only, on the published warehouse (analysts)")
     p.add_argument("sql", nargs="?", help="run this SQL and exit instead of opening the shell")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("status", help="the last runs: state, loaded, quarantined, published")
+    p.add_argument("--runs", type=int, default=10, help="how many runs (default 10)")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("landing-date", help="print the newest export date in the landing folder")
     p.set_defaults(func=cmd_landing_date)

@@ -749,8 +749,12 @@ def _ensure_raw_table(con: duckdb.DuckDBPyConnection, table: str, wanted: dict[s
         )
         _columns_cache[key] = set(wanted) | set(META_COLUMNS)
         return
-    for column, sql_type in wanted.items():
-        if column not in existing:
-            log.warning("%s: new column %r in the export, added to the raw table", table, column)
-            con.execute(f"alter table {table} add column {quote_ident(column)} {sql_type}")
+    added = [c for c in wanted if c not in existing]
+    for column in added:
+        con.execute(f"alter table {table} add column {quote_ident(column)} {wanted[column]}")
+    # Informational, not a warning: an export carries more columns than the pipeline reads
+    # (42 of Shopify's, on a first load) and a vendor adds some over time; nothing to act on.
+    # A column the pipeline needs that goes missing is caught by the file's checks instead.
+    log.info("%s: %d new columns in the export, added to the raw table: %s", table,
+             len(added), ", ".join(added))
     _columns_cache[key] = existing | set(wanted)
