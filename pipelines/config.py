@@ -117,6 +117,11 @@ class Settings:
     default_country: str = "US"
     # Meta's API takes at most 10,000 rows per call, so Meta files come in parts this size.
     meta_part_rows: int = 10_000
+    # The fewest matched people an ad platform needs before a custom audience serves: Meta
+    # asks for at least 100; Google Ads Customer Match lists serve from 100 active members
+    # (since December 2024; Search and YouTube asked for 1,000 before). A smaller export is
+    # flagged in the manifest and the report (env MARKETING_MIN_AUDIENCE_META / _GOOGLE).
+    min_audience: dict[str, int] = field(default_factory=lambda: {"meta": 100, "google": 100})
     personas: PersonaSettings = field(default_factory=PersonaSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -156,6 +161,10 @@ class Settings:
                 "setting MARKETING_META_PART_ROWS must be between 1 and 10000 "
                 "(Meta takes at most 10,000 rows per call)"
             )
+        kwargs["min_audience"] = {
+            "meta": _env_int("MARKETING_MIN_AUDIENCE_META", 100),
+            "google": _env_int("MARKETING_MIN_AUDIENCE_GOOGLE", 100),
+        }
         prefix = "MARKETING_ERROR_BUDGET_"
         kwargs["error_budgets"] = {
             name.removeprefix(prefix).lower(): _env_float(name, 0.05)

@@ -61,6 +61,8 @@ def audience_sql(with_personas: bool = True) -> str:
 IDENTITY_COLUMNS = ("customer_key", "email", "phone_e164", "country_code")
 SOURCES = ("work", "published")
 KINDS = ("full", "adds", "removes")
+PLATFORM_NAMES = {"meta": "Meta", "google": "Google Ads", "mailchimp": "Mailchimp",
+                  "crm": "the CRM"}
 DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -228,6 +230,8 @@ def build_exports(
     files: list[ExportFile] = []
     suppressed: dict[str, dict[str, dict[str, int]]] = {}
     since: dict[str, dict[str, str | None]] = {}
+    changes: dict[str, dict[str, dict[str, int]]] = {}
+    warnings: list[str] = []
     names: dict[str, str] = {}
     for defined in segments:
         for name, members in defined.expand(prepared):
@@ -249,6 +253,8 @@ def build_exports(
                     previous = _without_erased(previous, target, prepared, store)
                 adds, removes = delta(rows, previous, FORMATS[target].key)
                 for kind, frame in zip(KINDS, (rows, adds, removes), strict=True):
+                    if kind != "full" and frame.height == 0:
+                        continue  # no header-only change file; `changes` says nobody
                     files += _write(
                         building,
                         target,
@@ -260,6 +266,15 @@ def build_exports(
                     )
                 suppressed.setdefault(name, {})[target] = held_back
                 since.setdefault(name, {})[target] = baseline_day
+                changes.setdefault(name, {})[target] = {"adds": adds.height,
+                                                        "removes": removes.height}
+                minimum = settings.min_audience.get(target)
+                if minimum and rows.height < minimum:
+                    warnings.append(
+                        f"{target}/{name}: {rows.height:,} people, fewer than the "
+                        f"{minimum:,} matched people {PLATFORM_NAMES[target]} needs before "
+                        "an audience serves (fewer still will match); upload it to grow it, "
+                        "but do not expect it to run yet")
                 log.info(
                     "%s/%s: %d rows (%d adds, %d removes since %s), held back %s",
                     target,
@@ -286,6 +301,8 @@ def build_exports(
         "files": [vars(f) for f in files],
         "suppressed": suppressed,
         "deltas_since": since,
+        "changes": changes,
+        "warnings": warnings,
         "erasure": {"new_hashed_identifiers": new_erasures, "hashed_identifiers": store.height},
     }
     (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))

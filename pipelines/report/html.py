@@ -264,7 +264,8 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         f"{FORECAST_TITLES.get(chosen, chosen)}", value_format="{:,.0f}",
     ) if forecast.height else ""
     manifest_path = settings.exports_dir / logical_date.isoformat() / "manifest.json"
-    exports = json.loads(manifest_path.read_text())["files"] if manifest_path.exists() else []
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    exports = manifest.get("files", [])
     published_tables = len(json.loads(data["runs"].get_column("tables")[0]))
 
     html = render(dict(
@@ -273,7 +274,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         forecast_chart=forecast_chart, personas=persona_cards(data["personas"], currency),
         personas_note=personas_note(data["personas"]),
         currency=currency, revenue_by_currency=data["revenue_by_currency"].to_dicts(),
-        not_covered=coverage_notes(coverage),
+        not_covered=coverage_notes(coverage), export_warnings=manifest.get("warnings", []),
     ))
     out = settings.reports_dir / logical_date.isoformat() / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)

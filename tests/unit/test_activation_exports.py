@@ -54,6 +54,11 @@ def read(
         for f in manifest["files"]
         if f["platform"] == platform and f["kind"] == kind and f["segment"] == segment
     ]
+    if not files and kind != "full":
+        # No change, no file: the manifest says how many came and went.
+        assert manifest["changes"][segment][platform][kind] == 0, (platform, kind, segment)
+        full = read(folder, manifest, platform, "full", segment)
+        return full.clear()
     assert files, (platform, kind, segment)
     return pl.concat([pl.read_csv(folder / f["path"], infer_schema=False) for f in files])
 
@@ -141,7 +146,7 @@ def test_ad_files_hold_no_email_address_or_raw_phone(world):
     phones = set(people.get_column("phone_raw")) | set(people.get_column("phone_e164"))
     digits = {re.sub(r"\D", "", p) for p in phones}
     ad_files = [f for f in manifest["files"] if f["platform"] in ("meta", "google")]
-    assert len(ad_files) == 6
+    assert len(ad_files) == 4  # full and adds each; nobody left, so no removes file
     for f in ad_files:
         text = (folder / f["path"]).read_text()
         assert "@" not in text, f["path"]
@@ -288,7 +293,7 @@ def test_a_rerun_of_a_day_writes_the_same_bytes(world):
 def test_meta_files_come_in_parts_of_the_configured_size(world):
     world.erasure_file.unlink()
     small = dataclasses.replace(world, meta_part_rows=300)
-    folder, manifest = export_day(small, DAY)
+    _, manifest = export_day(small, DAY)
     parts = [f for f in manifest["files"] if f["platform"] == "meta" and f["kind"] == "full"]
     assert [(f["part"], f["parts"], f["rows"]) for f in parts] == [
         (1, 3, 300),
@@ -302,9 +307,10 @@ def test_meta_files_come_in_parts_of_the_configured_size(world):
     ]
     adds = [f for f in manifest["files"] if f["platform"] == "meta" and f["kind"] == "adds"]
     assert [f["rows"] for f in adds] == [300, 300, 240]
+    # Nobody leaves on a first export: no header-only removes file, the manifest says nobody.
     removes = [f for f in manifest["files"] if f["platform"] == "meta" and f["kind"] == "removes"]
-    assert [(f["part"], f["parts"], f["rows"]) for f in removes] == [(1, 1, 0)]
-    assert (folder / removes[0]["path"]).read_text().startswith("email,phone,fn,")
+    assert removes == [] and manifest["changes"]["churn_risk"]["meta"] == {"adds": 840,
+                                                                            "removes": 0}
     others = [f for f in manifest["files"] if f["platform"] != "meta"]
     assert all(f["parts"] == 1 and "part-" not in f["path"] for f in others)
 
@@ -339,7 +345,9 @@ def test_the_manifest_lists_every_file_with_rows_and_checksum(world):
     folder, manifest = export_day(world, DAY)
     listed = {f["path"] for f in manifest["files"]}
     on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*.csv")}
-    assert listed == on_disk and len(listed) == 12  # 4 platforms x full, adds, removes
+    # 4 platforms x full and adds: on a first export nobody leaves, and no header-only removes
+    # file is written.
+    assert listed == on_disk and len(listed) == 8
     for f in manifest["files"]:
         data = (folder / f["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == f["sha256"]
@@ -437,7 +445,6 @@ def test_the_cli_exports_one_segment_and_platform_on_demand(world, monkeypatch, 
     assert sorted(p.name for p in (folder / "meta").iterdir()) == [
         "churn_risk.adds.part-001.csv",
         "churn_risk.part-001.csv",
-        "churn_risk.removes.part-001.csv",
     ]
     assert not (world.exports_dir / DAY.isoformat()).exists()  # the daily publication is apart
     assert "@" not in out
@@ -474,3 +481,14 @@ def test_nothing_personal_is_logged(world, caplog):
     assert "@" not in logged
     for phone in people.get_column("phone_raw").head(200):
         assert phone not in logged and re.sub(r"\D", "", phone) not in logged
+
+
+def test_an_audience_below_a_platforms_minimum_is_flagged(world):
+    world.erasure_file.unlink()
+    small = dataclasses.replace(world, min_audience={"meta": 10_000, "google": 50})
+    _, manifest = export_day(small, DAY)
+    assert manifest["warnings"] == [
+        "meta/churn_risk: 840 people, fewer than the 10,000 matched people Meta needs before "
+        "an audience serves (fewer still will match); upload it to grow it, but do not expect "
+        "it to run yet"
+    ]

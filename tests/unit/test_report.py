@@ -120,3 +120,11 @@ def test_the_forecast_chart_shows_the_forecast_the_backtest_chose(chosen, units)
     name, shown = report.forecast_shown(forecast_rows(), runs(chosen), "r1")
     assert name == (chosen or "xgboost")
     assert shown.get_column("units").to_list() == units
+
+
+def test_export_warnings_are_listed_above_the_exports_and_escaped():
+    warning = f"meta/{HOSTILE}: 40 people, fewer than the 100 matched people Meta needs"
+    page = report.render(context(export_warnings=[warning]))
+    assert ESCAPED in page and "<img" not in page
+    assert "fewer than the 100 matched people Meta needs" in text(page)
+    assert "warnings" not in report.render(context(export_warnings=[]))
