@@ -25,6 +25,18 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path / "data", duckdb_memory_limit="1GB", duckdb_threads=1)
 
 
+def query(settings: Settings, sql: str, published: bool = False) -> list[tuple]:
+    """Rows of `sql` on the work file (or the published one), opened read-only and closed."""
+    from pipelines.warehouse import connect
+
+    path = settings.published_db if published else settings.work_db
+    con = connect(settings, path=path, read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
 def write_landing(settings: Settings, source: str, day: str, name: str, text: str,
                   encoding: str = "utf-8") -> Path:
     """Drop a file into the landing folder as an integration would."""

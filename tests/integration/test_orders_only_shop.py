@@ -17,7 +17,7 @@ from pipelines.config import Settings
 from pipelines.forecast.units import ALL_PRODUCTS
 from pipelines.ingest.sources import source_names
 from pipelines.simulate import simulate
-from pipelines.warehouse import connect
+from tests.conftest import query as published_query
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -62,11 +62,7 @@ def shop(tmp_path_factory):
 
 
 def query(settings: Settings, sql: str) -> list[tuple]:
-    con = connect(settings, path=settings.published_db, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
+    return published_query(settings, sql, published=True)
 
 
 def test_it_publishes_scores_and_forecasts_the_shops_total_units(shop):

@@ -21,7 +21,7 @@ import pytest
 
 from pipelines.config import Settings
 from pipelines.ingest.meta_ads_report import convert_meta_ads_report
-from pipelines.warehouse import connect
+from tests.conftest import query
 
 from .realdata import run_daily_ingest_and_transform
 
@@ -65,13 +65,6 @@ def ads_shop(real_file, tmp_path_factory):
     summary = run_daily_ingest_and_transform(settings, ASSUMED_END, "real-kag")
     return settings, ads, conversion, summary
 
-
-def query(settings, sql: str) -> list[tuple]:
-    con = connect(settings, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def cents(text: str) -> Decimal:

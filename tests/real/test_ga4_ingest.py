@@ -21,7 +21,7 @@ import pytest
 from pipelines.config import Settings
 from pipelines.ingest.run import ingest_files
 from pipelines.ingest.sources import GA4_STRUCTURE
-from pipelines.warehouse import connect
+from tests.conftest import query
 
 from .realdata import link_landing
 
@@ -84,13 +84,6 @@ def loaded(real_file, tmp_path_factory) -> dict[str, tuple[Settings, Path]]:
         homes[shape] = (settings, file)
     return homes
 
-
-def query(settings: Settings, sql: str) -> list[tuple]:
-    con = connect(settings, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.mark.parametrize("shape", ["parquet", "ndjson_gz", "bq_extract"])

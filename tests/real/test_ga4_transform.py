@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.config import Settings
-from pipelines.warehouse import connect
+from tests.conftest import query
 
 from .realdata import link_landing, run_daily_ingest_and_transform
 
@@ -64,13 +64,6 @@ def ga4_shop(real_file, tmp_path_factory):
     summary = run_daily_ingest_and_transform(settings, DAY, "real-ga4")
     return settings, parquet, summary
 
-
-def query(settings, sql: str) -> list[tuple]:
-    con = connect(settings, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_dbt_builds_and_every_test_passes_on_ga4_alone(ga4_shop):

@@ -15,7 +15,7 @@ import pytest
 from pipelines.config import Settings
 from pipelines.ingest.run import ingest_source
 from pipelines.transform import run_dbt
-from pipelines.warehouse import connect
+from tests.conftest import query
 
 pytestmark = [pytest.mark.real, pytest.mark.integration]
 
@@ -49,13 +49,6 @@ def experiment(real_file, tmp_path_factory) -> Settings:
     assert report.count("loaded") == 1, report.summary()
     return settings
 
-
-def query(settings: Settings, sql: str) -> list[tuple]:
-    con = connect(settings, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_every_unit_loads_with_its_ledger_entry(experiment):

@@ -20,7 +20,7 @@ import pytest
 
 from bench import realshops
 from pipelines.config import Settings
-from pipelines.warehouse import connect
+from tests.conftest import query
 
 pytestmark = [pytest.mark.real, pytest.mark.integration, pytest.mark.slow]
 
@@ -34,17 +34,14 @@ def _run(settings: Settings, shop: realshops.Shop) -> subprocess.CompletedProces
 
 
 def _published(settings: Settings, sql: str) -> list[tuple]:
-    con = connect(settings, path=settings.published_db, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
+    return query(settings, sql, published=True)
 
 
 def _expected(path: Path, cancelled: tuple[str, ...] = ()) -> dict:
     """Revenue, guest revenue and purchases, from the converted file alone: each line's total
-    (amount, else unit price x quantity, to the cent); an order with no positive line is a
-    credit note; an order whose status says cancelled counts for nothing."""
+    (amount, else unit price x quantity, to the cent); a line with a negative quantity or
+    total is a return, an order of returns only a credit note (README, "Generic orders");
+    an order whose status says cancelled counts for nothing."""
     price = ("coalesce(try_cast(amount as decimal(18, 2)), "
              "cast(round(unit_price * quantity, 2) as decimal(18, 2)))")
     status = "lower(status) in ({})".format(", ".join(f"'{s}'" for s in cancelled)) \
@@ -55,13 +52,15 @@ def _expected(path: Path, cancelled: tuple[str, ...] = ()) -> dict:
     frame = f"""
         select order_id, customer_id is null or trim(customer_id) = '' as guest,
                {price.replace('amount', amount).replace('unit_price', unit)} as line,
+               coalesce(try_cast(quantity as integer), 1) < 0 as negative_quantity,
                {status} as cancelled
         from read_csv('{path}', all_varchar=false, types={{'customer_id': 'VARCHAR'}})
     """
     row = duckdb.sql(f"""
         with orders as (
             select order_id, bool_or(guest) as guest, bool_or(cancelled) as cancelled,
-                   sum(line) as net, bool_or(line > 0 and not cancelled) as purchase
+                   sum(line) as net,
+                   bool_or(line >= 0 and not negative_quantity and not cancelled) as purchase
             from ({frame}) group by order_id
         )
         select sum(net) filter (where not cancelled),

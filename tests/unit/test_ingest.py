@@ -20,6 +20,7 @@ from pipelines.ingest.files import inspect_file
 from pipelines.ingest.run import IngestError, discover, ingest_files, ingest_source
 from pipelines.ingest.sources import SOURCES, Column
 from pipelines.warehouse import connect
+from tests.conftest import query as rows
 
 HEADER = "order_id,order_date,amount,customer_id,email,currency,product_id,quantity\n"
 
@@ -32,13 +33,6 @@ def orders_file(n: int, bad: dict[int, str] | None = None) -> str:
     bad = bad or {}
     return HEADER + "".join(bad.get(i, good_line(i)) for i in range(1, n + 1))
 
-
-def rows(settings: Settings, sql: str) -> list[tuple]:
-    con = connect(settings, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_one_percent_bad_rows_are_quarantined_with_reasons_and_ledger_adds_up(settings):

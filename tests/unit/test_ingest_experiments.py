@@ -9,17 +9,10 @@ import pytest
 from conftest import write_landing
 
 from pipelines.ingest.run import IngestError, ingest_source
-from pipelines.warehouse import connect
+from tests.conftest import query as rows
 
 HEADER = "experiment,arm,email,unit_id,visited,spend,segment note\n"
 
-
-def rows(settings, sql: str) -> list[tuple]:
-    con = connect(settings, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_a_unit_without_arm_or_identifier_is_quarantined_with_its_reason(settings):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from pipelines.config import Settings
 from pipelines.ingest.run import IngestError, ingest_source
-from pipelines.warehouse import connect
+from tests.conftest import query as rows
 
 # Each kind of bad line, and the reason it must be quarantined with (None: not a row at all).
 BAD_LINES = {
@@ -51,13 +51,6 @@ def ga4_event(i: int, day: str = "20261029", **extra) -> str:
     }
     return json.dumps(event)
 
-
-def rows(settings, sql: str) -> list[tuple]:
-    con = connect(settings, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_ga4_ndjson_is_typed_nested_and_bad_lines_are_quarantined(settings):

@@ -11,6 +11,7 @@ from pipelines import daily, runcheck
 from pipelines.activation.export import staging_dir
 from pipelines.airflow_env import TaskState
 from pipelines.warehouse import connect
+from tests.conftest import query
 
 DAY = date(2010, 12, 9)
 
@@ -47,11 +48,7 @@ def _run(settings, run_id: str, rows: int) -> dict:
 
 
 def _published(settings, sql: str) -> list[tuple]:
-    con = connect(settings, path=settings.published_db, read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
+    return query(settings, sql, published=True)
 
 
 def test_a_failed_runs_model_records_are_never_published(settings, tmp_path):
