@@ -71,8 +71,8 @@ def _jwt_secret(home: Path) -> str:
 
 def prepare(env: dict[str, str]) -> None:
     """Create or upgrade the metadata DB and the one-slot pool that serialises DuckDB writers."""
-    _airflow(["db", "migrate"], env)
-    _airflow(["pools", "set", *WRITER_POOL], env)
+    run_airflow(["db", "migrate"], env)
+    run_airflow(["pools", "set", *WRITER_POOL], env)
 
 
 def dags_test(logical_date: date, env: dict[str, str], log_path: Path | None = None,
@@ -104,7 +104,7 @@ class TaskState:
 def dag_runs(env: dict[str, str]) -> list[dict]:
     """Every run of the DAG as Airflow's metadata DB holds it (run_id, state, logical_date,
     run_after, start and end)."""
-    return _json_rows(_airflow(["dags", "list-runs", DAG_ID, "--output", "json"], env))
+    return _json_rows(run_airflow(["dags", "list-runs", DAG_ID, "--output", "json"], env))
 
 
 def task_states(logical_date: date, env: dict[str, str]) -> tuple[str | None, list[TaskState]]:
@@ -115,7 +115,7 @@ def task_states(logical_date: date, env: dict[str, str]) -> tuple[str | None, li
     if not runs:
         return None, []
     run_id = max(runs, key=lambda r: str(r.get("run_after") or ""))["run_id"]
-    rows = _json_rows(_airflow(["tasks", "states-for-dag-run", DAG_ID, run_id,
+    rows = _json_rows(run_airflow(["tasks", "states-for-dag-run", DAG_ID, run_id,
                                 "--output", "json"], env))
     return run_id, [TaskState(r["task_id"], r.get("state")) for r in rows]
 
@@ -129,7 +129,8 @@ def _json_rows(out: str) -> list[dict]:
     return json.loads(out[start:]) if start >= 0 else []
 
 
-def _airflow(args: list[str], env: dict[str, str]) -> str:
+def run_airflow(args: list[str], env: dict[str, str]) -> str:
+    """Run `airflow <args>` in `env`; its standard output, or an error with all it printed."""
     proc = subprocess.run([airflow_executable(), *args], env=env, capture_output=True,
                           text=True, check=False)
     if proc.returncode != 0:

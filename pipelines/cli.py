@@ -9,6 +9,7 @@ marketing export --segment S --platform P       export some segments now, checke
                                                 exports/on-demand/<date>/
 marketing landing-date                          the newest export date in the landing folder
 marketing airflow ARGS...                       any Airflow command in the project's Airflow
+marketing backfill --start D1 --end D2           every day of a range through Airflow's backfill
 marketing status                                the last runs: loaded, quarantined, published
 marketing sql ["SELECT ..."]                    the DuckDB shell, read-only, on the published file
 marketing docs [--serve]                        dbt docs of the warehouse (and serve them)
@@ -120,9 +121,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"\nthe run for {day} failed: " + "; ".join(reasons) + f" (log: {log_path})",
               file=sys.stderr)
         return code or 1
-    if check.unchanged_since:
-        outcome = (f"nothing new since run {check.unchanged_since}, whose publication "
-                   "stands unchanged")
+    if check.stands_because == "unchanged":
+        outcome = f"nothing new since run {check.stands}, whose publication stands unchanged"
+    elif check.stands_because == "older":
+        outcome = (f"the day's exports published; the warehouse keeps the newer day of run "
+                   f"{check.stands}")
     else:
         outcome = f"published as run {run_id}"
     print(f"\nmarketing_daily {day}: done; {check.tasks} tasks succeeded, "
@@ -275,6 +278,44 @@ def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
     if latest is None:
         return 1
     print(latest.isoformat())
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    """Every day from --start to --end through Airflow's backfill, oldest first."""
+    from datetime import UTC, datetime
+
+    from pipelines import airflow_env, runcheck
+    from pipelines.backfill import backfill
+
+    if args.start > args.end:
+        print(f"not run: --start {args.start} is after --end {args.end}", file=sys.stderr)
+        return 1
+    try:
+        runcheck.check_date(settings, args.end)
+        runcheck.check_date(settings, args.start)
+    except ValueError as exc:
+        print(f"not run: {exc}", file=sys.stderr)
+        return 1
+    env = airflow_env.airflow_env()
+    airflow_env.prepare(env)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    log_path = settings.home / "logs" / f"backfill-{args.start}-{args.end}-{stamp}.log"
+    days = (args.end - args.start).days + 1
+    print(f"backfilling marketing_daily for {days} days, {args.start} to {args.end}, one at a "
+          f"time (Airflow's log: {log_path})", flush=True)
+
+    def report(outcome) -> None:
+        print(f"  {outcome.day}: {outcome.state} ({outcome.run_id})", flush=True)
+
+    outcomes = backfill(env, args.start, args.end, log_path, report)
+    failed = [o for o in outcomes if o.state != "success"]
+    if failed:
+        print(f"the backfill failed for {len(failed)} of {days} days: "
+              + ", ".join(str(o.day) for o in failed)
+              + "; `marketing status` and the task logs say why", file=sys.stderr)
+        return 1
+    print(f"backfilled {days} days; `.venv/bin/marketing status` lists them")
     return 0
 
 
@@ -439,6 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sql", help="the DuckDB shell, read-only, on the published warehouse (analysts)")
     p.add_argument("sql", nargs="?", help="run this SQL and exit instead of opening the shell")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("backfill", help="run every day of a range through Airflow's backfill")
+    p.add_argument("--start", type=_day, required=True, help="the first day (YYYY-MM-DD)")
+    p.add_argument("--end", type=_day, required=True, help="the last day (YYYY-MM-DD)")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("status", help="the last runs: state, loaded, quarantined, published")
     p.add_argument("--runs", type=int, default=10, help="how many runs (default 10)")

@@ -77,6 +77,8 @@ def _headline(task_id: str, summary: object) -> str:
         count = len(tables) if isinstance(tables, list | dict) else tables
         return (f"{count} tables and files checked, {summary['evaluated']} checks"
                 + (f", {warned} warnings" if warned else ""))
+    if "older_than" in summary:
+        return f"exports published; the warehouse keeps the newer run {summary['older_than']}"
     if "unchanged_since" in summary:
         return f"nothing new: the publication of run {summary['unchanged_since']} stands"
     if "row_counts" in summary:

@@ -180,7 +180,9 @@ PUBLICATIONS_DDL = """
 create table if not exists audit.publications (
     run_id varchar not null,
     logical_date date not null,
-    outcome varchar not null,  -- published, or unchanged (same content as `same_as`)
+    -- published; unchanged (same content as `same_as`); older (a day before the published
+    -- `same_as`: only its exports were published)
+    outcome varchar not null,
     same_as varchar,
     decided_at timestamptz not null
 )
@@ -190,7 +192,8 @@ create table if not exists audit.publications (
 def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Publish the audited tables atomically, then the audited exports; record run id, counts,
     versions and validation. A rerun whose tables and export files are the same as the last
-    publication's for the same day publishes nothing again and says so."""
+    publication's for the same day publishes nothing again and says so; a day older than the
+    published one (a backfill) publishes its exports and leaves the newer warehouse."""
     from pipelines.activation.export import publish_exports
     from pipelines.transform import dbt_paths, read_run_results
     from pipelines.warehouse import (
@@ -202,8 +205,16 @@ def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.warehouse import publish as publish_tables
 
     tables, validation = audited_tables(settings, run_id, logical_date)
-    hashes = work_content_hashes(settings, tables)
     last = last_publication(settings)
+    if last and logical_date < last.logical_date:
+        # A backfilled (or rerun) older day: its exports and report are the day's own, but
+        # analysts keep the newest day's warehouse.
+        exports = publish_exports(settings, logical_date)
+        _record_publication(settings, run_id, logical_date, "older", last.run_id)
+        log.info("%s is older than the published %s (run %s): the day's exports are "
+                 "published, the warehouse stays", logical_date, last.logical_date, last.run_id)
+        return {"older_than": last.run_id, "exports": str(exports)}
+    hashes = work_content_hashes(settings, tables)
     if (last and last.logical_date == logical_date and last.content_hashes == hashes
             and _exports_unchanged(settings, logical_date)):
         _record_publication(settings, run_id, logical_date, "unchanged", last.run_id)

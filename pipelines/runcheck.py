@@ -30,8 +30,10 @@ class RunCheck:
     files_loaded: int = 0
     rows_loaded: int = 0
     published: bool = False
-    # The run found nothing new: the publication of this run id stands unchanged.
-    unchanged_since: str | None = None
+    # The publication that stands instead of this run's: nothing was new ("unchanged"), or the
+    # run's day is older than the published one ("older": only its exports were published).
+    stands: str | None = None
+    stands_because: str | None = None
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -160,10 +162,12 @@ def check_run(settings: Settings, day: date, run_id: str | None,
     if run_id and not check.published and settings.work_db.exists():
         with work_connection(settings) as con:
             same = con.execute(
-                "select same_as from audit.publications where run_id = ? and outcome = "
-                "'unchanged'", [run_id]).fetchall() if _has_table(con, "publications") else []
-        check.unchanged_since = same[0][0] if same else None
-    if not check.published and not check.unchanged_since and not failed:
+                "select same_as, outcome from audit.publications where run_id = ? and outcome "
+                "in ('unchanged', 'older')", [run_id]).fetchall() if _has_table(
+                    con, "publications") else []
+        if same:
+            check.stands, check.stands_because = same[0]
+    if not check.published and not check.stands and not failed:
         check.errors.append(
             f"the run for {day} published nothing: {settings.published_db} has no record of "
             f"run {run_id or '(unknown)'}"

@@ -68,6 +68,8 @@ def runs_status(settings: Settings, runs: list[dict]) -> tuple[list[RunStatus], 
             outcome = "published"
         elif run_id in decided and decided[run_id][0] == "unchanged":
             outcome = f"nothing new (as {decided[run_id][1]})"
+        elif run_id in decided and decided[run_id][0] == "older":
+            outcome = f"exports only (newer day published by {decided[run_id][1]})"
         else:
             outcome = "not published"
         rows.append(RunStatus(run_id, str(run.get("logical_date", ""))[:10],

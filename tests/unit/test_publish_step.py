@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date
+from datetime import date, timedelta
 
 from pipelines import daily, runcheck
 from pipelines.activation.export import staging_dir
@@ -74,8 +74,29 @@ def test_a_rerun_with_nothing_new_publishes_nothing_and_says_so(settings, tmp_pa
     assert settings.published_db.stat().st_mtime_ns == before
     assert _published(settings, "select run_id from meta.runs") == [("run-1",)]
     check = runcheck.check_run(settings, DAY, "run-2", [TaskState("publish", "success")])
-    assert (check.errors, check.unchanged_since) == ([], "run-1")
+    assert (check.errors, check.stands, check.stands_because) == ([], "run-1", "unchanged")
     # New content is published.
     assert "path" in _run(settings, "run-3", 5)
     assert _published(settings, "select run_id from meta.runs order by published_at") == [
         ("run-1",), ("run-3",)]
+
+
+def test_an_older_day_publishes_its_exports_and_leaves_the_newer_warehouse(settings, tmp_path):
+    settings = _settings(settings, tmp_path)
+    _run(settings, "run-new", 3)
+    before = settings.published_db.stat().st_mtime_ns
+    older = DAY - timedelta(days=3)
+    staged = staging_dir(settings, older)
+    staged.mkdir(parents=True, exist_ok=True)
+    (staged / "manifest.json").write_text(json.dumps({"files": []}))
+    con = connect(settings)
+    try:
+        con.execute("insert into audit.validations values ('run-old', 'marts.t', true, "
+                    "'error'), ('run-old', 'ml.model_runs', true, 'error')")
+    finally:
+        con.close()
+    assert daily.publish(settings, older, "run-old")["older_than"] == "run-new"
+    assert settings.published_db.stat().st_mtime_ns == before
+    assert (settings.exports_dir / older.isoformat() / "manifest.json").exists()
+    check = runcheck.check_run(settings, older, "run-old", [TaskState("publish", "success")])
+    assert (check.errors, check.stands, check.stands_because) == ([], "run-new", "older")
