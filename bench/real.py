@@ -62,8 +62,9 @@ def purchases(path: Path, cancelled: tuple[str, ...]) -> pl.DataFrame:
     amount = "try_cast(amount as decimal(18, 2))" if "amount" in columns else "null"
     unit = ("cast(round(try_cast(unit_price as double) * try_cast(quantity as integer), 2) "
             "as decimal(18, 2))") if "unit_price" in columns else "null"
-    status = ("lower(status) in ({})".format(", ".join(f"'{s}'" for s in cancelled))
-              if cancelled and "status" in columns else "false")
+    status = ("coalesce(lower(status) in ({}), false)".format(
+        ", ".join(f"'{s}'" for s in cancelled)) if cancelled and "status" in columns
+        else "false")
     return duckdb.sql(f"""
         with lines as (
             select order_id, trim(customer_id) as customer_id,
@@ -133,6 +134,7 @@ def published_scores(settings: Settings) -> pl.DataFrame:
 
 
 def _auc(y: np.ndarray, score: pl.Series) -> float | None:
+    score = score.cast(pl.Float64)
     keep = score.is_not_null().to_numpy() & np.isfinite(score.fill_null(0).to_numpy())
     if keep.sum() < 10 or len(set(y[keep])) < 2:
         return None
@@ -140,6 +142,7 @@ def _auc(y: np.ndarray, score: pl.Series) -> float | None:
 
 
 def _spearman(y: np.ndarray, score: pl.Series) -> float | None:
+    score = score.cast(pl.Float64)
     keep = score.is_not_null().to_numpy()
     if keep.sum() < 10:
         return None
@@ -161,9 +164,9 @@ def evaluate(frame: pl.DataFrame, scores: pl.DataFrame, cutoff: date) -> dict:
         "published_by": active.get_column("churn_by").drop_nulls().mode().to_list()[:1],
         "published": _auc(y_churn, active.get_column("churn")),
         "recency": _auc(y_churn, active.get_column("recency")),
-        "purchase_days": _auc(y_churn, -active.get_column("purchase_days")),
-        "spend_365d": _auc(y_churn, -active.get_column("spend_365")),
-        "bgnbd_p_alive": _auc(y_churn, -active.get_column("p_alive")),
+        "purchase_days": _auc(y_churn, -active.get_column("purchase_days").cast(pl.Float64)),
+        "spend_365d": _auc(y_churn, -active.get_column("spend_365").cast(pl.Float64)),
+        "bgnbd_p_alive": _auc(y_churn, -active.get_column("p_alive").cast(pl.Float64)),
     }
     y_value = joined.get_column("future_value").to_numpy()
     value_figures = {
