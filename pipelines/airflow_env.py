@@ -69,10 +69,14 @@ def _jwt_secret(home: Path) -> str:
     return path.read_text().strip()
 
 
-def prepare(env: dict[str, str]) -> None:
-    """Create or upgrade the metadata DB and the one-slot pool that serialises DuckDB writers."""
+def prepare(env: dict[str, str], register_dag: bool = False) -> None:
+    """Create or upgrade the metadata DB and the one-slot pool that serialises DuckDB writers;
+    with `register_dag`, also parse the DAG into the DB (a fresh Airflow home knows no DAG
+    until a scheduler or `dags test` has parsed it, and a backfill or a list of runs needs it)."""
     run_airflow(["db", "migrate"], env)
     run_airflow(["pools", "set", *WRITER_POOL], env)
+    if register_dag:
+        run_airflow(["dags", "reserialize"], env)
 
 
 def dags_test(logical_date: date, env: dict[str, str], log_path: Path | None = None,

@@ -9,7 +9,7 @@ marketing export --segment S --platform P       export some segments now, checke
                                                 exports/on-demand/<date>/
 marketing landing-date                          the newest export date in the landing folder
 marketing airflow ARGS...                       any Airflow command in the project's Airflow
-marketing backfill --start D1 --end D2           every day of a range through Airflow's backfill
+marketing backfill --start D1 --end D2           every day of a range, oldest first
 marketing status                                the last runs: loaded, quarantined, published
 marketing sql ["SELECT ..."]                    the DuckDB shell, read-only, on the published file
 marketing docs [--serve]                        dbt docs of the warehouse (and serve them)
@@ -96,8 +96,6 @@ def _print_counts(counts: dict[str, int]) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import UTC, datetime
-
     from pipelines import airflow_env, daily, runcheck
 
     day = _run_date(settings, args.date)
@@ -108,10 +106,27 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     env = airflow_env.airflow_env()
     airflow_env.prepare(env)
+    if not _run_day(settings, env, day, args.verbose):
+        return 1
+    print("Outputs:")
+    for name, where in daily.outputs(settings, day).items():
+        print(f"  {name:28} {where}")
+    print("\nQuery it: .venv/bin/marketing sql (the DuckDB shell, read-only), or read the "
+          f"Parquet copies in {settings.warehouse_dir / 'parquet'}")
+    return 0
+
+
+def _run_day(settings: Settings, env: dict[str, str], day: date, verbose: bool) -> bool:
+    """Run the DAG for `day` through Airflow, one line per step, then check what it did and
+    say it in one sentence; whether the run counts as done."""
+    from datetime import UTC, datetime
+
+    from pipelines import airflow_env, runcheck
+
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log_path = settings.home / "logs" / f"run-{day}-{stamp}.log"
     print(f"running DAG marketing_daily for {day} (Airflow's full log: {log_path})", flush=True)
-    code = _follow(airflow_env, day, env, log_path, verbose=args.verbose)
+    code = _follow(airflow_env, day, env, log_path, verbose=verbose)
     run_id, states = airflow_env.task_states(day, env)
     check = runcheck.check_run(settings, day, run_id, states)
     for warning in check.warnings:
@@ -120,7 +135,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         reasons = check.errors or [f"Airflow exited with code {code}"]
         print(f"\nthe run for {day} failed: " + "; ".join(reasons) + f" (log: {log_path})",
               file=sys.stderr)
-        return code or 1
+        return False
     if check.stands_because == "unchanged":
         outcome = f"nothing new since run {check.stands}, whose publication stands unchanged"
     elif check.stands_because == "older":
@@ -129,13 +144,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         outcome = f"published as run {run_id}"
     print(f"\nmarketing_daily {day}: done; {check.tasks} tasks succeeded, "
-          f"{check.files_loaded} new files loaded ({check.rows_loaded:,} rows), {outcome}. "
-          "Outputs:")
-    for name, where in daily.outputs(settings, day).items():
-        print(f"  {name:28} {where}")
-    print("\nQuery it: .venv/bin/marketing sql (the DuckDB shell, read-only), or read the "
-          f"Parquet copies in {settings.warehouse_dir / 'parquet'}")
-    return 0
+          f"{check.files_loaded} new files loaded ({check.rows_loaded:,} rows), {outcome}.",
+          flush=True)
+    return True
 
 
 def _follow(airflow_env, day: date, env: dict[str, str], log_path: Path,
@@ -282,11 +293,11 @@ def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    """Every day from --start to --end through Airflow's backfill, oldest first."""
-    from datetime import UTC, datetime
+    """Every day from --start to --end, oldest first, each a run of the DAG through Airflow;
+    stops at the first day that fails."""
+    from datetime import timedelta
 
     from pipelines import airflow_env, runcheck
-    from pipelines.backfill import backfill
 
     if args.start > args.end:
         print(f"not run: --start {args.start} is after --end {args.end}", file=sys.stderr)
@@ -299,23 +310,15 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     env = airflow_env.airflow_env()
     airflow_env.prepare(env)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    log_path = settings.home / "logs" / f"backfill-{args.start}-{args.end}-{stamp}.log"
     days = (args.end - args.start).days + 1
-    print(f"backfilling marketing_daily for {days} days, {args.start} to {args.end}, one at a "
-          f"time (Airflow's log: {log_path})", flush=True)
-
-    def report(outcome) -> None:
-        print(f"  {outcome.day}: {outcome.state} ({outcome.run_id})", flush=True)
-
-    outcomes = backfill(env, args.start, args.end, log_path, report)
-    failed = [o for o in outcomes if o.state != "success"]
-    if failed:
-        print(f"the backfill failed for {len(failed)} of {days} days: "
-              + ", ".join(str(o.day) for o in failed)
-              + "; `marketing status` and the task logs say why", file=sys.stderr)
-        return 1
-    print(f"backfilled {days} days; `.venv/bin/marketing status` lists them")
+    print(f"backfilling marketing_daily for {days} days, {args.start} to {args.end}, oldest "
+          "first", flush=True)
+    for offset in range(days):
+        day = args.start + timedelta(days=offset)
+        if not _run_day(settings, env, day, args.verbose):
+            print(f"the backfill stopped at {day}; {offset} of {days} days ran", file=sys.stderr)
+            return 1
+    print(f"\nbackfilled {days} days; `.venv/bin/marketing status` lists them")
     return 0
 
 
@@ -325,7 +328,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.warehouse import last_publication
 
     env = airflow_env.airflow_env()
-    airflow_env.prepare(env)
+    airflow_env.prepare(env, register_dag=True)
     runs = sorted(airflow_env.dag_runs(env), key=lambda r: str(r.get("run_after") or ""),
                   reverse=True)[: args.runs]
     rows, notes = status.runs_status(settings, runs)
@@ -481,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sql", nargs="?", help="run this SQL and exit instead of opening the shell")
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("backfill", help="run every day of a range through Airflow's backfill")
+    p = sub.add_parser("backfill", help="run every day of a range, oldest first")
     p.add_argument("--start", type=_day, required=True, help="the first day (YYYY-MM-DD)")
     p.add_argument("--end", type=_day, required=True, help="the last day (YYYY-MM-DD)")
     p.set_defaults(func=cmd_backfill)

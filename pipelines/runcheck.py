@@ -76,6 +76,41 @@ def check_date(settings: Settings, day: date) -> None:
             f"no export files dated {day} or earlier under {settings.landing_dir}: nothing to "
             "run on; put exports in landing/<source>/<YYYY-MM-DD>/ (see the README)"
         )
+    loaded = newest_loaded_date(settings)
+    if loaded and day < loaded:
+        raise ValueError(
+            f"{day} is before {loaded}, whose exports the warehouse already holds: the "
+            "customer view keeps no history of earlier days, so a run for an earlier day "
+            "would mix in later data; run it in a fresh data folder (MARKETING_HOME) instead"
+        )
+
+
+def newest_loaded_date(settings: Settings) -> date | None:
+    """The newest export folder date among the files the warehouse has loaded."""
+    import duckdb
+
+    from pipelines.ingest.run import DATE_DIR
+
+    if not settings.work_db.exists():
+        return None
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        if not _has_table(con, "loads"):
+            return None
+        paths = [p for (p,) in con.execute(
+            "select distinct file_path from audit.loads where status in ('loaded', 'empty')"
+        ).fetchall()]
+    finally:
+        con.close()
+    dates = []
+    for path in paths:
+        for part in Path(path).parts[:-1]:
+            if DATE_DIR.match(part):
+                try:
+                    dates.append(date.fromisoformat(part))
+                except ValueError:
+                    continue
+    return max(dates) if dates else None
 
 
 def waiting_files(settings: Settings, day: date) -> list[tuple[Path, str]]:

@@ -1,7 +1,7 @@
 """Airflow as a data engineer runs it: the real scheduler, DAG processor and API server
 (`marketing airflow standalone`, what `make airflow` starts) schedule `marketing_daily` for the
-day that just ended, and every task of that run succeeds; then `marketing backfill` runs two
-earlier days through Airflow's backfill, starting Airflow itself as no scheduler is running.
+day that just ended, and every task of that run succeeds. `marketing backfill` catches up days
+nobody ran, oldest first, and refuses days before what the warehouse already holds.
 
 Before the shared JWT secret, every scheduled task failed with "Invalid auth token": each
 Airflow process signed task tokens with a key of its own.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import airflow_env
+from pipelines import airflow_env, daily
 from pipelines.config import Settings
 from pipelines.simulate import continue_days, simulate
 from tests.conftest import free_port, query
@@ -92,22 +92,38 @@ def test_the_scheduler_runs_the_day_that_ended_with_every_task_green(shop):
     assert (settings.home / "airflow" / airflow_env.JWT_SECRET_FILE).stat().st_mode & 0o077 == 0
 
 
-def test_backfill_runs_each_earlier_day_through_airflow_oldest_first(shop):
-    settings, env, _ = shop
-    end = YESTERDAY - timedelta(days=1)
-    proc = subprocess.run([MARKETING, "backfill", "--start", FIRST.isoformat(), "--end",
-                           end.isoformat()], env=env, capture_output=True, text=True,
+def test_backfill_catches_up_missed_days_oldest_first(tmp_path):
+    settings = Settings(home=tmp_path / "data")
+    first = datetime(2019, 10, 30, tzinfo=UTC).date()
+    simulate(settings, scale="xs", seed=8, end_date=first)
+    continue_days(settings, 1)
+    env = airflow_env.airflow_env({"MARKETING_HOME": str(settings.home), "AIRFLOW_HOME": "",
+                                   "GX_ANALYTICS_ENABLED": "false"})
+    second = first + timedelta(days=1)
+    proc = subprocess.run([MARKETING, "backfill", "--start", first.isoformat(), "--end",
+                           second.isoformat()], env=env, capture_output=True, text=True,
                           timeout=WAIT_S, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    lines = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  ")]
-    assert [line.split(":")[0] for line in lines] == [FIRST.isoformat(), end.isoformat()]
-    assert all(": success (backfill__" in line for line in lines), lines
-    # The backfilled days get their own exports and reports; analysts keep the newest day.
-    assert query(settings, "select logical_date from meta.runs", published=True) == [
-        (YESTERDAY,)]
-    assert query(settings, "select logical_date, outcome from audit.publications "
-                           "where outcome = 'older' order by 1") == [(FIRST, "older"),
-                                                                    (end, "older")]
-    for day in (FIRST, end):
-        assert (settings.exports_dir / day.isoformat() / "manifest.json").exists()
-        assert (settings.reports_dir / day.isoformat() / "index.html").exists()
+    done = [line for line in proc.stdout.splitlines() if line.startswith("marketing_daily ")]
+    assert [line.split(":")[0] for line in done] == [f"marketing_daily {first}",
+                                                     f"marketing_daily {second}"]
+    assert all("published as run manual__" in line for line in done), done
+    assert query(settings, "select logical_date from meta.runs order by published_at",
+                 published=True) == [(first,), (second,)]
+    # The second day loaded only its own folder: the first day's were loaded the day before.
+    assert query(settings, "select count(distinct run_id) from audit.loads "
+                           "where status = 'loaded'") == [(2,)]
+
+
+def test_a_backfill_before_what_the_warehouse_holds_is_refused(shop):
+    settings, env, _ = shop
+    # The scheduled run loaded every folder up to yesterday; run alone, load the shop's files.
+    daily.ingest(settings, "shop", YESTERDAY, "load-yesterday")
+    proc = subprocess.run([MARKETING, "backfill", "--start", FIRST.isoformat(), "--end",
+                           YESTERDAY.isoformat()], env=env, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"not run: {FIRST} is before {YESTERDAY}, whose exports the warehouse already holds: "
+        "the customer view keeps no history of earlier days, so a run for an earlier day "
+        "would mix in later data; run it in a fresh data folder (MARKETING_HOME) instead")

@@ -178,3 +178,15 @@ def test_only_errors_a_retry_can_fix_are_retried():
     assert not retry_can_fix(PublishRefusedError("no passing audit"))
     assert not retry_can_fix(ValueError("setting MARKETING_ERROR_BUDGET must be a number"))
     assert not retry_can_fix(KeyError("a bug"))
+
+
+def test_a_day_before_the_newest_loaded_exports_is_refused(settings):
+    write_landing(settings, "orders", "2010-12-08", "orders.csv", ORDERS)
+    newer = write_landing(settings, "orders", "2010-12-09", "orders.csv",
+                          ORDERS.replace("A1", "A2"))
+    ingest_files(settings, "orders", [newer], "run-1")
+    assert runcheck.newest_loaded_date(settings) == DAY
+    runcheck.check_date(settings, DAY)  # the same day again: a rerun
+    with pytest.raises(ValueError, match=r"2010-12-08 is before 2010-12-09, whose exports the "
+                                         r"warehouse already holds"):
+        runcheck.check_date(settings, date(2010, 12, 8))
