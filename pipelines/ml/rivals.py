@@ -32,10 +32,18 @@ class Baseline:
         return self.words or self.name
 
 
+def uncalibrated(kind: str, score: np.ndarray, y: np.ndarray) -> str:
+    """Why `calibration` finds no map from (score, y), in words for the run's note."""
+    if kind != "binary" and float(np.asarray(y, dtype=float).sum()) <= 0:
+        return "the outcome window holds no spend to put its scores in money"
+    return "its score falls as the outcome rises"
+
+
 def calibration(kind: str, score: np.ndarray, y: np.ndarray) -> dict | None:
     """A monotone map from the rival's score to the model's units, fit on (score, y): for a
     binary outcome a logistic curve, for an amount one factor that makes the total come out
-    right. None when the score does not rise with the outcome (it cannot rank anyone)."""
+    right. None when the score does not rise with the outcome (it cannot rank anyone), or
+    when nobody spent anything in the window (no amount to scale to)."""
     score = np.asarray(score, dtype=float)
     y = np.asarray(y, dtype=float)
     if kind == "binary":
@@ -52,7 +60,7 @@ def calibration(kind: str, score: np.ndarray, y: np.ndarray) -> dict | None:
             "intercept": float(fit.intercept_[0]) - coef * centre,
         }
     total = float(score.sum())
-    if total <= 0:
+    if total <= 0 or float(y.sum()) <= 0:
         return None
     return {"kind": "scale", "scale": float(y.sum()) / total}
 
@@ -62,7 +70,9 @@ def apply(cal: dict, score: np.ndarray) -> np.ndarray:
     score = np.asarray(score, dtype=float)
     if cal["kind"] == "logistic":
         return 1.0 / (1.0 + np.exp(-(cal["coef"] * score + cal["intercept"])))
-    return score * cal["scale"]
+    # An expected amount is never below zero: a customer whose returns outweigh their
+    # purchases (net spend below zero) is worth nothing, not less; the ranking above is kept.
+    return np.clip(score * cal["scale"], 0.0, None)
 
 
 def measure(
@@ -92,6 +102,8 @@ def measure(
         # Brier and totals, which then describe the raw score.
         shown = apply(cal, raw_hold) if cal is not None else raw_hold
         out[rival.name] = {**metrics(holdout, shown), "calibration": cal}
+        if cal is None:
+            out[rival.name]["uncalibrated"] = uncalibrated(kind, raw_stop, y_stop)
     return out
 
 

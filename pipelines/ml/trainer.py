@@ -587,7 +587,8 @@ def run(
     )
     for name, figures in measured.items():
         if metric in figures and figures["calibration"] is None:
-            figures["cannot_publish"] = "its score falls as the outcome rises"
+            figures["cannot_publish"] = figures.get("uncalibrated",
+                                                    "its score falls as the outcome rises")
         elif metric in figures and name not in scorable:
             figures["cannot_publish"] = "it cannot score every customer today"
     best = rival_rules.strongest(
