@@ -68,6 +68,11 @@ def long_scores(
             f"{len(reasons)} reason lists must line up"
         )
     score = score.cast(pl.Float64)
+    broken = int((~score.is_finite()).sum() + score.is_null().sum())
+    if broken:
+        # Never publish a score that is not a number: it ranks nobody and breaks every reader.
+        raise ValueError(f"{model} scored by {version}: {broken} of {len(score)} scores are "
+                         "not numbers (a degenerate fit); nothing was written")
     if isinstance(reasons, pl.DataFrame):
         columns = {
             f"reason_{i + 1}": reasons.get_column(f"reason_{i + 1}")

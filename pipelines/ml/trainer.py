@@ -288,6 +288,15 @@ def train(
         raise InsufficientHistoryError(
             f"{spec.name}: too few customers to learn from ({train_rows.height} training rows)"
         )
+    else:
+        for name, rows in (("training", train_rows), ("validation", stop_rows)):
+            # An amount that is the same for everyone (nobody bought again in the window,
+            # as in a marketplace of one-time buyers) teaches nothing, and a log-link
+            # objective fit to all zeros predicts minus infinity.
+            if rows.get_column(spec.label).n_unique() < 2:
+                raise InsufficientHistoryError(
+                    f"{spec.name}: every {name} customer has the same outcome "
+                    f"({rows.get_column(spec.label).first()}), so there is nothing to learn")
     booster = xgb.train(
         params,
         _dmatrix(spec, train_rows, spec.features, label=True),

@@ -37,3 +37,30 @@ def test_measure_records_why_a_rival_cannot_be_put_in_money():
                               lambda f, s: {"total": float(np.sum(s))})
     assert measured["spend"]["calibration"] is None
     assert measured["spend"]["uncalibrated"].startswith("the outcome window holds no spend")
+
+
+def test_a_score_that_is_not_a_number_is_never_written():
+    from datetime import date
+
+    from pipelines.ml.scores import long_scores
+
+    with pytest.raises(ValueError, match=r"ltv scored by v1: 1 of 2 scores are not numbers"):
+        long_scores("ltv", "v1", date(2018, 8, 29), pl.Series(["a", "b"]),
+                    pl.Series([1.0, float("nan")]), [[], []])
+
+
+def test_an_amount_model_does_not_train_when_everyone_has_the_same_outcome():
+    from datetime import date
+
+    from pipelines.ml import trainer
+    from pipelines.ml.ltv import SPEC
+
+    days = [date(2018, 1, 1), date(2018, 2, 1)]
+    rows = pl.DataFrame({
+        "customer_key": [f"k{i}" for i in range(200)] * 2,
+        "as_of_date": [days[0]] * 200 + [days[1]] * 200,
+        **{f: [1.0] * 400 for f in SPEC.features},
+        SPEC.label: [0.0] * 400,
+    })
+    with pytest.raises(trainer.InsufficientHistoryError, match="the same outcome"):
+        trainer.train(SPEC, rows, [days[0]], days[1], threads=1)
