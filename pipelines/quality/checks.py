@@ -92,23 +92,33 @@ def read_history(published: Path, watched: list[tuple[str, ...]], trailing: int 
                 for table, n in json.loads(counts).items():
                     history.row_counts.setdefault(table, []).append(int(n))
         for table, column, *by in watched:
-            try:
-                if by:
-                    values = con.sql(f"select cast({by[0]} as varchar) as g, {column} "
-                                     f"from {table} where {column} is not null").pl()
-                    history.previous_groups[(table, column)] = {
-                        str(g[0]): part.get_column(column).cast(pl.Float64).to_numpy()
-                        for g, part in values.group_by("g")
-                    }
-                    continue
-                values = con.sql(f"select {column} from {table} where {column} is not null")
-                history.previous_values[(table, column)] = values.pl().to_series().cast(
-                    pl.Float64).to_numpy()
-            except duckdb.Error:
-                continue  # nothing published yet for this table: no drift baseline
+            if not _published_columns(con, table, [column, *by]):
+                continue  # not published yet: no drift baseline (any other error fails closed)
+            if by:
+                values = con.sql(f"select cast({by[0]} as varchar) as g, {column} "
+                                 f"from {table} where {column} is not null").pl()
+                history.previous_groups[(table, column)] = {
+                    str(g[0]): part.get_column(column).cast(pl.Float64).to_numpy()
+                    for g, part in values.group_by("g")
+                }
+                continue
+            values = con.sql(f"select {column} from {table} where {column} is not null")
+            history.previous_values[(table, column)] = values.pl().to_series().cast(
+                pl.Float64).to_numpy()
     finally:
         con.close()
     return history
+
+
+def _published_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> bool:
+    """Whether the published file has `table` with all of `columns`. Only their absence means
+    "no baseline": a query that fails on a table that is there is an error, never a pass."""
+    schema, name = table.split(".", 1)
+    found = con.execute(
+        "select count(*) from information_schema.columns where table_schema = ? "
+        "and table_name = ? and column_name in (select unnest(?))",
+        [schema, name, columns]).fetchall()[0][0]
+    return found == len(set(columns))
 
 
 def psi(previous: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
@@ -156,7 +166,10 @@ def metrics_for(table: str, frame: pl.DataFrame, checks: dict[str, dict[str, Any
         lag = (logical_date - latest).days if latest is not None else None
         out.append(Metric(
             "freshness_lag_days", lag, None, spec["max_lag_days"], spec["severity"],
-            f"latest {spec['column']} is {latest}, run date {logical_date}"))
+            f"latest {spec['column']} is {latest}, run date {logical_date}"
+            # A table with no rows has no lag: the shop lacks the source, or the table emptied,
+            # which the row-count check catches against earlier publishes.
+            if latest is not None else f"no {spec['column']} at all: the table has no rows"))
     if (spec := checks.get("drift")) and spec.get("by"):
         out.append(_group_drift(table, frame, spec, history))
     elif spec := checks.get("drift"):

@@ -88,3 +88,32 @@ def test_drift_by_group_compares_each_model_with_its_own_last_publish(tmp_path):
     frame = pl.DataFrame({"model": ["lead"] * 10, "score": np.linspace(0, 1, 10)})
     (metric,) = metrics_for("ml.scores", frame, checks, history, dt.date(2026, 1, 1))
     assert metric.value is None and "no earlier publish" in metric.context
+
+
+def test_drift_baseline_is_absent_only_when_the_table_or_column_is(tmp_path):
+    import duckdb
+
+    from pipelines.quality.checks import read_history
+
+    published = tmp_path / "published.duckdb"
+    con = duckdb.connect(str(published))
+    con.execute("create schema ml")
+    con.execute("create table ml.scores as select 0.5 as score")
+    con.close()
+    history = read_history(published, [("ml.scores", "score"), ("ml.scores", "gone"),
+                                       ("ml.missing", "score")])
+    assert list(history.previous_values) == [("ml.scores", "score")]
+
+
+def test_a_drift_baseline_that_cannot_be_read_fails_closed(tmp_path):
+    import duckdb
+
+    from pipelines.quality.checks import read_history
+
+    published = tmp_path / "published.duckdb"
+    con = duckdb.connect(str(published))
+    con.execute("create schema ml")
+    con.execute("create view ml.scores as select cast('not a number' as double) as score")
+    con.close()
+    with pytest.raises(duckdb.Error):
+        read_history(published, [("ml.scores", "score")])
