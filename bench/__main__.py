@@ -174,7 +174,8 @@ def markdown(r: dict) -> str:
         f"{v['bgnbd_total']:,.0f} / {v['actual_total']:,.0f} |",
         f"| lead conversion AUC vs truth ({ld['converted']} of {ld['leads']} converted): "
         f"model | {ld['model_auc']:.3f} |",
-        f"| lead conversion AUC vs truth: lifecycle-stage rate | {ld['stage_auc']:.3f} |",
+        f"| lead conversion AUC vs truth: email click-level rate | {ld['click_level_auc']:.3f} |",
+        f"| lead conversion AUC vs truth: logistic regression | {ld['logistic_auc']:.3f} |",
         f"| units forecast MAPE, last 8 known weeks: model | {fc['model_mape']:.3f} |",
         f"| units forecast MAPE, last 8 known weeks: seasonal naive | "
         f"{fc['baseline_mape']:.3f} |",
@@ -253,7 +254,8 @@ def main() -> None:
         settings.published_db, truth, datetime.combine(DAY, dt_time.max, tzinfo=UTC)
     )
     ltv_quality = quality.ltv_spearman(settings.published_db, settings.work_db, truth, DAY)
-    lead_quality = quality.lead_auc(settings.published_db, settings.work_db, truth, DAY)
+    lead_quality = quality.lead_auc(settings.published_db, settings.work_db, truth, DAY,
+                                    settings.lead_click_levels)
     forecast_quality = quality.forecast_mape(settings.published_db)
     persona_quality = quality.personas(settings.published_db, truth)
     devices = xgb_device.compare(settings, DAY)

@@ -117,10 +117,11 @@ def ltv_spearman(published: Path, work: Path, truth: Path, day: date) -> dict:
     }
 
 
-def lead_auc(published: Path, work: Path, truth: Path, day: date, horizon_days: int = 60
-             ) -> dict:
-    """AUC of the published lead scores, and of the stage-rate baseline learnt on the same
-    training cutoffs, against whether each open lead really ordered in the next 60 days."""
+def lead_auc(published: Path, work: Path, truth: Path, day: date,
+             click_levels: tuple[int, int], horizon_days: int = 60) -> dict:
+    """AUC of the published lead scores, and of the model's rivals (the click-level rate and
+    a logistic regression) learnt on the same training cutoffs, against whether each open
+    lead really ordered in the next 60 days."""
     from datetime import timedelta
 
     from pipelines.ml import lead
@@ -139,19 +140,23 @@ def lead_auc(published: Path, work: Path, truth: Path, day: date, horizon_days: 
     finally:
         con.close()
     training = [c for c in cutoffs if c <= day - timedelta(days=2 * horizon_days)]
-    stage = lead.stage_baseline(lead.labelled_rows(leads, events, training, horizon_days))
-    current = lead.features_at(leads, events, day)
-    current = current.with_columns(stage_rate=pl.Series(stage.score(current)))
+    rows = lead.labelled_rows(leads, events, training, horizon_days, click_levels=click_levels)
+    rate, logistic = lead.click_baseline(rows), lead.logistic_rival(rows)
+    current = lead.features_at(leads, events, day, click_levels=click_levels)
+    current = current.with_columns(click_rate=pl.Series(rate.score(current)),
+                                   logistic=pl.Series(logistic.score(current)))
     people = pl.read_parquet(truth / "customers.parquet").filter(pl.col("is_lead")).select(
         "email", "converted_within_60d")
-    joined = (scored.join(current.select("customer_key", "stage_rate"), on="customer_key")
+    joined = (scored.join(current.select("customer_key", "click_rate", "logistic"),
+                          on="customer_key")
               .join(people, on="email", how="inner"))
     y = joined.get_column("converted_within_60d").cast(pl.Int8).to_numpy()
     return {
         "leads": joined.height,
         "converted": int(y.sum()),
         "model_auc": float(roc_auc_score(y, joined.get_column("score").to_numpy())),
-        "stage_auc": float(roc_auc_score(y, joined.get_column("stage_rate").to_numpy())),
+        "click_level_auc": float(roc_auc_score(y, joined.get_column("click_rate").to_numpy())),
+        "logistic_auc": float(roc_auc_score(y, joined.get_column("logistic").to_numpy())),
     }
 
 

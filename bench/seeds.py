@@ -30,7 +30,8 @@ COLUMNS = (
     ("LTV model", "ltv", "model_spearman"),
     ("LTV BG/NBD", "ltv", "bgnbd_spearman"),
     ("lead model", "lead", "model_auc"),
-    ("lead stage rate", "lead", "stage_auc"),
+    ("lead click-level rate", "lead", "click_level_auc"),
+    ("lead logistic regression", "lead", "logistic_auc"),
     ("units MAPE model", "forecast", "model_mape"),
     ("units MAPE naive", "forecast", "baseline_mape"),
     ("units MAPE recent mean", "forecast", "recent_mean_mape"),
@@ -51,7 +52,8 @@ def quality_of(scale: str, seed: int) -> dict:
         "seed": seed,
         "churn": churn,
         "ltv": quality.ltv_spearman(settings.published_db, settings.work_db, truth, DAY),
-        "lead": quality.lead_auc(settings.published_db, settings.work_db, truth, DAY),
+        "lead": quality.lead_auc(settings.published_db, settings.work_db, truth, DAY,
+                                settings.lead_click_levels),
         "forecast": quality.forecast_mape(settings.published_db),
     }
     shutil.rmtree(home)

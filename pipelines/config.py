@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +34,30 @@ def _env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ValueError(f"setting {name}={raw!r} must be a number") from exc
+
+
+def _timezone(name: str) -> str:
+    """An IANA time zone name from the environment, UTC when unset."""
+    raw = (os.environ.get(name) or "UTC").strip()
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"setting {name}={raw!r} must be an IANA time zone name, "
+                         "such as UTC or Europe/Berlin") from exc
+    return raw
+
+
+def _click_levels(name: str) -> tuple[int, int]:
+    """Two whole numbers of clicks, the first at least 1 and below the second."""
+    raw = os.environ.get(name) or "1,3"
+    try:
+        first, engaged = (int(part) for part in raw.split(","))
+    except ValueError:
+        first = engaged = 0
+    if not 1 <= first < engaged:
+        raise ValueError(f"setting {name}={raw!r} must be two whole numbers of email clicks, "
+                         "the first at least 1 and below the second, such as 1,3")
+    return first, engaged
 
 
 @dataclass(frozen=True)
@@ -99,6 +124,10 @@ class Settings:
     ltv_min_label_days: int = 90
     # A lead converts when their first order comes within this many days.
     lead_horizon_days: int = 60
+    # The lead model's click levels: a lead with at least the first number of email clicks
+    # has "clicked", with the second is "engaged" (env MARKETING_LEAD_CLICK_LEVELS, "1,3").
+    # A business rule for the baseline and a feature, not a CRM's lifecycle stage.
+    lead_click_levels: tuple[int, int] = (1, 3)
     # A model scores until it is this many days old, then the next run trains a new one.
     retrain_every_days: int = 7
     # A new model version replaces the one in use only if its validation metric (AUC, or
@@ -115,6 +144,9 @@ class Settings:
     # Country assumed for a phone number written in national form when the record has none
     # (env MARKETING_DEFAULT_COUNTRY, ISO 3166 alpha-2).
     default_country: str = "US"
+    # HubSpot exports write times in the account's time zone without an offset (env
+    # MARKETING_HUBSPOT_TIMEZONE, an IANA name); staging reads them in it.
+    hubspot_timezone: str = "UTC"
     # Meta's API takes at most 10,000 rows per call, so Meta files come in parts this size.
     meta_part_rows: int = 10_000
     # The fewest matched people an ad platform needs before a custom audience serves: Meta
@@ -155,6 +187,8 @@ class Settings:
                 "3166 two-letter country code, such as US or DE"
             )
         kwargs["default_country"] = country
+        kwargs["hubspot_timezone"] = _timezone("MARKETING_HUBSPOT_TIMEZONE")
+        kwargs["lead_click_levels"] = _click_levels("MARKETING_LEAD_CLICK_LEVELS")
         kwargs["meta_part_rows"] = _env_int("MARKETING_META_PART_ROWS", 10_000)
         if not 1 <= kwargs["meta_part_rows"] <= 10_000:  # type: ignore[operator]
             raise ValueError(

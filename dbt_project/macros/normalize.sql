@@ -13,8 +13,9 @@
     nullif(ltrim(trim({{ column }}), ''''), '')
 {%- endmacro %}
 
-{% macro utc_from_naive(column, fmt) -%}
-    (strptime({{ clean_text(column) }}, '{{ fmt }}') at time zone 'UTC')
+{# A time written without an offset, read as local time in `zone` (an IANA name), as UTC. #}
+{% macro utc_from_naive(column, fmt, zone='UTC') -%}
+    (strptime({{ clean_text(column) }}, '{{ fmt }}') at time zone '{{ zone }}')
 {%- endmacro %}
 
 {% macro export_date_from_path(column) -%}

@@ -42,8 +42,8 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "days_since_last_session": lambda v: f"last visited the site {v:.0f} days ago",
     "nps_score": lambda v: f"gave {v:.0f} out of 10 in a survey",
     "lead_age_days": lambda v: f"a lead for {v:.0f} days",
-    "stage_level": lambda v: (
-        "lifecycle stage: " + ("subscriber", "lead", "marketing-qualified lead")[min(int(v), 2)]
+    "click_level": lambda v: (
+        "email clicks: " + ("none yet", "a first click", "engaged")[min(int(v), 2)]
     ),
     "email_opens_30d": lambda v: f"opened {v:.0f} emails in the last 30 days",
     "email_opens_total": lambda v: f"opened {v:.0f} emails in total",
@@ -104,7 +104,7 @@ FAMILIES: dict[str, str] = {
     "days_since_last_session": "web",
     "nps_score": "survey",
     "lead_age_days": "tenure",
-    "stage_level": "stage",
+    "click_level": "email_click",
     "email_opens_30d": "email_open",
     "email_opens_90d": "email_open",
     "email_opens_total": "email_open",

@@ -3,10 +3,11 @@
 Everything a lead's features use is known at the cutoff: the leads created before it and not
 yet converted, their age and original source, and the email opens and clicks before it. The
 CRM export holds only today's lifecycle stage (a lead that converted since a cutoff shows
-`customer`, which would leak the outcome), so the stage at a cutoff is replayed from what the
-export does date: HubSpot's default lifecycle automation moves a contact from subscriber to
-lead on its first email click and to marketing-qualified lead on the third. The baseline is
-the 60-day conversion rate of that stage, learnt on the training cutoffs.
+`customer`, which would leak the outcome), so no CRM stage is a feature. In its place is a
+click level the export does date: no email click yet, a first click, and "engaged" from a
+number of clicks the business chooses (setting `MARKETING_LEAD_CLICK_LEVELS`, default 1,3;
+a business rule, not a CRM's). The baseline is the 60-day conversion rate of each click
+level, learnt on the training cutoffs.
 """
 
 from __future__ import annotations
@@ -18,21 +19,20 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.ml import trainer
+from pipelines.ml import explain, trainer
 
 MODEL = "lead"
-BASELINE = "stage_rate"
+BASELINE = "click_level_rate"
 
 # HubSpot's Original Source values (its documented list); anything else counts as other.
 SOURCES: tuple[str, ...] = (
     "ORGANIC_SEARCH", "PAID_SEARCH", "PAID_SOCIAL", "SOCIAL_MEDIA", "EMAIL_MARKETING",
     "REFERRALS", "DIRECT_TRAFFIC", "OTHER_CAMPAIGNS", "OFFLINE",
 )  # fmt: skip
-STAGES: tuple[str, ...] = ("subscriber", "lead", "marketingqualifiedlead")
 
 LEAD_FEATURES: tuple[str, ...] = (
     "lead_age_days",
-    "stage_level",
+    "click_level",
     "email_opens_30d",
     "email_opens_90d",
     "email_opens_total",
@@ -87,7 +87,8 @@ def _cutoff_at(cutoff: date) -> pl.Expr:
     return pl.lit(cutoff).cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
 
 
-def features_at(leads: pl.DataFrame, events: pl.DataFrame, cutoff: date) -> pl.DataFrame:
+def features_at(leads: pl.DataFrame, events: pl.DataFrame, cutoff: date, *,
+                click_levels: tuple[int, int]) -> pl.DataFrame:
     """One row per lead open at the end of `cutoff` (created before it, not converted by it),
     with `LEAD_FEATURES`, from rows dated before the cutoff only."""
     end = _cutoff_at(cutoff)
@@ -123,7 +124,7 @@ def features_at(leads: pl.DataFrame, events: pl.DataFrame, cutoff: date) -> pl.D
         pl.lit(cutoff).alias("as_of_date"),
         "converted_at",
         ((end - pl.col("created_at")).dt.total_days()).cast(pl.Int32).alias("lead_age_days"),
-        stage_level(pl.col("email_clicks_total")).alias("stage_level"),
+        click_level(pl.col("email_clicks_total"), click_levels).alias("click_level"),
         *counts[:3],
         *counts[3:],
         ((end - pl.col("last_open")).dt.total_days()).cast(pl.Int32).alias("days_since_last_open"),
@@ -134,49 +135,108 @@ def features_at(leads: pl.DataFrame, events: pl.DataFrame, cutoff: date) -> pl.D
     ).sort("customer_key")
 
 
-def stage_level(clicks: pl.Expr) -> pl.Expr:
-    """0 subscriber, 1 lead (a first email click), 2 marketing-qualified (three clicks)."""
-    return pl.when(clicks >= 3).then(2).when(clicks >= 1).then(1).otherwise(0).cast(pl.Int8)
+def click_level(clicks: pl.Expr, levels: tuple[int, int]) -> pl.Expr:
+    """0 no email click, 1 from `levels[0]` clicks, 2 ("engaged") from `levels[1]`."""
+    first, engaged = levels
+    return (pl.when(clicks >= engaged).then(2).when(clicks >= first).then(1).otherwise(0)
+            .cast(pl.Int8))
+
+
+def click_level_name(level: int) -> str:
+    """The words for a click level in a score's reasons."""
+    return ("no email clicks yet", "clicked an email", "engaged by email")[min(int(level), 2)]
 
 
 def labelled_rows(
-    leads: pl.DataFrame, events: pl.DataFrame, cutoffs: list[date], horizon_days: int
+    leads: pl.DataFrame, events: pl.DataFrame, cutoffs: list[date], horizon_days: int, *,
+    click_levels: tuple[int, int],
 ) -> pl.DataFrame:
     """Open leads at every cutoff with `converted`: a first order (or the CRM's customer
     date) within `horizon_days` after the cutoff day."""
-    rows = pl.concat([features_at(leads, events, c) for c in cutoffs], how="vertical")
+    rows = pl.concat([features_at(leads, events, c, click_levels=click_levels) for c in cutoffs],
+                     how="vertical")
     end = pl.col("as_of_date").cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
     return rows.with_columns(
         converted=(pl.col("converted_at") < end + pl.duration(days=horizon_days)).fill_null(False)
     )
 
 
-def stage_baseline(training: pl.DataFrame) -> trainer.Baseline:
-    """The conversion rate of each stage on the training rows (a stage never seen gets the
-    overall rate)."""
+def click_baseline(training: pl.DataFrame) -> trainer.Baseline:
+    """The conversion rate of each click level on the training rows (a level never seen gets
+    the overall rate)."""
     overall = float(training.get_column("converted").mean() or 0.0)
     rates = {
         int(level): float(rate)
-        for level, rate in training.group_by("stage_level")
+        for level, rate in training.group_by("click_level")
         .agg(pl.col("converted").mean())
         .iter_rows()
     }
 
     def score(frame: pl.DataFrame) -> np.ndarray:
-        levels = frame.get_column("stage_level").to_list()
+        levels = frame.get_column("click_level").to_list()
         return np.array([rates.get(int(v), overall) for v in levels], dtype=float)
 
     def reasons(frame: pl.DataFrame) -> list[list[str]]:
         return [
-            [f"lifecycle stage {STAGES[int(v)]}", f"lead for {a} days"]
+            [click_level_name(v), f"lead for {a} days"]
             for v, a in zip(
-                frame.get_column("stage_level").to_list(),
+                frame.get_column("click_level").to_list(),
                 frame.get_column("lead_age_days").to_list(),
                 strict=True,
             )
         ]
 
-    return trainer.Baseline(BASELINE, score, reasons, "the conversion rate of the lead's stage")
+    return trainer.Baseline(BASELINE, score, reasons,
+                            "the conversion rate of the lead's email click level")
+
+
+LOGISTIC = "logistic_regression"
+
+
+def _design(frame: pl.DataFrame) -> np.ndarray:
+    """The lead features as a logistic regression takes them: a lead never opened or clicked
+    has gone its whole age without it (a day count, not a null), and counts and day counts
+    on a log scale, as their effects flatten."""
+    age = pl.col("lead_age_days").cast(pl.Float64)
+    columns = []
+    for feature in LEAD_FEATURES:
+        column = pl.col(feature).cast(pl.Float64)
+        if feature.startswith("days_since_"):
+            column = column.fill_null(age)
+        if not feature.startswith("source_") and feature != "click_level":
+            column = column.clip(lower_bound=0).log1p()
+        columns.append(column.fill_null(0.0).alias(feature))
+    return frame.select(columns).to_numpy()
+
+
+def logistic_rival(training: pl.DataFrame) -> trainer.Baseline:
+    """A logistic regression on the same features, learnt on the training rows: the plain
+    model the trees must beat to be worth their complexity."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    y = training.get_column("converted").cast(pl.Int8).to_numpy()
+    if len(np.unique(y)) < 2:  # nothing to separate: every lead gets the training rate
+        rate = float(y.mean()) if len(y) else 0.0
+        fitted = None
+    else:
+        scaler = StandardScaler().fit(_design(training))
+        fitted = LogisticRegression(max_iter=1000).fit(scaler.transform(_design(training)), y)
+
+    def score(frame: pl.DataFrame) -> np.ndarray:
+        if fitted is None:
+            return np.full(frame.height, rate)
+        return fitted.predict_proba(scaler.transform(_design(frame)))[:, 1]
+
+    def reasons(frame: pl.DataFrame) -> list[list[str]]:
+        if fitted is None or frame.height == 0:
+            return [[] for _ in range(frame.height)]
+        contributions = scaler.transform(_design(frame)) * fitted.coef_[0]
+        bias = np.full((frame.height, 1), fitted.intercept_[0])
+        return explain.top_reasons(np.hstack([contributions, bias]), frame, LEAD_FEATURES)
+
+    return trainer.Baseline(LOGISTIC, score, reasons,
+                            "a logistic regression on the same features")
 
 
 def fit_and_score(
@@ -189,26 +249,30 @@ def fit_and_score(
     threads: int = 2,
     retrain_every_days: int = 7,
     tolerance: float = 0.005,
+    *,
+    click_levels: tuple[int, int],
 ) -> trainer.Outcome:
     """Score every lead open at the end of `logical_date`, training (and possibly promoting)
     a new model first when the one in use is `retrain_every_days` old. `cutoffs` are the
     feature snapshot dates (those of `marts.customer_features`)."""
-    current = features_at(leads, events, logical_date)
+    current = features_at(leads, events, logical_date, click_levels=click_levels)
     past = sorted(c for c in cutoffs if c < logical_date)
     training, validation = None, None
     try:
         training, validation = trainer.split_cutoffs(past, logical_date, horizon_days)
-        rows = labelled_rows(leads, events, [*training, validation], horizon_days)
-        baseline = stage_baseline(rows.filter(pl.col("as_of_date").is_in(training)))
+        rows = labelled_rows(leads, events, [*training, validation], horizon_days,
+                             click_levels=click_levels)
+        learnt_on = rows.filter(pl.col("as_of_date").is_in(training))
+        rivals = [click_baseline(learnt_on), logistic_rival(learnt_on)]
     except trainer.InsufficientHistoryError:
-        # No cutoff to learn stage rates from: every lead gets the same rate.
+        # No cutoff to learn click-level rates from: every lead gets the same rate.
         rows = None
-        baseline = stage_baseline(
+        rivals = [click_baseline(
             pl.DataFrame(
-                {"stage_level": [], "converted": []},
-                schema={"stage_level": pl.Int8, "converted": pl.Boolean},
+                {"click_level": [], "converted": []},
+                schema={"click_level": pl.Int8, "converted": pl.Boolean},
             )
-        )
+        )]
 
     def labelled() -> trainer.Labelled:
         if rows is None:
@@ -220,7 +284,7 @@ def fit_and_score(
 
     return trainer.run(
         SPEC,
-        [baseline],
+        rivals,
         current.drop("converted_at"),
         labelled,
         logical_date,

@@ -257,5 +257,6 @@ def score_lead(settings: Settings, logical_date: date, run_id: str) -> dict:
         settings.ml_threads,
         settings.retrain_every_days,
         settings.promotion_tolerance,
+        click_levels=settings.lead_click_levels,
     )
     return write_scores(settings, run_id, logical_date, lead.MODEL, outcome)

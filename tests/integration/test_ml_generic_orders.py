@@ -168,7 +168,7 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
 
     # Two years of orders are enough to learn from: both models train and are measured.
     assert churn["trained"] and ltv["trained"], (churn, ltv)
-    assert lead["scored"] == 0 and lead["version"] == "stage_rate", lead
+    assert lead["scored"] == 0 and lead["version"] == "click_level_rate", lead
     assert forecast["mape"] < forecast["baseline_mape"], forecast
     # Product ids in the orders: forecast per product; no CRM export: the lead step says so.
     assert forecast["level"] == "product" and forecast["lacks"] == [], forecast

@@ -86,10 +86,10 @@ def test_a_step_that_lacked_an_input_says_which():
                                           "for the shop's total, not per product"],
     }) == ("8 rows by recent_mean; mape 0.181 (baseline 0.304); "
            "lacks: the orders carry no product ids")
-    assert headline("score_lead", {"model": "lead", "version": "stage_rate", "scored": 0,
+    assert headline("score_lead", {"model": "lead", "version": "click_level_rate", "scored": 0,
                                    "lacks": ["no CRM contacts (HubSpot): no lead scores",
                                              "no web analytics (GA4): no features"]}) == (
-        "0 rows by stage_rate; lacks: no CRM contacts (HubSpot) and 1 more")
+        "0 rows by click_level_rate; lacks: no CRM contacts (HubSpot) and 1 more")
     assert headline("transform", {"status": {"pass": 1}, "lacks": []}) == "dbt: 1 pass"
 
 

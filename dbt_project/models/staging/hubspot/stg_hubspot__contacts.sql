@@ -13,9 +13,9 @@ renamed as (
         lower({{ clean_text('"Lifecycle Stage"') }}) as lifecycle_stage,
         upper({{ clean_text('"Lead Status"') }}) as lead_status,
         upper({{ clean_text('"Original Source"') }}) as original_source,
-        -- HubSpot writes portal times without an offset; this portal's are UTC.
-        {{ utc_from_naive('"Create Date"', '%Y-%m-%d %H:%M') }} as created_at,
-        {{ utc_from_naive('"Became a Customer Date"', '%Y-%m-%d %H:%M') }} as became_customer_at,
+        -- HubSpot writes times without an offset, in the account's time zone (a setting).
+        {{ utc_from_naive('"Create Date"', '%Y-%m-%d %H:%M', var('hubspot_timezone')) }} as created_at,
+        {{ utc_from_naive('"Became a Customer Date"', '%Y-%m-%d %H:%M', var('hubspot_timezone')) }} as became_customer_at,
         {{ clean_text('"Associated Deal"') }} as associated_deal_ids,
         {{ export_date_from_path('_file') }} as export_date,
         _file as source_file,
