@@ -279,7 +279,7 @@ def test_blank_lines_and_empty_rows_in_the_erasure_file_are_skipped(settings):
     [
         (
             "email,phone,country\n\nann@example.com,,\n\nnot-an-email,,\n",
-            "line 5: the email is not an email address",
+            "1 request(s) cannot be taken in (line 5: the email is not an email address)",
         ),
         (
             "email,phone\nann@example.com,,bob@example.com,x\n",
