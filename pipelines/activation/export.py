@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -217,12 +218,15 @@ def build_exports(
     new_erasures = intake_erasures(settings, logical_date)
     store = read_store(settings)
     audience = read_audience(settings, source)
-    segments = load_segments(settings.segments_file, columns=audience.columns)
+    segments = load_segments(settings.segments_file, columns=audience.schema)
     if platform is not None and platform not in FORMATS:
         raise ExportError(f"unknown platform {platform!r}; known: {sorted(FORMATS)}")
     check_columns(audience.columns, segments, settings.segments_file)
     prepared = prepare_audience(audience, settings.default_country, store)
-    building = out_dir or staging_dir(settings, logical_date)
+    # The names a user gave are matched against the defined segments before any file is
+    # touched; only the defined names ever reach a path.
+    chosen = _choose(segments, prepared, segment, platform, settings.segments_file)
+    building = _inside_exports(settings, out_dir or staging_dir(settings, logical_date))
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
     baselines = Baselines(settings.exports_dir, logical_date)
@@ -232,65 +236,47 @@ def build_exports(
     since: dict[str, dict[str, str | None]] = {}
     changes: dict[str, dict[str, dict[str, int]]] = {}
     warnings: list[str] = []
-    names: dict[str, str] = {}
-    for defined in segments:
-        for name, members in defined.expand(prepared):
-            if name in names:
-                raise SegmentFileError(
-                    f"{settings.segments_file}: segment {defined.name!r} "
-                    f"makes {name!r}, which {names[name]!r} also makes"
-                )
-            names[name] = defined.name
-            if segment is not None and segment not in (name, defined.name):
-                continue
-            for target in defined.platforms:
-                if platform is not None and target != platform:
-                    continue
-                allowed, held_back = apply_consent(members, target)
-                rows = rows_for(target, allowed, name, defined.crm)
-                baseline_day, previous = baselines.rows(name, target)
-                if target in ("mailchimp", "crm") and previous is not None:
-                    previous = _without_erased(previous, target, prepared, store)
-                adds, removes = delta(rows, previous, FORMATS[target].key)
-                for kind, frame in zip(KINDS, (rows, adds, removes), strict=True):
-                    if kind != "full" and frame.height == 0:
-                        continue  # no header-only change file; `changes` says nobody
-                    files += _write(
-                        building,
-                        target,
-                        name,
-                        kind,
-                        frame,
-                        settings.meta_part_rows,
-                        held_back if kind == "full" else {},
-                    )
-                suppressed.setdefault(name, {})[target] = held_back
-                since.setdefault(name, {})[target] = baseline_day
-                changes.setdefault(name, {})[target] = {"adds": adds.height,
-                                                        "removes": removes.height}
-                minimum = settings.min_audience.get(target)
-                if minimum and rows.height < minimum:
-                    warnings.append(
-                        f"{target}/{name}: {rows.height:,} people, fewer than the "
-                        f"{minimum:,} matched people {PLATFORM_NAMES[target]} needs before "
-                        "an audience serves (fewer still will match); upload it to grow it, "
-                        "but do not expect it to run yet")
-                log.info(
-                    "%s/%s: %d rows (%d adds, %d removes since %s), held back %s",
+    for defined, name, members, targets in chosen:
+        for target in targets:
+            allowed, held_back = apply_consent(members, target)
+            rows = rows_for(target, allowed, name, defined.crm)
+            baseline_day, previous = baselines.rows(name, target)
+            if target in ("mailchimp", "crm") and previous is not None:
+                previous = _without_erased(previous, target, prepared, store)
+            adds, removes = delta(rows, previous, FORMATS[target].key)
+            for kind, frame in zip(KINDS, (rows, adds, removes), strict=True):
+                if kind != "full" and frame.height == 0:
+                    continue  # no header-only change file; `changes` says nobody
+                files += _write(
+                    building,
                     target,
                     name,
-                    rows.height,
-                    adds.height,
-                    removes.height,
-                    baseline_day or "no earlier export",
-                    held_back,
+                    kind,
+                    frame,
+                    settings.meta_part_rows,
+                    held_back if kind == "full" else {},
                 )
-    if (segment is not None or platform is not None) and not suppressed:
-        raise ExportError(
-            f"no segment {segment or '(any)'!r} with platform {platform or 'any'} in "
-            f"{settings.segments_file} (split segments are named "
-            f"<segment>__<value>); known: {sorted(names)}"
-        )
+            suppressed.setdefault(name, {})[target] = held_back
+            since.setdefault(name, {})[target] = baseline_day
+            changes.setdefault(name, {})[target] = {"adds": adds.height,
+                                                    "removes": removes.height}
+            minimum = settings.min_audience.get(target)
+            if minimum and rows.height < minimum:
+                warnings.append(
+                    f"{target}/{name}: {rows.height:,} people, fewer than the "
+                    f"{minimum:,} matched people {PLATFORM_NAMES[target]} needs before "
+                    "an audience serves (fewer still will match); upload it to grow it, "
+                    "but do not expect it to run yet")
+            log.info(
+                "%s/%s: %d rows (%d adds, %d removes since %s), held back %s",
+                target,
+                name,
+                rows.height,
+                adds.height,
+                removes.height,
+                baseline_day or "no earlier export",
+                held_back,
+            )
     manifest = {
         "lacks": coverage.step_lacks(
             settings, "export", settings.work_db if source == "work" else settings.published_db
@@ -298,6 +284,10 @@ def build_exports(
         "run_id": run_id,
         "logical_date": logical_date.isoformat(),
         "source": source,
+        "selected": {
+            "segment": _defined_name(chosen, segment),
+            "platform": next((p for p in FORMATS if p == platform), None),
+        },
         "files": [vars(f) for f in files],
         "suppressed": suppressed,
         "deltas_since": since,
@@ -307,6 +297,58 @@ def build_exports(
     }
     (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
+
+
+def _choose(
+    segments: list[Segment],
+    prepared: pl.DataFrame,
+    segment: str | None,
+    platform: str | None,
+    where: Path,
+) -> list[tuple[Segment, str, pl.DataFrame, tuple[str, ...]]]:
+    """`(defined segment, exported name, members, platforms)` to write: every segment, or those
+    `segment` names (a split by its own name or its parent's) and `platform` takes. Raises
+    ExportError, naming the segments there are, when the selection matches nothing."""
+    chosen, names = [], {}
+    for defined in segments:
+        for name, members in defined.expand(prepared):
+            if name in names:
+                raise SegmentFileError(
+                    f"{where}: segment {defined.name!r} makes {name!r}, which "
+                    f"{names[name]!r} also makes"
+                )
+            names[name] = defined.name
+            if segment is not None and segment not in (name, defined.name):
+                continue
+            targets = tuple(t for t in defined.platforms if platform in (None, t))
+            if targets:
+                chosen.append((defined, name, members, targets))
+    if (segment is not None or platform is not None) and not chosen:
+        raise ExportError(
+            f"no segment {segment or '(any)'!r} with platform {platform or 'any'} in "
+            f"{where} (split segments are named <segment>__<value>); known: {sorted(names)}"
+        )
+    return chosen
+
+
+def _defined_name(
+    chosen: list[tuple[Segment, str, pl.DataFrame, tuple[str, ...]]], segment: str | None
+) -> str | None:
+    """The defined name equal to the `segment` asked for (from the segments file, not from the
+    user), or None when every segment was asked for."""
+    if segment is None:
+        return None
+    return next(n for defined, name, _, _ in chosen for n in (name, defined.name) if n == segment)
+
+
+def _inside_exports(settings: Settings, path: Path) -> Path:
+    """`path`, checked to lie inside the exports folder (below it, not the folder itself), the
+    only place exports write or delete."""
+    root = settings.exports_dir.resolve()
+    resolved = path.resolve()
+    if resolved == root or not resolved.is_relative_to(root):
+        raise ExportError(f"{path}: not inside the exports folder {root}; nothing was written")
+    return path
 
 
 def _without_erased(
@@ -369,7 +411,9 @@ def _write(
 def publish_exports(settings: Settings, logical_date: date) -> Path:
     """Move the audited staging folder to `exports/<date>/`, replacing an earlier run's."""
     return _replace_with(
-        staging_dir(settings, logical_date), settings.exports_dir / logical_date.isoformat()
+        settings,
+        staging_dir(settings, logical_date),
+        settings.exports_dir / logical_date.isoformat(),
     )
 
 
@@ -385,36 +429,45 @@ def export_on_demand(
     fails (nothing is moved)."""
     from pipelines.quality.gate import QualityGateError, validate_exports
 
-    building = (
-        settings.exports_dir
-        / ".staging"
-        / "on-demand"
-        / logical_date.isoformat()
-        / f"{segment or 'all'}.{platform or 'all'}"
-    )
-    manifest = build_exports(
-        settings,
-        logical_date,
-        f"on-demand__{logical_date}",
-        segment=segment,
-        platform=platform,
-        out_dir=building,
-        source=source,
-    )
-    failed = [
-        o for o in validate_exports(building, settings.expectations_dir / "exports") if o.blocking
-    ]
-    if failed:
-        raise QualityGateError(
-            "on-demand export failed its checks; nothing was moved:\n"
-            + "\n".join(o.describe() for o in failed),
-            failures=failed,
+    # Built in a fresh folder of its own; the final folder is named after the segment the
+    # segments file defines (build_exports matched the name given against them).
+    staging = settings.exports_dir / ".staging" / "on-demand"
+    staging.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f"{logical_date.isoformat()}.", dir=staging))
+    try:
+        manifest = build_exports(
+            settings,
+            logical_date,
+            f"on-demand__{logical_date}",
+            segment=segment,
+            platform=platform,
+            out_dir=building,
+            source=source,
         )
-    final = _replace_with(building, on_demand_dir(settings, logical_date, segment, platform))
+        failed = [
+            o
+            for o in validate_exports(building, settings.expectations_dir / "exports")
+            if o.blocking
+        ]
+        if failed:
+            raise QualityGateError(
+                "on-demand export failed its checks; nothing was moved:\n"
+                + "\n".join(o.describe() for o in failed),
+                failures=failed,
+            )
+        selected = manifest["selected"]
+        final = _replace_with(
+            settings,
+            building,
+            on_demand_dir(settings, logical_date, selected["segment"], selected["platform"]),
+        )
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
     return final, manifest
 
 
-def _replace_with(building: Path, final: Path) -> Path:
+def _replace_with(settings: Settings, building: Path, final: Path) -> Path:
+    _inside_exports(settings, final)
     if not (building / "manifest.json").exists():
         raise FileNotFoundError(f"{building}: no staged exports to publish; run the export step")
     final.parent.mkdir(parents=True, exist_ok=True)

@@ -26,11 +26,17 @@ class Format:
     columns: tuple[str, ...]
     key: tuple[str, ...] | None
     in_parts: bool = False
+    # Plain identifier columns and their kind (`csvsafe.INERT_IDENTIFIERS`): the platform
+    # matches on them, so a valid one is never altered by the formula guard.
+    identifiers: tuple[tuple[str, str], ...] = ()
 
 
 FORMATS: dict[str, Format] = {
     "mailchimp": Format(
-        "mailchimp", ("Email Address", "First Name", "Last Name", "Tags"), key=("Email Address",)
+        "mailchimp",
+        ("Email Address", "First Name", "Last Name", "Tags"),
+        key=("Email Address",),
+        identifiers=(("Email Address", "email"),),
     ),
     "meta": Format(
         "meta",
@@ -63,7 +69,8 @@ def mailchimp_rows(members: pl.DataFrame, segment: str) -> pl.DataFrame:
             pl.col("first_name").alias("First Name"),
             pl.col("last_name").alias("Last Name"),
             pl.concat_str(tags, separator=",", ignore_nulls=True).alias("Tags"),
-        )
+        ),
+        FORMATS["mailchimp"],
     )
 
 
@@ -82,7 +89,7 @@ def meta_rows(members: pl.DataFrame) -> pl.DataFrame:
         # The id the site's Pixel and Conversions API send as external_id: the shop's.
         external_id=pl.col("shop_customer_id").cast(pl.String),
     )
-    return _finish(normalize.sha256_columns(normalised, HASHED["meta"]))
+    return _finish(normalize.sha256_columns(normalised, HASHED["meta"]), FORMATS["meta"])
 
 
 def google_rows(members: pl.DataFrame) -> pl.DataFrame:
@@ -97,7 +104,7 @@ def google_rows(members: pl.DataFrame) -> pl.DataFrame:
         normalize.country_google(country).alias("Country"),
         normalize.zip_google(pl.col("zip"), country).alias("Zip"),
     )
-    return _finish(normalize.sha256_columns(normalised, HASHED["google"]))
+    return _finish(normalize.sha256_columns(normalised, HASHED["google"]), FORMATS["google"])
 
 
 def crm_rows(members: pl.DataFrame, segment: str, fields: CrmFields) -> pl.DataFrame:
@@ -115,7 +122,8 @@ def crm_rows(members: pl.DataFrame, segment: str, fields: CrmFields) -> pl.DataF
             pl.lit(segment).alias("Segment"),
             pl.col(fields.score).cast(pl.Float64).round(4).cast(pl.String).alias("Score"),
             reasons.alias("Top Reasons"),
-        )
+        ),
+        FORMATS["crm"],
     )
 
 
@@ -136,10 +144,11 @@ def rows_for(
     raise ValueError(f"unknown platform {platform!r}")
 
 
-def _finish(rows: pl.DataFrame) -> pl.DataFrame:
-    """All text, blank cells null (a CSV cannot tell them apart), formulas made inert."""
+def _finish(rows: pl.DataFrame, fmt: Format) -> pl.DataFrame:
+    """All text, blank cells null (a CSV cannot tell them apart), formulas made inert (valid
+    identifiers of the format pass as they are)."""
     text = rows.select(pl.all().cast(pl.String).str.strip_chars())
     text = text.with_columns(
         pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c) for c in text.columns
     )
-    return neutralise_frame(text)
+    return neutralise_frame(text, dict(fmt.identifiers))

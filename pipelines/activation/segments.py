@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 OPS: dict[str, Callable[[pl.Expr, object], pl.Expr]] = {
     ">=": operator.ge,
@@ -18,7 +30,7 @@ OPS: dict[str, Callable[[pl.Expr, object], pl.Expr]] = {
     "<": operator.lt,
     "==": operator.eq,
     "!=": operator.ne,
-    "in": lambda col, value: col.is_in(value),  # type: ignore[arg-type]
+    "in": lambda col, values: col.is_in(list(values)),  # type: ignore[call-overload]
 }
 PLATFORMS = ("mailchimp", "meta", "google", "crm")
 DEFAULT_PLATFORMS = ("mailchimp",)
@@ -29,6 +41,95 @@ CRM_KEYS = frozenset({"score", "reasons"})
 
 class SegmentFileError(ValueError):
     """The segments file is malformed; the message names the file, the segment and the field."""
+
+
+# A rule's value as YAML reads it: a number, text, true/false or a date (YYYY-MM-DD).
+Scalar = StrictBool | StrictInt | StrictFloat | StrictStr | date
+
+
+class RuleSpec(BaseModel):
+    """One rule as written in the file. `in` takes a list (a lone value would be read by Polars
+    as a column name, and could select everyone); every other op takes one value."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    column: StrictStr
+    op: Literal[">=", ">", "<=", "<", "==", "!=", "in"]
+    value: Scalar | list[Scalar]
+
+    @model_validator(mode="after")
+    def _one_value_or_a_list(self) -> RuleSpec:
+        if self.op == "in" and not isinstance(self.value, list):
+            raise ValueError(
+                f"op 'in' needs a list of values, such as [{self.value!r}], "
+                f"not the single value {self.value!r}"
+            )
+        if self.op == "in" and not self.value:
+            raise ValueError("op 'in' needs at least one value in its list")
+        if self.op != "in" and isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} compares with one value; use 'in' for a list")
+        return self
+
+
+# What a rule's values must be, by the kind of column they are compared with: (Python types
+# YAML gives, what to tell the user). A value of another type would fail inside Polars.
+VALUE_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "number": ((int, float), "a number"),
+    "text": ((str,), "text (in quotes if it looks like a number)"),
+    "true/false": ((bool,), "true or false"),
+    "date": ((date,), "a date written YYYY-MM-DD"),
+}
+
+
+def column_kind(dtype: pl.DataType) -> str | None:
+    """The kind of values a column holds, as `VALUE_KINDS` names it (None: not comparable)."""
+    if dtype == pl.Boolean:
+        return "true/false"
+    if dtype.is_numeric():
+        return "number"
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return "text"
+    if dtype in (pl.Date, pl.Datetime) or isinstance(dtype, pl.Datetime):
+        return "date"
+    return None
+
+
+def _value_problem(spec: RuleSpec, dtype: pl.DataType) -> str | None:
+    """Why the rule's value(s) cannot be compared with a column of `dtype`, or None."""
+    if dtype == pl.Null:
+        return None  # an empty column: nobody matches, whatever the value
+    kind = column_kind(dtype)
+    if kind is None:
+        return f"column {spec.column!r} holds {dtype}, which rules cannot compare"
+    types, expected = VALUE_KINDS[kind]
+    values = spec.value if isinstance(spec.value, list) else [spec.value]
+    for value in values:
+        # True is an int to Python, but not a number to the user.
+        if not isinstance(value, types) or (kind != "true/false" and isinstance(value, bool)):
+            return (
+                f"column {spec.column!r} holds {kind} values but the rule compares it with "
+                f"{value!r}; the value must be {expected}"
+            )
+    return None
+
+
+def _rule_problem(exc: ValidationError) -> str:
+    """The first problem pydantic found in a rule, in words."""
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"][:1])
+    if field == "op":
+        return f"has op {error['input']!r}; use one of {sorted(OPS)}"
+    if error["type"] == "value_error":
+        return str(error["ctx"]["error"])
+    if field == "column":
+        return f"column must name a column, got {error['input']!r}"
+    if field == "value":
+        value = error["input"]
+        return (
+            f"value {value!r} is not a number, text, true/false or a date "
+            "(nor a list of them, for 'in')"
+        )
+    return f"{field}: {error['msg']}"
 
 
 @dataclass(frozen=True)
@@ -94,8 +195,12 @@ def slug(value: object) -> str:
     return text or "blank"
 
 
-def load_segments(path: Path, columns: list[str] | None = None) -> list[Segment]:
-    """Read and check the segments file; `columns`, when given, are the audience's columns."""
+def load_segments(
+    path: Path, columns: Mapping[str, pl.DataType] | Sequence[str] | None = None
+) -> list[Segment]:
+    """Read and check the segments file against the audience: `columns`, when given, are its
+    columns, with their types (`audience.schema`) when rule values are to be checked too."""
+    schema = columns if isinstance(columns, Mapping) else None
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -131,12 +236,18 @@ def load_segments(path: Path, columns: list[str] | None = None) -> list[Segment]
         for j, rule in enumerate(raw.get("rules") or []):
             if not isinstance(rule, dict) or set(rule) != {"column", "op", "value"}:
                 raise SegmentFileError(f"{where}: rule #{j + 1} needs column, op and value")
-            if rule["op"] not in OPS:
+            try:
+                spec = RuleSpec.model_validate(rule)
+            except ValidationError as exc:
                 raise SegmentFileError(
-                    f"{where}: rule #{j + 1} has op {rule['op']!r}; use one of {sorted(OPS)}"
-                )
-            check_column(rule["column"], f"rule #{j + 1}")
-            rules.append(Rule(rule["column"], rule["op"], rule["value"]))
+                    f"{where}: rule #{j + 1} ({rule.get('column')!r}) {_rule_problem(exc)}"
+                ) from None
+            check_column(spec.column, f"rule #{j + 1}")
+            problem = schema is not None and _value_problem(spec, schema[spec.column])
+            if problem:
+                raise SegmentFileError(f"{where}: rule #{j + 1}: {problem}")
+            value = tuple(spec.value) if isinstance(spec.value, list) else spec.value
+            rules.append(Rule(spec.column, spec.op, value))
         split_by = raw.get("split_by")
         if split_by is not None:
             split_by = check_column(split_by, "split_by")
@@ -151,6 +262,11 @@ def load_segments(path: Path, columns: list[str] | None = None) -> list[Segment]
         if unknown:
             raise SegmentFileError(f"{where}: unknown platforms {unknown}; known: {PLATFORMS}")
         crm = _crm_fields(raw.get("crm"), "crm" in platforms, where, check_column)
+        if crm is not None and schema is not None and column_kind(schema[crm.score]) != "number":
+            raise SegmentFileError(
+                f"{where}: crm score column {crm.score!r} holds {schema[crm.score]}, "
+                "not numbers; name a score column"
+            )
         segments.append(
             Segment(
                 name,

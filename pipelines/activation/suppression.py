@@ -11,6 +11,8 @@ The store only grows: a person in it is held back from every file of every later
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import os
 from datetime import date
@@ -42,16 +44,22 @@ def read_store(settings: Settings) -> pl.DataFrame:
 def hash_requests(requests: pl.DataFrame, default_country: str, where: str) -> pl.DataFrame:
     """The store rows for a frame of requests (text columns among `REQUEST_COLUMNS`).
 
-    Raises ErasureFileError naming the row (numbered as in the file, header = 1) when a row has
-    no usable identifier or one that cannot be read, without showing the value.
+    Raises ErasureFileError naming the row when a row has no usable identifier or one that
+    cannot be read, without showing the value. Rows are numbered by their `_line` column when
+    the frame has one (the line in the file), else from 2 (the line after the header).
     """
     columns = [c for c in REQUEST_COLUMNS if c in requests.columns]
+    lines = (
+        requests.get_column("_line").cast(pl.UInt32)
+        if "_line" in requests.columns
+        else pl.int_range(2, requests.height + 2, dtype=pl.UInt32, eager=True)
+    )
     frame = (
         requests.select(pl.col(columns).cast(pl.String))
         .with_columns(
             pl.lit(None, dtype=pl.String).alias(c) for c in REQUEST_COLUMNS if c not in columns
         )
-        .with_row_index("_line", offset=2)
+        .with_columns(lines.alias("_line"))
     )
     given = frame.with_columns(
         email_given=pl.col("email").str.strip_chars().fill_null("") != "",
@@ -139,27 +147,63 @@ def mark_erased(audience: pl.DataFrame, store: pl.DataFrame) -> pl.DataFrame:
 
 
 def _read_requests(path: Path) -> pl.DataFrame:
+    """The request rows (text columns among `REQUEST_COLUMNS`, and `_line`, the row's first
+    line in the file). Blank lines, and rows of only blank cells as spreadsheets save empty rows,
+    are skipped; a row that cannot be read stops it with its line number, never its value."""
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ErasureFileError(f"{where}: cannot read it as UTF-8 text ({exc})") from exc
-    if not text.strip():
+    rows = _csv_rows(text, where)
+    if not rows:
         return pl.DataFrame()
-    try:
-        requests = pl.read_csv(text.encode(), infer_schema=False)
-    except pl.exceptions.PolarsError as exc:
-        raise ErasureFileError(f"{where}: not a readable CSV ({type(exc).__name__})") from exc
-    requests = requests.rename({c: c.strip().lower() for c in requests.columns})
-    unknown = [c for c in requests.columns if c not in REQUEST_COLUMNS]
-    if unknown or not {"email", "phone"} & set(requests.columns):
+    (_, header), body = rows[0], rows[1:]
+    columns = [c.strip().lower() for c in header]
+    unknown = [c for c in columns if c not in REQUEST_COLUMNS]
+    if unknown or not {"email", "phone"} & set(columns) or len(set(columns)) < len(columns):
         # The header is not echoed: a file without one would show a person's email here.
         raise ErasureFileError(
             f"{where}: the first line must be a header naming the columns email and/or phone "
-            f"(and optionally country); {len(unknown)} of its {len(requests.columns)} column "
+            f"(and optionally country), each once; {len(unknown)} of its {len(columns)} column "
             "names are none of these. Nothing was taken in."
         )
-    return requests
+    for line, cells in body:
+        if len(cells) > len(columns):
+            raise ErasureFileError(
+                f"{where}: line {line} has {len(cells)} values but the header names "
+                f"{len(columns)} columns (quote a value that holds a comma). Fix it and rerun; "
+                "nothing was taken in."
+            )
+    return pl.DataFrame(
+        {
+            "_line": [line for line, _ in body],
+            **{
+                c: [cells[i] if i < len(cells) else None for _, cells in body]
+                for i, c in enumerate(columns)
+            },
+        },
+        schema={"_line": pl.UInt32, **dict.fromkeys(columns, pl.String)},
+    )
+
+
+def _csv_rows(text: str, where: str) -> list[tuple[int, list[str]]]:
+    """`(first line, cells)` of each CSV record of `text` that has a non-blank cell."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = []
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as exc:
+            raise ErasureFileError(
+                f"{where}: line {line} cannot be read as CSV ({exc}). Fix it and rerun; "
+                "nothing was taken in."
+            ) from None
+        if any(cell.strip() for cell in cells):
+            rows.append((line, cells))
 
 
 def _write_atomically(path: Path, text: str) -> None:

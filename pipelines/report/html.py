@@ -205,6 +205,23 @@ def coverage_notes(coverage: pl.DataFrame) -> list[dict]:
     ]
 
 
+def without_erased(customers: pl.DataFrame, settings: Settings, logical_date: date
+                   ) -> pl.DataFrame:
+    """`customers` less everyone on the erasure list, matched as the exports match them (the
+    day's requests are taken in first, so the report never names a person the export step
+    would hold back, whichever step runs first)."""
+    from pipelines.activation.export import IDENTITY_COLUMNS, prepare_audience
+    from pipelines.activation.suppression import intake_erasures, read_store
+
+    intake_erasures(settings, logical_date)
+    marked = prepare_audience(
+        customers.select(IDENTITY_COLUMNS), settings.default_country, read_store(settings))
+    erased = marked.filter("is_erased").get_column("customer_key")
+    if erased.len():
+        log.info("report: %d erased customers left out of its lists of people", erased.len())
+    return customers.filter(~pl.col("customer_key").is_in(erased.implode()))
+
+
 def render(context: dict) -> str:
     """The report page from its context. Every value is escaped (autoescape on, whatever the
     template's extension): names, reasons and notes come from the shop's data."""
@@ -239,8 +256,9 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     )
     value = all_scores.filter(pl.col("model") == "ltv").select(
         "customer_key", pl.col("score").alias("predicted_value"))
+    # The only rows that name people: never someone who asked to be erased.
     at_risk = (
-        scores.join(customers, on="customer_key")
+        scores.join(without_erased(customers, settings, logical_date), on="customer_key")
         .join(value, on="customer_key", how="left")
         .filter(pl.col("decile") >= 8)
         .sort(["predicted_value", "revenue", "customer_key"], descending=[True, True, False],
