@@ -75,6 +75,8 @@ def dbt_env(settings: Settings, logical_date: date) -> dict[str, str]:
         # The date goes in the environment (macros/as_of_date.sql): a new value of --vars
         # makes dbt parse the whole project again, every day.
         "MARKETING_AS_OF_DATE": logical_date.isoformat(),
+        # Phones without a country code, as the exports read them (macros/normalize.sql).
+        "MARKETING_DEFAULT_COUNTRY": settings.default_country,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
