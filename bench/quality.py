@@ -14,6 +14,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.stats import spearmanr
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
+from pipelines.normalize import udfs
+
 
 def oracle_churn_probability(
     people: pl.DataFrame, end: datetime, horizon_days: int = 90
@@ -221,7 +223,7 @@ def identity_pairs(work: Path, truth: Path) -> dict:
     came from a Meta ad the Pixel saw again is in no record with anything else, so no method
     working from the exports can place it.
     """
-    con = duckdb.connect(str(work), read_only=True)
+    con = udfs.register(duckdb.connect(str(work), read_only=True))
     try:
         ours = con.sql(
             "select identifier_type, identifier, customer_key "

@@ -64,7 +64,12 @@ def connect(settings: Settings, path: Path | None = None, read_only: bool = Fals
     }
     if storage_version:
         config["storage_compatibility_version"] = storage_version
-    return duckdb.connect(str(target), read_only=read_only, config=config)
+    from pipelines.normalize import udfs  # polars and phonenumbers: loaded only when used
+
+    con = duckdb.connect(str(target), read_only=read_only, config=config)
+    # The work file's staging views call the normalisation functions (dbt's connection has
+    # them from its plugin): any connection that reads those views needs them too.
+    return udfs.register(con)
 
 
 @contextmanager

@@ -1,7 +1,12 @@
 {# One definition of how identifiers are normalised, used by every staging model. #}
 
+{#
+    Emails and phones are normalised by Python functions (pipelines/normalize), the same code
+    the exporters run: the dbt-duckdb plugin `pipelines.normalize.dbt_plugin`, named in
+    profiles.yml, registers them on dbt's connection. Trimmed and lowercased; null when blank.
+#}
 {% macro normalize_email(column) -%}
-    nullif(lower(trim({{ column }})), '')
+    normalized_email({{ column }})
 {%- endmacro %}
 
 {% macro clean_text(column) -%}
@@ -36,47 +41,14 @@
 {%- endmacro %}
 
 {#
-    A phone number in E.164 (`+15551234567`), from the ways people type it. A leading `+` or
-    `00` carries the country code; otherwise the number is national, read with the record's
-    country (or the project's `default_country`): North American numbers have ten digits (or
-    eleven starting with 1); elsewhere a trunk prefix 0 is dropped where the country uses one.
-    Anything that is not 8-15 digits in the end is not a phone number: null.
+    A phone number in E.164 (`+15551234567`), from the ways people type it (libphonenumber's
+    reading: international prefixes, trunk prefixes, extensions dropped); a number without a
+    country code is read as the record's country's, else the project's `default_country`'s.
+    Null when it cannot be a phone number.
 #}
 {% macro phone_e164(column, country_column=none) -%}
-    {%- set codes = {
-        'US': ['1', ''], 'CA': ['1', ''], 'GB': ['44', '0'], 'IE': ['353', '0'],
-        'DE': ['49', '0'], 'FR': ['33', '0'], 'NL': ['31', '0'], 'BE': ['32', '0'],
-        'AT': ['43', '0'], 'CH': ['41', '0'], 'ES': ['34', ''], 'IT': ['39', ''],
-        'PT': ['351', ''], 'DK': ['45', ''], 'SE': ['46', '0'], 'NO': ['47', ''],
-        'FI': ['358', '0'], 'PL': ['48', ''], 'AU': ['61', '0'], 'NZ': ['64', '0'],
-        'MX': ['52', ''], 'BR': ['55', '0'], 'IN': ['91', '0'], 'JP': ['81', '0'],
-    } -%}
-    {%- set country -%}
-        coalesce(upper(nullif(trim({{ country_column if country_column else 'null' }}), '')),
-            '{{ var("default_country") }}')
-    {%- endset -%}
-    {%- set typed = "ltrim(trim(" ~ column ~ "), '''')" -%}
-    {%- set digits = "regexp_replace(" ~ column ~ ", '[^0-9]', '', 'g')" -%}
-    {%- set e164 -%}
-        case
-            when {{ typed }} like '+%' then '+' || {{ digits }}
-            when {{ digits }} like '00%' then '+' || substr({{ digits }}, 3)
-            {%- for cc, spec in codes.items() %}
-            when {{ country }} = '{{ cc }}' then
-                {%- if spec[0] == '1' %}
-                case when length({{ digits }}) = 10 then '+1' || {{ digits }}
-                    when length({{ digits }}) = 11 and {{ digits }} like '1%' then '+' || {{ digits }}
-                end
-                {%- elif spec[1] == '0' %}
-                '+{{ spec[0] }}' || case when {{ digits }} like '0%' then substr({{ digits }}, 2)
-                    else {{ digits }} end
-                {%- else %}
-                '+{{ spec[0] }}' || {{ digits }}
-                {%- endif %}
-            {%- endfor %}
-        end
-    {%- endset -%}
-    case when regexp_full_match({{ e164 }}, '\+[1-9][0-9]{7,14}') then {{ e164 }} end
+    normalized_phone_e164({{ column }}, {{ country_column if country_column else 'null' }},
+        '{{ var("default_country") }}')
 {%- endmacro %}
 
 {# One typed value of a GA4 repeated key/value record (`event_params`, `user_properties`). #}

@@ -7,8 +7,7 @@ normalisation and Google's Customer Match formatting guidelines:
 - email: trimmed, lowercased (Gmail dots are kept: neither platform asks to remove them).
 - phone: E.164. Google hashes it with the `+` (`+15551234567`), Meta as digits only
   (`15551234567`). A national number (`(555) 123-4567`, `07700 900123`) takes the calling code of
-  the record's country, else of the configured default country; the trunk `0` is dropped except
-  where the country keeps it in E.164 (Italy).
+  the record's country, else of the configured default country.
 - first and last name: lowercase, letters only (punctuation, digits and spaces removed; accented
   letters kept, in Unicode NFC so that one name always hashes the same).
 - city: lowercase, letters only. State: a US state as its two-letter code, lowercase; elsewhere
@@ -18,7 +17,8 @@ normalisation and Google's Customer Match formatting guidelines:
 - country: ISO 3166 alpha-2, lowercase and hashed for Meta, uppercase and plain for Google.
 
 A value that normalises to nothing (blank, or no valid phone) becomes null, never the hash of
-an empty string.
+an empty string. Emails, phones and country codes follow `pipelines.normalize`, the code that
+dbt's staging models call too, so identity resolution and the exports read them alike.
 """
 
 from __future__ import annotations
@@ -28,32 +28,12 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import polars as pl
 
+from pipelines.normalize import arrays
+
 # The Mailchimp suite checks the same shape (expectations/exports/mailchimp.json).
 VALID_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # The Google suite checks the same shape of a plain postcode.
 POSTCODE = r"^[0-9A-Z][0-9A-Z -]{1,11}$"
-
-# ITU calling codes for the countries a small business is likely to sell to; a national number
-# from a country not listed here cannot be made E.164 and is left out (written in international
-# form, with `+`, it works from anywhere).
-CALLING_CODES: dict[str, str] = {
-    # North American Numbering Plan
-    "US": "1", "CA": "1", "PR": "1", "VI": "1", "GU": "1", "AS": "1", "MP": "1",
-    # EEA, the UK and Switzerland
-    "AT": "43", "BE": "32", "BG": "359", "HR": "385", "CY": "357", "CZ": "420", "DK": "45",
-    "EE": "372", "FI": "358", "FR": "33", "DE": "49", "GR": "30", "HU": "36", "IE": "353",
-    "IT": "39", "LV": "371", "LT": "370", "LU": "352", "MT": "356", "NL": "31", "PL": "48",
-    "PT": "351", "RO": "40", "SK": "421", "SI": "386", "ES": "34", "SE": "46", "IS": "354",
-    "LI": "423", "NO": "47", "GB": "44", "CH": "41",
-    # Elsewhere
-    "AU": "61", "NZ": "64", "MX": "52", "BR": "55", "AR": "54", "JP": "81", "KR": "82",
-    "CN": "86", "IN": "91", "SG": "65", "HK": "852", "ZA": "27", "IL": "972", "AE": "971",
-    "TR": "90",
-}  # fmt: skip
-# Countries whose national numbers keep their leading 0 in E.164 (no trunk prefix to drop).
-KEEPS_LEADING_ZERO = frozenset({"IT", "SM", "VA"})
-# Common non-ISO spellings of a country code.
-COUNTRY_ALIASES: dict[str, str] = {"UK": "GB"}
 
 US_STATES: dict[str, str] = {
     "alabama": "al", "alaska": "ak", "arizona": "az", "arkansas": "ar", "california": "ca",
@@ -90,83 +70,31 @@ def _nonblank(expr: pl.Expr) -> pl.Expr:
 
 def country_code(country: pl.Expr) -> pl.Expr:
     """ISO 3166 alpha-2 in upper case, or null when the value is not two letters."""
-    code = _text(country).str.to_uppercase()
-    code = code.replace(COUNTRY_ALIASES)
-    return pl.when(code.str.contains(r"^[A-Z]{2}$")).then(code).otherwise(_NULL)
+    return country.cast(pl.String).map_batches(
+        arrays.country_code, return_dtype=pl.String, is_elementwise=True
+    )
 
 
 def email(value: pl.Expr) -> pl.Expr:
-    """Trimmed and lowercased; null when blank."""
-    return _nonblank(value.cast(pl.String).str.strip_chars().str.to_lowercase())
+    """Trimmed and lowercased; null when blank (`pipelines.normalize.rules.email`)."""
+    return value.cast(pl.String).map_batches(
+        arrays.email, return_dtype=pl.String, is_elementwise=True
+    )
 
 
 def phone_e164(phone: pl.Expr, country: pl.Expr, default_country: str) -> pl.Expr:
-    """`+<country code><number>`, or null when the value cannot be read as a phone number.
-
-    Accepts the ways people type numbers: spaces, dashes, dots, brackets, a leading apostrophe,
-    `+` or `00` (`011` in North America) before the country code, and an extension (dropped).
-    A number without one is national: it takes `country`'s calling code, else
-    `default_country`'s.
-    """
+    """`+<country code><number>`, or null when the value cannot be read as a phone number
+    (`pipelines.normalize.rules.phone_e164`): a number without a country code takes
+    `country`'s calling code, else `default_country`'s."""
     inputs = pl.struct(
         phone.cast(pl.String).alias("phone"), country.cast(pl.String).alias("country")
     )
     return inputs.map_batches(
-        lambda batch: _e164(batch.struct.unnest(), default_country),
+        lambda batch: arrays.phone_e164(
+            batch.struct.field("phone"), batch.struct.field("country"), default_country
+        ),
         return_dtype=pl.String,
         is_elementwise=True,
-    )
-
-
-def _e164(frame: pl.DataFrame, default_country: str) -> pl.Series:
-    """`phone_e164` on a frame of `phone` and `country`, one step at a time: each intermediate
-    is computed once (as one expression, Polars re-evaluated each per branch: 10x slower)."""
-    steps = (
-        frame.lazy()
-        .with_columns(
-            compact=_text(pl.col("phone"))
-            .str.replace(r"(?i)\s*(?:ext\.?|x|#)\s*\d+$", "")
-            .str.replace_all(r"[\s\-.()/]", ""),
-            iso=country_code(pl.col("country")).fill_null(default_country.upper()),
-        )
-        .with_columns(
-            digits=pl.col("compact").str.strip_prefix("+"),
-            calling=pl.col("iso").replace_strict(
-                CALLING_CODES, default=None, return_dtype=pl.String
-            ),
-        )
-        .with_columns(nanp=pl.col("calling") == "1", length=pl.col("digits").str.len_chars())
-    )
-    digits, calling, nanp, length = (pl.col(c) for c in ("digits", "calling", "nanp", "length"))
-    international = (
-        pl.when(~pl.col("compact").str.contains(r"^\+?\d+$"))
-        .then(_NULL)
-        .when(pl.col("compact").str.starts_with("+"))
-        .then(digits)
-        .when(digits.str.starts_with("00"))
-        .then(digits.str.slice(2))
-        .when(nanp & digits.str.starts_with("011"))
-        .then(digits.str.slice(3))
-        .when(nanp & (length == 10))
-        .then(pl.lit("1") + digits)
-        .when(nanp & (length == 11) & digits.str.starts_with("1"))
-        .then(digits)
-        .when(nanp | calling.is_null())
-        .then(_NULL)
-        .when(digits.str.starts_with("0") & ~pl.col("iso").is_in(sorted(KEEPS_LEADING_ZERO)))
-        .then(calling + digits.str.slice(1))
-        .otherwise(calling + digits)
-    )
-    number = pl.col("international")
-    # E.164: at most 15 digits, no leading 0; North American numbers have a 2-9 area code.
-    valid = number.str.contains(r"^[1-9]\d{7,14}$") & (
-        ~number.str.starts_with("1") | number.str.contains(r"^1[2-9]\d{9}$")
-    )
-    return (
-        steps.with_columns(international=international)
-        .select(pl.when(valid).then(pl.lit("+") + number).otherwise(_NULL).alias("e164"))
-        .collect()
-        .to_series()
     )
 
 

@@ -103,8 +103,9 @@ def test_every_way_of_typing_a_us_number_gives_one_e164(area, exchange, line, st
 @given(st.text(max_size=25), st.sampled_from(["US", "GB", "DE", "IT", None, "x"]))
 def test_a_phone_is_valid_e164_or_null_whatever_comes_in(text, country):
     (out,) = e164([text], [country])
+    # E.164 sets no least length: a few small countries' numbers have 7 digits with the code.
     assert out is None or (
-        out.startswith("+") and out[1:].isdigit() and 8 <= len(out) - 1 <= 15 and out[1] != "0"
+        out.startswith("+") and out[1:].isdigit() and len(out) - 1 <= 15 and out[1] != "0"
     )
 
 

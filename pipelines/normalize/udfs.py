@@ -1,0 +1,47 @@
+"""The normalisation rules as DuckDB functions.
+
+dbt's connection gets them from `dbt_plugin` (named in `dbt_project/profiles.yml`); any other
+connection that reads the work file's staging or intermediate views (views that call them)
+registers them with `register`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+from duckdb import sqltypes
+from duckdb.func import FunctionNullHandling, PythonUDFType
+
+from pipelines.normalize import arrays
+
+
+def _email(values: pa.Array) -> pa.Array:
+    return arrays.email(values).to_arrow()
+
+
+def _phone_e164(phones: pa.Array, countries: pa.Array, default_country: pa.Array) -> pa.Array:
+    return arrays.phone_e164(phones, countries, default_country).to_arrow()
+
+
+# The macros in dbt_project/macros/normalize.sql call these names.
+FUNCTIONS = {"normalized_email": (_email, 1), "normalized_phone_e164": (_phone_e164, 3)}
+
+
+def register(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Register every rule on `con`; one already there is left as it is."""
+    have = {row[0] for row in con.sql(
+        "select function_name from duckdb_functions() where function_type = 'scalar'"
+    ).fetchall()}
+    for name, (function, arity) in FUNCTIONS.items():
+        if name in have:
+            continue
+        con.create_function(
+            name,
+            function,
+            [sqltypes.VARCHAR] * arity,
+            sqltypes.VARCHAR,
+            type=PythonUDFType.ARROW,
+            # Nulls reach the rule: a phone whose record has no country takes the default.
+            null_handling=FunctionNullHandling.SPECIAL,
+        )
+    return con
