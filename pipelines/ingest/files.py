@@ -56,9 +56,8 @@ class Limits:
     max_file_bytes: int = 64 << 30
 
 
-def detect_encoding(sample: bytes) -> str | None:
-    """The encoding of text that is not UTF-8, by charset-normalizer; None when no encoding
-    gives plausible text.
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of text that is not UTF-8, by charset-normalizer.
 
     On a few characters the detector cannot rank the single-byte code pages (a lone `zoé`
     reads as cp1250, `10€` as cp1125, `zoé ÿ` as UTF-16): when the Windows-1252 reading, what
@@ -75,8 +74,13 @@ def detect_encoding(sample: bytes) -> str | None:
         western = None
     if western is not None and mess_ratio(western, 1.0) <= PLAUSIBLE:
         return "cp1252"
-    best = charset_normalizer.from_bytes(sample).best()
-    return codecs.lookup(best.encoding).name if best else None
+    # UTF-8 is out: the caller found bytes it does not decode (the detector tolerates a few).
+    for match in charset_normalizer.from_bytes(sample):
+        if codecs.lookup(match.encoding).name != "utf-8":
+            return codecs.lookup(match.encoding).name
+    # Nothing reads as plausible text: Windows-1252 where it decodes, else Latin-1 (every
+    # byte is a character), so the rows reach the quarantine with their reasons.
+    return "cp1252" if western is not None else "latin-1"
 
 
 def _bom_codec(bom: bytes) -> str:
@@ -219,12 +223,7 @@ def inspect_file(path: Path, file_format: str = "csv", limits: Limits | None = N
             problem = (f"not a text file: byte {nul + 1:,} is a NUL byte, "
                        "which no CSV or JSON export holds; check that this is the export meant")
         else:
-            found = detect_encoding(head if unicode_bom else head[:4096] + sample)
-            if found is None:
-                problem = ("not a text file: no text encoding reads it; check that this is "
-                           "the export meant, or save it as UTF-8")
-            else:
-                encoding = found
+            encoding = detect_encoding(head if unicode_bom else head[:4096] + sample)
     if not problem and (over := lines.finish()):
         problem = (f"line {over[0]:,} is {over[1]:,} bytes long, over the limit of "
                    f"{limits.max_line_bytes:,} bytes per line (MARKETING_MAX_LINE_BYTES); "

@@ -421,7 +421,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFact
     row, shifts = "__mp_n", ""
     if con.sql(f"select 1 from {BAD} limit 1").fetchall():
         _csv_row_shifts(con)
-        row = "__mp_n + __mp_shift_base + coalesce(len(list_filter(__mp_shift_keys, lambda k: k < __mp_n)), 0)"
+        row = ("__mp_n + __mp_shift_base + "
+               "coalesce(len(list_filter(__mp_shift_keys, lambda k: k < __mp_n)), 0)")
         shifts = f"join {SHIFTS} on __mp_n // {SHIFT_BLOCK} = __mp_shift_block"
     # A view: the finish's few reads of it cost less than writing the file once more.
     con.execute(
@@ -579,7 +580,8 @@ def _stage_ndjson_files(
     if many:
         # The files come out one after another, in order: a row's number in its file is its
         # place in the batch less the rows of the files before it.
-        lines = (f"(select __mp_line, __mp_file_path, rowid + 1 - __mp_before as __mp_row from {LINES} join "
+        lines = (f"(select __mp_line, __mp_file_path, rowid + 1 - __mp_before as __mp_row "
+                 f"from {LINES} join "
                  f"(select __mp_file_path, min(rowid) as __mp_before from {LINES} group by 1) "
                  f"using (__mp_file_path))")
     with _order_free(con):
@@ -588,16 +590,19 @@ def _stage_ndjson_files(
         con.execute(
             f"create or replace temp table {STAGE} as "
             f"with lines as materialized (select * from {lines}), "
-            f"parsed as (select __mp_line, __mp_row, __mp_file_path, try_cast({safe} as {struct}) as __mp_typed, "
+            f"parsed as (select __mp_line, __mp_row, __mp_file_path, "
+            f"try_cast({safe} as {struct}) as __mp_typed, "
             f"json_keys({safe}) as __mp_keys from lines "
             f"where case when prefix(__mp_line, '{{') then true else trim(__mp_line) <> '' end), "
-            f"checked as (select unnest(__mp_typed), __mp_row, __mp_file_path, __mp_keys, __mp_line, "
+            f"checked as (select unnest(__mp_typed), __mp_row, __mp_file_path, __mp_keys, "
+            f"__mp_line, "
             f"{unparsed} as __mp_unparsed "
             f"from parsed), "
             f"reasoned as (select * exclude (__mp_unparsed), "
             f"coalesce(__mp_unparsed, {_reason_sql(checks)}) as __mp_reason from checked) "
             f"select * replace (case when __mp_reason is not null "
-            f"or not list_has_all({known_keys}, __mp_keys) then __mp_line end as __mp_line) from reasoned"
+            f"or not list_has_all({known_keys}, __mp_keys) then __mp_line end as __mp_line) "
+            f"from reasoned"
         )
     con.execute(f"drop table {LINES}")
     _no_bad_rows(con)

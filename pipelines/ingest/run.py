@@ -185,7 +185,8 @@ def _plan(
     return plan
 
 
-def _inspect_ahead(files: list[tuple[Path, EntitySpec]], limits: Limits) -> Iterator[FileFacts]:
+def _inspect_ahead(files: list[tuple[Path, EntitySpec]],
+                   limits: Limits | None = None) -> Iterator[FileFacts]:
     """The files' facts in order, each file hashed while the one before it loads: hashing is
     Python on one core, and DuckDB's load leaves a core free for part of its time."""
     with ThreadPoolExecutor(max_workers=1) as pool:
