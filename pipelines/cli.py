@@ -27,12 +27,13 @@ from pipelines.config import SCALES, Settings
 
 
 def _latest_landing_date(settings: Settings) -> date | None:
+    """The newest export folder's date; folders whose name is no date are named on stderr."""
+    from pipelines.ingest.landing import skipped_folders
     from pipelines.runcheck import landing_dates
 
-    try:
-        dates = landing_dates(settings)
-    except ValueError as exc:
-        raise SystemExit(str(exc)) from None
+    for folder, why in skipped_folders(settings.landing_dir).items():
+        print(f"{folder}: skipped, {why}; its files are not loaded", file=sys.stderr)
+    dates = landing_dates(settings)
     return max(dates) if dates else None
 
 
@@ -45,7 +46,12 @@ def _day(text: str) -> date:
             f"{text!r} is not a real date written YYYY-MM-DD") from None
 
 
-def _run_date(settings: Settings, given: date | None) -> date:
+def _run_date(settings: Settings, given: date | None, allow_future: bool = False) -> date:
+    """The day to run: the one given, else the newest export folder's, which must not be
+    after today unless `allow_future` (a folder misnamed 2099-01-01 never silently becomes
+    the run date)."""
+    from pipelines.runcheck import future_folders, future_message
+
     if given:
         return given
     latest = _latest_landing_date(settings)
@@ -54,6 +60,10 @@ def _run_date(settings: Settings, given: date | None) -> date:
             f"no dated export folders under {settings.landing_dir}; "
             "run `marketing simulate` or pass --date"
         )
+    today = date.today()
+    if latest > today and not allow_future:
+        raise SystemExit("not run: " + future_message(
+            future_folders(settings, today)[-1], latest, today))
     return latest
 
 
@@ -98,9 +108,9 @@ def _print_counts(counts: dict[str, int]) -> None:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines import airflow_env, daily, runcheck
 
-    day = _run_date(settings, args.date)
+    day = _run_date(settings, args.date, args.allow_future)
     try:
-        runcheck.check_date(settings, day)
+        runcheck.check_date(settings, day, allow_future=args.allow_future)
     except ValueError as exc:
         print(f"not run: {exc}", file=sys.stderr)
         return 1
@@ -303,8 +313,8 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         print(f"not run: --start {args.start} is after --end {args.end}", file=sys.stderr)
         return 1
     try:
-        runcheck.check_date(settings, args.end)
-        runcheck.check_date(settings, args.start)
+        runcheck.check_date(settings, args.end, allow_future=args.allow_future)
+        runcheck.check_date(settings, args.start, allow_future=args.allow_future)
     except ValueError as exc:
         print(f"not run: {exc}", file=sys.stderr)
         return 1
@@ -377,6 +387,13 @@ def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached
 
 
+def _allow_future(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-future", action="store_true",
+        help="run for a day after today (an export folder dated in the future is refused "
+        "otherwise, as a likely misnamed folder)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marketing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -418,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the daily DAG end to end through Airflow")
     p.add_argument("--date", type=_day, help="the day to run (default: the newest export date)")
+    _allow_future(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -487,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backfill", help="run every day of a range, oldest first")
     p.add_argument("--start", type=_day, required=True, help="the first day (YYYY-MM-DD)")
     p.add_argument("--end", type=_day, required=True, help="the last day (YYYY-MM-DD)")
+    _allow_future(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("status", help="the last runs: state, loaded, quarantined, published")

@@ -41,27 +41,28 @@ class RunCheck:
 def landing_dates(settings: Settings) -> list[date]:
     """The export dates of the landing folder's dated folders (`<source>/<YYYY-MM-DD>/`).
 
-    A folder named like a date that is no real date (`2026-02-30`) is an error that names it,
-    never a traceback and never a folder silently left out.
+    A folder whose name is no real date (`2026-02-30`, `not-a-date`) gives none: its files are
+    skipped, and `waiting_files` names them with why.
     """
-    from pipelines.ingest.run import DATE_DIR
+    from pipelines.ingest.landing import dated_folders
 
-    dates = []
-    for folder in sorted(settings.landing_dir.glob("*/*")):
-        if folder.is_dir() and DATE_DIR.match(folder.name):
-            try:
-                dates.append(date.fromisoformat(folder.name))
-            except ValueError:
-                raise ValueError(
-                    f"{folder}: the folder name is not a real date; name export folders by "
-                    "their export date, YYYY-MM-DD"
-                ) from None
-    return dates
+    return sorted(set(dated_folders(settings.landing_dir).values()))
 
 
-def check_date(settings: Settings, day: date) -> None:
+def future_folders(settings: Settings, today: date) -> list[Path]:
+    """Export folders dated after `today`: a name that is likely a typo, never a run date
+    unless asked for."""
+    from pipelines.ingest.landing import dated_folders
+
+    return [folder for folder, when in dated_folders(settings.landing_dir).items()
+            if when > today]
+
+
+def check_date(settings: Settings, day: date, allow_future: bool = False,
+               today: date | None = None) -> None:
     """Refuse, in one sentence, a day the landing folder holds nothing for: no export files
-    dated that day or before, or a day after the newest export."""
+    dated that day or before, or a day after the newest export; and a day after `today`
+    (default: the machine's date) unless `allow_future`."""
     from pipelines.ingest.run import discover
     from pipelines.ingest.sources import source_names
 
@@ -71,6 +72,11 @@ def check_date(settings: Settings, day: date) -> None:
             f"no exports for {day}: the newest export folder under {settings.landing_dir} is "
             f"{max(dates)}; run for that date, or add {day}'s exports first"
         )
+    today = today or date.today()
+    if day > today and not allow_future:
+        future = [f for f in future_folders(settings, today)
+                  if (landing_date := _folder_day(f)) is not None and landing_date <= day]
+        raise ValueError(future_message(future[-1] if future else None, day, today))
     if not any(discover(settings, source, day) for source in source_names()):
         raise ValueError(
             f"no export files dated {day} or earlier under {settings.landing_dir}: nothing to "
@@ -85,11 +91,25 @@ def check_date(settings: Settings, day: date) -> None:
         )
 
 
+def _folder_day(folder: Path) -> date | None:
+    from pipelines.ingest.landing import folder_date
+
+    when = folder_date(folder.name)
+    return when if isinstance(when, date) else None
+
+
+def future_message(folder: Path | None, day: date, today: date) -> str:
+    """Why a day after today is not run, in one sentence naming the folder dated then."""
+    what = f"{folder} is dated" if folder else f"{day} is"
+    return (f"{what} after today ({today}); a folder's name is its export date, so rename it, "
+            f"run an earlier day with --date, or pass --allow-future to run for {day}")
+
+
 def newest_loaded_date(settings: Settings) -> date | None:
     """The newest export folder date among the files the warehouse has loaded."""
     import duckdb
 
-    from pipelines.ingest.run import DATE_DIR
+    from pipelines.ingest.landing import export_date_of
 
     if not settings.work_db.exists():
         return None
@@ -102,14 +122,7 @@ def newest_loaded_date(settings: Settings) -> date | None:
         ).fetchall()]
     finally:
         con.close()
-    dates = []
-    for path in paths:
-        for part in Path(path).parts[:-1]:
-            if DATE_DIR.match(part):
-                try:
-                    dates.append(date.fromisoformat(part))
-                except ValueError:
-                    continue
+    dates = [when for path in paths if (when := export_date_of(path))]
     return max(dates) if dates else None
 
 
@@ -119,14 +132,20 @@ def waiting_files(settings: Settings, day: date) -> list[tuple[Path, str]]:
     bytes were loaded under another name is not waiting."""
     from pipelines.ingest import ledger
     from pipelines.ingest.files import inspect_file
+    from pipelines.ingest.landing import scan
     from pipelines.ingest.run import discover
     from pipelines.ingest.sources import source_names, spec_for
     from pipelines.warehouse import work_connection
 
     candidates = {s: discover(settings, s, day) for s in source_names()}
-    if not any(candidates.values()):
-        return []
     waiting: list[tuple[Path, str]] = []
+    for source in source_names():
+        for folder, why in scan(settings.landing_dir, source).skipped.items():
+            waiting.extend((path, f"its folder {folder.name} is skipped: {why}")
+                           for path in sorted(folder.rglob("*"))
+                           if path.is_file() and not path.name.startswith("."))
+    if not any(candidates.values()):
+        return waiting
     with work_connection(settings) as con:
         ledger.ensure_ledger(con)
         for source, paths in candidates.items():

@@ -3,7 +3,7 @@ of small NDJSON files of one export folder, in one transaction.
 
 DuckDB's own readers do the parsing (streamed, no row-by-row Python). Each format first stages
 the files as temporary rows (`_ingest_stage`, or for CSV the view `_ingest_csv_rows`, with the
-file, the data row number `_row` and a `_reason` when the row is bad) and a table of CSV
+file, the data row number `__mp_row` and a `__mp_reason` when the row is bad) and a table of CSV
 records the reader could not parse (`_ingest_bad`; NDJSON explains those lines in the staged
 rows). The shared finish then checks each file's error budget and, in one transaction,
 replaces earlier exports of the same partitions and writes the raw rows, the quarantine and
@@ -48,7 +48,12 @@ RECORD_SEPARATOR = "\x1e"  # never in valid NDJSON, so each line is one field
 # at 64 MB, in one unit.
 LINE_LIMITS = (2 << 20, 64 << 20)
 SUSPECT = "(recheck)"
+# The raw tables' own columns (their names are the contract dbt's staging reads). An export's
+# column or key of the same name (any case) is stored as `<name>__export`; the loader's
+# working columns all start with `__mp_`, a prefix no export column may use.
 META_COLUMNS = ("_file", "_row", "_loaded_at", "_run_id")
+RESERVED = "__mp_"
+RENAMED = "{}__export"
 
 
 @dataclass
@@ -74,6 +79,53 @@ class Staged:
     columns: dict[str, str]
     raw_line: str
     rows: str = STAGE  # the relation `_commit` reads the staged rows from
+    notes: list[str] = field(default_factory=list)  # what the ledger says of a loaded file
+
+
+class FileRejected(ValueError):
+    """Staging found the file cannot be loaded; `reason` follows "<file>: rejected, "."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: rejected, {reason}")
+        self.path, self.reason = path, reason
+
+
+def stored_names(header: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+    """The name each column of a header is read and stored under, the problems that reject
+    the file, and notes for the ledger.
+
+    An empty name (a header ending in a comma) is read under a working name and decided by its
+    values (`_stage_csv`). A name of the raw table's own columns is stored as `<name>__export`.
+    Two names that differ only in case reject the file: DuckDB's names ignore case, and which
+    of the two the pipeline should read is not the loader's guess to make.
+    """
+    names: list[str] = []
+    problems: list[str] = []
+    notes: list[str] = []
+    seen: dict[str, tuple[str, int]] = {}
+    for position, name in enumerate(header, 1):
+        if not name:
+            names.append(f"{RESERVED}unnamed_{position}")
+            continue
+        if name.lower().startswith(RESERVED):
+            problems.append(f"column {position} {name!r} starts with {RESERVED!r}, a prefix "
+                            "the loader keeps for its own columns; rename it")
+        stored = name
+        if name.lower() in META_COLUMNS:
+            stored = RENAMED.format(name)
+            notes.append(f"column {position} {name!r} is stored as {stored!r}: the raw "
+                         f"table's own columns are {', '.join(META_COLUMNS)}")
+        first = seen.setdefault(stored.lower(), (name, position))
+        if first[1] != position:
+            if first[0] == name:
+                problems.append(f"column {name!r} appears more than once (columns {first[1]} "
+                                f"and {position})")
+            else:
+                problems.append(f"columns {first[0]!r} (column {first[1]}) and {name!r} "
+                                f"(column {position}) differ only in case, which the warehouse "
+                                "cannot tell apart; rename or remove one")
+        names.append(stored)
+    return names, problems, notes
 
 
 def quote_ident(name: str) -> str:
@@ -207,12 +259,32 @@ def _load(
                 staged = [stage[spec.format_of(todo[0].path.name)](con, spec, todo[0])]
             else:
                 staged = _stage_ndjson_files(con, spec, todo)
+        except (FileRejected, duckdb.InvalidInputException,
+                duckdb.ConversionException) as error:
+            _drop_temps(con)
+            if len(todo) > 1:  # which file: each on its own
+                for facts in todo:
+                    results[str(facts.path)] = _load(con, spec, [facts], run_id, budget)[0]
+                return [results[str(facts.path)] for facts in files]
+            reason = error.reason if isinstance(error, FileRejected) else (
+                "the reader could not read it: " + str(error).strip().splitlines()[0])
+            results[str(todo[0].path)] = _reject(con, spec, todo[0], run_id, reason)
+            return [results[str(facts.path)] for facts in files]
         except BaseException:
             _drop_temps(con)
             raise
         results.update({r.file: r for r in _commit(con, spec, todo, run_id, budget, staged)})
         _drop_temps(con)
     return [results[str(facts.path)] for facts in files]
+
+
+def _reject(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts, run_id: str,
+            reason: str) -> LoadResult:
+    """Record a file rejected whole, and say why in one sentence naming it."""
+    message = f"{facts.path}: rejected, {reason}"
+    ledger.record(con, **_ledger_base(spec, facts, run_id), rows_read=0, rows_loaded=0,
+                  rows_quarantined=0, status="rejected", message=message)
+    return LoadResult(str(facts.path), spec.source, spec.entity, "rejected", message=message)
 
 
 def _ledger_base(spec: EntitySpec, facts: FileFacts, run_id: str) -> dict:
@@ -243,10 +315,7 @@ def _without_rows(
         return LoadResult(**base, status="empty", message="file has no data rows")
 
     if spec.format_of(facts.path.name) == "csv":
-        problems = missing_columns(spec, facts.header)
-        duplicates = [h for h, n in Counter(facts.header).items() if n > 1]
-        if duplicates:
-            problems.append(f"columns appear more than once: {duplicates}")
+        problems = stored_names(facts.header)[1] + missing_columns(spec, facts.header)
         if problems:
             message = f"{path}: rejected, " + "; ".join(problems)
             ledger.record(con, **ledger_base, rows_read=0, rows_loaded=0, rows_quarantined=0,
@@ -267,6 +336,9 @@ def _commit(
     error budget, and every file's ledger entry (saying why, for a file over the budget).
     A crash leaves nothing of them behind; the rerun loads them again from the start."""
     results = _verdicts(con, spec, files, budget, staged[0].rows)
+    for result, st in zip(results, staged, strict=True):
+        if result.status == "loaded" and st.notes:
+            result.message = "; ".join(st.notes)
     accepted = [(f, st) for f, st, r in zip(files, staged, results, strict=True)
                 if r.status == "loaded"]
     con.execute("begin transaction")
@@ -311,11 +383,15 @@ def drop_staging(con: duckdb.DuckDBPyConnection) -> None:
 def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
     path = str(facts.path)
     header = facts.header
-    columns_struct = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
+    names, _, notes = stored_names(header)
+    # The reader takes the columns by position, under these names.
+    columns_struct = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in names) + "}"
+    encoding = "utf-8" if facts.read_path else facts.encoding
     reader = (
-        f"read_csv({quote_literal(path)}, columns = {columns_struct}, auto_detect = false, "
+        f"read_csv({quote_literal(str(facts.readable_path))}, columns = {columns_struct}, "
+        f"auto_detect = false, "
         f"header = true, delim = ',', quote = '\"', escape = '\"', "
-        f"encoding = {quote_literal(facts.encoding)}, store_rejects = true, "
+        f"encoding = {quote_literal(encoding)}, store_rejects = true, "
         f"rejects_table = '{REJECTS}', rejects_scan = '{SCANS}', rejects_limit = 0)"
     )
     checks = [v for c in spec.columns if c.name in header and (v := _violation(c))]
@@ -327,35 +403,58 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFact
                 f"case when not ({filled}) then "
                 f"{quote_literal('missing required field: one of ' + ', '.join(group))} end"
             )
-    cols = ", ".join(quote_ident(h) for h in header)
+    cols = ", ".join(quote_ident(h) for h in names)
     # Read and checked on every thread. The insertion order is kept, so once committed the
     # table's rowid is the record's place among the records the reader accepted.
     con.execute(f"create or replace temp table {LINES} as "
-                f"select {cols}, {_reason_sql(checks)} as _reason from {reader}")
+                f"select {cols}, {_reason_sql(checks)} as __mp_reason from {reader}")
+    header = _unnamed_columns(con, path, names, notes)
+    cols = ", ".join(quote_ident(h) for h in header)
     # DuckDB numbers a rejected record's line counting the header as line 1; several errors
     # on one line are one bad row.
     con.execute(
         f"create or replace temp table {BAD} as "
         f"select line - 1 as record, 'parse error: ' || lower(min(error_type)) as reason, "
         f"any_value(csv_line) as raw_line, row_number() over (order by line) as j, "
-        f"{quote_literal(path)} as _file_path from {REJECTS} group by line"
+        f"{quote_literal(path)} as __mp_file_path from {REJECTS} group by line"
     )
-    row, shifts = "_n", ""
+    row, shifts = "__mp_n", ""
     if con.sql(f"select 1 from {BAD} limit 1").fetchall():
         _csv_row_shifts(con)
-        row = "_n + _shift_base + coalesce(len(list_filter(_shift_keys, lambda k: k < _n)), 0)"
-        shifts = f"join {SHIFTS} on _n // {SHIFT_BLOCK} = _shift_block"
+        row = ("__mp_n + __mp_shift_base + "
+               "coalesce(len(list_filter(__mp_shift_keys, lambda k: k < __mp_n)), 0)")
+        shifts = f"join {SHIFTS} on __mp_n // {SHIFT_BLOCK} = __mp_shift_block"
     # A view: the finish's few reads of it cost less than writing the file once more.
     con.execute(
         f"create or replace temp view {CSV_ROWS} as "
-        f"with numbered as (select *, rowid + 1 as _n from {LINES}) "
-        f"select {cols}, {row} as _row, _reason, {quote_literal(path)} as _file_path "
+        f"with numbered as (select *, rowid + 1 as __mp_n from {LINES}) "
+        f"select {cols}, {row} as __mp_row, __mp_reason, {quote_literal(path)} as __mp_file_path "
         f"from numbered {shifts}"
     )
     raw_line = "json_object(" + ", ".join(
         f"{quote_literal(h)}, {quote_ident(h)}" for h in header) + ")"
     return Staged(columns={h: "VARCHAR" for h in header}, raw_line=f"cast({raw_line} as varchar)",
-                  rows=CSV_ROWS)
+                  rows=CSV_ROWS, notes=notes)
+
+
+def _unnamed_columns(con: duckdb.DuckDBPyConnection, path: str, names: list[str],
+                     notes: list[str]) -> list[str]:
+    """The staged columns less those with no name in the header: one empty throughout (a
+    header ending in a comma, as spreadsheets write) is left out with a note; one that holds
+    a value rejects the file, naming its position and first row."""
+    kept = []
+    for position, name in enumerate(names, 1):
+        if not name.startswith(f"{RESERVED}unnamed_"):
+            kept.append(name)
+            continue
+        first = con.sql(f"select min(rowid) + 1 from {LINES} "
+                        f"where nullif(trim({quote_ident(name)}), '') is not null").fetchall()
+        if first[0][0] is not None:
+            raise FileRejected(path, f"column {position} has no name in the header but holds "
+                                     f"values (first in row {first[0][0]}); name it in the "
+                                     "header or remove it")
+        notes.append(f"column {position} has no name and no values; left out")
+    return kept
 
 
 def _csv_row_shifts(con: duckdb.DuckDBPyConnection) -> None:
@@ -363,8 +462,8 @@ def _csv_row_shifts(con: duckdb.DuckDBPyConnection) -> None:
 
     Accepted row i is data row i plus the rejected records before it. The j-th rejected
     record comes before accepted row i when record - j < i (its key); keys never fall as j
-    grows. The count of keys below i is the count in earlier blocks of rows (`_shift_base`)
-    plus those in i's own block below i (`_shift_keys`, a few): an equality join on the block
+    grows. The count of keys below i is the count in earlier blocks of rows (`__mp_shift_base`)
+    plus those in i's own block below i (`__mp_shift_keys`, a few): an equality join on the block
     that runs on every thread, where an as-of join took 1.9 s for 2.3M rows and a correlated
     count minutes.
     """
@@ -372,18 +471,18 @@ def _csv_row_shifts(con: duckdb.DuckDBPyConnection) -> None:
         f"create or replace temp table {SHIFTS} as "
         f"with keys as (select record - j as key from {BAD}), "
         f"blocks as (select unnest(range(0, (select count(*) from {LINES}) // {SHIFT_BLOCK} "
-        f"+ 1)) as _shift_block), "
-        f"filled as (select key // {SHIFT_BLOCK} as _shift_block, count(*) as n, "
-        f"list(key) as _shift_keys from keys group by 1) "
-        f"select _shift_block, coalesce(sum(n) over (order by _shift_block rows between "
-        f"unbounded preceding and 1 preceding), 0) as _shift_base, _shift_keys "
-        f"from blocks left join filled using (_shift_block)"
+        f"+ 1)) as __mp_shift_block), "
+        f"filled as (select key // {SHIFT_BLOCK} as __mp_shift_block, count(*) as n, "
+        f"list(key) as __mp_shift_keys from keys group by 1) "
+        f"select __mp_shift_block, coalesce(sum(n) over (order by __mp_shift_block rows between "
+        f"unbounded preceding and 1 preceding), 0) as __mp_shift_base, __mp_shift_keys "
+        f"from blocks left join filled using (__mp_shift_block)"
     )
 
 
 @contextmanager
 def _order_free(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Let a query's rows come out in any order (`_row` keeps the file's), so every thread
+    """Let a query's rows come out in any order (`__mp_row` keeps the file's), so every thread
     works on it."""
     con.execute("set preserve_insertion_order = false")
     try:
@@ -408,14 +507,14 @@ def _stage_ndjson_files(
 
     The staged rows keep the raw line only where it is needed later: quarantined rows, and
     rows with keys the structure does not know. Several files (of one encoding) are staged
-    together, each row with its `_file_path` and its row number in that file.
+    together, each row with its `__mp_file_path` and its row number in that file.
     """
     paths = [str(f.path) for f in files]
     known = dict(spec.structure)
     by_name = {c.name: c for c in spec.columns}
     # Vectorised evaluation does not short-circuit AND: every JSON function gets a safe input,
     # and the costly tests sit in CASE branches that run only for the rows that reach them.
-    safe = "try_cast(_line as json)"
+    safe = "try_cast(__mp_line as json)"
     checks = []
     for key, sql_type in known.items():
         column = by_name.get(key)
@@ -423,7 +522,7 @@ def _stage_ndjson_files(
         if column and column.required:
             # Text is NULL only when absent or an explicit null: both are missing.
             absent = "" if sql_type == "VARCHAR" else (
-                f" and not list_contains(_keys, {quote_literal(key)})")
+                f" and not list_contains(__mp_keys, {quote_literal(key)})")
             checks.append(f"case when {field} is null{absent} then "
                           f"{quote_literal('missing required field: ' + key)} end")
         if sql_type != "VARCHAR":
@@ -434,7 +533,7 @@ def _stage_ndjson_files(
             explicit_null = "" if column and column.required else (
                 f"when json_extract({safe}, {_json_path(key)}) = 'null' then null ")
             checks.append(f"case when {field} is not null then null "
-                          f"when not coalesce(list_contains(_keys, {quote_literal(key)}), "
+                          f"when not coalesce(list_contains(__mp_keys, {quote_literal(key)}), "
                           f"false) then null {explicit_null}"
                           f"else {quote_literal(SUSPECT)} end")
         elif column and column.kind != "text":
@@ -445,88 +544,119 @@ def _stage_ndjson_files(
     struct = "STRUCT(" + ", ".join(f"{quote_ident(k)} {t}" for k, t in known.items()) + ")"
     known_keys = "[" + ", ".join(quote_literal(k) for k in known) + "]"
     many = len(files) > 1
+    encoding = "utf-8" if files[0].read_path else files[0].encoding
 
     def reader(line_limit: int) -> str:
         return (
-            f"read_csv([{', '.join(quote_literal(p) for p in paths)}], "
-            f"columns = {{'_line': 'VARCHAR'}}, auto_detect = false, header = false, "
+            f"read_csv([{', '.join(quote_literal(str(f.readable_path)) for f in files)}], "
+            f"columns = {{'__mp_line': 'VARCHAR'}}, auto_detect = false, header = false, "
             f"delim = {quote_literal(RECORD_SEPARATOR)}, quote = '', escape = '', "
-            f"encoding = {quote_literal(files[0].encoding)}, max_line_size = {line_limit}, "
+            f"encoding = {quote_literal(encoding)}, max_line_size = {line_limit}, "
             f"filename = {'true' if many else 'false'})"
         )
 
     # Invalid JSON has no keys; valid JSON that starts with a brace is an object.
     unparsed = (
-        "case when _keys is null then 'parse error: invalid JSON' "
-        "when prefix(_line, '{') then null "
+        "case when __mp_keys is null then 'parse error: invalid JSON' "
+        "when prefix(__mp_line, '{') then null "
         f"when json_type({safe}) <> 'OBJECT' then 'parse error: not a JSON object' end"
     )
     # Read on every thread with the insertion order kept, so once committed the table's rowid
     # is the line's place in the batch (`row_number() over ()` read on one thread). A table
     # this size is one row group, scanned by one thread; materialised, its lines are parsed
-    # on every thread once the order of the staged rows is free (`_row` keeps the file's).
+    # on every thread once the order of the staged rows is free (`__mp_row` keeps the file's).
     file_path = "filename" if many else quote_literal(paths[0])
     for limit in LINE_LIMITS:
         try:
             con.execute(f"create or replace temp table {LINES} as "
-                        f"select _line, {file_path} as _file_path "
+                        f"select __mp_line, {file_path} as __mp_file_path "
                         f"from {reader(limit)}")
             break
         except duckdb.InvalidInputException as error:
             # The error quotes the whole line; only its kind matters here.
             if limit == LINE_LIMITS[-1] or "Maximum line size" not in str(error):
                 raise
-    lines = f"(select _line, _file_path, rowid + 1 as _row from {LINES})"
+    lines = f"(select __mp_line, __mp_file_path, rowid + 1 as __mp_row from {LINES})"
     if many:
         # The files come out one after another, in order: a row's number in its file is its
         # place in the batch less the rows of the files before it.
-        lines = (f"(select _line, _file_path, rowid + 1 - _before as _row from {LINES} join "
-                 f"(select _file_path, min(rowid) as _before from {LINES} group by 1) "
-                 f"using (_file_path))")
+        lines = (f"(select __mp_line, __mp_file_path, rowid + 1 - __mp_before as __mp_row "
+                 f"from {LINES} join "
+                 f"(select __mp_file_path, min(rowid) as __mp_before from {LINES} group by 1) "
+                 f"using (__mp_file_path))")
     with _order_free(con):
         # Each line's keys stay in the staged rows: they tell a missing field from a null one,
         # and show the keys the source's structure does not know.
         con.execute(
             f"create or replace temp table {STAGE} as "
             f"with lines as materialized (select * from {lines}), "
-            f"parsed as (select _line, _row, _file_path, try_cast({safe} as {struct}) as _typed, "
-            f"json_keys({safe}) as _keys from lines "
-            f"where case when prefix(_line, '{{') then true else trim(_line) <> '' end), "
-            f"checked as (select unnest(_typed), _row, _file_path, _keys, _line, "
-            f"{unparsed} as _unparsed "
+            f"parsed as (select __mp_line, __mp_row, __mp_file_path, "
+            f"try_cast({safe} as {struct}) as __mp_typed, "
+            f"json_keys({safe}) as __mp_keys from lines "
+            f"where case when prefix(__mp_line, '{{') then true else trim(__mp_line) <> '' end), "
+            f"checked as (select unnest(__mp_typed), __mp_row, __mp_file_path, __mp_keys, "
+            f"__mp_line, "
+            f"{unparsed} as __mp_unparsed "
             f"from parsed), "
-            f"reasoned as (select * exclude (_unparsed), "
-            f"coalesce(_unparsed, {_reason_sql(checks)}) as _reason from checked) "
-            f"select * replace (case when _reason is not null "
-            f"or not list_has_all({known_keys}, _keys) then _line end as _line) from reasoned"
+            f"reasoned as (select * exclude (__mp_unparsed), "
+            f"coalesce(__mp_unparsed, {_reason_sql(checks)}) as __mp_reason from checked) "
+            f"select * replace (case when __mp_reason is not null "
+            f"or not list_has_all({known_keys}, __mp_keys) then __mp_line end as __mp_line) "
+            f"from reasoned"
         )
     con.execute(f"drop table {LINES}")
     _no_bad_rows(con)
     keys_by_file: dict[str, set[str]] = {p: set() for p in paths}
     for file_path, key in con.sql(
-        f"select distinct _file_path, unnest(_keys) as k from {STAGE}"
+        f"select distinct __mp_file_path, unnest(__mp_keys) as k from {STAGE}"
     ).fetchall():
         if key not in known:
             keys_by_file[file_path].add(key)
     extra = sorted(set().union(*keys_by_file.values()))
+    stored = _stored_keys(keys_by_file, known)
     if extra:
         # Drift: keys the structure does not know are kept, as JSON, on the lines that have
         # them (which kept their raw line for this).
         for key in extra:
-            con.execute(f"alter table {STAGE} add column {quote_ident(key)} JSON")
-        sets = ", ".join(f"{quote_ident(k)} = nullif(json_extract(_line, {_json_path(k)}), 'null')"
+            con.execute(f"alter table {STAGE} add column {quote_ident(stored[key])} JSON")
+        sets = ", ".join(f"{quote_ident(stored[k])} = "
+                         f"nullif(json_extract(__mp_line, {_json_path(k)}), 'null')"
                          for k in extra)
         names = "[" + ", ".join(quote_literal(k) for k in extra) + "]"
-        con.execute(f"update {STAGE} set {sets} where list_has_any(_keys, {names})")
-    if con.sql(f"select 1 from {STAGE} where contains(_reason, {quote_literal(SUSPECT)}) "
+        con.execute(f"update {STAGE} set {sets} where list_has_any(__mp_keys, {names})")
+    if con.sql(f"select 1 from {STAGE} where contains(__mp_reason, {quote_literal(SUSPECT)}) "
                f"limit 1").fetchall():
         _explain_suspects(con, known, by_name)
     # A file's raw rows get the new keys it has, not those of the files staged with it.
     return [
-        Staged(columns={**known, **{key: "JSON" for key in sorted(keys_by_file[p])}},
-               raw_line="_line")
+        Staged(columns={**known, **{stored[key]: "JSON" for key in sorted(keys_by_file[p])}},
+               raw_line="__mp_line", notes=[
+                   f"key {key!r} is stored as {stored[key]!r}: the raw table's own columns are "
+                   f"{', '.join(META_COLUMNS)}"
+                   for key in sorted(keys_by_file[p]) if stored[key] != key])
         for p in paths
     ]
+
+
+def _stored_keys(keys_by_file: dict[str, set[str]], known: dict[str, str]) -> dict[str, str]:
+    """The column each key the structure does not know is stored under (a name of the raw
+    table's own columns as `<name>__export`); a key with the loader's prefix, or two names
+    that differ only in case, reject the file that has them."""
+    stored: dict[str, str] = {}
+    for path, keys in keys_by_file.items():
+        taken = {k.lower(): k for k in known}
+        for key in sorted(keys):
+            if key.lower().startswith(RESERVED):
+                raise FileRejected(path, f"key {key!r} starts with {RESERVED!r}, a prefix the "
+                                         "loader keeps for its own columns; rename it")
+            name = RENAMED.format(key) if key.lower() in META_COLUMNS else key
+            clash = taken.setdefault(name.lower(), key)
+            if clash != key:
+                raise FileRejected(path, f"keys {clash!r} and {key!r} differ only in case, "
+                                         "which the warehouse cannot tell apart; rename or "
+                                         "remove one")
+            stored[key] = name
+    return stored
 
 
 def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
@@ -535,7 +665,7 @@ def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
     (unless required), anything else is a bad type. Rare, so done only when needed."""
     reasons = []
     for key, sql_type in known.items():
-        raw = f"json_extract(_line, {_json_path(key)})"
+        raw = f"json_extract(__mp_line, {_json_path(key)})"
         present = f"({raw} is not null and json_type({raw}) <> 'NULL')"
         column = by_name.get(key)
         if column and column.required:
@@ -547,12 +677,12 @@ def _explain_suspects(con: duckdb.DuckDBPyConnection, known: dict[str, str],
                            f"then {reason} end")
         elif column and column.kind != "text":
             rule = _violation(Column(key, column.kind, False, column.fmt),
-                              f"json_extract_string(_line, {_json_path(key)})")
+                              f"json_extract_string(__mp_line, {_json_path(key)})")
             if rule:
                 reasons.append(rule)
     con.execute(
-        f"update {STAGE} set _reason = {_reason_sql(reasons)} "
-        f"where contains(_reason, {quote_literal(SUSPECT)})"
+        f"update {STAGE} set __mp_reason = {_reason_sql(reasons)} "
+        f"where contains(__mp_reason, {quote_literal(SUSPECT)})"
     )
 
 
@@ -560,7 +690,7 @@ def _no_bad_rows(con: duckdb.DuckDBPyConnection) -> None:
     """Formats that find every bad row while staging leave the table of unparsed rows empty."""
     con.execute(f"create or replace temp table {BAD} as "
                 f"select 0::bigint as record, ''::varchar as reason, ''::varchar as raw_line, "
-                f"''::varchar as _file_path where false")
+                f"''::varchar as __mp_file_path where false")
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: FileFacts) -> Staged:
@@ -576,6 +706,8 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: File
     declared = {c.name: "VARCHAR" for c in spec.columns}
     declared.update(dict(spec.structure))
     types = {name: declared.get(name, "JSON") for name in file_types}
+    stored = _stored_keys({str(facts.path): set(file_types) - set(declared)}, declared)
+    stored.update({name: name for name in declared})
     checks = [
         f"case when {quote_ident(c.name)} is null then "
         f"{quote_literal('missing required field: ' + c.name)} end"
@@ -588,24 +720,25 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, spec: EntitySpec, facts: File
     for name, sql_type in types.items():
         column = quote_ident(name)
         if sql_type == "JSON":
-            typed.append(f"to_json({column}) as {column}")
+            typed.append(f"to_json({column}) as {quote_ident(stored[name])}")
             continue
         cast = f"try_cast({column} as {sql_type})"
-        typed.append(f"{cast} as {column}")
+        typed.append(f"{cast} as {quote_ident(stored[name])}")
         checks.append(f"case when {column} is not null and {cast} is null then "
                       f"{quote_literal(f'bad type: {name} is not {sql_type.lower()}')} end")
     original = ", ".join(quote_ident(c) for c in file_types)
     con.execute(
         f"create or replace temp table {STAGE} as "
-        f"with checked as (select *, {_reason_sql(checks)} as _reason "
+        f"with checked as (select *, {_reason_sql(checks)} as __mp_reason "
         f"from read_parquet({path}, file_row_number = true)) "
-        f"select {', '.join(typed)}, file_row_number + 1 as _row, _reason, "
-        f"case when _reason is not null then "
-        f"cast(to_json(struct_pack({original})) as varchar) end as _line, "
-        f"{path} as _file_path from checked"
+        f"select {', '.join(typed)}, file_row_number + 1 as __mp_row, __mp_reason, "
+        f"case when __mp_reason is not null then "
+        f"cast(to_json(struct_pack({original})) as varchar) end as __mp_line, "
+        f"{path} as __mp_file_path from checked"
     )
     _no_bad_rows(con)
-    return Staged(columns=types, raw_line="_line")
+    return Staged(columns={stored[name]: t for name, t in types.items()},
+                  raw_line="__mp_line")
 
 
 def _verdicts(
@@ -617,8 +750,8 @@ def _verdicts(
 ) -> list[LoadResult]:
     """Each staged file's counts, and whether it is within the error budget."""
     tallies = con.sql(
-        f"select _file_path, 'bad' as kind, reason, count(*) from {BAD} group by all "
-        f"union all select _file_path, 'stage', _reason, count(*) from {rows} group by all"
+        f"select __mp_file_path, 'bad' as kind, reason, count(*) from {BAD} group by all "
+        f"union all select __mp_file_path, 'stage', __mp_reason, count(*) from {rows} group by all"
     ).fetchall()
     share, floor = budget
     results = []
@@ -668,7 +801,7 @@ def _write(
     rows, raw_line = accepted[0][1].rows, accepted[0][1].raw_line
     paths = [str(facts.path) for facts, _ in accepted]
     mine = "true" if every_file else (
-        "list_contains([" + ", ".join(quote_literal(p) for p in paths) + "], _file_path)")
+        "list_contains([" + ", ".join(quote_literal(p) for p in paths) + "], __mp_file_path)")
     columns: dict[str, str] = {}
     for _, staged in accepted:
         columns.update(staged.columns)
@@ -681,28 +814,28 @@ def _write(
         key = quote_ident(spec.replace_by)
         replaced = con.execute(
             f"delete from {spec.table} where not starts_with(_file, ?) and {key} in "
-            f"(select distinct {key} from {rows} where _reason is null and {mine})", [folder]
+            f"(select distinct {key} from {rows} where __mp_reason is null and {mine})", [folder]
         ).fetchall()
         if replaced[0][0]:
             log.info("%s: replaced %d rows that earlier exports held for their days",
                      ", ".join(paths), replaced[0][0])
     cols = ", ".join(quote_ident(c) for c in columns)
     con.execute(
-        f"insert into {spec.table} by name select {cols}, _file_path as _file, "
-        f"_row, now() as _loaded_at, {quote_literal(run_id)} as _run_id "
-        f"from {rows} where _reason is null and {mine}"
+        f"insert into {spec.table} by name select {cols}, __mp_file_path as _file, "
+        f"__mp_row as _row, now() as _loaded_at, {quote_literal(run_id)} as _run_id "
+        f"from {rows} where __mp_reason is null and {mine}"
     )
     source, entity, run = quote_literal(spec.source), quote_literal(spec.entity), \
         quote_literal(run_id)
-    sha = "case _file_path " + " ".join(
+    sha = "case __mp_file_path " + " ".join(
         f"when {quote_literal(str(facts.path))} then {quote_literal(facts.sha256)}"
         for facts, _ in accepted) + " end"
     con.execute(
         f"insert into raw.quarantine "
-        f"select {source}, {entity}, _file_path, {sha}, record, raw_line, reason, {run}, now() "
+        f"select {source}, {entity}, __mp_file_path, {sha}, record, raw_line, reason, {run}, now() "
         f"from {BAD} where {mine} union all "
-        f"select {source}, {entity}, _file_path, {sha}, _row, {raw_line}, _reason, "
-        f"{run}, now() from {rows} where _reason is not null and {mine}"
+        f"select {source}, {entity}, __mp_file_path, {sha}, __mp_row, {raw_line}, __mp_reason, "
+        f"{run}, now() from {rows} where __mp_reason is not null and {mine}"
     )
 
 

@@ -7,7 +7,6 @@ CLI for a user's own export.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -15,8 +14,8 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.config import Settings
-from pipelines.ingest import ledger
-from pipelines.ingest.files import FileFacts, inspect_file
+from pipelines.ingest import landing, ledger
+from pipelines.ingest.files import FileFacts, Limits, inspect_file, transcoded
 from pipelines.ingest.loader import (
     LoadResult,
     drop_staging,
@@ -30,7 +29,6 @@ from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
 
-DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # NDJSON files up to this size are staged together, this many bytes at most at a time.
 SMALL_FILE_BYTES = 4 << 20
 BATCH_BYTES = 64 << 20
@@ -45,13 +43,21 @@ class IngestReport:
     source: str
     results: list[LoadResult] = field(default_factory=list)
     unrecognised: list[str] = field(default_factory=list)
+    # Landing folders whose files no run loads (a name that is no export date), with why.
+    skipped_folders: dict[str, str] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
 
     def summary(self) -> str:
+        skipped = "; ".join(f"{folder} skipped: {why}"
+                            for folder, why in self.skipped_folders.items())
+        if skipped:
+            skipped = (f"; {len(self.skipped_folders)} "
+                       f"folder{'s' if len(self.skipped_folders) > 1 else ''} skipped, "
+                       f"their files not loaded ({skipped})")
         if not self.results and not self.unrecognised:
-            return f"{self.source}: no new files"
+            return f"{self.source}: no new files{skipped}"
         loaded = sum(r.rows_loaded for r in self.results)
         quarantined = sum(r.rows_quarantined for r in self.results)
         parts = [
@@ -63,13 +69,14 @@ class IngestReport:
         ]
         if self.unrecognised:
             parts.append(f"{len(self.unrecognised)} unrecognised files not loaded")
-        return ", ".join(parts)
+        return ", ".join(parts) + skipped
 
     def to_dict(self) -> dict:
         return {
             "source": self.source,
             "results": [asdict(r) for r in self.results],
             "unrecognised": self.unrecognised,
+            "skipped_folders": self.skipped_folders,
         }
 
 
@@ -77,20 +84,12 @@ def discover(settings: Settings, source: str, logical_date: date | None) -> list
     """Files for `source` in the landing folder, oldest export first.
 
     Folders named by export date (`YYYY-MM-DD`) after `logical_date` are left for later runs,
-    so rerunning an old day never reads files from its future.
+    so rerunning an old day never reads files from its future. Folders whose name is no export
+    date are skipped (`landing.scan` says why).
     """
-    root = settings.landing_dir / source
-    if not root.is_dir():
-        return []
-    files = []
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        dated = [p for p in path.relative_to(root).parts[:-1] if DATE_DIR.match(p)]
-        if logical_date and dated and date.fromisoformat(dated[-1]) > logical_date:
-            continue
-        files.append(path)
-    return files
+    found = landing.scan(settings.landing_dir, source)
+    return [path for path, when in found.files
+            if not (logical_date and when and when > logical_date)]
 
 
 def ingest_files(
@@ -127,10 +126,14 @@ def ingest_files(
                 report.results.append(result)
                 if result.status in ledger.DONE_STATUSES:
                     done.add(facts.sha256)
+                if facts.read_path:
+                    facts.read_path.unlink(missing_ok=True)
             batch.clear()
 
         plan = _plan(source, paths, unchanged)
-        inspected = _inspect_ahead([(p, spec) for p, spec, skip in plan if spec and not skip])
+        limits = Limits(settings.max_line_bytes, settings.max_file_bytes)
+        inspected = _inspect_ahead([(p, spec) for p, spec, skip in plan if spec and not skip],
+                                   limits)
         for path, spec, skip in plan:
             if spec is None:
                 log.warning("%s: no %s entity matches this file name; not loaded", path, source)
@@ -155,7 +158,8 @@ def ingest_files(
                 continue
             if not _batches_with(batch, batch_spec, spec, facts):
                 load_batch()
-            batch.append(facts)
+            fmt = spec.format_of(path.name)
+            batch.append(transcoded(facts, settings.temp_dir / "ingest", f".{fmt}"))
             batch_spec = spec
         load_batch()
         drop_staging(con)
@@ -181,16 +185,18 @@ def _plan(
     return plan
 
 
-def _inspect_ahead(files: list[tuple[Path, EntitySpec]]) -> Iterator[FileFacts]:
+def _inspect_ahead(files: list[tuple[Path, EntitySpec]],
+                   limits: Limits | None = None) -> Iterator[FileFacts]:
     """The files' facts in order, each file hashed while the one before it loads: hashing is
     Python on one core, and DuckDB's load leaves a core free for part of its time."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         ahead = None
         for i, (path, spec) in enumerate(files):
-            current = ahead or pool.submit(inspect_file, path, spec.format_of(path.name))
+            current = ahead or pool.submit(inspect_file, path, spec.format_of(path.name), limits)
             if i + 1 < len(files):
                 following, next_spec = files[i + 1]
-                ahead = pool.submit(inspect_file, following, next_spec.format_of(following.name))
+                ahead = pool.submit(inspect_file, following, next_spec.format_of(following.name),
+                                    limits)
             yield current.result()
 
 
@@ -198,7 +204,8 @@ def _batches_with(
     batch: list[FileFacts], batch_spec: EntitySpec | None, spec: EntitySpec, facts: FileFacts
 ) -> bool:
     """Whether `facts` can be loaded with the files waiting in `batch`: small NDJSON files of
-    one entity, export folder and encoding, up to `BATCH_BYTES` together."""
+    one entity, export folder and encoding (UTF-8: a file in another encoding is read from its
+    own UTF-8 copy), up to `BATCH_BYTES` together."""
     if not batch:
         return True
     small = all(f.size <= SMALL_FILE_BYTES for f in (*batch, facts))
@@ -207,7 +214,8 @@ def _batches_with(
         and spec == batch_spec
         and spec.format_of(facts.path.name) == "ndjson"
         and batch_spec.format_of(batch[0].path.name) == "ndjson"
-        and facts.encoding == batch[0].encoding
+        and facts.encoding == batch[0].encoding == "utf-8"
+        and not facts.problem
         and facts.path.parent == batch[0].path.parent
         and sum(f.size for f in batch) + facts.size <= BATCH_BYTES
     )
@@ -218,7 +226,18 @@ def ingest_source(
 ) -> IngestReport:
     """Load every new file of `source` in the landing folder up to `logical_date`."""
     paths = discover(settings, source, logical_date)
+    skipped = landing.scan(settings.landing_dir, source).skipped
+    for folder, why in skipped.items():
+        log.warning("%s: skipped, %s; its files are not loaded by any run", folder, why)
     if not paths:
         log.warning("%s: no files under %s; nothing to load", source,
                     settings.landing_dir / source)
-    return ingest_files(settings, source, paths, run_id)
+    try:
+        report = ingest_files(settings, source, paths, run_id)
+    except IngestError as error:
+        if skipped:
+            raise IngestError("\n".join([str(error), *(
+                f"{folder}: skipped, {why}" for folder, why in skipped.items())])) from None
+        raise
+    report.skipped_folders = {str(folder): why for folder, why in skipped.items()}
+    return report

@@ -375,7 +375,11 @@ def test_ndjson_row_numbers_hold_in_a_file_read_in_parallel(tmp_path_factory):
 
 
 def test_a_line_longer_than_the_fast_read_allows_is_read_whole(settings):
-    """Lines over the first read's 2 MB limit send the file to the 64 MB read, not to an error."""
+    """Where the line limit allows them (MARKETING_MAX_LINE_BYTES), lines over the first read's
+    2 MB send the file to the 64 MB read, not to an error."""
+    from dataclasses import replace
+
+    settings = replace(settings, max_line_bytes=64 << 20)
     long_page = "https://shop.example/p?" + "x" * (3 << 20)
     lines = [ga4_event(1), ga4_event(2, page_location=long_page), ga4_event(3)]
     write_landing(settings, "ga4", "2026-10-30", "events_20261029.ndjson", "\n".join(lines))

@@ -115,11 +115,12 @@ def test_a_day_with_no_exports_is_refused_before_anything_runs(settings):
         runcheck.check_date(settings, date(2010, 12, 8))
 
 
-def test_a_folder_named_like_an_impossible_date_is_named(settings):
-    write_landing(settings, "orders", "2026-02-30", "orders.csv", ORDERS)
-    with pytest.raises(ValueError, match=r"orders/2026-02-30: the folder name is not a real "
-                                         r"date"):
-        runcheck.landing_dates(settings)
+def test_a_folder_named_like_an_impossible_date_is_skipped_and_named(settings):
+    bad = write_landing(settings, "orders", "2026-02-30", "orders.csv", ORDERS)
+    assert runcheck.landing_dates(settings) == []
+    assert runcheck.waiting_files(settings, DAY) == [
+        (bad, "its folder 2026-02-30 is skipped: the folder name is not a real date "
+              "(YYYY-MM-DD)")]
 
 
 def test_cli_refuses_a_day_without_data_in_one_sentence(settings, monkeypatch, capsys):
