@@ -114,10 +114,11 @@ class Settings:
     # Per-source budgets (env MARKETING_ERROR_BUDGET_<SOURCE>), overriding `error_budget`.
     error_budgets: dict[str, float] = field(default_factory=dict)
     # A landing file with a longer line (its line end included), or a larger file, is rejected
-    # whole, naming the line: a GA4 event line is a few KB, so a line of a MiB is a file that
-    # is not what its name says (a dump on one line), and a file of 64 GiB a mistake that
-    # would fill the disk before it failed (env MARKETING_MAX_LINE_BYTES / _FILE_BYTES).
-    max_line_bytes: int = 1 << 20
+    # whole, naming the line: a GA4 event line is a few KB, and 16 MiB is DuckDB's own largest
+    # JSON object (`maximum_object_size`), so a longer line is a file that is not what its
+    # name says (a dump on one line); a file of 64 GiB is a mistake that would fill the disk
+    # before it failed (env MARKETING_MAX_LINE_BYTES / _FILE_BYTES).
+    max_line_bytes: int = 16 << 20
     max_file_bytes: int = 64 << 30
     churn_horizon_days: int = 90
     # Lifetime value is what a customer spends in the next year; training cutoffs end this
@@ -179,7 +180,7 @@ class Settings:
         kwargs["promotion_tolerance"] = _env_float("MARKETING_PROMOTION_TOLERANCE", 0.005)
         kwargs["ml_threads"] = _env_int("MARKETING_ML_THREADS", 1)
         kwargs["error_budget_min_rows"] = _env_int("MARKETING_ERROR_BUDGET_MIN_ROWS", 1)
-        for key, default in (("max_line_bytes", 1 << 20), ("max_file_bytes", 64 << 30)):
+        for key, default in (("max_line_bytes", 16 << 20), ("max_file_bytes", 64 << 30)):
             name = f"MARKETING_{key.upper()}"
             kwargs[key] = _env_int(name, default)
             if kwargs[key] < 1:  # type: ignore[operator]

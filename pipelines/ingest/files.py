@@ -52,7 +52,7 @@ class Limits:
     """The largest line and file a load accepts (settings MARKETING_MAX_LINE_BYTES and
     MARKETING_MAX_FILE_BYTES)."""
 
-    max_line_bytes: int = 1 << 20
+    max_line_bytes: int = 16 << 20
     max_file_bytes: int = 64 << 30
 
 

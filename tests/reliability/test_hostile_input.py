@@ -148,7 +148,7 @@ def test_limits_are_settings_with_sane_defaults(monkeypatch):
     from pipelines.config import Settings
 
     defaults = Settings.from_env()
-    assert defaults.max_line_bytes == 1 << 20
+    assert defaults.max_line_bytes == 16 << 20
     assert defaults.max_file_bytes >= 1 << 30
     monkeypatch.setenv("MARKETING_MAX_LINE_BYTES", "2048")
     assert Settings.from_env().max_line_bytes == 2048
