@@ -87,7 +87,7 @@ def ltv_spearman(published: Path, work: Path, truth: Path, day: date) -> dict:
     """Spearman correlation of the published lifetime values, and of BG/NBD + Gamma-Gamma
     fit on the same day's features, with what each customer really spent in the next year;
     and the totals predicted against the truth's."""
-    from pipelines.ml.features import read_features, read_purchases, with_btyd
+    from pipelines.ml.features import read_features, with_btyd
 
     con = duckdb.connect(str(published), read_only=True)
     scored = con.sql(
@@ -98,10 +98,9 @@ def ltv_spearman(published: Path, work: Path, truth: Path, day: date) -> dict:
     con = duckdb.connect(str(work), read_only=True)
     try:
         features = read_features(con).filter(pl.col("as_of_date") == day)
-        orders = read_purchases(con)
     finally:
         con.close()
-    btyd = with_btyd(features, orders).select("customer_key", "expected_value_365d")
+    btyd = with_btyd(features).select("customer_key", "expected_value_365d")
     people = pl.read_parquet(truth / "customers.parquet").select("email", "value_next_365d")
     joined = scored.join(btyd, on="customer_key", how="inner").join(
         people, on="email", how="inner"

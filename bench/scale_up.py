@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.ml import churn, registry, trainer
-from pipelines.ml.features import read_features, read_purchases, with_btyd
+from pipelines.ml.features import read_features, with_btyd
 from pipelines.ml.labels import active
 from pipelines.segments.features import build_features, email_reads
 from pipelines.segments.personas import find_personas
@@ -43,16 +43,15 @@ def score_churn_at(settings: Settings, times: int, day: date) -> dict:
     con = connect(settings, path=settings.work_db, read_only=True)
     try:
         features = read_features(con).filter(pl.col("as_of_date") == day)
-        orders = read_purchases(con)
     finally:
         con.close()
-    features, orders = repeat(features, times), repeat(orders, times)
+    features = repeat(features, times)
     card = registry.current(settings.models_dir, churn.MODEL)
     if card is None:
         raise SystemExit(f"{settings.models_dir}: no churn model; run make bench first")
     card, booster = registry.load(settings.models_dir, churn.MODEL, card.version)
     start = time.perf_counter()
-    current = active(with_btyd(features, orders)).sort("customer_key")
+    current = active(with_btyd(features)).sort("customer_key")
     btyd = time.perf_counter() - start
     scores = trainer.score_with(churn.SPEC, card, booster, current, day)
     return {"customers": current.height, "rows": scores.height, "btyd_seconds": btyd,

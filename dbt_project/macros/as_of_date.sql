@@ -7,3 +7,11 @@
 {% macro as_of_date() %}
     {{ return(var("as_of_date", env_var("MARKETING_AS_OF_DATE", modules.datetime.date.today().isoformat()))) }}
 {% endmacro %}
+
+{#
+    The end of the run's date (midnight after it, UTC): what happened before it is known to
+    the run; what is dated at or after it is not yet.
+#}
+{% macro end_of_as_of_date() %}
+    (cast(date '{{ as_of_date() }}' + 1 as timestamp) at time zone 'UTC')
+{%- endmacro %}

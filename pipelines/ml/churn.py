@@ -72,11 +72,11 @@ def fit_and_score(
     promoting) a new one first when the current one is `retrain_every_days` old.
 
     `features` are `marts.customer_features` (every cutoff), `purchases` those of
-    `features.read_purchases`; the buy-till-you-die columns are added here, for the older
-    cutoffs only when a retrain needs them. Each cutoff's fit uses all customers who had
-    bought by then, not only the active ones.
+    `features.read_purchases` (for the labels); the buy-till-you-die columns are added
+    here, for the older cutoffs only when a retrain needs them. Each cutoff's fit uses all
+    customers who had bought by then, not only the active ones.
     """
-    today, fits = btyd_enrich(features.filter(pl.col("as_of_date") == logical_date), purchases)
+    today, fits = btyd_enrich(features.filter(pl.col("as_of_date") == logical_date))
     outcome = trainer.run(
         SPEC,
         baseline.CHURN_RIVALS,
@@ -99,9 +99,7 @@ def labelled_rows(
     and those cutoffs: what a retrain as of `logical_date` learns from."""
     cutoffs = sorted(set(active(features).get_column("as_of_date").to_list()))
     training, validation = trainer.split_cutoffs(cutoffs, logical_date, horizon_days)
-    rows, fits = btyd_enrich(
-        features.filter(pl.col("as_of_date").is_in([*training, validation])), purchases
-    )
+    rows, fits = btyd_enrich(features.filter(pl.col("as_of_date").is_in([*training, validation])))
     return trainer.Labelled(
         churn_labels(active(rows), purchases, horizon_days),
         training,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 import duckdb
 import numpy as np
@@ -63,12 +63,12 @@ def read_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def read_purchases(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every customer's purchases (`marts.fct_purchases`: the orders of one day that are
-    purchases, taken together): the day as `ordered_at` (its midnight, UTC), `amount` (as
-    ordered) and `value` (net of refunds). The one source of purchases for the models: the
-    buy-till-you-die summaries count these, labels look for them after a cutoff. Features use
-    the amount: the exports do not say when a refund happened, so it may be news after a
-    cutoff. Labels, which look forward, use the value."""
+    """Every customer's purchases as known at the end of the run's date (`marts.fct_purchases`:
+    the orders of one day that are purchases, taken together): the day as `ordered_at` (its
+    midnight, UTC), `amount` (as ordered) and `value` (net of refunds). What labels look for
+    after a cutoff, and where lifetime value's history begins. Features come from
+    `marts.customer_features` alone, which places each order and cancellation against each
+    cutoff (a purchase cancelled since an older cutoff was one at it)."""
     purchases = con.sql(
         "select customer_key, purchase_date, orders, cast(amount as double) as amount, "
         "cast(value as double) as value from marts.fct_purchases"
@@ -86,84 +86,6 @@ BTYD_FEATURES: tuple[str, ...] = (
     "expected_order_value",
     "expected_value_365d",
 )
-
-
-def repeat_order_value(features: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
-    """Mean amount of each customer's repeat purchases (all but the first; `orders` are the
-    purchases of `read_purchases`) known at each cutoff:
-    customer_key, as_of_date, repeat_order_value (null without a repeat order).
-
-    Running totals per customer, looked up as of each cutoff (an as-of join), so the cost
-    grows with orders plus feature rows, not their product. One cutoff (the daily scoring)
-    needs no running totals: a group-by of the orders before it, which spares the sort.
-    """
-    cutoffs = features.get_column("as_of_date").unique()
-    if cutoffs.len() == 1:
-        return _repeat_order_value_at(features, orders, cutoffs.item())
-    running = (
-        orders.select("customer_key", "ordered_at", "amount")
-        .sort("customer_key", "ordered_at", "amount")
-        .with_columns(
-            n=pl.int_range(1, pl.len() + 1).over("customer_key"),
-            total=pl.col("amount").cum_sum().over("customer_key"),
-            first=pl.col("amount").first().over("customer_key"),
-        )
-        .sort("ordered_at")
-    )
-    rows = (
-        features.select("customer_key", "as_of_date")
-        .with_columns(
-            cutoff_at=pl.col("as_of_date").cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
-        )
-        .sort("cutoff_at")
-    )
-    known = rows.join_asof(
-        running,
-        left_on="cutoff_at",
-        right_on="ordered_at",
-        by="customer_key",
-        strategy="backward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    )
-    return known.select(
-        "customer_key",
-        "as_of_date",
-        pl.when(pl.col("n") > 1)
-        .then((pl.col("total") - pl.col("first")) / (pl.col("n") - 1))
-        .alias("repeat_order_value"),
-    )
-
-
-def _repeat_order_value_at(
-    features: pl.DataFrame, orders: pl.DataFrame, as_of: date
-) -> pl.DataFrame:
-    end_at = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
-    known = (
-        orders.lazy()
-        .filter(pl.col("ordered_at") < end_at)
-        .group_by("customer_key")
-        .agg(
-            n=pl.len(),
-            total=pl.col("amount").sum(),
-            # The earliest order; of orders at the same instant, the smallest, as the
-            # running totals' sort would leave them.
-            first=pl.col("amount").sort_by("ordered_at", "amount").first(),
-        )
-    )
-    return (
-        features.lazy()
-        .select("customer_key", "as_of_date")
-        .join(known, on="customer_key", how="left")
-        .select(
-            "customer_key",
-            "as_of_date",
-            pl.when(pl.col("n") > 1)
-            .then((pl.col("total") - pl.col("first")) / (pl.col("n") - 1))
-            .alias("repeat_order_value"),
-        )
-        .collect()
-    )
 
 
 def btyd_inputs(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -264,30 +186,25 @@ def btyd_scores(frame: pl.DataFrame) -> tuple[pl.DataFrame, BtydFit | str]:
     return frame.with_columns(pl.Series(k, v) for k, v in columns.items()), fit
 
 
-def btyd_enrich(
-    features: pl.DataFrame, purchases: pl.DataFrame
-) -> tuple[pl.DataFrame, dict[date, BtydFit | str]]:
-    """`features` (every cutoff) with `repeat_order_value` and `BTYD_FEATURES` added, each
-    cutoff fit on its own customers, so nothing after a cutoff shapes its features; and each
-    cutoff's fit (or why it has none)."""
+def btyd_enrich(features: pl.DataFrame) -> tuple[pl.DataFrame, dict[date, BtydFit | str]]:
+    """`features` (every cutoff, with customer_features' purchase_days and
+    repeat_order_value) with `BTYD_FEATURES` added, each cutoff fit on its own customers, so
+    nothing after a cutoff shapes its features; and each cutoff's fit (or why it has none)."""
     if features.height == 0:
         return features.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias(f) for f in ("repeat_order_value", *BTYD_FEATURES)
+            pl.lit(None, dtype=pl.Float64).alias(f) for f in BTYD_FEATURES
         ), {}
-    enriched = features.join(
-        repeat_order_value(features, purchases), on=["as_of_date", "customer_key"], how="left"
-    )
     parts, fits = [], {}
-    for part in enriched.partition_by("as_of_date", maintain_order=True):
+    for part in features.partition_by("as_of_date", maintain_order=True):
         scored, fit = btyd_scores(part)
         parts.append(scored)
         fits[part.get_column("as_of_date").first()] = fit
     return pl.concat(parts), fits
 
 
-def with_btyd(features: pl.DataFrame, purchases: pl.DataFrame) -> pl.DataFrame:
+def with_btyd(features: pl.DataFrame) -> pl.DataFrame:
     """`btyd_enrich` without the fits."""
-    return btyd_enrich(features, purchases)[0]
+    return btyd_enrich(features)[0]
 
 
 def fit_records(fits: dict[date, BtydFit | str]) -> dict[str, dict]:

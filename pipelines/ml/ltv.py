@@ -237,6 +237,34 @@ def horizon_scaling(
     )
 
 
+def labelled_rows(
+    features: pl.DataFrame,
+    purchases: pl.DataFrame,
+    logical_date: date,
+    horizon_days: int,
+    gap_days: int,
+    min_label_days: int,
+) -> trainer.Labelled:
+    """The customers of the training and validation cutoffs with what they spent in the
+    outcome window after each (`choose_window`), and those cutoffs: what a retrain as of
+    `logical_date` learns from. Raises `InsufficientHistoryError` when there is too little."""
+    if purchases.height == 0:
+        raise trainer.InsufficientHistoryError("no purchases yet")
+    cutoffs = sorted(set(features.get_column("as_of_date").to_list()))
+    first = purchases.get_column("ordered_at").min().date()
+    window, training, validation = choose_window(
+        cutoffs, first, logical_date, horizon_days, gap_days, min_label_days
+    )
+    rows, fits = btyd_enrich(features.filter(pl.col("as_of_date").is_in([*training, validation])))
+    return trainer.Labelled(
+        value_labels(rows, purchases, window),
+        training,
+        validation,
+        window,
+        {"btyd": fit_records(fits)},
+    )
+
+
 def fit_and_score(
     features: pl.DataFrame,
     purchases: pl.DataFrame,
@@ -251,29 +279,13 @@ def fit_and_score(
 ) -> trainer.Outcome:
     """Score every customer who has bought (as of `logical_date`) with their expected value
     over the next `horizon_days`. `features` are `marts.customer_features` (every cutoff),
-    `purchases` those of `features.read_purchases`; the buy-till-you-die columns are added
-    here, for older cutoffs only when retraining."""
-    current, current_fits = btyd_enrich(
-        features.filter(pl.col("as_of_date") == logical_date), purchases
-    )
+    `purchases` those of `features.read_purchases` (for the labels); the buy-till-you-die
+    columns are added here, for older cutoffs only when retraining."""
+    current, current_fits = btyd_enrich(features.filter(pl.col("as_of_date") == logical_date))
 
     def labelled() -> trainer.Labelled:
-        if purchases.height == 0:
-            raise trainer.InsufficientHistoryError("no purchases yet")
-        cutoffs = sorted(set(features.get_column("as_of_date").to_list()))
-        first = purchases.get_column("ordered_at").min().date()
-        window, training, validation = choose_window(
-            cutoffs, first, logical_date, horizon_days, gap_days, min_label_days
-        )
-        rows, fits = btyd_enrich(
-            features.filter(pl.col("as_of_date").is_in([*training, validation])), purchases
-        )
-        return trainer.Labelled(
-            value_labels(rows, purchases, window),
-            training,
-            validation,
-            window,
-            {"btyd": fit_records(fits)},
+        return labelled_rows(
+            features, purchases, logical_date, horizon_days, gap_days, min_label_days
         )
 
     outcome = trainer.run(

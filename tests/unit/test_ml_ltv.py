@@ -8,13 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from pipelines.ml import features as features_mod
 from pipelines.ml import ltv, registry, trainer
-from pipelines.ml.features import BTYD_FEATURES, repeat_order_value, with_btyd
+from pipelines.ml.features import BTYD_FEATURES, with_btyd
 from pipelines.ml.labels import value_labels
 
 CUTOFF = date(2026, 1, 31)
@@ -61,64 +59,21 @@ def test_value_label_nets_refunds_and_never_goes_below_zero():
     assert labelled.get_column("value_next").to_list() == [80.0, 0.0]
 
 
-def test_repeat_order_value_averages_the_orders_after_the_first_known_by_each_cutoff():
-    features = pl.DataFrame(
-        {
-            "customer_key": ["a", "a", "a", "b"],
-            "as_of_date": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 3, 1)],
-        }
+def repeat_order_value() -> pl.Expr:
+    """What `marts.customer_features.repeat_order_value` is, over one customer's day-grain
+    purchases known at a cutoff: the mean amount of all but the first (null without one)."""
+    first = pl.col("amount").sort_by("ordered_at").first()
+    return (
+        pl.when(pl.len() > 1)
+        .then((pl.col("amount").sum() - first) / (pl.len() - 1))
+        .alias("repeat_order_value")
     )
-    orders = orders_frame(
-        [
-            ("a", datetime(2025, 12, 1, tzinfo=UTC), 100.0),  # first order: not a repeat
-            ("a", datetime(2026, 1, 15, tzinfo=UTC), 20.0),
-            ("a", datetime(2026, 2, 1, 12, tzinfo=UTC), 40.0),  # on cutoff day 2026-02-01: known
-            ("b", datetime(2026, 2, 10, tzinfo=UTC), 7.0),
-        ]
-    )
-    got = repeat_order_value(features, orders).sort("as_of_date", "customer_key")
-    assert got.rows() == [
-        ("a", date(2026, 1, 1), None),
-        ("a", date(2026, 2, 1), 30.0),
-        ("a", date(2026, 3, 1), 30.0),
-        ("b", date(2026, 3, 1), None),
-    ]
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    orders=st.lists(
-        st.tuples(
-            st.sampled_from(["a", "b", "c", "d"]),
-            st.integers(0, 8),  # day of the order; few days, so that instants tie
-            st.sampled_from([0, 12]),
-            st.integers(1, 500),
-        ),
-        max_size=40,
-    ),
-    cutoff_day=st.integers(0, 10),
-)
-def test_repeat_order_value_of_one_cutoff_equals_the_running_totals(orders, cutoff_day):
-    # One cutoff takes a group-by; several take running totals and an as-of join.
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    frame = orders_frame(
-        [(c, start + timedelta(days=d, hours=h), float(a)) for c, d, h, a in orders]
-    )
-    cutoff = start.date() + timedelta(days=cutoff_day)
-    keys = ["a", "b", "c", "d", "e"]
-    one = pl.DataFrame({"customer_key": keys, "as_of_date": [cutoff] * 5})
-    two = pl.concat([one, one.with_columns(pl.lit(date(2027, 6, 1)).alias("as_of_date"))])
-    fast = repeat_order_value(one, frame).sort("customer_key")
-    running = (
-        repeat_order_value(two, frame).filter(pl.col("as_of_date") == cutoff).sort("customer_key")
-    )
-    assert_frame_equal(fast, running)
-
-
-def synthetic_shop(seed: int, n: int, end: date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Customers ordering at their own rate since their first order, as purchases (one per
-    customer and day, as `marts.fct_purchases` has them), and their RFM features (as
-    `marts.customer_features` computes them) at monthly cutoffs up to `end`."""
+def synthetic_shop(seed: int, n: int, end: date) -> pl.DataFrame:
+    """The RFM and purchase-day features (as `marts.customer_features` computes them) at
+    monthly cutoffs up to `end` of customers ordering at their own rate since their first
+    order (one purchase per customer and day, as `marts.fct_purchases` has them)."""
     rng = np.random.default_rng(seed)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     rows = []
@@ -153,20 +108,20 @@ def synthetic_shop(seed: int, n: int, end: date) -> tuple[pl.DataFrame, pl.DataF
                 .dt.total_days()
                 .cast(pl.Int32)
                 .alias("tenure_days"),
+                repeat_order_value(),
             )
         )
-    return pl.concat(features).sort("as_of_date", "customer_key"), orders
+    return pl.concat(features).sort("as_of_date", "customer_key")
 
 
 def test_btyd_features_at_a_cutoff_ignore_everything_after_it():
     end = date(2026, 6, 30)
-    features, orders = synthetic_shop(1, 150, end)
+    features = synthetic_shop(1, 150, end)
     cutoff = end - timedelta(days=60)
-    end_at = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC) + timedelta(days=1)
     at_cutoff = features.filter(pl.col("as_of_date") == cutoff)
 
-    with_everything = with_btyd(features, orders).filter(pl.col("as_of_date") == cutoff)
-    only_the_past = with_btyd(at_cutoff, orders.filter(pl.col("ordered_at") < end_at))
+    with_everything = with_btyd(features).filter(pl.col("as_of_date") == cutoff)
+    only_the_past = with_btyd(at_cutoff)
 
     assert_frame_equal(with_everything.sort("customer_key"), only_the_past.sort("customer_key"))
     assert with_everything.select(BTYD_FEATURES).null_count().sum_horizontal().item() == 0
@@ -179,8 +134,8 @@ def test_btyd_features_at_a_cutoff_ignore_everything_after_it():
 
 
 def test_btyd_features_are_left_empty_when_the_cutoff_has_too_few_customers():
-    features, orders = synthetic_shop(2, 5, date(2026, 6, 30))
-    out = with_btyd(features, orders)
+    features = synthetic_shop(2, 5, date(2026, 6, 30))
+    out = with_btyd(features)
     assert out.height == features.height
     assert out.select(BTYD_FEATURES).null_count().row(0) == (features.height,) * 5
 
@@ -220,11 +175,11 @@ def test_btyd_fit_sample_is_the_same_customers_in_any_row_order():
 
 
 def test_btyd_features_fit_on_a_sample_stay_close_to_the_full_fit(monkeypatch):
-    features, orders = synthetic_shop(4, 1200, date(2026, 6, 30))
+    features = synthetic_shop(4, 1200, date(2026, 6, 30))
     features = features.filter(pl.col("as_of_date") == date(2026, 6, 30))
-    full = with_btyd(features, orders)
+    full = with_btyd(features)
     monkeypatch.setattr(features_mod, "BTYD_FIT_SAMPLE", 600)
-    sampled = with_btyd(features, orders)
+    sampled = with_btyd(features)
     assert not sampled["p_alive"].equals(full["p_alive"])  # the sample did change the fit
     for column in ("p_alive", "expected_orders_365d"):
         ratio = (sampled[column] / full[column]).to_numpy()
@@ -275,8 +230,8 @@ def test_too_short_a_history_learns_nothing_and_says_how_much_is_needed():
 
 def fitted_customers(seed: int = 3) -> tuple[pl.DataFrame, features_mod.BtydFit]:
     """Today's customers of a synthetic shop with their BG/NBD inputs, and the fit on them."""
-    features, orders = synthetic_shop(seed, 600, DAY)
-    today = with_btyd(features.filter(pl.col("as_of_date") == DAY), orders)
+    features = synthetic_shop(seed, 600, DAY)
+    today = with_btyd(features.filter(pl.col("as_of_date") == DAY))
     return today, features_mod.fit_btyd(today)
 
 
@@ -339,6 +294,7 @@ def rfm_at(purchases: pl.DataFrame, cutoff: date) -> pl.DataFrame:
         *(within(d).sum().cast(pl.Int32).alias(f"orders_{d}d") for d in (30, 90, 365)),
         *(pl.col("amount").filter(within(d)).sum().alias(f"revenue_{d}d") for d in (90, 365)),
         (span / (pl.len() - 1)).alias("avg_days_between_orders"),
+        repeat_order_value(),
     )
 
 

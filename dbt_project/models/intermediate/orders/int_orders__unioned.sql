@@ -6,6 +6,11 @@
     - `amount`: what was bought (the purchase lines; Shopify: the order total);
     - `refunded_amount`: what was given back (the return lines; Shopify: Refunded Amount);
     - revenue is amount less refunded_amount, of orders not cancelled.
+    An order is cancelled from `cancelled_at` on (Shopify's Cancelled at; a generic file's
+    cancelled status is undated, so from the order's own time): `is_cancelled` and
+    `is_purchase` say what was known by the end of the run's date (as_of_date), so a build for
+    an older day never knows of a cancellation that came after it. Features place
+    `cancelled_at` against each of their cutoffs.
     An order made only of return lines (a credit note) is no purchase: amount 0, its lines'
     value refunded on its own date, and `is_purchase` false, so it never counts as an order.
     An order that names nobody (no customer id, email or phone) is a guest checkout.
@@ -27,7 +32,7 @@ generic_values as (
         order_id,
         coalesce(sum(line_amount) filter (where not is_return), 0) as amount,
         coalesce(-sum(line_amount) filter (where is_return), 0) as refunded_amount,
-        bool_or(not is_return) as is_purchase,
+        bool_or(not is_return) as has_purchase_lines,
         count(*) as line_count,
         coalesce(sum(quantity) filter (where not is_return), 0) as units
     from lines
@@ -67,8 +72,11 @@ generic as (
         case when vals.refunded_amount > 0 then heads.ordered_at end as refunded_at,
         cast(0 as decimal(18, 2)) as discount_amount,
         cast(null as varchar) as discount_code,
-        heads.is_cancelled,
-        vals.is_purchase and not heads.is_cancelled as is_purchase,
+        -- The status is undated: a cancelled order counts as cancelled from the start. (A
+        -- line's first export wins in staging, so a status changed in a later export is
+        -- not read.)
+        case when heads.is_cancelled then heads.ordered_at end as cancelled_at,
+        vals.has_purchase_lines,
         vals.line_count,
         vals.units
     from generic_heads as heads
@@ -95,8 +103,9 @@ shopify as (
         max(discount_amount) as discount_amount,
         -- A free-shipping code discounts no line, so the code is the only trace of it.
         max(discount_code) as discount_code,
-        bool_or(is_cancelled) as is_cancelled,
-        not bool_or(is_cancelled) as is_purchase,
+        min(cancelled_at) as cancelled_at,
+        -- Shopify's export lists only what was sold.
+        true as has_purchase_lines,
         count(*) as line_count,
         sum(quantity) as units
     from shopify_lines as stg
@@ -125,6 +134,10 @@ final as (
             ) as billing_country
         ),
         unioned.billing_country as billing_country_as_exported,
+        coalesce(unioned.cancelled_at < {{ end_of_as_of_date() }}, false) as is_cancelled,
+        unioned.has_purchase_lines
+            and not coalesce(unioned.cancelled_at < {{ end_of_as_of_date() }}, false)
+            as is_purchase,
         unioned.shop_customer_id is null and unioned.email is null
             and unioned.phone_e164 is null as is_guest
     from unioned

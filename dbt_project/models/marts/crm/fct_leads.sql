@@ -17,9 +17,12 @@ people as (
 ),
 
 first_orders as (
+    -- Placing an order converts a lead, even one cancelled later: a lifecycle stage only moves
+    -- forward (HubSpot's default), and the conversion date then never moves when a later
+    -- cancellation arrives, so the leads open at a past cutoff stay what they were.
     select customer_key, min(ordered_at) as first_order_at
     from {{ ref('fct_orders') }}
-    where is_purchase and not is_guest
+    where has_purchase_lines and not is_guest
     group by customer_key
 ),
 

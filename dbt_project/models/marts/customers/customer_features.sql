@@ -1,15 +1,25 @@
 {#
     Point-in-time features: for each cutoff date, only what was known by the end of that day.
     The scoring run uses the newest cutoff; training uses older ones whose outcome is known.
+    Every row is dated and placed against the cutoff: orders by when they were placed, and
+    cancelled only from when they were cancelled (an order cancelled after a cutoff was a
+    purchase at it), refunds, email events, sessions and answers by their own time.
+    What is not dated is not used (Shopify's refunds; the CRM's current lifecycle stage).
+    Identity resolution is the one exception, by design: see the YAML description.
 #}
 with purchases as (
+    -- Orders with something bought, each with when (if ever) it was cancelled; which of them
+    -- were purchases is decided per cutoff below, as fct_orders.is_purchase decides it for
+    -- the run's date.
     select
         customer_key,
         ordered_at,
+        order_date,
+        cancelled_at,
         amount,
         discount_amount > 0 as is_discounted
     from {{ ref('fct_orders') }}
-    where is_purchase and not is_guest
+    where has_purchase_lines and not is_guest
 ),
 
 refunds as (
@@ -17,13 +27,9 @@ refunds as (
     -- export dates (a generic file's return lines and credit notes) can be placed before or
     -- after a cutoff; Shopify's export does not date them, so they are left out: one could be
     -- news after the cutoff.
-    select customer_key, refunded_at, refunded_amount
+    select customer_key, refunded_at, refunded_amount, cancelled_at
     from {{ ref('fct_orders') }}
-    where not is_cancelled and not is_guest and refunded_at is not null
-),
-
-purchase_days_known as (
-    select customer_key, purchase_date from {{ ref('fct_purchases') }}
+    where not is_guest and refunded_at is not null
 ),
 
 identifiers as (
@@ -51,8 +57,8 @@ responses as (
 ),
 
 lines as (
-    select customer_key, ordered_at, category from {{ ref('fct_order_lines') }}
-    where not is_cancelled and not is_return and not is_guest
+    select customer_key, ordered_at, cancelled_at, category from {{ ref('fct_order_lines') }}
+    where not is_return and not is_guest
 ),
 
 cutoffs as (
@@ -70,7 +76,9 @@ cutoff_times as (
 known_orders as (
     select cutoff_times.as_of_date, cutoff_times.cutoff_at, purchases.*
     from cutoff_times
-    inner join purchases on purchases.ordered_at < cutoff_times.cutoff_at
+    inner join purchases
+        on purchases.ordered_at < cutoff_times.cutoff_at
+        and coalesce(purchases.cancelled_at >= cutoff_times.cutoff_at, true)
 ),
 
 known_refunds as (
@@ -83,8 +91,31 @@ known_refunds as (
         sum(refunded_amount) filter (where refunded_at >= cutoff_at - interval 365 day)
             as refunded_365d
     from cutoff_times
-    inner join refunds on refunds.refunded_at < cutoff_times.cutoff_at
+    inner join refunds
+        on refunds.refunded_at < cutoff_times.cutoff_at
+        and coalesce(refunds.cancelled_at >= cutoff_times.cutoff_at, true)
     group by cutoff_times.as_of_date, refunds.customer_key
+),
+
+known_purchase_days as (
+    -- Purchases, as buy-till-you-die models count them: a customer's orders of one (UTC) day
+    -- are one purchase, as fct_purchases has them for the run's date.
+    select as_of_date, customer_key, order_date, sum(amount) as amount
+    from known_orders
+    group by all
+),
+
+purchase_day_features as (
+    -- Repeat purchases are all but the first: what Gamma-Gamma averages.
+    select
+        as_of_date,
+        customer_key,
+        count(*) as purchase_days,
+        case when count(*) > 1
+            then (sum(amount) - arg_min(amount, order_date)) / (count(*) - 1)
+        end as repeat_order_value
+    from known_purchase_days
+    group by all
 ),
 
 order_features as (
@@ -110,17 +141,6 @@ order_features as (
     from known_orders as known
     left join known_refunds using (as_of_date, customer_key)
     group by known.as_of_date, known.customer_key
-),
-
-purchase_features as (
-    -- Purchase days (several orders of one day are one purchase): what BG/NBD counts.
-    select
-        cutoffs.as_of_date,
-        days.customer_key,
-        count(*) as purchase_days
-    from cutoffs
-    inner join purchase_days_known as days on days.purchase_date <= cutoffs.as_of_date
-    group by cutoffs.as_of_date, days.customer_key
 ),
 
 email_status as (
@@ -186,7 +206,9 @@ category_features as (
         lines.customer_key,
         count(distinct lines.category) as categories_bought
     from cutoff_times
-    inner join lines on lines.ordered_at < cutoff_times.cutoff_at
+    inner join lines
+        on lines.ordered_at < cutoff_times.cutoff_at
+        and coalesce(lines.cancelled_at >= cutoff_times.cutoff_at, true)
     group by all
 ),
 
@@ -195,7 +217,7 @@ final as (
         order_features.customer_key,
         order_features.as_of_date,
         cast(order_features.orders_count as integer) as orders_count,
-        cast(purchase_features.purchase_days as integer) as purchase_days,
+        cast(purchase_day_features.purchase_days as integer) as purchase_days,
         cast(order_features.revenue as double) as revenue,
         cast(order_features.revenue / order_features.orders_count as double) as avg_order_value,
         cast(order_features.days_since_last_order as integer) as days_since_last_order,
@@ -206,6 +228,7 @@ final as (
         cast(order_features.revenue_90d as double) as revenue_90d,
         cast(order_features.revenue_365d as double) as revenue_365d,
         cast(order_features.avg_days_between_orders as double) as avg_days_between_orders,
+        cast(purchase_day_features.repeat_order_value as double) as repeat_order_value,
         coalesce(email_status.is_email_subscribed, false) as is_email_subscribed,
         cast(order_features.discounted_order_share as double) as discounted_order_share,
         cast(coalesce(category_features.categories_bought, 0) as integer) as categories_bought,
@@ -218,7 +241,7 @@ final as (
         cast(web_features.days_since_last_session as integer) as days_since_last_session,
         cast(survey_features.nps_score as integer) as nps_score
     from order_features
-    left join purchase_features using (as_of_date, customer_key)
+    inner join purchase_day_features using (as_of_date, customer_key)
     left join email_status using (as_of_date, customer_key)
     left join email_features using (as_of_date, customer_key)
     left join web_features using (as_of_date, customer_key)

@@ -34,7 +34,8 @@ final as (
         cast(lines.quantity as integer) as quantity,
         cast(lines.line_amount as decimal(18, 2)) as line_amount,
         lines.is_return,
-        orders.is_cancelled
+        orders.is_cancelled,
+        orders.cancelled_at
     from lines
     inner join orders using (order_source, order_id)
     left join catalogue using (sku)

@@ -23,10 +23,13 @@ final as (
         orders.refunded_at,
         cast(orders.discount_amount as decimal(18, 2)) as discount_amount,
         orders.discount_code,
+        orders.cancelled_at,
         orders.is_cancelled,
-        -- The one rule for what counts as a purchase (features, labels and the buy-till-you-die
-        -- summaries all take it; decided in int_orders__unioned): an order not cancelled with
-        -- at least one purchase line. Credit notes (only return lines) are no purchase.
+        orders.has_purchase_lines,
+        -- The one rule for what counts as a purchase (labels and reports take it; decided in
+        -- int_orders__unioned): an order with at least one purchase line, not cancelled by
+        -- the end of the run's date. Credit notes (only return lines) are no purchase.
+        -- customer_features applies the same rule at each of its cutoffs, with cancelled_at.
         orders.is_purchase,
         orders.order_source,
         orders.currency,

@@ -78,9 +78,11 @@ renamed as (
 
 latest_export as (
     -- The same order in a later export (overlapping date ranges) replaces the earlier one.
+    -- An export dated after the run's date is not yet known to it: its undated changes (a
+    -- refunded amount, an edited total) would reach a rerun of an older day.
     select *
     from renamed
-    where not is_test
+    where not is_test and coalesce(export_date <= date '{{ as_of_date() }}', true)
     qualify dense_rank() over (
         partition by order_name order by export_date desc nulls last, source_file desc
     ) = 1
