@@ -233,6 +233,14 @@ def cmd_airflow(args: argparse.Namespace, settings: Settings) -> int:
 
     from pipelines import airflow_env
 
+    if args.airflow_args[:1] in (["standalone"], ["scheduler"]):
+        # A scheduler runs the DAG on this folder for as long as it lives: it holds the
+        # folder's run lock (kept open across exec), so `marketing run` cannot start a run of
+        # its own beside it, which would delete the scheduler's run of the same day.
+        lock = _lock(settings, f"airflow {args.airflow_args[0]}", "scheduled runs", wait=False)
+        if lock is None:
+            return 1
+        os.set_inheritable(lock.fd, True)
     env = airflow_env.airflow_env()
     airflow_env.prepare(env)
     command = [airflow_env.airflow_executable(), *args.airflow_args]

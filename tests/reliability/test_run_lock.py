@@ -87,11 +87,11 @@ def test_a_second_run_refuses_at_once_naming_the_running_one(home):
     assert read_holder(home / LOCK_FILE) is None  # a clean release clears the note
 
 
-def test_backfill_and_steps_refuse_too(home):
+def test_backfill_steps_and_a_scheduler_refuse_too(home):
     holder = hold(home)
     try:
         for args in (["backfill", "--start", "2010-12-08", "--end", "2010-12-09"],
-                     ["score", "--date", "2010-12-09"]):
+                     ["score", "--date", "2010-12-09"], ["airflow", "standalone"]):
             refused = marketing(home, *args)
             assert refused.returncode == 1
             assert f"another run is using the data folder {home}" in refused.stderr.read()
