@@ -46,9 +46,11 @@ PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
-# The same tests `make test` runs from tests/reliability/, on their own (xs worlds).
+# The tests `make test` runs from tests/reliability/, on their own and at full size: a daily
+# run killed before every task, not only at the few boundaries CI kills it at (xs worlds).
 test-reliability: $(VENV)/.installed
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope tests/reliability $(PYTEST_ARGS)
+	MARKETING_TEST_BOUNDARIES=all $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope \
+		tests/reliability $(PYTEST_ARGS)
 
 # Airflow keeps its state in $(MARKETING_HOME)/airflow unless AIRFLOW_HOME is set.
 airflow: $(VENV)/.installed
