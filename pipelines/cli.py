@@ -10,7 +10,7 @@ marketing export --segment S --platform P       export some segments now, checke
                                                 exports/on-demand/<date>/
 marketing landing-date                          the newest export date in the landing folder
 marketing airflow ARGS...                       any Airflow command in the project's Airflow
-marketing backfill --start D1 --end D2           every day of a range, oldest first
+marketing backfill --start D1 --end D2 [--wait]  every day of a range, oldest first
 marketing status                                the last runs: loaded, quarantined, published
 marketing sql ["SELECT ..."]                    the DuckDB shell, read-only, on the published file
 marketing docs [--serve]                        dbt docs of the warehouse (and serve them)
