@@ -175,3 +175,24 @@ def test_two_data_folders_have_their_own_lock_and_their_own_airflow(tmp_path, ho
                              "2010-12-09T00:00:00+00:00"], envs[0])
     assert [r["logical_date"][:10] for r in airflow_env.dag_runs(envs[0])] == ["2010-12-09"]
     assert airflow_env.dag_runs(envs[1]) == []
+
+
+# A process tree like Airflow's: a child in the group, and one that left it (a new session).
+TREE = """
+import subprocess, sys, time
+sleep = [sys.executable, "-c", "import time; time.sleep(600)"]
+kids = [subprocess.Popen(sleep), subprocess.Popen(sleep, start_new_session=True)]
+print(" ".join(str(k.pid) for k in kids), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_stop_ends_the_whole_process_tree_even_a_child_that_left_its_group():
+    proc = subprocess.Popen([sys.executable, "-c", TREE], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    kids = [psutil.Process(int(pid)) for pid in proc.stdout.readline().split()]
+    assert os.getpgid(kids[1].pid) != os.getpgid(proc.pid)
+    airflow_env.end_process_tree(proc)
+    assert proc.returncode == -signal.SIGKILL
+    psutil.wait_procs(kids, timeout=30)
+    assert [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE] == []
