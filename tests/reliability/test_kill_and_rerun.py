@@ -206,7 +206,7 @@ def test_a_publish_killed_inside_leaves_the_last_publication_and_resumes(world):
     finally:
         con.close()
 
-    killed_run(settings, "killed-in-publish", "inside-publish", start="audit")
+    killed_run(settings, "killed-in-publish", "inside-publish", start="export")
 
     assert (published_hashes(settings), world.published_exports()) == before
     assert world.query("select * from meta.runs", published=True) == runs
