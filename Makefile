@@ -10,11 +10,12 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test airflow docs lint bench bench-ingest bench-seeds bench-real bench-simulate bench-scale-up bench-personas clean help
+.PHONY: run test test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-simulate bench-scale-up bench-personas clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
 	@echo "make test    set up .venv, run the whole test suite"
+	@echo "make test-reliability  only tests/reliability/: kills, signals, concurrent runs, reruns"
 	@echo "make airflow Airflow UI (airflow standalone) on http://localhost:8080, for scheduling"
 	@echo "make docs    dbt docs of the warehouse models (lineage, columns, tests)"
 	@echo "make lint    ruff"
@@ -44,6 +45,12 @@ run: $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+
+# The tests `make test` runs from tests/reliability/, on their own and at full size: a daily
+# run killed before every task, not only at the few boundaries CI kills it at (xs worlds).
+test-reliability: $(VENV)/.installed
+	MARKETING_TEST_BOUNDARIES=all $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope \
+		tests/reliability $(PYTEST_ARGS)
 
 # Airflow keeps its state in $(MARKETING_HOME)/airflow unless AIRFLOW_HOME is set.
 airflow: $(VENV)/.installed

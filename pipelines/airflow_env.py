@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -79,24 +82,95 @@ def prepare(env: dict[str, str], register_dag: bool = False) -> None:
         run_airflow(["dags", "reserialize"], env)
 
 
+class RunInterrupted(RuntimeError):
+    """A stop signal reached the CLI while Airflow ran the DAG; Airflow's processes are ended."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+
+# The signals that stop a run: a service manager's stop, Ctrl-C, a closed terminal.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
 def dags_test(logical_date: date, env: dict[str, str], log_path: Path | None = None,
-              on_line: Callable[[str], None] | None = None) -> int:
+              on_line: Callable[[str], None] | None = None, keep_fds: tuple[int, ...] = (),
+              on_start: Callable[[int], None] | None = None) -> int:
     """Run the whole `marketing_daily` DAG for one day; return its exit code. With `log_path`,
-    Airflow's output goes to that file and each line to `on_line`; else to this console."""
+    Airflow's output goes to that file and each line to `on_line`; else to this console.
+
+    Airflow runs in a process group of its own (`keep_fds` stay open in it: the run lock), so
+    a terminal's Ctrl-C reaches this process only. A stop signal (STOP_SIGNALS) ends Airflow's
+    whole process tree, dbt included, before it can start another task, then raises
+    RunInterrupted. `on_start` gets Airflow's pid."""
     command = [airflow_executable(), "dags", "test", DAG_ID, logical_date.isoformat()]
-    if log_path is None:
-        return subprocess.run(command, env=env, check=False).returncode
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log, subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        bufsize=1,
-    ) as proc:
+    piped = log_path is not None
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE if piped else None,
+        stderr=subprocess.STDOUT if piped else None, text=True, bufsize=1,
+        start_new_session=True, pass_fds=keep_fds,
+    )
+    if on_start:
+        on_start(proc.pid)
+    with _ends_on_signal(proc):
+        if log_path is None:
+            return proc.wait()
         assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            if on_line:
-                on_line(line)
+        with log_path.open("w") as log, proc.stdout:
+            for line in proc.stdout:
+                log.write(line)
+                if on_line:
+                    on_line(line)
         return proc.wait()
+
+
+@contextmanager
+def _ends_on_signal(proc: subprocess.Popen) -> Iterator[None]:
+    """While the block runs, a stop signal ends `proc`'s process tree and raises
+    RunInterrupted; any other error ends it too, so no Airflow outlives its CLI's run."""
+    def stop(signum: int, frame: object) -> None:
+        raise RunInterrupted(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; a caller elsewhere handles them
+        return
+    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    try:
+        yield
+    except BaseException:
+        for s in STOP_SIGNALS:  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(s, signal.SIG_IGN)
+        end_process_tree(proc)
+        raise
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def end_process_tree(proc: subprocess.Popen) -> None:
+    """Kill `proc`, its process group and every descendant (one that left the group too).
+
+    SIGKILL, not SIGTERM and a grace period: in a grace period `dags test` could fail the task
+    and start the next one its state allows (a publish after an audit that had just ended),
+    which is what a stop must prevent; and every step is built to survive a kill at any
+    instant (the ledger's transactions, DuckDB's log, the atomic publish), which the
+    reliability tests check."""
+    import psutil
+
+    try:
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        descendants = []
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for child in descendants:
+        with suppress(psutil.NoSuchProcess):
+            child.kill()
+    proc.wait()
+    psutil.wait_procs(descendants, timeout=30)
 
 
 @dataclass(frozen=True)

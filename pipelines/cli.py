@@ -2,14 +2,15 @@
 
 marketing simulate [--scale xs] [--seed 42]    make a synthetic shop in the landing folder
 marketing simulate --days N                     continue it by N days, a folder per day
-marketing run [--date D]                        run the daily DAG through Airflow for day D
+marketing run [--date D] [--wait]               run the daily DAG through Airflow for day D
+                                                (one run per data folder; --wait queues)
 marketing ingest --source shop --path FILE      load one of your own export files
 marketing score | export | report [--date D]    run one step on its own (score: every model)
 marketing export --segment S --platform P       export some segments now, checked, into
                                                 exports/on-demand/<date>/
 marketing landing-date                          the newest export date in the landing folder
 marketing airflow ARGS...                       any Airflow command in the project's Airflow
-marketing backfill --start D1 --end D2           every day of a range, oldest first
+marketing backfill --start D1 --end D2 [--wait]  every day of a range, oldest first
 marketing status                                the last runs: loaded, quarantined, published
 marketing sql ["SELECT ..."]                    the DuckDB shell, read-only, on the published file
 marketing docs [--serve]                        dbt docs of the warehouse (and serve them)
@@ -105,19 +106,47 @@ def _print_counts(counts: dict[str, int]) -> None:
         print(f"  {name}: {n:,}")
 
 
+def _lock(settings: Settings, command: str, day: object, wait: bool):
+    """The data folder's run lock for `marketing <command>` on `day`, or None after saying in
+    one sentence which run holds it (see pipelines/runlock.py)."""
+    from pipelines.runlock import RunLock, RunLockedError
+
+    lock = RunLock(settings.home)
+    try:
+        stale = lock.acquire(
+            command, str(day), wait=wait,
+            on_wait=lambda held: print(f"waiting for {held} to end", file=sys.stderr,
+                                       flush=True))
+    except RunLockedError as exc:
+        print(f"not run: {exc}", file=sys.stderr)
+        return None
+    if stale:
+        print(f"note: {stale.describe()} ended without releasing the data folder (killed?); "
+              "this run takes it over", file=sys.stderr)
+    return lock
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines import airflow_env, daily, runcheck
 
     day = _run_date(settings, args.date, args.allow_future)
-    try:
-        runcheck.check_date(settings, day, allow_future=args.allow_future)
-    except ValueError as exc:
-        print(f"not run: {exc}", file=sys.stderr)
+    lock = _lock(settings, "run", day, args.wait)
+    if lock is None:
         return 1
-    env = airflow_env.airflow_env()
-    airflow_env.prepare(env)
-    if not _run_day(settings, env, day, args.verbose):
-        return 1
+    with lock:
+        # Checked under the lock: the check reads the work file, which a running run writes.
+        try:
+            runcheck.check_date(settings, day, allow_future=args.allow_future)
+        except ValueError as exc:
+            print(f"not run: {exc}", file=sys.stderr)
+            return 1
+        env = airflow_env.airflow_env()
+        airflow_env.prepare(env)
+        try:
+            if not _run_day(settings, env, day, args.verbose, lock):
+                return 1
+        except airflow_env.RunInterrupted as stop:
+            return _stopped(settings, day, stop)
     print("Outputs:")
     for name, where in daily.outputs(settings, day).items():
         print(f"  {name:28} {where}")
@@ -126,9 +155,21 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run_day(settings: Settings, env: dict[str, str], day: date, verbose: bool) -> bool:
+def _stopped(settings: Settings, day: date, stop) -> int:
+    """Say in one sentence that a signal stopped the run and what stands; the exit code a
+    shell gives a process ended by that signal (128 + its number)."""
+    from pipelines.alerts import kept
+
+    print(f"\nthe run for {day} was {stop}: Airflow and every process it started were ended "
+          f"before another step could begin; {kept(settings)}", file=sys.stderr, flush=True)
+    return 128 + stop.signum
+
+
+def _run_day(settings: Settings, env: dict[str, str], day: date, verbose: bool,
+             lock) -> bool:
     """Run the DAG for `day` through Airflow, one line per step, then check what it did and
-    say it in one sentence; whether the run counts as done."""
+    say it in one sentence; whether the run counts as done. Airflow inherits `lock` (the data
+    folder's run lock), so it holds the folder while it lives."""
     from datetime import UTC, datetime
 
     from pipelines import airflow_env, runcheck
@@ -136,13 +177,17 @@ def _run_day(settings: Settings, env: dict[str, str], day: date, verbose: bool) 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log_path = settings.home / "logs" / f"run-{day}-{stamp}.log"
     print(f"running DAG marketing_daily for {day} (Airflow's full log: {log_path})", flush=True)
-    code = _follow(airflow_env, day, env, log_path, verbose=verbose)
+    lock.note(day=str(day), child_pid=None)
+    code, steps = _follow(airflow_env, day, env, log_path, verbose=verbose,
+                          keep_fds=(lock.fd,), on_start=lambda pid: lock.note(child_pid=pid))
     run_id, states = airflow_env.task_states(day, env)
     check = runcheck.check_run(settings, day, run_id, states)
     for warning in check.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if code != 0 or check.errors:
-        reasons = check.errors or [f"Airflow exited with code {code}"]
+        # What each failed step said (the file and the reason), then what the checks found.
+        reasons = [f"{s.task_id} failed: {s.headline}" for s in steps if not s.ok]
+        reasons += check.errors or ([] if reasons else [f"Airflow exited with code {code}"])
         print(f"\nthe run for {day} failed: " + "; ".join(reasons) + f" (log: {log_path})",
               file=sys.stderr)
         return False
@@ -160,9 +205,10 @@ def _run_day(settings: Settings, env: dict[str, str], day: date, verbose: bool) 
 
 
 def _follow(airflow_env, day: date, env: dict[str, str], log_path: Path,
-            verbose: bool) -> int:
+            verbose: bool, **run_args) -> tuple[int, list]:
     """Run the DAG, showing one line per finished step (all of Airflow's lines with
-    `verbose`) and, on a terminal, the running step with a spinner and its elapsed time."""
+    `verbose`) and, on a terminal, the running step with a spinner and its elapsed time;
+    Airflow's exit code and the steps (pipelines.console.StepLine) it ran."""
     from rich.console import Console
     from rich.progress import Progress as Bar
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -186,7 +232,8 @@ def _follow(airflow_env, day: date, env: dict[str, str], log_path: Path,
                 if progress.current:
                     shown.append(bar.add_task(progress.current))
 
-        return airflow_env.dags_test(day, env, log_path, on_line)
+        code = airflow_env.dags_test(day, env, log_path, on_line, **run_args)
+    return code, progress.steps
 
 
 def cmd_airflow(args: argparse.Namespace, settings: Settings) -> int:
@@ -196,6 +243,14 @@ def cmd_airflow(args: argparse.Namespace, settings: Settings) -> int:
 
     from pipelines import airflow_env
 
+    if args.airflow_args[:1] in (["standalone"], ["scheduler"]):
+        # A scheduler runs the DAG on this folder for as long as it lives: it holds the
+        # folder's run lock (kept open across exec), so `marketing run` cannot start a run of
+        # its own beside it, which would delete the scheduler's run of the same day.
+        lock = _lock(settings, f"airflow {args.airflow_args[0]}", "scheduled runs", wait=False)
+        if lock is None:
+            return 1
+        os.set_inheritable(lock.fd, True)
     env = airflow_env.airflow_env()
     airflow_env.prepare(env)
     command = [airflow_env.airflow_executable(), *args.airflow_args]
@@ -210,8 +265,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines.ingest.run import IngestError, ingest_files
 
     run_id = "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    lock = _lock(settings, "ingest", args.source, wait=False)
+    if lock is None:
+        return 1
     try:
-        report = ingest_files(settings, args.source, [Path(p) for p in args.path], run_id)
+        with lock:
+            report = ingest_files(settings, args.source, [Path(p) for p in args.path], run_id)
     except IngestError as exc:
         print(f"rejected:\n{exc}", file=sys.stderr)
         return 1
@@ -256,8 +315,13 @@ def _step(*names: str):
         from pipelines import daily
 
         day = _run_date(settings, args.date)
-        for name in names:
-            print(daily.describe(getattr(daily, name)(settings, day, f"cli__{name}__{day}")))
+        lock = _lock(settings, args.command, day, wait=False)
+        if lock is None:
+            return 1
+        with lock:
+            for name in names:
+                print(daily.describe(getattr(daily, name)(settings, day,
+                                                          f"cli__{name}__{day}")))
         return 0
 
     return run
@@ -274,7 +338,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.segment is None and args.platform is None:
             # The daily step: every segment into the staging folder the audit checks.
-            print(daily.describe(daily.export(settings, day, f"cli__export__{day}")))
+            lock = _lock(settings, "export", day, wait=False)
+            if lock is None:
+                return 1
+            with lock:
+                print(daily.describe(daily.export(settings, day, f"cli__export__{day}")))
             return 0
         folder, manifest = export_on_demand(
             settings, day, args.segment, args.platform, source=args.source
@@ -312,22 +380,33 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     if args.start > args.end:
         print(f"not run: --start {args.start} is after --end {args.end}", file=sys.stderr)
         return 1
-    try:
-        runcheck.check_date(settings, args.end, allow_future=args.allow_future)
-        runcheck.check_date(settings, args.start, allow_future=args.allow_future)
-    except ValueError as exc:
-        print(f"not run: {exc}", file=sys.stderr)
+    lock = _lock(settings, "backfill", f"{args.start} to {args.end}", args.wait)
+    if lock is None:
         return 1
-    env = airflow_env.airflow_env()
-    airflow_env.prepare(env)
-    days = (args.end - args.start).days + 1
-    print(f"backfilling marketing_daily for {days} days, {args.start} to {args.end}, oldest "
-          "first", flush=True)
-    for offset in range(days):
-        day = args.start + timedelta(days=offset)
-        if not _run_day(settings, env, day, args.verbose):
-            print(f"the backfill stopped at {day}; {offset} of {days} days ran", file=sys.stderr)
+    with lock:
+        try:
+            runcheck.check_date(settings, args.end, allow_future=args.allow_future)
+            runcheck.check_date(settings, args.start, allow_future=args.allow_future)
+        except ValueError as exc:
+            print(f"not run: {exc}", file=sys.stderr)
             return 1
+        env = airflow_env.airflow_env()
+        airflow_env.prepare(env)
+        days = (args.end - args.start).days + 1
+        print(f"backfilling marketing_daily for {days} days, {args.start} to {args.end}, "
+              "oldest first", flush=True)
+        for offset in range(days):
+            day = args.start + timedelta(days=offset)
+            try:
+                ran = _run_day(settings, env, day, args.verbose, lock)
+            except airflow_env.RunInterrupted as stop:
+                print(f"the backfill stopped at {day}; {offset} of {days} days ran",
+                      file=sys.stderr)
+                return _stopped(settings, day, stop)
+            if not ran:
+                print(f"the backfill stopped at {day}; {offset} of {days} days ran",
+                      file=sys.stderr)
+                return 1
     print(f"\nbackfilled {days} days; `.venv/bin/marketing status` lists them")
     return 0
 
@@ -394,6 +473,10 @@ def _allow_future(parser: argparse.ArgumentParser) -> None:
         "otherwise, as a likely misnamed folder)")
 
 
+WAIT_HELP = ("when another run uses the data folder, wait for it to end (default: refuse at "
+             "once, naming it)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marketing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -436,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the daily DAG end to end through Airflow")
     p.add_argument("--date", type=_day, help="the day to run (default: the newest export date)")
     _allow_future(p)
+    p.add_argument("--wait", action="store_true", help=WAIT_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -506,6 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=_day, required=True, help="the first day (YYYY-MM-DD)")
     p.add_argument("--end", type=_day, required=True, help="the last day (YYYY-MM-DD)")
     _allow_future(p)
+    p.add_argument("--wait", action="store_true", help=WAIT_HELP)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("status", help="the last runs: state, loaded, quarantined, published")

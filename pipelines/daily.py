@@ -194,7 +194,7 @@ def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
     versions and validation. A rerun whose tables and export files are the same as the last
     publication's for the same day publishes nothing again and says so; a day older than the
     published one (a backfill) publishes its exports and leaves the newer warehouse."""
-    from pipelines.activation.export import publish_exports
+    from pipelines.activation.export import publish_exports, staging_dir
     from pipelines.transform import dbt_paths, read_run_results
     from pipelines.warehouse import (
         last_publication,
@@ -206,6 +206,20 @@ def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
 
     tables, validation = audited_tables(settings, run_id, logical_date)
     last = last_publication(settings)
+    staged = staging_dir(settings, logical_date)
+    if last and last.run_id == run_id:
+        # A retry of this run's publish, stopped after the warehouse was swapped in: finish
+        # it (its exports, if they had not moved yet, and the record), publishing nothing twice.
+        exports = (publish_exports(settings, logical_date) if (staged / "manifest.json").exists()
+                   else settings.exports_dir / logical_date.isoformat())
+        _record_publication(settings, run_id, logical_date, "published", None)
+        log.info("run %s was published already; its publication is finished", run_id)
+        return {"path": str(settings.published_db), "resumed": True, "exports": str(exports)}
+    if not (staged / "manifest.json").exists():
+        # Checked before anything moves: a warehouse published without its exports would
+        # leave analysts and marketers on different days.
+        raise PublishRefusedError(
+            f"run {run_id}: not publishing; no staged exports in {staged}: run the export step")
     if last and logical_date < last.logical_date:
         # A backfilled (or rerun) older day: its exports and report are the day's own, but
         # analysts keep the newest day's warehouse.

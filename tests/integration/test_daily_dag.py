@@ -60,6 +60,18 @@ class World:
         return subprocess.run(command, env=self.env, capture_output=True, text=True,
                               check=False)
 
+    def asset_events(self) -> int:
+        """How many times Airflow recorded the Asset `marketing_published` as updated."""
+        import sqlite3
+
+        con = sqlite3.connect(self.settings.home / "airflow" / "airflow.db")
+        try:
+            return con.execute(
+                "select count(*) from asset_event e join asset a on a.id = e.asset_id "
+                "where a.name = 'marketing_published'").fetchall()[0][0]
+        finally:
+            con.close()
+
     def query(self, sql: str, published: bool = True) -> list[tuple]:
         path = self.settings.published_db if published else self.settings.work_db
         con = connect(self.settings, path=path, read_only=True)
@@ -242,6 +254,8 @@ def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(
 ):
     before = published_hashes(world.settings)
     runs_before = world.query("select count(*) from meta.runs")
+    assets_before = world.asset_events()
+    assert assets_before >= 1  # the publishes so far updated the Asset
     published_exports = world.settings.exports_dir / DAY.isoformat()
     exports_before = sorted(p.read_bytes() for p in published_exports.rglob("*") if p.is_file())
     strict = tmp_path / "expectations"
@@ -280,6 +294,7 @@ def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(
     assert "expect_table_row_count_to_be_between" in failed.stdout + failed.stderr
     assert published_hashes(world.settings) == before
     assert world.query("select count(*) from meta.runs") == runs_before
+    assert world.asset_events() == assets_before  # downstream DAGs are not triggered
     exports_after = sorted(p.read_bytes() for p in published_exports.rglob("*") if p.is_file())
     assert exports_after == exports_before
     recorded = world.query(

@@ -7,6 +7,8 @@ import dataclasses
 import json
 from datetime import date, timedelta
 
+import pytest
+
 from pipelines import daily, runcheck
 from pipelines.activation.export import staging_dir
 from pipelines.airflow_env import TaskState
@@ -100,3 +102,42 @@ def test_an_older_day_publishes_its_exports_and_leaves_the_newer_warehouse(setti
     assert (settings.exports_dir / older.isoformat() / "manifest.json").exists()
     check = runcheck.check_run(settings, older, "run-old", [TaskState("publish", "success")])
     assert (check.errors, check.stands, check.stands_because) == ([], "run-new", "older")
+
+
+def test_a_retried_publish_of_a_published_run_finishes_it_and_publishes_nothing_twice(
+        settings, tmp_path):
+    """Airflow retries publish with the same run id when a try was killed after the warehouse
+    swap: before the exports moved (they are still staged) or after."""
+    settings = _settings(settings, tmp_path)
+    _run(settings, "run-1", 3)
+    before = settings.published_db.stat().st_mtime_ns
+    # Killed after the exports moved: nothing is staged any more.
+    assert daily.publish(settings, DAY, "run-1")["resumed"] is True
+    # Killed before they moved: they are staged still, and move now.
+    staged = staging_dir(settings, DAY)
+    staged.mkdir(parents=True)
+    (staged / "manifest.json").write_text(json.dumps({"files": [], "retry": True}))
+    assert daily.publish(settings, DAY, "run-1")["resumed"] is True
+    published = settings.exports_dir / DAY.isoformat() / "manifest.json"
+    assert json.loads(published.read_text())["retry"] is True and not staged.exists()
+    assert settings.published_db.stat().st_mtime_ns == before
+    assert _published(settings, "select run_id from meta.runs") == [("run-1",)]
+    assert query(settings, "select outcome from audit.publications where run_id = 'run-1'") \
+        == [("published",)]
+
+
+def test_without_staged_exports_nothing_is_published(settings, tmp_path):
+    settings = _settings(settings, tmp_path)
+    _run(settings, "run-1", 3)
+    before = settings.published_db.stat().st_mtime_ns
+    con = connect(settings)
+    try:
+        con.execute("create or replace table marts.t as select range as x from range(9)")
+        con.execute("insert into audit.validations values ('run-2', 'marts.t', true, "
+                    "'error'), ('run-2', 'ml.model_runs', true, 'error')")
+    finally:
+        con.close()
+    with pytest.raises(daily.PublishRefusedError, match=r"run run-2: not publishing; no staged "
+                                                         r"exports in .*: run the export step"):
+        daily.publish(settings, DAY, "run-2")
+    assert settings.published_db.stat().st_mtime_ns == before

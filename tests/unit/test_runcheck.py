@@ -129,8 +129,10 @@ def test_cli_refuses_a_day_without_data_in_one_sentence(settings, monkeypatch, c
     assert cli.main(["run", "--date", "2099-01-01"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("not run: no exports for 2099-01-01") and "\n" not in err
-    # Refused before anything ran: no warehouse, model, export, report or Airflow state.
-    assert sorted(p.name for p in settings.home.iterdir()) == ["landing"]
+    # Refused before anything ran: no warehouse, model, export, report or Airflow state; the
+    # run lock's file stays, empty (deleting a lock file races with a run waiting on it).
+    assert sorted(p.name for p in settings.home.iterdir()) == ["landing", "run.lock"]
+    assert (settings.home / "run.lock").read_text() == ""
     with pytest.raises(SystemExit):
         cli.main(["run", "--date", "2026-02-30"])
     assert "'2026-02-30' is not a real date written YYYY-MM-DD" in capsys.readouterr().err
