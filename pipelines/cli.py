@@ -608,7 +608,15 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    return args.func(args, Settings.from_env())
+    try:
+        return args.func(args, Settings.from_env())
+    except Exception as exc:  # one sentence for the user; the traceback only when asked for
+        if args.verbose:
+            raise
+        kind = "" if isinstance(exc, ValueError | OSError) else f"{type(exc).__name__}: "
+        print(f"marketing {args.command} failed: {kind}{exc} (-v shows where)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -193,3 +193,15 @@ def test_a_day_before_the_newest_loaded_exports_is_refused(settings):
     with pytest.raises(ValueError, match=r"2010-12-08 is before 2010-12-09, whose exports the "
                                          r"warehouse already holds"):
         runcheck.check_date(settings, date(2010, 12, 8))
+
+
+def test_a_command_that_fails_says_so_in_one_sentence_and_v_shows_the_traceback(
+        settings, monkeypatch, capsys):
+    monkeypatch.setenv("MARKETING_HOME", str(settings.home))
+    monkeypatch.setenv("MARKETING_LEAD_CLICK_LEVELS", "3")
+    assert cli.main(["status"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("marketing status failed: setting MARKETING_LEAD_CLICK_LEVELS='3'")
+    assert "\n" not in err and "Traceback" not in err
+    with pytest.raises(ValueError, match="MARKETING_LEAD_CLICK_LEVELS"):
+        cli.main(["-v", "status"])
