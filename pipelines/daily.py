@@ -195,6 +195,11 @@ def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
     publication's for the same day publishes nothing again and says so; a day older than the
     published one (a backfill) publishes its exports and leaves the newer warehouse."""
     from pipelines.activation.export import publish_exports, staging_dir
+    from pipelines.activation.suppression import (
+        erased_customer_keys,
+        erasure_row_filters,
+        read_store,
+    )
     from pipelines.transform import dbt_paths, read_run_results
     from pipelines.warehouse import (
         last_publication,
@@ -229,7 +234,14 @@ def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
                  "published, the warehouse stays", logical_date, last.logical_date, last.run_id)
         return {"older_than": last.run_id, "exports": str(exports)}
     hashes = work_content_hashes(settings, tables)
-    if (last and last.logical_date == logical_date and last.content_hashes == hashes
+    # Analysts' file names people too: everyone erased is left out of every table with a
+    # customer key (the work file keeps the ledger's raw rows). A filtered publication is
+    # never "unchanged": a new erasure must reach the published file even on a quiet day.
+    with work_connection(settings) as con:
+        filters = erasure_row_filters(
+            con, tables, erased_customer_keys(con, read_store(settings)))
+    if (not filters and last and last.logical_date == logical_date
+            and last.content_hashes == hashes
             and _exports_unchanged(settings, logical_date)):
         _record_publication(settings, run_id, logical_date, "unchanged", last.run_id)
         log.info("nothing new since run %s: its publication stands", last.run_id)
@@ -246,7 +258,7 @@ def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
     publication = publish_tables(
         settings, tables, run_id, logical_date,
         versions={"dbt": dbt_version, **{f"model:{k}": v for k, v in models.items()}},
-        validation=validation, row_filters={"ml.model_runs": runs_filter},
+        validation=validation, row_filters={**filters, "ml.model_runs": runs_filter},
         known_hashes=hashes,
     )
     exports = publish_exports(settings, logical_date)

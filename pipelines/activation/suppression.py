@@ -18,6 +18,7 @@ import os
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.activation import normalize
@@ -133,6 +134,48 @@ def intake_erasures(settings: Settings, logical_date: date) -> int:
         new.height,
     )
     return new.height
+
+
+def erased_customer_keys(con: duckdb.DuckDBPyConnection, store: pl.DataFrame) -> list[str]:
+    """The customer keys of everyone erased: any of their identifiers (a plain email or phone,
+    or an email hashed as the store hashes it) matches the store. Read from identity
+    resolution, so a person erased by a second email is found too."""
+    if store.is_empty():
+        return []
+    con.register("erased_store", store.to_arrow())
+    try:
+        rows = con.sql("""
+            select distinct i.customer_key
+            from intermediate.int_identity__identifiers as i
+            join erased_store as s
+              on (i.identifier_type = 'email' and s.identifier_type = 'email'
+                  and sha256(i.identifier) = s.sha256)
+              or (i.identifier_type = 'email_sha256' and s.identifier_type = 'email'
+                  and i.identifier = s.sha256)
+              or (i.identifier_type = 'phone' and s.identifier_type = 'phone'
+                  and sha256(i.identifier) = s.sha256)
+            where i.customer_key is not null
+            order by 1
+        """).fetchall()
+    finally:
+        con.unregister("erased_store")
+    return [key for (key,) in rows]
+
+
+def erasure_row_filters(con: duckdb.DuckDBPyConnection, tables: list[str], keys: list[str]
+                        ) -> dict[str, str]:
+    """For each of `tables` with a `customer_key` column, the condition its published rows
+    meet: not an erased person's (rows of no person, such as guest orders, stay)."""
+    if not keys:
+        return {}
+    listed = ", ".join("'" + key.replace("'", "''") + "'" for key in keys)
+    with_key = {
+        f"{schema}.{table}" for schema, table in con.sql(
+            "select table_schema, table_name from information_schema.columns "
+            "where column_name = 'customer_key'").fetchall()
+    }
+    return {t: f"coalesce(customer_key not in ({listed}), true)" for t in tables
+            if t in with_key}
 
 
 def mark_erased(audience: pl.DataFrame, store: pl.DataFrame) -> pl.DataFrame:

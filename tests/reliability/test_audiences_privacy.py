@@ -380,3 +380,49 @@ def test_an_erased_person_is_named_by_no_export_report_or_on_demand_export(world
     for folder in (daily, on_demand):
         manifest = json.loads((folder / "manifest.json").read_text())
         assert manifest["suppressed"]["churn_risk"]["mailchimp"]["erasure_request"] == 1
+
+
+def test_an_erased_person_is_left_out_of_the_analysts_file_whichever_email_erased_them(
+        settings):
+    from pipelines.activation.suppression import (
+        erased_customer_keys,
+        erasure_row_filters,
+        hash_requests,
+    )
+    from pipelines.warehouse import publish
+
+    con = connect(settings)
+    con.execute("create schema intermediate; create schema marts; create schema reports")
+    con.execute("""create table intermediate.int_identity__identifiers as
+        select * from (values ('email', 'a@x.com', 'k1'), ('email', 'b@x.com', 'k2'),
+            ('email', 'b.work@y.com', 'k2'), ('phone', '+15551234567', 'k3'),
+            ('email_sha256', sha256('c@x.com'), 'k4'), ('email', 'shared@x.com', null))
+        as t(identifier_type, identifier, customer_key)""")
+    con.execute("""create table marts.dim_customers as select * from (values
+        ('k1', 'a@x.com'), ('k2', 'b@x.com'), ('k3', 'd@x.com'), ('k4', 'c@x.com'))
+        as t(customer_key, email)""")
+    con.execute("""create table marts.fct_orders as select * from (values
+        ('o1', 'k1'), ('o2', 'k2'), ('o3', null), ('o4', 'k3'), ('o5', 'k4'))
+        as t(order_id, customer_key)""")
+    con.execute("create table reports.rpt_daily_sales as select 5 as orders")
+    tables = ["marts.dim_customers", "marts.fct_orders", "reports.rpt_daily_sales"]
+    # Erased by the second email, a phone in national form, and a hashed-only email.
+    store = hash_requests(pl.DataFrame({"email": ["B.Work@y.com ", None, "c@x.com"],
+                                        "phone": [None, "(555) 123-4567", None]}),
+                          "US", "erasure.csv")
+    keys = erased_customer_keys(con, store)
+    filters = erasure_row_filters(con, tables, keys)
+    con.close()
+    assert keys == ["k2", "k3", "k4"]
+    assert set(filters) == {"marts.dim_customers", "marts.fct_orders"}
+
+    publish(settings, tables, "r1", DAY, {"dbt": "1"}, {}, row_filters=filters)
+    published = connect(settings, path=settings.published_db, read_only=True)
+    try:
+        assert published.sql("select customer_key from marts.dim_customers").fetchall() == [
+            ("k1",)]
+        assert sorted(published.sql("select order_id from marts.fct_orders").fetchall()) == [
+            ("o1",), ("o3",)]  # the guest order stays: it names nobody
+        assert published.sql("select orders from reports.rpt_daily_sales").fetchall() == [(5,)]
+    finally:
+        published.close()
