@@ -20,7 +20,7 @@ from pipelines import airflow_env
 from pipelines.config import Settings
 from pipelines.ingest.sources import source_names
 from pipelines.quality import suite_tables
-from pipelines.simulate import simulate
+from simulator import simulate, truth_dir
 from pipelines.warehouse import RUN_LOGS, connect, published_hashes
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -121,7 +121,7 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert "ml.persona_profiles" not in tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
     # One row per person some source can name, by the simulator's hidden truth.
-    truth = pl.read_parquet(world.settings.truth_dir / "identifiers.parquet")
+    truth = pl.read_parquet(truth_dir(world.settings) / "identifiers.parquet")
     known = truth.filter(pl.col("identifier_type") == "email")["person_id"].n_unique()
     assert world.query("select count(*) from marts.dim_customers") == [(known,)]
     for fact in (

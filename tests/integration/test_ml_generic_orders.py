@@ -21,7 +21,7 @@ import pytest
 from pipelines import daily
 from pipelines.config import Settings
 from pipelines.ingest.sources import source_names
-from pipelines.simulate import simulate
+from simulator import simulate
 from pipelines.warehouse import connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -41,7 +41,7 @@ from pipelines.config import Settings
 from pipelines.ingest.sources import SOURCES
 from pipelines.ml import churn, lead, ltv, trainer
 from pipelines.ml.features import read_features, read_purchases, with_btyd
-from pipelines.simulate import Defects, continue_days, simulate
+from simulator import Defects, continue_days, simulate
 from pipelines.transform import run_dbt
 from pipelines.warehouse import connect
 

@@ -20,7 +20,7 @@ from pipelines.activation.export import staging_dir
 from pipelines.config import Settings
 from pipelines.ingest.sources import source_names
 from pipelines.quality import QualityGateError
-from pipelines.simulate import simulate
+from simulator import simulate
 from pipelines.warehouse import connect, published_hashes
 
 pytestmark = pytest.mark.slow

@@ -28,7 +28,7 @@ import pytest
 
 from pipelines.config import Settings
 from pipelines.runlock import LOCK_FILE, read_holder
-from pipelines.simulate import simulate
+from simulator import simulate
 from pipelines.warehouse import connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
