@@ -13,9 +13,9 @@ from pipelines import daily
 from pipelines.cli import _latest_landing_date
 from pipelines.config import Settings
 from pipelines.ingest.sources import SOURCES
-from simulator import continue_days, simulate, truth_dir
 from pipelines.transform import REPORT_TAG, generate_docs, run_dbt
 from pipelines.warehouse import connect, table_content_hash
+from simulator import continue_days, simulate, truth_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

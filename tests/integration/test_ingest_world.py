@@ -12,8 +12,8 @@ import pytest
 from pipelines.config import Settings
 from pipelines.ingest.run import ingest_source
 from pipelines.ingest.sources import source_names
-from simulator import continue_days, simulate, truth_dir
 from pipelines.warehouse import connect
+from simulator import continue_days, simulate, truth_dir
 
 pytestmark = pytest.mark.integration
 
