@@ -60,7 +60,7 @@ docs: $(VENV)/.installed
 	$(BIN)/marketing docs $(if $(DATE),--date $(DATE),)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check pipelines dags tests bench
+	$(BIN)/ruff check pipelines dags tests bench simulator
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench --scale $(SCALE) --seed $(SEED)

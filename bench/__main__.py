@@ -47,7 +47,7 @@ def world(scale: str, seed: int) -> Path:
     root = REPO_ROOT / "data" / "bench" / f"{scale}-seed{seed}"
     done = root / "world" / ".complete"
     if not done.exists():
-        from pipelines.simulate import simulate
+        from simulator import simulate
 
         shutil.rmtree(root / "world", ignore_errors=True)
         start = time.perf_counter()
@@ -260,7 +260,7 @@ def main() -> None:
     persona_quality = quality.personas(settings.published_db, truth)
     devices = xgb_device.compare(settings, DAY)
     rerun = daily_run(home, "bench_rerun")
-    from pipelines.simulate import continue_days
+    from simulator import continue_days
 
     continue_days(Settings(home=home / "world"), 1)
     next_day = daily_run(home, "bench_next_day", DAY + timedelta(days=1))

@@ -30,7 +30,7 @@ def rows_written(counts: dict[str, int]) -> int:
 
 
 def run(scale: str, seed: int, history_days: int, where: Path) -> dict:
-    from pipelines.simulate import simulate
+    from simulator import simulate
 
     home = Path(tempfile.mkdtemp(prefix=f"simulate-{scale}-", dir=where))
     try:

@@ -69,7 +69,9 @@ def _run_date(settings: Settings, given: date | None, allow_future: bool = False
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from pipelines.simulate import continue_days, landing_is_empty, simulate, world_exists
+    # Imported here only: the simulator is a development tool that no pipeline run may load
+    # (tests/unit/test_simulator_boundary.py).
+    from simulator import continue_days, landing_is_empty, simulate, world_exists
 
     counts: dict[str, int] = {}
     if args.days is not None and world_exists(settings):

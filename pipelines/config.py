@@ -234,10 +234,6 @@ class Settings:
         return self.home / "landing"
 
     @property
-    def truth_dir(self) -> Path:
-        return self.home / "truth"
-
-    @property
     def warehouse_dir(self) -> Path:
         return self.home / "warehouse"
 

@@ -20,8 +20,8 @@ from pipelines import airflow_env
 from pipelines.config import Settings
 from pipelines.ingest.sources import source_names
 from pipelines.quality import suite_tables
-from pipelines.simulate import simulate
 from pipelines.warehouse import RUN_LOGS, connect, published_hashes
+from simulator import simulate, truth_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -85,10 +85,27 @@ class World:
 def world(tmp_path_factory) -> World:
     w = World(tmp_path_factory.mktemp("daily"))
     simulate(w.settings, scale="xs", seed=42, end_date=DAY)
-    first = w.run_cli("--date", DAY.isoformat())
+    # The pipeline must never read the simulator's hidden truth: the first run goes without it,
+    # moved out of the home (tests run as root here, where `chmod 000` would not stop a read).
+    truth, away = truth_dir(w.settings), w.settings.home.parent / "truth-away"
+    w.truth_files = sum(1 for f in truth.rglob("*") if f.is_file())
+    truth.rename(away)
+    try:
+        first = w.run_cli("--date", DAY.isoformat())
+        w.truth_during_first_run = truth.exists()
+    finally:
+        away.rename(truth)  # the tests below compare the published tables with it
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
     w.first_output = first.stdout
     return w
+
+
+def test_the_first_run_publishes_without_the_simulators_hidden_truth(world):
+    assert world.truth_files > 0  # there was a truth to hide
+    assert not world.truth_during_first_run  # the run did not recreate or wait for it
+    assert f"marketing_daily {DAY}: done;" in world.first_output
+    assert ", published as run " in world.first_output
+    assert world.query("select count(*) from meta.runs") >= [(1,)]
 
 
 def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
@@ -121,7 +138,7 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert "ml.persona_profiles" not in tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
     # One row per person some source can name, by the simulator's hidden truth.
-    truth = pl.read_parquet(world.settings.truth_dir / "identifiers.parquet")
+    truth = pl.read_parquet(truth_dir(world.settings) / "identifiers.parquet")
     known = truth.filter(pl.col("identifier_type") == "email")["person_id"].n_unique()
     assert world.query("select count(*) from marts.dim_customers") == [(known,)]
     for fact in (

@@ -13,9 +13,9 @@ from pipelines import daily
 from pipelines.cli import _latest_landing_date
 from pipelines.config import Settings
 from pipelines.ingest.sources import SOURCES
-from pipelines.simulate import continue_days, simulate
 from pipelines.transform import REPORT_TAG, generate_docs, run_dbt
 from pipelines.warehouse import connect, table_content_hash
+from simulator import continue_days, simulate, truth_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -59,7 +59,7 @@ def settings(tmp_path_factory) -> Settings:
 
 
 def test_identity_resolution_meets_the_bar_and_beats_an_email_match(settings):
-    quality = identity_pairs(settings.work_db, settings.truth_dir)
+    quality = identity_pairs(settings.work_db, truth_dir(settings))
     assert quality["precision"] >= 0.995
     # The guards against shared identifiers lose (almost) nothing that the links allow.
     assert quality["recall"] >= 0.97 * quality["links_ceiling"]["recall"]

@@ -12,8 +12,8 @@ import pytest
 from pipelines.config import Settings
 from pipelines.ingest.run import ingest_source
 from pipelines.ingest.sources import source_names
-from pipelines.simulate import continue_days, simulate
 from pipelines.warehouse import connect
+from simulator import continue_days, simulate, truth_dir
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ def test_every_source_loaded_and_every_ledger_adds_up(world):
 
 
 def test_quarantine_holds_exactly_the_injected_malformed_rows(world):
-    truth = pl.read_parquet(world.truth_dir / "defects.parquet").filter(
+    truth = pl.read_parquet(truth_dir(world) / "defects.parquet").filter(
         pl.col("kind").is_in(["malformed_row", "malformed_json"]))
     landing = str(world.landing_dir) + "/"
     got = query(world, "select file_path, row_number from raw.quarantine").with_columns(
@@ -67,7 +67,7 @@ def test_quarantine_holds_exactly_the_injected_malformed_rows(world):
 
 
 def test_empty_files_are_recorded_not_failed(world):
-    empty = pl.read_parquet(world.truth_dir / "defects.parquet").filter(
+    empty = pl.read_parquet(truth_dir(world) / "defects.parquet").filter(
         pl.col("kind") == "empty_file")
     statuses = query(world, "select file_path, status from audit.loads")
     for rel in empty["file"]:

@@ -21,8 +21,8 @@ import pytest
 from pipelines import daily
 from pipelines.config import Settings
 from pipelines.ingest.sources import source_names
-from pipelines.simulate import simulate
 from pipelines.warehouse import connect
+from simulator import simulate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ from pipelines import daily
 from pipelines.config import Settings
 from pipelines.forecast.units import ALL_PRODUCTS
 from pipelines.ingest.sources import source_names
-from pipelines.simulate import simulate
+from simulator import simulate
 from tests.conftest import query as published_query
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -12,8 +12,8 @@ from pipelines import daily
 from pipelines.config import Settings
 from pipelines.ingest.sources import SOURCES
 from pipelines.segments import state as persona_state
-from pipelines.simulate import continue_days, simulate
 from pipelines.warehouse import connect
+from simulator import continue_days, simulate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

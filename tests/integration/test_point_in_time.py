@@ -41,9 +41,9 @@ from pipelines.config import Settings
 from pipelines.ingest.sources import SOURCES
 from pipelines.ml import churn, lead, ltv, trainer
 from pipelines.ml.features import read_features, read_purchases, with_btyd
-from pipelines.simulate import Defects, continue_days, simulate
 from pipelines.transform import run_dbt
 from pipelines.warehouse import connect
+from simulator import Defects, continue_days, simulate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

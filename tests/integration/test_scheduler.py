@@ -21,7 +21,7 @@ import pytest
 
 from pipelines import airflow_env, daily
 from pipelines.config import Settings
-from pipelines.simulate import continue_days, simulate
+from simulator import continue_days, simulate
 from tests.conftest import free_port, query
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -29,8 +29,8 @@ from pipelines.config import Settings
 from pipelines.ingest.sources import source_names
 from pipelines.ml.registry import ModelMismatchError, decision, model_dir
 from pipelines.quality import suite_tables
-from pipelines.simulate import simulate
 from pipelines.warehouse import RUN_LOGS, connect, published_hashes, work_content_hashes
+from simulator import simulate
 
 pytestmark = pytest.mark.slow
 

@@ -20,8 +20,8 @@ from pipelines.activation.export import staging_dir
 from pipelines.config import Settings
 from pipelines.ingest.sources import source_names
 from pipelines.quality import QualityGateError
-from pipelines.simulate import simulate
 from pipelines.warehouse import connect, published_hashes
+from simulator import simulate
 
 pytestmark = pytest.mark.slow
 

@@ -28,8 +28,8 @@ import pytest
 
 from pipelines.config import Settings
 from pipelines.runlock import LOCK_FILE, read_holder
-from pipelines.simulate import simulate
 from pipelines.warehouse import connect
+from simulator import simulate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

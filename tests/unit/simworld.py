@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.config import Settings
-from pipelines.simulate import Defects, continue_days, simulate
+from simulator import Defects, continue_days, simulate, truth_dir
 
 END = dt.date(2026, 10, 31)
 CONTINUED = 3
@@ -39,7 +39,7 @@ class SimWorld:
 
     @property
     def truth(self) -> Path:
-        return self.settings.truth_dir
+        return truth_dir(self.settings)
 
     def folder(self, source: str, day: dt.date = END) -> Path:
         return self.landing / source / day.isoformat()

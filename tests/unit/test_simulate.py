@@ -17,12 +17,12 @@ import polars as pl
 import pytest
 import simworld as sw
 
-import pipelines.simulate as simulate_pkg
+import simulator as simulate_pkg
 from pipelines import cli
 from pipelines.config import Settings
-from pipelines.simulate import continue_days, landing_is_empty, simulate, world_exists
-from pipelines.simulate.truth import IDENTIFIER_TYPES
-from pipelines.simulate.writers import MAILCHIMP_FILES
+from simulator import continue_days, landing_is_empty, simulate, truth_dir, world_exists
+from simulator.truth import IDENTIFIER_TYPES
+from simulator.writers import MAILCHIMP_FILES
 
 END = sw.END
 DAYS = [END + dt.timedelta(days=k) for k in range(1, sw.CONTINUED + 1)]
@@ -328,9 +328,9 @@ def test_ad_response_truth(w: sw.SimWorld) -> None:
 def test_truth_is_as_of_the_current_end_date(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     simulate(settings, scale="xs", seed=9, end_date=END, history_days=30, max_days=2)
-    before = pl.read_parquet(settings.truth_dir / "customers.parquet")
+    before = pl.read_parquet(truth_dir(settings) / "customers.parquet")
     continue_days(settings, 2)
-    after = pl.read_parquet(settings.truth_dir / "customers.parquet")
+    after = pl.read_parquet(truth_dir(settings) / "customers.parquet")
     assert before["person_id"].to_list() == after["person_id"].to_list()
     assert not before["churned_next_90d"].equals(after["churned_next_90d"]) or not before[
         "value_next_365d"].equals(after["value_next_365d"])  # fmt: skip

@@ -18,8 +18,8 @@ import polars as pl
 import pytest
 import simworld as sw
 
-from pipelines.simulate import reference as ref
-from pipelines.simulate.writers import (
+from simulator import reference as ref
+from simulator.writers import (
     CAMPAIGN_COLUMNS,
     HUBSPOT_CONTACT_COLUMNS,
     HUBSPOT_DEAL_COLUMNS,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.simulate import reference as ref
+from simulator import reference as ref
 
 logger = logging.getLogger(__name__)
 

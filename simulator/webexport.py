@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.simulate import reference as ref
-from pipelines.simulate.defects import hash_int, hash_uniform, stable_key
-from pipelines.simulate.engine import BROWSE, LEAD_FORM, PURCHASE, SIGNUP
-from pipelines.simulate.population import DAY
+from simulator import reference as ref
+from simulator.defects import hash_int, hash_uniform, stable_key
+from simulator.engine import BROWSE, LEAD_FORM, PURCHASE, SIGNUP
+from simulator.population import DAY
 
 logger = logging.getLogger(__name__)
 
@@ -647,7 +647,7 @@ def capi_events(ctx: WebContext, sessions: pl.DataFrame) -> pl.DataFrame:
 
 
 def _hex16(key: int, idx: np.ndarray) -> pl.Series:
-    from pipelines.simulate.population import hex_digits
+    from simulator.population import hex_digits
 
     return hex_digits(hash_int(key, idx, 1 << 62, 9), 16)
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.simulate import reference as ref
-from pipelines.simulate.exports import Tables
-from pipelines.simulate.plan import EFFECTS, REGIONS
-from pipelines.simulate.population import DAY, STAFF, Window
-from pipelines.simulate.webexport import cookie_ids
-from pipelines.simulate.writers import _typed_email, crm_state, member_status
+from simulator import reference as ref
+from simulator.exports import Tables
+from simulator.plan import EFFECTS, REGIONS
+from simulator.population import DAY, STAFF, Window
+from simulator.webexport import cookie_ids
+from simulator.writers import _typed_email, crm_state, member_status
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pipelines.simulate import reference as ref
-from pipelines.simulate.plan import EFFECTS, REGIONS, AdPlan, EmailPlan, calendar_arrays, hill
-from pipelines.simulate.population import (
+from simulator import reference as ref
+from simulator.plan import EFFECTS, REGIONS, AdPlan, EmailPlan, calendar_arrays, hill
+from simulator.population import (
     ACCOUNT,
     BUYER,
     DAY,

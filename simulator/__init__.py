@@ -17,20 +17,32 @@ import contextlib
 import ctypes
 import datetime as dt
 import logging
+from pathlib import Path
 
 import polars as pl
 
 from pipelines.config import SCALES, Settings
-from pipelines.simulate import derive, plan, population, state, truth
-from pipelines.simulate.defects import DefectLog, Defects
-from pipelines.simulate.engine import Engine
-from pipelines.simulate.exports import Exporter, Tables
+from simulator import derive, plan, population, state, truth
+from simulator.defects import DefectLog, Defects
+from simulator.engine import Engine
+from simulator.exports import Exporter, Tables
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Defects", "continue_days", "landing_is_empty", "simulate", "world_exists"]
+__all__ = [
+    "Defects", "continue_days", "landing_is_empty", "simulate", "truth_dir", "world_exists",
+]
 
 ORDERS_FORMATS: tuple[str, ...] = ("shopify", "generic")
+
+
+def truth_dir(settings: Settings) -> Path:
+    """Where the hidden truth and the world's state live: `truth/` under the home.
+
+    Only the simulator, the benchmark and tests know this folder; the pipeline never reads it,
+    so it is not a setting of `pipelines.config`.
+    """
+    return settings.home / "truth"
 
 
 def simulate(
@@ -48,7 +60,7 @@ def simulate(
 
     Writes one export-date folder per source under `settings.landing_dir` (the generic
     `orders/<end_date>/orders.csv` instead of the Shopify files when `orders_format` is
-    "generic"), the truth tables under `settings.truth_dir` and the world's state, which
+    "generic"), the truth tables under `truth_dir(settings)` and the world's state, which
     `continue_days` extends by up to `max_days` days. Returns rows written per file kind
     (customers, orders, order_lines, mailchimp_members, mailchimp_<status>, email_campaigns,
     email_activity, hubspot_contacts, hubspot_deals, typeform_responses, ga4_events,
@@ -95,8 +107,8 @@ def simulate(
     )  # fmt: skip
     # Save the world first, then read the sessions back lazily by day: the biggest table
     # need not stay in memory while the exports are written.
-    state.save(settings.truth_dir, meta, tables, world.hazard)
-    tables.sessions = state.scan_sessions(settings.truth_dir)
+    state.save(truth_dir(settings), meta, tables, world.hazard)
+    tables.sessions = state.scan_sessions(truth_dir(settings))
     hazard = world.hazard
     del world
     _release_memory()
@@ -104,7 +116,7 @@ def simulate(
     exporter = Exporter(settings.landing_dir, tables, defects, orders_format,
                         settings.default_currency, log)  # fmt: skip
     counts = exporter.export(end_date, backfill=True)
-    counts.update(truth.write_truth(settings.truth_dir, tables, hazard, end_date,
+    counts.update(truth.write_truth(truth_dir(settings), tables, hazard, end_date,
                                     orders_format, log.frame()))  # fmt: skip
     logger.info("simulation written: %s", counts)
     return counts
@@ -121,7 +133,7 @@ def continue_days(settings: Settings, days: int) -> dict[str, int]:
     """
     if days < 0:
         raise ValueError(f"days must not be negative, got {days}")
-    meta, tables, hazard = state.load(settings.truth_dir)
+    meta, tables, hazard = state.load(truth_dir(settings))
     last = meta.end_date + dt.timedelta(days=meta.max_days)
     target = meta.current_end + dt.timedelta(days=days)
     if target > last:
@@ -129,7 +141,7 @@ def continue_days(settings: Settings, days: int) -> dict[str, int]:
             f"the world was planned up to {last} (max_days={meta.max_days}); it is at "
             f"{meta.current_end} and cannot go {days} more days"
         )
-    defects_path = settings.truth_dir / truth.DEFECTS_FILE
+    defects_path = truth_dir(settings) / truth.DEFECTS_FILE
     previous = pl.read_parquet(defects_path) if defects_path.exists() else None
     log = DefectLog()
     if previous is not None and previous.height:
@@ -142,9 +154,9 @@ def continue_days(settings: Settings, days: int) -> dict[str, int]:
         for name, value in exporter.export(date, backfill=False).items():
             totals[name] = totals.get(name, 0) + value
         meta.current_end = date
-        state.write_meta(settings.truth_dir, meta)
+        state.write_meta(truth_dir(settings), meta)
         logger.info("continued day %d/%d: %s", k, days, date)
-    totals.update(truth.write_truth(settings.truth_dir, tables, hazard, meta.current_end,
+    totals.update(truth.write_truth(truth_dir(settings), tables, hazard, meta.current_end,
                                     meta.orders_format, log.frame()))  # fmt: skip
     return totals
 
@@ -160,8 +172,8 @@ def _release_memory() -> None:
 
 
 def world_exists(settings: Settings) -> bool:
-    """True when `simulate` has saved a world under `settings.truth_dir`."""
-    return state.exists(settings.truth_dir)
+    """True when `simulate` has saved a world under `truth_dir(settings)`."""
+    return state.exists(truth_dir(settings))
 
 
 def landing_is_empty(settings: Settings) -> bool:

@@ -14,9 +14,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.simulate import reference as ref
-from pipelines.simulate.engine import World
-from pipelines.simulate.population import (
+from simulator import reference as ref
+from simulator.engine import World
+from simulator.population import (
     STREAM_CRM,
     _maybe,
     format_phones,

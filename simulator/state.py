@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.simulate.defects import Defects
-from pipelines.simulate.exports import Tables
-from pipelines.simulate.population import Window
+from simulator.defects import Defects
+from simulator.exports import Tables
+from simulator.population import Window
 
 logger = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.simulate import writers as w
-from pipelines.simulate.defects import DefectLog, Defects, Emitter, FilePlan, stable_key
-from pipelines.simulate.population import DAY, STREAM_DEFECTS, Window, rng_for
-from pipelines.simulate.webexport import (
+from simulator import writers as w
+from simulator.defects import DefectLog, Defects, Emitter, FilePlan, stable_key
+from simulator.population import DAY, STREAM_DEFECTS, Window, rng_for
+from simulator.webexport import (
     MAX_LATE_DAYS,
     WebContext,
     ads_insights,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.simulate import reference as ref
-from pipelines.simulate.population import (
+from simulator import reference as ref
+from simulator.population import (
     BUYER,
     DAY,
     EU,

@@ -13,7 +13,7 @@ import logging
 import numpy as np
 import polars as pl
 
-from pipelines.simulate import reference as ref
+from simulator import reference as ref
 
 logger = logging.getLogger(__name__)
 
@@ -332,7 +332,7 @@ def shopify_orders(
 
 
 def _codes() -> tuple[tuple[str, int], ...]:
-    from pipelines.simulate.engine import CODES
+    from simulator.engine import CODES
 
     return CODES
 
@@ -577,7 +577,7 @@ def hubspot_deals(deals: pl.DataFrame, people: pl.DataFrame, as_of: int) -> pl.D
 def typeform_responses(surveys: pl.DataFrame, people: pl.DataFrame, key: int) -> pl.DataFrame:
     """`responses.csv` of the NPS survey, in submit order: a response token, the score, the
     comment (by topic and score band; some left blank), the hidden email field."""
-    from pipelines.simulate.defects import hash_int
+    from simulator.defects import hash_int
 
     band = pl.when(pl.col("score") >= 9).then(pl.lit("promoter")).when(
         pl.col("score") >= 7).then(pl.lit("passive")).otherwise(pl.lit("detractor"))  # fmt: skip
@@ -614,6 +614,6 @@ def typeform_responses(surveys: pl.DataFrame, people: pl.DataFrame, key: int) ->
 
 
 def _hex(values: np.ndarray, width: int) -> pl.Series:
-    from pipelines.simulate.population import hex_digits
+    from simulator.population import hex_digits
 
     return hex_digits(values, width)
