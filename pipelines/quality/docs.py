@@ -148,6 +148,7 @@ def render_data_docs(results: Sequence[Mapping[str, Any]], out_dir: Path, title:
                     loaded = expectationSuiteValidationResultSchema.load(_with_run_id(raw, title))
                     document = renderer.render(loaded)
                     _add_type_and_severity_columns(document, loaded)
+                    _escape_plain_cells(document)
                     _unlink_suite_name(document)
                     text = _link_home_to_index(
                         view.render(document, show_how_to_buttons=False), loaded.suite_name
@@ -252,7 +253,7 @@ def _add_type_and_severity_columns(document: Any, loaded: Any) -> None:
     GX renders one table per column section, one row per result, in result order, with the
     results grouped as below. A table whose shape does not match is left as GX made it.
     """
-    from great_expectations.render import RenderedStringTemplateContent, RenderedTableContent
+    from great_expectations.render import RenderedTableContent
 
     groups: dict[str, list[Any]] = {}
     for result in loaded.results:
@@ -260,13 +261,7 @@ def _add_type_and_severity_columns(document: Any, loaded: Any) -> None:
         column = config.kwargs.get("column", _TABLE_LEVEL) if config is not None else _TABLE_LEVEL
         groups.setdefault(str(column), []).append(config)
 
-    def cell(text: str) -> Any:
-        # A string template, so that GX escapes the value (plain string cells go out raw).
-        return RenderedStringTemplateContent(
-            content_block_type="string_template",
-            string_template={"template": "$value", "params": {"value": text}},
-        )
-
+    cell = _text_cell
     for section in getattr(document, "sections", None) or []:
         configs = groups.get(str(getattr(section, "section_name", "")))
         for block in getattr(section, "content_blocks", None) or []:
@@ -286,6 +281,40 @@ def _add_type_and_severity_columns(document: Any, loaded: Any) -> None:
                 ]
                 for row, config in zip(block.table, configs, strict=True)
             ]
+
+
+def _text_cell(text: str) -> Any:
+    """A table cell GX escapes: a string template (plain string cells go out raw)."""
+    from great_expectations.render import RenderedStringTemplateContent
+
+    return RenderedStringTemplateContent(
+        content_block_type="string_template",
+        string_template={"template": "$value", "params": {"value": text}},
+    )
+
+
+def _escape_plain_cells(node: Any, seen: set[int] | None = None) -> None:
+    """Make every plain string cell of every table in a page (nested tables included, such
+    as the sample of unexpected values) a cell GX escapes: those cells hold values from the
+    data, and GX's page view writes plain strings into the HTML as they are."""
+    seen = set() if seen is None else seen
+    if node is None or isinstance(node, str | int | float | dict) or id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, list):
+        for item in node:
+            _escape_plain_cells(item, seen)
+        return
+    table = getattr(node, "table", None)
+    if isinstance(table, list):
+        node.table = [
+            [_text_cell(cell) if isinstance(cell, str) else cell for cell in row]
+            if isinstance(row, list) else row
+            for row in table
+        ]
+        _escape_plain_cells(node.table, seen)
+    for attribute in ("sections", "content_blocks"):
+        _escape_plain_cells(getattr(node, attribute, None), seen)
 
 
 def _severity(meta: object) -> str:

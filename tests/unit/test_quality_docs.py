@@ -185,3 +185,28 @@ def test_a_dict_without_results_is_refused_before_anything_is_written(tmp_path: 
         render_data_docs([{"suite_name": "x"}], tmp_path / "quality", TITLE)
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_values_from_the_data_are_escaped_on_the_quality_pages(tmp_path: Path) -> None:
+    hostile = {
+        "product_title": '<img src=x onerror=alert("product")>',
+        "campaign_name": "<script>alert('campaign')</script>",
+        "survey_comment": '"><svg onload=alert(1)>',
+        "email": "<b>x</b>@example.com",
+    }
+    frame = pl.DataFrame({column: ["fine", value] for column, value in hostile.items()})
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps({"name": "hostile", "meta": {"table": "marts.hostile"},
+                                "expectations": [
+        {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": column, "value_set": ["fine"]}} for column in hostile]}))
+    buffer: list[dict[str, Any]] = []
+    validate_frame(frame, load_suite(path), raw_results=buffer)
+    index = render_data_docs(buffer, tmp_path / "quality", TITLE)
+    page = (tmp_path / "quality" / _index_rows(index)["hostile"]["link"]).read_text()
+    for value in hostile.values():
+        assert value not in page  # never as markup
+    for marker in ("<img src=x", "<script>alert", "<svg onload", "<b>x</b>"):
+        assert marker not in page
+    visible = _text(tmp_path / "quality" / _index_rows(index)["hostile"]["link"])
+    assert "onerror=alert" in visible and "alert('campaign')" in visible  # shown, as text
