@@ -47,6 +47,15 @@ def _timezone(name: str) -> str:
     return raw
 
 
+def _currency(name: str) -> str:
+    """An ISO 4217 currency code (three letters, upper-cased) from the environment."""
+    raw = os.environ.get(name, "").strip().upper()
+    if not (len(raw) == 3 and raw.isascii() and raw.isalpha()):
+        raise ValueError(f"setting {name}={raw!r} must be an ISO 4217 three-letter currency "
+                         "code, such as USD or EUR")
+    return raw
+
+
 def _click_levels(name: str) -> tuple[int, int]:
     """Two whole numbers of clicks, the first at least 1 and below the second."""
     raw = os.environ.get(name) or "1,3"
@@ -148,6 +157,11 @@ class Settings:
     # on a shared 2-core machine: 7 ms per boosting round with 1 thread, 240 ms with 2).
     ml_threads: int = 1
     default_currency: str = "USD"
+    # Customer-level money (revenue, order values, lifetime value, personas) is in this
+    # currency: orders in another are converted with the rates in landing/fx/ (env
+    # MARKETING_REPORTING_CURRENCY, ISO 4217). None: the orders' own currency when they are
+    # all in one (no rates needed), else default_currency (int_orders__rates decides).
+    reporting_currency: str | None = None
     # Country assumed for a phone number written in national form when the record has none
     # (env MARKETING_DEFAULT_COUNTRY, ISO 3166 alpha-2).
     default_country: str = "US"
@@ -199,6 +213,8 @@ class Settings:
                 "3166 two-letter country code, such as US or DE"
             )
         kwargs["default_country"] = country
+        if os.environ.get("MARKETING_REPORTING_CURRENCY", "").strip():
+            kwargs["reporting_currency"] = _currency("MARKETING_REPORTING_CURRENCY")
         kwargs["hubspot_timezone"] = _timezone("MARKETING_HUBSPOT_TIMEZONE")
         kwargs["lead_click_levels"] = _click_levels("MARKETING_LEAD_CLICK_LEVELS")
         kwargs["meta_part_rows"] = _env_int("MARKETING_META_PART_ROWS", 10_000)

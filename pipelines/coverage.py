@@ -24,7 +24,7 @@ TABLE = "marts.data_coverage"
 CAPABILITIES: tuple[str, ...] = (
     "orders", "product_ids", "product_categories", "customer_emails", "email_consent",
     "web_sessions", "email_activity", "crm_contacts", "ad_performance", "survey_responses",
-    "single_currency",
+    "single_currency", "currency_rates",
 )  # fmt: skip
 
 # The capabilities each step's work depends on; steps not named here depend on none.
@@ -33,7 +33,7 @@ STEP_NEEDS: dict[str, tuple[str, ...]] = {
     "transform": CAPABILITIES,
     "score_churn": ("orders", "web_sessions", "email_activity", "survey_responses"),
     "score_ltv": (
-        "orders", "web_sessions", "email_activity", "survey_responses", "single_currency",
+        "orders", "web_sessions", "email_activity", "survey_responses", "currency_rates",
     ),
     "score_lead": ("crm_contacts",),
     "forecast_units": ("orders", "product_ids"),

@@ -78,6 +78,8 @@ def dbt_env(settings: Settings, logical_date: date) -> dict[str, str]:
         "MARKETING_HUBSPOT_TIMEZONE": settings.hubspot_timezone,
         # Phones without a country code, as the exports read them (macros/normalize.sql).
         "MARKETING_DEFAULT_COUNTRY": settings.default_country,
+        # Customer money is converted to it (int_orders__rates); empty: decided from the orders.
+        "MARKETING_REPORTING_CURRENCY": settings.reporting_currency or "",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 

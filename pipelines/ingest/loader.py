@@ -162,8 +162,17 @@ def _violation(column: Column, expression: str | None = None) -> str | None:
     """
     value = expression or quote_ident(column.name)
     parsed = _parsed(column, value)
+    rule = None
+    if column.rule:
+        condition, reason = column.rule
+        trimmed = f"nullif(trim({value}), '')"
+        checked = condition.format(trimmed)
+        if parsed is not None:
+            checked = f"{_parsed(column, trimmed)} is null or {checked}"
+        rule = f"case when {trimmed} is not null and not ({checked}) then " \
+               f"{quote_literal(reason)} end"
     if parsed is None and not column.required:
-        return None
+        return rule
     missing = quote_literal(f"missing required field: {column.name}")
     branches: list[tuple[str, str]] = []
     if column.required:
@@ -180,7 +189,8 @@ def _violation(column: Column, expression: str | None = None) -> str | None:
                   else f"bad type: {column.name} {BAD_KIND[column.kind]}")
         branches.append((f"{trimmed} is not null and {_parsed(column, trimmed)} is null",
                          quote_literal(reason)))
-    return "case " + " ".join(f"when {cond} then {then}" for cond, then in branches) + " end"
+    checks = "case " + " ".join(f"when {cond} then {then}" for cond, then in branches) + " end"
+    return f"coalesce({checks}, {rule})" if rule else checks
 
 
 def _reason_sql(checks: list[str]) -> str:

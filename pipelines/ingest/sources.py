@@ -14,12 +14,15 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Column:
     """A column the pipeline reads. `kind` is how its text must parse: text, integer, decimal,
-    timestamp (ISO 8601, with or without offset) or a strptime `fmt` for vendor formats."""
+    timestamp (ISO 8601, with or without offset) or a strptime `fmt` for vendor formats.
+    `rule` is a condition a filled value must also meet, as SQL over `{}` (the trimmed text),
+    and the reason a row that breaks it is quarantined with."""
 
     name: str
     kind: str = "text"
     required: bool = False
     fmt: str | None = None
+    rule: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,23 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
                 Column("status"),
             ),
             required_any=(("amount", "unit_price"),),
+        ),
+    ),
+    # Exchange rates for orders in other currencies than the reporting one: units of the
+    # reporting currency per unit of `currency`, in force from `date` until the next rate.
+    "fx": (
+        EntitySpec(
+            source="fx",
+            entity="rates",
+            patterns=("*.csv",),
+            columns=(
+                Column("date", "timestamp", required=True, fmt="%Y-%m-%d"),
+                Column("currency", required=True,
+                       rule=("regexp_full_match({}, '[A-Za-z]{{3}}')",
+                             "bad value: currency is not a three-letter ISO code")),
+                Column("rate", "decimal", required=True,
+                       rule=("try_cast({} as double) > 0", "bad value: rate is not above 0")),
+            ),
         ),
     ),
     # A randomised test's results, one row per unit: which experiment and arm, who, and any

@@ -65,13 +65,16 @@ def read_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def read_purchases(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every customer's purchases as known at the end of the run's date (`marts.fct_purchases`:
     the orders of one day that are purchases, taken together): the day as `ordered_at` (its
-    midnight, UTC), `amount` (as ordered) and `value` (net of refunds). What labels look for
-    after a cutoff, and where lifetime value's history begins. Features come from
-    `marts.customer_features` alone, which places each order and cancellation against each
-    cutoff (a purchase cancelled since an older cutoff was one at it)."""
+    midnight, UTC), `amount` (as ordered) and `value` (net of refunds), both in the reporting
+    currency: null on a day with an order that has no exchange rate, which value labels
+    leave out rather than add in another currency. What labels look for after a cutoff, and
+    where lifetime value's history begins. Features come from `marts.customer_features`
+    alone, which places each order and cancellation against each cutoff (a purchase
+    cancelled since an older cutoff was one at it)."""
     purchases = con.sql(
-        "select customer_key, purchase_date, orders, cast(amount as double) as amount, "
-        "cast(value as double) as value from marts.fct_purchases"
+        "select customer_key, purchase_date, orders, "
+        "cast(amount_reporting as double) as amount, "
+        "cast(value_reporting as double) as value from marts.fct_purchases"
     ).pl()
     return purchases.with_columns(
         ordered_at=pl.col("purchase_date").cast(pl.Datetime("us", "UTC"))

@@ -34,6 +34,9 @@ def _read(settings: Settings) -> dict[str, pl.DataFrame]:
             "runs": con.sql("select run_id, tables from meta.runs "
                             "order by published_at desc limit 1").pl(),
             "personas": _personas(con),
+            # The currency customer money (revenue, lifetime value, personas) is in.
+            "reporting_currency": con.sql(
+                "select min(reporting_currency) as currency from marts.fct_orders").pl(),
             "sales": _sales(con),
         }
     finally:
@@ -236,6 +239,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     data = _read(settings)
     coverage = data_coverage.read(settings.published_db, settings)
     currency = data_coverage.money_currency(coverage, settings.default_currency)
+    reporting = data["reporting_currency"].get_column("currency")[0]
     customers, all_scores = data["customers"], data["scores"]
     scores = all_scores.filter(pl.col("model") == "churn")
     kpis = {
@@ -289,7 +293,8 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     html = render(dict(
         date=logical_date.isoformat(), run_id=run_id, kpis=kpis, churn_chart=churn_chart,
         at_risk=at_risk, models=models, exports=exports, published_tables=published_tables,
-        forecast_chart=forecast_chart, personas=persona_cards(data["personas"], currency),
+        forecast_chart=forecast_chart,
+        personas=persona_cards(data["personas"], reporting or settings.default_currency),
         personas_note=personas_note(data["personas"]),
         currency=currency, revenue_by_currency=data["revenue_by_currency"].to_dicts(),
         not_covered=coverage_notes(coverage), export_warnings=manifest.get("warnings", []),

@@ -39,11 +39,22 @@ MARTS = {
 }
 
 
+# Money is read in the reporting currency (null for an order with no exchange rate on its
+# date, so never added across currencies). A discount is read only for being there.
+REPORTING_MONEY = {
+    "amount": "amount_reporting",
+    "refunded_amount": "refunded_amount_reporting",
+    "line_amount": "line_amount_reporting",
+}
+
+
 def read_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
-    """The columns the persona features need, from the marts."""
+    """The columns the persona features need, from the marts; money in the reporting
+    currency."""
     frames = {}
     for name, table in MARTS.items():
-        columns = ", ".join(REQUIRED[name])
+        columns = ", ".join(f"{REPORTING_MONEY[c]} as {c}" if c in REPORTING_MONEY else c
+                            for c in REQUIRED[name])
         frames[name] = con.sql(f"select {columns} from {table}").pl()
     return Inputs(**frames)
 

@@ -74,7 +74,11 @@ def test_it_publishes_scores_and_forecasts_the_shops_total_units(shop):
         "no product ids in the orders: forecast the shop's total units; 10"), forecast["note"]
     assert query(settings, "select distinct sku from ml.forecast") == [(ALL_PRODUCTS,)]
     (published,) = query(settings, "select row_counts from meta.runs")[0]
-    assert json.loads(published)["marts.data_coverage"] == 11
+    assert json.loads(published)["marts.data_coverage"] == 12
+    # One currency and no reporting currency set: money is reported in it, with no rates.
+    assert query(settings, "select distinct reporting_currency, fx_rate, "
+                           "bool_and(amount_reporting = amount) from marts.fct_orders "
+                           "group by all") == [("GBP", 1.0, True)]
 
 
 def test_each_step_says_what_it_lacked(shop):

@@ -109,3 +109,24 @@ def test_money_is_in_the_orders_currency(currencies, available, expected):
     frame = coverage_frame(missing=set() if available else {"single_currency"},
                            currencies=currencies)
     assert coverage.money_currency(frame, default_currency="EUR") == expected
+
+
+def test_reporting_currency_setting_is_checked_and_reaches_dbt(monkeypatch):
+    from datetime import date
+
+    from pipelines.config import Settings
+    from pipelines.transform import dbt_env
+
+    monkeypatch.delenv("MARKETING_REPORTING_CURRENCY", raising=False)
+    unset = Settings.from_env()
+    # Unset: dbt takes the orders' own currency, else default_currency (int_orders__rates).
+    assert unset.reporting_currency is None
+    assert dbt_env(unset, date(2026, 1, 1))["MARKETING_REPORTING_CURRENCY"] == ""
+    monkeypatch.setenv("MARKETING_REPORTING_CURRENCY", " eur ")
+    chosen = Settings.from_env()
+    assert chosen.reporting_currency == "EUR"
+    assert dbt_env(chosen, date(2026, 1, 1))["MARKETING_REPORTING_CURRENCY"] == "EUR"
+    for bad in ("EURO", "E1R", "€", "US'; drop"):
+        monkeypatch.setenv("MARKETING_REPORTING_CURRENCY", bad)
+        with pytest.raises(ValueError, match="MARKETING_REPORTING_CURRENCY"):
+            Settings.from_env()

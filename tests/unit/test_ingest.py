@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 from datetime import date
@@ -358,3 +359,34 @@ def test_the_encoding_is_utf8_exactly_when_every_byte_decodes(tmp_path_factory, 
     except UnicodeDecodeError:
         utf8 = False
     assert (inspect_file(path, "csv").encoding == "utf-8") == utf8
+
+
+def test_fx_rates_need_a_three_letter_currency_and_a_rate_above_zero(settings):
+    """A rate file's bad rows go to quarantine with the rule they break; small rates (a yen
+    in dollars) and lower-case codes load, as staging upper-cases them."""
+    text = ("date,currency,rate\n"
+            "2026-01-05,EUR,1.0875\n"
+            "2026-01-05,jpy,0.0064\n"
+            "2026-01-05,EURO,1.1\n"
+            "2026-01-05,GBP,0\n"
+            "2026-01-05,CHF,-1.1\n"
+            "05/01/2026,USD,1\n"
+            "2026-01-06,,1.2\n")
+    write_landing(settings, "fx", "2026-01-06", "rates.csv", text)
+    with pytest.raises(IngestError, match="bad value: rate is not above 0"):
+        ingest_source(settings, "fx", "r1", date(2026, 1, 6))
+    tolerant = dataclasses.replace(settings, home=settings.home.parent / "tolerant",
+                                   error_budget=1.0)
+    write_landing(tolerant, "fx", "2026-01-06", "rates.csv", text)
+    settings = tolerant
+    report = ingest_source(settings, "fx", "r2", date(2026, 1, 6))
+    assert report.results[0].rows_quarantined == 5
+    assert rows(settings, "select row_number, reason from raw.quarantine order by 1") == [
+        (3, "bad value: currency is not a three-letter ISO code"),
+        (4, "bad value: rate is not above 0"),
+        (5, "bad value: rate is not above 0"),
+        (6, "bad timestamp: date"),
+        (7, "missing required field: currency"),
+    ]
+    assert rows(settings, "select currency, rate from raw.fx__rates order by 1") == [
+        ("EUR", "1.0875"), ("jpy", "0.0064")]

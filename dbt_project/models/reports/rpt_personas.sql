@@ -81,7 +81,9 @@ top_channels as (
 ),
 
 category_revenue as (
-    select members.persona_id, order_lines.category, sum(order_lines.line_amount) as amount
+    select
+        members.persona_id, order_lines.category,
+        sum(order_lines.line_amount_reporting) as amount
     from order_lines
     inner join members on members.customer_key = order_lines.customer_key
     where not order_lines.is_cancelled and order_lines.category is not null

@@ -36,6 +36,15 @@ responses as (
     select * from {{ ref('fct_survey_responses') }}
 ),
 
+unrated as (
+    -- Orders whose currency had no rate on their date: never converted, so left out of
+    -- customer money (fct_orders' `_reporting` columns are null).
+    select currency, count(*) as orders
+    from orders
+    where fx_rate is null
+    group by currency
+),
+
 counts as (
     select
         (select count(*) from orders) as orders,
@@ -53,7 +62,13 @@ counts as (
         (select count(*) from responses where nps_score is not null) as nps_answers,
         (select count(distinct currency) from orders) as currencies,
         (select string_agg(distinct currency, ', ' order by currency) from orders)
-            as currency_list
+            as currency_list,
+        (select count(*) from orders where fx_rate is not null) as rated_orders,
+        (select coalesce(sum(orders), 0) from unrated) as unrated_orders,
+        (select string_agg(orders || ' ' || case when orders = 1 then 'order' else 'orders' end
+            || ' in ' || currency, ', ' order by currency) from unrated) as unrated_list,
+        (select string_agg(currency, ', ' order by currency) from unrated) as unrated_currencies,
+        (select min(reporting_currency) from orders) as reporting_currency
 ),
 
 capabilities as (
@@ -127,6 +142,14 @@ capabilities as (
         'single_currency', 'orders (currency), shop', orders, currencies <= 1, currency_list,
         'the orders are in ' || currencies || ' currencies (' || currency_list || '): money '
         || 'is shown per currency, never added across them'
+    from counts
+    union all
+    select
+        'currency_rates', 'fx, orders (currency), shop', rated_orders, unrated_orders = 0,
+        unrated_currencies,
+        unrated_list || ' have no exchange rate to ' || reporting_currency || ' on their date'
+        || ': they are left out of customer revenue, order values and lifetime value; '
+        || 'add landing/fx/ rates'
     from counts
 ),
 

@@ -10,13 +10,14 @@
 with purchases as (
     -- Orders with something bought, each with when (if ever) it was cancelled; which of them
     -- were purchases is decided per cutoff below, as fct_orders.is_purchase decides it for
-    -- the run's date.
+    -- the run's date. Money is in the reporting currency (fct_orders' `_reporting` twins): an
+    -- order whose currency has no rate on its date has none, and is left out of every sum.
     select
         customer_key,
         ordered_at,
         order_date,
         cancelled_at,
-        amount,
+        amount_reporting as amount,
         discount_amount > 0 as is_discounted
     from {{ ref('fct_orders') }}
     where has_purchase_lines and not is_guest
@@ -27,7 +28,7 @@ refunds as (
     -- export dates (a generic file's return lines and credit notes) can be placed before or
     -- after a cutoff; Shopify's export does not date them, so they are left out: one could be
     -- news after the cutoff.
-    select customer_key, refunded_at, refunded_amount, cancelled_at
+    select customer_key, refunded_at, refunded_amount_reporting as refunded_amount, cancelled_at
     from {{ ref('fct_orders') }}
     where not is_guest and refunded_at is not null
 ),
@@ -99,19 +100,23 @@ known_refunds as (
 
 known_purchase_days as (
     -- Purchases, as buy-till-you-die models count them: a customer's orders of one (UTC) day
-    -- are one purchase, as fct_purchases has them for the run's date.
-    select as_of_date, customer_key, order_date, sum(amount) as amount
+    -- are one purchase, as fct_purchases has them for the run's date: no amount when one of
+    -- the day's orders has none (never part of a day).
+    select
+        as_of_date, customer_key, order_date,
+        case when count(amount) = count(*) then sum(amount) end as amount
     from known_orders
     group by all
 ),
 
 purchase_day_features as (
-    -- Repeat purchases are all but the first: what Gamma-Gamma averages.
+    -- Repeat purchases are all but the first: what Gamma-Gamma averages; only when every
+    -- purchase has an amount in the reporting currency.
     select
         as_of_date,
         customer_key,
         count(*) as purchase_days,
-        case when count(*) > 1
+        case when count(*) > 1 and count(amount) = count(*)
             then (sum(amount) - arg_min(amount, order_date)) / (count(*) - 1)
         end as repeat_order_value
     from known_purchase_days
@@ -124,6 +129,7 @@ order_features as (
         known.as_of_date,
         known.customer_key,
         count(*) as orders_count,
+        count(amount) as priced_orders,
         sum(amount) - coalesce(any_value(refunded), 0) as revenue,
         date_diff('day', cast(max(ordered_at) as date), known.as_of_date) as days_since_last_order,
         date_diff('day', cast(min(ordered_at) as date), known.as_of_date) as tenure_days,
@@ -219,7 +225,8 @@ final as (
         cast(order_features.orders_count as integer) as orders_count,
         cast(purchase_day_features.purchase_days as integer) as purchase_days,
         cast(order_features.revenue as double) as revenue,
-        cast(order_features.revenue / order_features.orders_count as double) as avg_order_value,
+        cast(order_features.revenue / nullif(order_features.priced_orders, 0) as double)
+            as avg_order_value,
         cast(order_features.days_since_last_order as integer) as days_since_last_order,
         cast(order_features.tenure_days as integer) as tenure_days,
         cast(order_features.orders_30d as integer) as orders_30d,

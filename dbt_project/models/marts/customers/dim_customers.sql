@@ -64,11 +64,13 @@ mailchimp as (
 
 orders as (
     -- Revenue is what orders brought in less what was given back (credit notes included);
-    -- only purchases count as orders.
+    -- only purchases count as orders. Money is in the reporting currency: an order with no
+    -- rate on its date is left out of it (and of the orders its average is over).
     select
         customer_key,
         count(*) filter (where is_purchase) as orders_count,
-        sum(amount - refunded_amount) as revenue,
+        count(*) filter (where is_purchase and amount_reporting is not null) as priced_orders,
+        sum(amount_reporting - refunded_amount_reporting) as revenue,
         min(ordered_at) filter (where is_purchase) as first_order_at,
         max(ordered_at) filter (where is_purchase) as last_order_at,
         count(*) filter (where is_purchase
@@ -201,7 +203,7 @@ final as (
             as last_seen_at,
         cast(coalesce(orders.orders_count, 0) as integer) as orders_count,
         cast(coalesce(orders.revenue, 0) as decimal(18, 2)) as revenue,
-        cast(orders.revenue / nullif(orders.orders_count, 0) as decimal(18, 2)) as avg_order_value,
+        cast(orders.revenue / nullif(orders.priced_orders, 0) as decimal(18, 2)) as avg_order_value,
         orders.first_order_at,
         orders.last_order_at,
         cast(date_diff(

@@ -33,6 +33,8 @@ final as (
         coalesce(lines.category, catalogue.category) as category,
         cast(lines.quantity as integer) as quantity,
         cast(lines.line_amount as decimal(18, 2)) as line_amount,
+        -- In the reporting currency at the order's rate; null when it has none.
+        cast(lines.line_amount * orders.fx_rate as decimal(18, 2)) as line_amount_reporting,
         lines.is_return,
         orders.is_cancelled,
         orders.cancelled_at
