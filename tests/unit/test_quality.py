@@ -47,7 +47,11 @@ create table marts.dim_customers as select * from (values
        is_emailable, orders_count, revenue, first_order_at, last_order_at, sources_present,
        phone_e164, is_eea, ad_storage_consent, ccpa_opt_out, hubspot_record_id, lifecycle_stage,
        acquisition_channel, rfm_recency_score, nps_score);
-create table marts.fct_orders as select * from (values
+create table marts.fct_orders as select *, 'USD' as reporting_currency,
+    case currency when 'USD' then 1.0 else 1.1 end as fx_rate,
+    round(amount * fx_rate, 2) as amount_reporting,
+    round(refunded_amount * fx_rate, 2) as refunded_amount_reporting
+from (values
     ('o1', '00000000000000a1', false, '2024-01-01 10:00:00+00'::timestamptz,
         10.50::decimal(18, 2), 0.00::decimal(18, 2), false, true, 'USD', 1),
     ('o2', '00000000000000a1', false, '2024-02-01 10:00:00+00'::timestamptz,
@@ -205,7 +209,8 @@ def test_only_a_guest_checkout_has_no_customer(
 ) -> None:
     con.execute(
         "insert into marts.fct_orders values "
-        "('o9', ?, ?, '2024-02-02 10:00:00+00', 5.00, 0, false, true, 'USD', 1)",
+        "('o9', ?, ?, '2024-02-02 10:00:00+00', 5.00, 0, false, true, 'USD', 1, 'USD', 1.0, "
+        "5.00, 0)",
         [customer_key, is_guest],
     )
 
@@ -220,7 +225,7 @@ def test_referential_breach_blocks(con: duckdb.DuckDBPyConnection, suites_dir: P
     con.execute(
         "insert into marts.fct_orders values "
         "('o4', 'ffffffffffffffff', false, '2024-02-02 10:00:00+00', 5.00, 0, false, true, "
-        "'USD', 1)"
+        "'USD', 1, 'USD', 1.0, 5.00, 0)"
     )
 
     error = _gate_error(con, suites_dir)
