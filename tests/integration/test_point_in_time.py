@@ -54,6 +54,7 @@ LATER = STEP + 3  # the world grows past D too: data after the build's own date
 # Weekly cutoffs keep the world small: six reach five weeks back, two-week outcomes.
 VARS = {"feature_step_days": STEP, "feature_cutoffs": 6}
 HORIZON = 14
+CLICKS = (1, 3)  # the lead model's click levels (MARKETING_LEAD_CLICK_LEVELS' default)
 # The simulated exports mix encodings, as real ones do: rows are copied byte for byte.
 RAW = "latin-1"
 MODELS = ["+customer_features", "+fct_leads", "+fct_purchases", "+dim_customers"]
@@ -146,7 +147,8 @@ def choose_targets(settings: Settings, before: Snapshot) -> Targets:
         """,
     )
     (cancelled, x), (refunded, y) = orders[0], next(o for o in orders if o[1] != orders[0][1])
-    open_leads = lead.features_at(before.leads, before.events, C).get_column("customer_key")
+    open_leads = lead.features_at(before.leads, before.events, C,
+                                  click_levels=CLICKS).get_column("customer_key")
     taken = {x, y}
     converted = next(k for k in sorted(open_leads.to_list()) if k not in taken)
     taken.add(converted)
@@ -380,7 +382,8 @@ def test_the_models_features_at_a_cutoff_stay_the_same_when_later_data_arrives(w
         ]
         assert_frame_equal(*rows)
         leads = [
-            lead.features_at(s.leads, s.events, cutoff).drop("converted_at").filter(keep)
+            lead.features_at(s.leads, s.events, cutoff, click_levels=CLICKS)
+            .drop("converted_at").filter(keep)
             for s in (world.before, world.later)
         ]
         assert_frame_equal(*leads)
@@ -395,7 +398,8 @@ def training_tables(s: Snapshot, day: date) -> dict[str, pl.DataFrame]:
         "churn": churn.labelled_rows(s.features, s.purchases, day, HORIZON).rows.sort(keys),
         "ltv": ltv.labelled_rows(s.features, s.purchases, day, HORIZON, STEP, STEP).rows.sort(keys),
         # As the lead model learns: the conversion time, its outcome's source, is no input.
-        "lead": lead.labelled_rows(s.leads, s.events, [*training, validation], HORIZON)
+        "lead": lead.labelled_rows(s.leads, s.events, [*training, validation], HORIZON,
+                                   click_levels=CLICKS)
         .drop("converted_at")
         .sort(keys),
     }
