@@ -43,7 +43,9 @@ def query(settings: Settings, sql: str) -> pl.DataFrame:
 def test_every_source_loaded_and_every_ledger_adds_up(world):
     ledger = query(world, "select * from audit.loads")
     # The simulated shop has no generic orders file and runs no experiment.
-    assert set(ledger.get_column("source")) == set(source_names()) - {"orders", "experiments"}
+    # The simulated world has no generic orders, experiments or exchange rates.
+    unused = {"orders", "experiments", "fx"}
+    assert set(ledger.get_column("source")) == set(source_names()) - unused
     assert ledger.filter(pl.col("status") == "rejected").height == 0
     loaded = ledger.filter(pl.col("status") == "loaded")
     assert (loaded["rows_read"] == loaded["rows_loaded"] + loaded["rows_quarantined"]).all()

@@ -154,6 +154,11 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
             shutil.rmtree(folder)
     lines = shop_lines()
     write_orders(settings.landing_dir / "orders" / DAY.isoformat() / "orders_eur.csv", lines)
+    # Two currencies: customer money is in USD, the EUR orders converted at the rate in force
+    # (2, so that the converted sums stay exact).
+    rates = settings.landing_dir / "fx" / DAY.isoformat() / "rates.csv"
+    rates.parent.mkdir(parents=True)
+    rates.write_text(f"date,currency,rate\n2000-01-01,{CURRENCY},2\n")
 
     for source in source_names():
         daily.ingest(settings, source, DAY, "generic")
@@ -255,9 +260,10 @@ def check_guests_and_returns(settings: Settings, lines: list[Line]) -> None:
                      want["units_sold"], want["revenue"], want["guest_revenue"])
     assert facts[:3] == (want["orders"], want["guest_documents"], want["revenue"])
     assert facts[3] == 0
-    # Guests are nobody: the named customers alone are people, with their own revenue
-    # (T-C31 only returned something, so no orders and revenue below zero).
-    assert people == customer_revenue(lines) | {"T-C31": (0, Decimal("-30.00"))}
+    # Guests are nobody: the named customers alone are people, with their own revenue in the
+    # reporting currency (T-C31 only returned something, so no orders and revenue below zero).
+    in_usd = {k: (n, 2 * v) for k, (n, v) in customer_revenue(lines).items()}
+    assert people == in_usd | {"T-C31": (0, Decimal("-60.00"))}
     assert guest_lines[0] > 0 and guest_lines[1] == 0 and scored_guests == 0
     assert forecast_units > 0  # guests' units are units sold
     # Point in time: at each cutoff, a customer's revenue is what happened before it.
@@ -274,6 +280,7 @@ def check_guests_and_returns(settings: Settings, lines: list[Line]) -> None:
     for cutoff in cutoffs:
         end = datetime.combine(cutoff + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         got = {c: (n, Decimal(str(round(r, 2)))) for c, day, n, r in features if day == cutoff}
-        assert got == customer_revenue(lines, end), cutoff
+        want = {k: (n, 2 * v) for k, (n, v) in customer_revenue(lines, end).items()}
+        assert got == want, cutoff  # in USD, at the EUR rate of 2
     report = (settings.reports_dir / DAY.isoformat() / "index.html").read_text()
     assert f"<b>{float(share):.0%}</b>of revenue from guest checkouts" in report

@@ -329,6 +329,7 @@ def add_report_tables(settings: Settings, people: pl.DataFrame) -> None:
         con.execute("create schema meta")
         con.execute("create table meta.runs as select 'r1' as run_id, '[]' as tables, "
                     "now() as published_at")
+        con.execute("create table marts.fct_orders as select 'USD' as reporting_currency")
     finally:
         con.close()
 
