@@ -8,7 +8,7 @@ variables), so the secrets they hold live where Airflow keeps secrets:
   `AIRFLOW_CONN_MARKETING_ALERTS_SMTP='smtp://user:password@mail.example.com:587?from=pipeline%40example.com&to=data%40example.com,ops%40example.com&starttls=true'`
 - `marketing_alerts_webhook`: a Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat,
   Teams' Slack-compatible connector), which receives `{"text": ...}`, e.g.
-  `AIRFLOW_CONN_MARKETING_ALERTS_WEBHOOK='{"conn_type": "http", "host": "https://hooks.slack.com/services/T0/B0/XXXX"}'`
+  `AIRFLOW_CONN_MARKETING_ALERTS_WEBHOOK='{"conn_type": "http", "host": "https://chat.example.com/hooks/marketing-alerts"}'`
 
 Without either, an alert goes to the task log only. A connection that cannot be reached is
 logged (never its password or URL) and does not fail the run a second time.

@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -206,8 +207,8 @@ def inspect_file(path: Path, file_format: str = "csv", limits: Limits | None = N
                             utf8 = False
         except zlib.error as error:
             problem = f"not a readable gzip file ({error})"
-            for _ in chunks:  # the ledger still records the hash of the file's bytes
-                pass
+            # Read the rest unparsed: the ledger still records the hash of the file's bytes.
+            deque(chunks, maxlen=0)
         if utf8:
             try:
                 decoder.decode(b"", final=True)
