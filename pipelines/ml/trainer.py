@@ -98,6 +98,13 @@ class Scaling:
         }
 
 
+# The fewest positive and negative outcomes a classifier's holdout needs before its AUC decides
+# anything. AUC's standard error (Hanley and McNeil, 1982) at an AUC of 0.7 is about 0.09 with
+# 10 of the rarer outcome and grows fast below: wider than the gaps between a model and its
+# rivals, so with fewer the comparison is noise and the version in use (or a rival) stays.
+MIN_HOLDOUT_OUTCOMES = 10
+
+
 @dataclass
 class Labelled:
     """What a retrain learns from: labelled rows of the training and validation cutoffs, the
@@ -282,6 +289,13 @@ def train(
                 raise InsufficientHistoryError(
                     f"{spec.name}: the {name} customers have only one outcome ({rows.height} rows)"
                 )
+        held = int(holdout.get_column(spec.label).sum())
+        if min(held, holdout.height - held) < MIN_HOLDOUT_OUTCOMES:
+            raise InsufficientHistoryError(
+                f"{spec.name}: the holdout has {held} positive and {holdout.height - held} "
+                f"negative outcomes; a comparison with the rivals needs at least "
+                f"{MIN_HOLDOUT_OUTCOMES} of each to mean anything"
+            )
         positives = int(train_rows.get_column(spec.label).sum())
         params["scale_pos_weight"] = (train_rows.height - positives) / positives
     elif min(train_rows.height, stop_rows.height, holdout.height) < 20:

@@ -236,6 +236,29 @@ def test_too_little_history_keeps_the_version_in_use_or_else_the_baseline(tmp_pa
     assert later.note.startswith(f"version {promoted.version} keeps scoring")
 
 
+def test_a_holdout_with_few_positives_decides_nothing(tmp_path):
+    """A rare outcome (a lead model on a small shop: 1 conversion among 55 holdout leads)
+    gives an AUC that is noise; no model is promoted on it and the rival scores."""
+    frame = world(7)
+    validation = trainer.split_cutoffs(CUTOFFS, DAY, 90)[1]
+    _, holdout = trainer.halves(frame.filter(pl.col("as_of_date") == validation))
+    few = trainer.MIN_HOLDOUT_OUTCOMES - 1
+    kept = holdout.filter(pl.col("y")).get_column("customer_key").head(few)
+    rare = frame.with_columns(
+        y=pl.when((pl.col("as_of_date") == validation)
+                  & pl.col("customer_key").is_in(holdout.get_column("customer_key").to_list())
+                  & ~pl.col("customer_key").is_in(kept.to_list()))
+        .then(False)
+        .otherwise(pl.col("y"))
+    )
+    outcome = run(rare, tmp_path)
+    assert outcome.version == "noise_rule" and not outcome.promoted
+    assert f"the holdout has {few} positive" in outcome.note
+
+    enough = run(frame, tmp_path / "enough")  # the same world with its outcomes decides
+    assert enough.promoted
+
+
 def test_scoring_refuses_a_model_whose_feature_types_changed(tmp_path):
     frame = world(6)
     outcome = run(frame, tmp_path)
