@@ -33,7 +33,7 @@ STEPS = [
     ("score_ltv", None),
     ("score_lead", None),
     ("forecast_units", None),
-    ("segment", None),
+    ("find_personas", None),
     ("transform_reports", None),
     ("export", None),
     ("audit", None),

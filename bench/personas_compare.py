@@ -16,9 +16,9 @@ family it prints:
 - fit time: choosing k and fitting on everyone, seconds on this machine.
 
 Beside the families, the RFM segments of the same cutoff (the shop's rule-of-thumb groups,
-`marts.customer_segments`) on the same behaviour. Families: the latent class model
-(`pipelines.segments`), scikit-learn's GaussianMixture (diagonal covariances) and KMeans on the
-standardised profile (`pipelines.segments.profile`, the matrix the persona model starts from:
+`marts.customer_rfm`) on the same behaviour. Families: the latent class model
+(`pipelines.personas`), scikit-learn's GaussianMixture (diagonal covariances) and KMeans on the
+standardised profile (`pipelines.personas.profile`, the matrix the persona model starts from:
 z-scored log figures, shares, one-hot categories).
 
 Data: `orii` is UCI Online Retail II (../shared/data/real/online_retail_ii), lines with a
@@ -52,13 +52,13 @@ from threadpoolctl import threadpool_limits
 
 from bench import commit
 from pipelines.config import REPO_ROOT, PersonaSettings, Settings
-from pipelines.segments import mixture
-from pipelines.segments.features import build_features
-from pipelines.segments.model import ModelSpec, fit
-from pipelines.segments.personas import eligible_customers
-from pipelines.segments.profile import build_profile
-from pipelines.segments.select import KScore, choose_k, sample_rows
-from pipelines.segments.tasks import read_inputs, read_rfm
+from pipelines.personas import mixture
+from pipelines.personas.features import build_features
+from pipelines.personas.model import ModelSpec, fit
+from pipelines.personas.personas import eligible_customers
+from pipelines.personas.profile import build_profile
+from pipelines.personas.select import KScore, choose_k, sample_rows
+from pipelines.personas.tasks import read_inputs, read_rfm
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from pipelines.config import REPO_ROOT, Settings
 from pipelines.ml import churn, registry, trainer
 from pipelines.ml.features import read_features, with_btyd
 from pipelines.ml.labels import active
-from pipelines.segments.features import build_features, email_reads
-from pipelines.segments.personas import find_personas
-from pipelines.segments.tasks import read_inputs, read_rfm
+from pipelines.personas.features import build_features, email_reads
+from pipelines.personas.personas import find_personas
+from pipelines.personas.tasks import read_inputs, read_rfm
 from pipelines.warehouse import connect
 
 

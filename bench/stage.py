@@ -26,7 +26,9 @@ HEAVY = {
     "forecast_units": ML,
     "audit": ("great_expectations", "pipelines.quality.gate"),
     "report": ("jinja2", "pipelines.report.html"),
-    "segment": ("scipy.special", "scipy.optimize", "sklearn.cluster", "pipelines.segments.tasks"),
+    "find_personas": (
+        "scipy.special", "scipy.optimize", "sklearn.cluster", "pipelines.personas.tasks",
+    ),
 }
 
 

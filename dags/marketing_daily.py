@@ -15,11 +15,11 @@ The daily marketing run for one day of data (the logical date, in UTC):
    when it beats its baseline and the old version. **forecast_units**: weekly units per
    product (or the shop's total, without product ids) for the next 8 weeks into
    `ml.forecast`, backtested beside a seasonal naive one and the recent mean.
-4. **segment**: every customer who has ordered gets a persona (`ml.personas`), found by a
+4. **find_personas**: every customer who has ordered gets a persona (`ml.personas`), found by a
    mixture model, matched to yesterday's so ids and names last.
 5. **transform_reports**: `dbt build --select tag:report`, the report models that read the
-   scores and personas (`reports.rpt_personas`, `reports.rpt_segment_summary`).
-6. **export**: takes in erasure requests (kept only hashed), then builds per-segment upload
+   scores and personas (`reports.rpt_personas`, `reports.rpt_customer_groups`).
+6. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
    files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder.
 7. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
@@ -133,8 +133,8 @@ def marketing_daily() -> None:
         return _run("forecast_units")
 
     @task
-    def segment() -> dict:
-        return _run("segment")
+    def find_personas() -> dict:
+        return _run("find_personas")
 
     @task
     def transform_reports() -> dict:
@@ -160,7 +160,7 @@ def marketing_daily() -> None:
     built = transform()
     published = publish()
     scored = [score_churn(), score_ltv(), score_lead(), forecast_units()]
-    personas = segment()
+    personas = find_personas()
     exported = export()
     exports_arrived() >> loads
     loads >> built >> scored

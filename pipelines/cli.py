@@ -6,7 +6,7 @@ marketing run [--date D] [--wait]               run the daily DAG through Airflo
                                                 (one run per data folder; --wait queues)
 marketing ingest --source shop --path FILE      load one of your own export files
 marketing score | export | report [--date D]    run one step on its own (score: every model)
-marketing export --segment S --platform P       export some segments now, checked, into
+marketing export --audience A --platform P      export some audiences now, checked, into
                                                 exports/on-demand/<date>/
 marketing landing-date                          the newest export date in the landing folder
 marketing airflow ARGS...                       any Airflow command in the project's Airflow
@@ -331,15 +331,15 @@ def _step(*names: str):
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from pipelines import daily
+    from pipelines.activation.audiences import AudienceFileError
     from pipelines.activation.export import ExportError, export_on_demand
-    from pipelines.activation.segments import SegmentFileError
     from pipelines.activation.suppression import ErasureFileError
     from pipelines.quality import QualityGateError
 
     day = _run_date(settings, args.date)
     try:
-        if args.segment is None and args.platform is None:
-            # The daily step: every segment into the staging folder the audit checks.
+        if args.audience is None and args.platform is None:
+            # The daily step: every audience into the staging folder the audit checks.
             lock = _lock(settings, "export", day, wait=False)
             if lock is None:
                 return 1
@@ -347,20 +347,20 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                 print(daily.describe(daily.export(settings, day, f"cli__export__{day}")))
             return 0
         folder, manifest = export_on_demand(
-            settings, day, args.segment, args.platform, source=args.source
+            settings, day, args.audience, args.platform, source=args.source
         )
-    except (ExportError, SegmentFileError, ErasureFileError, QualityGateError) as exc:
+    except (ExportError, AudienceFileError, ErasureFileError, QualityGateError) as exc:
         print(f"not exported: {exc}", file=sys.stderr)
         return 1
     print(f"exported {day} from the {args.source} warehouse into {folder}")
     for f in manifest["files"]:
         part = f", part {f['part']} of {f['parts']}" if f["parts"] > 1 else ""
         print(f"  {f['path']}: {f['rows']:,} rows ({f['kind']}{part})")
-    for segment, platforms in manifest["suppressed"].items():
+    for audience, platforms in manifest["suppressed"].items():
         for platform, counts in platforms.items():
             held = ", ".join(f"{reason} {n:,}" for reason, n in counts.items()) or "nobody"
-            since = manifest["deltas_since"][segment][platform] or "no earlier published export"
-            print(f"  {platform}/{segment}: held back {held}; adds/removes since {since}")
+            since = manifest["deltas_since"][audience][platform] or "no earlier published export"
+            print(f"  {platform}/{audience}: held back {held}; adds/removes since {since}")
     return 0
 
 
@@ -559,14 +559,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
-        help="build export files: the daily step, or some segments "
-        "on demand with --segment and/or --platform",
+        help="build export files: the daily step, or some audiences "
+        "on demand with --audience and/or --platform",
     )
     p.add_argument("--date", type=_day, help="the day (default: the newest export date)")
     p.add_argument(
-        "--segment",
-        help="a segment of the segments file (a split one by its "
-        "<segment>__<value> name or all its splits by <segment>)",
+        "--audience",
+        help="an audience of the audiences file (a split one by its "
+        "<audience>__<value> name or all its splits by <audience>)",
     )
     p.add_argument("--platform", choices=("mailchimp", "meta", "google", "crm"))
     p.add_argument(

@@ -71,12 +71,12 @@ def _click_levels(name: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class PersonaSettings:
-    """How personas are found (pipelines/segments). Every run starts from the last run's model
+    """How personas are found (pipelines/personas). Every run starts from the last run's model
     and keeps its number of personas; every `refit_every_days` (or when the data's shape
     changes) k is chosen again from `k_min`-`k_max` on a sample of `selection_sample`
     customers: the best BIC among the ks whose silhouette is positive and whose bootstrap
     stability (mean adjusted Rand index over up to `bootstraps` resamples) is at least
-    `min_stability` (see pipelines/segments/select.py). When no k is, the personas are the RFM
+    `min_stability` (see pipelines/personas/select.py). When no k is, the personas are the RFM
     segments until the next choice."""
 
     k_min: int = 3
@@ -114,7 +114,7 @@ class Settings:
     home: Path
     dbt_project_dir: Path = REPO_ROOT / "dbt_project"
     expectations_dir: Path = REPO_ROOT / "expectations"
-    segments_file: Path = REPO_ROOT / "pipelines" / "activation" / "segments.yml"
+    audiences_file: Path = REPO_ROOT / "pipelines" / "activation" / "audiences.yml"
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
     error_budget: float = 0.05
@@ -185,7 +185,11 @@ class Settings:
         if os.environ.get("MARKETING_EXPECTATIONS_DIR"):
             kwargs["expectations_dir"] = Path(os.environ["MARKETING_EXPECTATIONS_DIR"]).resolve()
         if os.environ.get("MARKETING_SEGMENTS_FILE"):
-            kwargs["segments_file"] = Path(os.environ["MARKETING_SEGMENTS_FILE"]).resolve()
+            # The old name: a setting that silently stopped working would export the defaults.
+            raise ValueError("MARKETING_SEGMENTS_FILE was renamed MARKETING_AUDIENCES_FILE "
+                             "(the file of named audiences to export); set that instead")
+        if os.environ.get("MARKETING_AUDIENCES_FILE"):
+            kwargs["audiences_file"] = Path(os.environ["MARKETING_AUDIENCES_FILE"]).resolve()
         if os.environ.get("MARKETING_DUCKDB_MEMORY_LIMIT"):
             kwargs["duckdb_memory_limit"] = os.environ["MARKETING_DUCKDB_MEMORY_LIMIT"]
         kwargs["duckdb_threads"] = _env_int("MARKETING_DUCKDB_THREADS", 2)

@@ -37,7 +37,7 @@ STEP_NEEDS: dict[str, tuple[str, ...]] = {
     ),
     "score_lead": ("crm_contacts",),
     "forecast_units": ("orders", "product_ids"),
-    "segment": (
+    "find_personas": (
         "orders", "product_categories", "web_sessions", "email_activity", "survey_responses",
     ),
     "export": ("customer_emails", "email_consent", "web_sessions", "crm_contacts"),
@@ -85,14 +85,3 @@ def step_lacks(settings: Settings, step: str, path: Path | None = None) -> list[
     for sentence in sentences:
         log.warning("%s: %s", step, sentence)
     return sentences
-
-
-def money_currency(coverage: pl.DataFrame, default_currency: str) -> str | None:
-    """The currency the shop's money is in: the orders' one currency, `default_currency` when
-    there are no orders, None when the orders hold several."""
-    row = coverage.filter(pl.col("capability") == "single_currency")
-    if row.height == 0 or row.get_column("detail")[0] is None:
-        return default_currency
-    if not row.get_column("is_available")[0]:
-        return None
-    return row.get_column("detail")[0]

@@ -83,11 +83,11 @@ def transform_reports(settings: Settings, logical_date: date, run_id: str) -> di
     return {"status": result.status_counts, "seconds": round(result.elapsed_s, 1)}
 
 
-def segment(settings: Settings, logical_date: date, run_id: str) -> dict:
+def find_personas(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Find the day's personas (ml.personas and the persona profiles for the report models)."""
-    from pipelines.segments.tasks import segment as find
+    from pipelines.personas.tasks import run as find
 
-    return _lacks(settings, "segment", find(settings, logical_date, run_id))
+    return _lacks(settings, "find_personas", find(settings, logical_date, run_id))
 
 
 def score_churn(settings: Settings, logical_date: date, run_id: str) -> dict:
@@ -300,7 +300,7 @@ def _record_publication(settings: Settings, run_id: str, logical_date: date, out
 
 
 def export(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Build the day's segment exports into staging, for the audit to validate."""
+    """Build the day's audience exports into staging, for the audit to validate."""
     from pipelines.activation.export import build_exports
 
     manifest = build_exports(settings, logical_date, run_id)
@@ -310,12 +310,10 @@ def export(settings: Settings, logical_date: date, run_id: str) -> dict:
 
 def report(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines import coverage
-    from pipelines.report.html import build_report
+    from pipelines.report.html import build_report, published_money_currency
 
     path = build_report(settings, logical_date, run_id)
-    currency = coverage.money_currency(coverage.read(settings.published_db, settings),
-                                       settings.default_currency)
-    return {"path": str(path), "money_in": currency or "several currencies",
+    return {"path": str(path), "money_in": published_money_currency(settings),
             "lacks": coverage.step_lacks(settings, "report", settings.published_db)}
 
 

@@ -74,7 +74,8 @@
 {%- endmacro %}
 
 {# A 1-5 score by quintile of `expression` over the rows (ties share the lower score). #}
-{% macro quintile(expression) -%}
-    cast(least(5, 1 + floor(5.0 * (rank() over (order by {{ expression }}) - 1)
-        / count(*) over ())) as integer)
+{% macro quintile(expression, partition=none) -%}
+    {%- set over = ('partition by ' ~ partition ~ ' ') if partition else '' -%}
+    cast(least(5, 1 + floor(5.0 * (rank() over ({{ over }}order by {{ expression }}) - 1)
+        / count(*) over ({{ over }}))) as integer)
 {%- endmacro %}

@@ -1,1 +1,1 @@
-"""Segment exports for marketing platforms, with consent and suppression built in."""
+"""Audience exports for marketing platforms, with consent and suppression built in."""

@@ -1,4 +1,4 @@
-"""Segments defined as data in a YAML file, validated on load with errors that say where."""
+"""Audiences defined as data in a YAML file, validated on load with errors that say where."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ KEYS = frozenset({"name", "description", "rules", "platforms", "split_by", "crm"
 CRM_KEYS = frozenset({"score", "reasons"})
 
 
-class SegmentFileError(ValueError):
-    """The segments file is malformed; the message names the file, the segment and the field."""
+class AudienceFileError(ValueError):
+    """The audiences file is malformed; the message names the file, the audience and the field."""
 
 
 # A rule's value as YAML reads it: a number, text, true/false or a date (YYYY-MM-DD).
@@ -144,14 +144,14 @@ class Rule:
 
 @dataclass(frozen=True)
 class CrmFields:
-    """Which audience columns the CRM file carries as the score and its top reasons."""
+    """Which customer columns the CRM file carries as the score and its top reasons."""
 
     score: str
     reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class Segment:
+class Audience:
     name: str
     description: str
     rules: tuple[Rule, ...]
@@ -159,18 +159,18 @@ class Segment:
     split_by: str | None = None
     crm: CrmFields | None = None
 
-    def select(self, audience: pl.DataFrame) -> pl.DataFrame:
-        """The customers of `audience` in this segment (before any split)."""
+    def select(self, customers: pl.DataFrame) -> pl.DataFrame:
+        """The members of `customers` in this audience (before any split)."""
         condition = pl.lit(True)
         for rule in self.rules:
             condition = condition & rule.expr().fill_null(False)
-        return audience.filter(condition)
+        return customers.filter(condition)
 
-    def expand(self, audience: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
-        """The segment's members by exported segment name: one `(name, members)` for a plain
-        segment; with `split_by`, one per value of that column, named `<name>__<value>` (the
+    def expand(self, customers: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+        """The audience's members by exported audience name: one `(name, members)` for a plain
+        audience; with `split_by`, one per value of that column, named `<name>__<value>` (the
         value in snake_case), in name order. People with no value are in no split."""
-        members = self.select(audience)
+        members = self.select(customers)
         if self.split_by is None:
             return [(self.name, members)]
         values = members.get_column(self.split_by).drop_nulls().unique().sort().to_list()
@@ -178,9 +178,9 @@ class Segment:
         for value in values:
             name = f"{self.name}__{slug(value)}"
             if name in named:
-                raise SegmentFileError(
-                    f"segment {self.name!r}: split_by {self.split_by!r} values {named[name]!r} "
-                    f"and {value!r} both make the segment name {name!r}; rename one"
+                raise AudienceFileError(
+                    f"audience {self.name!r}: split_by {self.split_by!r} values {named[name]!r} "
+                    f"and {value!r} both make the audience name {name!r}; rename one"
                 )
             named[name] = value
         return [
@@ -195,80 +195,80 @@ def slug(value: object) -> str:
     return text or "blank"
 
 
-def load_segments(
+def load_audiences(
     path: Path, columns: Mapping[str, pl.DataType] | Sequence[str] | None = None
-) -> list[Segment]:
-    """Read and check the segments file against the audience: `columns`, when given, are its
-    columns, with their types (`audience.schema`) when rule values are to be checked too."""
+) -> list[Audience]:
+    """Read and check the audiences file against the customer frame: `columns`, when given, are its
+    columns, with their types (`customers.schema`) when rule values are to be checked too."""
     schema = columns if isinstance(columns, Mapping) else None
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise SegmentFileError(f"{path}: cannot read segments: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
-        raise SegmentFileError(f"{path}: expected a top-level 'segments:' list")
-    segments, seen = [], set()
-    for i, raw in enumerate(data["segments"]):
-        where = f"{path}: segment #{i + 1}"
+        raise AudienceFileError(f"{path}: cannot read audiences: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("audiences"), list):
+        raise AudienceFileError(f"{path}: expected a top-level 'audiences:' list")
+    audiences, seen = [], set()
+    for i, raw in enumerate(data["audiences"]):
+        where = f"{path}: audience #{i + 1}"
         if not isinstance(raw, dict):
-            raise SegmentFileError(f"{where}: expected a mapping")
+            raise AudienceFileError(f"{where}: expected a mapping")
         name = raw.get("name")
         if not isinstance(name, str) or not NAME.match(name):
-            raise SegmentFileError(f"{where}: 'name' must be lowercase snake_case, got {name!r}")
-        where = f"{path}: segment {name!r}"
+            raise AudienceFileError(f"{where}: 'name' must be lowercase snake_case, got {name!r}")
+        where = f"{path}: audience {name!r}"
         if name in seen:
-            raise SegmentFileError(f"{where}: defined twice")
+            raise AudienceFileError(f"{where}: defined twice")
         seen.add(name)
         unknown_keys = sorted(set(raw) - KEYS)
         if unknown_keys:
-            raise SegmentFileError(
-                f"{where}: unknown keys {unknown_keys}; a segment may have {sorted(KEYS)}"
+            raise AudienceFileError(
+                f"{where}: unknown keys {unknown_keys}; an audience may have {sorted(KEYS)}"
             )
 
         def check_column(column: object, field: str, where: str = where) -> str:
             if not isinstance(column, str) or not column:
-                raise SegmentFileError(f"{where}: {field} must name a column, got {column!r}")
+                raise AudienceFileError(f"{where}: {field} must name a column, got {column!r}")
             if columns is not None and column not in columns:
-                raise SegmentFileError(f"{where}: {field} uses unknown column {column!r}")
+                raise AudienceFileError(f"{where}: {field} uses unknown column {column!r}")
             return column
 
         rules = []
         for j, rule in enumerate(raw.get("rules") or []):
             if not isinstance(rule, dict) or set(rule) != {"column", "op", "value"}:
-                raise SegmentFileError(f"{where}: rule #{j + 1} needs column, op and value")
+                raise AudienceFileError(f"{where}: rule #{j + 1} needs column, op and value")
             try:
                 spec = RuleSpec.model_validate(rule)
             except ValidationError as exc:
-                raise SegmentFileError(
+                raise AudienceFileError(
                     f"{where}: rule #{j + 1} ({rule.get('column')!r}) {_rule_problem(exc)}"
                 ) from None
             check_column(spec.column, f"rule #{j + 1}")
             problem = schema is not None and _value_problem(spec, schema[spec.column])
             if problem:
-                raise SegmentFileError(f"{where}: rule #{j + 1}: {problem}")
+                raise AudienceFileError(f"{where}: rule #{j + 1}: {problem}")
             value = tuple(spec.value) if isinstance(spec.value, list) else spec.value
             rules.append(Rule(spec.column, spec.op, value))
         split_by = raw.get("split_by")
         if split_by is not None:
             split_by = check_column(split_by, "split_by")
         if not rules and split_by is None:
-            raise SegmentFileError(f"{where}: needs at least one rule (or a split_by column)")
+            raise AudienceFileError(f"{where}: needs at least one rule (or a split_by column)")
         platforms = raw.get("platforms") or DEFAULT_PLATFORMS
         if not isinstance(platforms, list | tuple) or not all(
             isinstance(p, str) for p in platforms
         ):
-            raise SegmentFileError(f"{where}: platforms must be a list, such as [mailchimp, meta]")
+            raise AudienceFileError(f"{where}: platforms must be a list, such as [mailchimp, meta]")
         unknown = [p for p in platforms if p not in PLATFORMS]
         if unknown:
-            raise SegmentFileError(f"{where}: unknown platforms {unknown}; known: {PLATFORMS}")
+            raise AudienceFileError(f"{where}: unknown platforms {unknown}; known: {PLATFORMS}")
         crm = _crm_fields(raw.get("crm"), "crm" in platforms, where, check_column)
         if crm is not None and schema is not None and column_kind(schema[crm.score]) != "number":
-            raise SegmentFileError(
+            raise AudienceFileError(
                 f"{where}: crm score column {crm.score!r} holds {schema[crm.score]}, "
                 "not numbers; name a score column"
             )
-        segments.append(
-            Segment(
+        audiences.append(
+            Audience(
                 name,
                 str(raw.get("description", "")),
                 tuple(rules),
@@ -277,7 +277,7 @@ def load_segments(
                 crm,
             )
         )
-    return segments
+    return audiences
 
 
 def _crm_fields(
@@ -285,17 +285,17 @@ def _crm_fields(
 ) -> CrmFields | None:
     if raw is None:
         if wanted:
-            raise SegmentFileError(
+            raise AudienceFileError(
                 f"{where}: the crm platform needs `crm: {{score: <column>, reasons: [...]}}`"
             )
         return None
     if not wanted:
-        raise SegmentFileError(f"{where}: has crm settings but crm is not in its platforms")
+        raise AudienceFileError(f"{where}: has crm settings but crm is not in its platforms")
     if not isinstance(raw, dict) or "score" not in raw or set(raw) - CRM_KEYS:
-        raise SegmentFileError(f"{where}: crm takes score (a column) and reasons (columns)")
+        raise AudienceFileError(f"{where}: crm takes score (a column) and reasons (columns)")
     reasons = raw.get("reasons") or []
     if not isinstance(reasons, list):
-        raise SegmentFileError(f"{where}: crm reasons must be a list of columns")
+        raise AudienceFileError(f"{where}: crm reasons must be a list of columns")
     return CrmFields(
         check_column(raw["score"], "crm score"),
         tuple(check_column(r, "crm reasons") for r in reasons),

@@ -1,4 +1,4 @@
-"""Who may be in which platform's file, as pure functions over the audience frame.
+"""Who may be in which platform's file, as pure functions over the customer frame.
 
 Each platform has an ordered list of reasons to hold a person back; a person is counted under
 the first that applies, so the counts by reason add up to everyone held back. A missing consent
@@ -27,7 +27,7 @@ CRM_PLATFORMS = ("crm",)
 EU_CONSENT_COUNTRIES_OUTSIDE_EEA = ("GB", "CH")
 
 # Columns of `marts.dim_customers` each platform's rules read (besides the prepared
-# `email_norm`, `phone_norm` and `is_erased` that `export.prepare_audience` adds).
+# `email_norm`, `phone_norm` and `is_erased` that `export.prepare_customers` adds).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "mailchimp": ("email", "first_name", "last_name", "mailchimp_status", "is_emailable"),
     "meta": (

@@ -1,6 +1,6 @@
 """What changed since the last published export, and files cut into parts a platform accepts.
 
-Platforms sync audiences by adds and removes. A file's rows are compared with the same segment
+Platforms sync audiences by adds and removes. A file's rows are compared with the same audience
 and platform's rows in the last export that passed the quality gate and was published:
 
 - keyed files (Mailchimp on the email, CRM on the record id): `adds` holds new and changed rows,

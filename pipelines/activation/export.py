@@ -1,15 +1,15 @@
-"""Daily segment exports: files a marketer uploads as they are.
+"""Daily audience exports: files a marketer uploads as they are.
 
 Write, audit, publish, as for the warehouse: `build_exports` takes in the day's erasure
-requests, then writes every segment's files into a staging folder from the work file; the audit
+requests, then writes every audience's files into a staging folder from the work file; the audit
 validates them with the export suites, and `publish_exports` moves the audited folder to
-`exports/<date>/` (replacing a rerun's whole). For each segment and platform there is a full
+`exports/<date>/` (replacing a rerun's whole). For each audience and platform there is a full
 file and its `adds` and `removes` since the last published export; Meta's come in parts of at
 most 10,000 rows. Each folder has a `manifest.json` of rows, checksums and suppressions by
 reason.
 
-`export_on_demand` (the CLI's `marketing export --segment/--platform`) builds the same files for
-some segments and platforms into `exports/on-demand/<date>/`, after the same suites pass.
+`export_on_demand` (the CLI's `marketing export --audience/--platform`) builds the same files for
+some audiences and platforms into `exports/on-demand/<date>/`, after the same suites pass.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import polars as pl
 
 from pipelines import coverage
 from pipelines.activation import normalize
+from pipelines.activation.audiences import Audience, AudienceFileError, load_audiences
 from pipelines.activation.consent import REQUIRED_COLUMNS, apply_consent
 from pipelines.activation.delta import delta, split_parts
 from pipelines.activation.platforms import FORMATS, rows_for
-from pipelines.activation.segments import Segment, SegmentFileError, load_segments
 from pipelines.activation.suppression import intake_erasures, mark_erased, read_store
 from pipelines.config import Settings
 from pipelines.ml.scores import pivot_sql
@@ -39,12 +39,12 @@ from pipelines.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-def audience_sql(with_personas: bool = True) -> str:
-    """The one place the audience is read: customers with their consent and identifiers
-    (marts.dim_customers), their RFM segment, their persona (`persona_name`, from the segment
-    task's `ml.personas`), and every model's score, decile and reasons pivoted from the long
-    `ml.scores` (`churn_score`, `churn_decile`, `churn_reason_1`, ..., `ltv_score`, ...,
-    `lead_score`, ...; null where a model did not score the customer)."""
+def customers_sql(with_personas: bool = True) -> str:
+    """The one place the customers the exports draw on are read: their consent and identifiers
+    (marts.dim_customers), their RFM segment, their persona (`persona_name`, from the
+    find_personas task's `ml.personas`), and every model's score, decile and reasons pivoted
+    from the long `ml.scores` (`churn_score`, `churn_decile`, `churn_reason_1`, ...,
+    `ltv_score`, ..., `lead_score`, ...; null where a model did not score the customer)."""
     persona = "p.persona_name, " if with_personas else ""
     persona_join = (
         "left join ml.personas as p using (customer_key) " if with_personas else ""
@@ -52,13 +52,13 @@ def audience_sql(with_personas: bool = True) -> str:
     return (
         f"select c.*, seg.rfm_segment, {persona}s.* exclude (customer_key) "
         "from marts.dim_customers as c "
-        "left join marts.customer_segments as seg using (customer_key) "
+        "left join marts.customer_rfm as seg using (customer_key) "
         f"{persona_join}"
         f"left join ({pivot_sql()}) as s using (customer_key)"
     )
 
 
-# What `prepare_audience` reads for every platform (erasure matches on email and phone).
+# What `prepare_customers` reads for every platform (erasure matches on email and phone).
 IDENTITY_COLUMNS = ("customer_key", "email", "phone_e164", "country_code")
 SOURCES = ("work", "published")
 KINDS = ("full", "adds", "removes")
@@ -75,7 +75,7 @@ class ExportError(RuntimeError):
 class ExportFile:
     path: str
     platform: str
-    segment: str
+    audience: str
     kind: str
     part: int
     parts: int
@@ -84,7 +84,7 @@ class ExportFile:
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
-def read_audience(settings: Settings, source: str = "work") -> pl.DataFrame:
+def read_customers(settings: Settings, source: str = "work") -> pl.DataFrame:
     """Customers with their identifiers, consent and scores: from the work file the audit is
     about to validate (`work`), or from the file analysts read (`published`)."""
     if source not in SOURCES:
@@ -101,23 +101,23 @@ def read_audience(settings: Settings, source: str = "work") -> pl.DataFrame:
             ).fetchall()[0][0]
         )
         if not with_personas:
-            # A shop whose segment task has not run yet still exports; persona segments and
+            # A shop whose find_personas task has not run yet still exports; persona audiences and
             # tags are then empty, and the log says why.
-            log.warning("%s has no ml.personas yet: no persona segments or tags", path)
-        return con.sql(audience_sql(with_personas)).pl()
+            log.warning("%s has no ml.personas yet: no persona audiences or tags", path)
+        return con.sql(customers_sql(with_personas)).pl()
     finally:
         con.close()
 
 
-def prepare_audience(
-    audience: pl.DataFrame, default_country: str, store: pl.DataFrame
+def prepare_customers(
+    customers: pl.DataFrame, default_country: str, store: pl.DataFrame
 ) -> pl.DataFrame:
-    """`audience` plus the normalised identifiers every platform uses (`email_norm`,
+    """`customers` plus the normalised identifiers every platform uses (`email_norm`,
     `phone_norm` in E.164), their hashes, and `is_erased` from the suppression store.
 
     dim_customers already reads phones into E.164 (`phone_e164`); they go through the same
     normaliser as the erasure list's, so both hash alike whatever either side gets wrong."""
-    prepared = audience.with_columns(
+    prepared = customers.with_columns(
         email_norm=normalize.email(pl.col("email")),
         phone_norm=normalize.phone_e164(
             pl.col("phone_e164"), pl.col("country_code"), default_country
@@ -127,17 +127,17 @@ def prepare_audience(
     return mark_erased(prepared, store)
 
 
-def check_columns(columns: list[str], segments: list[Segment], where: Path) -> None:
-    """Every column each segment's platforms need is in the audience, or say which are not."""
-    for segment in segments:
-        for platform in segment.platforms:
+def check_columns(columns: list[str], audiences: list[Audience], where: Path) -> None:
+    """Every column each audience's platforms need is in the customer frame, or say which not."""
+    for audience in audiences:
+        for platform in audience.platforms:
             needed = (*IDENTITY_COLUMNS, *REQUIRED_COLUMNS[platform])
             missing = [c for c in dict.fromkeys(needed) if c not in columns]
             if missing:
                 raise ExportError(
-                    f"{where}: segment {segment.name!r} exports to {platform}, which needs "
-                    f"the audience columns {missing}, which marts.dim_customers (or the scores) "
-                    f"lacks. Take {platform} out of the segment's platforms until they exist."
+                    f"{where}: audience {audience.name!r} exports to {platform}, which needs "
+                    f"the columns {missing}, which marts.dim_customers (or the scores) "
+                    f"lacks. Take {platform} out of the audience's platforms until they exist."
                 )
 
 
@@ -147,23 +147,23 @@ def staging_dir(settings: Settings, logical_date: date) -> Path:
 
 
 def on_demand_dir(
-    settings: Settings, logical_date: date, segment: str | None, platform: str | None
+    settings: Settings, logical_date: date, audience: str | None, platform: str | None
 ) -> Path:
-    """Where `marketing export --segment/--platform` puts its files."""
+    """Where `marketing export --audience/--platform` puts its files."""
     return (
         settings.exports_dir
         / "on-demand"
         / logical_date.isoformat()
-        / f"{segment or 'all'}.{platform or 'all'}"
+        / f"{audience or 'all'}.{platform or 'all'}"
     )
 
 
-def file_stem(segment: str, kind: str) -> str:
-    return segment if kind == "full" else f"{segment}.{kind}"
+def file_stem(audience: str, kind: str) -> str:
+    return audience if kind == "full" else f"{audience}.{kind}"
 
 
 class Baselines:
-    """The last published export of each segment and platform before a date: what the day's
+    """The last published export of each audience and platform before a date: what the day's
     adds and removes are computed against."""
 
     def __init__(self, exports_dir: Path, logical_date: date) -> None:
@@ -182,14 +182,15 @@ class Baselines:
                 if manifest.exists():
                     self.manifests.append((day, json.loads(manifest.read_text())))
 
-    def rows(self, segment: str, platform: str) -> tuple[str | None, pl.DataFrame | None]:
+    def rows(self, audience: str, platform: str) -> tuple[str | None, pl.DataFrame | None]:
         """`(date, rows of the full file)` of the newest published export holding it."""
         for day, manifest in self.manifests:
             files = sorted(
                 (
                     f
                     for f in manifest.get("files", [])
-                    if f["segment"] == segment
+                    # Manifests published before audiences had their own name say "segment".
+                    if f.get("audience", f.get("segment")) == audience
                     and f["platform"] == platform
                     and f.get("kind", "full") == "full"
                 ),
@@ -206,26 +207,26 @@ def build_exports(
     logical_date: date,
     run_id: str,
     *,
-    segment: str | None = None,
+    audience: str | None = None,
     platform: str | None = None,
     out_dir: Path | None = None,
     source: str = "work",
 ) -> dict:
     """Write the files for `logical_date` and the manifest into `out_dir` (default the day's
-    staging folder); return the manifest. `segment` and `platform` narrow it (a split segment
+    staging folder); return the manifest. `audience` and `platform` narrow it (a split audience
     by its own or its parent's name). Nothing reaches `exports/<date>/` before the audit.
     """
     new_erasures = intake_erasures(settings, logical_date)
     store = read_store(settings)
-    audience = read_audience(settings, source)
-    segments = load_segments(settings.segments_file, columns=audience.schema)
+    customers = read_customers(settings, source)
+    audiences = load_audiences(settings.audiences_file, columns=customers.schema)
     if platform is not None and platform not in FORMATS:
         raise ExportError(f"unknown platform {platform!r}; known: {sorted(FORMATS)}")
-    check_columns(audience.columns, segments, settings.segments_file)
-    prepared = prepare_audience(audience, settings.default_country, store)
-    # The names a user gave are matched against the defined segments before any file is
+    check_columns(customers.columns, audiences, settings.audiences_file)
+    prepared = prepare_customers(customers, settings.default_country, store)
+    # The names a user gave are matched against the defined audiences before any file is
     # touched; only the defined names ever reach a path.
-    chosen = _choose(segments, prepared, segment, platform, settings.segments_file)
+    chosen = _choose(audiences, prepared, audience, platform, settings.audiences_file)
     building = _inside_exports(settings, out_dir or staging_dir(settings, logical_date))
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
@@ -285,7 +286,7 @@ def build_exports(
         "logical_date": logical_date.isoformat(),
         "source": source,
         "selected": {
-            "segment": _defined_name(chosen, segment),
+            "audience": _defined_name(chosen, audience),
             "platform": next((p for p in FORMATS if p == platform), None),
         },
         "files": [vars(f) for f in files],
@@ -300,45 +301,45 @@ def build_exports(
 
 
 def _choose(
-    segments: list[Segment],
+    audiences: list[Audience],
     prepared: pl.DataFrame,
-    segment: str | None,
+    audience: str | None,
     platform: str | None,
     where: Path,
-) -> list[tuple[Segment, str, pl.DataFrame, tuple[str, ...]]]:
-    """`(defined segment, exported name, members, platforms)` to write: every segment, or those
-    `segment` names (a split by its own name or its parent's) and `platform` takes. Raises
-    ExportError, naming the segments there are, when the selection matches nothing."""
+) -> list[tuple[Audience, str, pl.DataFrame, tuple[str, ...]]]:
+    """`(defined audience, exported name, members, platforms)` to write: every audience, or those
+    `audience` names (a split by its own name or its parent's) and `platform` takes. Raises
+    ExportError, naming the audiences there are, when the selection matches nothing."""
     chosen, names = [], {}
-    for defined in segments:
+    for defined in audiences:
         for name, members in defined.expand(prepared):
             if name in names:
-                raise SegmentFileError(
-                    f"{where}: segment {defined.name!r} makes {name!r}, which "
+                raise AudienceFileError(
+                    f"{where}: audience {defined.name!r} makes {name!r}, which "
                     f"{names[name]!r} also makes"
                 )
             names[name] = defined.name
-            if segment is not None and segment not in (name, defined.name):
+            if audience is not None and audience not in (name, defined.name):
                 continue
             targets = tuple(t for t in defined.platforms if platform in (None, t))
             if targets:
                 chosen.append((defined, name, members, targets))
-    if (segment is not None or platform is not None) and not chosen:
+    if (audience is not None or platform is not None) and not chosen:
         raise ExportError(
-            f"no segment {segment or '(any)'!r} with platform {platform or 'any'} in "
-            f"{where} (split segments are named <segment>__<value>); known: {sorted(names)}"
+            f"no audience {audience or '(any)'!r} with platform {platform or 'any'} in "
+            f"{where} (split audiences are named <audience>__<value>); known: {sorted(names)}"
         )
     return chosen
 
 
 def _defined_name(
-    chosen: list[tuple[Segment, str, pl.DataFrame, tuple[str, ...]]], segment: str | None
+    chosen: list[tuple[Audience, str, pl.DataFrame, tuple[str, ...]]], audience: str | None
 ) -> str | None:
-    """The defined name equal to the `segment` asked for (from the segments file, not from the
-    user), or None when every segment was asked for."""
-    if segment is None:
+    """The defined name equal to the `audience` asked for (from the audiences file, not from the
+    user), or None when every audience was asked for."""
+    if audience is None:
         return None
-    return next(n for defined, name, _, _ in chosen for n in (name, defined.name) if n == segment)
+    return next(n for defined, name, _, _ in chosen for n in (name, defined.name) if n == audience)
 
 
 def _inside_exports(settings: Settings, path: Path) -> Path:
@@ -375,7 +376,7 @@ def _without_erased(
 def _write(
     building: Path,
     platform: str,
-    segment: str,
+    audience: str,
     kind: str,
     frame: pl.DataFrame,
     meta_part_rows: int,
@@ -385,7 +386,7 @@ def _write(
     parts = split_parts(frame, meta_part_rows if fmt.in_parts else None)
     written = []
     for number, part in enumerate(parts, start=1):
-        stem = file_stem(segment, kind)
+        stem = file_stem(audience, kind)
         relative = Path(platform) / (
             f"{stem}.part-{number:03d}.csv" if fmt.in_parts else f"{stem}.csv"
         )
@@ -396,7 +397,7 @@ def _write(
             ExportFile(
                 path=relative.as_posix(),
                 platform=platform,
-                segment=segment,
+                audience=audience,
                 kind=kind,
                 part=number,
                 parts=len(parts),
@@ -420,17 +421,17 @@ def publish_exports(settings: Settings, logical_date: date) -> Path:
 def export_on_demand(
     settings: Settings,
     logical_date: date,
-    segment: str | None,
+    audience: str | None,
     platform: str | None,
     source: str = "published",
 ) -> tuple[Path, dict]:
-    """Build some segments' files now, validate them with the export suites, and put them in
+    """Build some audiences' files now, validate them with the export suites, and put them in
     `on_demand_dir`; return the folder and manifest. Raises QualityGateError when a suite
     fails (nothing is moved)."""
     from pipelines.quality.gate import QualityGateError, validate_exports
 
-    # Built in a fresh folder of its own; the final folder is named after the segment the
-    # segments file defines (build_exports matched the name given against them).
+    # Built in a fresh folder of its own; the final folder is named after the audience the
+    # audiences file defines (build_exports matched the name given against them).
     staging = settings.exports_dir / ".staging" / "on-demand"
     staging.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f"{logical_date.isoformat()}.", dir=staging))
@@ -439,7 +440,7 @@ def export_on_demand(
             settings,
             logical_date,
             f"on-demand__{logical_date}",
-            segment=segment,
+            audience=audience,
             platform=platform,
             out_dir=building,
             source=source,
@@ -459,7 +460,7 @@ def export_on_demand(
         final = _replace_with(
             settings,
             building,
-            on_demand_dir(settings, logical_date, selected["segment"], selected["platform"]),
+            on_demand_dir(settings, logical_date, selected["audience"], selected["platform"]),
         )
     finally:
         shutil.rmtree(building, ignore_errors=True)

@@ -1,6 +1,6 @@
 """The rows of each platform's upload file, from members that consent already let through.
 
-Every builder takes the prepared audience (`export.prepare_audience`: `email_norm`,
+Every builder takes the prepared customers (`export.prepare_customers`: `email_norm`,
 `phone_norm` in E.164) and returns text columns in the platform's order, with blanks as nulls and
 spreadsheet formulas neutralised. Ad platforms get only SHA-256 hashes of identifiers (Google's
 `Country` and `Zip` are sent plain, as Google asks).
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.activation import normalize
+from pipelines.activation.audiences import CrmFields
 from pipelines.activation.csvsafe import neutralise_frame
-from pipelines.activation.segments import CrmFields
 
 
 @dataclass(frozen=True)
@@ -47,20 +47,20 @@ FORMATS: dict[str, Format] = {
     "google": Format(
         "google", ("Email", "Phone", "First Name", "Last Name", "Country", "Zip"), key=None
     ),
-    "crm": Format("crm", ("Record ID", "Segment", "Score", "Top Reasons"), key=("Record ID",)),
+    "crm": Format("crm", ("Record ID", "Audience", "Score", "Top Reasons"), key=("Record ID",)),
 }
 HASHED: dict[str, tuple[str, ...]] = {
     "meta": FORMATS["meta"].columns,
     "google": ("Email", "Phone", "First Name", "Last Name"),
 }
-# Persona names become Mailchimp tags when the audience carries them.
+# Persona names become Mailchimp tags when the customer frame carries them.
 PERSONA_COLUMN = "persona_name"
 
 
-def mailchimp_rows(members: pl.DataFrame, segment: str) -> pl.DataFrame:
-    """Mailchimp import: the email, names as the person gave them, and tags for the segment and,
+def mailchimp_rows(members: pl.DataFrame, audience: str) -> pl.DataFrame:
+    """Mailchimp import: the email, names as the person gave them, and tags for the audience and,
     when known, the persona (Mailchimp splits the tag cell on commas)."""
-    tags = [pl.lit(segment)]
+    tags = [pl.lit(audience)]
     if PERSONA_COLUMN in members.columns:
         tags.append(pl.col(PERSONA_COLUMN).cast(pl.String).str.replace_all(",", " "))
     return _finish(
@@ -107,8 +107,8 @@ def google_rows(members: pl.DataFrame) -> pl.DataFrame:
     return _finish(normalize.sha256_columns(normalised, HASHED["google"]), FORMATS["google"])
 
 
-def crm_rows(members: pl.DataFrame, segment: str, fields: CrmFields) -> pl.DataFrame:
-    """CRM update for sales: the HubSpot record, the segment, the score and its top reasons."""
+def crm_rows(members: pl.DataFrame, audience: str, fields: CrmFields) -> pl.DataFrame:
+    """CRM update for sales: the HubSpot record, the audience, the score and its top reasons."""
     reasons = (
         pl.concat_str(
             [pl.col(r).cast(pl.String) for r in fields.reasons], separator="; ", ignore_nulls=True
@@ -119,7 +119,7 @@ def crm_rows(members: pl.DataFrame, segment: str, fields: CrmFields) -> pl.DataF
     return _finish(
         members.select(
             pl.col("hubspot_record_id").cast(pl.String).str.strip_chars().alias("Record ID"),
-            pl.lit(segment).alias("Segment"),
+            pl.lit(audience).alias("Audience"),
             pl.col(fields.score).cast(pl.Float64).round(4).cast(pl.String).alias("Score"),
             reasons.alias("Top Reasons"),
         ),
@@ -128,19 +128,19 @@ def crm_rows(members: pl.DataFrame, segment: str, fields: CrmFields) -> pl.DataF
 
 
 def rows_for(
-    platform: str, members: pl.DataFrame, segment: str, crm: CrmFields | None = None
+    platform: str, members: pl.DataFrame, audience: str, crm: CrmFields | None = None
 ) -> pl.DataFrame:
     """The file rows for `platform`, in `FORMATS[platform].columns` order."""
     if platform == "mailchimp":
-        return mailchimp_rows(members, segment)
+        return mailchimp_rows(members, audience)
     if platform == "meta":
         return meta_rows(members)
     if platform == "google":
         return google_rows(members)
     if platform == "crm":
         if crm is None:
-            raise ValueError(f"segment {segment!r}: the crm file needs crm score settings")
-        return crm_rows(members, segment, crm)
+            raise ValueError(f"audience {audience!r}: the crm file needs crm score settings")
+        return crm_rows(members, audience, crm)
     raise ValueError(f"unknown platform {platform!r}")
 
 

@@ -178,12 +178,12 @@ def erasure_row_filters(con: duckdb.DuckDBPyConnection, tables: list[str], keys:
             if t in with_key}
 
 
-def mark_erased(audience: pl.DataFrame, store: pl.DataFrame) -> pl.DataFrame:
-    """`audience` (with `email_sha256` and `phone_sha256`) plus `is_erased`: true where the
+def mark_erased(customers: pl.DataFrame, store: pl.DataFrame) -> pl.DataFrame:
+    """`customers` (with `email_sha256` and `phone_sha256`) plus `is_erased`: true where the
     person's email or phone hash is in the store."""
     emails = store.filter(pl.col("identifier_type") == "email").get_column("sha256")
     phones = store.filter(pl.col("identifier_type") == "phone").get_column("sha256")
-    return audience.with_columns(
+    return customers.with_columns(
         is_erased=pl.col("email_sha256").is_in(emails.implode()).fill_null(False)
         | pl.col("phone_sha256").is_in(phones.implode()).fill_null(False)
     )

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import polars as pl
 
-from pipelines.segments.naming import (
+from pipelines.personas.naming import (
     MIN_EFFECT,
     candidate_names,
     describable,
@@ -19,7 +19,7 @@ from pipelines.segments.naming import (
     label,
     name_persona,
 )
-from pipelines.segments.profile import share_frame
+from pipelines.personas.profile import share_frame
 
 # The figures traits are measured on, as they are shown (not logged).
 TRAIT_FIGURES: tuple[str, ...] = (
@@ -53,7 +53,7 @@ def traits(features: pl.DataFrame, persona_ids: np.ndarray) -> pl.DataFrame:
     """Every persona's traits, strongest first: persona_id, rank, feature, label,
     persona_mean, rest_mean, smd (rounded to 3 places, so reruns give identical tables)
     and a description in words."""
-    from pipelines.segments.profile import standardised_differences
+    from pipelines.personas.profile import standardised_differences
 
     diffs = standardised_differences(trait_values(features), persona_ids)
     if diffs.is_empty():

@@ -3,7 +3,7 @@
 When no number of personas is both stable under resampling and separated (see `select.py`),
 a model's personas would be redrawn by the next sample of the same customers: inventing them
 helps no marketer. The shop still gets one persona per customer, cards and exports, from the
-segments it already has (`marts.customer_segments`, recency and frequency-and-value scores),
+segments it already has (`marts.customer_rfm`, recency and frequency-and-value scores),
 which say plainly what defines them.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-# rfm_segment -> (persona name, what defines it), as marts.customer_segments assigns them
+# rfm_segment -> (persona name, what defines it), as marts.customer_rfm assigns them
 # (R: recency score, FM: frequency and value score, each 1-5 among buyers, 5 the best).
 RFM_PERSONAS: dict[str, tuple[str, str]] = {
     "champions": ("Champions", "bought recently and often or for much (R 4-5, FM 4-5)"),
@@ -41,7 +41,7 @@ def rfm_groups(features: pl.DataFrame, rfm: pl.DataFrame) -> tuple[list[int], di
     )
     unknown = sorted(set(segments.unique().to_list()) - set(RFM_PERSONAS) - {UNSEGMENTED})
     if unknown:
-        raise ValueError(f"personas: marts.customer_segments has unknown rfm_segment {unknown}")
+        raise ValueError(f"personas: marts.customer_rfm has unknown rfm_segment {unknown}")
     order = [s for s in (*RFM_PERSONAS, UNSEGMENTED) if s in set(segments.to_list())]
     code = {s: i for i, s in enumerate(order)}
     return [code[s] for s in segments.to_list()], dict(enumerate(order))

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time
 
 import polars as pl
 
-from pipelines.segments.localtime import local_hour, with_time_zone, world_region
+from pipelines.personas.localtime import local_hour, with_time_zone, world_region
 
 CATEGORY_PREFIX = "lead_items__"
 CHANNEL_PREFIX = "sessions__"

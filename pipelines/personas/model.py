@@ -25,9 +25,9 @@ import polars as pl
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from pipelines.segments import mixture
-from pipelines.segments.features import CATEGORY_PREFIX, CHANNEL_PREFIX, count_columns
-from pipelines.segments.profile import build_profile
+from pipelines.personas import mixture
+from pipelines.personas.features import CATEGORY_PREFIX, CHANNEL_PREFIX, count_columns
+from pipelines.personas.profile import build_profile
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ import numpy as np
 import polars as pl
 
 from pipelines.config import PersonaSettings
-from pipelines.segments import cards, fallback, mixture
-from pipelines.segments.matching import match_personas, moved_share
-from pipelines.segments.model import TERM_LABELS, ModelSpec, fit, refine
-from pipelines.segments.select import default_workers, sample_rows, select_k
-from pipelines.segments.state import PersonaState
+from pipelines.personas import cards, fallback, mixture
+from pipelines.personas.matching import match_personas, moved_share
+from pipelines.personas.model import TERM_LABELS, ModelSpec, fit, refine
+from pipelines.personas.select import default_workers, sample_rows, select_k
+from pipelines.personas.state import PersonaState
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.segments.features import CATEGORY_PREFIX, CHANNEL_PREFIX, count_columns
+from pipelines.personas.features import CATEGORY_PREFIX, CHANNEL_PREFIX, count_columns
 
 # Figures (log where a figure is skewed), each with how a marketer reads it.
 FIGURES: dict[str, str] = {

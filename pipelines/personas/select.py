@@ -41,9 +41,9 @@ import polars as pl
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from threadpoolctl import threadpool_limits
 
-from pipelines.segments import mixture
-from pipelines.segments.model import ModelSpec, fit
-from pipelines.segments.profile import build_profile
+from pipelines.personas import mixture
+from pipelines.personas.model import ModelSpec, fit
+from pipelines.personas.profile import build_profile
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""What the Airflow `segment` task calls: read the marts, find personas, write them back.
+"""What the Airflow `find_personas` task calls: read the marts, find personas, write them back.
 
 Writes `ml.personas` (customer_key, persona_id, persona_name: one row per customer whose
 orders net to more than nothing), `ml.persona_profiles` (one row per persona: name, size, best
@@ -19,9 +19,9 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from pipelines.config import Settings
-from pipelines.segments import state as persona_state
-from pipelines.segments.features import REQUIRED, Inputs, build_features, email_reads
-from pipelines.segments.personas import find_personas
+from pipelines.personas import state as persona_state
+from pipelines.personas.features import REQUIRED, Inputs, build_features, email_reads
+from pipelines.personas.personas import find_personas
 from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
@@ -67,10 +67,10 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
 
 def read_rfm(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Each buyer's RFM segment (the personas when the data shows no persona structure)."""
-    return con.sql("select customer_key, rfm_segment from marts.customer_segments").pl()
+    return con.sql("select customer_key, rfm_segment from marts.customer_rfm").pl()
 
 
-def segment(settings: Settings, logical_date: date, run_id: str) -> dict:
+def run(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Find the day's personas and write them (see module docstring); returns a summary whose
     `message` says how they were found, from which features, and who has none."""
     with work_connection(settings) as con:

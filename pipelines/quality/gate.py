@@ -304,7 +304,7 @@ def _audit_exports(
                 )
             )
             continue
-        suite = dataclasses.replace(suite, table=name, name=f"{suite.name}__{entry['segment']}")
+        suite = dataclasses.replace(suite, table=name, name=f"{suite.name}__{entry['audience']}")
         frame = pl.read_csv(staged / entry["path"], infer_schema=False)
         if frame.height != entry["rows"]:
             outcomes.append(

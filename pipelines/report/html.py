@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent
 
 
+REPORTING_CURRENCY_SQL = "select min(reporting_currency) as currency from marts.fct_orders"
+
+
 def _read(settings: Settings) -> dict[str, pl.DataFrame]:
     con = connect(settings, path=settings.published_db, read_only=True)
     try:
@@ -35,8 +38,7 @@ def _read(settings: Settings) -> dict[str, pl.DataFrame]:
                             "order by published_at desc limit 1").pl(),
             "personas": _personas(con),
             # The currency customer money (revenue, lifetime value, personas) is in.
-            "reporting_currency": con.sql(
-                "select min(reporting_currency) as currency from marts.fct_orders").pl(),
+            "reporting_currency": con.sql(REPORTING_CURRENCY_SQL).pl(),
             "sales": _sales(con),
         }
     finally:
@@ -52,11 +54,15 @@ def _sales(con) -> pl.DataFrame:
     ).fetchall()[0][0]
     if not found:
         return pl.DataFrame()
+    # Revenue is added across currencies only in the reporting currency, and only when every
+    # day and currency converted (`unconverted` counts those that did not).
     return con.sql(
-        "select cast(sum(revenue) as double) as revenue, "
-        "cast(sum(guest_revenue) as double) as guest_revenue, "
+        "select cast(sum(revenue_reporting) as double) as revenue, "
+        "cast(sum(guest_revenue_reporting) as double) as guest_revenue, "
         "sum(orders) as orders, sum(guest_orders) as guest_orders, "
-        "sum(credit_notes) as credit_notes from reports.rpt_daily_sales"
+        "sum(credit_notes) as credit_notes, "
+        "count(*) filter (where revenue_reporting is null) as unconverted "
+        "from reports.rpt_daily_sales"
     ).pl()
 
 
@@ -80,15 +86,22 @@ def _revenue_by_currency(con) -> pl.DataFrame:
 
 
 def sales_kpis(sales: pl.DataFrame, customers: pl.DataFrame) -> dict:
-    """Revenue to date (every order, guest checkouts included) and the guest checkouts' share
-    of it; without the sales table, the customers' revenue (which leaves guests out)."""
+    """Revenue to date in the reporting currency (every order, guest checkouts included) and
+    the guest checkouts' share of it; `converted` is False when some orders have no exchange
+    rate, and then revenue is None (shown per currency instead). Without the sales table, the
+    customers' revenue (which leaves guests out)."""
     if sales.is_empty() or sales.get_column("orders")[0] is None:
         revenue = float(customers.get_column("revenue").cast(pl.Float64).sum() or 0)
-        return {"revenue": revenue, "guest_orders": 0, "guest_share": None, "credit_notes": 0}
+        return {"revenue": revenue, "converted": True, "guest_orders": 0, "guest_share": None,
+                "credit_notes": 0}
     row = sales.row(0, named=True)
+    if row["unconverted"]:
+        return {"revenue": None, "converted": False, "guest_orders": int(row["guest_orders"]),
+                "guest_share": None, "credit_notes": int(row["credit_notes"] or 0)}
     revenue = float(row["revenue"] or 0)
     return {
         "revenue": revenue,
+        "converted": True,
         "guest_orders": int(row["guest_orders"] or 0),
         # A share of nothing (or of a loss) says nothing.
         "guest_share": float(row["guest_revenue"] or 0) / revenue if revenue > 0 else None,
@@ -105,6 +118,23 @@ def _personas(con) -> pl.DataFrame:
     if not found:
         return pl.DataFrame()
     return con.sql("select * from reports.rpt_personas order by customers desc, persona_id").pl()
+
+
+def money_currency(reporting: pl.DataFrame, settings: Settings) -> str:
+    """The currency of the report's money: customer figures (spend, expected spend, personas)
+    and, when every order converts, revenue are in the reporting currency fct_orders names
+    (the setting, else the orders' one currency, else the default)."""
+    return (reporting.get_column("currency")[0] if reporting.height else None) or (
+        settings.reporting_currency or settings.default_currency)
+
+
+def published_money_currency(settings: Settings) -> str:
+    """`money_currency` of the published warehouse."""
+    con = connect(settings, path=settings.published_db, read_only=True)
+    try:
+        return money_currency(con.sql(REPORTING_CURRENCY_SQL).pl(), settings)
+    finally:
+        con.close()
 
 
 def money(value: float | None, currency: str | None, decimals: int = 0) -> str:
@@ -140,7 +170,7 @@ def persona_cards(personas: pl.DataFrame, currency: str | None = "USD") -> list[
 
 
 def personas_note(personas: pl.DataFrame) -> str:
-    """How the personas were found, as the segment step wrote it (the same on every card)."""
+    """How the personas were found, as the find_personas step wrote it (the same on every card)."""
     if personas.is_empty() or "personas_note" not in personas.columns:
         return ""
     return personas.get_column("personas_note")[0] or ""
@@ -213,11 +243,11 @@ def without_erased(customers: pl.DataFrame, settings: Settings, logical_date: da
     """`customers` less everyone on the erasure list, matched as the exports match them (the
     day's requests are taken in first, so the report never names a person the export step
     would hold back, whichever step runs first)."""
-    from pipelines.activation.export import IDENTITY_COLUMNS, prepare_audience
+    from pipelines.activation.export import IDENTITY_COLUMNS, prepare_customers
     from pipelines.activation.suppression import intake_erasures, read_store
 
     intake_erasures(settings, logical_date)
-    marked = prepare_audience(
+    marked = prepare_customers(
         customers.select(IDENTITY_COLUMNS), settings.default_country, read_store(settings))
     erased = marked.filter("is_erased").get_column("customer_key")
     if erased.len():
@@ -238,8 +268,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     """Write the day's report and return its path."""
     data = _read(settings)
     coverage = data_coverage.read(settings.published_db, settings)
-    currency = data_coverage.money_currency(coverage, settings.default_currency)
-    reporting = data["reporting_currency"].get_column("currency")[0]
+    currency = money_currency(data["reporting_currency"], settings)
     customers, all_scores = data["customers"], data["scores"]
     scores = all_scores.filter(pl.col("model") == "churn")
     kpis = {
@@ -294,7 +323,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         date=logical_date.isoformat(), run_id=run_id, kpis=kpis, churn_chart=churn_chart,
         at_risk=at_risk, models=models, exports=exports, published_tables=published_tables,
         forecast_chart=forecast_chart,
-        personas=persona_cards(data["personas"], reporting or settings.default_currency),
+        personas=persona_cards(data["personas"], currency),
         personas_note=personas_note(data["personas"]),
         currency=currency, revenue_by_currency=data["revenue_by_currency"].to_dicts(),
         not_covered=coverage_notes(coverage), export_warnings=manifest.get("warnings", []),

@@ -130,7 +130,7 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "ml.model_runs",
         "ml.personas",
         "reports.rpt_personas",
-        "reports.rpt_segment_summary",
+        "reports.rpt_customer_groups",
         "meta.runs",
     } <= tables
     assert "ml.churn_scores" not in tables
@@ -148,7 +148,7 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "fct_ad_performance",
         "fct_leads",
         "fct_survey_responses",
-        "customer_segments",
+        "customer_rfm",
     ):
         assert world.query(f"select count(*) > 0 from marts.{fact}") == [(True,)], fact
     scored, low, high = world.query(
@@ -181,14 +181,14 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     # The first export: everyone is an add, nobody a remove.
     kinds: dict[tuple, int] = {}
     for f in manifest["files"]:
-        key = (f["segment"], f["platform"], f["kind"])
+        key = (f["audience"], f["platform"], f["kind"])
         kinds[key] = kinds.get(key, 0) + f["rows"]
-    assert kinds[exported["segment"], exported["platform"], "adds"] == exported["rows"]
-    assert (exported["segment"], exported["platform"], "removes") not in kinds
-    assert manifest["changes"][exported["segment"]][exported["platform"]]["removes"] == 0
-    # Ad platforms get the churn-risk segment too, hashed, consent applied.
+    assert kinds[exported["audience"], exported["platform"], "adds"] == exported["rows"]
+    assert (exported["audience"], exported["platform"], "removes") not in kinds
+    assert manifest["changes"][exported["audience"]][exported["platform"]]["removes"] == 0
+    # Ad platforms get the churn-risk audience too, hashed, consent applied.
     assert kinds["churn_risk", "meta", "full"] > 0 and kinds["churn_risk", "google", "full"] > 0
-    assert manifest["deltas_since"][exported["segment"]]["mailchimp"] is None
+    assert manifest["deltas_since"][exported["audience"]]["mailchimp"] is None
     # Nobody unsubscribed or cleaned is in the email export.
     emails = {line.split(",")[0] for line in csv_text.splitlines()[1:]}
     blocked = {
@@ -207,14 +207,14 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     cards = world.query("select persona_name, customers from reports.rpt_personas")
     assert 1 <= len(cards) <= 12 and sum(n for _, n in cards) == buyers[0][0]
     assert world.query(
-        "select count(distinct segment_type) from reports.rpt_segment_summary") == [(2,)]
+        "select count(distinct grouping) from reports.rpt_customer_groups") == [(2,)]
     report = (world.settings.reports_dir / DAY.isoformat() / "index.html").read_text()
     assert "Churn risk" in report and "<svg" in report and 'href="quality/index.html"' in report
     assert "Personas" in report and all(name in report for name, _ in cards)
     # One Mailchimp audience per persona, tagged with its name; hot leads go to the CRM.
     persona_files = {
-        f["segment"]: f for f in manifest["files"]
-        if f["segment"].startswith("persona__") and f["platform"] == "mailchimp"
+        f["audience"]: f for f in manifest["files"]
+        if f["audience"].startswith("persona__") and f["platform"] == "mailchimp"
         and f["kind"] == "full"
     }
     assert len(persona_files) == len(cards)
@@ -247,7 +247,7 @@ def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
     assert again.returncode == 0, again.stdout[-6000:]
     rerun = json.loads((day_dir / "manifest.json").read_text())
     assert rerun["erasure"]["new_hashed_identifiers"] == 1
-    assert rerun["suppressed"][first["segment"]]["mailchimp"]["erasure_request"] == 1
+    assert rerun["suppressed"][first["audience"]]["mailchimp"]["erasure_request"] == 1
     assert all(erased not in (day_dir / f["path"]).read_text() for f in rerun["files"])
     assert world.settings.erasure_file.read_text() == "email,phone,country\n"
     assert erased not in world.settings.suppression_store.read_text()

@@ -167,7 +167,7 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
     ltv = daily.score_ltv(settings, DAY, "generic")
     lead = daily.score_lead(settings, DAY, "generic")
     forecast = daily.forecast_units(settings, DAY, "generic")
-    personas = daily.segment(settings, DAY, "generic")
+    personas = daily.find_personas(settings, DAY, "generic")
     for step in ("transform_reports", "export", "audit", "publish", "report"):
         getattr(daily, step)(settings, DAY, "generic")
 
@@ -216,7 +216,7 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
         con = connect(settings, path=settings.published_db, read_only=True)
         try:
             segments = con.sql("select count(distinct rfm_segment) from "
-                               "marts.customer_segments").fetchall()[0][0]
+                               "marts.customer_rfm").fetchall()[0][0]
         finally:
             con.close()
         assert personas["k"] == segments and personas["message"], personas

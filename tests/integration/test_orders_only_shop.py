@@ -56,7 +56,7 @@ def shop(tmp_path_factory):
     for source in source_names():
         daily.ingest(settings, source, DAY, RUN)
     for step in ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units",
-                 "segment", "transform_reports", "export", "audit", "publish", "report"):
+                 "find_personas", "transform_reports", "export", "audit", "publish", "report"):
         summaries[step] = getattr(daily, step)(settings, DAY, RUN)
     return settings, summaries
 
@@ -95,8 +95,8 @@ def test_each_step_says_what_it_lacked(shop):
         "no customer has an email address or a phone number: no Mailchimp, Meta or Google "
         "audience can be made"
     )
-    assert any("no best send hour" in s for s in lacks["segment"])
-    assert any("no product mix" in s for s in lacks["segment"])
+    assert any("no best send hour" in s for s in lacks["find_personas"])
+    assert any("no product mix" in s for s in lacks["find_personas"])
     assert any("no NPS" in s for s in lacks["score_churn"])
     # One currency, the orders': nothing lacking there.
     assert not any("currencies" in s for s in lacks["report"])

@@ -11,7 +11,7 @@ import pytest
 from pipelines import daily
 from pipelines.config import Settings
 from pipelines.ingest.sources import SOURCES
-from pipelines.segments import state as persona_state
+from pipelines.personas import state as persona_state
 from pipelines.warehouse import connect
 from simulator import continue_days, simulate
 

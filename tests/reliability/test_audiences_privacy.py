@@ -1,4 +1,4 @@
-"""Hostile input to the audiences: segment files, names users type, identifiers that look like
+"""Hostile input to the audiences: audience files, names users type, identifiers that look like
 formulas, erasure files; and erasure reaching every output that names a person."""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import pytest
 
 # The small audience the export tests write (tests/unit/audiences.py).
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
-from audiences import audience, segments_file, write_warehouse
+from audiences import audiences_file, customer_frame, write_warehouse
 
+from pipelines.activation.audiences import AudienceFileError, load_audiences
 from pipelines.activation.csvsafe import neutralise, neutralise_frame
 from pipelines.activation.export import (
     ExportError,
@@ -25,7 +26,6 @@ from pipelines.activation.export import (
     publish_exports,
     staging_dir,
 )
-from pipelines.activation.segments import SegmentFileError, load_segments
 from pipelines.activation.suppression import ErasureFileError, intake_erasures
 from pipelines.config import Settings
 from pipelines.quality.gate import validate_exports
@@ -44,21 +44,21 @@ SCHEMA = {
 
 @pytest.fixture
 def world(settings: Settings, tmp_path: Path) -> Settings:
-    """50 people in churn decile 9, in the work and the published file; one segment exported
+    """50 people in churn decile 9, in the work and the published file; one audience exported
     to every platform; no erasure file."""
-    configured = dataclasses.replace(settings, segments_file=segments_file(tmp_path))
-    people = audience(50)
+    configured = dataclasses.replace(settings, audiences_file=audiences_file(tmp_path))
+    people = customer_frame(50)
     write_warehouse(configured, people)
     write_warehouse(configured, people, path=configured.published_db)
     return configured
 
 
-# 1. Segment files are checked against the audience's columns and types.
+# 1. Audience files are checked against the audience's columns and types.
 
 
-def segment_with(tmp_path: Path, rule: str, extra: str = "") -> Path:
-    path = tmp_path / "segments.yml"
-    path.write_text(f"segments:\n  - name: a\n    rules: [{rule}]\n{extra}")
+def audience_with(tmp_path: Path, rule: str, extra: str = "") -> Path:
+    path = tmp_path / "audiences.yml"
+    path.write_text(f"audiences:\n  - name: a\n    rules: [{rule}]\n{extra}")
     return path
 
 
@@ -97,34 +97,34 @@ def segment_with(tmp_path: Path, rule: str, extra: str = "") -> Path:
         ),
     ],
 )
-def test_a_rule_whose_value_does_not_fit_its_column_is_refused_naming_segment_rule_and_field(
+def test_a_rule_whose_value_does_not_fit_its_column_is_refused_naming_audience_rule_and_field(
     tmp_path, rule, message
 ):
-    path = segment_with(tmp_path, rule)
-    with pytest.raises(SegmentFileError) as err:
-        load_segments(path, columns=SCHEMA)
+    path = audience_with(tmp_path, rule)
+    with pytest.raises(AudienceFileError) as err:
+        load_audiences(path, columns=SCHEMA)
     assert message in str(err.value)
-    assert str(err.value).startswith(f"{path}: segment 'a': rule #1")
+    assert str(err.value).startswith(f"{path}: audience 'a': rule #1")
 
 
 def test_a_crm_score_that_is_not_a_number_is_refused(tmp_path):
-    path = segment_with(
+    path = audience_with(
         tmp_path,
         "{column: churn_decile, op: '>=', value: 8}",
         "    platforms: [crm]\n    crm: {score: first_name}\n",
     )
-    with pytest.raises(SegmentFileError, match="crm score column 'first_name' holds String"):
-        load_segments(path, columns=SCHEMA)
+    with pytest.raises(AudienceFileError, match="crm score column 'first_name' holds String"):
+        load_audiences(path, columns=SCHEMA)
 
 
 def test_rules_whose_values_fit_load_and_select_what_they_say(tmp_path):
-    path = segment_with(
+    path = audience_with(
         tmp_path,
         "{column: churn_decile, op: in, value: [8, 10]}, "
         "{column: churn_score, op: '>', value: 0}, "
         "{column: last_order_date, op: '>=', value: 2026-01-01}",
     )
-    segment = load_segments(path, columns=SCHEMA)[0]
+    audience = load_audiences(path, columns=SCHEMA)[0]
     people = pl.DataFrame(
         {
             "churn_decile": [8, 9, 10, 10],
@@ -134,18 +134,18 @@ def test_rules_whose_values_fit_load_and_select_what_they_say(tmp_path):
         },
         schema_overrides={"churn_decile": pl.Int32},
     )
-    assert segment.select(people).get_column("churn_decile").to_list() == [8, 10]
+    assert audience.select(people).get_column("churn_decile").to_list() == [8, 10]
 
 
 def test_an_export_with_a_text_value_for_a_number_column_stops_with_a_sentence(world, tmp_path):
-    path = segment_with(tmp_path, "{column: churn_decile, op: '>=', value: high}")
-    configured = dataclasses.replace(world, segments_file=path)
-    with pytest.raises(SegmentFileError, match="segment 'a': rule #1: column 'churn_decile'"):
+    path = audience_with(tmp_path, "{column: churn_decile, op: '>=', value: high}")
+    configured = dataclasses.replace(world, audiences_file=path)
+    with pytest.raises(AudienceFileError, match="audience 'a': rule #1: column 'churn_decile'"):
         build_exports(configured, DAY, "r1")
     assert not staging_dir(configured, DAY).exists()
 
 
-# 2. Segment names from users never reach a path.
+# 2. Audience names from users never reach a path.
 
 
 def files_outside(root: Path, exports: Path) -> dict[str, str]:
@@ -171,7 +171,7 @@ def files_outside(root: Path, exports: Path) -> dict[str, str]:
         "",
     ],
 )
-def test_a_segment_name_that_is_a_path_is_refused_and_nothing_outside_the_exports_changes(
+def test_a_audience_name_that_is_a_path_is_refused_and_nothing_outside_the_exports_changes(
     world, tmp_path, monkeypatch, capsys, name
 ):
     from pipelines import cli
@@ -183,11 +183,11 @@ def test_a_segment_name_that_is_a_path_is_refused_and_nothing_outside_the_export
         name = str(tmp_path / "canary")
     before = files_outside(tmp_path, world.exports_dir)
     monkeypatch.setenv("MARKETING_HOME", str(world.home))
-    monkeypatch.setenv("MARKETING_SEGMENTS_FILE", str(world.segments_file))
-    code = cli.main(["export", "--segment", name, "--platform", "meta", "--date", "2026-10-31"])
+    monkeypatch.setenv("MARKETING_AUDIENCES_FILE", str(world.audiences_file))
+    code = cli.main(["export", "--audience", name, "--platform", "meta", "--date", "2026-10-31"])
     err = capsys.readouterr().err
     assert code == 1
-    assert f"not exported: no segment {name or '(any)'!r} with platform meta" in err
+    assert f"not exported: no audience {name or '(any)'!r} with platform meta" in err
     assert "known: ['churn_risk']" in err
     assert (canary / "keep.txt").read_text() == "must survive"
     assert files_outside(tmp_path, world.exports_dir) == before
@@ -234,7 +234,7 @@ def test_valid_identifiers_pass_the_formula_guard_and_free_text_does_not():
 
 
 def test_an_email_starting_with_a_dash_or_plus_reaches_mailchimp_unchanged(world):
-    people = audience(20).with_columns(
+    people = customer_frame(20).with_columns(
         email=pl.when(pl.col("customer_key") == "k000019")
         .then(pl.lit("-dash@example.com"))
         .when(pl.col("customer_key") == "k000018")
@@ -337,7 +337,7 @@ def add_report_tables(settings: Settings, people: pl.DataFrame) -> None:
 def test_an_erased_person_is_named_by_no_export_report_or_on_demand_export(world):
     from pipelines.report.html import build_report
 
-    people = audience(50).with_columns(
+    people = customer_frame(50).with_columns(
         first_name=pl.when(pl.col("customer_key") == "k000030").then(pl.lit("Zelda"))
         .otherwise(pl.col("first_name")),
         last_name=pl.when(pl.col("customer_key") == "k000030").then(pl.lit("Quist"))

@@ -35,7 +35,7 @@ from simulator import simulate
 pytestmark = pytest.mark.slow
 
 DAY = date(2026, 10, 31)
-STEPS = ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units", "segment",
+STEPS = ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units", "find_personas",
          "transform_reports", "export", "audit", "publish", "report")
 # The DAG's tasks in the order the steps run, named as the DAG names them.
 TASKS = (*(f"ingest_{s}" for s in source_names()), *STEPS)
@@ -45,7 +45,7 @@ TASKS = (*(f"ingest_{s}" for s in source_names()), *STEPS)
 # before every task up to publish, the run killed at one boundary rerun and killed at the next.
 BOUNDARIES = (TASKS[1:TASKS.index("report")]
               if os.environ.get("MARKETING_TEST_BOUNDARIES") == "all"
-              else ("transform", "segment", "publish"))
+              else ("transform", "find_personas", "publish"))
 # One run of the day's steps in a process of its own: from the step `argv[4]` (or the start),
 # waiting to be killed before the step `argv[3]`, or inside publish ("inside-publish").
 RUN = f"""

@@ -35,7 +35,7 @@ class World:
         for source in source_names():
             daily.ingest(self.settings, source, DAY, "good")
         for step in ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units",
-                     "segment", "transform_reports", "export", "audit", "publish"):
+                     "find_personas", "transform_reports", "export", "audit", "publish"):
             getattr(daily, step)(self.settings, DAY, "good")
         self.pristine = root / "pristine.duckdb"
         shutil.copy(self.settings.work_db, self.pristine)
@@ -128,7 +128,7 @@ def test_a_raw_email_in_an_ad_export_blocks_publish(world):
         writer.writerow(["jane.doe@example.com", *[hashed] * (len(header) - 1)])
     manifest = json.loads((staged / "manifest.json").read_text())
     manifest["files"].append({"path": "meta/lookalike_seed.csv", "platform": "meta",
-                              "segment": "lookalike_seed", "rows": 2, "sha256": "",
+                              "audience": "lookalike_seed", "rows": 2, "sha256": "",
                               "suppressed": {}})
     (staged / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(QualityGateError) as gate:

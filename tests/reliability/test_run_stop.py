@@ -138,8 +138,8 @@ def test_sigterm_during_a_task_ends_every_airflow_process_and_publishes_nothing(
         deadline = time.monotonic() + 1500
         while time.monotonic() < deadline and first.poll() is None:
             log = world.newest_log()
-            # Scoring is done when segment starts: the run has written model records.
-            if log and "[DAG TEST] starting task_id=segment" in log.read_text():
+            # Scoring is done when find_personas starts: the run has written model records.
+            if log and "[DAG TEST] starting task_id=find_personas" in log.read_text():
                 break
             time.sleep(0.5)
         assert first.poll() is None, first.communicate()

@@ -33,7 +33,7 @@ def group_of(i: int, n: int) -> str:
     return "ok"
 
 
-def audience(n: int = 1000, decile: int = 9) -> pl.DataFrame:
+def customer_frame(n: int = 1000, decile: int = 9) -> pl.DataFrame:
     """`n` people, all in churn decile `decile`; groups as in GROUPS, by position.
 
     - unsubscribed: Mailchimp status unsubscribed, and no ad consent either.
@@ -115,7 +115,7 @@ def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None 
         pl.col("reason_3").cast(pl.String),
     )
     # Every third person has bought and so has an RFM segment.
-    segments = people.select("customer_key").gather_every(3).with_columns(
+    rfm = people.select("customer_key").gather_every(3).with_columns(
         rfm_segment=pl.lit("champions"))
     # phone_raw is how the person typed it (for the tests); the mart holds phone_e164.
     customers = people.drop(
@@ -130,11 +130,11 @@ def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None 
         con.register("scores_frame", scores.to_arrow())
         con.execute("create or replace table marts.dim_customers as select * from customers_frame")
         con.execute("create or replace table ml.scores as select * from scores_frame")
-        con.register("segments_frame", segments.to_arrow())
+        con.register("rfm_frame", rfm.to_arrow())
         con.execute(
-            "create or replace table marts.customer_segments as select * from segments_frame")
+            "create or replace table marts.customer_rfm as select * from rfm_frame")
         if "persona_name" in people.columns:
-            # As the segment task writes them: a persona for everyone it could place.
+            # As the audience task writes them: a persona for everyone it could place.
             personas = people.filter(pl.col("persona_name").is_not_null()).select(
                 "customer_key",
                 pl.col("persona_name").rank("dense").cast(pl.Int32).alias("persona_id"),
@@ -146,12 +146,12 @@ def write_warehouse(settings: Settings, people: pl.DataFrame, path: Path | None 
         con.close()
 
 
-def segments_file(tmp: Path, text: str | None = None) -> Path:
-    path = tmp / "segments.yml"
+def audiences_file(tmp: Path, text: str | None = None) -> Path:
+    path = tmp / "audiences.yml"
     path.write_text(
         text
         or (
-            "segments:\n"
+            "audiences:\n"
             "  - name: churn_risk\n"
             "    rules: [{column: churn_decile, op: '>=', value: 8}]\n"
             "    platforms: [mailchimp, meta, google, crm]\n"

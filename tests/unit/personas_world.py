@@ -1,5 +1,5 @@
 """A small shop whose customers come in known kinds, as the marts would show it: the frames
-`pipelines.segments.features.Inputs` holds, generated from a seed.
+`pipelines.personas.features.Inputs` holds, generated from a seed.
 
 Kinds differ the way personas do: hour of day, discount habit, price point, favourite category,
 basket size, device and region. Used to test that personas are found, stable and named.
@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from pipelines.segments.features import Inputs
+from pipelines.personas.features import Inputs
 
 CATEGORIES = ("Coffee Beans", "Gift Sets", "Snacks")
 PRICES = {"Coffee Beans": (10.0, 30.0), "Gift Sets": (30.0, 110.0), "Snacks": (5.0, 20.0)}

@@ -1,4 +1,4 @@
-"""Segments as data, consent in the email export, spreadsheet formula neutralisation."""
+"""Audiences as data, consent in the email export, spreadsheet formula neutralisation."""
 
 from __future__ import annotations
 
@@ -9,27 +9,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipelines.activation.audiences import AudienceFileError, load_audiences
 from pipelines.activation.consent import apply_consent
 from pipelines.activation.csvsafe import neutralise, neutralise_frame
 from pipelines.activation.platforms import mailchimp_rows
-from pipelines.activation.segments import SegmentFileError, load_segments
 from pipelines.config import Settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "segments.yml"
+    path = tmp_path / "audiences.yml"
     path.write_text(text)
     return path
 
 
-def test_the_shipped_segments_file_loads():
-    segments = load_segments(Settings.from_env().segments_file)
-    names = [s.name for s in segments]
+def test_the_shipped_audiences_file_loads():
+    audiences = load_audiences(Settings.from_env().audiences_file)
+    names = [s.name for s in audiences]
     assert {
         "churn_risk", "low_churn_risk", "rfm", "high_value_at_risk", "top_ltv_seed", "hot_leads",
         "persona",
     } <= set(names)
-    hot = next(s for s in segments if s.name == "hot_leads")
+    hot = next(s for s in audiences if s.name == "hot_leads")
     assert hot.platforms == ("crm",) and hot.crm is not None
     assert len(names) == len(set(names))
 
@@ -37,71 +37,71 @@ def test_the_shipped_segments_file_loads():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("segments: [{name: Bad Name, rules: [{column: a, op: '>', value: 1}]}]", "snake_case"),
-        ("segments: [{name: a, rules: [{column: a, op: '~', value: 1}]}]", "has op '~'"),
-        ("segments: [{name: a, rules: []}]", "at least one rule"),
-        ("segments: [{name: a, rules: [{column: nope, op: '>', value: 1}]}]", "unknown column"),
+        ("audiences: [{name: Bad Name, rules: [{column: a, op: '>', value: 1}]}]", "snake_case"),
+        ("audiences: [{name: a, rules: [{column: a, op: '~', value: 1}]}]", "has op '~'"),
+        ("audiences: [{name: a, rules: []}]", "at least one rule"),
+        ("audiences: [{name: a, rules: [{column: nope, op: '>', value: 1}]}]", "unknown column"),
         (
-            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [tiktok]}]",
+            "audiences: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [tiktok]}]",
             "unknown platforms",
         ),
-        ("nothing: here", "top-level 'segments:'"),
+        ("nothing: here", "top-level 'audiences:'"),
         (
-            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platfroms: [meta]}]",
+            "audiences: [{name: a, rules: [{column: a, op: '>', value: 1}], platfroms: [meta]}]",
             "unknown keys \\['platfroms'\\]",
         ),
         (
-            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: meta}]",
+            "audiences: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: meta}]",
             "platforms must be a list",
         ),
-        ("segments: [{name: a, split_by: nope}]", "split_by uses unknown column 'nope'"),
+        ("audiences: [{name: a, split_by: nope}]", "split_by uses unknown column 'nope'"),
         (
-            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [crm]}]",
+            "audiences: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [crm]}]",
             "the crm platform needs",
         ),
         (
-            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [crm], "
+            "audiences: [{name: a, rules: [{column: a, op: '>', value: 1}], platforms: [crm], "
             "crm: {score: nope}}]",
             "crm score uses unknown column 'nope'",
         ),
         (
-            "segments: [{name: a, rules: [{column: a, op: '>', value: 1}], crm: {score: a}}]",
+            "audiences: [{name: a, rules: [{column: a, op: '>', value: 1}], crm: {score: a}}]",
             "crm is not in its platforms",
         ),
     ],
 )
-def test_a_broken_segments_file_names_file_segment_and_field(tmp_path, text, message):
+def test_a_broken_audiences_file_names_file_audience_and_field(tmp_path, text, message):
     path = write(tmp_path, text)
-    with pytest.raises(SegmentFileError, match=message) as err:
-        load_segments(path, columns=["a"])
+    with pytest.raises(AudienceFileError, match=message) as err:
+        load_audiences(path, columns=["a"])
     assert str(path) in str(err.value)
 
 
-def test_segment_rules_all_must_hold_and_nulls_are_out(tmp_path):
+def test_audience_rules_all_must_hold_and_nulls_are_out(tmp_path):
     path = write(
         tmp_path,
-        "segments: [{name: s, rules: [{column: d, op: '>=', value: 8}, "
+        "audiences: [{name: s, rules: [{column: d, op: '>=', value: 8}, "
         "{column: ok, op: '==', value: true}]}]",
     )
-    segment = load_segments(path)[0]
-    audience = pl.DataFrame({"d": [9, 9, 3, None], "ok": [True, False, True, True]})
-    assert segment.select(audience).height == 1
+    audience = load_audiences(path)[0]
+    customers = pl.DataFrame({"d": [9, 9, 3, None], "ok": [True, False, True, True]})
+    assert audience.select(customers).height == 1
 
 
-def test_split_by_makes_one_segment_per_value_and_leaves_out_people_without_one(tmp_path):
+def test_split_by_makes_one_audience_per_value_and_leaves_out_people_without_one(tmp_path):
     path = write(
         tmp_path,
-        "segments: [{name: rfm, split_by: rfm_segment, "
+        "audiences: [{name: rfm, split_by: rfm_segment, "
         "rules: [{column: ok, op: '==', value: true}]}]",
     )
-    segment = load_segments(path, columns=["rfm_segment", "ok"])[0]
-    audience = pl.DataFrame(
+    audience = load_audiences(path, columns=["rfm_segment", "ok"])[0]
+    customers = pl.DataFrame(
         {
             "rfm_segment": ["Champions", "At Risk", "Champions", None, "x"],
             "ok": [True, True, True, True, False],
         }
     )
-    split = segment.expand(audience)
+    split = audience.expand(customers)
     assert [(name, members.height) for name, members in split] == [
         ("rfm__at_risk", 1),
         ("rfm__champions", 2),
@@ -109,9 +109,9 @@ def test_split_by_makes_one_segment_per_value_and_leaves_out_people_without_one(
 
 
 def test_split_values_that_make_the_same_name_are_refused(tmp_path):
-    segment = load_segments(write(tmp_path, "segments: [{name: p, split_by: c}]"))[0]
-    with pytest.raises(SegmentFileError, match="'At risk' and 'at-risk' both make"):
-        segment.expand(pl.DataFrame({"c": ["At risk", "at-risk"]}))
+    audience = load_audiences(write(tmp_path, "audiences: [{name: p, split_by: c}]"))[0]
+    with pytest.raises(AudienceFileError, match="'At risk' and 'at-risk' both make"):
+        audience.expand(pl.DataFrame({"c": ["At risk", "at-risk"]}))
 
 
 def test_email_export_holds_only_emailable_people_and_counts_the_rest():

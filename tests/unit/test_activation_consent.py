@@ -1,4 +1,4 @@
-"""Consent and suppression rules as pure functions over the audience frame."""
+"""Consent and suppression rules as pure functions over the customer frame."""
 
 from __future__ import annotations
 

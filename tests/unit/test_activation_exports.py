@@ -1,4 +1,4 @@
-"""Segment exports end to end on a small warehouse: consent, erasure, deltas, parts, manifest."""
+"""Audience exports end to end on a small warehouse: consent, erasure, deltas, parts, manifest."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from audiences import audience, erasure_requests, segments_file, write_warehouse
+from audiences import audiences_file, customer_frame, erasure_requests, write_warehouse
 
 from pipelines.activation import normalize
 from pipelines.activation.export import (
@@ -31,9 +31,9 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 @pytest.fixture
 def world(settings: Settings, tmp_path: Path) -> Settings:
-    """1,000 people in one segment exported to every platform, with the erasure file dropped."""
-    configured = dataclasses.replace(settings, segments_file=segments_file(tmp_path))
-    people = audience(1000)
+    """1,000 people in one audience exported to every platform, with the erasure file dropped."""
+    configured = dataclasses.replace(settings, audiences_file=audiences_file(tmp_path))
+    people = customer_frame(1000)
     write_warehouse(configured, people)
     configured.erasure_file.parent.mkdir(parents=True)
     configured.erasure_file.write_text(erasure_requests(people))
@@ -47,19 +47,19 @@ def export_day(settings: Settings, day: date, publish: bool = True) -> tuple[Pat
 
 
 def read(
-    folder: Path, manifest: dict, platform: str, kind: str = "full", segment: str = "churn_risk"
+    folder: Path, manifest: dict, platform: str, kind: str = "full", audience: str = "churn_risk"
 ) -> pl.DataFrame:
     files = [
         f
         for f in manifest["files"]
-        if f["platform"] == platform and f["kind"] == kind and f["segment"] == segment
+        if f["platform"] == platform and f["kind"] == kind and f["audience"] == audience
     ]
     if not files and kind != "full":
         # No change, no file: the manifest says how many came and went.
-        assert manifest["changes"][segment][platform][kind] == 0, (platform, kind, segment)
-        full = read(folder, manifest, platform, "full", segment)
+        assert manifest["changes"][audience][platform][kind] == 0, (platform, kind, audience)
+        full = read(folder, manifest, platform, "full", audience)
         return full.clear()
-    assert files, (platform, kind, segment)
+    assert files, (platform, kind, audience)
     return pl.concat([pl.read_csv(folder / f["path"], infer_schema=False) for f in files])
 
 
@@ -96,7 +96,7 @@ def keys_of(people: pl.DataFrame, *groups: str) -> set[str]:
 
 
 def test_consent_groups_are_in_no_export_and_the_manifest_counts_them_by_reason(world):
-    people = audience(1000)
+    people = customer_frame(1000)
     folder, manifest = export_day(world, DAY)
     assert manifest["suppressed"]["churn_risk"] == {
         "mailchimp": {"erasure_request": 20, "unsubscribed": 100, "no_email_consent": 60},
@@ -141,7 +141,7 @@ def test_consent_groups_are_in_no_export_and_the_manifest_counts_them_by_reason(
 
 
 def test_ad_files_hold_no_email_address_or_raw_phone(world):
-    people = audience(1000)
+    people = customer_frame(1000)
     folder, manifest = export_day(world, DAY)
     phones = set(people.get_column("phone_raw")) | set(people.get_column("phone_e164"))
     digits = {re.sub(r"\D", "", p) for p in phones}
@@ -164,7 +164,7 @@ def test_ad_files_hold_no_email_address_or_raw_phone(world):
 
 
 def test_a_formula_in_a_name_comes_out_harmless(world):
-    people = audience(20).with_columns(
+    people = customer_frame(20).with_columns(
         first_name=pl.when(pl.col("customer_key") == "k000019")
         .then(pl.lit('=HYPERLINK("http://x","click")'))
         .otherwise(pl.col("first_name")),
@@ -188,7 +188,7 @@ def test_a_formula_in_a_name_comes_out_harmless(world):
 
 
 def test_an_erasure_is_taken_in_hashed_the_file_emptied_and_kept_out_the_next_day(world):
-    people = audience(1000)
+    people = customer_frame(1000)
     request_text = world.erasure_file.read_text()
     erased = keys_of(people, "erased")
     _, manifest = export_day(world, DAY)
@@ -214,7 +214,7 @@ def test_an_erasure_is_taken_in_hashed_the_file_emptied_and_kept_out_the_next_da
 
 
 def test_a_person_erased_after_a_publish_leaves_ad_platforms_through_hashed_removes(world):
-    people = audience(1000)
+    people = customer_frame(1000)
     world.erasure_file.unlink()
     export_day(world, DAY)
     target = people.row(900, named=True)  # an "ok" person, published on DAY
@@ -232,10 +232,10 @@ def test_a_person_erased_after_a_publish_leaves_ad_platforms_through_hashed_remo
 
 def test_deltas_against_the_last_published_export(world):
     world.erasure_file.unlink()
-    people = audience(1000)
+    people = customer_frame(1000)
     first, _ = export_day(world, DAY)
-    # Next day: k000900 leaves the segment, k000901 changes name, a newcomer arrives.
-    newcomer = audience(1001).tail(1)
+    # Next day: k000900 leaves the audience, k000901 changes name, a newcomer arrives.
+    newcomer = customer_frame(1001).tail(1)
     changed = pl.concat([people, newcomer]).with_columns(
         churn_decile=pl.when(pl.col("customer_key") == "k000900")
         .then(2)
@@ -269,12 +269,30 @@ def test_deltas_against_the_last_published_export(world):
     ]  # the name is not in the CRM file, so k000901's row did not change
 
 
+def test_a_manifest_published_before_the_rename_is_still_the_baseline(world):
+    """Exports published when audiences were called segments list `segment` in the manifest;
+    the next day's adds and removes are still computed against them."""
+    world.erasure_file.unlink()
+    first, _ = export_day(world, DAY)
+    manifest_path = first / "manifest.json"
+    old = json.loads(manifest_path.read_text())
+    for f in old["files"]:
+        f["segment"] = f.pop("audience")
+    manifest_path.write_text(json.dumps(old))
+    write_warehouse(world, customer_frame(1000).filter(pl.col("customer_key") != "k000999"))
+    folder, manifest = export_day(world, DAY + timedelta(days=1))
+    assert manifest["deltas_since"]["churn_risk"]["mailchimp"] == DAY.isoformat()
+    assert read(folder, manifest, "mailchimp", "adds").height == 0
+    assert read(folder, manifest, "mailchimp", "removes").get_column(
+        "Email Address").to_list() == ["person999@example.com"]
+
+
 def test_a_run_that_was_not_published_is_not_a_baseline(world):
     world.erasure_file.unlink()
     export_day(world, DAY)
-    write_warehouse(world, audience(1000).filter(pl.col("customer_key") != "k000999"))
+    write_warehouse(world, customer_frame(1000).filter(pl.col("customer_key") != "k000999"))
     export_day(world, DAY + timedelta(days=1), publish=False)  # the audit stopped it
-    write_warehouse(world, audience(1000))
+    write_warehouse(world, customer_frame(1000))
     folder, manifest = export_day(world, DAY + timedelta(days=2))
     assert manifest["deltas_since"]["churn_risk"]["mailchimp"] == DAY.isoformat()
     for platform in ("mailchimp", "meta", "google", "crm"):
@@ -319,14 +337,14 @@ def test_meta_files_come_in_parts_of_the_configured_size(world):
 def test_meta_parts_at_the_real_10000_row_limit(settings, tmp_path):
     configured = dataclasses.replace(
         settings,
-        segments_file=segments_file(
+        audiences_file=audiences_file(
             tmp_path,
-            "segments:\n  - name: big\n    rules: [{column: churn_decile, op: '>=', "
+            "audiences:\n  - name: big\n    rules: [{column: churn_decile, op: '>=', "
             "value: 8}]\n    platforms: [meta]\n",
         ),
     )
     assert configured.meta_part_rows == 10_000
-    people = audience(10_001).with_columns(
+    people = customer_frame(10_001).with_columns(
         mailchimp_status=pl.lit("subscribed"),
         is_eea=False,
         ad_storage_consent=True,
@@ -352,7 +370,7 @@ def test_the_manifest_lists_every_file_with_rows_and_checksum(world):
         data = (folder / f["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == f["sha256"]
         assert len(data.decode().splitlines()) - 1 == f["rows"]
-        assert {"segment", "platform", "kind", "part", "parts"} <= set(f)
+        assert {"audience", "platform", "kind", "part", "parts"} <= set(f)
 
 
 @pytest.mark.slow
@@ -364,11 +382,11 @@ def test_every_file_passes_its_platforms_suite(world):
 
 
 def test_an_ad_platform_without_the_consent_columns_refuses_with_what_is_missing(world):
-    people = audience(10).drop("is_eea", "ad_user_data_consent")
+    people = customer_frame(10).drop("is_eea", "ad_user_data_consent")
     write_warehouse(world, people)
     with pytest.raises(
         ExportError,
-        match=r"meta, which needs the audience columns "
+        match=r"meta, which needs the columns "
         r"\['is_eea', 'ad_user_data_consent'\]",
     ):
         build_exports(world, DAY, "r")
@@ -395,16 +413,16 @@ def test_an_erasure_file_without_a_header_is_refused_without_echoing_it(world):
     assert "jane" not in str(err.value)
 
 
-def test_split_by_makes_one_segment_per_value_with_the_persona_tag(settings, tmp_path):
+def test_split_by_makes_one_audience_per_value_with_the_persona_tag(settings, tmp_path):
     configured = dataclasses.replace(
         settings,
-        segments_file=segments_file(
+        audiences_file=audiences_file(
             tmp_path,
-            "segments:\n  - name: persona\n    split_by: persona_name\n"
+            "audiences:\n  - name: persona\n    split_by: persona_name\n"
             "    platforms: [mailchimp, meta]\n",
         ),
     )
-    people = audience(60).with_columns(
+    people = customer_frame(60).with_columns(
         persona_name=pl.when(pl.int_range(pl.len()) % 3 == 0)
         .then(pl.lit("Loyal Regulars"))
         .when(pl.int_range(pl.len()) % 3 == 1)
@@ -414,23 +432,23 @@ def test_split_by_makes_one_segment_per_value_with_the_persona_tag(settings, tmp
     write_warehouse(configured, people)
     folder, manifest = export_day(configured, DAY)
     assert set(manifest["suppressed"]) == {"persona__bargain_hunters", "persona__loyal_regulars"}
-    loyal = read(folder, manifest, "mailchimp", segment="persona__loyal_regulars")
+    loyal = read(folder, manifest, "mailchimp", audience="persona__loyal_regulars")
     assert set(loyal.get_column("Tags")) == {"persona__loyal_regulars,Loyal Regulars"}
-    hunters = read(folder, manifest, "mailchimp", segment="persona__bargain_hunters")
+    hunters = read(folder, manifest, "mailchimp", audience="persona__bargain_hunters")
     assert set(hunters.get_column("Tags")) == {"persona__bargain_hunters,Bargain  Hunters"}
     assert loyal.height + hunters.height < 60
 
 
 @pytest.mark.slow
-def test_the_cli_exports_one_segment_and_platform_on_demand(world, monkeypatch, capsys):
+def test_the_cli_exports_one_audience_and_platform_on_demand(world, monkeypatch, capsys):
     from pipelines import cli
 
-    write_warehouse(world, audience(1000), path=world.published_db)
+    write_warehouse(world, customer_frame(1000), path=world.published_db)
     world.work_db.unlink()  # on demand reads the published file by default
     monkeypatch.setenv("MARKETING_HOME", str(world.home))
-    monkeypatch.setenv("MARKETING_SEGMENTS_FILE", str(world.segments_file))
+    monkeypatch.setenv("MARKETING_AUDIENCES_FILE", str(world.audiences_file))
     code = cli.main(
-        ["export", "--segment", "churn_risk", "--platform", "meta", "--date", DAY.isoformat()]
+        ["export", "--audience", "churn_risk", "--platform", "meta", "--date", DAY.isoformat()]
     )
     out = capsys.readouterr().out
     assert code == 0, out
@@ -450,15 +468,15 @@ def test_the_cli_exports_one_segment_and_platform_on_demand(world, monkeypatch, 
     assert "@" not in out
 
 
-def test_the_cli_names_the_segments_there_are(world, monkeypatch, capsys):
+def test_the_cli_names_the_audiences_there_are(world, monkeypatch, capsys):
     from pipelines import cli
 
     monkeypatch.setenv("MARKETING_HOME", str(world.home))
-    monkeypatch.setenv("MARKETING_SEGMENTS_FILE", str(world.segments_file))
+    monkeypatch.setenv("MARKETING_AUDIENCES_FILE", str(world.audiences_file))
     code = cli.main(
         [
             "export",
-            "--segment",
+            "--audience",
             "nope",
             "--platform",
             "meta",
@@ -469,11 +487,11 @@ def test_the_cli_names_the_segments_there_are(world, monkeypatch, capsys):
         ]
     )
     assert code == 1
-    assert "no segment 'nope' with platform meta" in capsys.readouterr().err
+    assert "no audience 'nope' with platform meta" in capsys.readouterr().err
 
 
 def test_nothing_personal_is_logged(world, caplog):
-    people = audience(1000)
+    people = customer_frame(1000)
     with caplog.at_level("DEBUG"):
         export_day(world, DAY)
     logged = "\n".join(r.getMessage() for r in caplog.records)

@@ -75,7 +75,8 @@ def test_headlines_of_each_kind_of_step():
     assert headline("score_churn", {"model": "churn", "version": "abc", "scored": 1200,
                                     "auc": 0.81234, "baseline": 0.77}) == (
         "1,200 rows by abc; auc 0.812 (baseline 0.770)")
-    assert headline("segment", {"k": 5, "customers": 4312}) == "5 personas over 4,312 customers"
+    assert headline("find_personas", {"k": 5, "customers": 4312}) == (
+        "5 personas over 4,312 customers")
     assert headline("exports_arrived", True) == "the day's exports are in the landing folder"
 
 

@@ -60,7 +60,7 @@ def test_the_steps_name_what_an_orders_only_shop_lacks():
     assert coverage.lacks(frame, "export") == [
         SENTENCES[n] for n in ("customer_emails", "email_consent", "web_sessions", "crm_contacts")
     ]
-    assert coverage.lacks(frame, "segment") == [
+    assert coverage.lacks(frame, "find_personas") == [
         SENTENCES[n] for n in ("product_categories", "web_sessions", "email_activity",
                                "survey_responses")
     ]
@@ -97,18 +97,6 @@ def test_a_file_without_the_table_says_to_run_the_transform(settings, caplog):
     with caplog.at_level(logging.WARNING, logger="pipelines.coverage"):
         assert coverage.step_lacks(settings, "report") == []
     assert any("run the transform step" in m for m in caplog.messages)
-
-
-@pytest.mark.parametrize(("currencies", "available", "expected"), [
-    ("GBP", True, "GBP"),
-    ("BRL", True, "BRL"),
-    (None, True, "EUR"),  # no orders: the setting
-    ("EUR, USD", False, None),  # several: no one currency to show
-])
-def test_money_is_in_the_orders_currency(currencies, available, expected):
-    frame = coverage_frame(missing=set() if available else {"single_currency"},
-                           currencies=currencies)
-    assert coverage.money_currency(frame, default_currency="EUR") == expected
 
 
 def test_reporting_currency_setting_is_checked_and_reaches_dbt(monkeypatch):

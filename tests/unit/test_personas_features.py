@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from pipelines.segments.features import Inputs, build_features, email_reads
-from pipelines.segments.localtime import time_zone, world_region
+from pipelines.personas.features import Inputs, build_features, email_reads
+from pipelines.personas.localtime import time_zone, world_region
 
 
 def ts(text: str) -> datetime:

@@ -6,7 +6,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.segments.matching import match_personas, moved_share
+from pipelines.personas.matching import match_personas, moved_share
 
 EMPTY = pl.DataFrame(schema={"customer_key": pl.String, "persona_id": pl.Int64})
 

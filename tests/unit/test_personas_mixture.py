@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
-from pipelines.segments import mixture
-from pipelines.segments.select import KScore, choose_k
+from pipelines.personas import mixture
+from pipelines.personas.select import KScore, choose_k
 
 
 def planted(k: int, per_group: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:

@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.segments.naming import (
+from pipelines.personas.naming import (
     ADJECTIVES,
     MIN_EFFECT,
     candidate_names,
@@ -15,7 +15,7 @@ from pipelines.segments.naming import (
     hour_phrase,
     name_persona,
 )
-from pipelines.segments.profile import standardised_differences
+from pipelines.personas.profile import standardised_differences
 
 
 def traits(**smd: float) -> pl.DataFrame:

@@ -14,9 +14,9 @@ from personas_world import make_world
 from sklearn.metrics import adjusted_rand_score
 
 from pipelines.config import PersonaSettings
-from pipelines.segments import state as persona_state
-from pipelines.segments.features import build_features, email_reads
-from pipelines.segments.personas import NotEnoughCustomersError, find_personas
+from pipelines.personas import state as persona_state
+from pipelines.personas.features import build_features, email_reads
+from pipelines.personas.personas import NotEnoughCustomersError, find_personas
 
 DAY = date(2026, 6, 29)
 # Two processes score the ks (see the test of identical personas).
@@ -113,7 +113,7 @@ def test_a_script_without_a_main_guard_still_gets_its_scores(tmp_path):
     script = tmp_path / "unguarded.py"
     script.write_text(
         "from functools import partial\n"
-        "from pipelines.segments.select import KScore, score_ks\n"
+        "from pipelines.personas.select import KScore, score_ks\n"
         "score = partial(KScore, silhouette=0.1, stability=0.9, loglik=-1.0, bic=2.0)\n"
         "print([s.k for s in score_ks(score, [2, 3, 4], workers=2)])\n"
     )

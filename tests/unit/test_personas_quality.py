@@ -12,11 +12,11 @@ import pytest
 from personas_world import KINDS, make_world
 
 from pipelines.config import PersonaSettings
-from pipelines.segments import cards, fallback
-from pipelines.segments.features import build_features, email_reads
-from pipelines.segments.model import ModelSpec
-from pipelines.segments.personas import _components, find_personas
-from pipelines.segments.select import KScore, choose_k, decided
+from pipelines.personas import cards, fallback
+from pipelines.personas.features import build_features, email_reads
+from pipelines.personas.model import ModelSpec
+from pipelines.personas.personas import _components, find_personas
+from pipelines.personas.select import KScore, choose_k, decided
 
 DAY = date(2026, 6, 29)
 PARAMS = PersonaSettings(k_min=3, k_max=4, bootstraps=4, selection_sample=2000, workers=1)

@@ -24,8 +24,8 @@ def context(currency: str | None = "GBP", **changes) -> dict:
         "published_tables": 16,
         "currency": currency,
         "revenue_by_currency": [{"currency": currency or "EUR", "revenue": 1234.5}],
-        "kpis": {"customers": 3, "buyers": 2, "emailable": 0, "revenue": 1234.5, "scored": 2,
-                 "mean_churn": 0.4, "predicted_value": 987.0},
+        "kpis": {"customers": 3, "buyers": 2, "emailable": 0, "revenue": 1234.5,
+                 "converted": True, "scored": 2, "mean_churn": 0.4, "predicted_value": 987.0},
         "churn_chart": "",
         "at_risk": [{"name": HOSTILE, "revenue": 250.0, "predicted_value": 80.0,
                      "orders_count": 2, "churn_probability": 0.9, "reasons": HOSTILE}],
@@ -80,15 +80,39 @@ def test_money_shows_the_orders_currency_code_and_never_a_dollar_sign(currency):
     assert f"money in {currency}" in page
 
 
-def test_orders_in_several_currencies_show_revenue_per_currency_and_say_so():
+def test_orders_in_several_currencies_that_convert_show_one_revenue_and_say_from_what():
     page = text(report.render(context(
-        currency=None,
+        currency="EUR",
+        revenue_by_currency=[{"currency": "EUR", "revenue": 100.0},
+                             {"currency": "USD", "revenue": 2000.0}],
+    )))
+    assert "money in EUR (orders in EUR, USD, converted at the rates in landing/fx)" in page
+    assert "EUR 1,234 revenue to date, returns deducted" in page
+    assert "USD 2,000" not in page and "no exchange rate" not in page
+    assert "EUR 987 expected spend, next year" in page
+
+
+def test_orders_without_an_exchange_rate_show_revenue_per_currency_and_say_so():
+    page = text(report.render(context(
+        currency="EUR",
+        kpis=context()["kpis"] | {"revenue": None, "converted": False},
         revenue_by_currency=[{"currency": "EUR", "revenue": 100.0},
                              {"currency": "USD", "revenue": 2000.0}],
     )))
     assert "EUR 100 revenue to date in EUR" in page and "USD 2,000 revenue to date in USD" in page
-    assert "The orders are in 2 currencies (EUR, USD) and nothing converts them yet" in page
-    assert "987 (mixed currencies) expected spend, next year" in page
+    assert "Some orders have no exchange rate into EUR on their date" in page
+    assert "EUR 987 expected spend, next year" in page
+
+
+def test_sales_are_added_only_when_every_day_converts():
+    customers = pl.DataFrame({"revenue": [1.0]})
+    sales = pl.DataFrame({"revenue": [120.0], "guest_revenue": [30.0], "orders": [5],
+                          "guest_orders": [1], "credit_notes": [0], "unconverted": [0]})
+    assert report.sales_kpis(sales, customers) == {
+        "revenue": 120.0, "converted": True, "guest_orders": 1, "guest_share": 0.25,
+        "credit_notes": 0}
+    partial = report.sales_kpis(sales.with_columns(unconverted=pl.lit(2)), customers)
+    assert partial["revenue"] is None and not partial["converted"]
 
 
 def test_money_formats():

@@ -1,9 +1,10 @@
 {#
-    Segments side by side for analysts: every RFM segment and every persona with its customers,
-    revenue, average order value, average churn risk and the share that may be emailed.
+    The two ways customers are grouped, side by side for analysts: every RFM segment and every
+    persona with its customers, revenue, average order value, average churn risk and the share
+    that may be emailed.
 #}
 with rfm as (
-    select * from {{ ref('customer_segments') }}
+    select * from {{ ref('customer_rfm') }}
 ),
 
 personas as (
@@ -19,15 +20,15 @@ churn as (
 ),
 
 memberships as (
-    select 'rfm_segment' as segment_type, rfm_segment as segment, customer_key from rfm
+    select 'rfm_segment' as grouping, rfm_segment as group_name, customer_key from rfm
     union all
-    select 'persona' as segment_type, persona_name as segment, customer_key from personas
+    select 'persona' as grouping, persona_name as group_name, customer_key from personas
 ),
 
 final as (
     select
-        memberships.segment_type,
-        memberships.segment,
+        memberships.grouping,
+        memberships.group_name,
         cast(count(*) as integer) as customers,
         cast(sum(customers.revenue) as decimal(18, 2)) as revenue,
         cast(sum(customers.revenue) / nullif(sum(customers.orders_count), 0)
@@ -38,7 +39,7 @@ final as (
     from memberships
     inner join customers on customers.customer_key = memberships.customer_key
     left join churn on churn.customer_key = memberships.customer_key
-    group by memberships.segment_type, memberships.segment
+    group by memberships.grouping, memberships.group_name
 )
 
 select * from final

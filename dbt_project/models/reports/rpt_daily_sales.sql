@@ -4,6 +4,8 @@
     no customer, so no per-customer table holds them). Revenue is one rule everywhere: amount
     less refunded_amount of the orders not cancelled, on the order's date; a credit note
     (only return lines) is no order and lowers the revenue of the day it was issued.
+    The `_reporting` twins are the same sums in the reporting currency, null for a day and
+    currency with an order that has no exchange rate (a partial sum would pass for a whole).
 #}
 with orders as (
     select * from {{ ref('fct_orders') }}
@@ -22,7 +24,15 @@ final as (
         cast(sum(refunded_amount) as decimal(18, 2)) as refunds,
         cast(sum(amount - refunded_amount) as decimal(18, 2)) as revenue,
         cast(coalesce(sum(amount - refunded_amount) filter (where is_guest), 0)
-            as decimal(18, 2)) as guest_revenue
+            as decimal(18, 2)) as guest_revenue,
+        min(reporting_currency) as reporting_currency,
+        cast(case when bool_and(fx_rate is not null)
+            then sum(amount_reporting - refunded_amount_reporting) end
+            as decimal(18, 2)) as revenue_reporting,
+        cast(case when bool_and(fx_rate is not null)
+            then coalesce(sum(amount_reporting - refunded_amount_reporting)
+                filter (where is_guest), 0) end
+            as decimal(18, 2)) as guest_revenue_reporting
     from orders
     group by order_date, currency
 )

@@ -3,8 +3,11 @@
     on its own, frequency and monetary averaged (the common 11-segment map).
 #}
 with customers as (
+    -- A buyer whose spend is unknown (no order with an exchange rate) is placed by
+    -- frequency alone rather than left out.
     select customer_key, rfm_recency_score as r,
-        round((rfm_frequency_score + rfm_monetary_score) / 2.0) as fm
+        round((rfm_frequency_score + coalesce(rfm_monetary_score, rfm_frequency_score)) / 2.0)
+            as fm
     from {{ ref('dim_customers') }}
     where rfm_recency_score is not null
 ),

@@ -202,7 +202,10 @@ final as (
         greatest(orders.last_order_at, web.last_session_at, email_engagement.last_email_engaged_at)
             as last_seen_at,
         cast(coalesce(orders.orders_count, 0) as integer) as orders_count,
-        cast(coalesce(orders.revenue, 0) as decimal(18, 2)) as revenue,
+        -- Nothing bought is 0; orders none of which has an exchange rate are unknown (null),
+        -- not 0, as in customer_features.
+        cast(case when orders.customer_key is null then 0 else orders.revenue end
+            as decimal(18, 2)) as revenue,
         cast(orders.revenue / nullif(orders.priced_orders, 0) as decimal(18, 2)) as avg_order_value,
         orders.first_order_at,
         orders.last_order_at,
@@ -238,7 +241,9 @@ rfm as (
         customer_key,
         {{ quintile('-days_since_last_order') }} as rfm_recency_score,
         {{ quintile('orders_count') }} as rfm_frequency_score,
-        {{ quintile('revenue') }} as rfm_monetary_score
+        -- Among the buyers whose revenue is known: one without any priced order has none.
+        case when revenue is not null then {{ quintile('revenue', 'revenue is null') }} end
+            as rfm_monetary_score
     from final
     where orders_count > 0
 )
