@@ -50,44 +50,82 @@ def hazard_churn_probability(
     return 1 - alive * purchase_rate / total * (1 - np.exp(-total * horizon_days))
 
 
-def churn_auc(published: Path, truth: Path, end: datetime) -> dict:
-    """AUC of the published churn scores, the recency rule and two oracles (the true
-    probability from the hidden state, whether gone included; and from the hidden rates with
-    the observed recency), all on the same customers, against whether they really churned."""
+def _features_on(work: Path, day: date) -> pl.DataFrame:
+    """The day's customer features with BG/NBD + Gamma-Gamma, as the models' rivals read them."""
+    from pipelines.ml.features import read_features, with_btyd
+
+    con = duckdb.connect(str(work), read_only=True)
+    try:
+        features = read_features(con).filter(pl.col("as_of_date") == day)
+    finally:
+        con.close()
+    return with_btyd(features)
+
+
+def _rival_figures(rivals, frame: pl.DataFrame, figure) -> dict[str, float]:
+    """Each rival's figure (`figure(scores)`) on the rows of `frame`; NaN scores (a rule that
+    cannot score someone, BG/NBD unfit) count as the lowest, as they never publish anyway."""
+    out = {}
+    for rival in rivals:
+        score = np.asarray(rival.score(frame), dtype=float)
+        known = score[np.isfinite(score)]
+        score = np.where(np.isfinite(score), score, (known.min() - 1) if known.size else 0.0)
+        out[rival.name] = float(figure(score))
+    return out
+
+
+def strongest(rivals: dict[str, float]) -> tuple[str, float]:
+    """The rival with the best figure (higher is better for AUC and Spearman)."""
+    name = max(rivals, key=lambda k: rivals[k])
+    return name, rivals[name]
+
+
+def churn_auc(published: Path, work: Path, truth: Path, end: datetime) -> dict:
+    """AUC of the published churn scores, of every rival the promotion gate compares it with
+    (recency, BG/NBD p_alive, the order count: scored on the same day's features) and of two
+    oracles (the true probability from the hidden state, whether gone included; and from the
+    hidden rates with the observed recency), all on the same customers, against whether they
+    really churned."""
+    from pipelines.ml.baseline import CHURN_RIVALS
+
     con = duckdb.connect(str(published), read_only=True)
     scored = con.sql(
-        "select c.email, s.score as churn_probability, c.days_since_last_order "
+        "select c.customer_key, c.email, s.score as churn_probability, c.days_since_last_order "
         "from ml.scores s join marts.dim_customers c using (customer_key) "
         "where s.model = 'churn'"
     ).pl()
     con.close()
+    features = _features_on(work, end.date())
     people = pl.read_parquet(truth / "customers.parquet")
     people = people.with_columns(oracle=oracle_churn_probability(people, end)).select(
         "email", "churned_next_90d", "oracle", "purchase_rate", "churn_hazard"
     )
-    joined = scored.join(people, on="email", how="inner")
+    joined = (scored.join(features.drop("days_since_last_order", strict=False),
+                          on="customer_key", how="inner")
+              .join(people, on="email", how="inner"))
     y = joined.get_column("churned_next_90d").cast(pl.Int8).to_numpy()
     rates = hazard_churn_probability(
         joined.get_column("purchase_rate").to_numpy(),
         joined.get_column("churn_hazard").to_numpy(),
         joined.get_column("days_since_last_order").cast(pl.Float64).to_numpy(),
     )
+    rivals = _rival_figures(CHURN_RIVALS, joined, lambda s: roc_auc_score(y, s))
     return {
         "customers": joined.height,
         "model_auc": float(roc_auc_score(y, joined.get_column("churn_probability").to_numpy())),
-        "recency_auc": float(
-            roc_auc_score(y, joined.get_column("days_since_last_order").to_numpy())
-        ),
+        "rivals": rivals,
+        "recency_auc": rivals["recency_rule"],
         "oracle_auc": float(roc_auc_score(y, joined.get_column("oracle").to_numpy())),
         "hazard_oracle_auc": float(roc_auc_score(y, rates)),
     }
 
 
 def ltv_spearman(published: Path, work: Path, truth: Path, day: date) -> dict:
-    """Spearman correlation of the published lifetime values, and of BG/NBD + Gamma-Gamma
-    fit on the same day's features, with what each customer really spent in the next year;
-    and the totals predicted against the truth's."""
-    from pipelines.ml.features import read_features, with_btyd
+    """Spearman correlation of the published lifetime values, and of every rival the
+    promotion gate compares them with (BG/NBD + Gamma-Gamma fit on the same day's features,
+    the order count, spend in the last 365 and 90 days), with what each customer really spent
+    in the next year; and the totals predicted against the truth's."""
+    from pipelines.ml.ltv import RIVALS
 
     con = duckdb.connect(str(published), read_only=True)
     scored = con.sql(
@@ -95,23 +133,18 @@ def ltv_spearman(published: Path, work: Path, truth: Path, day: date) -> dict:
         "join marts.dim_customers c using (customer_key) where s.model = 'ltv'"
     ).pl()
     con.close()
-    con = duckdb.connect(str(work), read_only=True)
-    try:
-        features = read_features(con).filter(pl.col("as_of_date") == day)
-    finally:
-        con.close()
-    btyd = with_btyd(features).select("customer_key", "expected_value_365d")
+    features = _features_on(work, day)
     people = pl.read_parquet(truth / "customers.parquet").select("email", "value_next_365d")
-    joined = scored.join(btyd, on="customer_key", how="inner").join(
+    joined = scored.join(features, on="customer_key", how="inner").join(
         people, on="email", how="inner"
     )
     actual = joined.get_column("value_next_365d").to_numpy()
+    rivals = _rival_figures(RIVALS, joined, lambda s: spearmanr(actual, s).statistic)
     return {
         "customers": joined.height,
         "model_spearman": float(spearmanr(actual, joined.get_column("score")).statistic),
-        "bgnbd_spearman": float(
-            spearmanr(actual, joined.get_column("expected_value_365d")).statistic
-        ),
+        "rivals": rivals,
+        "bgnbd_spearman": rivals["bgnbd_gamma_gamma"],
         "model_total": float(joined.get_column("score").sum()),
         "bgnbd_total": float(joined.get_column("expected_value_365d").sum()),
         "actual_total": float(actual.sum()),

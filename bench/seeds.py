@@ -46,7 +46,7 @@ def quality_of(scale: str, seed: int) -> dict:
     daily_run(home, "bench_seeds")
     truth = root / "world" / "truth"
     end = datetime.combine(DAY, dt_time.max, tzinfo=UTC)
-    churn = quality.churn_auc(settings.published_db, truth, end)
+    churn = quality.churn_auc(settings.published_db, settings.work_db, truth, end)
     churn["gap"] = churn["hazard_oracle_auc"] - churn["model_auc"]
     result = {
         "seed": seed,

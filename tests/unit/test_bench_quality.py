@@ -1,10 +1,13 @@
-"""The benchmark's churn oracle: the true probability of no order, checked by simulation."""
+"""The benchmark's churn oracle (the true probability of no order, checked by simulation) and
+its verdict against the strongest rival."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from bench.quality import hazard_churn_probability
+from bench.__main__ import _rival_rows
+from bench.quality import _rival_figures, hazard_churn_probability, strongest
+from pipelines.ml.rivals import Baseline
 
 
 def test_the_hazard_oracle_is_the_churn_rate_of_people_simulated_from_it():
@@ -28,3 +31,23 @@ def test_the_hazard_oracle_is_the_churn_rate_of_people_simulated_from_it():
     p = hazard_churn_probability(np.full(3, 0.02), np.full(3, 0.01), np.array([0.0, 60, 300]))
     assert p[0] < p[1] < p[2] < 1
     assert p[0] == np.float64(1 - 0.02 / 0.03 * (1 - np.exp(-0.03 * 90)))
+
+
+def test_the_verdict_names_the_strongest_rival_and_says_when_the_model_loses():
+    rivals = {"recency_rule": 0.71, "bgnbd_p_alive": 0.74, "order_count": 0.60}
+    assert strongest(rivals) == ("bgnbd_p_alive", 0.74)
+    rows = _rival_rows("churn AUC", 0.72, rivals)
+    assert rows[-1] == (
+        "| churn AUC: strongest rival bgnbd_p_alive | the model LOSES to it by 0.020 |")
+    assert _rival_rows("churn AUC", 0.80, rivals)[-1].endswith("the model beats it by 0.060 |")
+    assert len(rows) == 4
+
+
+def test_a_rival_that_cannot_score_someone_ranks_them_last():
+    import polars as pl
+
+    frame = pl.DataFrame({"x": [3.0, None, 1.0, 2.0]})
+    rival = Baseline("x_rule", lambda f: f.get_column("x").fill_null(np.nan).to_numpy(),
+                     lambda f: [])
+    # The unscored row's score is below every scored one's.
+    assert _rival_figures([rival], frame, lambda s: s[1])["x_rule"] == 0.0
