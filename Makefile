@@ -33,6 +33,7 @@ help:
 # (requirements.lock: all that `make run` needs), then the test and lint tools on top
 # (requirements-dev.lock holds the runtime set at the same versions, plus those). Every file is
 # checked against the lock's hashes and nothing outside the locks is resolved (--no-deps).
+# pip itself is pinned too, so a new pip release does not change how a fixed lock installs.
 $(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet pip==26.3
