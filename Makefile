@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-simulate bench-scale-up bench-personas clean help
+.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-simulate bench-scale-up bench-personas clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
@@ -19,6 +19,7 @@ help:
 	@echo "make airflow Airflow UI (airflow standalone) on http://localhost:8080, for scheduling"
 	@echo "make docs    dbt docs of the warehouse models (lineage, columns, tests)"
 	@echo "make lint    ruff"
+	@echo "make lock    recompile requirements.lock and requirements-dev.lock (UPGRADE=1 to move)"
 	@echo "make bench   benchmark the daily run (SCALE=xs|s|m|l)"
 	@echo "make bench-ingest    ingest beside bare DuckDB, back to back (SCALE=m ROUNDS=2)"
 	@echo "make bench-seeds     model quality over several simulated worlds (SCALE=s SEEDS='1 2 3')"
@@ -28,13 +29,32 @@ help:
 	@echo "make bench-personas  persona model beside GaussianMixture and KMeans (DATA=orii|sim|olist)"
 	@echo "make clean   remove .venv and data/"
 
-# The venv is rebuilt when requirements.txt or pyproject.toml change.
-$(VENV)/.installed: requirements.txt pyproject.toml
+# One venv from the two locks, rebuilt when a lock or pyproject.toml changes: the runtime set
+# (requirements.lock: all that `make run` needs), then the test and lint tools on top
+# (requirements-dev.lock holds the runtime set at the same versions, plus those). Every file is
+# checked against the lock's hashes and nothing outside the locks is resolved (--no-deps).
+# pip itself is pinned too, so a new pip release does not change how a fixed lock installs.
+$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet pip==26.3
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
+
+# Recompile both locks from requirements.in and requirements-dev.in (after editing a pin there).
+# Versions already in a lock are kept unless the inputs force a change; UPGRADE=1 moves every
+# unpinned transitive package to its newest release that the pins allow. The resolution is
+# universal (every OS, Python >= 3.11), so the lock holds hashes for every platform's files.
+# Airflow's own constraints file (constraints-3.3.2/constraints-3.11.txt) is published only on
+# GitHub, which this project's machines cannot reach, and no registry package ships it: Airflow's
+# bounds are honoured through the Requires-Dist of its packages, which the resolver obeys and
+# tests/unit/test_packaging.py checks against the lock.
+LOCK_FLAGS := --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade,)
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile requirements.in -o requirements.lock $(LOCK_FLAGS)
+	$(BIN)/uv pip compile requirements-dev.in -o requirements-dev.lock $(LOCK_FLAGS)
 
 run: $(VENV)/.installed
 	$(BIN)/marketing simulate --if-empty --scale $(SCALE) --seed $(SEED)
