@@ -78,14 +78,17 @@ def four_kinds(tmp_path_factory) -> Settings:
 def test_a_shop_with_four_kinds_of_customer_gets_a_valid_persona_table(four_kinds):
     """The persona step is not built around seven: on another world it still gives every
     paying customer one persona, each with a distinct, non-empty name and a profile (the k it
-    chooses is measured and reported, not asserted: see the report of issue 26)."""
+    chooses is measured and reported, not asserted: at scale s it found 4 on a four-kind
+    world and 7 on a nine-kind one; at xs, nine kinds showed no stable structure at all)."""
     run_id = "k4"
     for source in SOURCES:
         daily.ingest(four_kinds, source, DAY, run_id)
     daily.transform(four_kinds, DAY, run_id)
     summary = daily.segment(four_kinds, DAY, run_id)
     table = personas(four_kinds)
-    assert 3 <= summary["k"] <= 10 and summary["source"] in ("model", "rfm")
+    # A model's k is from 3-10; with no persona structure, the RFM segments stand in.
+    assert (summary["source"] == "model" and 3 <= summary["k"] <= 10) or (
+        summary["source"] == "rfm")
     assert table.height == summary["customers"] > 100
     assert table.get_column("customer_key").is_unique().all()
     names = dict(table.select("persona_id", "persona_name").unique().iter_rows())
