@@ -199,6 +199,9 @@ def markdown(r: dict) -> str:
         f"{i['links_ceiling']['precision']:.4f} / {i['links_ceiling']['recall']:.4f} |",
         f"| identity: naive exact-email match | {i['email_match']['precision']:.4f} "
         f"/ {i['email_match']['recall']:.4f} |",
+        f"| identity: customers holding two people's identifiers; shared identifiers (a "
+        f"home's landline, a company mailbox) given to one customer | "
+        f"{i['merged_customers']}; {i['shared']['assigned']} of {i['shared']['identifiers']} |",
         f"| personas vs hidden personas: adjusted Rand index (k={r['personas']['k']}) | "
         f"{r['personas']['ari']:.3f} |",
         f"| personas: largest size error vs the hidden persona matched | "

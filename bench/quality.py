@@ -212,7 +212,7 @@ TRUTH_TYPES = {
     "email": "email", "shop_customer_id": "shop_customer_id",
     "hubspot_record_id": "hubspot_record_id", "ga4_user_pseudo_id": "ga4_user_pseudo_id",
     "capi_em_sha256": "email_sha256", "capi_ph_sha256": "phone_sha256",
-    "capi_external_id": "external_id_sha256", "fbp": "fbp",
+    "capi_external_id": "external_id_sha256", "fbp": "fbp", "phone_e164": "phone",
 }  # fmt: skip
 
 
@@ -251,9 +251,16 @@ def identity_pairs(work: Path, truth: Path) -> dict:
     naive match on exact email (each record joins the person of the email it carries) and
     beside the ceiling of the links: every chain of records followed, with no guard.
 
+    The pairs are over identifiers that belong to one person. Those several people share (a
+    household's landline, a company mailbox colleagues use) have no one right person: they
+    are counted apart (`shared`: how many the pipeline still gave to a customer), and a
+    resolution that merged the people through one shows as lost precision on their other
+    identifiers. `merged_customers` counts customers holding more than one person's
+    identifiers, `split_people` people whose identifiers are in more than one customer.
+
     The ceiling's recall is what the exports allow: a device that never logged in, bought or
     came from a Meta ad the Pixel saw again is in no record with anything else, so no method
-    working from the exports can place it.
+    working from the exports can place it; its precision is what following every link costs.
     """
     con = udfs.register(duckdb.connect(str(work), read_only=True))
     try:
@@ -270,14 +277,18 @@ def identity_pairs(work: Path, truth: Path) -> dict:
         ).pl()
     finally:
         con.close()
-    true_ids = (
+    all_ids = (
         pl.read_parquet(truth / "identifiers.parquet")
         .filter(pl.col("identifier_type").is_in(list(TRUTH_TYPES)))
         .with_columns(pl.col("identifier_type").replace_strict(TRUTH_TYPES))
         .rename({"identifier_value": "identifier"})
-        .unique(["identifier_type", "identifier"])
     )
     keys = ["identifier_type", "identifier"]
+    # A value two truth types name alike (an email typed the same in two places) is one node.
+    people_per_id = all_ids.group_by(keys).agg(pl.col("person_id").n_unique().alias("people"))
+    true_ids = all_ids.join(people_per_id.filter(pl.col("people") == 1), on=keys,
+                            how="semi").unique(keys)  # fmt: skip
+    shared_ids = people_per_id.filter(pl.col("people") > 1).join(ours, on=keys, how="inner")
     # Unassigned (shared) identifiers are each their own cluster.
     joined = ours.join(true_ids, on=keys).with_columns(
         customer_key=pl.coalesce("customer_key", pl.lit("?") + pl.col("identifier"))
@@ -289,9 +300,18 @@ def identity_pairs(work: Path, truth: Path) -> dict:
     joined = joined.join(naive, on=keys, how="left").with_columns(
         email_match=pl.coalesce("email", pl.col("identifier_type") + ":" + pl.col("identifier"))
     ).join(_link_components(ours, edges), on=keys, how="left")
+    clusters = joined.filter(~pl.col("customer_key").str.starts_with("?"))
     return {
         "identifiers": joined.height,
-        "unmatched_identifiers": ours.height - joined.height,
+        "unmatched_identifiers": ours.height - joined.height - shared_ids.height,
+        "shared": {"identifiers": shared_ids.height,
+                   "assigned": int(shared_ids["customer_key"].is_not_null().sum())},
+        "merged_customers": int(
+            (clusters.group_by("customer_key").agg(pl.col("person_id").n_unique())
+             ["person_id"] > 1).sum()),
+        "split_people": int(
+            (clusters.group_by("person_id").agg(pl.col("customer_key").n_unique())
+             ["customer_key"] > 1).sum()),
         **_pairwise(joined, "customer_key"),
         "links_ceiling": _pairwise(joined, "link_component"),
         "email_match": _pairwise(joined, "email_match"),

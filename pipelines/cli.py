@@ -86,10 +86,11 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             orders_format=args.orders_format,
             history_days=args.history_days,
+            personas=args.personas,
         )
         print(
-            f"simulated scale {args.scale} (seed {args.seed}, {args.orders_format} orders) "
-            f"into {settings.landing_dir}"
+            f"simulated scale {args.scale} (seed {args.seed}, {args.orders_format} orders, "
+            f"{args.personas} personas) into {settings.landing_dir}"
         )
         _print_counts(counts)
     if args.days:
@@ -515,6 +516,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="days of history in the first exports (default 730: two years, so that "
         "365-day value labels have a year to train on)",
+    )
+    p.add_argument(
+        "--personas",
+        type=int,
+        choices=range(3, 11),
+        default=7,
+        metavar="K",
+        help="hidden behaviour groups in the world, 3-10 (default 7, the reference ones; "
+        "others are sampled from or varied on them)",
     )
     p.set_defaults(func=cmd_simulate)
 

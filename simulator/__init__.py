@@ -26,6 +26,7 @@ from simulator import derive, plan, population, state, truth
 from simulator.defects import DefectLog, Defects
 from simulator.engine import Engine
 from simulator.exports import Exporter, Tables
+from simulator.personas import world_personas
 
 logger = logging.getLogger(__name__)
 
@@ -55,18 +56,21 @@ def simulate(
     orders_format: str = "shopify",
     defects: Defects | None = None,
     max_days: int = 60,
+    personas: int = 7,
 ) -> dict[str, int]:
     """Create a world at `scale` and write its full-history exports dated `end_date`.
 
     Writes one export-date folder per source under `settings.landing_dir` (the generic
     `orders/<end_date>/orders.csv` instead of the Shopify files when `orders_format` is
     "generic"), the truth tables under `truth_dir(settings)` and the world's state, which
-    `continue_days` extends by up to `max_days` days. Returns rows written per file kind
-    (customers, orders, order_lines, mailchimp_members, mailchimp_<status>, email_campaigns,
-    email_activity, hubspot_contacts, hubspot_deals, typeform_responses, ga4_events,
-    ga4_files, capi_events, ads_insights_rows) and per truth table (truth_customers,
-    truth_identifiers, truth_ad_sets, truth_defects).
-    Raises ValueError for an unknown scale or orders format or a non-positive history.
+    `continue_days` extends by up to `max_days` days. The world has `personas` hidden
+    behaviour groups (3-10; 7 are the reference ones, see `simulator.personas`). Returns
+    rows written per file kind (customers, orders, order_lines, mailchimp_members,
+    mailchimp_<status>, email_campaigns, email_activity, hubspot_contacts, hubspot_deals,
+    typeform_responses, ga4_events, ga4_files, capi_events, ads_insights_rows) and per truth
+    table (truth_customers, truth_identifiers, truth_ad_sets, truth_defects).
+    Raises ValueError for an unknown scale or orders format, a non-positive history or a
+    persona count outside 3-10.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; valid scales: {', '.join(SCALES)}")
@@ -76,12 +80,14 @@ def simulate(
         raise ValueError(f"orders_format must be one of {ORDERS_FORMATS}, got {orders_format!r}")
     if max_days < 0:
         raise ValueError(f"max_days must not be negative, got {max_days}")
+    groups = world_personas(personas, seed)
     defects = defects or Defects()
     window = population.Window(end_date=end_date, history_days=history_days, max_days=max_days)
     n = SCALES[scale]
-    logger.info("simulating scale=%s (%d people) seed=%d end_date=%s", scale, n, seed, end_date)
+    logger.info("simulating scale=%s (%d people) seed=%d end_date=%s personas=%d", scale, n,
+                seed, end_date, len(groups))  # fmt: skip
 
-    people = population.build_population(n, seed, window)
+    people = population.build_population(n, seed, window, groups)
     devices, mpp = population.build_devices(seed, people)
     people = people.with_columns(mpp=pl.Series(mpp))
     ads = plan.build_ad_plan(seed, n, window)
@@ -103,7 +109,7 @@ def simulate(
     meta = state.Meta(
         seed=seed, scale=scale, n_people=n, end_date=end_date, history_days=history_days,
         max_days=max_days, current_end=end_date, orders_format=orders_format,
-        currency=settings.default_currency, defects=defects,
+        currency=settings.default_currency, defects=defects, personas=len(groups),
     )  # fmt: skip
     # Save the world first, then read the sessions back lazily by day: the biggest table
     # need not stay in memory while the exports are written.

@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from simulator import contacts
 from simulator import reference as ref
 from simulator.engine import World
 from simulator.population import (
@@ -47,10 +48,12 @@ def enrich(world: World) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The people, orders and deals with every derived identifier and detail.
 
     Returns (people, orders, deals). People gain shop_customer_id, hubspot_record_id,
-    optin_ts, the Mailchimp profile (email_raw, leid, euid, ...), the Shopify account
-    details (zip_raw, phone, address_phone, ...), hs_phone, hs_first_name, hs_last_name,
-    accepts_flip and the hashed h_em, h_ph, h_fn, h_ln, h_ct, h_st, h_zp, h_country,
-    h_external_id. Orders gain shopify_id (13 digits); deals gain deal_record_id.
+    optin_ts, each system's address and numbers (`contacts.source_contacts`), the Mailchimp
+    profile (email_raw, leid, euid, ...), the Shopify account details (zip_raw, phone,
+    address_phone, ...), hs_phone, hs_mobile, hs_first_name, hs_last_name, accepts_flip and
+    the hashed h_em (of the shop's address), h_ph, h_fn, h_ln, h_ct, h_st, h_zp, h_country,
+    h_external_id. Orders gain shopify_id (13 digits) and other_email (typed with the
+    person's second address); deals gain deal_record_id.
     """
     rng = rng_for(world.seed, STREAM_IDS)
     people = world.people
@@ -70,6 +73,9 @@ def enrich(world: World) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     )
     people = people.join(joins, on="person_id", how="left", maintain_order="left")
 
+    # Which address and numbers each system holds, now that it is known who is in which.
+    people = people.join(contacts.source_contacts(world.seed, people), on="person_id",
+                         how="left", maintain_order="left")  # fmt: skip
     mc = mailchimp_details(world.seed, people)
     shop = shop_details(world.seed, people)
     people = people.join(mc, on="person_id", how="left", maintain_order="left").join(
@@ -77,17 +83,27 @@ def enrich(world: World) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     )
     crm_rng = rng_for(world.seed, STREAM_CRM, 1)
     hs_style = np.where(crm_rng.random(n) < 0.5, 5, np.where(crm_rng.random(n) < 0.5, 3, 4))
-    hs_phone = format_phones(people["phone_national"], people["phone_e164"],
+    hs_phone = format_phones(people["hs_phone_national"], people["hs_phone_e164"],
                              people["country_code"], hs_style)  # fmt: skip
+    hs_mobile = format_phones(people["hs_mobile_national"], people["hs_mobile_e164"],
+                              people["country_code"], hs_style)  # fmt: skip
     people = people.with_columns(
         hs_phone=_maybe(crm_rng, hs_phone, 0.7),
+        hs_mobile=hs_mobile,
         hs_first_name=_maybe(crm_rng, people["first_name"], 0.95),
         hs_last_name=_maybe(crm_rng, people["last_name"], 0.9),
         accepts_flip=pl.Series(crm_rng.random(n) < 0.05),
     )
     people = people.with_columns(_capi_hashes(people))
 
+    # Orders a two-address person typed with their other address at checkout.
+    order_rng = rng_for(world.seed, contacts.STREAM_CONTACTS, contacts.PART_ORDERS)
+    two = people.select("person_id", pl.col("second_email").is_not_null().alias("two"))
+    has_two = world.orders.select("person_id").join(two, on="person_id", how="left",
+                                                    maintain_order="left")["two"]  # fmt: skip
     orders = world.orders.with_columns(
+        other_email=has_two.fill_null(False)
+        & pl.Series(order_rng.random(world.orders.height) < contacts.OTHER_ORDER_EMAIL_SHARE),
         shopify_id=pl.Series(
             5_100_000_000_000
             + int(rng.integers(0, 10**10))
@@ -107,7 +123,7 @@ def _capi_hashes(people: pl.DataFrame) -> list[pl.Series]:
     """Meta's normalised, SHA-256 hashed user data per person (lowercase hex)."""
     city_names = [c.name for c in ref.CITIES]
     norm = people.select(
-        em=pl.col("email").str.strip_chars().str.to_lowercase(),
+        em=pl.col("shop_email").str.strip_chars().str.to_lowercase(),
         ph=pl.col("phone_e164"),
         fn=pl.col("first_name").str.to_lowercase(),
         ln=pl.col("last_name").str.to_lowercase().str.replace_all(r"[^\p{L}]", ""),

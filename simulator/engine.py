@@ -247,6 +247,7 @@ class Engine:
         self.tolerance, self.send_hour, self.gmtoff = (
             arr("fatigue_tolerance"), arr("send_hour_local").astype(np.float64), arr("gmtoff"))
         self.lead_q, self.nps_base = arr("lead_q"), arr("nps_base")
+        self.persona_hazard, self.nps_topic = arr("persona_hazard"), arr("nps_topic")
         self.relief, self.basket_boost = arr("discount_relief"), arr("basket_boost")
         self.mpp, self.b2b = arr("mpp"), arr("b2b")
         self.mc_nonsub = arr("mc_nonsub")
@@ -924,15 +925,10 @@ class Engine:
         base = np.where(fulfilled_ts[answer] >= 0, fulfilled_ts[answer], cancel_ts[answer])
         submit = base + rng.integers(DAY, 10 * DAY, len(p))
         start = submit - rng.integers(30, 400, len(p))
-        persona_hazard = np.array([x.churn_hazard for x in ref.PERSONAS])[self.persona[p]]
-        risk = np.log(self.current_hazard(ts, p) / persona_hazard)
+        risk = np.log(self.current_hazard(ts, p) / self.persona_hazard[p])
         score = self.nps_base[p] + rng.normal(0, 1.2, len(p)) - 3.5 * problem - 1.2 * risk
         score = np.clip(np.rint(score), 0, 10).astype(np.int64)
-        topic_by_persona = np.array([
-            ref.NPS_TOPICS.index(t) for t in
-            ("quality", "shipping", "price", "gifting", "price", "quality", "service")
-        ])  # fmt: skip
-        usual = topic_by_persona[self.persona[p]]
+        usual = self.nps_topic[p]
         topic = np.where(problem, ref.NPS_TOPICS.index("problem"), usual)
         topic = np.where(~problem & (rng.random(len(p)) < 0.25),
                          rng.integers(0, 3, len(p)), topic)  # fmt: skip

@@ -39,13 +39,13 @@ DAILY_FILE_SOURCES: tuple[str, ...] = ("ga4", "meta_capi", "meta_ads")
 GA4_BATCH_SESSIONS = 20_000  # sessions expanded to events at a time in the backfill
 PART_ROWS = 100_000  # input rows formatted at a time for the big CSV files
 CUSTOMER_FIELDS: tuple[str, ...] = (
-    "person_id", "account_ts", "shop_customer_id", "first_name", "last_name", "email",
+    "person_id", "account_ts", "shop_customer_id", "first_name", "last_name", "shop_email",
     "accepts_flip", "company", "address1", "address2", "city_idx", "country_code", "zip_raw",
     "address_phone", "phone", "accepts_sms", "note", "tax_exempt", "role", "shop_tags",
 )  # fmt: skip
 CONTACT_FIELDS: tuple[str, ...] = (
-    "person_id", "hs_create_ts", "hubspot_record_id", "hs_first_name", "hs_last_name", "email",
-    "hs_phone", "channel",
+    "person_id", "hs_create_ts", "hubspot_record_id", "hs_first_name", "hs_last_name",
+    "hs_email", "hs_additional_emails", "hs_phone", "hs_mobile", "channel",
 )  # fmt: skip
 
 

@@ -1,10 +1,12 @@
 """The people of the simulated business: who they are, how to reach them, and their hidden traits.
 
 `build_population` draws one row per person with persona, role (buyer, shop account, lead,
-anonymous visitor or staff), behaviour parameters, consent, time zone, identity (names, one
-canonical email, one unique phone number, an address some share as a household) and
-Mailchimp membership. `build_devices` draws the browsers each person uses. When people arrive
-depends on the marketing plan and is set by `plan.assign_arrivals`.
+anonymous visitor or staff), behaviour parameters, consent, time zone, identity (names, a main
+email and maybe a second one or a company mailbox, a mobile and maybe a second phone, an
+address; households of two to four share an address and often a landline: see
+`simulator.contacts`) and Mailchimp membership. `build_devices` draws the browsers each
+person uses. When people arrive depends on the marketing plan and is set by
+`plan.assign_arrivals`.
 
 The source-specific details (Shopify account fields, the Mailchimp profile) are drawn by
 `shop_details` and `mailchimp_details`. Each part draws from its own random stream,
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from phonenumbers import PhoneMetadata
 
 from simulator import reference as ref
 
@@ -45,12 +48,7 @@ NA, EU = 0, 1  # region groups the ad sets target
 UNSUB_HAZARD_MULT = 2.5  # applies from the moment a person unsubscribes
 SUBSCRIBED_HAZARD_MULT = 0.8
 PRICE_TIER_HAZARD_SLOPE = 1.4  # cheaper baskets -> more likely to drift away
-HOUSEHOLD_SHARE = 0.06  # people who share an address with the person before them in a city
-GENERIC_EMAIL_SHARE = 0.4  # office buyers who use a role mailbox (info@, office@, ...)
 MPP_SHARE_APPLE, MPP_SHARE_OTHER = 0.6, 0.1  # Apple Mail Privacy Protection opens everything
-# Phone numbers are a bijection of the person index: unique across everyone.
-NANP_NUMBERS = 8_000_000  # exchange 200-999 x line 0000-9999
-OTHER_NUMBERS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -205,19 +203,9 @@ def _email_locals(rng: np.random.Generator, first: pl.Series, last: pl.Series) -
     return frame.select(local).to_series()
 
 
-def _bijection(rng: np.random.Generator, n: int, modulus: int) -> np.ndarray:
-    """`n` distinct numbers below `modulus` (n <= modulus) in scrambled order."""
-    # An affine map with a multiplier coprime to the modulus permutes 0..modulus-1.
-    while True:
-        a = int(rng.integers(1, modulus))
-        if np.gcd(a, modulus) == 1:
-            break
-    b = int(rng.integers(0, modulus))
-    idx = np.arange(n, dtype=np.int64)
-    return (idx * a + b) % modulus
-
-
-def build_population(n: int, seed: int, window: Window) -> pl.DataFrame:
+def build_population(
+    n: int, seed: int, window: Window, personas: Sequence[ref.Persona] = ref.PERSONAS
+) -> pl.DataFrame:
     """Draw `n` people with their hidden traits, identity, consent and Mailchimp membership.
 
     Returns one row per person ordered by `person_id` (1..n). Arrival times are left to
@@ -226,14 +214,18 @@ def build_population(n: int, seed: int, window: Window) -> pl.DataFrame:
     (NA or EU), arrival_u, purchase_rate, price_tier, fav_category, discount_prob,
     seasonality, base_hazard, open_rate, click_rate, fatigue_tolerance, send_hour_local,
     lead_q (daily conversion intensity of a lead or visitor), nps_base, discount_relief,
-    basket_boost, first_name, last_name, email, generic_email, city_idx, country_code,
-    timezone, gmtoff, phone_national, phone_e164, address1, address2, zip, household_id,
+    basket_boost, persona_hazard, mobile_share, email_affinity, nps_topic (the persona's
+    churn hazard, phone share, Mailchimp affinity and survey topic), first_name, last_name,
+    email, second_email, role_email (their company's shared mailbox), generic_email (the main
+    address is that mailbox), company_id, city_idx, country_code, timezone, gmtoff,
+    phone_national, phone_e164 (their mobile), second_phone_national, second_phone_e164
+    (a landline, shared within the household, or a desk phone), address1, address2, zip,
+    household_id (the home of two to four people; null for those living alone),
     is_eea, consent_region, analytics_consent, ad_consent, ad_user_data, ad_personalization,
     ccpa_opt_out, mpp, mc_member, mc_nonsub, popup_offset (signup relative to arrival),
     b2b (office leads that go through deals).
     """
     rng = rng_for(seed, STREAM_POPULATION)
-    personas = ref.PERSONAS
     shares = np.array([p.share for p in personas])
     persona = rng.choice(len(personas), n, p=shares / shares.sum())
 
@@ -278,56 +270,45 @@ def build_population(n: int, seed: int, window: Window) -> pl.DataFrame:
 
     first = pick(ref.FIRST_NAMES, rng.integers(0, len(ref.FIRST_NAMES), n))
     last = pick(ref.LAST_NAMES, rng.integers(0, len(ref.LAST_NAMES), n))
-    local = _email_locals(rng, first, last)
-    weights = np.array([w for _, w in ref.EMAIL_DOMAINS])
-    domain = pick(
-        [d for d, _ in ref.EMAIL_DOMAINS], rng.choice(len(weights), n, p=weights / weights.sum())
-    )
-    # Office buyers often use a role mailbox at their company's domain.
-    office = np.array([p.name == "office_buyer" for p in personas])[persona]
-    generic = office & (rng.random(n) < GENERIC_EMAIL_SHARE) & (role != STAFF)
-    company_domain = pl.format(
-        "{}{}.{}",
-        pl.lit(pick(ref.COMPANY_WORDS_A, rng.integers(0, len(ref.COMPANY_WORDS_A), n))),
-        pl.lit(pick(ref.COMPANY_WORDS_B, rng.integers(0, len(ref.COMPANY_WORDS_B), n))),
-        pl.lit(pick(ref.COMPANY_TLDS, rng.integers(0, len(ref.COMPANY_TLDS), n))),
-    )
-    company_domain = pl.select(company_domain).to_series()
-    mailbox = pick(ref.ROLE_MAILBOXES, rng.integers(0, len(ref.ROLE_MAILBOXES), n))
-    staff = role == STAFF
-    staff_k = pl.Series(np.cumsum(staff)).cast(pl.String)
-    staff_domain = pick(ref.TEST_EMAIL_DOMAINS, rng.integers(0, len(ref.TEST_EMAIL_DOMAINS), n))
-    local = (
-        pl.DataFrame({"l": local, "m": mailbox, "k": staff_k, "g": generic, "s": staff})
-        .select(
-            pl.when("s")
-            .then(pl.format("qa{}", "k"))
-            .when("g")
-            .then(pl.col("m"))
-            .otherwise(pl.col("l"))
-        )
-        .to_series()
-    )
-    domain = (
-        pl.DataFrame(
-            {"d": domain, "c": company_domain, "t": staff_domain, "g": generic, "s": staff}
-        )
-        .select(pl.when("s").then("t").when("g").then("c").otherwise("d"))
-        .to_series()
-    )
-    email = _unique_emails(local, domain)
-
-    phone_national, phone_e164 = _phone_numbers(rng, city_idx)
     address1, address2, zips = _addresses(rng, city_idx)
-    household = _households(rng, city_idx, role)
-    head = np.where(household >= 0, household, np.arange(n))
-    in_household = (household >= 0) | np.isin(np.arange(n), household[household >= 0])
-    address1, address2, zips = (s.gather(head) for s in (address1, address2, zips))
+    share_last_name = rng.random(n) < 0.7
+
+    # Homes, phones and addresses (simulator.contacts): a home's members share its address,
+    # often its last name and its landline, never their email or mobile.
+    from simulator import contacts
+
+    staff = role == STAFF
+    office = per_persona("office").astype(bool)
+    home = contacts.households(rng_for(seed, contacts.STREAM_CONTACTS, contacts.PART_HOUSEHOLDS),
+                               city_idx, staff)  # fmt: skip
+    in_household = np.bincount(home, minlength=n)[home] > 1
+    address1, address2, zips = (s.gather(home) for s in (address1, address2, zips))
     last = pl.select(
-        pl.when(pl.lit(pl.Series((household >= 0) & (rng.random(n) < 0.7))))
-        .then(pl.lit(last.gather(head)))
+        pl.when(pl.lit(pl.Series((home != np.arange(n)) & share_last_name)))
+        .then(pl.lit(last.gather(home)))
         .otherwise(pl.lit(last))
     ).to_series()
+    line = contacts.second_phones(
+        rng_for(seed, contacts.STREAM_CONTACTS, contacts.PART_SECOND_PHONES), home,
+        eu.astype(np.int64), office & ~staff,
+    )  # fmt: skip
+    line_city = np.zeros(int(line.max()) + 1, dtype=np.int64)
+    line_city[line[line >= 0]] = city_idx[line >= 0]
+    national, e164 = contacts.phone_numbers(
+        rng_for(seed, contacts.STREAM_CONTACTS, contacts.PART_PHONES),
+        np.concatenate([city_idx, line_city]),
+        np.r_[np.ones(n, dtype=bool), np.zeros(len(line_city), dtype=bool)],
+    )
+    at_line = pl.Series(n + np.maximum(line, 0))
+    no_line = np.flatnonzero(line < 0)
+    phones = {
+        "phone_national": national.slice(0, n),
+        "phone_e164": e164.slice(0, n),
+        "second_phone_national": national.gather(at_line).scatter(no_line, None),
+        "second_phone_e164": e164.gather(at_line).scatter(no_line, None),
+    }
+    mail = contacts.emails(rng_for(seed, contacts.STREAM_CONTACTS, contacts.PART_EMAILS),
+                           first, last, office, staff)  # fmt: skip
 
     # Consent: banners where GDPR-style rules apply; opt-out of "sale" in some US states.
     consent_region = np.isin(country.to_numpy(), list(ref.CONSENT_COUNTRIES))
@@ -347,6 +328,7 @@ def build_population(n: int, seed: int, window: Window) -> pl.DataFrame:
     nonsub = member & (role != LEAD) & (rng.random(n) < 0.08)
     popup = np.where(role == LEAD, 0, rng.integers(-20 * DAY, 10 * DAY, n))
     b2b = office & (role == LEAD) & (rng.random(n) < 0.7)
+    topics = np.array([ref.NPS_TOPICS.index(p.nps_topic) for p in personas])
 
     people = pl.DataFrame(
         {
@@ -371,20 +353,23 @@ def build_population(n: int, seed: int, window: Window) -> pl.DataFrame:
             "nps_base": per_persona("nps_base") + rng.normal(0, 1.0, n),
             "discount_relief": per_persona("discount_relief"),
             "basket_boost": per_persona("basket_boost"),
+            # Persona-level traits the play-out and the exports read per person.
+            "persona_hazard": per_persona("churn_hazard"),
+            "mobile_share": per_persona("mobile_share"),
+            "email_affinity": per_persona("email_affinity"),
+            "nps_topic": topics[persona].astype(np.int64),
             "first_name": first,
             "last_name": last,
-            "email": email,
-            "generic_email": generic,
+            **{c: mail[c] for c in mail.columns},
             "city_idx": city_idx.astype(np.int64),
             "country_code": country,
             "timezone": pick([c.timezone for c in ref.CITIES], city_idx),
             "gmtoff": np.array([c.gmtoff for c in ref.CITIES], dtype=np.int64)[city_idx],
-            "phone_national": phone_national,
-            "phone_e164": phone_e164,
+            **phones,
             "address1": address1,
             "address2": address2,
             "zip": zips,
-            "household_id": pl.Series(head + 1, dtype=pl.Int64).scatter(
+            "household_id": pl.Series(home + 1, dtype=pl.Int64).scatter(
                 np.flatnonzero(~in_household), None
             ),
             "is_eea": is_eea,
@@ -409,45 +394,25 @@ def build_population(n: int, seed: int, window: Window) -> pl.DataFrame:
     return people
 
 
-def _phone_numbers(rng: np.random.Generator, city_idx: np.ndarray) -> tuple[pl.Series, pl.Series]:
-    """One unique number per person: the national digits (10 for North America, 10 for the
-    rest without the trunk 0) and the E.164 digits with country code and no `+`."""
-    n = len(city_idx)
-    nanp_number = _bijection(rng, n, NANP_NUMBERS)
-    other_number = _bijection(rng, n, OTHER_NUMBERS)
-    area = pick([c.area_code for c in ref.CITIES], city_idx)
-    cc = pick([ref.CALLING_CODES[c.country] for c in ref.CITIES], city_idx)
-    nanp = pl.Series(np.array([c.country in ("US", "CA") for c in ref.CITIES])[city_idx])
-    exch = pl.Series(200 + nanp_number // 10_000).cast(pl.String)
-    line = pl.Series(nanp_number % 10_000).cast(pl.String).str.zfill(4)
-    mobile = pl.Series(other_number).cast(pl.String).str.zfill(9)
-    frame = pl.DataFrame({"area": area, "cc": cc, "nanp": nanp, "exch": exch, "line": line,
-                          "mobile": mobile})  # fmt: skip
-    national = frame.select(
-        pl.when("nanp")
-        .then(pl.format("{}{}{}", "area", "exch", "line"))
-        .otherwise(pl.format("7{}", "mobile"))
-    ).to_series()
-    e164 = (cc + national).alias("phone_e164")
-    return national.alias("phone_national"), e164
-
-
 def format_phones(
     national: pl.Series, e164: pl.Series, country: pl.Series, style: np.ndarray
 ) -> pl.Series:
     """Phone numbers as people type them, by `style` 0-5: +1 555-123-4567, (555) 123-4567,
-    5551234567, +15551234567, 555.123.4567, +1 (555) 123-4567; outside North America
-    +44 7700 900123, +447700900123, 07700 900123 and so on."""
+    5551234567, +15551234567, 555.123.4567, +1 (555) 123-4567; elsewhere +44 7700 900123,
+    +447700900123, 07700 900123 (with the country's trunk prefix, none in Spain and Italy),
+    +447700900123, 07700 900123 and +44 (0)7700 900123. Null numbers stay null."""
+    trunk = {c: _trunk_prefix(c) for c in ref.CALLING_CODES}
     frame = pl.DataFrame(
         {"n": national, "e": e164, "c": country, "s": pl.Series(style, dtype=pl.Int64)}
     ).with_columns(
         nanp=pl.col("c").is_in(["US", "CA"]),
         cc=pl.col("e").str.head(pl.col("e").str.len_chars() - pl.col("n").str.len_chars()),
+        t=pl.col("c").replace_strict(trunk, default=""),
         a=pl.col("n").str.slice(0, 3),
         b=pl.col("n").str.slice(3, 3),
         c4=pl.col("n").str.slice(6, 4),
         m4=pl.col("n").str.slice(0, 4),
-        m6=pl.col("n").str.slice(4, 6),
+        m6=pl.col("n").str.slice(4),
     )
     s = pl.col("s") % 6
     nanp = (
@@ -464,15 +429,29 @@ def format_phones(
         .otherwise(pl.format("+1 ({}) {}-{}", "a", "b", "c4"))
     )
     other = (
-        pl.when(s.is_in([0, 5]))
+        pl.when(s == 0)
+        .then(pl.format("+{} {} {}", "cc", "m4", "m6"))
+        .when((s == 5) & (pl.col("t") != ""))
+        .then(pl.format("+{} ({}){} {}", "cc", "t", "m4", "m6"))
+        .when(s == 5)
         .then(pl.format("+{} {} {}", "cc", "m4", "m6"))
         .when(s == 3)
         .then(pl.format("+{}", "e"))
         .when(s == 1)
         .then(pl.format("+{}{}", "cc", "n"))
-        .otherwise(pl.format("0{} {}", "m4", "m6"))
+        .otherwise(pl.format("{}{} {}", "t", "m4", "m6"))
     )
-    return frame.select(pl.when("nanp").then(nanp).otherwise(other)).to_series()
+    return frame.select(
+        pl.when(pl.col("n").is_null()).then(None).when("nanp").then(nanp).otherwise(other)
+    ).to_series()
+
+
+def _trunk_prefix(country: str) -> str:
+    """The digit a national number is dialled with inside the country (the UK's 0), as
+    libphonenumber records it; none for North America, Spain or Italy."""
+    if country in ("US", "CA"):
+        return ""
+    return PhoneMetadata.metadata_for_region(country).national_prefix or ""
 
 
 def _zips(rng: np.random.Generator, city_idx: np.ndarray) -> pl.Series:
@@ -519,24 +498,6 @@ def _addresses(
     return address1, address2, _zips(rng, city_idx).alias("zip")
 
 
-def _households(rng: np.random.Generator, city_idx: np.ndarray, role: np.ndarray) -> np.ndarray:
-    """For each person the index of the person whose home they share, or -1.
-
-    People are shuffled within their city and some join the person before them: partners and
-    flatmates with one address and often one last name, but their own email and phone.
-    """
-    n = len(city_idx)
-    order = np.lexsort((rng.random(n), city_idx))
-    same_city = np.r_[False, city_idx[order][1:] == city_idx[order][:-1]]
-    joins = same_city & (rng.random(n) < HOUSEHOLD_SHARE)
-    joins &= role[order] != STAFF
-    joins &= np.r_[False, role[order][:-1] != STAFF]
-    joins[1:] &= ~joins[:-1]  # a head never joins someone else: households of two
-    head = np.full(n, -1, dtype=np.int64)
-    head[order[joins]] = order[np.flatnonzero(joins) - 1]
-    return head
-
-
 def _maybe(rng: np.random.Generator, values: pl.Series, share: float) -> pl.Series:
     """Keep each value with probability `share`, null otherwise."""
     return values.scatter(np.flatnonzero(rng.random(len(values)) >= share), None)
@@ -567,8 +528,7 @@ def build_devices(seed: int, people: pl.DataFrame) -> tuple[pl.DataFrame, np.nda
     """
     rng = rng_for(seed, STREAM_DEVICES)
     n = people.height
-    persona = people["persona_idx"].to_numpy()
-    mobile_share = np.array([p.mobile_share for p in ref.PERSONAS])[persona]
+    mobile_share = people["mobile_share"].to_numpy()
     n_dev = 1 + (rng.random(n) < 0.5) + (rng.random(n) < 0.3)
     owner = np.repeat(np.arange(n), n_dev)
     starts = np.cumsum(n_dev) - n_dev
@@ -617,6 +577,9 @@ def shop_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
     style = rng.integers(0, 3, n)
     typed = format_phones(people["phone_national"], people["phone_e164"],
                           people["country_code"], style)  # fmt: skip
+    # The address's phone: the home's landline for many who have one (contacts).
+    address_typed = format_phones(people["address_phone_national"],
+                                  people["address_phone_e164"], people["country_code"], style)
     tags = np.where(rng.random(n) < 0.05, 1, np.where(rng.random(n) < 0.04, 2, 0))
     zips = people["zip"]
     frame = pl.DataFrame(
@@ -626,7 +589,7 @@ def shop_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
                 rng, pick(ref.COMPANIES, rng.integers(0, len(ref.COMPANIES), n)), 0.05
             ),
             "zip_raw": _apostrophe(rng, zips, 0.10, always=zips.str.starts_with("0")),
-            "address_phone": _apostrophe(rng, _maybe(rng, typed, 0.55), 0.25),
+            "address_phone": _apostrophe(rng, _maybe(rng, address_typed, 0.55), 0.25),
             "phone": _apostrophe(rng, _maybe(rng, typed, 0.35), 0.25),
             "accepts_sms": rng.random(n) < 0.18,
             "note": _maybe(
@@ -695,7 +658,7 @@ def mailchimp_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
     n = mc.height
     city_idx = mc["city_idx"].to_numpy()
     is_lead = (mc["role"] == LEAD).to_numpy()
-    affinity = np.array([p.email_affinity for p in ref.PERSONAS])[mc["persona_idx"].to_numpy()]
+    affinity = mc["email_affinity"].to_numpy()
     rating = 1 + np.round(4 * affinity * rng.beta(4, 2, n)).astype(np.int64)
     rating = np.clip(rating - np.where(mc["mc_nonsub"].to_numpy(), 1, 0), 1, 5)
     located = rng.random(n) < 0.7
@@ -748,7 +711,7 @@ def mailchimp_details(seed: int, people: pl.DataFrame) -> pl.DataFrame:
     frame = pl.DataFrame(
         {
             "person_id": mc["person_id"],
-            "email_raw": raw_emails(rng, mc["email"]),
+            "email_raw": raw_emails(rng, mc["mc_email"]),
             "mc_first_name": _maybe(rng, mc["first_name"], 0.85),
             "mc_last_name": _maybe(rng, mc["last_name"], 0.80),
             "address": _maybe(rng, address, 0.12),

@@ -44,6 +44,8 @@ class Persona:
     nps_base: float  # typical survey score before their experience shifts it
     discount_relief: float  # how much a discount lowers their churn hazard for a while
     basket_boost: float  # extra units per line (office orders are bigger)
+    nps_topic: str = "quality"  # what their survey comments are usually about (NPS_TOPICS)
+    office: bool = False  # buys for a workplace: company mailboxes, work phones, deals
 
 
 MAILCHIMP_STATUSES: tuple[str, ...] = ("subscribed", "unsubscribed", "cleaned", "nonsubscribed")
@@ -74,25 +76,32 @@ _DEFAULT_ROLES = (0.58, 0.02, 0.18, 0.22)
 PERSONAS: tuple[Persona, ...] = (
     Persona("loyalist", 0.13, 1 / 30, 0.35, 0.60, 0.10, 1 / 1800, 0.92, 0.3, 0.45, 0.14, 14.0,
             7, 0.35, (0.25, 0.05, 0.45, 0.10, 0.15), (0.35, 0.15, 0.15, 0.10, 0.15, 0.10), 0.08,
-            _DEFAULT_ROLES, 0.45, 9.0, 0.2, 0.0),
+            _DEFAULT_ROLES, 0.45, 9.0, 0.2, 0.0,
+            nps_topic="quality"),
     Persona("regular", 0.22, 1 / 70, 0.40, 0.50, 0.20, 1 / 1000, 0.78, 0.3, 0.32, 0.09, 10.0,
             12, 0.50, (0.35, 0.10, 0.30, 0.10, 0.15), (0.25, 0.20, 0.15, 0.15, 0.15, 0.10), 0.10,
-            _DEFAULT_ROLES, 0.35, 8.0, 0.3, 0.0),
+            _DEFAULT_ROLES, 0.35, 8.0, 0.3, 0.0,
+            nps_topic="shipping"),
     Persona("bargain_hunter", 0.17, 1 / 75, 0.45, 0.25, 0.60, 1 / 700, 0.75, 0.6, 0.38, 0.15,
             12.0, 12, 0.55, (0.20, 0.25, 0.15, 0.15, 0.25), (0.20, 0.15, 0.10, 0.15, 0.30, 0.10),
-            0.08, _DEFAULT_ROLES, 0.30, 7.0, 0.9, 0.0),
+            0.08, _DEFAULT_ROLES, 0.30, 7.0, 0.9, 0.0,
+            nps_topic="price"),
     Persona("seasonal_gifter", 0.14, 1 / 180, 0.40, 0.75, 0.15, 1 / 900, 0.60, 2.0, 0.22, 0.07,
             6.0, 20, 0.45, (0.25, 0.30, 0.15, 0.20, 0.10), (0.10, 0.10, 0.15, 0.15, 0.05, 0.45),
-            0.10, _DEFAULT_ROLES, 0.30, 8.2, 0.3, 0.0),
+            0.10, _DEFAULT_ROLES, 0.30, 8.2, 0.3, 0.0,
+            nps_topic="gifting"),
     Persona("social_scroller", 0.16, 1 / 300, 0.50, 0.40, 0.30, 1 / 90, 0.55, 0.5, 0.12, 0.04,
             4.0, 21, 0.85, (0.10, 0.60, 0.10, 0.15, 0.05), (0.10, 0.10, 0.10, 0.30, 0.35, 0.05),
-            0.12, (0.50, 0.02, 0.10, 0.38), 0.12, 6.5, 0.5, 0.0),
+            0.12, (0.50, 0.02, 0.10, 0.38), 0.12, 6.5, 0.5, 0.0,
+            nps_topic="price"),
     Persona("eu_connoisseur", 0.10, 1 / 60, 0.35, 0.70, 0.10, 1 / 1200, 0.70, 0.4, 0.35, 0.10,
             8.0, 9, 0.40, (0.45, 0.10, 0.25, 0.15, 0.05), (0.45, 0.35, 0.10, 0.05, 0.02, 0.03),
-            0.95, _DEFAULT_ROLES, 0.35, 8.5, 0.2, 0.0),
+            0.95, _DEFAULT_ROLES, 0.35, 8.5, 0.2, 0.0,
+            nps_topic="quality"),
     Persona("office_buyer", 0.08, 1 / 50, 0.35, 0.55, 0.05, 1 / 1500, 0.65, 0.8, 0.28, 0.09,
             8.0, 10, 0.15, (0.40, 0.10, 0.25, 0.05, 0.20), (0.30, 0.10, 0.25, 0.10, 0.05, 0.20),
-            0.10, (0.35, 0.02, 0.50, 0.13), 0.50, 7.8, 0.1, 2.0),
+            0.10, (0.35, 0.02, 0.50, 0.13), 0.50, 7.8, 0.1, 2.0,
+            nps_topic="service", office=True),
 )  # fmt: skip
 
 # Product catalogue: 6 categories x 10 products, cheapest first within a category so a
@@ -213,7 +222,15 @@ COMPANY_WORDS_B: tuple[str, ...] = (
     "ventures", "agency", "capital",
 )  # fmt: skip
 COMPANY_TLDS: tuple[str, ...] = ("com", "co", "io", "net", "de", "co.uk")
-ROLE_MAILBOXES: tuple[str, ...] = ("info", "office", "hello", "orders", "admin", "team")
+# Role mailboxes small businesses and offices buy from (weights: the general-purpose ones are the
+# most common). The simulator's own list: the pipeline ships its own and cannot know every
+# workplace's (studio@, purchasing@, frontdesk@ ... are as real as info@).
+ROLE_MAILBOXES: tuple[tuple[str, float], ...] = (
+    ("info", 0.22), ("office", 0.12), ("hello", 0.08), ("orders", 0.08), ("admin", 0.06),
+    ("team", 0.05), ("accounts", 0.04), ("bookings", 0.03), ("studio", 0.06),
+    ("purchasing", 0.05), ("frontdesk", 0.04), ("ops", 0.04), ("events", 0.03),
+    ("kitchen", 0.03), ("enquiry", 0.03), ("procurement", 0.02), ("workshop", 0.02),
+)  # fmt: skip
 SHOP_NOTES: tuple[str, ...] = (
     "Prefers eco packaging", "Gift wrap every order", "Wholesale inquiry 2025",
     "Called about late delivery", "Allergic to nuts",
@@ -365,6 +382,29 @@ TAX_BP: dict[str, int] = {
 ZIP_SUFFIX: dict[str, str] = {
     "US": "dd", "CA": " dLd", "GB": " dLL", "DE": "ddd", "FR": "ddd", "NL": " LL",
     "IE": " Lddd", "ES": "ddd", "IT": "ddd",
+}  # fmt: skip
+# Mobile numbers by country: the leading digits of the national significant number (as
+# operators hand them out) and its length. Digits after the prefix are drawn and every number
+# is checked against libphonenumber's plan for its country (see contacts.phone_numbers).
+MOBILE_PLANS: dict[str, tuple[tuple[str, ...], int]] = {
+    "GB": (("71", "73", "74", "75", "77", "78", "79"), 10),
+    "DE": (("151", "152", "157", "160", "162", "163", "170", "171", "172", "173", "174", "175",
+            "176", "177", "178", "179"), 11),
+    "FR": (("6", "7"), 9),
+    "NL": (("6",), 9),
+    "IE": (("83", "85", "86", "87", "89"), 9),
+    "ES": (("6",), 9),
+    "IT": (("32", "33", "34", "36", "38", "39"), 10),
+}  # fmt: skip
+# Landlines of the European cities: area code (national, without a trunk 0; Italy keeps its
+# 0 in the number) and the national number's length. North American landlines use the city's
+# area code like its mobiles.
+AREA_CODES: dict[str, tuple[str, int]] = {
+    "London": ("20", 10), "Manchester": ("161", 10), "Edinburgh": ("131", 10),
+    "Berlin": ("30", 10), "Munich": ("89", 10), "Hamburg": ("40", 10), "Köln": ("221", 10),
+    "Paris": ("1", 9), "Lyon": ("4", 9), "Amsterdam": ("20", 9), "Utrecht": ("30", 9),
+    "Dublin": ("1", 8), "Cork": ("21", 9), "Madrid": ("91", 9), "Málaga": ("952", 9),
+    "Barcelona": ("93", 9), "Rome": ("06", 10), "Milan": ("02", 10),
 }  # fmt: skip
 CALLING_CODES: dict[str, str] = {
     "US": "1", "CA": "1", "GB": "44", "DE": "49", "FR": "33", "NL": "31", "IE": "353",

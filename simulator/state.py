@@ -29,7 +29,7 @@ TABLES: tuple[str, ...] = (
     "people", "devices", "orders", "lines", "sessions", "activity", "campaigns", "mc_events",
     "crm_events", "deals", "surveys", "attribution", "adsets", "ads", "ads_daily",
 )  # fmt: skip
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: people carry second contacts and persona traits
 
 
 @dataclass
@@ -46,6 +46,7 @@ class Meta:
     orders_format: str
     currency: str
     defects: Defects
+    personas: int = 7
 
     @property
     def window(self) -> Window:
@@ -67,6 +68,7 @@ class Meta:
             "orders_format": self.orders_format,
             "currency": self.currency,
             "defects": self.defects.to_json(),
+            "personas": self.personas,
         }
 
     @classmethod
@@ -86,6 +88,7 @@ class Meta:
             orders_format=str(data["orders_format"]),
             currency=str(data["currency"]),
             defects=Defects.from_json(data["defects"]),
+            personas=int(data["personas"]),
         )
 
 

@@ -2,7 +2,8 @@
 
 Written to `truth/`: `customers.parquet` (one row per person: hidden persona, traits,
 consent and the outcomes after the current end date), `identifiers.parquet` (every
-identifier the landing files show, and its person), `ad_response.parquet` (the true response
+identifier the landing files show and the person or people behind it: a household's landline
+and a company's mailbox belong to several), `ad_response.parquet` (the true response
 curve of every ad set) and `defects.parquet` (every injected defect). The "as of" columns are
 relative to the world's current end date and are rewritten when the world is continued.
 """
@@ -21,7 +22,7 @@ from simulator.exports import Tables
 from simulator.plan import EFFECTS, REGIONS
 from simulator.population import DAY, STAFF, Window
 from simulator.webexport import cookie_ids
-from simulator.writers import _typed_email, crm_state, member_status
+from simulator.writers import _typed_email, crm_state, member_status, order_email
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,12 @@ AD_RESPONSE_FILE = "ad_response.parquet"
 DEFECTS_FILE = "defects.parquet"
 IDENTIFIER_TYPES: tuple[str, ...] = (
     "email", "mailchimp_email_raw", "shop_customer_id", "shopify_order_email", "phone_raw",
-    "hubspot_record_id", "ga4_user_pseudo_id", "ga4_user_id", "capi_em_sha256",
+    "phone_e164", "hubspot_record_id", "ga4_user_pseudo_id", "ga4_user_id", "capi_em_sha256",
     "capi_ph_sha256", "capi_external_id", "fbp",
 )  # fmt: skip
+# The identifiers several people may share: a home's landline, a company's mailbox.
+SHAREABLE_TYPES: frozenset[str] = frozenset({"email", "phone_raw", "phone_e164"})
+EMAIL_TYPES: frozenset[str] = frozenset({"email", "mailchimp_email_raw", "shopify_order_email"})
 ACTIVE_WINDOW_DAYS = 365
 CHURN_HORIZON_DAYS = 90
 VALUE_HORIZON_DAYS = 365
@@ -56,7 +60,10 @@ def truth_customers(t: Tables, hazard: np.ndarray, date: dt.date) -> pl.DataFram
     HubSpot contact not yet a customer), converted_within_60d (leads: first order within
     60 days; null otherwise), hubspot_record_id, consent (is_eea, analytics_consent,
     ad_consent, ad_user_data, ad_personalization, ccpa_opt_out), send_hour_local, timezone,
-    and for analysis role, household_id, generic_email, arrived_at, first_order_at.
+    and for analysis role, household_id (people with one share a home: its address and
+    maybe its landline), generic_email (the main email is a role mailbox), second_email,
+    role_email (the company mailbox colleagues share) and company_id, phone_e164 (the mobile,
+    with `+`), second_phone_e164 (landline or desk phone), arrived_at, first_order_at.
     """
     w = t.window
     as_of = _as_of(w, date)
@@ -83,6 +90,7 @@ def truth_customers(t: Tables, hazard: np.ndarray, date: dt.date) -> pl.DataFram
         "purchase_rate", "left_ts", "hs_create_ts", "hubspot_record_id", "first_order_ts",
         "is_eea", "analytics_consent", "ad_consent", "ad_user_data", "ad_personalization",
         "ccpa_opt_out", "send_hour_local", "timezone", "household_id", "generic_email",
+        "second_email", "role_email", "company_id", "phone_e164", "second_phone_e164",
         "arrive_ts",
     )  # fmt: skip
     statuses = pl.Series(ref.MAILCHIMP_STATUSES)
@@ -138,6 +146,11 @@ def truth_customers(t: Tables, hazard: np.ndarray, date: dt.date) -> pl.DataFram
         pl.lit(pl.Series(ref.ROLE_NAMES)).gather(pl.col("role")).alias("role"),
         "household_id",
         "generic_email",
+        "second_email",
+        "role_email",
+        "company_id",
+        ("+" + pl.col("phone_e164")).alias("phone_e164"),
+        ("+" + pl.col("second_phone_e164")).alias("second_phone_e164"),
         ts_col("arrive_ts").alias("arrived_at"),
         ts_col("first_order_ts").alias("first_order_at"),
     )
@@ -146,26 +159,31 @@ def truth_customers(t: Tables, hazard: np.ndarray, date: dt.date) -> pl.DataFram
 def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFrame:
     """Every identifier the landing files show up to the end of `date` and its person.
 
-    Returns identifier_type, identifier_value, person_id ordered by type then person then
-    value; each (identifier_type, identifier_value) pair appears once (AssertionError when
-    one would map to two people).
+    Returns identifier_type, identifier_value, person_id, is_shared (the value belongs to
+    more than one person: a household's landline, a company mailbox colleagues use) and
+    is_role_mailbox (an email type whose address is a company's role mailbox), ordered by
+    type then person then value; one row per (type, value, person). AssertionError when a
+    value of a type that is never shared maps to two people.
     """
     as_of = _as_of(t.window, date)
     # The identifier columns only: filtering the wide people table would copy all of it.
     p = t.people.select(
-        "person_id", "email", "email_raw", "shop_customer_id", "hubspot_record_id", "h_em",
-        "h_ph", "h_external_id", "phone", "address_phone", "hs_phone", "mc_phone",
-        "account_ts", "optin_ts", "hs_create_ts",
+        "person_id", "email_raw", "shop_email", "mc_email", "hs_email", "hs_additional_emails",
+        "second_email", "shop_customer_id", "hubspot_record_id", "h_em", "h_ph",
+        "h_external_id", "phone", "address_phone", "hs_phone", "hs_mobile", "mc_phone",
+        "phone_e164", "address_phone_e164", "hs_phone_e164", "hs_mobile_e164", "account_ts",
+        "optin_ts", "hs_create_ts", "role_email",
     )  # fmt: skip
     account = p.filter(pl.col("account_ts") < as_of)
     member = p.filter(pl.col("optin_ts") < as_of)
     contact = p.filter(pl.col("hs_create_ts") < as_of)
-    surveyed = t.surveys.filter(pl.col("submit_ts") < as_of)["person_id"]
+    surveyed = p.join(t.surveys.filter(pl.col("submit_ts") < as_of).select("person_id"),
+                      on="person_id", how="semi")  # fmt: skip
     known = p.filter(
         (pl.col("account_ts") < as_of).fill_null(False)
         | (pl.col("optin_ts") < as_of).fill_null(False)
         | (pl.col("hs_create_ts") < as_of).fill_null(False)
-        | pl.col("person_id").is_in(surveyed.implode())
+        | pl.col("person_id").is_in(surveyed["person_id"].implode())
     )
     sessions = t.sessions.filter(pl.col("ts") < as_of)
     cookies = (
@@ -176,16 +194,32 @@ def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFr
         .collect()
     )  # fmt: skip
     logged = sessions.filter(pl.col("logged_in")).select("person_id").unique().collect()
+    ordered = (
+        t.orders.filter(pl.col("ts") < as_of).select("person_id", "email_kind", "other_email")
+        .unique()
+        .join(p.select("person_id", "shop_email", "second_email"), on="person_id")
+        .with_columns(email=order_email())
+        .with_columns(typed=_typed_email(pl.col("email"), pl.col("email_kind")))
+    )  # fmt: skip
 
-    def part(kind: str, frame: pl.DataFrame, col: str) -> pl.DataFrame:
+    def part(kind: str, frame: pl.DataFrame, col: str | pl.Expr) -> pl.DataFrame:
+        value = pl.col(col) if isinstance(col, str) else col
         return frame.select(
             pl.lit(kind).alias("identifier_type"),
-            pl.col(col).alias("identifier_value"),
+            value.alias("identifier_value"),
             pl.col("person_id"),
         ).filter(pl.col("identifier_value").is_not_null())
 
+    def e164(frame: pl.DataFrame, typed: str, digits: str) -> pl.DataFrame:
+        return part("phone_e164", frame.filter(pl.col(typed).is_not_null()), "+" + pl.col(digits))
+
     parts = [
-        part("email", known, "email"),
+        part("email", account, "shop_email"),
+        part("email", ordered, "email"),
+        part("email", member, "mc_email"),
+        part("email", contact, "hs_email"),
+        part("email", contact, "hs_additional_emails"),
+        part("email", surveyed, "shop_email"),
         part("mailchimp_email_raw", member, "email_raw"),
         part("shop_customer_id", account, "shop_customer_id"),
         part("hubspot_record_id", contact, "hubspot_record_id"),
@@ -196,20 +230,20 @@ def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFr
         part("capi_ph_sha256", known, "h_ph"),
         part("capi_external_id", account, "h_external_id"),
         part("fbp", cookies, "fbp"),
-    ]  # fmt: skip
-    if orders_format == "shopify":
-        typed = t.orders.filter(pl.col("ts") < as_of).select("person_id", "email_kind").unique()
-        typed = typed.join(p.select("person_id", "email"), on="person_id").with_columns(
-            typed=_typed_email(pl.col("email"), pl.col("email_kind"))
-        )
-        parts.append(part("shopify_order_email", typed, "typed"))
-    phones = pl.concat([
         part("phone_raw", account, "phone"),
         part("phone_raw", account, "address_phone"),
         part("phone_raw", contact, "hs_phone"),
+        part("phone_raw", contact, "hs_mobile"),
         part("phone_raw", member, "mc_phone"),
-    ])  # fmt: skip
-    parts.append(phones)
+        e164(account, "phone", "phone_e164"),
+        e164(account, "address_phone", "address_phone_e164"),
+        e164(contact, "hs_phone", "hs_phone_e164"),
+        e164(contact, "hs_mobile", "hs_mobile_e164"),
+        e164(member, "mc_phone", "phone_e164"),
+    ]  # fmt: skip
+    if orders_format == "shopify":
+        parts.append(part("shopify_order_email", ordered, "typed"))
+    mailboxes = p["role_email"].drop_nulls().unique().implode()
     # One type at a time (deduplicated, sorted, checked): never one hash table over all
     # identifiers, which at scale l is millions of strings.
     by_type: dict[str, list[pl.DataFrame]] = {}
@@ -222,10 +256,14 @@ def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFr
             continue
         frame = pl.concat(by_type.pop(kind)).unique(maintain_order=True).sort(
             "person_id", "identifier_value"
-        )
-        if frame["identifier_value"].is_duplicated().any():
+        ).with_columns(is_shared=pl.col("identifier_value").is_duplicated())
+        if kind not in SHAREABLE_TYPES and frame["is_shared"].any():
             raise AssertionError(f"{kind}: an identifier maps to more than one person")
-        out.append(frame)
+        is_box = (
+            pl.col("identifier_value").str.strip_chars().str.to_lowercase().is_in(mailboxes)
+            if kind in EMAIL_TYPES else pl.lit(False)
+        )  # fmt: skip
+        out.append(frame.with_columns(is_role_mailbox=is_box))
     return pl.concat(out)
 
 

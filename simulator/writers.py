@@ -66,8 +66,9 @@ CAMPAIGN_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 ACTIVITY_COLUMNS: tuple[str, ...] = ("campaign_id", "Email Address", "action", "timestamp", "url")
 HUBSPOT_CONTACT_COLUMNS: tuple[str, ...] = (
-    "Record ID", "First Name", "Last Name", "Email", "Phone Number", "Lifecycle Stage",
-    "Lead Status", "Create Date", "Original Source", "Became a Customer Date", "Associated Deal",
+    "Record ID", "First Name", "Last Name", "Email", "Additional email addresses",
+    "Phone Number", "Mobile Phone Number", "Lifecycle Stage", "Lead Status", "Create Date",
+    "Original Source", "Became a Customer Date", "Associated Deal",
 )  # fmt: skip
 HUBSPOT_DEAL_COLUMNS: tuple[str, ...] = (
     "Record ID", "Deal Name", "Deal Stage", "Amount", "Close Date", "Create Date",
@@ -169,7 +170,7 @@ def shopify_customers(people: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFram
         pl.col("shop_customer_id").alias("Customer ID"),
         pl.col("first_name").alias("First Name"),
         pl.col("last_name").alias("Last Name"),
-        pl.col("email").alias("Email"),
+        pl.col("shop_email").alias("Email"),
         yes_no(accepts).alias("Accepts Email Marketing"),
         pl.col("company").alias("Default Address Company"),
         pl.col("address1").alias("Default Address Address1"),
@@ -215,10 +216,12 @@ def shopify_orders(
     cities = pl.Series([c.name for c in ref.CITIES])
     provinces = pl.Series([c.province or None for c in ref.CITIES], dtype=pl.String)
     person_cols = people.select(
-        "person_id", "email", "first_name", "last_name", "address1", "zip_raw", "phone",
-        "city_idx", "country_code", "timezone", "shop_customer_id", "role",
+        "person_id", "shop_email", "second_email", "first_name", "last_name", "address1",
+        "zip_raw", "phone", "address_phone", "city_idx", "country_code", "timezone",
+        "shop_customer_id", "role",
     )  # fmt: skip
     o = orders.join(person_cols, on="person_id", how="left", maintain_order="left")
+    o = o.with_columns(email=order_email())
     o = o.with_columns(
         cancelled=(pl.col("cancel_ts") >= 0) & (pl.col("cancel_ts") < as_of),
         refunded=(pl.col("refund_ts") >= 0) & (pl.col("refund_ts") < as_of),
@@ -276,7 +279,7 @@ def shopify_orders(
         pl.col("zip_raw").alias("Billing Zip"),
         pl.lit(provinces).gather(pl.col("city_idx")).alias("Billing Province"),
         pl.col("country_code").alias("Billing Country"),
-        pl.col("phone").alias("Billing Phone"),
+        pl.coalesce("address_phone", "phone").alias("Billing Phone"),
         pl.format("{} {}", "first_name", "last_name").alias("Shipping Name"),
         pl.lit(cities).gather(pl.col("city_idx")).alias("Shipping City"),
         pl.col("zip_raw").alias("Shipping Zip"),
@@ -337,6 +340,13 @@ def _codes() -> tuple[tuple[str, int], ...]:
     return CODES
 
 
+def order_email() -> pl.Expr:
+    """The address an order was placed with: the shop account's, or the person's other one
+    for orders typed with it (`other_email`)."""
+    return pl.when(pl.col("other_email")).then(pl.col("second_email")).otherwise(
+        pl.col("shop_email"))
+
+
 def _typed_email(email: pl.Expr, kind: pl.Expr) -> pl.Expr:
     """The email as typed at checkout: canonical, or (kind 1-5) with other case or spaces."""
     local = email.str.split("@").list.first()
@@ -365,11 +375,13 @@ def generic_orders(
     skus = pl.Series([sku for sku, _, _ in ref.catalogue()], dtype=pl.String)
     kept = orders.filter(~((pl.col("cancel_ts") >= 0) & (pl.col("cancel_ts") < as_of)))
     frame = (
-        lines.join(kept.select("order_idx", "person_id", "ts"), on="order_idx", how="inner")
-        .join(people.select("person_id", "shop_customer_id", "email"), on="person_id",
-              how="left")
+        lines.join(kept.select("order_idx", "person_id", "ts", "other_email"), on="order_idx",
+                   how="inner")
+        .join(people.select("person_id", "shop_customer_id", "shop_email", "second_email"),
+              on="person_id", how="left")
         .sort("order_idx", "line_no")
-    )
+        .with_columns(email=order_email())
+    )  # fmt: skip
     return frame.select(
         (pl.col("order_idx") + 1001).cast(pl.String).alias("order_id"),
         pl.col("shop_customer_id").alias("customer_id"),
@@ -523,8 +535,10 @@ def hubspot_contacts(
         pl.col("hubspot_record_id").alias("Record ID"),
         pl.col("hs_first_name").alias("First Name"),
         pl.col("hs_last_name").alias("Last Name"),
-        pl.col("email").alias("Email"),
+        pl.col("hs_email").alias("Email"),
+        pl.col("hs_additional_emails").alias("Additional email addresses"),
         pl.col("hs_phone").alias("Phone Number"),
+        pl.col("hs_mobile").alias("Mobile Phone Number"),
         pl.lit(stages).gather(pl.col("stage").fill_null(0)).alias("Lifecycle Stage"),
         pl.when(pl.col("status").is_not_null())
         .then(pl.lit(statuses).gather(pl.col("status").fill_null(0)))
@@ -594,8 +608,8 @@ def typeform_responses(surveys: pl.DataFrame, people: pl.DataFrame, key: int) ->
         surveys.with_columns(band.alias("band"),
                              pl.lit(topics).gather(pl.col("topic")).alias("topic_name"))
         .join(lookup, on=["topic_name", "band"], how="left", maintain_order="left")
-        .join(people.select("person_id", "email"), on="person_id", how="left",
-              maintain_order="left")
+        .join(people.select("person_id", pl.col("shop_email").alias("email")), on="person_id",
+              how="left", maintain_order="left")
     )  # fmt: skip
     uid = frame["order_idx"].to_numpy()
     token = _hex(hash_int(key, uid, 1 << 60, 11), 15) + _hex(hash_int(key, uid, 1 << 60, 12), 15)

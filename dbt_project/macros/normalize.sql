@@ -9,6 +9,15 @@
     normalized_email({{ column }})
 {%- endmacro %}
 
+{#
+    A name as a comparison key: lowercase letters only, accents folded (`Müller`, `MULLER`
+    and `muller` are one key), null when nothing is left. For telling people apart in
+    identity resolution; the ad platforms' hashing rule for names is another (exports).
+#}
+{% macro name_key(column) -%}
+    nullif(regexp_replace(strip_accents(lower({{ column }})), '[^\p{L}]', '', 'g'), '')
+{%- endmacro %}
+
 {% macro clean_text(column) -%}
     nullif(trim({{ column }}), '')
 {%- endmacro %}

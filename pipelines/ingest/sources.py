@@ -316,7 +316,10 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
                 Column("First Name"),
                 Column("Last Name"),
                 Column("Email"),
+                # HubSpot's other known addresses of the contact, separated by semicolons.
+                Column("Additional email addresses"),
                 Column("Phone Number"),
+                Column("Mobile Phone Number"),
                 Column("Lifecycle Stage"),
                 Column("Lead Status"),
                 Column("Create Date", "timestamp", fmt=HUBSPOT_TIME),

@@ -24,13 +24,21 @@ WEAK = yaml.safe_load((MODEL.parents[3] / "dbt_project.yml").read_text())["vars"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def graph(records: list[list[tuple[str, str]]], role: tuple[str, ...] = ()) -> tuple:
-    """Nodes and star edges from records (lists of (type, value)), first seen in order."""
+def graph(
+    records: list[list[tuple[str, str]]],
+    role: tuple[str, ...] = (),
+    names: tuple[str | None, ...] = (),
+) -> tuple:
+    """Nodes and star edges from records (lists of (type, value)), first seen in order;
+    `names` gives each record's first name (None: the record names nobody)."""
     seen: dict[tuple[str, str], datetime] = {}
+    first_names: dict[tuple[str, str], set[str]] = {}
     edges = []
     for i, record in enumerate(records):
         for node in record:
             seen.setdefault(node, T0 + timedelta(days=i))
+            name = names[i] if i < len(names) else None
+            first_names.setdefault(node, set()).update({name} if name else set())
         hub = record[0]
         edges += [(*hub, *other) for other in record[1:]]
     nodes = pl.DataFrame(
@@ -39,7 +47,9 @@ def graph(records: list[list[tuple[str, str]]], role: tuple[str, ...] = ()) -> t
             "identifier": [v for _, v in seen],
             "first_seen_at": list(seen.values()),
             "is_role_mailbox": [v in role for _, v in seen],
-        }
+            "first_names": [sorted(first_names[n]) for n in seen],
+        },
+        schema_overrides={"first_names": pl.List(pl.String)},
     )
     edge_frame = pl.DataFrame(
         edges or None,
@@ -52,8 +62,8 @@ def graph(records: list[list[tuple[str, str]]], role: tuple[str, ...] = ()) -> t
     return nodes, edge_frame
 
 
-def people(records, role=(), max_people=1, max_size=200) -> dict[tuple[str, str], str | None]:
-    nodes, edges = graph(records, role)
+def people(records, role=(), max_people=1, max_size=200, names=()) -> dict:
+    nodes, edges = graph(records, role, names)
     out = clusters.anchors(clusters.resolve(nodes, edges, WEAK, max_people, max_size))
     return {(r["identifier_type"], r["identifier"]): r["anchor"] for r in out.iter_rows(named=True)}
 
@@ -101,6 +111,92 @@ def test_a_phone_two_people_share_links_neither():
     ])  # fmt: skip
     assert got[("email", "a@x.com")] != got[("email", "b@x.com")]
     assert got[("phone", "+15551234567")] is None
+
+
+def test_a_household_landline_does_not_merge_the_partners_who_give_it():
+    # Jane's shop account and her partner John's CRM contact (no email) both give the home's
+    # landline. The emails and ids alone would not tell them apart; the first names do.
+    records = [
+        [("shop_customer_id", "1"), ("email", "jane@x.com"), ("phone", "+442079460000")],
+        [("hubspot_record_id", "h2"), ("phone", "+442079460000")],
+    ]
+    got = people(records, names=("jane", "john"))
+    assert got[("shop_customer_id", "1")] != got[("hubspot_record_id", "h2")]
+    assert got[("phone", "+442079460000")] is None
+    # The same records naming one person (or nobody) are one customer.
+    for names in (("jane", "jane"), ("jane", None)):
+        got = people(records, names=names)
+        assert got[("shop_customer_id", "1")] == got[("hubspot_record_id", "h2")]
+
+
+def test_a_record_that_shows_both_emails_links_them_and_their_phone():
+    # The CRM lists the work address beside the personal one; the phone each source gives
+    # then belongs to the person, though their component holds two emails.
+    got = people([
+        [("hubspot_record_id", "h1"), ("email", "ann@work.com"), ("email", "ann@gmail.com")],
+        [("shop_customer_id", "1"), ("email", "ann@gmail.com"), ("phone", "+15551230000")],
+        [("email", "ann@work.com"), ("phone", "+15551230000")],
+    ])  # fmt: skip
+    assert got[("email", "ann@work.com")] == got[("email", "ann@gmail.com")] is not None
+    assert got[("phone", "+15551230000")] == got[("shop_customer_id", "1")]
+
+
+def test_two_emails_no_record_shows_together_are_not_guessed_to_be_one_person():
+    # One phone behind a shop account and a newsletter signup with another address: the
+    # same person or two in one home, nothing says which, so neither is assumed.
+    got = people([
+        [("shop_customer_id", "1"), ("email", "ann@gmail.com"), ("phone", "+15551230000")],
+        [("email", "ann@work.com"), ("phone", "+15551230000")],
+    ])  # fmt: skip
+    assert got[("email", "ann@work.com")] != got[("email", "ann@gmail.com")]
+    assert got[("phone", "+15551230000")] is None
+
+
+def test_a_listed_mailbox_two_named_people_use_merges_neither():
+    # Colleagues Kim (the shop account) and Lee (the CRM contact) both use orders@.
+    got = people(
+        [
+            [("shop_customer_id", "1"), ("email", "orders@acme.com")],
+            [("hubspot_record_id", "h1"), ("email", "orders@acme.com")],
+        ],
+        role=("orders@acme.com",),
+        names=("kim", "lee"),
+    )
+    assert got[("shop_customer_id", "1")] != got[("hubspot_record_id", "h1")]
+    assert got[("email", "orders@acme.com")] is None
+
+
+def test_a_chain_of_shared_identifiers_does_not_merge_differently_named_people():
+    # Kim's shop account uses the office's orders@; Lee signed it up for the newsletter with
+    # Lee's own mobile, which Lee's CRM contact also gives. Each link alone touches one
+    # person; the chain would join Kim's account to Lee's contact.
+    got = people(
+        [
+            [("shop_customer_id", "1"), ("email", "orders@acme.com")],
+            [("email", "orders@acme.com"), ("phone", "+15551230000")],
+            [("hubspot_record_id", "h1"), ("email", "lee@acme.com"), ("phone", "+15551230000")],
+        ],
+        role=("orders@acme.com",),
+        names=("kim", None, "lee"),
+    )
+    assert got[("shop_customer_id", "1")] != got[("hubspot_record_id", "h1")]
+
+
+def test_a_mailbox_a_colleague_signed_up_with_does_not_bring_them_into_the_account():
+    # Noah's CRM contact holds the office's ops@ and his own address; Zoe signed ops@ up for
+    # the newsletter with her phone. Her record has nothing personal but the name it gives.
+    got = people(
+        [
+            [("hubspot_record_id", "h1"), ("email", "ops@acme.com"), ("email", "noah@acme.com")],
+            [("email", "ops@acme.com"), ("phone", "+15551230000"),
+             ("mailchimp_email_id", "ab12")],
+        ],
+        role=("ops@acme.com",),
+        names=("noah", "zoe"),
+    )  # fmt: skip
+    assert got[("email", "ops@acme.com")] is None
+    assert got[("phone", "+15551230000")] != got[("hubspot_record_id", "h1")]
+    assert got[("hubspot_record_id", "h1")] == got[("email", "noah@acme.com")]
 
 
 def test_shareable_identifiers_cannot_chain_people_together():
@@ -232,7 +328,7 @@ def test_a_shop_without_identifiers_resolves_to_no_clusters():
 
     con = duckdb.connect()
     con.execute("create table nodes (identifier_type varchar, identifier varchar, "
-                "first_seen_at timestamptz, is_role_mailbox boolean)")
+                "first_seen_at timestamptz, first_names varchar[], is_role_mailbox boolean)")
     con.execute("create table edges (identifier_type varchar, identifier varchar, "
                 "linked_type varchar, linked_identifier varchar)")
     refs = {"int_identity__nodes": con.table("nodes"), "int_identity__edges": con.table("edges")}

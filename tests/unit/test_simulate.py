@@ -21,7 +21,8 @@ import simulator as simulate_pkg
 from pipelines import cli
 from pipelines.config import Settings
 from simulator import continue_days, landing_is_empty, simulate, truth_dir, world_exists
-from simulator.truth import IDENTIFIER_TYPES
+from simulator.reference import ROLE_MAILBOXES
+from simulator.truth import IDENTIFIER_TYPES, SHAREABLE_TYPES
 from simulator.writers import MAILCHIMP_FILES
 
 END = sw.END
@@ -185,14 +186,23 @@ def _broken_order_ids(g: sw.SimWorld) -> set[str]:
     return {r[0] for r in rows if len(r) != 8}
 
 
-def test_truth_identifiers_map_to_one_person_and_cover_the_files(w: sw.SimWorld) -> None:
+def test_truth_identifiers_cover_the_files_and_name_their_people(w: sw.SimWorld) -> None:
     ids = sw.truth(w, "identifiers")
     people = sw.truth(w, "customers")
     assert set(ids["identifier_type"]) == set(IDENTIFIER_TYPES)
-    assert ids.select("identifier_type", "identifier_value").is_unique().all()
+    assert ids.select("identifier_type", "identifier_value", "person_id").is_unique().all()
     assert set(ids["person_id"]) <= set(people["person_id"])
-    lookup = dict(zip(zip(ids["identifier_type"], ids["identifier_value"], strict=True),
-                      ids["person_id"], strict=True))  # fmt: skip
+    # Only a company's mailbox and a home's landline belong to several people.
+    assert set(ids.filter("is_shared")["identifier_type"]) <= SHAREABLE_TYPES
+    personal = ids.filter(~pl.col("identifier_type").is_in(list(SHAREABLE_TYPES)))
+    assert personal.select("identifier_type", "identifier_value").is_unique().all()
+    assert (ids.group_by("identifier_type", "identifier_value").agg(
+        pl.col("is_shared").first(), pl.len()).select(
+        (pl.col("is_shared") == (pl.col("len") > 1)).all()).item())  # fmt: skip
+    lookup: dict[tuple[str, str], set[int]] = {}
+    for kind, value, person in ids.select("identifier_type", "identifier_value",
+                                          "person_id").iter_rows():  # fmt: skip
+        lookup.setdefault((kind, value), set()).add(person)
 
     seen: dict[str, set[str]] = {k: set() for k in IDENTIFIER_TYPES}
     for day in (END, *DAYS):
@@ -216,8 +226,11 @@ def test_truth_identifiers_map_to_one_person_and_cover_the_files(w: sw.SimWorld)
         contacts = sw.read_csv(w.folder("hubspot", day) / "contacts.csv")
         seen["hubspot_record_id"] |= set(contacts["Record ID"].drop_nulls())
         seen["email"] |= set(contacts["Email"].drop_nulls())
+        for listed in contacts["Additional email addresses"].drop_nulls():
+            seen["email"] |= set(listed.split(";"))
         phone = "Phone Number" if "Phone Number" in contacts.columns else "Phone"
         seen["phone_raw"] |= set(contacts[phone].drop_nulls())
+        seen["phone_raw"] |= set(contacts["Mobile Phone Number"].drop_nulls())
         seen["email"] |= set(sw.read_csv(w.folder("typeform", day) / "responses.csv")["email"])
         for path in w.folder("ga4", day).glob("*.ndjson"):
             for e in sw.ndjson(path):
@@ -232,31 +245,39 @@ def test_truth_identifiers_map_to_one_person_and_cover_the_files(w: sw.SimWorld)
                                   ("external_id", "capi_external_id")):  # fmt: skip
                     if key in u:
                         seen[kind].add(u[key])
+    del seen["phone_e164"]  # the numbers behind phone_raw; the files never show them so
     for kind, values in seen.items():
         assert values, kind
         missing = [v for v in values if (kind, v) not in lookup]
         assert not missing, (kind, missing[:3])
 
-    # The same person behind an identifier across sources.
-    by_person = people.select("person_id", "email", "shop_customer_id")
-    email_of = dict(zip(by_person["person_id"], by_person["email"], strict=True))
-    for value in seen["mailchimp_email_raw"]:
-        assert value.strip().lower() == email_of[lookup[("mailchimp_email_raw", value)]]
-    for value in seen["shopify_order_email"]:
-        assert value.strip().lower() == email_of[lookup[("shopify_order_email", value)]]
+    # The same people behind an identifier across sources: an address is one of the
+    # person's own (main, second, or their company's mailbox).
+    own = {
+        pid: {a for a in (main, second, box) if a}
+        for pid, main, second, box in people.select(
+            "person_id", "email", "second_email", "role_email").iter_rows()
+    }  # fmt: skip
+    for kind in ("mailchimp_email_raw", "shopify_order_email", "email"):
+        for value in seen[kind]:
+            assert all(value.strip().lower() in own[p] for p in lookup[(kind, value)]), value
     for value in seen["ga4_user_id"]:
         assert lookup[("ga4_user_id", value)] == lookup[("shop_customer_id", value)]
-    digits = {v: re.sub(r"\D", "", v) for v in seen["phone_raw"]}
-    phone_people: dict[str, set[int]] = {}
-    for value, d in digits.items():
-        phone_people.setdefault(d[-9:], set()).add(lookup[("phone_raw", value)])
-    assert all(len(p) == 1 for p in phone_people.values())  # one number, one person
-    # Households share an address but never an email or a phone.
-    households = people.filter(pl.col("household_id").is_not_null())
-    assert households.height > 0
-    assert households.group_by("household_id").len()["len"].max() == 2
+    # A number several people give is their home's landline.
+    numbers: dict[str, set[int]] = {}
+    for kind, value in lookup:
+        if kind == "phone_e164":
+            numbers[value] = lookup[(kind, value)]
+    home = dict(people.select("person_id", "household_id").iter_rows())
+    landline = dict(people.select("person_id", "second_phone_e164").iter_rows())
+    for number, persons in numbers.items():
+        if len(persons) > 1:
+            assert len({home[p] for p in persons}) == 1 and home[next(iter(persons))]
+            assert {landline[p] for p in persons} == {number}
     generic = people.filter("generic_email")["email"]
-    assert generic.str.contains(r"^(info|office|hello|orders|admin|team)@").all()
+    assert generic.len() > 0
+    boxes = "|".join(name for name, _ in ROLE_MAILBOXES)
+    assert generic.str.contains(rf"^({boxes})\d*@").all()
 
 
 def test_truth_outcomes_agree_with_the_saved_future(w: sw.SimWorld) -> None:
@@ -353,8 +374,12 @@ def test_cli_simulate_and_continue(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert cli.main(["simulate", "--days", "100"]) == 1  # beyond the planned days
     other = tmp_path / "generic"
     monkeypatch.setenv("MARKETING_HOME", str(other))
-    assert cli.main(["simulate", "--orders-format", "generic"]) == 0
+    assert cli.main(["simulate", "--orders-format", "generic", "--personas", "4"]) == 0
     assert (other / "landing" / "orders" / END.isoformat() / "orders.csv").is_file()
+    hidden = pl.read_parquet(other / "truth" / "customers.parquet")["persona"]
+    assert hidden.filter(hidden != "staff").n_unique() == 4
+    with pytest.raises(SystemExit):
+        cli.main(["simulate", "--personas", "11"])
 
 
 def test_bad_arguments_are_rejected(tmp_path: Path) -> None:

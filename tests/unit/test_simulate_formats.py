@@ -67,8 +67,9 @@ HEADERS = {
     "mailchimp/campaigns.csv": "campaign_id,campaign_title,subject_line,variant,send_time,"
     "emails_sent,list_id",
     "mailchimp/email_activity.csv": "campaign_id,Email Address,action,timestamp,url",
-    "hubspot/contacts.csv": "Record ID,First Name,Last Name,Email,Phone Number,Lifecycle Stage,"
-    "Lead Status,Create Date,Original Source,Became a Customer Date,Associated Deal",
+    "hubspot/contacts.csv": "Record ID,First Name,Last Name,Email,Additional email addresses,"
+    "Phone Number,Mobile Phone Number,Lifecycle Stage,Lead Status,Create Date,Original Source,"
+    "Became a Customer Date,Associated Deal",
     "hubspot/deals.csv": "Record ID,Deal Name,Deal Stage,Amount,Close Date,Create Date,"
     "Associated Contact IDs",
     "typeform/responses.csv": "#,How likely are you to recommend us to a friend?,"
@@ -368,7 +369,7 @@ def test_mailchimp_links_carry_the_campaign_and_the_recipients_email_id(w: sw.Si
     members = pl.concat([sw.read_csv(p).select("Email Address", "EUID")
                          for day in (END, *DAYS) for n in MAILCHIMP_FILES.values()
                          if (p := w.folder("mailchimp", day) / n).exists()])  # fmt: skip
-    email_of = {e: a.strip().lower() for a, e in members.iter_rows()}
+    email_of = {e: a for a, e in members.iter_rows()}  # the address as the member typed it
     campaigns = set(sw.read_csv(w.folder("mailchimp") / "campaigns.csv")["campaign_id"])
     ids = sw.truth(w, "identifiers")
     person = {(t, v): p for t, v, p in ids.select(
@@ -384,13 +385,15 @@ def test_mailchimp_links_carry_the_campaign_and_the_recipients_email_id(w: sw.Si
     assert len(clicks) > 20
     for pseudo_id, campaign_id, euid in clicks:
         assert campaign_id in campaigns
-        assert person[("ga4_user_pseudo_id", pseudo_id)] == person[("email", email_of[euid])]
+        assert person[("ga4_user_pseudo_id", pseudo_id)] == person[
+            ("mailchimp_email_raw", email_of[euid])]
 
 
 def test_capi_events_validate_and_hash_normalised_values(w: sw.SimWorld) -> None:
     validator = _schema("capi_server_event")
     people = sw.truth(w, "customers")
-    email_hash = {hashlib.sha256(e.encode()).hexdigest() for e in people["email"]}
+    addresses = pl.concat([people["email"], people["second_email"], people["role_email"]])
+    email_hash = {hashlib.sha256(e.encode()).hexdigest() for e in addresses.drop_nulls()}
     events = [e for day in (END, *DAYS) for p in sorted(w.folder("meta_capi", day).glob("*"))
               for e in sw.ndjson(p)]  # fmt: skip
     assert len(events) > 1_000

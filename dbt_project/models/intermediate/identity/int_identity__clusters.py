@@ -5,12 +5,19 @@ Three passes, so that identifiers several people share cannot chain people toget
    components over the links among themselves;
 2. a shareable identifier (phone, device cookie, Pixel browser id, Meta ad click id, a
    Mailchimp email id from a clicked link, or a role mailbox such as info@) joins the
-   components it touches only when, together, they hold at most `max_people_per_identifier`
-   different personal emails, shop customer ids and CRM ids each (a role mailbox: at most
-   one, whatever the setting): more would be several people;
+   components it touches only when they are at most `max_people_per_identifier` people (a
+   role mailbox: one, whatever the setting). They are more when, together, they hold more
+   personal emails, shop customer ids or CRM ids of a kind than the setting and than any of
+   them holds alone (one person's two emails, linked by a record that shows both, are one
+   person's), or when they name more people: components whose records' first names have
+   none in common are different people (a household's landline is no link between the
+   partners who both give it), and so is a first name the identifier's own records give
+   that no component it touches carries (colleagues behind one mailbox);
 3. components over the kept links are the people. One that still holds more than that (links
-   that were each fine alone), or more than `max_cluster_size` identifiers, is split back into
-   its pass-1 parts, and its shareable identifiers stay unassigned.
+   that were each fine alone: more personal identifiers of a kind than any part alone, or
+   parts whose first names have none in common), or more than `max_cluster_size`
+   identifiers, is split back into its pass-1 parts, and its shareable identifiers stay
+   unassigned.
 
 Each cluster is named by its earliest-seen identifier (its anchor), so that the person's
 customer_key stays the same from run to run as new identifiers join them.
@@ -47,6 +54,46 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 PERSONAL_TYPES = ("email", "shop_customer_id", "hubspot_record_id")
 
 
+def name_groups(pairs: np.ndarray, person: np.ndarray, first_names: pl.Series,
+                weak: np.ndarray, n: int, own: bool = False) -> np.ndarray:  # fmt: skip
+    """Per node, how many people the components it touches (`pairs`: node, component) name:
+    touched components that share a first name are taken for one person, those whose first
+    names have none in common for different people; components with no name say nothing.
+    With `own`, the first names of a shareable node's own records count too (a mailbox
+    whose newsletter signup names someone its shop account does not). Zero for a node that
+    touches nothing named."""
+    names = (
+        pl.DataFrame({"component": person, "name": first_names, "weak": weak})
+        .filter(~pl.col("weak")).explode("name").drop_nulls("name")
+        .select("component", "name").unique()
+    )  # fmt: skip
+    touched = pl.DataFrame({"node": pairs[:, 0], "component": pairs[:, 1]},
+                           schema={"node": pl.Int64, "component": pl.Int64})  # fmt: skip
+    named = touched.join(names, on="component")
+    if own:
+        # Each of a shareable node's own names stands for someone until a component that
+        # carries the name too says it is that component's person.
+        mine = (
+            pl.DataFrame({"node": np.arange(n), "name": first_names, "weak": weak})
+            .filter("weak").explode("name").drop_nulls("name")
+            .with_row_index("component").select(
+                "node", pl.col("component").cast(pl.Int64) + n, "name")
+        )  # fmt: skip
+        named = pl.concat([named, mine])
+    groups = np.zeros(n, dtype=np.int64)
+    if not named.height:
+        return groups
+    pair_ids = named.select("node", "component").unique().with_row_index("pair")
+    named = named.join(pair_ids, on=["node", "component"])
+    same = named.join(named, on=["node", "name"], suffix="_other")
+    label = components(pair_ids.height, same["pair"].to_numpy().astype(np.int64),
+                       same["pair_other"].to_numpy().astype(np.int64))  # fmt: skip
+    per_node = (pair_ids.with_columns(group=pl.Series(label[pair_ids["pair"].to_numpy()]))
+                .group_by("node").agg(pl.col("group").n_unique()))  # fmt: skip
+    groups[per_node["node"].to_numpy()] = per_node["group"].to_numpy()
+    return groups
+
+
 def resolve(
     nodes: pl.DataFrame,
     edges: pl.DataFrame,
@@ -55,7 +102,8 @@ def resolve(
     max_cluster_size: int,
 ) -> pl.DataFrame:
     """Assign each node of `nodes` (identifier_type, identifier, first_seen_at,
-    is_role_mailbox) a cluster, from `edges` (identifier_type, identifier, linked_type,
+    is_role_mailbox, and optionally first_names: the first names of the records that show
+    it) a cluster, from `edges` (identifier_type, identifier, linked_type,
     linked_identifier). Returns the nodes with `cluster` (null when unassigned) and
     `resolution`: linked, shared (touches too many people), or split (in a cluster that had
     to be split back)."""
@@ -89,9 +137,17 @@ def resolve(
     touching = weak[src] & ~weak[dst]
     pairs = np.unique(np.stack([src[touching], person[dst[touching]]], axis=1), axis=0)
     together = np.zeros((n, len(PERSONAL_TYPES)))
+    alone = np.zeros((n, len(PERSONAL_TYPES)))
     if len(pairs):
         np.add.at(together, pairs[:, 0], personal[pairs[:, 1]])
-    shared = weak & (together.max(axis=1) > nodes["limit"].to_numpy())
+        np.maximum.at(alone, pairs[:, 0], personal[pairs[:, 1]])
+    limit = nodes["limit"].to_numpy()
+    first_names = (nodes["first_names"] if "first_names" in nodes.columns
+                   else pl.Series([None] * n, dtype=pl.List(pl.String)))  # fmt: skip
+    named = name_groups(pairs.reshape(-1, 2), person, first_names, weak, n, own=True)
+    shared = weak & (
+        (together > np.maximum(alone, limit[:, None])).any(axis=1) | (named > limit)
+    )
     kept = ~shared[a] & ~shared[b]
     cluster = components(n, a[kept], b[kept])
 
@@ -103,6 +159,10 @@ def resolve(
     within = np.zeros((n, len(PERSONAL_TYPES)))
     np.maximum.at(within, cluster[first_of_part], personal[person[first_of_part]])
     crowded = (parts > np.maximum(within, max_people)).any(axis=1)
+    # Or its parts name more people than that (a chain of shareable identifiers, each fine
+    # alone, that joined a shop account and another person's CRM contact).
+    cluster_parts = np.unique(np.stack([cluster, person], axis=1), axis=0)
+    crowded |= name_groups(cluster_parts, person, first_names, weak, n) > max_people
     bad = (sizes > max_cluster_size) | crowded
     for c in np.flatnonzero(bad & (sizes > 0)):
         log.warning("identity: a cluster of %d identifiers was split back into its parts", sizes[c])

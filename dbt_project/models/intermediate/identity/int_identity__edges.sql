@@ -3,29 +3,37 @@
     Links between identifiers: each record ties its identifiers together (as a star from its
     first identifier), and a plain identifier is tied to the SHA-256 the Pixel sends for it
     (email trimmed and lowercased; phone as E.164 digits; the shop customer id as external_id).
-    A record's star starts from a person-level identifier when it has one, so that dropping a
-    shared device or phone later does not cut the record's other links.
+    A record's star starts from a person-level identifier when it has one (not a role
+    mailbox), so that dropping a shared device, phone or mailbox later does not cut the
+    record's other links.
 #}
 with records as (
     select * from {{ ref('int_identity__records') }}
 ),
 
+nodes as (
+    select * from {{ ref('int_identity__nodes') }}
+),
+
 hubs as (
     select
-        record_key,
-        identifier_type,
-        identifier,
-        first_value(identifier_type) over by_record as hub_type,
-        first_value(identifier) over by_record as hub
+        records.record_key,
+        records.identifier_type,
+        records.identifier,
+        first_value(records.identifier_type) over by_record as hub_type,
+        first_value(records.identifier) over by_record as hub
     from records
+    inner join nodes
+        on records.identifier_type = nodes.identifier_type
+        and records.identifier = nodes.identifier
     window by_record as (
-        partition by record_key
+        partition by records.record_key
         order by
-            identifier_type in (
+            records.identifier_type in (
                 {%- for t in var('identity_weak_types') %}'{{ t }}'{{ ", " if not loop.last }}{% endfor -%}
-            ),
-            identifier_type,
-            identifier
+            ) or nodes.is_role_mailbox,
+            records.identifier_type,
+            records.identifier
     )
 ),
 

@@ -5,6 +5,9 @@
     checkout: it names nobody), a Mailchimp member, a HubSpot contact, a survey response, a
     GA4 device's login, purchase, Meta ad click or Mailchimp email click, or a Conversions API
     event's user data. Identifiers are normalised here; hashes stay as Meta sent them.
+    Records that name a person (shop customers, Mailchimp members, HubSpot contacts) carry
+    that name as a comparison key (`name_key`), so that different people behind one mailbox or
+    phone can be told apart (int_identity__nodes, int_identity__clusters).
 #}
 with shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
@@ -85,28 +88,45 @@ capi_links as (
 
 record_identifiers as (
     select 'shop_customer:' || shop_customer_id as record_key, cast(export_date as timestamptz) as seen_at,
-        [['shop_customer_id', shop_customer_id], ['email', email], ['phone', phone_e164]] as ids
+        [['shop_customer_id', shop_customer_id], ['email', email], ['phone', phone_e164],
+         ['phone', address_phone_e164]] as ids,
+        {{ name_key('first_name') }} as first_name, {{ name_key('last_name') }} as last_name
     from shop_customers
     union all
     select 'order:' || order_source || ':' || order_id, ordered_at,
         [['order_id', platform_order_id], ['shop_customer_id', shop_customer_id],
-         ['email', email], ['phone', phone_e164]]
+         ['email', email], ['phone', phone_e164]],
+        null, null
     from orders
     where not is_guest
     union all
     -- Mailchimp's member id is the MD5 of the email: it says nothing the email does not.
     select 'mailchimp:' || mailchimp_member_id, opted_in_at,
-        [['email', email], ['phone', phone_e164], ['mailchimp_email_id', mailchimp_email_id]]
+        [['email', email], ['phone', phone_e164], ['mailchimp_email_id', mailchimp_email_id]],
+        {{ name_key('first_name') }}, {{ name_key('last_name') }}
     from members
     union all
     select 'hubspot:' || hubspot_record_id, created_at,
-        [['hubspot_record_id', hubspot_record_id], ['email', email], ['phone', phone_e164]]
+        [['hubspot_record_id', hubspot_record_id], ['email', email], ['phone', phone_e164],
+         ['phone', mobile_phone_e164]],
+        {{ name_key('first_name') }}, {{ name_key('last_name') }}
     from contacts
     union all
-    select 'typeform:' || response_id, submitted_at, [['email', email]]
+    -- A contact's other addresses are the same record's: one person's two emails link here.
+    select 'hubspot:' || hubspot_record_id, created_at,
+        [['email', {{ normalize_email('additional_email') }}]],
+        {{ name_key('first_name') }}, {{ name_key('last_name') }}
+    from (
+        select *, unnest(string_split(additional_emails, ';')) as additional_email
+        from contacts
+        where additional_emails is not null
+    )
+    union all
+    select 'typeform:' || response_id, submitted_at, [['email', email]], null, null
     from responses
     union all
-    select 'ga4_device:' || user_pseudo_id, seen_at, [['ga4_user_pseudo_id', user_pseudo_id]]
+    select 'ga4_device:' || user_pseudo_id, seen_at, [['ga4_user_pseudo_id', user_pseudo_id]],
+        null, null
     from ga4_devices
     union all
     select
@@ -115,15 +135,17 @@ record_identifiers as (
         seen_at,
         [['ga4_user_pseudo_id', user_pseudo_id],
          ['{{ var("ga4_user_id_is") }}', user_id],
-         ['order_id', transaction_id]]
+         ['order_id', transaction_id]],
+        null, null
     from ga4_links
     union all
     select 'ga4_click:' || user_pseudo_id || ':' || fbclid, seen_at,
-        [['ga4_user_pseudo_id', user_pseudo_id], ['meta_click_id', fbclid]]
+        [['ga4_user_pseudo_id', user_pseudo_id], ['meta_click_id', fbclid]], null, null
     from ga4_clicks
     union all
     select 'ga4_email_click:' || user_pseudo_id || ':' || mailchimp_email_id, seen_at,
-        [['ga4_user_pseudo_id', user_pseudo_id], ['mailchimp_email_id', mailchimp_email_id]]
+        [['ga4_user_pseudo_id', user_pseudo_id], ['mailchimp_email_id', mailchimp_email_id]],
+        null, null
     from ga4_email_clicks
     union all
     select
@@ -132,7 +154,8 @@ record_identifiers as (
         seen_at,
         [['fbp', fbp], ['email_sha256', email_sha256], ['phone_sha256', phone_sha256],
          ['external_id_sha256', external_id_sha256], ['order_id', order_id],
-         ['meta_click_id', click_id]]
+         ['meta_click_id', click_id]],
+        null, null
     from capi_links
 ),
 
@@ -148,7 +171,9 @@ final as (
         split_part(record_key, ':', 1) as record_source,
         id[1] as identifier_type,
         id[2] as identifier,
-        seen_at
+        seen_at,
+        first_name,
+        last_name
     from record_identifiers, unnest(ids) as t(id)
     where id[2] is not null
         and not (id[1] = 'order_id' and id[2] in (select identifier from guest_orders))

@@ -8,8 +8,11 @@ renamed as (
         {{ normalize_email('"Email"') }} as email,
         {{ clean_text('"First Name"') }} as first_name,
         {{ clean_text('"Last Name"') }} as last_name,
+        -- HubSpot keeps a contact's other addresses apart, separated by semicolons.
+        lower({{ clean_text('"Additional email addresses"') }}) as additional_emails,
         {{ clean_text('"Phone Number"') }} as phone_raw,
         {{ phone_e164('"Phone Number"') }} as phone_e164,
+        {{ phone_e164('"Mobile Phone Number"') }} as mobile_phone_e164,
         lower({{ clean_text('"Lifecycle Stage"') }}) as lifecycle_stage,
         upper({{ clean_text('"Lead Status"') }}) as lead_status,
         upper({{ clean_text('"Original Source"') }}) as original_source,

@@ -20,6 +20,9 @@ renamed as (
             'coalesce(nullif(trim("Phone"), \'\'), "Default Address Phone")',
             '"Default Address Country Code"',
         ) }} as phone_e164,
+        -- The address's phone apart: often a home's landline, where "Phone" is the mobile.
+        {{ phone_e164('"Default Address Phone"', '"Default Address Country Code"') }}
+            as address_phone_e164,
         {{ export_date_from_path('_file') }} as export_date,
         _file as source_file,
         _row as source_row,
