@@ -26,7 +26,7 @@ def run_day(settings: Settings, day: date) -> dict:
         daily.ingest(settings, source, day, run_id)
     daily.transform(settings, day, run_id)
     daily.score_churn(settings, day, run_id)
-    return daily.segment(settings, day, run_id)
+    return daily.find_personas(settings, day, run_id)
 
 
 def personas(settings: Settings) -> pl.DataFrame:
@@ -50,7 +50,7 @@ def test_personas_are_identical_on_a_rerun_and_stable_the_next_day(shop):
     day_one = personas(shop)
     assert day_one.height == first["customers"] > 100
 
-    rerun = daily.segment(shop, DAY, "rerun")
+    rerun = daily.find_personas(shop, DAY, "rerun")
     assert rerun["version"] == first["version"]
     assert personas(shop).equals(day_one)
 
@@ -84,7 +84,7 @@ def test_a_shop_with_four_kinds_of_customer_gets_a_valid_persona_table(four_kind
     for source in SOURCES:
         daily.ingest(four_kinds, source, DAY, run_id)
     daily.transform(four_kinds, DAY, run_id)
-    summary = daily.segment(four_kinds, DAY, run_id)
+    summary = daily.find_personas(four_kinds, DAY, run_id)
     table = personas(four_kinds)
     # A model's k is from 3-10; with no persona structure, the RFM segments stand in.
     assert (summary["source"] == "model" and 3 <= summary["k"] <= 10) or (
