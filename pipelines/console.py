@@ -90,7 +90,7 @@ def _headline(task_id: str, summary: object) -> str:
 
 def _model_headline(summary: dict) -> str:
     figures = [f"{summary.get('scored', summary.get('rows', 0)):,} rows by {summary['version']}"]
-    for metric in ("auc", "spearman", "mape"):
+    for metric in ("auc", "spearman", "wape", "mape"):
         if summary.get(metric) is not None:
             baseline = summary.get("baseline", summary.get("baseline_mape"))
             vs = f" (baseline {baseline:.3f})" if isinstance(baseline, float) else ""
