@@ -29,11 +29,13 @@ the last weeks, or the model while its basis is that mean) does not publish over
 whose last year departs from this year's level (the seasonal level forecast of the weekly
 total against the blind one's, on average over the weeks) by more than either one's weekly
 error on the backtest, unless the backtest shows it did best over those same weeks a year
-ago; the
-best forecast that follows last year publishes instead, and the note says why. A backtest
-that never reached last year's weeks ahead (less than two years of history) cannot vouch for
-a flat forecast over a season it never saw, and last year is the only evidence of that
-season there is.
+ago; the best forecast that follows last year publishes instead, and the note says why. A
+backtest that has not reached last year's weeks ahead (less than two years of history)
+cannot vouch for a flat forecast over a season it never saw, and last year is the only
+evidence of that season there is. Measured on the simulated shop (scale s, two years, run on
+2026-10-31): the recent mean scored best over the backtest's year (WAPE 0.314, the model
+0.339), then missed the 8 weeks the simulator played next by 0.348 (bias -0.29: flat through
+a peak 70% above its level), where the model missed by 0.238.
 """
 
 from __future__ import annotations
