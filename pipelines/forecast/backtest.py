@@ -32,10 +32,10 @@ error on the backtest, unless the backtest shows it did best over those same wee
 ago; the best forecast that follows last year publishes instead, and the note says why. A
 backtest that has not reached last year's weeks ahead (less than two years of history)
 cannot vouch for a flat forecast over a season it never saw, and last year is the only
-evidence of that season there is. Measured on the simulated shop (scale s, two years, run on
-2026-10-31): the recent mean scored best over the backtest's year (WAPE 0.314, the model
-0.339), then missed the 8 weeks the simulator played next by 0.348 (bias -0.29: flat through
-a peak 70% above its level), where the model missed by 0.238.
+evidence of that season there is. Measured by `make bench-forecast` (bench/README.md) on a
+shop with two years of history: the recent mean scored best over the backtest's year (WAPE
+0.314, the model 0.339), then missed the 8 weeks that followed by 0.348 (bias -0.29: flat
+through a peak 70% above its level), where the model missed by 0.238.
 """
 
 from __future__ import annotations

@@ -104,11 +104,13 @@ def seasonal_level(y: np.ndarray, origin: int, horizon: int) -> np.ndarray:
     now = window_mean(total, origin, LEVEL_WEEKS)[0]
     then = window_mean(total, origin - SEASON, LEVEL_WEEKS)[0]
     recent = recent_mean(y, origin, horizon)
-    if not (np.isfinite(last_year) and np.isfinite(now) and np.isfinite(then) and then > 0
-            and 1 / MAX_LEVEL_RATIO <= now / then <= MAX_LEVEL_RATIO):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        ratio = now / then
+    if not (np.isfinite(last_year) and np.isfinite(ratio)
+            and 1 / MAX_LEVEL_RATIO <= ratio <= MAX_LEVEL_RATIO):
         return recent
     shares = recent / recent.sum() if recent.sum() > 0 else np.zeros_like(recent)
-    return shares * last_year * (now / then)
+    return shares * last_year * ratio
 
 
 FORECASTERS = {

@@ -150,7 +150,8 @@ MODEL_TITLES = {
     "churn": "Churn risk (no order in the next 90 days)",
     "ltv": "Lifetime value (spend in the next year)",
     "lead": "Lead conversion (first order within 60 days)",
-    "forecast_units": "Units per week, next 8 weeks (per product, or the shop's total)",
+    "forecast_units": "Units per week, next 8 weeks (per product, or the shop's total; "
+                      "WAPE, lower is better)",
 }
 
 
