@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-simulate bench-scale-up bench-personas clean help
+.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-forecast bench-simulate bench-scale-up bench-personas clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-ingest    ingest beside bare DuckDB, back to back (SCALE=m ROUNDS=2)"
 	@echo "make bench-seeds     model quality over several simulated worlds (SCALE=s SEEDS='1 2 3')"
 	@echo "make bench-real      the real orders shops, scored after a cutoff beside simple rivals"
+	@echo "make bench-forecast  units forecast and its rivals: backtest, then the weeks that followed"
 	@echo "make bench-simulate  the simulator alone, world deleted after (SCALE=l DAYS=365)"
 	@echo "make bench-scale-up  churn scoring and personas at 10x a bench run (SCALE=m: 1M)"
 	@echo "make bench-personas  persona model beside GaussianMixture and KMeans (DATA=orii|sim|olist)"
@@ -95,6 +96,12 @@ bench-seeds: $(VENV)/.installed
 # what happened after a cutoff beside the simple rivals.
 bench-real: $(VENV)/.installed
 	$(BIN)/python -m bench.real $(if $(SHOPS),--shops $(SHOPS),)
+
+# The units forecast beside its rivals on a simulated shop (DAYS: its years of history, in
+# days; several run one after another) and on Online Retail II, then against the weeks that
+# really followed.
+bench-forecast: $(VENV)/.installed
+	$(BIN)/python -m bench.forecast --scale $(SCALE) --seed $(SEED) --history-days $(or $(DAYS),730)
 
 bench-simulate: $(VENV)/.installed
 	$(BIN)/python -m bench.simulate --scale $(SCALE) --seed $(SEED) --history-days $(or $(DAYS),365)

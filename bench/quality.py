@@ -194,8 +194,16 @@ def lead_auc(published: Path, work: Path, truth: Path, day: date,
     }
 
 
-def forecast_mape(published: Path) -> dict:
-    """The units forecast's backtest (the last 8 known weeks) as the run recorded it."""
+# The units forecast's methods as the bench names them (the model as `model`).
+FORECAST_METHODS = {"model": "xgboost", "seasonal_level": "seasonal_level",
+                    "seasonal_naive": "seasonal_naive", "recent_mean": "recent_mean"}
+
+
+def forecast_backtest(published: Path) -> dict:
+    """The units forecast's rolling-origin backtest as the run recorded it, flat:
+    `<method>_<figure>` (wape, mape, bias, total_wape) for every method, NaN for one the
+    history left out (`not_backtested` says why), the windows, what published and the
+    strongest rival."""
     import json
 
     con = duckdb.connect(str(published), read_only=True)
@@ -204,7 +212,20 @@ def forecast_mape(published: Path) -> dict:
             "select metrics from ml.model_runs where model = 'forecast_units'").fetchall()[0]
     finally:
         con.close()
-    return json.loads(metrics)
+    figures = json.loads(metrics)
+    measured = {**figures.get("rivals", {}), "xgboost": figures.get("candidate", {})}
+    flat = {
+        "windows": figures.get("windows", 0),
+        "backtest_from": figures.get("backtest_from"),
+        "history_weeks": figures.get("history_weeks"),
+        "published": figures.get("published", {}).get("name"),
+        "strongest_rival": figures.get("baseline", {}).get("name"),
+        "not_backtested": figures.get("not_backtested", {}),
+    }
+    for label, method in FORECAST_METHODS.items():
+        for key in ("wape", "mape", "bias", "total_wape"):
+            flat[f"{label}_{key}"] = measured.get(method, {}).get(key, float("nan"))
+    return flat
 
 
 # The simulator's identifier types, as identity resolution names the same values.

@@ -14,7 +14,8 @@ The daily marketing run for one day of data (the logical date, in UTC):
    three reasons in words. A model retrains on a schedule and replaces the one in use only
    when it beats its baseline and the old version. **forecast_units**: weekly units per
    product (or the shop's total, without product ids) for the next 8 weeks into
-   `ml.forecast`, backtested beside a seasonal naive one and the recent mean.
+   `ml.forecast`: the model and its simple rivals over a rolling-origin backtest; the best
+   publishes, the model only when it beats the strongest rival.
 4. **find_personas**: every customer who has ordered gets a persona (`ml.personas`), found by a
    mixture model, matched to yesterday's so ids and names last.
 5. **transform_reports**: `dbt build --select tag:report`, the report models that read the

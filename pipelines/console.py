@@ -90,9 +90,9 @@ def _headline(task_id: str, summary: object) -> str:
 
 def _model_headline(summary: dict) -> str:
     figures = [f"{summary.get('scored', summary.get('rows', 0)):,} rows by {summary['version']}"]
-    for metric in ("auc", "spearman", "mape"):
+    for metric in ("auc", "spearman", "wape"):
         if summary.get(metric) is not None:
-            baseline = summary.get("baseline", summary.get("baseline_mape"))
+            baseline = summary.get("baseline")
             vs = f" (baseline {baseline:.3f})" if isinstance(baseline, float) else ""
             figures.append(f"{metric} {summary[metric]:.3f}{vs}")
     return "; ".join(figures)

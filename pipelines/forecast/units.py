@@ -1,26 +1,19 @@
-"""Weekly units per product for the next weeks: XGBoost on lagged and year-ago features, beside
-a seasonal naive forecast (the same week last year), both backtested on the last weeks whose
-sales are known.
+"""Weekly units per product for the next weeks: the model (`model.py`) beside three simple
+rivals (`methods.py`: the mean of the last 13 weeks, the same week last year, and last year's
+same weeks scaled by this year's level), all backtested over rolling origins (`backtest.py`);
+the one with the best backtest publishes, the model only when it beats the strongest rival.
 
 Weeks are 7-day blocks ending on the run date: week 0 is the 7 days up to and including the
-logical date, week 1 the 7 days after it, and so on; a week is named by its first day. Anchoring
-the weeks on the run date means no week is ever half observed.
-
-The model is direct: one booster for every horizon h = 1..H, with h as a feature, trained on
-every past origin whose target week is known. Its features at an origin are the recent level
-(last week, means over 4 to 26 weeks and the whole history) and last year's units around the
-target week with how this year's level compares with last year's: seasonality (the gift season)
-enters through last year's same weeks. The target's calendar position is left out on purpose:
-with one or two years of history a booster uses it to memorise last year's noise (backtest
-MAPE 0.62-0.69 with it, 0.60-0.61 without, on the simulated shop at scale s). Counts are
-modelled with a Poisson objective.
+logical date, week 1 the 7 days after it, and so on; a week is named by its first day.
+Anchoring the weeks on the run date means no week is ever half observed, but for the first
+week of the history when the lines start after its first day: it is left out (it would read
+as a slow week).
 
 Orders without product ids (a generic orders file with no `product_id` column) are forecast as
-one series, the shop's total units, under the product key `ALL_PRODUCTS`; the same model,
-baseline and backtest apply. When some lines carry a product id and others do not, products
-are forecast and the note counts the units left out. A history too short for the model gets
-the mean of the last 13 weeks (`FALLBACK`), backtested beside the seasonal naive forecast
-when there are weeks enough for a backtest.
+one series, the shop's total units, under the product key `ALL_PRODUCTS`; the same methods and
+backtest apply. When some lines carry a product id and others do not, products are forecast
+and the note counts the units left out. A history too short for a method leaves it out of the
+backtest and the figures say why; the mean of the last 13 weeks always forecasts.
 """
 
 from __future__ import annotations
@@ -31,42 +24,23 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
-import xgboost as xgb
 
-from pipelines.ml import metrics
+from pipelines.forecast import backtest, methods, model
+from pipelines.ml.registry import version_for
 
 log = logging.getLogger(__name__)
 
-MODEL = "xgboost"
-BASELINE = "seasonal_naive"
-# What forecasts when there are too few weeks for the model: the mean of the last 13 weeks.
-FALLBACK = "recent_mean"
-RECENT_WEEKS = 13
-TITLES = {
-    MODEL: "the model",
-    BASELINE: "the seasonal naive forecast",
-    FALLBACK: f"the mean of the last {RECENT_WEEKS} weeks",
-}
+MODEL = model.MODEL
+TITLES = {MODEL: model.TITLE, **methods.TITLES}
 # The product key of the one series forecast when no order line carries a product id.
 ALL_PRODUCTS = "(all products)"
-SEASON = 52  # weeks in a year
-FEATURES: tuple[str, ...] = (
-    "horizon", "lag_1", "mean_4", "mean_8", "mean_13", "mean_26", "history_mean",
-    "last_year_3", "level_ratio",
-)  # fmt: skip
-PARAMS = {
-    "objective": "count:poisson",
-    "eval_metric": "poisson-nloglik",
-    "tree_method": "hist",
-    "max_depth": 4,
-    "eta": 0.05,
-    "subsample": 0.9,
-    "colsample_bytree": 0.9,
-    "min_child_weight": 5,
-    "seed": 0,
-}
-ROUNDS = 600
-EARLY_STOPPING = 30
+METRIC = "wape"
+
+
+def model_version() -> str:
+    """The model's version: what it is (features, parameters), not what it learnt; the
+    forecast refits every run."""
+    return f"{MODEL}-{version_for(model.FEATURES, model.PARAMS, model.ROUNDS)}"
 
 
 @dataclass
@@ -86,13 +60,14 @@ def week_start(logical_date: date, week: int) -> date:
 def weekly_units(lines: pl.DataFrame, logical_date: date) -> tuple[list[str], np.ndarray]:
     """Units per product and week up to week 0, as (skus, matrix): one row per sku, one column
     per week, oldest first (the last column is week 0). Weeks before a product's first sale
-    are NaN (it was not on sale), weeks after it without sales are 0.
+    are NaN (it was not on sale), weeks after it without sales are 0. The first week is left
+    out when the lines start after its first day and later weeks exist.
 
     `lines` has sku, order_date and quantity (cancelled lines already left out).
     """
+    known = lines.filter(pl.col("order_date") <= logical_date)
     weekly = (
-        lines.filter(pl.col("order_date") <= logical_date)
-        .with_columns(
+        known.with_columns(
             ago=((pl.lit(logical_date) - pl.col("order_date")).dt.total_days() // 7).cast(pl.Int64)
         )
         .group_by("sku", "ago")
@@ -109,93 +84,10 @@ def weekly_units(lines: pl.DataFrame, logical_date: date) -> tuple[list[str], np
     matrix[rows, cols] = weekly.get_column("units").to_numpy()
     first = np.argmax(matrix > 0, axis=1)
     matrix[np.arange(n_weeks)[None, :] < first[:, None]] = np.nan
+    starts = known.get_column("order_date").min()
+    if n_weeks > 1 and starts > week_start(logical_date, 1 - n_weeks):
+        matrix = matrix[:, 1:]
     return skus, matrix
-
-
-def _window_mean(y: np.ndarray, end: int, width: int) -> np.ndarray:
-    """Mean of columns end-width+1 .. end (NaN where none is known)."""
-    start = max(end - width + 1, 0)
-    if end < 0 or start > end:
-        return np.full(y.shape[0], np.nan)
-    window = y[:, start : end + 1]
-    with np.errstate(invalid="ignore"):
-        counts = np.sum(~np.isnan(window), axis=1)
-        return np.where(counts > 0, np.nansum(window, axis=1) / np.maximum(counts, 1), np.nan)
-
-
-def _at(y: np.ndarray, column: int) -> np.ndarray:
-    if 0 <= column < y.shape[1]:
-        return y[:, column]
-    return np.full(y.shape[0], np.nan)
-
-
-def features_at(y: np.ndarray, origin: int, horizon: int) -> np.ndarray:
-    """Feature rows (one per sku) for predicting column origin+horizon from columns up to
-    `origin`, in `FEATURES` order. Only columns <= origin are read."""
-    known = y[:, : origin + 1]
-    mean_8 = _window_mean(known, origin, 8)
-    # Last year's three weeks around the target week, as far as they are known at the origin.
-    last_year_3 = _window_mean(known, min(origin + horizon - SEASON + 1, origin), 3)
-    year_ago_level = _window_mean(known, origin - SEASON, 8)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(year_ago_level > 0, mean_8 / year_ago_level, np.nan)
-    return np.column_stack([
-        np.full(y.shape[0], float(horizon)),
-        _at(known, origin),
-        _window_mean(known, origin, 4), mean_8, _window_mean(known, origin, 13),
-        _window_mean(known, origin, 26), _window_mean(known, origin, origin + 1),
-        last_year_3, np.clip(ratio, 0.2, 5.0),
-    ])  # fmt: skip
-
-
-def seasonal_naive(y: np.ndarray, origin: int, horizon: int) -> np.ndarray:
-    """Units of the same week a year earlier; the last week's units when there is no year."""
-    target = origin + horizon
-    last_year = (
-        _at(y, target - SEASON) if target - SEASON <= origin else np.full(y.shape[0], np.nan)
-    )
-    return np.where(np.isnan(last_year), np.nan_to_num(_at(y, origin)), last_year)
-
-
-def _design(
-    y: np.ndarray, origins: range, horizons: int, last: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows for every origin and horizon whose target column is known (<= `last`), their
-    targets, and each row's target column."""
-    xs, ys, cols = [], [], []
-    for origin in origins:
-        for h in range(1, horizons + 1):
-            target = origin + h
-            if target > last:
-                continue
-            x = features_at(y, origin, h)
-            t = y[:, target]
-            keep = ~np.isnan(t)
-            xs.append(x[keep])
-            ys.append(t[keep])
-            cols.append(np.full(int(keep.sum()), target))
-    if not xs:
-        return np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0, dtype=np.int64)
-    return np.vstack(xs), np.concatenate(ys), np.concatenate(cols)
-
-
-def _fit(
-    x: np.ndarray, y: np.ndarray, stop: np.ndarray, threads: int, rounds: int | None = None
-) -> xgb.Booster:
-    """Boost on the rows not in `stop`, stopping early on those in it, or for `rounds`."""
-    params = {**PARAMS, "nthread": threads}
-    train = xgb.DMatrix(x[~stop], label=y[~stop], feature_names=list(FEATURES))
-    if rounds is not None:
-        return xgb.train(params, train, num_boost_round=rounds)
-    booster = xgb.train(
-        params,
-        train,
-        num_boost_round=ROUNDS,
-        evals=[(xgb.DMatrix(x[stop], label=y[stop], feature_names=list(FEATURES)), "stop")],
-        early_stopping_rounds=EARLY_STOPPING,
-        verbose_eval=False,
-    )
-    return booster[: booster.best_iteration + 1]
 
 
 ROWS_SCHEMA = {
@@ -240,159 +132,134 @@ def _what(level: dict, skus: int, n_weeks: int) -> str:
     return f"{what}; {n_weeks} weeks of history"
 
 
-def _recent_level(y: np.ndarray, origin: int) -> np.ndarray:
-    """The mean weekly units of the `RECENT_WEEKS` weeks up to `origin` (0 where unknown)."""
-    return np.nan_to_num(_window_mean(y, origin, RECENT_WEEKS))
+def _candidates(y: np.ndarray, weeks: int, threads: int) -> dict:
+    """Each method's first origin and, per window origin, its forecaster: the rivals are
+    rules; the model is refit at each origin on the rows whose targets it knew (built once,
+    when first needed)."""
+    found = {}
+    for name in methods.RIVALS:
+        forecast = methods.FORECASTERS[name]
+        found[name] = (methods.first_origin(name, weeks),
+                       lambda origin, forecast=forecast: (lambda o, h: forecast(y, o, h)))
+    design: list[model.Design] = []
+
+    def refit(origin: int):
+        if not design:
+            design.append(model.Design.build(y, weeks))
+        fitted = model.fit(design[0], origin, weeks, threads)
+        return _Refit(fitted, y)
+
+    found[MODEL] = (model.first_origin(weeks), refit)
+    return found
 
 
-def _backtest(y: np.ndarray, cut: int, weeks: int, methods: dict) -> dict[str, np.ndarray]:
-    """Actual units of columns cut+1 .. cut+weeks (the product-weeks on sale) under "actual",
-    and each method's forecast of them from origin `cut` (`methods`: name -> h -> forecast)."""
-    found: dict[str, list[np.ndarray]] = {"actual": [], **{name: [] for name in methods}}
-    for h in range(1, weeks + 1):
-        truth = y[:, cut + h]
-        keep = ~np.isnan(truth)
-        found["actual"].append(truth[keep])
-        for name, predict in methods.items():
-            found[name].append(np.asarray(predict(h), dtype=float)[keep])
-    return {name: np.concatenate(parts) for name, parts in found.items()}
+@dataclass
+class _Refit:
+    """The model refit at an origin, as a forecaster (origin, h) -> units per product."""
+
+    fitted: model.Fitted
+    y: np.ndarray
+
+    def __call__(self, origin: int, horizon: int) -> np.ndarray:
+        return model.predict(self.fitted, self.y, origin, horizon)
 
 
-def _figures(backtest: dict[str, np.ndarray], names: dict[str, str]) -> dict:
-    """MAPE, WAPE and total units of each backtested method, keyed `<prefix>_mape` etc. with
-    the prefixes in `names` (method -> prefix)."""
-    actual = backtest["actual"]
-    figures = {"actual_units": float(actual.sum())}
-    for method, prefix in names.items():
-        figures[f"{prefix}_mape"] = metrics.mape(actual, backtest[method])
-        figures[f"{prefix}_wape"] = metrics.wape(actual, backtest[method])
-        figures[f"{prefix}_units"] = float(backtest[method].sum())
-    return figures
+def _ahead(y: np.ndarray, weeks: int, candidates: dict, result: backtest.Backtest
+           ) -> tuple[dict[str, np.ndarray], int | None]:
+    """The weeks ahead (products x weeks) by every method that can forecast them, the model
+    only when it was backtested, and the model's boosting rounds."""
+    last = y.shape[1] - 1
+    ahead, rounds = {}, None
+    for name, (first, make) in candidates.items():
+        if last < first or (name == MODEL and name not in result.figures):
+            continue
+        forecaster = make(last)
+        ahead[name] = np.column_stack([forecaster(last, h) for h in range(1, weeks + 1)])
+        if isinstance(forecaster, _Refit):
+            rounds = forecaster.fitted.rounds
+    return ahead, rounds
 
 
-def recent_mean(
-    skus: list[str], y: np.ndarray, logical_date: date, weeks: int, note: str,
-    figures: dict | None = None,
-) -> Forecast:
-    """The mean weekly units of the last 13 weeks for every product sold in them: what a
-    shop with too little history gets."""
-    rows = []
-    if len(skus):
-        level = _window_mean(y, y.shape[1] - 1, RECENT_WEEKS)
-        for i in np.flatnonzero(np.nan_to_num(level) > 0):
-            rows += [
-                (skus[i], week_start(logical_date, h), float(level[i]), FALLBACK)
-                for h in range(1, weeks + 1)
-            ]
-    log.info("units forecast: %s", note)
-    return Forecast(rows=_frame(rows, logical_date),
-                    metrics={"skus": len(skus), **(figures or {})}, note=note)
+def _figures(level: dict, y: np.ndarray, skus: int, logical_date: date, weeks: int,
+             result: backtest.Backtest, choice: backtest.Choice, ahead: dict) -> dict:
+    """What `ml.model_runs` records: the history, the windows (named by their first week),
+    every rival's figures, what was left out and why, the strongest rival, what published."""
+    last = y.shape[1] - 1
+    starts = [week_start(logical_date, o + 1 - last).isoformat() for o in result.windows]
+    strongest = choice.strongest_rival
+    return {
+        **level,
+        "history_weeks": last + 1,
+        "skus": skus,
+        "horizon_weeks": weeks,
+        "metric": METRIC,
+        "windows": len(result.windows),
+        "window_step_weeks": backtest.STEP,
+        "window_starts": starts,
+        "backtest_from": min(starts) if starts else None,
+        "actual_units": result.actual_units,
+        "season_known": methods.SEASONAL_LEVEL in ahead,
+        "same_season_windows": len(backtest.same_season(result.windows, last, weeks)),
+        "rivals": {n: f for n, f in result.figures.items() if n != MODEL},
+        "not_backtested": result.not_backtested,
+        "baseline": {"name": strongest, **result.figures[strongest]} if strongest else {},
+        "published": {"name": choice.published,
+                      METRIC: result.figures.get(choice.published, {}).get(METRIC),
+                      "why": choice.why},
+    }
 
 
-def _short_history(
-    skus: list[str], y: np.ndarray, logical_date: date, weeks: int, level: dict, needed: int
-) -> Forecast:
-    """The fallback forecast with its backtest beside the seasonal naive forecast when the
-    weeks allow one: `weeks` weeks to forecast and as many before them."""
-    n_weeks = y.shape[1] if len(skus) else 0
-    figures: dict = {**level, "history_weeks": n_weeks, "weeks_needed": needed,
-                     "chosen": FALLBACK}
-    if not skus:
-        note = f"no order lines up to {logical_date.isoformat()}: nothing to forecast"
-        return recent_mean(skus, y, logical_date, weeks, note, figures)
-    note = (
-        f"{_what(level, len(skus), n_weeks)}, fewer than the {needed} the model needs: "
-        f"forecast by the mean of the last {RECENT_WEEKS} weeks"
-    )
-    last = n_weeks - 1
-    cut = last - weeks
-    backtest = None
-    if n_weeks >= 2 * weeks:
-        backtest = _backtest(y, cut, weeks, {
-            FALLBACK: lambda h: _recent_level(y, cut),
-            BASELINE: lambda h: seasonal_naive(y, cut, h),
-        })
-    if backtest is not None and backtest["actual"].any():
-        figures |= {"backtest_weeks": weeks,
-                    "backtest_from": week_start(logical_date, cut + 1 - last).isoformat(),
-                    **_figures(backtest, {FALLBACK: "recent_mean", BASELINE: "baseline"})}
-        # Before a year of history the seasonal naive forecast is the last week's units.
-        naive = "seasonal naive" if cut + weeks >= SEASON else "last week's units"
-        note += (
-            f" (backtest MAPE {figures['recent_mean_mape']:.3f}; "
-            f"{naive} {figures['baseline_mape']:.3f})"
-        )
+def _note(what: str, figures: dict, result: backtest.Backtest, choice: backtest.Choice) -> str:
+    if not result.windows:
+        tested = "not backtested (too few weeks)"
     else:
-        note += f" (not backtested: that needs {2 * weeks} weeks)"
-    return recent_mean(skus, y, logical_date, weeks, note, figures)
+        scores = ", ".join(
+            f"{result.figures[name][METRIC]:.3f} for {TITLES[name]}"
+            for name in sorted(result.figures, key=lambda n: result.figures[n][METRIC])
+        )
+        tested = (f"backtest WAPE over {len(result.windows)} windows of "
+                  f"{figures['horizon_weeks']} weeks since {figures['backtest_from']}: {scores}")
+    left_out = "; ".join(f"{TITLES[name]}: {why}" for name, why in result.not_backtested.items())
+    if left_out:
+        tested += f" (not backtested: {left_out})"
+    return f"{what}: {tested}; publishes {TITLES[choice.published]}: {choice.why}"
 
 
 def forecast_units(
-    lines: pl.DataFrame, logical_date: date, weeks: int = 8, threads: int = 2
+    lines: pl.DataFrame, logical_date: date, weeks: int = 8, threads: int = 1
 ) -> Forecast:
-    """Backtest on the last `weeks` known weeks, then forecast the next `weeks` weeks for
-    every product sold in the last year (or the shop's total, see `forecast_level`), with the
-    model and the seasonal naive baseline; the recent mean is backtested beside them.
-
-    The backtest trains only on targets before its window; the forecast retrains on every
-    known week with the number of boosting rounds the backtest's early stopping chose.
-    """
+    """Forecast the next `weeks` weeks for every product sold in the last year (or the shop's
+    total, see `forecast_level`) with every method the history allows, backtest them over
+    rolling origins and choose the one to publish (`backtest.choose`)."""
     series, level = forecast_level(lines, logical_date)
     skus, y = weekly_units(series, logical_date)
-    n_weeks = y.shape[1] if len(skus) else 0
-    needed = SEASON + 2 * weeks + 4
-    if n_weeks < needed:
-        return _short_history(skus, y, logical_date, weeks, level, needed)
-    last = n_weeks - 1
-    cut = last - weeks  # the backtest forecasts columns cut+1 .. last from origin `cut`
-    first_origin = 8
-    x_bt, y_bt, col_bt = _design(y, range(first_origin, cut), weeks, last=cut)
-    # The newest `weeks` target weeks before the backtest stop the boosting (a split in time:
-    # rows of neighbouring origins share targets); then the backtest model is refit on every
-    # week before the backtest with that many rounds.
-    rounds = _fit(x_bt, y_bt, col_bt > cut - weeks, threads).num_boosted_rounds()
-    booster = _fit(x_bt, y_bt, np.zeros(len(y_bt), dtype=bool), threads, rounds=rounds)
-
-    backtest = _backtest(y, cut, weeks, {
-        MODEL: lambda h: booster.predict(
-            xgb.DMatrix(features_at(y, cut, h), feature_names=list(FEATURES))),
-        BASELINE: lambda h: seasonal_naive(y, cut, h),
-        FALLBACK: lambda h: _recent_level(y, cut),
-    })
-    figures = {
-        **level,
-        "history_weeks": n_weeks,
-        "backtest_weeks": weeks,
-        "backtest_from": week_start(logical_date, cut + 1 - last).isoformat(),
-        "skus": len(skus),
-        **_figures(backtest, {MODEL: "model", BASELINE: "baseline", FALLBACK: "recent_mean"}),
-        "boosting_rounds": int(rounds),
-    }
-
-    x_all, y_all, _ = _design(y, range(first_origin, last), weeks, last=last)
-    final = _fit(x_all, y_all, np.zeros(len(y_all), dtype=bool), threads, rounds=rounds)
-    selling = np.nansum(y[:, max(last - SEASON + 1, 0) :], axis=1) > 0
-    recent = _recent_level(y, last)
-    rows = []
-    for h in range(1, weeks + 1):
-        start = week_start(logical_date, h)
-        x = features_at(y, last, h)
-        predicted = final.predict(xgb.DMatrix(x, feature_names=list(FEATURES)))
-        naive = seasonal_naive(y, last, h)
-        for i in np.flatnonzero(selling):
-            rows.append((skus[i], start, float(predicted[i]), MODEL))
-            rows.append((skus[i], start, float(naive[i]), BASELINE))
-            rows.append((skus[i], start, float(recent[i]), FALLBACK))
-    # The forecast to use is the one with the best backtest: the model has to beat the
-    # strongest simple rival, not only the seasonal naive forecast.
-    mapes = {MODEL: figures["model_mape"], BASELINE: figures["baseline_mape"],
-             FALLBACK: figures["recent_mean_mape"]}
-    figures["chosen"] = min(mapes, key=mapes.__getitem__)
-    note = (
-        f"{_what(level, len(skus), n_weeks)}: backtest MAPE {figures['model_mape']:.3f} for "
-        f"the model, {figures['baseline_mape']:.3f} for the seasonal naive forecast, "
-        f"{figures['recent_mean_mape']:.3f} for the mean of the last {RECENT_WEEKS} weeks: "
-        f"use {TITLES[figures['chosen']]}"
-    )
+    if not skus:
+        note = f"no order lines up to {logical_date.isoformat()}: nothing to forecast"
+        log.info("units forecast: %s", note)
+        figures = {**level, "history_weeks": 0, "skus": 0, "horizon_weeks": weeks,
+                   "metric": METRIC, "windows": 0, "rivals": {}, "not_backtested": {},
+                   "baseline": {},
+                   "published": {"name": methods.RECENT_MEAN, METRIC: None, "why": note}}
+        return Forecast(rows=_frame([], logical_date), metrics=figures, note=note)
+    last = y.shape[1] - 1
+    candidates = _candidates(y, weeks, threads)
+    result = backtest.run(y, weeks, candidates)
+    ahead, rounds = _ahead(y, weeks, candidates, result)
+    # The model ignores last year while its basis does (before `model.seasonal_from`).
+    blind = {methods.RECENT_MEAN} | ({MODEL} if last < model.seasonal_from(weeks) else set())
+    choice = backtest.choose(result, MODEL, blind, {n: f.sum(axis=0) for n, f in ahead.items()},
+                             last, weeks)
+    figures = _figures(level, y, len(skus), logical_date, weeks, result, choice, ahead)
+    if MODEL in result.figures:
+        figures["candidate"] = {"version": model_version(), "boosting_rounds": rounds,
+                                **result.figures[MODEL]}
+    selling = np.nansum(y[:, max(last - methods.SEASON + 1, 0) :], axis=1) > 0
+    rows = [
+        (skus[i], week_start(logical_date, h), float(forecast[i, h - 1]), name)
+        for name, forecast in ahead.items()
+        for h in range(1, weeks + 1)
+        for i in np.flatnonzero(selling)
+    ]
+    note = _note(_what(level, len(skus), last + 1), figures, result, choice)
     log.info("units forecast: %s", note)
     return Forecast(rows=_frame(rows, logical_date), metrics=figures, note=note)

@@ -30,7 +30,7 @@ RUNS_COLUMNS: dict[str, str] = {
     "note": "varchar",
     "candidate_version": "varchar",  # the version evaluated for promotion, when one was
     "promoted": "boolean",
-    "metric": "varchar",  # the figure promotion compares (auc, spearman, mape)
+    "metric": "varchar",  # the figure promotion compares (auc, spearman; wape, lower is better)
     "model_value": "double",
     "baseline": "varchar",  # the strongest rival on the holdout
     "baseline_value": "double",
@@ -128,10 +128,10 @@ create or replace table ml.forecast (
 
 def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Forecast weekly units per product (or the shop's total, when no order line has a
-    product id) for the next `forecast_weeks` weeks into `ml.forecast` (the model and the
-    seasonal naive forecast, backtested side by side)."""
+    product id) for the next `forecast_weeks` weeks into `ml.forecast`: the model and every
+    simple rival the history allows, backtested over rolling origins; `ml.model_runs` records
+    each one's figures, the strongest rival and the one that publishes."""
     from pipelines.forecast import units
-    from pipelines.ml.registry import version_for
 
     with work_connection(settings) as con:
         lines = con.sql(
@@ -140,33 +140,24 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
         ).pl()
     result = units.forecast_units(lines, logical_date, settings.forecast_weeks, settings.ml_threads)
     figures = result.metrics
-    trained = "model_mape" in figures
-    version = (
-        f"{units.MODEL}-{version_for(units.FEATURES, units.PARAMS, units.ROUNDS)}"
-        if trained
-        else units.FALLBACK
-    )
-    # What scored and its backtest figure (the model's, or the fallback's when backtested),
-    # beside the strongest rival: the better of the seasonal naive forecast and, for the
-    # model, the recent mean.
-    value = figures.get("model_mape" if trained else "recent_mean_mape")
-    rivals = {units.BASELINE: figures.get("baseline_mape")}
-    if trained:
-        rivals[units.FALLBACK] = figures["recent_mean_mape"]
-    rivals = {name: mape for name, mape in rivals.items() if mape is not None}
-    rival = min(rivals, key=rivals.__getitem__) if rivals else None
+    metric = units.METRIC
+    published, baseline = figures["published"], figures["baseline"]
+    candidate = figures.get("candidate")
+    # What published: the model's version, or the rival's name.
+    version = candidate["version"] if published["name"] == units.MODEL else published["name"]
     row = {
         "version": version,
-        "trained": trained,
+        "trained": candidate is not None,
         "scored_rows": result.rows.height,
         "metrics": figures,
         "note": result.note,
-        "candidate_version": version if trained else None,
-        "promoted": figures["chosen"] == units.MODEL if trained else None,
-        "metric": "mape",
-        "model_value": value,
-        "baseline": rival,
-        "baseline_value": rivals.get(rival) if rival else None,
+        "candidate_version": candidate["version"] if candidate else None,
+        "promoted": published["name"] == units.MODEL if candidate else None,
+        "metric": metric,
+        "model_value": candidate[metric] if candidate else None,
+        "baseline": baseline.get("name"),
+        "baseline_value": baseline.get(metric),
+        "published_value": published.get(metric),
     }
     with work_connection(settings) as con:
         _prepare(con)
@@ -182,9 +173,12 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
         "version": version,
         "level": figures.get("level"),
         "rows": result.rows.height,
-        "mape": value,
-        "baseline_mape": figures.get("baseline_mape"),
-        "recent_mean_mape": figures.get("recent_mean_mape"),
+        "published": published["name"],
+        metric: published.get(metric),
+        "strongest_rival": baseline.get("name"),
+        "baseline": baseline.get(metric),
+        "model_wape": row["model_value"],
+        "windows": figures.get("windows"),
         "note": result.note,
     }
     log.info("units forecast: %s", summary)

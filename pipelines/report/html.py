@@ -180,7 +180,8 @@ MODEL_TITLES = {
     "churn": "Churn risk (no order in the next 90 days)",
     "ltv": "Lifetime value (spend in the next year)",
     "lead": "Lead conversion (first order within 60 days)",
-    "forecast_units": "Units per week, next 8 weeks (per product, or the shop's total)",
+    "forecast_units": "Units per week, next 8 weeks (per product, or the shop's total; "
+                      "WAPE, lower is better)",
 }
 
 
@@ -207,23 +208,29 @@ def model_summaries(model_runs: pl.DataFrame, run_id: str) -> list[dict]:
 
 
 def forecast_shown(forecast: pl.DataFrame, model_runs: pl.DataFrame, run_id: str
-                   ) -> tuple[str, pl.DataFrame]:
-    """The forecast the backtest chose (recorded in the run's `forecast_units` metrics as
-    `chosen`), as its name and its weekly units over all products."""
+                   ) -> tuple[str, str, pl.DataFrame]:
+    """The forecast that publishes (recorded in the run's `forecast_units` metrics as
+    `published`, `chosen` in older runs): its name, why it publishes (in words, empty for
+    older runs), and its weekly units over all products."""
     runs = model_runs.filter(pl.col("model") == "forecast_units")
     mine = runs.filter(pl.col("run_id") == run_id)
     latest = (mine if mine.height else runs.sort("as_of_date")).tail(1)
-    chosen = None
-    if latest.height:
-        chosen = json.loads(latest.get_column("metrics")[0] or "{}").get("chosen")
-    if chosen is None:  # a run from before the choice was recorded
-        chosen = "xgboost" if "xgboost" in forecast.get_column("model").to_list() else "recent_mean"
-    return chosen, forecast.filter(pl.col("model") == chosen).select("week_start", "units")
+    figures = json.loads(latest.get_column("metrics")[0] or "{}") if latest.height else {}
+    published = figures.get("published") or {}
+    name = published.get("name") or figures.get("chosen")
+    if name is None:  # a run from before the choice was recorded
+        name = "xgboost" if "xgboost" in forecast.get_column("model").to_list() else "recent_mean"
+    return (name, published.get("why") or "",
+            forecast.filter(pl.col("model") == name).select("week_start", "units"))
 
 
+# Each forecast in plain words, as the report names the one it charts.
 FORECAST_TITLES = {
-    "xgboost": "the model",
-    "seasonal_naive": "the same week last year, which beat the model on the backtest",
+    "xgboost": "the model (XGBoost correcting last year's same weeks scaled by this year's "
+               "level, or the recent weekly mean before a year of history)",
+    "seasonal_level": "last year's same weeks, scaled by how this year's sales compare with "
+                      "last year's",
+    "seasonal_naive": "the same week last year",
     "recent_mean": "the mean of the last 13 weeks",
 }
 
@@ -307,13 +314,13 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         .to_dicts()
     )
     models = model_summaries(data["model_runs"], run_id)
-    chosen, forecast = forecast_shown(data["forecast"], data["model_runs"], run_id)
+    published, why, forecast = forecast_shown(data["forecast"], data["model_runs"], run_id)
     forecast_chart = bar_chart(
         [d.strftime("%d %b") for d in forecast.get_column("week_start")],
         forecast.get_column("units").to_list(),
-        f"Units expected per week (all products), by week start: "
-        f"{FORECAST_TITLES.get(chosen, chosen)}", value_format="{:,.0f}",
+        "Units expected per week (all products), by week start", value_format="{:,.0f}",
     ) if forecast.height else ""
+    forecast_method = FORECAST_TITLES.get(published, published) if forecast.height else ""
     manifest_path = settings.exports_dir / logical_date.isoformat() / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     exports = manifest.get("files", [])
@@ -322,7 +329,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
     html = render(dict(
         date=logical_date.isoformat(), run_id=run_id, kpis=kpis, churn_chart=churn_chart,
         at_risk=at_risk, models=models, exports=exports, published_tables=published_tables,
-        forecast_chart=forecast_chart,
+        forecast_chart=forecast_chart, forecast_method=forecast_method, forecast_why=why,
         personas=persona_cards(data["personas"], currency),
         personas_note=personas_note(data["personas"]),
         currency=currency, revenue_by_currency=data["revenue_by_currency"].to_dicts(),

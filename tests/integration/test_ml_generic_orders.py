@@ -174,7 +174,16 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
     # Two years of orders are enough to learn from: both models train and are measured.
     assert churn["trained"] and ltv["trained"], (churn, ltv)
     assert lead["scored"] == 0 and lead["version"] == "click_level_rate", lead
-    assert forecast["mape"] < forecast["baseline_mape"], forecast
+    # The units forecast publishes the best of its rolling-origin backtest: the model only
+    # when it beats the strongest rival, or what follows last year over a season ahead the
+    # backtest could not judge (the note says which).
+    assert forecast["windows"] >= 3 and forecast["baseline"] is not None, forecast
+    assert forecast["wape"] is not None, forecast
+    if forecast["published"] == "xgboost" and "follow last year" not in forecast["note"]:
+        assert forecast["model_wape"] < forecast["baseline"], forecast
+    if "follow last year" not in forecast["note"]:
+        measured = [v for v in (forecast["baseline"], forecast["model_wape"]) if v is not None]
+        assert forecast["wape"] == min(measured), forecast
     # Product ids in the orders: forecast per product; no CRM export: the lead step says so.
     assert forecast["level"] == "product" and forecast["lacks"] == [], forecast
     assert lead["lacks"] == ["no CRM contacts (HubSpot): no lead scores and no CRM upload file"]
@@ -187,6 +196,8 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
             "where model in ('churn', 'ltv') order by model"
         ).fetchall()
         forecast_rows = con.sql("select count(*) from ml.forecast").fetchall()[0][0]
+        (forecast_run,) = con.sql(
+            "select metrics from ml.model_runs where model = 'forecast_units'").fetchall()[0]
     finally:
         con.close()
     assert counts["churn"] == churn["scored"] > 100
@@ -208,6 +219,12 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
         assert published == max(value, baseline), model
         assert version == (candidate if value > baseline else max(rivals, key=rivals.get))
     assert forecast_rows == forecast["rows"] > 0
+    # Every rival's figure, the strongest rival's name and what published are recorded.
+    recorded = json.loads(forecast_run)
+    rivals = {name: f["wape"] for name, f in recorded["rivals"].items()}
+    assert recorded["baseline"]["name"] == min(rivals, key=rivals.get) == forecast[
+        "strongest_rival"]
+    assert recorded["published"]["name"] == forecast["published"]
     # Orders alone still sort buyers into personas (no visits, email or survey to go on).
     # Orders alone either show persona structure (3-10 personas) or the step says they do not
     # and the RFM segments stand in, one persona per segment present.

@@ -82,10 +82,10 @@ def test_headlines_of_each_kind_of_step():
 
 def test_a_step_that_lacked_an_input_says_which():
     assert headline("forecast_units", {
-        "model": "forecast_units", "version": "recent_mean", "rows": 8, "mape": 0.181,
-        "baseline_mape": 0.304, "lacks": ["the orders carry no product ids: units are forecast "
+        "model": "forecast_units", "version": "recent_mean", "rows": 8, "wape": 0.181,
+        "baseline": 0.304, "lacks": ["the orders carry no product ids: units are forecast "
                                           "for the shop's total, not per product"],
-    }) == ("8 rows by recent_mean; mape 0.181 (baseline 0.304); "
+    }) == ("8 rows by recent_mean; wape 0.181 (baseline 0.304); "
            "lacks: the orders carry no product ids")
     assert headline("score_lead", {"model": "lead", "version": "click_level_rate", "scored": 0,
                                    "lacks": ["no CRM contacts (HubSpot): no lead scores",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from html import unescape
 
 import polars as pl
 import pytest
@@ -130,20 +131,37 @@ def forecast_rows() -> pl.DataFrame:
     })
 
 
-def runs(chosen: str | None) -> pl.DataFrame:
-    metrics = json.dumps({"chosen": chosen} if chosen else {})
+def runs(metrics: dict) -> pl.DataFrame:
     return pl.DataFrame({"run_id": ["r1"], "model": ["forecast_units"],
-                         "as_of_date": [date(2026, 10, 31)], "metrics": [metrics]})
+                         "as_of_date": [date(2026, 10, 31)], "metrics": [json.dumps(metrics)]})
 
 
-@pytest.mark.parametrize(("chosen", "units"), [
-    ("seasonal_naive", [7.0, 9.0]), ("recent_mean", [10.0, 10.0]), ("xgboost", [12.0, 13.0]),
-    (None, [12.0, 13.0]),  # a run from before the choice was recorded: the model
+WHY = "it beats the strongest rival, the mean of the last 13 weeks"
+
+
+@pytest.mark.parametrize(("metrics", "name", "units"), [
+    ({"published": {"name": "seasonal_naive", "wape": 0.2, "why": WHY}}, "seasonal_naive",
+     [7.0, 9.0]),
+    ({"published": {"name": "recent_mean", "wape": 0.2, "why": WHY}}, "recent_mean",
+     [10.0, 10.0]),
+    ({"chosen": "recent_mean"}, "recent_mean", [10.0, 10.0]),  # a run before `published`
+    ({}, "xgboost", [12.0, 13.0]),  # a run from before the choice was recorded: the model
 ])
-def test_the_forecast_chart_shows_the_forecast_the_backtest_chose(chosen, units):
-    name, shown = report.forecast_shown(forecast_rows(), runs(chosen), "r1")
-    assert name == (chosen or "xgboost")
-    assert shown.get_column("units").to_list() == units
+def test_the_forecast_chart_shows_the_forecast_that_publishes(metrics, name, units):
+    shown, why, frame = report.forecast_shown(forecast_rows(), runs(metrics), "r1")
+    assert shown == name
+    assert why == (WHY if "published" in metrics else "")
+    assert frame.get_column("units").to_list() == units
+
+
+def test_the_report_names_the_published_forecast_in_words_and_says_why():
+    page = unescape(text(report.render(context(
+        forecast_chart="<svg></svg>", forecast_method=report.FORECAST_TITLES["seasonal_level"],
+        forecast_why="the backtest never reached those weeks a year ago"))))
+    assert ("Forecast by last year's same weeks, scaled by how this year's sales compare with "
+            "last year's. Why this one: the backtest never reached those weeks a year ago.") in page
+    assert ESCAPED in report.render(context(forecast_chart="<svg></svg>",
+                                            forecast_method="x", forecast_why=HOSTILE))
 
 
 def test_export_warnings_are_listed_above_the_exports_and_escaped():
