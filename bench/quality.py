@@ -50,6 +50,18 @@ def hazard_churn_probability(
     return 1 - alive * purchase_rate / total * (1 - np.exp(-total * horizon_days))
 
 
+def published_version(published: Path, model: str) -> str:
+    """What scored `model` in the published run: a model version, or the rival that beat it
+    on the holdout (then "the model's" figure below is that rival's)."""
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        rows = con.sql("select version from ml.model_runs where model = ? "
+                       "order by as_of_date desc limit 1", params=[model]).fetchall()
+    finally:
+        con.close()
+    return rows[0][0] if rows else "none"
+
+
 def _features_on(work: Path, day: date) -> pl.DataFrame:
     """The day's customer features with BG/NBD + Gamma-Gamma, as the models' rivals read them."""
     from pipelines.ml.features import read_features, with_btyd
@@ -113,6 +125,7 @@ def churn_auc(published: Path, work: Path, truth: Path, end: datetime) -> dict:
     return {
         "customers": joined.height,
         "model_auc": float(roc_auc_score(y, joined.get_column("churn_probability").to_numpy())),
+        "published": published_version(published, "churn"),
         "rivals": rivals,
         "recency_auc": rivals["recency_rule"],
         "oracle_auc": float(roc_auc_score(y, joined.get_column("oracle").to_numpy())),
@@ -143,6 +156,7 @@ def ltv_spearman(published: Path, work: Path, truth: Path, day: date) -> dict:
     return {
         "customers": joined.height,
         "model_spearman": float(spearmanr(actual, joined.get_column("score")).statistic),
+        "published": published_version(published, "ltv"),
         "rivals": rivals,
         "bgnbd_spearman": rivals["bgnbd_gamma_gamma"],
         "model_total": float(joined.get_column("score").sum()),
@@ -189,6 +203,7 @@ def lead_auc(published: Path, work: Path, truth: Path, day: date,
         "leads": joined.height,
         "converted": int(y.sum()),
         "model_auc": float(roc_auc_score(y, joined.get_column("score").to_numpy())),
+        "published": published_version(published, "lead"),
         "click_level_auc": float(roc_auc_score(y, joined.get_column("click_rate").to_numpy())),
         "logistic_auc": float(roc_auc_score(y, joined.get_column("logistic").to_numpy())),
     }

@@ -38,8 +38,11 @@ def test_the_verdict_names_the_strongest_rival_and_says_when_the_model_loses():
     assert strongest(rivals) == ("bgnbd_p_alive", 0.74)
     rows = _rival_rows("churn AUC", 0.72, rivals)
     assert rows[-1] == (
-        "| churn AUC: strongest rival bgnbd_p_alive | the model LOSES to it by 0.020 |")
-    assert _rival_rows("churn AUC", 0.80, rivals)[-1].endswith("the model beats it by 0.060 |")
+        "| churn AUC: strongest rival bgnbd_p_alive | the published scores LOSE to it by 0.020 |")
+    assert _rival_rows("churn AUC", 0.80, rivals)[-1].endswith(
+        "the published scores beat it by 0.060 |")
+    assert _rival_rows("churn AUC", 0.74, rivals)[-1].endswith(
+        "the published scores are this rival's |")
     assert len(rows) == 4
 
 
