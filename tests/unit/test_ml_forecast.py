@@ -286,16 +286,26 @@ def test_a_forecast_blind_to_last_year_does_not_publish_over_a_season_the_backte
 
 
 def test_over_a_season_the_backtest_reached_the_flat_forecast_must_have_won_there_too():
-    # last = 103: last year's weeks ahead are 52-59, which the windows at 51 and 55 overlap.
-    windows = [95 - 4 * k for k in range(12)]
-    lost_there = season_backtest(windows, [0.2] * 9 + [0.3, 0.4, 0.4], [0.25] * 12)
+    # last = 103: last year's weeks ahead are 52-59, which the windows at 47, 51 and 55 overlap.
+    windows = [95 - 4 * k for k in range(13)]
+    lost_there = season_backtest(windows, [0.2] * 10 + [0.3, 0.4, 0.4], [0.25] * 13)
     choice = backtest.choose(lost_there, "xgboost", {"recent_mean"}, AHEAD, 103, 8)
     assert choice.published == "seasonal_level"
-    assert "over those weeks a year ago (2 windows) it scored 0.400" in choice.why
-    won_there = season_backtest(windows, [0.2] * 12, [0.25] * 12)
+    assert "over those weeks a year ago (3 windows) it scored 0.367" in choice.why
+    won_there = season_backtest(windows, [0.2] * 13, [0.25] * 13)
     choice = backtest.choose(won_there, "xgboost", {"recent_mean"}, AHEAD, 103, 8)
     assert choice.published == "recent_mean"
-    assert "it also scored best over those weeks a year ago (2 windows)" in choice.why
+    assert "it also scored best over those weeks a year ago (3 windows)" in choice.why
+
+
+def test_two_windows_of_last_years_season_do_not_vouch_for_a_flat_forecast():
+    # Windows at 51 and 55 only: the flat forecast won there, on too little to judge it.
+    windows = [95 - 4 * k for k in range(12)]
+    won_there = season_backtest(windows, [0.2] * 12, [0.25] * 12)
+    choice = backtest.choose(won_there, "xgboost", {"recent_mean"}, AHEAD, 103, 8)
+    assert choice.published == "seasonal_level"
+    assert ("the backtest reached those weeks a year ago in 2 windows, fewer than the 3 that "
+            "judge a method") in choice.why
 
 
 def test_a_short_history_gets_fewer_windows_and_no_seasonal_rival_and_says_why():
