@@ -123,13 +123,24 @@ def _published_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list
 
 def psi(previous: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
     """Population stability index of `current` against `previous`, on `previous`'s quantile
-    bins. Under 0.1 is stable, 0.1-0.25 a shift worth a look, over 0.25 a real change."""
-    edges = np.unique(np.quantile(previous, np.linspace(0, 1, bins + 1)))
-    if len(edges) < 3:
-        edges = np.array([previous.min() - 1e-9, previous.max() + 1e-9])
-    edges[0], edges[-1] = -np.inf, np.inf
-    expected = np.histogram(previous, edges)[0] / max(len(previous), 1)
-    actual = np.histogram(current, edges)[0] / max(len(current), 1)
+    bins. Under 0.1 is stable, 0.1-0.25 a shift worth a look, over 0.25 a real change.
+
+    A score of a few levels on both days, as many of each (a rule's rates, such as the lead
+    model's click-level rival, which re-estimates its rates every day), is compared by the share
+    of people at each level, levels matched by rank: a rate moving across a bin edge is not a
+    change in who is scored how."""
+    before, now = np.unique(previous), np.unique(current)
+    if len(before) <= bins and len(now) == len(before):
+        expected = np.bincount(np.searchsorted(before, previous), minlength=len(before))
+        actual = np.bincount(np.searchsorted(now, current), minlength=len(now))
+        expected, actual = expected / max(len(previous), 1), actual / max(len(current), 1)
+    else:
+        edges = np.unique(np.quantile(previous, np.linspace(0, 1, bins + 1)))
+        if len(edges) < 3:
+            edges = np.array([previous.min() - 1e-9, previous.max() + 1e-9])
+        edges[0], edges[-1] = -np.inf, np.inf
+        expected = np.histogram(previous, edges)[0] / max(len(previous), 1)
+        actual = np.histogram(current, edges)[0] / max(len(current), 1)
     eps = 1e-4
     expected, actual = np.clip(expected, eps, None), np.clip(actual, eps, None)
     return float(np.sum((actual - expected) * np.log(actual / expected)))

@@ -325,7 +325,8 @@ def add_report_tables(settings: Settings, people: pl.DataFrame) -> None:
         con.execute("create schema reports")
         con.execute("create table reports.rpt_daily_sales (order_date date, currency varchar, "
                     "revenue decimal(18, 2), guest_revenue decimal(18, 2), orders bigint, "
-                    "guest_orders bigint, credit_notes bigint)")
+                    "guest_orders bigint, credit_notes bigint, reporting_currency varchar, "
+                    "revenue_reporting decimal(18, 2), guest_revenue_reporting decimal(18, 2))")
         con.execute("create schema meta")
         con.execute("create table meta.runs as select 'r1' as run_id, '[]' as tables, "
                     "now() as published_at")

@@ -22,6 +22,15 @@ def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift():
     assert psi(before, np.clip(before + 0.3, 0, 1)) > 0.25
 
 
+def test_a_score_of_a_few_levels_drifts_by_who_holds_each_level_not_by_the_levels_values():
+    # The click-level rival: three rates, re-estimated each day.
+    before = np.repeat([0.012, 0.049, 0.21], [800, 150, 50])
+    moved_rates = np.repeat([0.013, 0.047, 0.19], [800, 150, 50])  # 1.30 on value bins
+    assert psi(before, moved_rates) == pytest.approx(0.0, abs=1e-9)
+    shifted = np.repeat([0.013, 0.051, 0.19], [500, 300, 200])
+    assert psi(before, shifted) > 0.25
+
+
 def test_row_count_ratio_is_against_the_median_of_trailing_publishes():
     history = PublishedHistory(row_counts={"marts.t": [100, 1000, 90, 110, 100]})
     frame = pl.DataFrame({"x": range(40)})

@@ -12,7 +12,8 @@ CUSTOMERS = pl.DataFrame({"revenue": [100.0, 50.0]})
 
 def sales(revenue: float, guest_revenue: float, guest_orders: int) -> pl.DataFrame:
     return pl.DataFrame({"revenue": [revenue], "guest_revenue": [guest_revenue],
-                         "orders": [40], "guest_orders": [guest_orders], "credit_notes": [3]})
+                         "orders": [40], "guest_orders": [guest_orders], "credit_notes": [3],
+                         "unconverted": [0]})
 
 
 def test_revenue_is_every_order_and_the_guest_share_is_of_it():
@@ -28,4 +29,5 @@ def test_no_share_of_a_loss():
 
 def test_without_the_sales_table_the_customers_revenue_and_no_guest_figure():
     kpis = sales_kpis(pl.DataFrame(), CUSTOMERS)
-    assert kpis == {"revenue": 150.0, "guest_orders": 0, "guest_share": None, "credit_notes": 0}
+    assert kpis == {"revenue": 150.0, "converted": True, "guest_orders": 0, "guest_share": None,
+                    "credit_notes": 0}
