@@ -139,3 +139,12 @@ def test_no_cell_comes_out_starting_like_a_formula(text):
     assert out in (text, "'" + text)
     frame = neutralise_frame(pl.DataFrame({"c": [text]}))
     assert frame.get_column("c")[0] == out
+
+
+def test_the_old_name_of_the_audiences_setting_is_refused_naming_the_new_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("MARKETING_SEGMENTS_FILE", str(tmp_path / "mine.yml"))
+    with pytest.raises(ValueError, match="renamed MARKETING_AUDIENCES_FILE"):
+        Settings.from_env()
+    monkeypatch.delenv("MARKETING_SEGMENTS_FILE")
+    monkeypatch.setenv("MARKETING_AUDIENCES_FILE", str(tmp_path / "mine.yml"))
+    assert Settings.from_env().audiences_file == tmp_path / "mine.yml"
