@@ -4,7 +4,8 @@ Written to `truth/`: `customers.parquet` (one row per person: hidden persona, tr
 consent and the outcomes after the current end date), `identifiers.parquet` (every
 identifier the landing files show and the person or people behind it: a household's landline
 and a company's mailbox belong to several), `ad_response.parquet` (the true response
-curve of every ad set) and `defects.parquet` (every injected defect). The "as of" columns are
+curve of every ad set), `ad_attribution.parquet` (every order and lead a Meta ad click really
+brought within the 7-day click window) and `defects.parquet` (every injected defect). The "as of" columns are
 relative to the world's current end date and are rewritten when the world is continued.
 """
 
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 CUSTOMERS_FILE = "customers.parquet"
 IDENTIFIERS_FILE = "identifiers.parquet"
 AD_RESPONSE_FILE = "ad_response.parquet"
+AD_ATTRIBUTION_FILE = "ad_attribution.parquet"
 DEFECTS_FILE = "defects.parquet"
 IDENTIFIER_TYPES: tuple[str, ...] = (
     "email", "mailchimp_email_raw", "shop_customer_id", "shopify_order_email", "phone_raw",
@@ -301,6 +303,49 @@ def ad_response(t: Tables) -> pl.DataFrame:
     )
 
 
+def ad_attribution(t: Tables, date: dt.date) -> pl.DataFrame:
+    """Every conversion a Meta ad click really brought, known by the end of `date`: one row
+    per order (kind "purchase") or wholesale form (kind "lead") with the person's last ad
+    click in the 7 days before it. Columns: kind, campaign_id, adset_id, ad_id, click_date,
+    converted_at (UTC), order_number (the order's number in the shop's export, 1001 up; null
+    for a lead), value (order total in the shop's currency before refunds; 0 for a lead),
+    refund (refunded so far), is_cancelled, is_test. What the pipeline's reconciliation
+    should find, had it every click and every identity."""
+    w = t.window
+    as_of = _as_of(w, date)
+    att = t.attribution.filter(pl.col("ts") < as_of)
+    orders = t.orders.select(
+        pl.col("order_idx"),
+        pl.col("test").alias("is_test"),
+        ((pl.col("cancel_ts") >= 0) & (pl.col("cancel_ts") < as_of)).alias("is_cancelled"),
+        pl.when((pl.col("refund_ts") >= 0) & (pl.col("refund_ts") < as_of))
+        .then(pl.col("refund")).otherwise(0).alias("refund_cents"),
+    )
+    ids = t.ads.select("ad_idx", "ad_id", "adset_idx").join(
+        t.adsets.select("adset_idx", "adset_id", "campaign_id"), on="adset_idx", how="left"
+    )
+    start = dt.datetime(w.date_of(0).year, w.date_of(0).month, w.date_of(0).day)
+    return (
+        att.join(ids, on="ad_idx", how="left")
+        .join(orders, on="order_idx", how="left")
+        .sort("ts", "order_idx")
+        .select(
+            pl.when(pl.col("kind") == 0).then(pl.lit("purchase")).otherwise(pl.lit("lead"))
+            .alias("kind"),
+            "campaign_id", "adset_id", "ad_id",
+            (pl.lit(start) + pl.duration(days=pl.col("click_day"))).dt.date()
+            .alias("click_date"),
+            pl.from_epoch("ts", time_unit="s").alias("converted_at"),
+            pl.when(pl.col("order_idx") >= 0).then(pl.col("order_idx") + 1001)
+            .alias("order_number"),
+            (pl.col("value_cents") / 100).alias("value"),
+            (pl.col("refund_cents").fill_null(0) / 100).alias("refund"),
+            pl.col("is_cancelled").fill_null(False),
+            pl.col("is_test").fill_null(False),
+        )
+    )  # fmt: skip
+
+
 def write_truth(
     directory: Path,
     t: Tables,
@@ -309,7 +354,7 @@ def write_truth(
     orders_format: str,
     defects: pl.DataFrame,
 ) -> dict[str, int]:
-    """Write the four truth tables into `directory` as of the end of `date`; returns rows
+    """Write the five truth tables into `directory` as of the end of `date`; returns rows
     written per table."""
     directory.mkdir(parents=True, exist_ok=True)
     customers = truth_customers(t, hazard, date)
@@ -318,6 +363,8 @@ def write_truth(
     customers.write_parquet(directory / CUSTOMERS_FILE)
     identifiers.write_parquet(directory / IDENTIFIERS_FILE)
     response.write_parquet(directory / AD_RESPONSE_FILE)
+    attribution = ad_attribution(t, date)
+    attribution.write_parquet(directory / AD_ATTRIBUTION_FILE)
     defects.write_parquet(directory / DEFECTS_FILE)
     logger.info("truth as of %s: %d people, %d identifiers, %d defects", date,
                 customers.height, identifiers.height, defects.height)  # fmt: skip
@@ -325,5 +372,6 @@ def write_truth(
         "truth_customers": customers.height,
         "truth_identifiers": identifiers.height,
         "truth_ad_sets": response.height,
+        "truth_ad_conversions": attribution.height,
         "truth_defects": defects.height,
     }

@@ -346,6 +346,26 @@ def test_ad_response_truth(w: sw.SimWorld) -> None:
     assert (response["kappa_usd_per_day"] > 0).all()
 
 
+def test_ad_attribution_truth_is_what_the_ads_brought(w: sw.SimWorld) -> None:
+    # Every conversion names a real ad of the plan and falls in the 7 days after its click;
+    # every order is one the shop exported, at the value it exported.
+    att = sw.truth(w, "ad_attribution")
+    ads = sw.truth(w, "ad_response")
+    assert att.height > 0 and set(att["kind"]) == {"purchase", "lead"}
+    assert set(att["adset_id"]) <= set(ads["adset_id"])
+    lag = (att["converted_at"].dt.date() - att["click_date"]).dt.total_days()
+    assert lag.min() >= 0 and lag.max() <= 7
+    orders = pl.read_parquet(w.truth / "state" / "orders.parquet")
+    bought = att.filter(pl.col("kind") == "purchase").join(
+        orders.select((pl.col("order_idx") + 1001).alias("order_number"), "total"),
+        on="order_number", how="left",
+    )
+    assert bought["total"].null_count() == 0
+    assert (bought["value"] * 100 - bought["total"]).abs().max() < 0.5
+    leads = att.filter(pl.col("kind") == "lead")
+    assert leads["order_number"].null_count() == leads.height and (leads["value"] == 0).all()
+
+
 def test_truth_is_as_of_the_current_end_date(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     simulate(settings, scale="xs", seed=9, end_date=END, history_days=30, max_days=2)
