@@ -5,8 +5,9 @@ consent and the outcomes after the current end date), `identifiers.parquet` (eve
 identifier the landing files show and the person or people behind it: a household's landline
 and a company's mailbox belong to several), `ad_response.parquet` (the true response
 curve of every ad set), `ad_attribution.parquet` (every order and lead a Meta ad click really
-brought within the 7-day click window) and `defects.parquet` (every injected defect). The "as of" columns are
-relative to the world's current end date and are rewritten when the world is continued.
+brought within the 7-day click window) and `defects.parquet` (every injected defect). The
+"as of" columns are relative to the world's current end date and are rewritten when the world
+is continued.
 """
 
 from __future__ import annotations
