@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from statistics import mean
 
-from bench import commit, quality
+from bench import ads_budget, commit, quality
 from bench.__main__ import DAY, daily_run, empty_home, world
 from pipelines.config import REPO_ROOT, Settings
 
@@ -36,6 +36,9 @@ COLUMNS = (
     ("units WAPE seasonal level", "forecast", "seasonal_level_wape"),
     ("units WAPE seasonal naive", "forecast", "seasonal_naive_wape"),
     ("units WAPE recent mean", "forecast", "recent_mean_wape"),
+    ("budget share of oracle", "ads", "share_of_oracle"),
+    ("budget beats today", "ads", "beats_current"),
+    ("budget mROAS Spearman", "ads", "spearman"),
 )
 
 
@@ -56,6 +59,7 @@ def quality_of(scale: str, seed: int) -> dict:
         "lead": quality.lead_auc(settings.published_db, settings.work_db, truth, DAY,
                                 settings.lead_click_levels),
         "forecast": quality.forecast_backtest(settings.published_db),
+        "ads": ads_budget.seed_quality(root, settings.work_db, DAY),
     }
     shutil.rmtree(home)
     return result

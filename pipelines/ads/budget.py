@@ -69,31 +69,66 @@ def expected_return(curves: list[Curve], value: np.ndarray, spend: np.ndarray) -
     return float(sum(v * c.response(s) for c, v, s in zip(curves, value, spend, strict=True)))
 
 
-def allocate(curves: list[Curve], value: np.ndarray, bounds: Bounds) -> np.ndarray:
+def allocate(curves: list[Curve], value: np.ndarray, bounds: Bounds,
+             start: np.ndarray | None = None) -> np.ndarray:
     """The daily budgets within `bounds` that maximise the expected return.
 
     Greedy marginal allocation (each increment to the ad set it earns most in) handles
-    S-shaped curves that a local solver would stall on at zero; SLSQP then polishes the result
-    to the continuous optimum, kept only when it is better."""
+    concave curves exactly; S-shaped ones (alpha > 1) can strand it below an ad set's steep
+    part, so SLSQP polishes from the greedy result, from `start` (today's budgets, clipped
+    into the bounds and scaled to the total) and from an even split, and the best wins."""
     value = np.asarray(value, dtype=float)
+    candidates = [_greedy(curves, value, bounds)]
+    for seed in (start, (bounds.lower + bounds.upper.clip(max=bounds.total)) / 2):
+        if seed is not None:
+            candidates.append(_feasible(np.asarray(seed, dtype=float), bounds))
+    polished = [_polish(curves, value, bounds, c) for c in candidates]
+    return max(candidates + polished, key=lambda s: expected_return(curves, value, s))
+
+
+def _feasible(spend: np.ndarray, bounds: Bounds) -> np.ndarray:
+    """`spend` moved into the bounds with the total met (scaled, then the rest spread)."""
+    spend = np.clip(spend, bounds.lower, bounds.upper)
+    for _ in range(50):
+        gap = bounds.total - spend.sum()
+        if abs(gap) < 1e-9:
+            break
+        room = (bounds.upper - spend) if gap > 0 else (spend - bounds.lower)
+        if room.sum() <= 0:
+            break
+        spend = np.clip(spend + np.sign(gap) * room * min(abs(gap) / room.sum(), 1.0),
+                        bounds.lower, bounds.upper)
+    return spend
+
+
+def _greedy(curves: list[Curve], value: np.ndarray, bounds: Bounds) -> np.ndarray:
     spend = bounds.lower.copy()
     left = bounds.total - spend.sum()
     step = left / GREEDY_STEPS if left > 0 else 0.0
-    if step > 0:
-        def gain(s: np.ndarray) -> np.ndarray:
-            nxt = np.minimum(s + step, bounds.upper)
-            return np.array([v * (c.response(b) - c.response(a)) for c, v, a, b
-                             in zip(curves, value, s, nxt, strict=True)])
-        for _ in range(GREEDY_STEPS):
-            room = bounds.upper - spend
-            if left <= 1e-9 or not np.any(room > 1e-9):
-                break
-            g = np.where(room > 1e-9, gain(spend), -np.inf)
-            i = int(np.argmax(g))
-            add = min(step, room[i], left)
-            spend[i] += add
-            left -= add
-    polished = optimize.minimize(
+    if step <= 0:
+        return spend
+
+    def gain(s: np.ndarray) -> np.ndarray:
+        nxt = np.minimum(s + step, bounds.upper)
+        return np.array([v * (c.response(b) - c.response(a)) for c, v, a, b
+                         in zip(curves, value, s, nxt, strict=True)])
+
+    for _ in range(GREEDY_STEPS):
+        room = bounds.upper - spend
+        if left <= 1e-9 or not np.any(room > 1e-9):
+            break
+        g = np.where(room > 1e-9, gain(spend), -np.inf)
+        i = int(np.argmax(g))
+        add = min(step, room[i], left)
+        spend[i] += add
+        left -= add
+    return spend
+
+
+def _polish(curves: list[Curve], value: np.ndarray, bounds: Bounds,
+            spend: np.ndarray) -> np.ndarray:
+    """SLSQP from `spend`; `spend` itself when the solver fails or leaves the bounds."""
+    result = optimize.minimize(
         lambda s: -expected_return(curves, value, s),
         spend,
         jac=lambda s: -np.array([v * c.marginal(x) for c, v, x
@@ -102,9 +137,7 @@ def allocate(curves: list[Curve], value: np.ndarray, bounds: Bounds) -> np.ndarr
         bounds=list(zip(bounds.lower, bounds.upper, strict=True)),
         constraints=[{"type": "eq", "fun": lambda s: s.sum() - bounds.total}],
     )
-    candidate = np.clip(polished.x, bounds.lower, bounds.upper)
-    if (polished.success and abs(candidate.sum() - bounds.total) < 1e-6 * max(bounds.total, 1)
-            and expected_return(curves, value, candidate)
-            > expected_return(curves, value, spend)):
+    candidate = np.clip(result.x, bounds.lower, bounds.upper)
+    if result.success and abs(candidate.sum() - bounds.total) < 1e-6 * max(bounds.total, 1):
         return candidate
     return spend

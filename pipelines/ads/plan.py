@@ -136,7 +136,7 @@ def build_plan(daily: pl.DataFrame, adsets: pl.DataFrame, values: pl.DataFrame,
     current = np.array([r["current_daily_budget"] for r in planned])
     if planned:
         bounds = plan_bounds(current, settings.budget, kept=kept, where=where)
-        recommended = np.round(allocate(curves, worth, bounds), 2)
+        recommended = np.round(allocate(curves, worth, bounds, start=current), 2)
     else:
         bounds = Bounds(np.zeros(0), np.zeros(0), 0.0)
         recommended = np.zeros(0)
