@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipelines.ads.response import Curve
 
 
 @dataclass(frozen=True)
 class Bid:
-    target_cpa: float
-    target_roas: float
+    target_cpa: float | None
+    target_roas: float | None
     marginal_cpa: float
 
 
@@ -33,6 +35,9 @@ def suggest(curve: Curve, spend: float, value_per_conversion: float,
     marginal_cpa = 1.0 / marginal if marginal > 0 else float("inf")
     ceiling = max(customer_value, value_per_conversion)
     target_cpa = min(marginal_cpa, ceiling) if ceiling > 0 else marginal_cpa
-    target_roas = value_per_conversion / target_cpa if target_cpa > 0 else 0.0
-    return Bid(target_cpa=round(target_cpa, 2), target_roas=round(target_roas, 3),
+    if not np.isfinite(target_cpa) or target_cpa <= 0:
+        # A flat curve with nothing to lose: no conversion is worth bidding for.
+        return Bid(target_cpa=None, target_roas=None, marginal_cpa=marginal_cpa)
+    return Bid(target_cpa=round(target_cpa, 2),
+               target_roas=round(value_per_conversion / target_cpa, 3),
                marginal_cpa=marginal_cpa)

@@ -213,6 +213,8 @@ def _sentence(row: dict, recommended: float, bid: bids.Bid) -> str:
         verb = "Raise" if change > 0 else "Cut"
         move = (f"{verb} {name} from {current:,.2f} to {recommended:,.2f}/day "
                 f"({change:+,.2f})")
+    if bid.target_cpa is None:
+        return f"{move}."
     return f"{move}; bid a cost per result of at most {bid.target_cpa:,.2f}."
 
 

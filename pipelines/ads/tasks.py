@@ -40,8 +40,9 @@ with named as (
     from {CONVERSIONS} group by adset_id
 ),
 objectives as (
+    -- The contract's fct_ad_conversions has no objective: the Insights rows carry it.
     select adset_id, arg_max(objective, date_day) as objective
-    from marts.fct_ad_performance group by adset_id
+    from staging.stg_meta_ads__insights group by adset_id
 )
 select named.*, objectives.objective
 from named left join objectives using (adset_id)
@@ -69,7 +70,7 @@ def conversion_values(con: duckdb.DuckDBPyConnection, daily: pl.DataFrame,
            else "(select null::varchar as customer_key, null::double as ltv)")
     lead = ("(select customer_key, score as p_order from ml.scores where model = 'lead')"
             if scores else "(select null::varchar as customer_key, null::double as p_order)")
-    per_set = con.execute(f"""
+    per_set = con.sql(f"""
         with credited as (
             select * from {ATTRIBUTED} where cast(click_date as date) between ? and ?
         ),
@@ -102,7 +103,7 @@ def conversion_values(con: duckdb.DuckDBPyConnection, daily: pl.DataFrame,
         left join {lead} as p using (customer_key)
         left join first_orders as f using (customer_key)
         group by c.adset_id
-    """, [start, end]).pl()
+    """, params=[start, end]).pl()
     totals = daily.group_by("adset_id").agg(pl.col("value").sum(), pl.col("purchases").sum())
     frame = adsets.select("adset_id", "objective").join(totals, on="adset_id", how="left") \
         .join(per_set, on="adset_id", how="left")
@@ -131,9 +132,9 @@ def read_inputs(con: duckdb.DuckDBPyConnection, settings: AdsSettings, as_of: da
                 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The daily reconciled ad days, the ad sets and their conversion values."""
     start = as_of - timedelta(days=settings.fit.history_days - 1)
-    daily = con.execute(DAILY_SQL, [start, as_of]).pl().with_columns(
+    daily = con.sql(DAILY_SQL, params=[start, as_of]).pl().with_columns(
         pl.col("date_day").cast(pl.Date))
-    adsets = con.execute(ADSETS_SQL).pl()
+    adsets = con.sql(ADSETS_SQL).pl()
     values = conversion_values(con, daily, adsets, start, as_of)
     return daily, adsets, values
 

@@ -132,3 +132,8 @@ def test_plan_keeps_an_ad_set_without_enough_data_and_plans_the_rest() -> None:
     assert result.value_change > 0
     assert set(plan["kpi"]) == {"conversions"}
     assert plan["recommendation"].str.contains(r"^(Raise|Cut|Keep) ").all()
+
+
+def test_a_flat_curve_gets_no_bid() -> None:
+    bid = bids.suggest(Curve(0.0, 50.0, 1.0), 50.0, value_per_conversion=0.0, customer_value=0.0)
+    assert bid.target_cpa is None and bid.target_roas is None
