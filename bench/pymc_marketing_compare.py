@@ -66,11 +66,13 @@ def fit(directory: Path) -> None:
     mmm.fit(days[["date_day", *channels]], days["purchases"], chains=2, cores=2, draws=500,
             tune=500, random_seed=1, progressbar=False)
     seconds = time.perf_counter() - start
+    print(f"fit seconds: {seconds:.1f}", flush=True)
     scale = np.asarray(mmm.channel_scale) if hasattr(mmm, "channel_scale") else 1.0
 
     def steady(level: np.ndarray) -> np.ndarray:
         """Posterior-mean conversions per day per channel at a steady daily spend `level`."""
-        data = np.tile(level, (60, 1)) / scale
+        # The model's date coordinate is fixed to the fitted days: a steady year of spend.
+        data = np.tile(level, (len(days), 1)) / scale
         out = mmm.channel_contribution_forward_pass(data)
         return np.asarray(out).mean(axis=(0, 1))[-1]
 
