@@ -92,7 +92,7 @@ weeks as (
 ),
 
 first_week as (
-    select min(week_start) as week_start from weeks
+    select min(week_start) as first_week_start from weeks
 ),
 
 final as (
@@ -107,7 +107,7 @@ final as (
         cast(channels.revenue as decimal(18, 2)) as revenue,
         cast(coalesce(shop.shop_orders, 0) as bigint) as shop_orders,
         cast(coalesce(shop.shop_revenue, 0) as decimal(18, 2)) as shop_revenue,
-        cast(date_diff('day', first_week.week_start, channels.week_start) / 7 as integer)
+        cast(date_diff('day', first_week.first_week_start, channels.week_start) / 7 as integer)
             as trend,
         sin(2 * pi() * dayofyear(channels.week_start) / 365.25) as season_sin,
         cos(2 * pi() * dayofyear(channels.week_start) / 365.25) as season_cos
