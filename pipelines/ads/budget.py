@@ -46,8 +46,9 @@ def plan_bounds(current: np.ndarray, budget: Budget, kept: float = 0.0,
         upper = np.minimum(upper, current * (1.0 + budget.max_change_per_week))
     total = (float(current.sum()) if budget.total_per_day is None
              else budget.total_per_day - kept)
-    named = (f"budget.total_per_day {budget.total_per_day or 'null (today: %.2f)' % (current.sum() + kept)}"  # noqa: E501
-             f", min_per_adset {budget.min_per_adset}, max_per_adset {budget.max_per_adset}, "
+    today = f"null (today: {current.sum() + kept:.2f})"
+    named = (f"budget.total_per_day {budget.total_per_day or today}, "
+             f"min_per_adset {budget.min_per_adset}, max_per_adset {budget.max_per_adset}, "
              f"max_change_per_week {budget.max_change_per_week}")
     if np.any(lower > upper + 1e-9):
         i = int(np.argmax(lower - upper))

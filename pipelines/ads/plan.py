@@ -12,6 +12,7 @@ Inputs:
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,8 +20,8 @@ import numpy as np
 import polars as pl
 
 from pipelines.ads import bids
-from pipelines.ads.budget import Bounds, allocate, expected_return, plan_bounds
-from pipelines.ads.response import Curve, Fit, fit_curve
+from pipelines.ads.budget import Bounds, allocate, plan_bounds
+from pipelines.ads.response import Fit, fit_curve
 from pipelines.ads.settings import AdsSettings
 
 # Objectives whose return is conversions the shop or CRM records; the others (awareness,
@@ -121,9 +122,9 @@ def build_plan(daily: pl.DataFrame, adsets: pl.DataFrame, values: pl.DataFrame,
             reason = (f"{conversions:.0f} {column} in the last {fit.history_days} days, "
                       f"fewer than the {fit.min_conversions} a curve needs")
         if reason is None:
+            # The draws' seed comes from the ad set, so a rerun gives the same intervals.
             fits[adset_id] = fit_curve(days["spend"].to_numpy(), days[column].to_numpy(),
-                                       seed=int(adset_id[-6:]) if adset_id[-6:].isdigit()
-                                       else 0)
+                                       seed=zlib.crc32(adset_id.encode()))
         row["reason"] = reason
         rows.append(row)
 
@@ -176,7 +177,7 @@ def build_plan(daily: pl.DataFrame, adsets: pl.DataFrame, values: pl.DataFrame,
                        expected_value_change=0.0, expected_value_low=0.0,
                        expected_value_high=0.0,
                        recommendation=(f"Keep {row['adset_name']} at "
-                                       f"{row['current_daily_budget']:,.2f}/day: "
+                                       f"{_money(row['current_daily_budget'], row)}/day: "
                                        f"{row['reason']}."))
         row["kpi"] = KPI
     plan = pl.DataFrame([{k: r.get(k) for k in PLAN_SCHEMA} for r in rows],
@@ -208,16 +209,16 @@ def _sentence(row: dict, recommended: float, bid: bids.Bid) -> str:
     name = row["adset_name"]
     change = recommended - current
     if abs(change) < 0.005 * max(current, 1.0):
-        move = f"Keep {name} at {current:,.2f}/day"
+        move = f"Keep {name} at {_money(current, row)}/day"
     else:
         verb = "Raise" if change > 0 else "Cut"
-        move = (f"{verb} {name} from {current:,.2f} to {recommended:,.2f}/day "
+        move = (f"{verb} {name} from {_money(current, row)} to {_money(recommended, row)}/day "
                 f"({change:+,.2f})")
     if bid.target_cpa is None:
         return f"{move}."
-    return f"{move}; bid a cost per result of at most {bid.target_cpa:,.2f}."
+    return f"{move}; bid a cost per result of at most {_money(bid.target_cpa, row)}."
 
 
-def plan_return(curves: list[Curve], value: np.ndarray, spend: np.ndarray) -> float:
-    """Expected value per day at `spend` (re-exported for the benchmark's oracle)."""
-    return expected_return(curves, value, spend)
+def _money(amount: float, row: dict) -> str:
+    return f"{amount:,.2f} {row.get('currency') or ''}".rstrip()
+

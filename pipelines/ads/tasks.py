@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from pipelines.ads.plan import LEAD_OBJECTIVES, PlanResult, build_plan
+from pipelines.ads.plan import LEAD_OBJECTIVES, PLAN_SCHEMA, PlanResult, build_plan
 from pipelines.ads.settings import AdsSettings, load_ads_settings
 from pipelines.config import Settings
 from pipelines.warehouse import work_connection
@@ -155,7 +155,7 @@ def optimise_ads(settings: Settings, logical_date: date, run_id: str) -> dict:
             return {"skipped": f"{CONVERSIONS} is missing: run the transform step first"}
         daily, adsets, values = read_inputs(con, ads, logical_date)
         if daily.filter(pl.col("spend") > 0).is_empty():
-            write_plan(con, pl.DataFrame(schema=_empty_schema()))
+            write_plan(con, pl.DataFrame(schema=PLAN_SCHEMA))
             return {"skipped": "no Meta Ads spend in the fitted days: no budget plan"}
         result: PlanResult = build_plan(daily, adsets, values, ads, logical_date,
                                         where=str(settings.ads_file))
@@ -172,8 +172,3 @@ def optimise_ads(settings: Settings, logical_date: date, run_id: str) -> dict:
     log.info("budget plan for %s: %s", logical_date, summary)
     return summary
 
-
-def _empty_schema() -> dict:
-    from pipelines.ads.plan import PLAN_SCHEMA
-
-    return PLAN_SCHEMA
