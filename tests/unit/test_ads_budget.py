@@ -137,3 +137,19 @@ def test_plan_keeps_an_ad_set_without_enough_data_and_plans_the_rest() -> None:
 def test_a_flat_curve_gets_no_bid() -> None:
     bid = bids.suggest(Curve(0.0, 50.0, 1.0), 50.0, value_per_conversion=0.0, customer_value=0.0)
     assert bid.target_cpa is None and bid.target_roas is None
+
+
+def test_days_start_at_the_first_spend_and_gaps_are_zero_days() -> None:
+    from pipelines.ads.plan import dense_days
+
+    end = date(2026, 1, 10)
+    daily = pl.DataFrame({
+        "adset_id": ["1", "1", "1", "2"],
+        "date_day": [date(2026, 1, 2), date(2026, 1, 4), date(2026, 1, 8), date(2026, 1, 5)],
+        "spend": [0.0, 10.0, 12.0, 5.0], "purchases": [1.0, 2.0, 3.0, 9.0],
+        "leads": 0.0, "value": 0.0})
+    days = dense_days(daily, "1", date(2026, 1, 1), end)
+    assert days["date_day"].to_list() == [date(2026, 1, d) for d in range(4, 11)]
+    assert days["spend"].to_list() == [10.0, 0.0, 0.0, 0.0, 12.0, 0.0, 0.0]
+    assert days["purchases"].sum() == 5.0
+    assert dense_days(daily, "3", date(2026, 1, 1), end).is_empty()
