@@ -34,6 +34,7 @@ STEPS = [
     ("score_lead", None),
     ("forecast_units", None),
     ("find_personas", None),
+    ("optimise_ads", None),
     ("transform_reports", None),
     ("export", None),
     ("audit", None),

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from statistics import mean
 
-from bench import ads_reconcile, commit, quality
+from bench import ads_budget, ads_reconcile, commit, quality
 from bench.__main__ import DAY, daily_run, empty_home, world
 from pipelines.config import REPO_ROOT, Settings
 
@@ -37,6 +37,9 @@ COLUMNS = (
     ("units WAPE seasonal naive", "forecast", "seasonal_naive_wape"),
     ("units WAPE recent mean", "forecast", "recent_mean_wape"),
     ("ads reconciled max abs error", "ads", "max_abs_error"),
+    ("budget share of oracle", "budget", "share_of_oracle"),
+    ("budget beats today", "budget", "beats_current"),
+    ("budget mROAS Spearman", "budget", "spearman"),
 )
 
 
@@ -58,6 +61,7 @@ def quality_of(scale: str, seed: int) -> dict:
                                 settings.lead_click_levels),
         "forecast": quality.forecast_backtest(settings.published_db),
         "ads": ads_reconcile.summary(settings.published_db, settings.work_db, truth),
+        "budget": ads_budget.seed_quality(root, settings.work_db, DAY),
     }
     shutil.rmtree(home)
     return result

@@ -18,16 +18,19 @@ The daily marketing run for one day of data (the logical date, in UTC):
    publishes, the model only when it beats the strongest rival.
 4. **find_personas**: every customer who has ordered gets a persona (`ml.personas`), found by a
    mixture model, matched to yesterday's so ids and names last.
-5. **transform_reports**: `dbt build --select tag:report`, the report models that read the
+5. **optimise_ads**: per Meta ad set a response curve (saturation with carry-over) fitted to
+   its daily spend and reconciled conversions; the daily budgets that maximise the expected
+   return within `ads.yml`'s bounds, with bids (`ml.ad_budget_plan`). Skipped without Meta Ads.
+6. **transform_reports**: `dbt build --select tag:report`, the report models that read the
    scores and personas (`reports.rpt_personas`, `reports.rpt_customer_groups`).
-6. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
+7. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
    files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder.
-7. **audit**: Great Expectations checks every table and export file to publish; a failure stops
+8. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
-8. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
+9. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
    then the audited exports move to `data/exports/<date>/` (updates the Asset
    `marketing_published`).
-9. **report**: the HTML report for the day, with the persona cards.
+10. **report**: the HTML report for the day, with the persona cards.
 
 A task that fails for good, a publication the quality gate blocks and checks that fail at
 warning level are sent as alerts (e-mail, a Slack-compatible webhook; `pipelines/alerts.py`).
@@ -138,6 +141,10 @@ def marketing_daily() -> None:
         return _run("find_personas")
 
     @task
+    def optimise_ads() -> dict:
+        return _run("optimise_ads")
+
+    @task
     def transform_reports() -> dict:
         return _run("transform_reports")
 
@@ -165,7 +172,9 @@ def marketing_daily() -> None:
     exported = export()
     exports_arrived() >> loads
     loads >> built >> scored
-    scored >> personas >> transform_reports() >> exported >> audit() >> published >> report()
+    planned = optimise_ads()
+    scored >> personas >> planned >> transform_reports() >> exported >> audit() >> published
+    published >> report()
 
 
 marketing_daily()

@@ -37,6 +37,7 @@ STEP_NEEDS: dict[str, tuple[str, ...]] = {
     ),
     "score_lead": ("crm_contacts",),
     "forecast_units": ("orders", "product_ids"),
+    "optimise_ads": ("ad_performance", "orders", "single_currency"),
     "find_personas": (
         "orders", "product_categories", "web_sessions", "email_activity", "survey_responses",
     ),

@@ -75,6 +75,14 @@ def transform(settings: Settings, logical_date: date, run_id: str) -> dict:
         "dbt_version": result.dbt_version})
 
 
+def optimise_ads(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Fit each Meta ad set's response curve and write the day's budget plan and bids
+    (`ml.ad_budget_plan`); a shop without Meta Ads data skips it, saying so."""
+    from pipelines.ads.tasks import optimise_ads as optimise
+
+    return _lacks(settings, "optimise_ads", optimise(settings, logical_date, run_id))
+
+
 def transform_reports(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Build the report models, which read the scores and personas the steps before wrote."""
     from pipelines.transform import build_reports

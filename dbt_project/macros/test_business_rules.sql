@@ -38,3 +38,11 @@
     select * from {{ model }}
     where is_available = (missing_reason is not null)
 {% endtest %}
+
+{# A budget plan's interval holds its expected change, and a kept ad set keeps its budget. #}
+{% test budget_plan_is_consistent(model) %}
+    select * from {{ model }}
+    where expected_low > expected_change + 1e-6
+       or expected_change > expected_high + 1e-6
+       or (status = 'kept' and recommended_daily_budget <> current_daily_budget)
+{% endtest %}

@@ -278,6 +278,18 @@ def build_exports(
                 baseline_day or "no earlier export",
                 held_back,
             )
+    if audience is None and platform is None and source == "work":
+        # The day's ad set budgets ride with the audiences: staged, audited and published
+        # alike (pipelines/ads/export.py).
+        from pipelines.ads.export import write_budget_file
+
+        con = connect(settings)
+        try:
+            budget_file = write_budget_file(con, building)
+        finally:
+            con.close()
+        if budget_file is not None:
+            files.append(ExportFile(**budget_file))
     manifest = {
         "lacks": coverage.step_lacks(
             settings, "export", settings.work_db if source == "work" else settings.published_db

@@ -43,11 +43,23 @@ class Budget(BaseModel):
         return self
 
 
+class Fit(BaseModel):
+    """How much history the response curves are fitted on and the least an ad set needs."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    history_days: int = Field(default=365, ge=28)
+    current_days: int = Field(default=7, ge=1, le=28)
+    min_active_days: int = Field(default=28, ge=7)
+    min_conversions: int = Field(default=20, ge=1)
+
+
 class AdsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     attribution: Attribution = Attribution()
     budget: Budget = Budget()
+    fit: Fit = Fit()
 
 
 def load_ads_settings(path: Path) -> AdsSettings:

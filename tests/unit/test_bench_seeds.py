@@ -8,7 +8,7 @@ from bench.seeds import COLUMNS, markdown
 def _run(seed: int, model: float, oracle: float) -> dict:
     run = {"seed": seed, "churn": {}, "ltv": {}, "lead": {}, "forecast": {}}
     for _, section, key in COLUMNS:
-        run[section][key] = 0.5
+        run.setdefault(section, {})[key] = 0.5
     run["churn"].update(model_auc=model, hazard_oracle_auc=oracle, gap=oracle - model)
     return run
 
