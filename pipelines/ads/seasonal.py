@@ -49,8 +49,10 @@ def seasonal_index(counts: pl.DataFrame) -> pl.DataFrame:
     """From `counts` (region, category, month 1-12, orders: orders in the region and month that
     hold the category), one row per region, category and month with the observed and expected
     orders, the raw index, the category's index over all regions (`pooled_index`), the
-    shrunk index (`seasonal_index`), its 80% interval and the chance it is above 1
-    (`prob_above_one`). Months with no order of the category are rows too (observed 0)."""
+    prior's weight in expected orders (`prior_strength`: the fitted k, at most the other
+    regions' expected orders that month), the shrunk index (`seasonal_index`), its 80%
+    interval and the chance it is above 1 (`prob_above_one`). Months with no order of the
+    category are rows too (observed 0)."""
     if counts.filter(pl.col("orders") < 0).height:
         raise ValueError("seasonal_index: orders must not be negative")
     if counts.filter(~pl.col("month").is_between(1, 12)).height:
@@ -75,6 +77,7 @@ def seasonal_index(counts: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(
         pooled_index=(pl.col("observed").sum().over("category", "month")
                       / pl.col("expected").sum().over("category", "month")),
+        pooled_expected=pl.col("expected").sum().over("category", "month"),
     )
     parts = []
     for _, part in cells.group_by("category", maintain_order=True):
@@ -82,14 +85,18 @@ def seasonal_index(counts: pl.DataFrame) -> pl.DataFrame:
         e = part["expected"].to_numpy()
         p = part["pooled_index"].fill_nan(None).fill_null(0.0).to_numpy()
         k = _fit_strength(o, e, p)
-        shape, rate = o + k * p, e + k
+        # The prior is the other regions' evidence: it can weigh no more than the expected
+        # orders they hold, so a fully pooled cell is as uncertain as the pooled index.
+        others = np.maximum(part["pooled_expected"].to_numpy() - e, MIN_STRENGTH)
+        strength = np.minimum(k, others)
+        shape, rate = o + strength * p, e + strength
         tail = (1 - INTERVAL) / 2
         with np.errstate(invalid="ignore", divide="ignore"):
             low = np.where(shape > 0, stats.gamma.ppf(tail, shape, scale=1 / rate), 0.0)
             high = np.where(shape > 0, stats.gamma.ppf(1 - tail, shape, scale=1 / rate), 0.0)
             above = np.where(shape > 0, stats.gamma.sf(1.0, shape, scale=1 / rate), 0.0)
         parts.append(part.with_columns(
-            prior_strength=pl.lit(k),
+            prior_strength=pl.Series(strength),
             seasonal_index=pl.Series(np.where(rate > 0, shape / rate, 0.0)),
             index_low=pl.Series(low), index_high=pl.Series(high),
             prob_above_one=pl.Series(above)))

@@ -29,15 +29,18 @@ MAX_CONCENTRATION = 1e6
 INTERVAL = 0.8
 
 
-def fit_concentration(successes: np.ndarray, trials: np.ndarray, mean: float) -> float:
+def fit_concentration(successes: np.ndarray, trials: np.ndarray, means: np.ndarray) -> float:
     """The beta-binomial concentration c that best explains `successes` of `trials` per cell
-    around the pooled rate `mean` (maximum marginal likelihood over log c)."""
-    if not 0 < mean < 1 or len(trials) < 2:
+    around each cell's group rate `means` (maximum marginal likelihood over log c). Cells
+    whose group rate is 0 or 1 say nothing about c and are left out."""
+    usable = (means > 0) & (means < 1) & (trials > 0)
+    k, n, m = successes[usable], trials[usable], means[usable]
+    if len(n) < 2:
         return MAX_CONCENTRATION
 
     def negative_log_likelihood(log_c: float) -> float:
         c = math.exp(log_c)
-        return -float(stats.betabinom.logpmf(successes, trials, mean * c, (1 - mean) * c).sum())
+        return -float(stats.betabinom.logpmf(k, n, m * c, (1 - m) * c).sum())
 
     best = optimize.minimize_scalar(
         negative_log_likelihood, bounds=(math.log(MIN_CONCENTRATION), math.log(MAX_CONCENTRATION)),
@@ -45,40 +48,43 @@ def fit_concentration(successes: np.ndarray, trials: np.ndarray, mean: float) ->
     return float(math.exp(best.x))
 
 
-def shrink_rates(cells: pl.DataFrame, group: list[str], successes: str, trials: str
-                 ) -> pl.DataFrame:
-    """`cells` with, per `group`, the pooled rate (`prior_rate`), the fitted concentration
-    (`prior_strength`, in people), the shrunk rate (`rate_shrunk`, the posterior mean) and its
-    80% interval (`rate_low`, `rate_high`, posterior quantiles). A group with no success has
-    rate 0 and interval [0, 0]: nothing in it says otherwise. Cells with no trials get the
-    prior."""
+def shrink_rates(cells: pl.DataFrame, group: list[str], successes: str, trials: str,
+                 fit_by: list[str] | None = None) -> pl.DataFrame:
+    """`cells` with the pooled rate of their `group` (`prior_rate`), the concentration
+    (`prior_strength`, in people) fitted over all the cells of each `fit_by` group (default:
+    `group`; a wider one, such as all campaigns of a dimension, steadies the fit when each
+    group has few cells), the shrunk rate (`rate_shrunk`, the posterior mean) and its 80%
+    interval (`rate_low`, `rate_high`, posterior quantiles). A group with no success has rate
+    0 and interval [0, 0]: nothing in it says otherwise. Cells with no trials get the prior."""
     bad = cells.filter((pl.col(successes) < 0) | (pl.col(successes) > pl.col(trials)))
     if bad.height:
         raise ValueError(f"shrink_rates: {successes} must be between 0 and {trials}; "
                          f"first bad cell: {bad.row(0, named=True)}")
-    parts = []
-    for _, part in cells.group_by(group, maintain_order=True):
-        k = part[successes].to_numpy().astype(float)
-        n = part[trials].to_numpy().astype(float)
-        mean = float(k.sum() / n.sum()) if n.sum() else 0.0
-        c = fit_concentration(k, n, mean)
-        a, b = mean * c + k, (1 - mean) * c + (n - k)
-        if mean == 0:
-            shrunk, low, high = np.zeros_like(k), np.zeros_like(k), np.zeros_like(k)
-        elif mean == 1:
-            shrunk, low, high = np.ones_like(k), np.ones_like(k), np.ones_like(k)
-        else:
-            tail = (1 - INTERVAL) / 2
-            shrunk = a / (a + b)
-            low, high = stats.beta.ppf(tail, a, b), stats.beta.ppf(1 - tail, a, b)
-        parts.append(part.with_columns(
-            prior_rate=pl.lit(mean), prior_strength=pl.lit(c), rate_shrunk=pl.Series(shrunk),
-            rate_low=pl.Series(low), rate_high=pl.Series(high)))
-    if not parts:
+    fit_by = fit_by if fit_by is not None else group
+    if cells.is_empty():
         return cells.with_columns(
             prior_rate=pl.lit(None, pl.Float64), prior_strength=pl.lit(None, pl.Float64),
             rate_shrunk=pl.lit(None, pl.Float64), rate_low=pl.lit(None, pl.Float64),
             rate_high=pl.lit(None, pl.Float64))
+    with_means = cells.with_columns(
+        prior_rate=(pl.col(successes).sum().over(group)
+                    / pl.col(trials).sum().over(group)).fill_nan(0.0))
+    parts = []
+    for _, part in with_means.group_by(fit_by, maintain_order=True):
+        k = part[successes].to_numpy().astype(float)
+        n = part[trials].to_numpy().astype(float)
+        m = part["prior_rate"].to_numpy()
+        c = fit_concentration(k, n, m)
+        a, b = m * c + k, (1 - m) * c + (n - k)
+        tail = (1 - INTERVAL) / 2
+        inside = (m > 0) & (m < 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shrunk = np.where(inside, a / (a + b), m)
+            low = np.where(inside, stats.beta.ppf(tail, a, b), m)
+            high = np.where(inside, stats.beta.ppf(1 - tail, a, b), m)
+        parts.append(part.with_columns(
+            prior_strength=pl.lit(c), rate_shrunk=pl.Series(shrunk),
+            rate_low=pl.Series(low), rate_high=pl.Series(high)))
     return pl.concat(parts)
 
 
@@ -93,8 +99,13 @@ def shrink_means(cells: pl.DataFrame, group: list[str], count: str, total: str,
         n = part[count].to_numpy().astype(float)
         y = part[total].to_numpy().astype(float)
         sq = part[total_squares].to_numpy().astype(float)
-        m = float(y.sum() / n.sum()) if n.sum() else 0.0
+        m = float(y.sum() / n.sum()) if n.sum() else math.nan
         weight = _prior_weight(n, y, sq)
+        if not n.sum():
+            # No one to learn a mean from: unknown, not zero.
+            parts.append(part.with_columns(prior_mean=pl.lit(None, pl.Float64),
+                                           mean_shrunk=pl.lit(None, pl.Float64)))
+            continue
         shrunk = (y + weight * m) / (n + weight) if math.isfinite(weight) else np.full_like(n, m)
         parts.append(part.with_columns(prior_mean=pl.lit(m), mean_shrunk=pl.Series(shrunk)))
     if not parts:

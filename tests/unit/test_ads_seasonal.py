@@ -76,3 +76,15 @@ def test_bad_counts_are_refused(column: str, value: int, message: str) -> None:
     counts = pl.DataFrame({"region": ["a"], "category": ["x"], "month": [1], "orders": [3]})
     with pytest.raises(ValueError, match=message):
         seasonal_index(counts.with_columns(pl.lit(value).alias(column)))
+
+
+def test_a_fully_pooled_cell_is_as_uncertain_as_the_pooled_index() -> None:
+    rng = np.random.default_rng(10)
+    rows = [r for name in ("a", "b", "c") for r in _orders(rng, name, 1.0, [12])]
+    table = seasonal_index(pl.DataFrame(rows))
+    december = _index(table, "a", "warm", 12)
+    # Three regions' December holds about 3 x 20 x 2.5 orders of `warm`: an index measured on
+    # ~150 orders is known to within about +-10%, not to the third decimal.
+    assert december["index_high"] - december["index_low"] > 0.1
+    assert december["prior_strength"] <= table.filter(
+        category="warm", month=12, region="b")["expected"][0] * 2 + 1e-9

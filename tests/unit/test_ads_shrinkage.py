@@ -104,3 +104,25 @@ def test_means_that_truly_differ_keep_their_own() -> None:
     out = shrink_means(_value_cells(values), ["campaign"], "count", "total", "squares")
     raw = out["total"] / out["count"]
     assert (out["mean_shrunk"] - raw).abs().max() < 2.0
+
+
+def test_a_wider_fit_steadies_campaigns_with_few_cells() -> None:
+    rng = np.random.default_rng(6)
+    frames = []
+    for campaign, rate in (("c1", 0.05), ("c2", 0.2), ("c3", 0.1), ("c4", 0.02)):
+        n = rng.integers(30, 200, 3)
+        frames.append(pl.DataFrame({"campaign": campaign, "dimension": "persona",
+                                    "k": rng.binomial(n, rate), "n": n}))
+    cells = pl.concat(frames)
+    out = shrink_rates(cells, ["campaign", "dimension"], "k", "n", fit_by=["dimension"])
+    assert out["prior_strength"].n_unique() == 1
+    # Each campaign keeps its own rate as the prior's mean.
+    assert out.filter(campaign="c2")["prior_rate"][0] == pytest.approx(
+        cells.filter(campaign="c2")["k"].sum() / cells.filter(campaign="c2")["n"].sum())
+
+
+def test_a_group_with_no_converter_has_no_mean_value() -> None:
+    cells = pl.DataFrame({"campaign": ["c", "c"], "count": [0, 0], "total": [0.0, 0.0],
+                          "squares": [0.0, 0.0]})
+    out = shrink_means(cells, ["campaign"], "count", "total", "squares")
+    assert out["mean_shrunk"].to_list() == [None, None]
