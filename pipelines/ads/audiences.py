@@ -143,11 +143,15 @@ def coming_months(as_of: date, horizon_days: int) -> list[int]:
 
 
 def seasonal_suggestions(index: pl.DataFrame, as_of: date, horizon_days: int, weeks: float,
-                         min_index: float, min_probability: float, limit: int
-                         ) -> pl.DataFrame:
+                         min_index: float, min_probability: float, min_own_weight: float,
+                         limit: int) -> pl.DataFrame:
     """Categories to advertise where in the coming weeks: region x category cells whose
     seasonal index (pipelines.ads.seasonal) for a month of the next `horizon_days` is at least
-    `min_index` with a chance of at least `min_probability` of being above 1. Expected change,
+    `min_index` with a chance of at least `min_probability` of being above 1, and whose own
+    orders weigh at least `min_own_weight` of the index (expected / (expected + the prior's
+    strength)): a region with too few orders of its own would only repeat the other regions'
+    season, wrong where its season differs (Online Retail II: Australia would be sent hand
+    warmers in November from the British winter). Expected change,
     per week: the extra orders holding the category that the season brings to the region
     (index - 1 times its usual weekly orders over `weeks` of history, 80% interval from the
     index's): demand there for ads to meet, not what an ad adds."""
@@ -160,6 +164,8 @@ def seasonal_suggestions(index: pl.DataFrame, as_of: date, horizon_days: int, we
     picked = index.filter(
         pl.col("month").is_in(months) & (pl.col("seasonal_index") >= min_index)
         & (pl.col("prob_above_one") >= min_probability)
+        & (pl.col("expected") >= min_own_weight * (pl.col("expected")
+                                                   + pl.col("prior_strength")))
     ).join(usual, on=["region", "category"]).with_columns(
         expected_change=(pl.col("seasonal_index") - 1) * pl.col("weekly"),
         expected_low=(pl.col("index_low") - 1) * pl.col("weekly"),
@@ -169,7 +175,7 @@ def seasonal_suggestions(index: pl.DataFrame, as_of: date, horizon_days: int, we
         return empty
     rows = [{
         "suggestion_kind": "seasonal_category",
-        "audience": f"{r['category']} in {r['region']}",
+        "audience": f"{r['category']} in {r['region']} ({_month_name(r['month'])})",
         "recommendation": (
             f"Advertise {r['category']} in {r['region']} in {_month_name(r['month'])}: it sells "
             f"{r['seasonal_index']:.1f}x its usual share there then (80% interval "

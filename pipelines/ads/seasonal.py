@@ -75,19 +75,27 @@ def seasonal_index(counts: pl.DataFrame) -> pl.DataFrame:
             pl.col("region_month") * pl.col("region_category") / pl.col("region_total")
         ).otherwise(0.0),
     ).with_columns(
-        pooled_index=(pl.col("observed").sum().over("category", "month")
-                      / pl.col("expected").sum().over("category", "month")),
+        pooled_observed=pl.col("observed").sum().over("category", "month"),
         pooled_expected=pl.col("expected").sum().over("category", "month"),
+    )
+    # The category's season over all regions is itself shrunk toward no season (1): a
+    # category sold twice a year has no October peak because one of the two fell in October.
+    pooled = cells.select("category", "month", "pooled_observed", "pooled_expected").unique()
+    k0 = _fit_strength(pooled["pooled_observed"].to_numpy(), pooled["pooled_expected"].to_numpy(),
+                       np.ones(pooled.height))
+    cells = cells.with_columns(
+        pooled_index=(pl.col("pooled_observed") + k0) / (pl.col("pooled_expected") + k0),
+        pooled_weight=pl.col("pooled_expected") + k0,
     )
     parts = []
     for _, part in cells.group_by("category", maintain_order=True):
         o = part["observed"].to_numpy()
         e = part["expected"].to_numpy()
-        p = part["pooled_index"].fill_nan(None).fill_null(0.0).to_numpy()
+        p = part["pooled_index"].to_numpy()
         k = _fit_strength(o, e, p)
-        # The prior is the other regions' evidence: it can weigh no more than the expected
-        # orders they hold, so a fully pooled cell is as uncertain as the pooled index.
-        others = np.maximum(part["pooled_expected"].to_numpy() - e, MIN_STRENGTH)
+        # The prior is the other regions' evidence (and the no-season prior behind it): it can
+        # weigh no more than that, so a fully pooled cell is as uncertain as the pooled index.
+        others = np.maximum(part["pooled_weight"].to_numpy() - e, MIN_STRENGTH)
         strength = np.minimum(k, others)
         shape, rate = o + strength * p, e + strength
         tail = (1 - INTERVAL) / 2
@@ -107,7 +115,7 @@ def seasonal_index(counts: pl.DataFrame) -> pl.DataFrame:
     return out.select(
         "region", "category", "month", "observed", "expected",
         raw_index=pl.when(pl.col("expected") > 0).then(pl.col("observed") / pl.col("expected")),
-        pooled_index=pl.col("pooled_index").fill_nan(None),
+        pooled_index="pooled_index",
         prior_strength="prior_strength", seasonal_index="seasonal_index",
         index_low="index_low", index_high="index_high", prob_above_one="prob_above_one",
     ).sort("region", "category", "month")

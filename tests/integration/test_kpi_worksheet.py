@@ -8,7 +8,6 @@ import math
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
@@ -16,6 +15,7 @@ from pipelines import daily
 from pipelines.ads.kpis import KPI_CHANNELS, load_kpis
 from pipelines.config import Settings
 from pipelines.ingest.sources import source_names
+from pipelines.warehouse import connect
 from simulator import simulate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -39,7 +39,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def _read(settings: Settings, sql: str) -> pl.DataFrame:
-    con = duckdb.connect(str(settings.work_db), read_only=True)
+    # The pipeline's connection: staging views call its functions (normalized_email).
+    con = connect(settings, read_only=True)
     try:
         return con.sql(sql).pl()
     finally:

@@ -92,10 +92,16 @@ def test_a_coming_season_is_suggested_and_a_past_or_doubtful_one_is_not() -> Non
         "index_low": [1.6, 0.2, 0.7, 1.3],
         "index_high": [2.4, 0.6, 2.5, 1.7],
         "prob_above_one": [0.999, 0.0, 0.7, 0.99],
+        "expected": [30.0, 25.0, 3.0, 33.0],
+        "prior_strength": [10.0, 10.0, 10.0, 10.0],
     })
     out = seasonal_suggestions(index, date(2026, 5, 20), 28, weeks=52.0, min_index=1.2,
-                               min_probability=0.9, limit=10)
-    assert out["audience"].to_list() == ["heaters in BR-RS", "fans in BR-BA"]
+                               min_probability=0.9, min_own_weight=0.5, limit=10)
+    assert out["audience"].to_list() == ["heaters in BR-RS (June)", "fans in BR-BA (June)"]
+    # The same season borrowed by a region with few orders of its own is not suggested.
+    borrowed = index.with_columns(expected=pl.lit(2.0))
+    assert seasonal_suggestions(borrowed, date(2026, 5, 20), 28, weeks=52.0, min_index=1.2,
+                                min_probability=0.9, min_own_weight=0.5, limit=10).is_empty()
     heaters = out.row(0, named=True)
     # Usual weekly orders of heaters in BR-RS: (60 + 10) / 52; the season adds 100%.
     assert heaters["expected_change"] == pytest.approx(70 / 52)

@@ -86,5 +86,12 @@ def test_a_fully_pooled_cell_is_as_uncertain_as_the_pooled_index() -> None:
     # Three regions' December holds about 3 x 20 x 2.5 orders of `warm`: an index measured on
     # ~150 orders is known to within about +-10%, not to the third decimal.
     assert december["index_high"] - december["index_low"] > 0.1
-    assert december["prior_strength"] <= table.filter(
-        category="warm", month=12, region="b")["expected"][0] * 2 + 1e-9
+
+
+def test_a_rare_category_s_one_order_makes_no_season() -> None:
+    rng = np.random.default_rng(11)
+    rows = _orders(rng, "a", 5.0, []) + _orders(rng, "b", 5.0, [])
+    rows += [{"region": "a", "category": "rare", "month": 10, "orders": 1}]
+    table = seasonal_index(pl.DataFrame(rows))
+    rare = _index(table, "b", "rare", 10)
+    assert rare["pooled_index"] < 2 and rare["prob_above_one"] < 0.9

@@ -34,5 +34,6 @@ def model(dbt, session):
         seasonal_suggestions(
             index, as_of, int(dbt.config.get("season_horizon_days")), order_weeks,
             float(dbt.config.get("season_min_index")),
-            float(dbt.config.get("season_min_probability")), limit),
+            float(dbt.config.get("season_min_probability")),
+            float(dbt.config.get("season_min_own_weight")), limit),
     ]).with_columns(suggested_on=pl.lit(as_of)).to_arrow()
