@@ -25,9 +25,13 @@ def audience_cells(people: pl.DataFrame) -> pl.DataFrame:
     people reached,
     converters, conversions, value, the raw and shrunk conversion rate (toward the campaign's
     own rate, with its 80% interval and the prior's strength in people), the shrunk value per
-    converting customer and the expected value per person reached (shrunk rate x shrunk
-    value per converter)."""
+    converting customer, the expected value per person reached (shrunk rate x shrunk
+    value per converter), and the share of the campaign's people who are identified: where
+    it is low (prospecting), people become known mostly by buying, so the rates among them
+    run high and compare audiences only with each other."""
     known = people.filter(pl.col("customer_key").is_not_null())
+    identified = people.group_by("campaign_id").agg(
+        campaign_identified_share=pl.col("customer_key").is_not_null().mean())
     long = pl.concat([
         known.select("campaign_id", "campaign_name", pl.lit(d).alias("dimension"),
                       pl.col(d).alias("audience"), "conversions", "conversion_value")
@@ -61,7 +65,7 @@ def audience_cells(people: pl.DataFrame) -> pl.DataFrame:
             pl.col("conversion_value") / pl.col("converters")),
         value_per_customer_shrunk=pl.col("mean_shrunk"),
         value_per_person_reached=pl.col("conversion_rate_shrunk") * pl.col("mean_shrunk"),
-    ).sort("campaign_id", "dimension", "audience")
+    ).join(identified, on="campaign_id", how="left").sort("campaign_id", "dimension", "audience")
 
 
 def persona_region_suggestions(people: pl.DataFrame, customers: pl.DataFrame, weeks: float,

@@ -60,7 +60,11 @@ def paid(settings: Settings) -> dict[tuple[date, str], float | None]:
     reconciled = _read(settings, "select * from marts.fct_ad_conversions")
     out: dict[tuple[date, str], float | None] = {}
     daily_reach = insights.group_by("date_day").agg(pl.col("reach").sum())
-    for (week,), rows in insights.with_columns(_week("date_day")).group_by("week_start"):
+    # A week with reconciled conversions from clicks but no Insights row is a week too.
+    weeks = set(insights.select(_week("date_day"))["week_start"]) | set(
+        reconciled.select(_week("date_day"))["week_start"])
+    for week in weeks:
+        rows = insights.filter(_week("date_day") == week)
         days = daily_reach.filter(_week("date_day") == week)
         rec = reconciled.filter(_week("date_day") == week)
         spend = float(rows["spend"].cast(pl.Float64).sum())
@@ -69,7 +73,7 @@ def paid(settings: Settings) -> dict[tuple[date, str], float | None]:
         conversions = float(rec["reconciled_purchases"].sum() + rec["reconciled_leads"].sum())
         values = {
             "spend": spend, "impressions": impressions,
-            "reach": float(days["reach"].max()),
+            "reach": float(days["reach"].max() or 0),
             "frequency": _ratio(impressions, float(days["reach"].sum())),
             "ctr": _ratio(clicks, impressions), "cpc": _ratio(spend, clicks),
             "cpm": _ratio(spend * 1000, impressions), "conversions": conversions,

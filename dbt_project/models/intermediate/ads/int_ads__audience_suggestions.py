@@ -27,7 +27,7 @@ def model(dbt, session):
     ad_weeks = history_weeks(sessions["session_date"].min(), as_of)
     orders = dbt.ref("fct_orders").pl()
     order_weeks = history_weeks(orders["order_date"].min(), as_of)
-    index = dbt.ref("rpt_seasonal_index").pl()
+    index = dbt.ref("int_ads__seasonal_index").pl()
     limit = int(dbt.config.get("suggestions_per_kind"))
     return pl.concat([
         persona_region_suggestions(people, customers, ad_weeks, limit),
