@@ -116,6 +116,7 @@ class Settings:
     expectations_dir: Path = REPO_ROOT / "expectations"
     audiences_file: Path = REPO_ROOT / "pipelines" / "activation" / "audiences.yml"
     ads_file: Path = REPO_ROOT / "pipelines" / "ads" / "ads.yml"
+    kpis_file: Path = REPO_ROOT / "pipelines" / "ads" / "kpis.yml"
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
     error_budget: float = 0.05
@@ -193,6 +194,8 @@ class Settings:
             kwargs["audiences_file"] = Path(os.environ["MARKETING_AUDIENCES_FILE"]).resolve()
         if os.environ.get("MARKETING_ADS_FILE"):
             kwargs["ads_file"] = Path(os.environ["MARKETING_ADS_FILE"]).resolve()
+        if os.environ.get("MARKETING_KPIS_FILE"):
+            kwargs["kpis_file"] = Path(os.environ["MARKETING_KPIS_FILE"]).resolve()
         if os.environ.get("MARKETING_DUCKDB_MEMORY_LIMIT"):
             kwargs["duckdb_memory_limit"] = os.environ["MARKETING_DUCKDB_MEMORY_LIMIT"]
         kwargs["duckdb_threads"] = _env_int("MARKETING_DUCKDB_THREADS", 2)

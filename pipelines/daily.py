@@ -84,9 +84,15 @@ def optimise_ads(settings: Settings, logical_date: date, run_id: str) -> dict:
 
 
 def transform_reports(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Build the report models, which read the scores and personas the steps before wrote."""
+    """Build the report models, which read the scores and personas the steps before wrote,
+    and the KPI file (kpis.yml, written to settings.kpis for the KPI worksheet)."""
+    from pipelines.ads.kpis import load_kpis, write_kpis
     from pipelines.transform import build_reports
+    from pipelines.warehouse import work_connection
 
+    kpis = load_kpis(settings.kpis_file)
+    with work_connection(settings) as con:
+        write_kpis(con, kpis)
     result = build_reports(settings, logical_date)
     return {"status": result.status_counts, "seconds": round(result.elapsed_s, 1)}
 
