@@ -201,8 +201,7 @@ def split_placements(seed: int, frame: pl.DataFrame) -> pl.DataFrame:
         truth.select("placement_idx", "publisher_platform", "platform_position"),
         on="placement_idx",
     )
-    delivered = (pl.col("impressions") > 0) | (pl.col("spend_cents") > 0) | (
-        pl.col("clicks") > 0) | (pl.col("purchases") > 0) | (pl.col("leads") > 0)  # fmt: skip
+    delivered = pl.col("reach") > 0  # shown there, or the row's one placement
     return split.filter(delivered).sort("day", "version", "ad_idx", "placement_idx").select(
         *frame.columns, "publisher_platform", "platform_position")
 
@@ -218,12 +217,18 @@ def _split_rows(
     """Each count of `rows` split over the placements (rows x placements)."""
 
     def draw(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        weight = weight + 1e-12  # a row with nothing to split stays all zero
+        weight = weight + 1e-12 * (weight.sum(axis=1, keepdims=True) == 0)  # nothing to split
         return rng.multinomial(total, weight / weight.sum(axis=1, keepdims=True))
 
     col = {c: rows[c].to_numpy() for c in rows.columns}
+    imps = draw(col["impressions"], mix)
+    # Spend, clicks and conversions happen where the ad was shown (Meta's feed when a row
+    # reports none shown at all).
+    shown = imps > 0
+    shown[:, 0] |= ~shown.any(axis=1)
+    mix = mix * shown
     out = {
-        "impressions": draw(col["impressions"], mix),
+        "impressions": imps,
         "spend_cents": draw(col["spend_cents"], mix * cost),
         "link_clicks": draw(col["link_clicks"], mix * ctr),
         "purchases": draw(col["purchases"], mix * conv),
@@ -236,8 +241,7 @@ def _split_rows(
     # Reach does not add up over placements (one person sees several): each placement's is
     # its impressions over the ad's frequency that day.
     freq = (col["impressions"] / np.maximum(col["reach"], 1))[:, None]
-    imps = out["impressions"]
-    out["reach"] = np.where(imps > 0, np.maximum(np.rint(imps / freq), 1), 0).astype(np.int64)
+    out["reach"] = np.where(shown, np.maximum(np.rint(imps / freq), 1), 0).astype(np.int64)
     return out
 
 
