@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from statistics import mean
 
-from bench import commit, quality
+from bench import ads_reconcile, commit, quality
 from bench.__main__ import DAY, daily_run, empty_home, world
 from pipelines.config import REPO_ROOT, Settings
 
@@ -36,6 +36,7 @@ COLUMNS = (
     ("units WAPE seasonal level", "forecast", "seasonal_level_wape"),
     ("units WAPE seasonal naive", "forecast", "seasonal_naive_wape"),
     ("units WAPE recent mean", "forecast", "recent_mean_wape"),
+    ("ads reconciled max abs error", "ads", "max_abs_error"),
 )
 
 
@@ -56,6 +57,7 @@ def quality_of(scale: str, seed: int) -> dict:
         "lead": quality.lead_auc(settings.published_db, settings.work_db, truth, DAY,
                                 settings.lead_click_levels),
         "forecast": quality.forecast_backtest(settings.published_db),
+        "ads": ads_reconcile.summary(settings.published_db, settings.work_db, truth),
     }
     shutil.rmtree(home)
     return result
@@ -95,7 +97,7 @@ def main() -> None:
     out = REPO_ROOT / "bench" / "results" / f"seeds-{args.scale}-{commit()}"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(runs, indent=2, default=str))
-    table = markdown(args.scale, runs)
+    table = markdown(args.scale, runs) + "\n\n" + ads_reconcile.markdown(runs)
     out.with_suffix(".md").write_text(table + "\n")
     print(table)
 

@@ -132,22 +132,33 @@ def read_run_results(path: Path) -> TransformResult:
     return result
 
 
+def settings_vars(settings: Settings) -> dict:
+    """dbt vars from the user's settings files: the attribution window of ads.yml. Passed
+    to every invocation alike, so dbt's partial parse stays valid from one to the next."""
+    from pipelines.ads.settings import load_ads_settings
+
+    window = load_ads_settings(settings.ads_file).attribution
+    return {"attribution_click_days": window.click_days,
+            "attribution_view_days": window.view_days}
+
+
 def build(settings: Settings, logical_date: date) -> TransformResult:
     """`dbt build`: every model and its tests, in dependency order, except the report models
     (REPORT_TAG); a failing test fails it."""
-    return run_dbt(settings, ["build", "--exclude", REPORT_TAG], logical_date)
+    return run_dbt(settings, ["build", "--exclude", REPORT_TAG], logical_date,
+                   settings_vars(settings))
 
 
 def build_reports(settings: Settings, logical_date: date) -> TransformResult:
     """`dbt build` of the report models (REPORT_TAG) and their tests, after scoring and
     segmenting have written the tables they read."""
     return run_dbt(settings, ["build", "--select", REPORT_TAG], logical_date,
-                   target="target_reports")
+                   settings_vars(settings), target="target_reports")
 
 
 def generate_docs(settings: Settings, logical_date: date) -> Path:
     """`dbt docs generate` over the work file: the catalog of every model, column and test,
     and the lineage, for analysts to browse (`dbt docs serve`). Returns the index.html path."""
-    run_dbt(settings, ["docs", "generate"], logical_date)
+    run_dbt(settings, ["docs", "generate"], logical_date, settings_vars(settings))
     target_path, _ = dbt_paths(settings)
     return target_path / "index.html"

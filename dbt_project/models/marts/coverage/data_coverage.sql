@@ -29,7 +29,7 @@ leads as (
 ),
 
 ad_days as (
-    select * from {{ ref('fct_ad_performance') }}
+    select * from {{ ref('fct_ad_conversions') }}
 ),
 
 responses as (
