@@ -1,6 +1,7 @@
 {#
     Ads (creatives) ranked by reconciled cost per conversion over the last
-    `ad_rank_window_days`, shrunk towards their campaign's pooled cost (gamma_cpa), with the
+    `ad_rank_window_days`, shrunk towards the account's pooled cost of that kind of
+    conversion (gamma_cpa, as for placements: one prior for both rankings), with the
     fatigue check of the run's date (int_ad_creatives__fatigue_checks). A fatigued ad gets a
     refresh recommendation: a new creative is expected to bring its CTR back to where the
     fitted line started the window; the 80% interval comes from the slope's standard error.
@@ -22,9 +23,8 @@ pooled as (
     select
         ads.*,
         creatives.campaign_id,
-        sum(ads.reconciled_conversions) over (partition by creatives.campaign_id, ads.conversion_kind)
-            / nullif(sum(ads.spend) over (partition by creatives.campaign_id, ads.conversion_kind), 0)
-            as pooled_rate
+        sum(ads.reconciled_conversions) over (partition by ads.conversion_kind)
+            / nullif(sum(ads.spend) over (partition by ads.conversion_kind), 0) as pooled_rate
     from ads
     left join creatives on ads.ad_id = creatives.ad_id
 ),
@@ -32,13 +32,16 @@ pooled as (
 scored as (
     select
         *,
-        spend / nullif(reconciled_conversions, 0) as reconciled_cpa_raw,
-        {{ gamma_cpa('reconciled_conversions', 'spend', 'pooled_rate',
-                     var('ad_rank_prior_conversions')) }} as reconciled_cpa,
-        {{ gamma_cpa_bound('reconciled_conversions', 'spend', 'pooled_rate',
-                           var('ad_rank_prior_conversions'), 1.2816) }} as reconciled_cpa_low,
-        {{ gamma_cpa_bound('reconciled_conversions', 'spend', 'pooled_rate',
-                           var('ad_rank_prior_conversions'), -1.2816) }} as reconciled_cpa_high
+        -- Costs in the account currency, to the cent.
+        round(spend / nullif(reconciled_conversions, 0), 2) as reconciled_cpa_raw,
+        round({{ gamma_cpa('reconciled_conversions', 'spend', 'pooled_rate',
+                           var('ad_rank_prior_conversions')) }}, 2) as reconciled_cpa,
+        round({{ gamma_cpa_bound('reconciled_conversions', 'spend', 'pooled_rate',
+                                 var('ad_rank_prior_conversions'), 1.2816) }}, 2)
+            as reconciled_cpa_low,
+        round({{ gamma_cpa_bound('reconciled_conversions', 'spend', 'pooled_rate',
+                                 var('ad_rank_prior_conversions'), -1.2816) }}, 2)
+            as reconciled_cpa_high
     from pooled
 ),
 
@@ -82,16 +85,20 @@ final as (
             || ' days as the same people saw it again.'
         end as recommendation,
         case when fatigue.is_fatigued then 'ctr' end as kpi,
+        -- CTR as clicks per impression, to six decimals (0.0001%).
         case when fatigue.is_fatigued
-            then fatigue.fitted_ctr_start - fatigue.fitted_ctr_end end as expected_change,
+            then round(fatigue.fitted_ctr_start - fatigue.fitted_ctr_end, 6)
+        end as expected_change,
         case when fatigue.is_fatigued
-            then greatest(fatigue.fitted_ctr_start - fatigue.fitted_ctr_end
-                          - 1.2816 * fatigue.ctr_slope_std_error
-                            * fatigue.window_thousand_impressions, 0) end as expected_low,
+            then round(greatest(fatigue.fitted_ctr_start - fatigue.fitted_ctr_end
+                                - 1.2816 * fatigue.ctr_slope_std_error
+                                  * fatigue.window_thousand_impressions, 0), 6)
+        end as expected_low,
         case when fatigue.is_fatigued
-            then fatigue.fitted_ctr_start - fatigue.fitted_ctr_end
-                 + 1.2816 * fatigue.ctr_slope_std_error
-                   * fatigue.window_thousand_impressions end as expected_high
+            then round(fatigue.fitted_ctr_start - fatigue.fitted_ctr_end
+                       + 1.2816 * fatigue.ctr_slope_std_error
+                         * fatigue.window_thousand_impressions, 6)
+        end as expected_high
     from scored
     left join creatives on scored.ad_id = creatives.ad_id
     left join fatigue on scored.ad_id = fatigue.ad_id

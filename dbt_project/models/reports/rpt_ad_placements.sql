@@ -69,11 +69,11 @@ by_placement as (
         platform_position,
         placement,
         count(distinct ad_id) as ads,
-        sum(spend) as spend,
-        sum(impressions) as impressions,
-        sum(clicks) as clicks,
-        sum(platform_conversions) as platform_conversions,
-        coalesce(sum(reconciled_conversions), 0) as reconciled_conversions
+        cast(sum(spend) as decimal(18, 2)) as spend,
+        cast(sum(impressions) as bigint) as impressions,
+        cast(sum(clicks) as bigint) as clicks,
+        cast(sum(platform_conversions) as double) as platform_conversions,
+        cast(coalesce(sum(reconciled_conversions), 0) as double) as reconciled_conversions
     from credited
     group by all
 ),
@@ -100,13 +100,16 @@ final as (
         spend / nullif(impressions, 0) * 1000 as cpm,
         platform_conversions,
         reconciled_conversions,
-        spend / nullif(reconciled_conversions, 0) as reconciled_cpa_raw,
-        {{ gamma_cpa('reconciled_conversions', 'spend', 'pooled_rate',
-                     var('ad_rank_prior_conversions')) }} as reconciled_cpa,
-        {{ gamma_cpa_bound('reconciled_conversions', 'spend', 'pooled_rate',
-                           var('ad_rank_prior_conversions'), 1.2816) }} as reconciled_cpa_low,
-        {{ gamma_cpa_bound('reconciled_conversions', 'spend', 'pooled_rate',
-                           var('ad_rank_prior_conversions'), -1.2816) }} as reconciled_cpa_high,
+        -- Costs in the account currency, to the cent.
+        round(spend / nullif(reconciled_conversions, 0), 2) as reconciled_cpa_raw,
+        round({{ gamma_cpa('reconciled_conversions', 'spend', 'pooled_rate',
+                           var('ad_rank_prior_conversions')) }}, 2) as reconciled_cpa,
+        round({{ gamma_cpa_bound('reconciled_conversions', 'spend', 'pooled_rate',
+                                 var('ad_rank_prior_conversions'), 1.2816) }}, 2)
+            as reconciled_cpa_low,
+        round({{ gamma_cpa_bound('reconciled_conversions', 'spend', 'pooled_rate',
+                                 var('ad_rank_prior_conversions'), -1.2816) }}, 2)
+            as reconciled_cpa_high,
         1 / nullif(pooled_rate, 0) as pooled_cpa
     from pooled
 ),

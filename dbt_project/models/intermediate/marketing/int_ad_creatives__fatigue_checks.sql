@@ -43,7 +43,7 @@ cumulative as (
 ),
 
 check_dates as (
-    select cast(date '{{ as_of_date() }}' - 7 * k as date) as check_date
+    select cast(date '{{ as_of_date() }}' - cast(7 * k as integer) as date) as check_date
     from range(0, (select coalesce(date_diff('day', min(date_day),
                                              date '{{ as_of_date() }}') // 7 + 1, 0)
                    from insights)) as weeks (k)

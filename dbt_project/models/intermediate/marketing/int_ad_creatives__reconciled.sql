@@ -23,13 +23,13 @@ by_ad as (
         recent.ad_id,
         case when upper(coalesce(ads.objective, '')) like '%LEAD%' then 'lead'
              else 'purchase' end as conversion_kind,
-        sum(recent.spend) as spend,
-        sum(recent.impressions) as impressions,
-        sum(recent.link_clicks) as link_clicks,
-        sum(recent.platform_purchases) as platform_purchases,
-        sum(recent.platform_leads) as platform_leads,
-        sum(recent.reconciled_purchases) as reconciled_purchases,
-        sum(recent.reconciled_leads) as reconciled_leads
+        cast(sum(recent.spend) as decimal(18, 2)) as spend,
+        cast(sum(recent.impressions) as bigint) as impressions,
+        cast(sum(recent.link_clicks) as bigint) as link_clicks,
+        cast(sum(recent.platform_purchases) as double) as platform_purchases,
+        cast(sum(recent.platform_leads) as double) as platform_leads,
+        cast(sum(recent.reconciled_purchases) as double) as reconciled_purchases,
+        cast(sum(recent.reconciled_leads) as double) as reconciled_leads
     from recent
     left join ads on recent.ad_id = ads.ad_id
     group by all
