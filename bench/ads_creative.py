@@ -85,6 +85,22 @@ def precision_recall(labels: pl.DataFrame, flag: str) -> dict:
             "recall": tp / positives if positives else None}
 
 
+def per_ad(labels: pl.DataFrame, truth: Path) -> dict:
+    """Ad-level scores: an ad is flagged when any of its weekly checks is; precision against
+    the ads that truly fatigue (the truth's is_fatiguing), recall over those that had a
+    checkable window in which they truly fatigued."""
+    traits = pl.read_parquet(truth / "ad_creatives.parquet").select("ad_id", "is_fatiguing")
+    ads = labels.group_by("ad_id").agg(pl.col("is_fatigued").any().alias("flagged"),
+                                       pl.col("truly_fatigued").any().alias("fell"))
+    ads = ads.join(traits, on="ad_id")
+    flagged = ads.filter("flagged")
+    fell = ads.filter("fell")
+    return {"ads_checked": ads.height, "ads_flagged": flagged.height,
+            "flagged_truly_fatiguing": flagged.filter("is_fatiguing").height,
+            "fatiguing_with_a_fall": fell.height,
+            "of_those_flagged": fell.filter("flagged").height}
+
+
 def attainable_recall(labels: pl.DataFrame, t_critical: float = 2.6) -> dict:
     """What the clicks allow: a relative CTR fall d over a window with N clicks spread evenly
     is estimated with a standard error of about sqrt(12 / N) (a Poisson rate's linear trend),
@@ -120,6 +136,7 @@ def placement_spearman(work_db: Path, truth: Path) -> dict:
 def summary(work_db: Path, truth: Path) -> dict:
     labels = fatigue_labels(work_db, truth)
     return {"fatigue_rule": precision_recall(labels, "is_fatigued"),
+            "fatigue_ads": per_ad(labels, truth),
             "fatigue_attainable": attainable_recall(labels),
             "fatigue_rival": precision_recall(labels, "rival_flag"),
             "placements": placement_spearman(work_db, truth)}
