@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.config import SCALES, Settings
-from simulator import derive, plan, population, state, truth
+from simulator import creative, derive, plan, population, state, truth
 from simulator.defects import DefectLog, Defects
 from simulator.engine import Engine
 from simulator.exports import Exporter, Tables
@@ -104,7 +104,9 @@ def simulate(
         lines=world.lines, sessions=world.sessions.lazy(), activity=world.email_activity,
         campaigns=world.campaigns, list_id=world.list_id, mc_events=world.mc_events,
         crm_events=world.crm_events, deals=deals_e, surveys=world.surveys,
-        attribution=world.attribution, adsets=ads.adsets, ads=ads.ads, ads_daily=ads.daily,
+        attribution=world.attribution, adsets=ads.adsets, ads=ads.ads,
+        # The play-out ran on the clicks before fatigue; the Insights report the worn ones.
+        ads_daily=creative.fatigued_delivery(seed, ads.ads, ads.daily),
     )  # fmt: skip
     meta = state.Meta(
         seed=seed, scale=scale, n_people=n, end_date=end_date, history_days=history_days,

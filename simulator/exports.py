@@ -24,7 +24,9 @@ from simulator.population import DAY, STREAM_DEFECTS, Window, rng_for
 from simulator.webexport import (
     MAX_LATE_DAYS,
     WebContext,
+    ad_creatives,
     ads_insights,
+    ads_insights_placements,
     capi_events,
     ga4_events,
     late_days,
@@ -447,29 +449,47 @@ class Exporter:
         days = list(range(0, d + 1)) if backfill else [x for x in (d, d - 1, d - 2) if x >= 0]
         wanted = pl.DataFrame({"day": days, "version": [min(d - x, 2) for x in days]},
                               schema={"day": pl.Int64, "version": pl.Int64})  # fmt: skip
-        lines = ads_insights(self.web, self.t.ads_daily, self.t.attribution, wanted,
-                             self.win.history_start_ts)  # fmt: skip
+        self._meta_ads_creatives(date, d, counts)
+        self._meta_ads_insights(date, d, backfill, days, wanted, counts)
+        self._meta_ads_insights(date, d, backfill, days, wanted, counts, placements=True)
+
+    def _meta_ads_creatives(self, date: dt.date, d: int, counts: dict[str, int]) -> None:
+        """The ads and their creatives as the Marketing API lists them on day D."""
+        lines = ad_creatives(self.web, self.t.ads_daily, d, self.win.history_start_ts)
+        name = f"ad_creatives_{date:%Y%m%d}.ndjson"
+        counts["ad_creatives_rows"] = self._json("meta_ads", date, name, lines, d, False, 0.0,
+                                                 "duplicate_row")  # fmt: skip
+
+    def _meta_ads_insights(self, date: dt.date, d: int, backfill: bool, days: list[int],
+                           wanted: pl.DataFrame, counts: dict[str, int],
+                           placements: bool = False) -> None:  # fmt: skip
+        """Ad-level Insights files (`ads_insights_*`), or with `placements` the same days
+        broken down by placement (`placement_insights_*`)."""
+        build = ads_insights_placements if placements else ads_insights
+        prefix = "placement_insights" if placements else "ads_insights"
+        lines = build(self.web, self.t.ads_daily, self.t.attribution, wanted,
+                      self.win.history_start_ts)  # fmt: skip
         total = 0
         if backfill:
             for lo, hi in self._batches(days, by_month=True):
                 part = lines.filter(pl.col("day").is_between(lo, hi)).drop("day")
-                total += self._json("meta_ads", date, self._range_name("ads_insights", lo, hi),
+                total += self._json("meta_ads", date, self._range_name(prefix, lo, hi),
                                     part, -1, True, 0.0, "duplicate_row")
-                self._empty_days("meta_ads", date, "ads_insights", lo, hi)
-            counts["ads_insights_rows"] = total
+                self._empty_days("meta_ads", date, prefix, lo, hi)
+            counts[f"{prefix}_rows"] = total
             return
         by_day = lines.partition_by("day", as_dict=True, include_key=False)
         empty = pl.DataFrame(schema={"line": pl.String})
         for day in days:
             version = d - day
-            name = f"ads_insights_{self.win.date_of(day):%Y%m%d}.ndjson"
+            name = f"{prefix}_{self.win.date_of(day):%Y%m%d}.ndjson"
             part = by_day.get((day,), empty)
             total += self._json("meta_ads", date, name, part, day, version == 0 or backfill,
                                 0.0, "duplicate_row")  # fmt: skip
             if version > 0 and not backfill:
                 self.log.add("meta_ads", date, f"meta_ads/{date.isoformat()}/{name}", "restated",
                              detail=f"version {version}")  # fmt: skip
-        counts["ads_insights_rows"] = total
+        counts[f"{prefix}_rows"] = total
 
 
 __all__ = ["SOURCES", "Exporter", "Tables", "empty_file_days"]

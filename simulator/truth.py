@@ -5,7 +5,10 @@ consent and the outcomes after the current end date), `identifiers.parquet` (eve
 identifier the landing files show and the person or people behind it: a household's landline
 and a company's mailbox belong to several), `ad_response.parquet` (the true response
 curve of every ad set), `ad_attribution.parquet` (every order and lead a Meta ad click really
-brought within the 7-day click window) and `defects.parquet` (every injected defect). The
+brought within the 7-day click window), `ad_placements.parquet` (each placement's true cost,
+click-through and conversion multipliers), `ad_creatives.parquet` and `ad_fatigue.parquet`
+(each creative's true quality and fatigue, and its CTR multiplier day by day) and
+`defects.parquet` (every injected defect). The
 "as of" columns are relative to the world's current end date and are rewritten when the world
 is continued.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from simulator import creative
 from simulator import reference as ref
 from simulator.exports import Tables
 from simulator.plan import EFFECTS, REGIONS
@@ -32,6 +36,9 @@ CUSTOMERS_FILE = "customers.parquet"
 IDENTIFIERS_FILE = "identifiers.parquet"
 AD_RESPONSE_FILE = "ad_response.parquet"
 AD_ATTRIBUTION_FILE = "ad_attribution.parquet"
+AD_PLACEMENTS_FILE = "ad_placements.parquet"  # true cost, CTR and conversion multipliers
+AD_CREATIVES_FILE = "ad_creatives.parquet"  # true creative quality and fatigue traits
+AD_FATIGUE_FILE = "ad_fatigue.parquet"  # per ad and day: the true CTR fatigue multiplier
 DEFECTS_FILE = "defects.parquet"
 IDENTIFIER_TYPES: tuple[str, ...] = (
     "email", "mailchimp_email_raw", "shop_customer_id", "shopify_order_email", "phone_raw",
@@ -347,6 +354,39 @@ def ad_attribution(t: Tables, date: dt.date) -> pl.DataFrame:
     )  # fmt: skip
 
 
+def _ad_ids(t: Tables) -> pl.DataFrame:
+    return t.ads.select("ad_idx", "adset_idx").join(
+        t.adsets.select("adset_idx", "adset_id", "campaign_id"), on="adset_idx"
+    )
+
+
+def ad_creatives(t: Tables) -> pl.DataFrame:
+    """Every ad's creative truth: its ids, ctr_quality (true click-through multiplier of the
+    creative), is_fatiguing, fatigue_rate and audience_size (see `creative`)."""
+    return (
+        creative.creative_truth(t.seed, t.ads, t.ads_daily)
+        .join(_ad_ids(t), on="ad_idx")
+        .select("campaign_id", "adset_id", "ad_id", "creative_id", "ctr_quality",
+                "is_fatiguing", "fatigue_rate", "audience_size")
+    )  # fmt: skip
+
+
+def ad_fatigue(t: Tables, date: dt.date) -> pl.DataFrame:
+    """Per ad and delivery day up to `date`: ad_id, date, impressions, run (a new one after a
+    week without delivery), cumulative_frequency (of the run, before the day) and
+    ctr_multiplier (the true fatigue multiplier of the ad's CTR that day; 1 when fresh)."""
+    w = t.window
+    start = dt.datetime(w.date_of(0).year, w.date_of(0).month, w.date_of(0).day)
+    return (
+        creative.fatigue_path(t.seed, t.ads, t.ads_daily)
+        .filter(pl.col("day") <= w.day_of(date))
+        .join(t.ads.select("ad_idx", "ad_id"), on="ad_idx")
+        .select("ad_id", (pl.lit(start) + pl.duration(days=pl.col("day"))).dt.date()
+                .alias("date"), "impressions", "run", "cumulative_frequency",
+                pl.col("fatigue").alias("ctr_multiplier"))
+    )  # fmt: skip
+
+
 def write_truth(
     directory: Path,
     t: Tables,
@@ -355,7 +395,7 @@ def write_truth(
     orders_format: str,
     defects: pl.DataFrame,
 ) -> dict[str, int]:
-    """Write the five truth tables into `directory` as of the end of `date`; returns rows
+    """Write the truth tables into `directory` as of the end of `date`; returns rows
     written per table."""
     directory.mkdir(parents=True, exist_ok=True)
     customers = truth_customers(t, hazard, date)
@@ -367,6 +407,12 @@ def write_truth(
     attribution = ad_attribution(t, date)
     attribution.write_parquet(directory / AD_ATTRIBUTION_FILE)
     defects.write_parquet(directory / DEFECTS_FILE)
+    placements = creative.placement_truth(t.seed)
+    placements.write_parquet(directory / AD_PLACEMENTS_FILE)
+    ads = ad_creatives(t)
+    ads.write_parquet(directory / AD_CREATIVES_FILE)
+    fatigue = ad_fatigue(t, date)
+    fatigue.write_parquet(directory / AD_FATIGUE_FILE)
     logger.info("truth as of %s: %d people, %d identifiers, %d defects", date,
                 customers.height, identifiers.height, defects.height)  # fmt: skip
     return {
@@ -375,4 +421,7 @@ def write_truth(
         "truth_ad_sets": response.height,
         "truth_ad_conversions": attribution.height,
         "truth_defects": defects.height,
+        "truth_ad_placements": placements.height,
+        "truth_ad_creatives": ads.height,
+        "truth_ad_fatigue_days": fatigue.height,
     }

@@ -10,6 +10,7 @@ left out as BigQuery's JSON export does, and INT64 values are strings.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from simulator import reference as ref
+from simulator.creative import creatives, split_placements
 from simulator.defects import hash_int, hash_uniform, stable_key
 from simulator.engine import BROWSE, LEAD_FORM, PURCHASE, SIGNUP
 from simulator.population import DAY
@@ -663,9 +665,41 @@ def ads_insights(
     reported `version` days later. Preliminary versions have slightly fewer impressions and
     fewer of the conversions the 7-day click window still adds. Returns day, version and
     `line` (one JSON object per ad with spend that day), sorted by day, version and ad."""
+    frame = _insights_frame(ctx, daily, attribution, wanted, start_ts)
+    if frame is None:
+        return pl.DataFrame(schema={"day": pl.Int64, "version": pl.Int64, "line": pl.String})
+    return _insights_lines(ctx, frame, breakdown=False)
+
+
+def ads_insights_placements(
+    ctx: WebContext,
+    daily: pl.DataFrame,
+    attribution: pl.DataFrame,
+    wanted: pl.DataFrame,
+    start_ts: int,
+) -> pl.DataFrame:
+    """The same Insights rows broken down by `publisher_platform` and `platform_position`:
+    each ad-level row split over the placements that delivered it, so the placement rows of
+    an ad, day and version add up to its ad-level row. Returns day, version and `line`."""
+    frame = _insights_frame(ctx, daily, attribution, wanted, start_ts)
+    if frame is None:
+        return pl.DataFrame(schema={"day": pl.Int64, "version": pl.Int64, "line": pl.String})
+    split = split_placements(ctx.seed, frame)
+    return _insights_lines(ctx, split, breakdown=True)
+
+
+def _insights_frame(
+    ctx: WebContext,
+    daily: pl.DataFrame,
+    attribution: pl.DataFrame,
+    wanted: pl.DataFrame,
+    start_ts: int,
+) -> pl.DataFrame | None:
+    """The ad-level figures of each (day, version) in `wanted`, as reported then; None when
+    no ad delivered on those days."""
     rows = daily.join(wanted, on="day", how="inner")
     if rows.is_empty():
-        return pl.DataFrame(schema={"day": pl.Int64, "version": pl.Int64, "line": pl.String})
+        return None
     att = (
         attribution.join(wanted, left_on="click_day", right_on="day", how="inner")
         .filter(pl.col("ts") < pl.lit(start_ts) + (pl.col("click_day") + 1 + pl.col("version"))
@@ -704,6 +738,13 @@ def ads_insights(
         date_text=pl.from_epoch(pl.lit(start_ts) + pl.col("day") * DAY, time_unit="s")
         .dt.strftime("%Y-%m-%d"),
     ).with_columns(reach=pl.min_horizontal(pl.col("reach"), pl.col("impressions")).clip(1))
+    landing_views = (pl.col("link_clicks") * 0.82).round().cast(pl.Int64)
+    return frame.with_columns(landing_views=landing_views)
+
+
+def _insights_lines(ctx: WebContext, frame: pl.DataFrame, breakdown: bool) -> pl.DataFrame:
+    """One Insights JSON object per row of `frame`; with `breakdown`, the row's placement
+    (`publisher_platform`, `platform_position`) ends it, as the API appends breakdowns."""
 
     def num(expr: pl.Expr, decimals: int) -> pl.Expr:
         return expr.round(decimals).cast(pl.String)
@@ -725,8 +766,6 @@ def ads_insights(
         return pl.when(pl.col(col) > 0).then(
             _jf('{"action_type":"' + name + '","value":"{}"}', _money(pl.col(col))))
 
-    landing_views = (pl.col("link_clicks") * 0.82).round().cast(pl.Int64)
-    frame = frame.with_columns(landing_views=landing_views)
     actions = pl.concat_str([
         action("link_click", "link_clicks"), action("landing_page_view", "landing_views"),
         action("lead", "leads"), action("purchase", "purchases"),
@@ -753,7 +792,35 @@ def ads_insights(
             "link_clicks", _money(pl.col("spend_cents")),
         ),
         optional,
-        _jf(',"actions":[{}],"action_values":[{}],"attribution_setting":"7d_click_1d_view"}',
+        _jf(',"actions":[{}],"action_values":[{}],"attribution_setting":"7d_click_1d_view"',
                   actions, values),
+        _jf(',"publisher_platform":"{}","platform_position":"{}"', "publisher_platform",
+            "platform_position") if breakdown else pl.lit(""),
+        pl.lit("}"),
     ])  # fmt: skip
     return frame.select("day", "version", line.alias("line"))
+
+
+def ad_creatives(ctx: WebContext, daily: pl.DataFrame, day: int, start_ts: int) -> pl.DataFrame:
+    """The account's ads on `day` as the Marketing API's ads edge returns them with
+    fields=id,name,adset_id,campaign_id,status,effective_status,created_time,creative{...}:
+    one JSON object per ad (`line`), ACTIVE when the ad delivered that day, else PAUSED."""
+    meta = ctx.ads.join(ctx.adsets.select("adset_idx", "adset_id", "campaign_id"),
+                        on="adset_idx").join(creatives(ctx.seed, ctx.ads, ctx.adsets),
+                                             on="ad_idx").sort("ad_idx")  # fmt: skip
+    active = set(daily.filter(pl.col("day") == day)["ad_idx"].to_list())
+    created = f"{dt.datetime.fromtimestamp(start_ts, dt.UTC):%Y-%m-%dT09:00:00+0000}"
+    lines = []
+    for row in meta.iter_rows(named=True):
+        status = "ACTIVE" if row["ad_idx"] in active else "PAUSED"
+        lines.append(json.dumps({
+            "id": row["ad_id"], "name": row["ad_name"], "adset_id": row["adset_id"],
+            "campaign_id": row["campaign_id"], "status": status, "effective_status": status,
+            "created_time": created,
+            "creative": {
+                "id": row["creative_id"], "name": row["creative_name"], "title": row["title"],
+                "body": row["body"], "call_to_action_type": row["call_to_action_type"],
+                "object_type": row["object_type"], "link_url": row["link_url"],
+            },
+        }, ensure_ascii=False, separators=(",", ":")))  # fmt: skip
+    return pl.DataFrame({"line": lines}, schema={"line": pl.String})

@@ -129,6 +129,22 @@ META_ADS_STRUCTURE = (
     ("action_values", _ACTIONS),
 )
 
+# The same Insights broken down with breakdowns=publisher_platform,platform_position.
+META_ADS_PLACEMENT_STRUCTURE = (
+    *META_ADS_STRUCTURE,
+    ("publisher_platform", "VARCHAR"),
+    ("platform_position", "VARCHAR"),
+)
+# The Marketing API's ads edge with the ad's creative (fields=id,name,...,creative{...}).
+META_ADS_CREATIVE_STRUCTURE = (
+    *((name, "VARCHAR") for name in (
+        "id", "name", "adset_id", "campaign_id", "status", "effective_status",
+        "created_time", "updated_time")),
+    ("creative", "STRUCT(id VARCHAR, name VARCHAR, title VARCHAR, body VARCHAR, "
+                 "call_to_action_type VARCHAR, object_type VARCHAR, link_url VARCHAR, "
+                 "image_url VARCHAR, thumbnail_url VARCHAR)"),
+)  # fmt: skip
+
 SOURCES: dict[str, tuple[EntitySpec, ...]] = {
     "shop": (
         EntitySpec(
@@ -408,6 +424,33 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
             structure=META_ADS_STRUCTURE,
             # Insights for recent days are restated in later exports: the newest wins.
             replace_by="date_start",
+        ),
+        EntitySpec(
+            source="meta_ads",
+            entity="placement_insights",
+            patterns=("placement_insights_*.ndjson", "placement_insights_*.json",
+                      "placement_insights_*.ndjson.gz", "placement_insights_*.json.gz"),
+            file_format="ndjson",
+            columns=(
+                Column("date_start", required=True),
+                Column("ad_id", required=True),
+                Column("publisher_platform", required=True),
+                Column("platform_position", required=True),
+                Column("spend", "decimal", required=True),
+                Column("impressions", "integer"),
+                Column("clicks", "integer"),
+            ),
+            structure=META_ADS_PLACEMENT_STRUCTURE,
+            replace_by="date_start",
+        ),
+        EntitySpec(
+            source="meta_ads",
+            entity="ads",
+            patterns=("ad_creatives_*.ndjson", "ad_creatives_*.json",
+                      "ad_creatives_*.ndjson.gz", "ad_creatives_*.json.gz"),
+            file_format="ndjson",
+            columns=(Column("id", required=True),),
+            structure=META_ADS_CREATIVE_STRUCTURE,
         ),
     ),
 }

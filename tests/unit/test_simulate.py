@@ -125,8 +125,9 @@ def test_landing_layout(w: sw.SimWorld) -> None:
     first = END - dt.timedelta(days=364)
     for source, prefix, last in (("ga4", "events", END - dt.timedelta(days=1)),
                                  ("meta_capi", "events", END),
-                                 ("meta_ads", "ads_insights", END)):
-        files = sorted(w.folder(source).iterdir())
+                                 ("meta_ads", "ads_insights", END),
+                                 ("meta_ads", "placement_insights", END)):
+        files = sorted(p for p in w.folder(source).iterdir() if p.name.startswith(prefix))
         ranges = []
         for path in files:
             found = re.fullmatch(rf"{prefix}_(\d{{8}})_(\d{{8}})\.ndjson", path.name)
@@ -150,7 +151,10 @@ def test_landing_layout(w: sw.SimWorld) -> None:
         assert {p.name for p in w.folder("meta_capi", day).iterdir()} == {
             f"events_{day:%Y%m%d}.ndjson"}  # fmt: skip
         assert {p.name for p in w.folder("meta_ads", day).iterdir()} == {
-            f"ads_insights_{day - dt.timedelta(days=k):%Y%m%d}.ndjson" for k in range(3)}
+            f"{kind}_{day - dt.timedelta(days=k):%Y%m%d}.ndjson"
+            for kind in ("ads_insights", "placement_insights") for k in range(3)
+        } | {f"ad_creatives_{day:%Y%m%d}.ndjson"}  # fmt: skip
+    assert (w.folder("meta_ads") / f"ad_creatives_{END:%Y%m%d}.ndjson").exists()
 
 
 def test_generic_orders_format(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -412,10 +412,22 @@ def test_capi_events_validate_and_hash_normalised_values(w: sw.SimWorld) -> None
 
 def test_meta_ads_insights_validate_and_restate(w: sw.SimWorld) -> None:
     validator = _schema("meta_ads_insights_row")
-    rows = [(p, r) for p in sorted(w.folder("meta_ads").glob("*")) for r in sw.ndjson(p)]
+    # The placement breakdown: the same row with the two breakdown fields at its end.
+    schema = json.loads((sw.SCHEMAS / "meta_ads_insights_row.json").read_text())
+    schema["required"] += ["publisher_platform", "platform_position"]
+    schema["properties"] |= {"publisher_platform": {"enum": ["facebook", "instagram",
+                                                             "audience_network", "messenger"]},
+                             "platform_position": {"type": "string", "pattern": "^[a-z_]+$"}}
+    placement = jsonschema.Draft202012Validator(schema)
+    ads = _schema("meta_ads_ad")
+    for path in sorted(w.folder("meta_ads").glob("ad_creatives_*")):
+        for row in sw.ndjson(path):
+            assert not list(ads.iter_errors(row)), path.name
+    rows = [(p, r) for p in sorted(w.folder("meta_ads").glob("*insights_*")) for r in sw.ndjson(p)]
     assert len(rows) > 365
     for path, row in rows:
-        errors = list(validator.iter_errors(row))
+        check = placement if path.name.startswith("placement_") else validator
+        errors = list(check.iter_errors(row))
         assert not errors, (path.name, errors[0].message)
         assert row["date_start"] == row["date_stop"]
         days = re.findall(r"\d{8}", path.name)  # a daily file, or a backfill range of days

@@ -1,0 +1,40 @@
+with source as (
+    select * from {{ source('meta_ads', 'placement_insights') }}
+),
+
+renamed as (
+    select
+        cast(date_start as date) as date_day,
+        account_id,
+        upper(account_currency) as currency,
+        campaign_id,
+        adset_id,
+        ad_id,
+        lower(publisher_platform) as publisher_platform,
+        lower(platform_position) as platform_position,
+        cast(impressions as bigint) as impressions,
+        cast(reach as bigint) as reach,
+        cast(clicks as bigint) as clicks,
+        cast(inline_link_clicks as bigint) as link_clicks,
+        cast(spend as decimal(18, 2)) as spend,
+        {{ meta_action_total('actions', 'purchase') }} as purchases,
+        cast({{ meta_action_total('action_values', 'purchase') }} as decimal(18, 2))
+            as purchase_value,
+        {{ meta_action_total('actions', 'lead') }} as leads,
+        _file as source_file,
+        _row as source_row,
+        _loaded_at as loaded_at
+    from source
+),
+
+deduplicated as (
+    -- Overlapping exports repeat a day: the row from the newest load describes it.
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by date_day, ad_id, publisher_platform, platform_position
+        order by loaded_at desc, source_file desc, source_row desc
+    ) = 1
+)
+
+select * from deduplicated
