@@ -29,6 +29,8 @@ def audience_cells(people: pl.DataFrame) -> pl.DataFrame:
     value per converter), and the share of the campaign's people who are identified: where
     it is low (prospecting), people become known mostly by buying, so the rates among them
     run high and compare audiences only with each other."""
+    # Sorted first, so sums add in the same order and a rerun gives the same bits.
+    people = people.sort("campaign_id", "person_key")
     known = people.filter(pl.col("customer_key").is_not_null())
     identified = people.group_by("campaign_id").agg(
         campaign_identified_share=pl.col("customer_key").is_not_null().mean())
@@ -78,7 +80,9 @@ def persona_region_suggestions(people: pl.DataFrame, customers: pl.DataFrame, we
     extra conversions if the cell were reached as widely as the rest, at the pace of the
     `weeks` of history, with the 80% interval of its shrunk rate. At most `limit` rows, the
     largest expected gain in value first."""
-    known = customers.filter(pl.col("persona").is_not_null() & pl.col("region").is_not_null())
+    known = customers.filter(pl.col("persona").is_not_null() & pl.col("region").is_not_null()
+                             ).sort("customer_key")
+    people = people.sort("campaign_id", "person_key")
     reached = (people.filter(pl.col("customer_key").is_not_null())
                .group_by("customer_key").agg(conversions=pl.col("conversions").sum(),
                                              conversion_value=pl.col("conversion_value").sum()))

@@ -57,8 +57,11 @@ def seasonal_index(counts: pl.DataFrame) -> pl.DataFrame:
         raise ValueError("seasonal_index: orders must not be negative")
     if counts.filter(~pl.col("month").is_between(1, 12)).height:
         raise ValueError("seasonal_index: month must be between 1 and 12")
-    regions = counts.select("region").unique()
-    categories = counts.select("category").unique()
+    # Sorted first, so every sum adds in the same order and a rerun gives the same bits
+    # (the published tables are compared by hash).
+    counts = counts.sort("region", "category", "month")
+    regions = counts.select("region").unique(maintain_order=True)
+    categories = counts.select("category").unique(maintain_order=True)
     months = pl.DataFrame({"month": list(range(1, 13))}, schema={"month": counts.schema["month"]})
     grid = regions.join(categories, how="cross").join(months, how="cross")
     cells = grid.join(counts.group_by("region", "category", "month").agg(pl.col("orders").sum()),
@@ -80,7 +83,8 @@ def seasonal_index(counts: pl.DataFrame) -> pl.DataFrame:
     )
     # The category's season over all regions is itself shrunk toward no season (1): a
     # category sold twice a year has no October peak because one of the two fell in October.
-    pooled = cells.select("category", "month", "pooled_observed", "pooled_expected").unique()
+    pooled = cells.select("category", "month", "pooled_observed", "pooled_expected").unique(
+        maintain_order=True)
     k0 = _fit_strength(pooled["pooled_observed"].to_numpy(), pooled["pooled_expected"].to_numpy(),
                        np.ones(pooled.height))
     cells = cells.with_columns(

@@ -58,7 +58,10 @@ buyers as (
             as repeat_buyers,
         count(*) filter (where first_weeks.first_week = customer_weeks.week_start)
             as new_customers,
-        avg(ltv.ltv_next_year) filter (where first_weeks.first_week = customer_weeks.week_start)
+        -- In customer order: a double sum's order otherwise changes from run to run, and
+        -- with it the last bits of the published figure.
+        avg(ltv.ltv_next_year order by customer_weeks.customer_key)
+            filter (where first_weeks.first_week = customer_weeks.week_start)
             as new_customer_ltv
     from customer_weeks
     inner join first_weeks using (customer_key)
