@@ -26,7 +26,8 @@ INCREMENTAL = (
     "staging.stg_meta_capi__events",
     "intermediate.int_ga4__sessions",
     "marts.fct_sessions",
-    "marts.fct_ad_performance",
+    "marts.fct_ad_conversions",
+    "marts.fct_ad_attributed_orders",
     "marts.dim_customers",
     "marts.customer_features",
 )

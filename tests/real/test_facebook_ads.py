@@ -94,9 +94,9 @@ def test_dbt_builds_the_ad_models_and_every_test_passes(ads_shop):
 def test_ad_performance_keeps_the_file_s_totals(ads_shop):
     settings, ads, _, _ = ads_shop
     totals = query(settings, "select count(*), count(distinct ad_id), sum(spend), "
-                             "sum(impressions), sum(clicks), sum(meta_purchases), "
-                             "sum(meta_leads), min(date_day), max(currency), "
-                             "sum(ga4_sessions) from marts.fct_ad_performance")
+                             "sum(impressions), sum(clicks), sum(platform_purchases), "
+                             "sum(platform_leads), min(date_day), max(currency), "
+                             "sum(reconciled_purchases) from marts.fct_ad_conversions")
     # SOURCE.md: Impressions 213,434,828; Clicks 38,165; Total_Conversion 3,264 (enquiries);
     # Approved_Conversion 1,079 (sales). Spend is cast to cents row by row.
     assert totals == [(ADS, ADS, sum(cents(ad["Spent"]) for ad in ads), 213_434_828, 38_165,
@@ -105,5 +105,5 @@ def test_ad_performance_keeps_the_file_s_totals(ads_shop):
     by_campaign = Counter()
     for ad in ads:
         by_campaign[ad["xyz_campaign_id"]] += cents(ad["Spent"])
-    assert dict(query(settings, "select campaign_id, sum(spend) from marts.fct_ad_performance "
+    assert dict(query(settings, "select campaign_id, sum(spend) from marts.fct_ad_conversions "
                                 "group by 1")) == by_campaign

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,21 @@ def test_the_setting_points_at_the_user_s_copy(tmp_path: Path,
     settings = Settings.from_env()
     assert settings.ads_file == path
     assert load_ads_settings(settings.ads_file).budget.total_per_day == 250.0
+
+
+def test_the_window_reaches_dbt_as_vars(tmp_path: Path) -> None:
+    from pipelines.transform import settings_vars
+
+    path = tmp_path / "ads.yml"
+    path.write_text("attribution:\n  click_days: 3\n  view_days: 0\n")
+    settings = Settings(home=tmp_path, ads_file=path)
+    assert settings_vars(settings) == {"attribution_click_days": 3, "attribution_view_days": 0}
+
+
+def test_a_bad_window_stops_the_transform_before_dbt(tmp_path: Path) -> None:
+    from pipelines.transform import build
+
+    path = tmp_path / "ads.yml"
+    path.write_text("attribution:\n  click_days: 40\n")
+    with pytest.raises(AdsSettingsError, match=r"attribution\.click_days"):
+        build(Settings(home=tmp_path, ads_file=path), date(2026, 1, 1))

@@ -1,0 +1,257 @@
+"""The ad reconciliation tables build on a small world, and every column a KPI reads equals
+an independent recomputation in Polars: the Insights restatement rule from the raw rows, the
+click-matching waterfall and window from the sessions, Conversions API events and orders, and
+the per-ad-day sums from the result."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from pipelines import daily
+from pipelines.ads.settings import load_ads_settings
+from pipelines.config import Settings
+from pipelines.ingest.sources import SOURCES
+from pipelines.transform import build
+from pipelines.warehouse import connect
+from simulator import continue_days, simulate
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DAY = date(2026, 10, 31)
+CONTINUED = 2
+FBC = r"^fb\.[0-9]+\.[0-9]+\.(.+)$"
+
+
+def read(settings: Settings, sql: str) -> pl.DataFrame:
+    con = connect(settings, path=settings.work_db, read_only=True)
+    try:
+        return con.sql(sql).pl()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory) -> Settings:
+    s = Settings(home=tmp_path_factory.mktemp("ads_reconcile") / "data")
+    simulate(s, scale="xs", seed=11, end_date=DAY, history_days=240, max_days=CONTINUED)
+    # Daily exports after the first restate their recent Insights days.
+    continue_days(s, CONTINUED)
+    for day in (DAY, DAY + timedelta(days=CONTINUED)):
+        for source in SOURCES:
+            daily.ingest(s, source, day, f"run-{day}")
+    build(s, DAY + timedelta(days=CONTINUED))  # the transform step's dbt, ads.yml's window
+    return s
+
+
+def actions_sum(column: str, kind: str) -> pl.Expr:
+    return (pl.col(column).list.eval(
+        pl.element().filter(pl.element().struct.field("action_type") == kind)
+        .struct.field("value").cast(pl.Float64)).list.sum().fill_null(0.0))  # fmt: skip
+
+
+def landing_insights(settings: Settings) -> pl.DataFrame:
+    """Every Insights row of every export folder, with the folder's date (lines that are not
+    JSON are quarantined by the loader, so left out here too)."""
+    rows = []
+    for path in sorted((settings.landing_dir / "meta_ads").glob("*/*.ndjson")):
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            rows.append({**row, "exported": path.parent.name})
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def test_platform_columns_take_the_newest_restatement_of_each_day(settings):
+    exported = landing_insights(settings)
+    restated = exported.filter(pl.col("exported").n_unique().over("date_start", "ad_id") > 1)
+    assert restated.height > 0, "no restated day to test"
+    newest = (
+        exported.sort("exported", descending=True)
+        .unique(["date_start", "ad_id"], keep="first")
+        .with_columns(is_restated=pl.struct("date_start", "ad_id").is_in(
+            restated.select(pl.struct("date_start", "ad_id")).to_series().implode()))
+        .select(
+            pl.col("date_start").str.to_date().alias("date_day"), "ad_id", "is_restated",
+            pl.col("spend").cast(pl.Float64).cast(pl.Decimal(18, 2)),
+            pl.col("impressions").cast(pl.Int64), pl.col("clicks").cast(pl.Int64),
+            pl.col("inline_link_clicks").cast(pl.Int64).alias("link_clicks"),
+            actions_sum("actions", "purchase").alias("platform_purchases"),
+            actions_sum("action_values", "purchase").round(2).alias("platform_purchase_value"),
+            actions_sum("actions", "lead").alias("platform_leads"),
+        )
+    )  # fmt: skip
+    ours = read(settings, "select date_day, ad_id, spend, impressions, clicks, link_clicks, "
+                          "platform_purchases, cast(platform_purchase_value as double) "
+                          "as platform_purchase_value, platform_leads, platform_roas "
+                          "from marts.fct_ad_conversions")  # fmt: skip
+    joined = newest.join(ours, on=["date_day", "ad_id"], how="inner")
+    assert joined.height == newest.height and joined["is_restated"].sum() > 0
+    for col in ("spend", "impressions", "clicks", "link_clicks", "platform_purchases",
+                "platform_leads"):
+        assert (joined[col] == joined[f"{col}_right"]).all(), col
+    assert ((joined["platform_purchase_value"] - joined["platform_purchase_value_right"]).abs()
+            < 0.005).all()  # fmt: skip
+    spent = joined.filter(pl.col("spend") > 0)
+    roas = spent["platform_purchase_value_right"] / spent["spend"].cast(pl.Float64)
+    assert ((roas - spent["platform_roas"]).abs() < 1e-6).all()
+    # Every ad-day of Insights is a row; the rest are days with shop conversions only.
+    extra = ours.join(newest, on=["date_day", "ad_id"], how="anti")
+    assert (extra["spend"] == 0).all() and extra["platform_roas"].is_null().all()
+
+
+def attribute(settings: Settings, click_days: int) -> pl.DataFrame:
+    """The last click within `click_days` before each order and lead, by the waterfall
+    (click id, then utm_content, then the person's clicks), recomputed in Polars."""
+    ads = read(settings, "select distinct ad_id from staging.stg_meta_ads__insights")
+    ids = read(settings, "select identifier_type, identifier, customer_key "
+                         "from intermediate.int_identity__identifiers "
+                         "where customer_key is not null")  # fmt: skip
+    sessions = read(settings, "select session_key, user_pseudo_id, fbclid, utm_content, "
+                              "session_started_at, purchases, transaction_ids "
+                              "from intermediate.int_ga4__sessions "
+                              "where utm_content is not null")  # fmt: skip
+    sessions = sessions.join(ads, left_on="utm_content", right_on="ad_id", how="semi").with_columns(
+        click_key=pl.coalesce("fbclid:" + pl.col("fbclid"), "session:" + pl.col("session_key")))
+    device = ids.filter(pl.col("identifier_type") == "ga4_user_pseudo_id")
+    click_id = ids.filter(pl.col("identifier_type") == "meta_click_id")
+    clicks = (
+        sessions.sort("session_started_at", "session_key")
+        .group_by("click_key").agg(pl.all().first())
+        .join(device.select(pl.col("identifier").alias("user_pseudo_id"),
+                            pl.col("customer_key").alias("device_key")),
+              on="user_pseudo_id", how="left")
+        .join(click_id.select(pl.col("identifier").alias("fbclid"),
+                              pl.col("customer_key").alias("click_key_person")),
+              on="fbclid", how="left")
+        .select("click_key", "fbclid", pl.col("utm_content").alias("ad_id"),
+                pl.col("session_started_at").alias("clicked_at"),
+                pl.coalesce("device_key", "click_key_person").alias("customer_key"))
+    )  # fmt: skip
+    orders = read(settings, "select order_id, customer_key, ordered_at as converted_at "
+                            "from marts.fct_orders where has_purchase_lines")  # fmt: skip
+    shop_ids = read(settings, 'select distinct "Name" as order_id, "Id" as platform_order_id '
+                              'from raw.shop__orders where "Id" is not null')  # fmt: skip
+    orders = orders.join(shop_ids, on="order_id", how="left").with_columns(
+        pl.coalesce("platform_order_id", "order_id").alias("platform_order_id"))
+    leads = read(settings, "select hubspot_record_id as order_id, customer_key, "
+                           "created_at as converted_at from marts.fct_leads "
+                           "where (converted_at is null or converted_at > created_at) "
+                           "and created_at is not null")  # fmt: skip
+    capi = read(settings, "select order_id as platform_order_id, fbc "
+                          "from staging.stg_meta_capi__events "
+                          "where event_name = 'Purchase' and order_id is not null "
+                          "and fbc is not null")  # fmt: skip
+    ga4_links = (
+        sessions.filter(pl.col("purchases") > 0).explode("transaction_ids")
+        .select(pl.col("transaction_ids").alias("platform_order_id"), "click_key",
+                pl.when(pl.col("fbclid").is_not_null()).then(1).otherwise(2).alias("rank"))
+    )  # fmt: skip
+    capi_links = capi.select(
+        "platform_order_id",
+        ("fbclid:" + pl.col("fbc").str.extract(FBC, 1)).alias("click_key"),
+        pl.lit(1).alias("rank"))
+    links = pl.concat([ga4_links, capi_links]).join(
+        orders.select("order_id", "platform_order_id"), on="platform_order_id"
+    ).drop("platform_order_id")
+    conversions = pl.concat([orders.drop("platform_order_id").with_columns(kind=pl.lit(
+        "purchase")), leads.with_columns(kind=pl.lit("lead"))])
+    identity = conversions.filter(pl.col("customer_key").is_not_null()).join(
+        clicks.select("click_key", "customer_key"), on="customer_key"
+    ).select("order_id", "click_key", pl.lit(3).alias("rank"))
+    candidates = (
+        pl.concat([links.select("order_id", "click_key", pl.col("rank").cast(pl.Int32)),
+                   identity.with_columns(pl.col("rank").cast(pl.Int32))])
+        .join(conversions, on="order_id")
+        .join(clicks.select("click_key", "ad_id", "clicked_at"), on="click_key")
+        .filter(pl.col("clicked_at").dt.truncate("1m") <= pl.col("converted_at"),
+                pl.col("converted_at") <= pl.col("clicked_at") + timedelta(days=click_days))
+    )  # fmt: skip
+    return (
+        candidates.sort(["clicked_at", "rank", "click_key"], descending=[True, False, False])
+        .group_by("kind", "order_id").agg(pl.all().first())
+        .select(pl.col("kind").alias("conversion_kind"), pl.col("order_id").alias(
+            "conversion_id"), "ad_id", pl.col("clicked_at").dt.date().alias("click_date"),
+            pl.col("rank").replace_strict({1: "click_id", 2: "utm", 3: "identity"},
+                                          return_dtype=pl.String).alias("match_method"))
+        .sort("conversion_kind", "conversion_id")
+    )  # fmt: skip
+
+
+def test_attributed_orders_equal_the_waterfall_recomputed(settings):
+    window = load_ads_settings(settings.ads_file).attribution.click_days
+    expected = attribute(settings, window)
+    ours = read(settings, "select conversion_kind, conversion_id, ad_id, click_date, "
+                          "match_method from marts.fct_ad_attributed_orders "
+                          "order by conversion_kind, conversion_id")  # fmt: skip
+    assert expected.height > 20 and set(expected["match_method"]) >= {"click_id", "identity"}
+    assert set(expected["conversion_kind"]) == {"purchase", "lead"}
+    assert_frame_equal(ours, expected)
+
+
+def test_reconciled_columns_sum_the_attributed_orders(settings):
+    attributed = read(settings, "select * from marts.fct_ad_attributed_orders")
+    purchases = pl.col("conversion_kind") == "purchase"
+    live = purchases & ~pl.col("is_cancelled")
+    expected = (
+        attributed.group_by(pl.col("click_date").alias("date_day"), "ad_id")
+        .agg(live.sum().cast(pl.Int32).alias("reconciled_purchases"),
+             pl.col("value").filter(live).cast(pl.Float64).sum().alias("reconciled_value"),
+             (live & pl.col("is_new_customer")).sum().cast(pl.Int32)
+             .alias("reconciled_new_customers"),
+             (pl.col("conversion_kind") == "lead").sum().cast(pl.Int32)
+             .alias("reconciled_leads"),
+             (purchases & pl.col("is_cancelled")).sum().cast(pl.Float64)
+             .alias("gap_refunded_cancelled"))
+    )  # fmt: skip
+    ours = read(settings, "select date_day, ad_id, reconciled_purchases, "
+                          "cast(reconciled_value as double) as reconciled_value, "
+                          "reconciled_new_customers, reconciled_leads, gap_refunded_cancelled, "
+                          "spend, reconciled_roas, platform_purchases, gap_duplicates, "
+                          "gap_outside_window, gap_unmatched from marts.fct_ad_conversions")
+    joined = ours.join(expected, on=["date_day", "ad_id"], how="left").fill_null(0)
+    for col in ("reconciled_purchases", "reconciled_new_customers", "reconciled_leads",
+                "gap_refunded_cancelled"):
+        assert (joined[col] == joined[f"{col}_right"]).all(), col
+    assert ((joined["reconciled_value"] - joined["reconciled_value_right"]).abs() < 0.01).all()
+    assert ours["reconciled_purchases"].sum() == expected["reconciled_purchases"].sum() > 0
+    spent = ours.filter(pl.col("spend") > 0)
+    roas = spent["reconciled_value"] / spent["spend"].cast(pl.Float64)
+    assert ((roas - spent["reconciled_roas"]).abs() < 1e-6).all()
+    gap = (ours["platform_purchases"] - ours["reconciled_purchases"]) - (
+        ours["gap_duplicates"] + ours["gap_outside_window"] + ours["gap_refunded_cancelled"]
+        + ours["gap_unmatched"])
+    assert (gap.abs() < 1e-9).all()
+
+
+def test_capi_purchases_are_deduplicated_events_on_their_click(settings):
+    raw = read(settings, "select event_name, event_id, event_time, custom_data.value as value, "
+                         "user_data.fbc as fbc, _file, _row from raw.meta_capi__events "
+                         "where event_name = 'Purchase' and user_data.fbc is not null")
+    assert raw.select("event_name", "event_id").is_duplicated().any(), "no duplicate to test"
+    events = raw.sort("event_time", "_file", "_row").unique(["event_name", "event_id"],
+                                                            keep="first")
+    clicks = read(settings, "select fbclid, ad_id, clicked_at from intermediate.int_ads__clicks "
+                            "where fbclid is not null")  # fmt: skip
+    window = timedelta(days=load_ads_settings(settings.ads_file).attribution.click_days)
+    expected = (
+        events.with_columns(fbclid=pl.col("fbc").str.extract(FBC, 1),
+                            event_at=pl.from_epoch("event_time", time_unit="s")
+                            .dt.replace_time_zone("UTC"))
+        .join(clicks.with_columns(pl.col("clicked_at").dt.convert_time_zone("UTC")),
+              on="fbclid")
+        .filter(pl.col("event_at") >= pl.col("clicked_at"),
+                pl.col("event_at") <= pl.col("clicked_at") + window)
+        .group_by(pl.col("clicked_at").dt.date().alias("date_day"), "ad_id")
+        .agg(pl.len().cast(pl.Int32).alias("capi_purchases"))
+    )  # fmt: skip
+    ours = read(settings, "select date_day, ad_id, capi_purchases from marts.fct_ad_conversions "
+                          "where capi_purchases > 0")  # fmt: skip
+    assert expected.height > 0
+    assert_frame_equal(ours, expected, check_row_order=False, check_dtypes=False)
