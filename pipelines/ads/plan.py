@@ -182,6 +182,8 @@ def build_plan(daily: pl.DataFrame, adsets: pl.DataFrame, values: pl.DataFrame,
         row["kpi"] = KPI
     plan = pl.DataFrame([{k: r.get(k) for k in PLAN_SCHEMA} for r in rows],
                         schema=PLAN_SCHEMA, orient="row")
+    # Six decimals: what the plan means, not the floating-point noise of the solvers.
+    plan = plan.with_columns(pl.col(pl.Float64).round(6))
     total = 7 * draws["total"]
     point = float(plan["expected_value_change"].sum())
     low, high = ((float(np.percentile(total, INTERVAL[0])),

@@ -110,13 +110,15 @@ def conversion_values(con: duckdb.DuckDBPyConnection, daily: pl.DataFrame,
     is_lead = pl.col("objective").is_in(LEAD_OBJECTIVES)
     first = pl.when(pl.col("purchases") > 0).then(pl.col("value") / pl.col("purchases"))
     lead_value = pl.col("p_order").fill_null(0) * pl.col("lead_first_value").fill_null(0)
+    # To the cent: averages of double scores differ in their last bits between runs
+    # (parallel sums), and a rerun of the same day must give the same plan.
     return frame.select(
         "adset_id",
-        pl.when(is_lead).then(lead_value).otherwise(first.fill_null(0))
+        pl.when(is_lead).then(lead_value).otherwise(first.fill_null(0)).round(2)
         .alias("value_per_conversion"),
         pl.when(is_lead)
         .then(lead_value + pl.col("p_order").fill_null(0) * pl.col("lead_ltv").fill_null(0))
-        .otherwise(first.fill_null(0) + pl.col("mean_ltv").fill_null(0))
+        .otherwise(first.fill_null(0) + pl.col("mean_ltv").fill_null(0)).round(2)
         .alias("customer_value"),
         pl.when(is_lead)
         .then(pl.lit("lead: chance to order (observed, else the lead model) x mean first order"
