@@ -22,15 +22,10 @@ renamed as (
         cast(spend as decimal(18, 2)) as spend,
         -- `actions` and `action_values` are lists of {action_type, value as text}; `purchase`
         -- is Meta's omnibus count, which already includes the pixel's own purchase action.
-        cast(coalesce(list_sum(list_transform(
-            list_filter(actions, lambda a: a.action_type = 'purchase'),
-            lambda a: cast(a.value as double))), 0) as double) as purchases,
-        cast(coalesce(list_sum(list_transform(
-            list_filter(action_values, lambda a: a.action_type = 'purchase'),
-            lambda a: cast(a.value as double))), 0) as decimal(18, 2)) as purchase_value,
-        cast(coalesce(list_sum(list_transform(
-            list_filter(actions, lambda a: a.action_type = 'lead'),
-            lambda a: cast(a.value as double))), 0) as double) as leads,
+        {{ meta_action_total('actions', 'purchase') }} as purchases,
+        cast({{ meta_action_total('action_values', 'purchase') }} as decimal(18, 2))
+            as purchase_value,
+        {{ meta_action_total('actions', 'lead') }} as leads,
         _file as source_file,
         _row as source_row,
         _loaded_at as loaded_at
