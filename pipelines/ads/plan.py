@@ -48,6 +48,10 @@ PLAN_SCHEMA: dict[str, pl.DataType] = {
     "target_roas": pl.Float64(), "recommendation": pl.String(), "kpi": pl.String(),
     "expected_change": pl.Float64(), "expected_low": pl.Float64(),
     "expected_high": pl.Float64(),
+    # The whole plan's change in value per week and its 80% interval (the same on every row):
+    # the draws move together, so the interval of the sum is not the sum of the intervals.
+    "plan_value_change": pl.Float64(), "plan_value_low": pl.Float64(),
+    "plan_value_high": pl.Float64(),
 }  # fmt: skip
 
 
@@ -188,6 +192,9 @@ def build_plan(daily: pl.DataFrame, adsets: pl.DataFrame, values: pl.DataFrame,
     point = float(plan["expected_value_change"].sum())
     low, high = ((float(np.percentile(total, INTERVAL[0])),
                   float(np.percentile(total, INTERVAL[1]))) if len(total) else (0.0, 0.0))
+    plan = plan.with_columns(plan_value_change=pl.lit(round(point, 6)),
+                             plan_value_low=pl.lit(round(low, 6)),
+                             plan_value_high=pl.lit(round(high, 6)))
     return PlanResult(plan=plan, value_change=point, value_low=low, value_high=high)
 
 

@@ -36,7 +36,10 @@ final as (
         kpi,
         expected_change,
         expected_low,
-        expected_high
+        expected_high,
+        cast(plan_value_change as decimal(18, 2)) as plan_value_change,
+        cast(plan_value_low as decimal(18, 2)) as plan_value_low,
+        cast(plan_value_high as decimal(18, 2)) as plan_value_high
     from plan
 )
 

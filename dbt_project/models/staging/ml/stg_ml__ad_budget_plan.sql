@@ -41,7 +41,10 @@ final as (
         kpi,
         expected_change,
         expected_low,
-        expected_high
+        expected_high,
+        plan_value_change,
+        plan_value_low,
+        plan_value_high
     from plan
 )
 
