@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader
 from pipelines import coverage as data_coverage
 from pipelines.config import Settings
 from pipelines.ml.scores import TABLE as SCORES_TABLE
+from pipelines.report.ads import ads_context, read_ads
 from pipelines.report.charts import bar_chart
 from pipelines.warehouse import connect
 
@@ -334,6 +335,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         personas_note=personas_note(data["personas"]),
         currency=currency, revenue_by_currency=data["revenue_by_currency"].to_dicts(),
         not_covered=coverage_notes(coverage), export_warnings=manifest.get("warnings", []),
+        ads=ads_context(read_ads(settings, logical_date)),
     ))
     out = settings.reports_dir / logical_date.isoformat() / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)
