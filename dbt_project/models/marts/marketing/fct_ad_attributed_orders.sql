@@ -23,11 +23,7 @@ insights as (
 ),
 
 rates as (
-    select rate_date, currency, rate
-    from {{ ref('stg_fx__rates') }}
-    qualify row_number() over (
-        partition by currency, rate_date order by source_file desc, source_row desc
-    ) = 1
+    {{ fx_rates() }}
 ),
 
 candidates as (
