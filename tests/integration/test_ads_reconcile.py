@@ -55,10 +55,11 @@ def actions_sum(column: str, kind: str) -> pl.Expr:
 
 
 def landing_insights(settings: Settings) -> pl.DataFrame:
-    """Every Insights row of every export folder, with the folder's date (lines that are not
-    JSON are quarantined by the loader, so left out here too)."""
+    """Every ad-level Insights row (not the placement breakdown) of every export folder, with
+    the folder's date (lines that are not JSON are quarantined by the loader, so left out here
+    too)."""
     rows = []
-    for path in sorted((settings.landing_dir / "meta_ads").glob("*/*.ndjson")):
+    for path in sorted((settings.landing_dir / "meta_ads").glob("*/ads_insights_*.ndjson")):
         for line in path.read_text().splitlines():
             try:
                 row = json.loads(line)

@@ -73,7 +73,10 @@ by_placement as (
         cast(sum(impressions) as bigint) as impressions,
         cast(sum(clicks) as bigint) as clicks,
         cast(sum(platform_conversions) as double) as platform_conversions,
-        cast(coalesce(sum(reconciled_conversions), 0) as double) as reconciled_conversions
+        -- Summed as decimals: a sum of doubles depends on the order DuckDB's threads add
+        -- them in, and a rerun must publish the same bits.
+        cast(coalesce(sum(cast(reconciled_conversions as decimal(18, 6))), 0) as double)
+            as reconciled_conversions
     from credited
     group by all
 ),
@@ -81,8 +84,10 @@ by_placement as (
 pooled as (
     select
         *,
-        sum(reconciled_conversions) over (partition by conversion_kind)
-            / nullif(sum(spend) over (partition by conversion_kind), 0) as pooled_rate
+        cast(sum(cast(reconciled_conversions as decimal(18, 6)))
+            over (partition by conversion_kind) as double)
+            / nullif(cast(sum(spend) over (partition by conversion_kind) as double), 0)
+            as pooled_rate
     from by_placement
 ),
 
