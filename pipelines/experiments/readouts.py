@@ -69,10 +69,18 @@ def summary(name: str, outcome_label: str, window: int | None, result: stats.Lif
         return (f"Too few people to conclude on {name}'s {outcome_label}, and nobody new is "
                 "entering: it cannot conclude at today's rate.")
     span = f" in {window} days" if window else ""
-    direction = "more" if result.lift_abs >= 0 else "less"
+    prob = result.prob_treatment_better
+    likely = "over 99%" if prob > 0.99 else "under 1%" if prob < 0.01 else f"{prob:.0%}"
+    if outcome_label == OUTCOMES["churned"][1]:
+        direction = "lowered" if result.lift_abs <= 0 else "raised"
+        return (f"{name} {direction} the {outcome_label}{span} by "
+                f"{abs(result.lift_abs) * 100:.1f} points (90% interval "
+                f"{result.lift_low * 100:+.1f} to {result.lift_high * 100:+.1f}); "
+                f"{likely} likely better than holding back.")
+    direction = "more" if result.lift_abs >= 0 else "fewer"
     return (f"{name} brought {_num(abs(result.lift_abs))} {direction} {outcome_label}{span} "
             f"(90% interval {_num(result.lift_low)} to {_num(result.lift_high)}); "
-            f"{result.prob_treatment_better:.0%} likely better than holding back.")
+            f"{likely} likely better than holding back.")
 
 
 def read_out(values: pl.DataFrame, *, name: str, outcome: str, lower_is_better: bool,
