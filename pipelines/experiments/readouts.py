@@ -52,7 +52,7 @@ def _num(x: float | None) -> str:
 
 def summary(name: str, outcome_label: str, window: int | None, result: stats.Lift,
             verdict: str, srm_p: float | None, holdout_share: float | None,
-            days: int | None, units_more: int | None) -> str:
+            days: int | None, units_more: int, external: bool) -> str:
     """One plain sentence that states the row's result."""
     if verdict == "srm_blocked":
         seen = result.holdout_n / max(result.treated_n + result.holdout_n, 1)
@@ -63,11 +63,12 @@ def summary(name: str, outcome_label: str, window: int | None, result: stats.Lif
         if days is not None:
             return (f"Too few people to conclude on {name}'s {outcome_label}: "
                     f"about {days} more days at today's rate.")
-        if units_more is not None:
+        if external:  # no entry dates: say how many more
             return (f"Too few people to conclude on {name}'s {outcome_label}: about "
                     f"{units_more:,} more people would be needed.")
-        return (f"Too few people to conclude on {name}'s {outcome_label}, and nobody new is "
-                "entering: it cannot conclude at today's rate.")
+        return (f"Too few people to conclude on {name}'s {outcome_label}: about "
+                f"{units_more:,} more people would be needed, and nobody entered in the last "
+                f"{RATE_DAYS} days, so at today's rate it cannot conclude.")
     span = f" in {window} days" if window else ""
     prob = result.prob_treatment_better
     likely = "over 99%" if prob > 0.99 else "under 1%" if prob < 0.01 else f"{prob:.0%}"
@@ -102,7 +103,7 @@ def read_out(values: pl.DataFrame, *, name: str, outcome: str, lower_is_better: 
     base = result.holdout_mean if result.holdout_mean else values["y"].mean()
     min_effect = abs(base) * min_effect_rel if base else None
     verdict = stats.verdict(result, srm_flag, min_effect, lower_is_better)
-    days = units_more = None
+    days, units_more = None, 0
     if verdict == "too_few":
         n_now = result.treated_n + result.holdout_n
         share = holdout_share or (result.holdout_n / n_now if n_now else 0.5) or 0.5
@@ -124,7 +125,7 @@ def read_out(values: pl.DataFrame, *, name: str, outcome: str, lower_is_better: 
         "srm_p_value": srm_p, "srm_flag": srm_flag, "mde_abs": result.mde_abs,
         "days_needed": days, "verdict": verdict,
         "summary": summary(name, label, window, result, verdict, srm_p, holdout_share, days,
-                           units_more),
+                           units_more, entered is None),
     }
 
 
