@@ -220,8 +220,9 @@ def test_external_without_control_arm_is_an_error():
 
 def test_intervals_cover_the_true_lift_about_90_percent_on_skewed_counts():
     """Issue 31's target on synthetic holdouts: a tenth held out, orders mostly zero with a
-    long tail, a per-person effect that varies, 3,000 or 20,000 people; 400 experiments. The 90% intervals cover
-    the true mean effect in 85-95%, and where the test had 80% power the sign is right."""
+    long tail, a per-person effect that varies, 3,000 or 20,000 people; 400 experiments. The
+    90% intervals cover the true mean effect in 85-95%, and where the test had 80% power the
+    sign is right."""
     rng = np.random.default_rng(7)
     covered, powered, right = 0, 0, 0
     for _ in range(400):
