@@ -30,6 +30,10 @@ from pipelines.warehouse import work_connection
 log = logging.getLogger(__name__)
 
 
+class ExperimentsError(RuntimeError):
+    """The day's assignments cannot be made; the message says why and what to do."""
+
+
 def todays_experiments(audiences: list[Audience], customers: pl.DataFrame, where: Path
                        ) -> list[tuple[Experiment, pl.DataFrame]]:
     """`(experiment, members)` for every exported audience with a holdout, members selected
@@ -67,6 +71,11 @@ def run_experiments(settings: Settings, logical_date: date, run_id: str) -> dict
         erased = pl.Series("customer_key", erased_customer_keys(con, read_store(settings)),
                            pl.String)
     keys = customers.get_column("customer_key").cast(pl.String)
+    if keys.is_empty() and not existing.is_empty():
+        # Every assigned person would be marked merged, for good: refuse instead.
+        raise ExperimentsError(
+            f"{settings.work_db}: marts.dim_customers is empty but {existing.height:,} "
+            "people are assigned to experiments; run the transform step and check its output")
     unsubscribed = (customers.filter(pl.col("mailchimp_status") == "unsubscribed")
                     .get_column("customer_key").cast(pl.String)
                     if "mailchimp_status" in customers.columns else keys.clear())
