@@ -83,6 +83,11 @@ def summary(name: str, outcome_label: str, window: int | None, result: stats.Lif
                 f"{abs(result.lift_abs) * 100:.1f} points (90% interval "
                 f"{result.lift_low * 100:+.1f} to {result.lift_high * 100:+.1f}); "
                 f"{likely} likely better than holding back.")
+    if external:  # an outcome column's name: "raised spend per unit by 0.77"
+        direction = "raised" if result.lift_abs >= 0 else "lowered"
+        return (f"{name} {direction} {outcome_label} by {_num(abs(result.lift_abs))} "
+                f"(90% interval {_num(result.lift_low)} to {_num(result.lift_high)}); "
+                f"{likely} likely better than the control.")
     direction = "more" if result.lift_abs >= 0 else "fewer"
     return (f"{name} brought {_num(abs(result.lift_abs))} {direction} {outcome_label}{span} "
             f"(90% interval {_num(result.lift_low)} to {_num(result.lift_high)}); "

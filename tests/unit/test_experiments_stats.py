@@ -204,6 +204,8 @@ def test_external_experiments_read_each_arm_against_control():
     assert out.select("experiment_id", "audience", "outcome").rows() == [
         ("promo__a", "A", "spend"), ("promo__b", "B", "spend")]
     assert out["verdict"][0] == "treatment_better"
+    assert out["summary"][0].startswith("A (promo) raised spend per unit by ")
+    assert out["summary"][0].endswith("likely better than the control.")
     assert out["srm_p_value"].is_null().all()  # no planned_share given
 
 
