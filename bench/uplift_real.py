@@ -8,7 +8,8 @@ every ranking is measured on the other: the learners (X and two-model), targetin
 risk (recency, months since the last purchase, highest first: the longest gone), the
 opposite (most recent first), and at random (its Qini is 0 in expectation; the spread of 200
 random orders is the noise a difference must clear), by `uplift.evaluate_targeting`, the
-figures the pipeline records. Prints Markdown.
+figures the pipeline records, with the 90% bootstrap interval of each ranking's Qini less
+churn-risk targeting's. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ FEATURES: tuple[str, ...] = (
     "zip_urban", "zip_rural", "channel_web", "channel_phone",
 )  # fmt: skip
 OUTCOMES = ("visit", "conversion", "spend")
+CHURN = "churn risk (recency, longest gone first)"
 # The audience size an `uplift_decile >= 8` audience takes: the top three tenths.
 TOP_SHARE = 0.3
 
@@ -73,9 +75,9 @@ def compare(
         model = learner.fit(fit_on, FEATURES, outcome, method=method, threads=threads)
         rankings[f"{method.upper()}-learner"] = model.predict(measure)[0]
     recency = measure.get_column("recency").cast(pl.Float64).to_numpy()
-    rankings["churn risk (recency, longest gone first)"] = recency
+    rankings[CHURN] = recency
     rankings["most recent first"] = -recency
-    figures = evaluate_targeting(y, t, rankings, TOP_SHARE, random_orders=200)
+    figures = evaluate_targeting(y, t, rankings, TOP_SHARE, random_orders=200, versus=CHURN)
     figures["_units"] = {"fit": fit_on.height, "measured": measure.height,
                          "average_effect": float(y[t].mean() - y[~t].mean())}
     return figures
@@ -89,15 +91,18 @@ def markdown(results: dict[str, dict[str, dict]]) -> str:
             f"**{outcome}** (fit on {units['fit']:,} units, measured on {units['measured']:,}; "
             f"average effect on the measured half {units['average_effect']:+.5f} per unit)",
             "",
-            "| ranking | Qini | AUUC | gain, top 30% |",
-            "|---|---:|---:|---:|",
+            "| ranking | Qini | AUUC | gain, top 30% | Qini less churn risk's (90% interval) |",
+            "|---|---:|---:|---:|---|",
         ]
         for name, f in figures.items():
             if name.startswith("_"):
                 continue
             spread = f" (sd {f['qini_sd']:.5f})" if "qini_sd" in f else ""
+            gap = f.get(f"versus_{CHURN}")
+            versus = (f"{gap['difference']:+.5f} ({gap['low']:+.5f} to {gap['high']:+.5f})"
+                      if gap else "")
             lines.append(f"| {name} | {f['qini']:+.5f}{spread} | {f['auuc']:.5f} | "
-                         f"{f['gain_top']:+.5f} |")
+                         f"{f['gain_top']:+.5f} | {versus} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -114,17 +114,36 @@ def measured_part(units: pl.DataFrame) -> pl.Series:
 
 def evaluate_targeting(
     outcome: np.ndarray, treated: np.ndarray, rankings: dict[str, np.ndarray],
-    share: float = TOP_SHARE, random_orders: int = 100,
+    share: float = TOP_SHARE, random_orders: int = 100, versus: str | None = None,
+    resamples: int = 200,
 ) -> dict[str, dict[str, float]]:
     """Each ranking's Qini, AUUC and incremental outcome per unit from treating its top
     `share`, measured on experiment units (`outcome`, `treated`), and random targeting's
     (the mean and spread of `random_orders` random rankings; its Qini is 0 in expectation).
-    Higher scores are targeted first. What the benchmark and `ml.model_runs` report."""
+    Higher scores are targeted first. With `versus` (one of `rankings`), every other ranking
+    also gets `versus_<name>`: its Qini less that one's and the 90% interval of the difference
+    over `resamples` bootstrap resamples of the units, because a ranking that follows the
+    outcome's level varies far more than random orders do, and small experiments tell rankings
+    apart only when that interval excludes 0. What the benchmark and `ml.model_runs` report."""
     figures = {}
     for name, score in rankings.items():
         curve = qini(outcome, treated, score)
         figures[name] = {"qini": curve.qini, "auuc": curve.auuc, "gain_top": curve.gain_at(share)}
     rng = np.random.default_rng(0)
+    if versus is not None:
+        y, t = np.asarray(outcome, dtype=float), np.asarray(treated, dtype=bool)
+        draws = [rng.integers(0, len(y), len(y)) for _ in range(resamples)]
+        draws = [d for d in draws if t[d].any() and not t[d].all()]
+        for name, score in rankings.items():
+            if name == versus:
+                continue
+            other, mine = np.asarray(rankings[versus], float), np.asarray(score, float)
+            differences = [qini(y[d], t[d], mine[d]).qini - qini(y[d], t[d], other[d]).qini
+                           for d in draws]
+            low, high = np.quantile(differences, [0.05, 0.95])
+            figures[name][f"versus_{versus}"] = {
+                "difference": figures[name]["qini"] - figures[versus]["qini"],
+                "low": float(low), "high": float(high)}
     noise = [qini(outcome, treated, rng.random(len(outcome))) for _ in range(random_orders)]
     figures["random"] = {
         "qini": float(np.mean([c.qini for c in noise])),
@@ -198,6 +217,7 @@ def train(
         measure.get_column("orders_28d").to_numpy(),
         measure.get_column("is_treated").to_numpy(),
         {"uplift": model.predict(measure)[0], "churn": churn_score},
+        versus="churn",
     )
     figures["churn"]["ranking"] = churn_name
     card = registry.ModelCard(
@@ -285,16 +305,26 @@ def score(
     reasons = reason_columns(contributions, today, FEATURES, REASONS, direction="up")
     rows = long_scores(MODEL, card.version, logical_date, today.get_column("customer_key"),
                        pl.Series(uplift, dtype=pl.Float64), reasons)
+    return rows, card, describe(card)
+
+
+def describe(card: registry.ModelCard) -> str:
+    """The version's figures in one sentence: its Qini beside churn-risk targeting's, whether
+    the 90% interval of their difference says one ranks better, and random's."""
     m = card.metrics
-    beats = "beats" if m["uplift"]["qini"] > m["churn"]["qini"] else "does not beat"
-    note = (
+    gap = m["uplift"].get("versus_churn")
+    if gap is None:  # a version trained before the interval was recorded
+        gap = {"low": float("nan"), "high": float("nan")}
+    verdict = ("ranks better than" if gap["low"] > 0 else "ranks worse than" if gap["high"] < 0
+               else "cannot yet be told apart from")
+    return (
         f"uplift model {card.version} from {m['experiments']} experiment(s), "
         f"{m['fit_units']:,} units fitted; on {m['measured_units']:,} held-out units its Qini "
-        f"{m['uplift']['qini']:+.4f} {beats} targeting by churn risk "
-        f"({m['churn']['ranking']}, {m['churn']['qini']:+.4f}); random "
-        f"{m['random']['qini']:+.4f} (sd {m['random']['qini_sd']:.4f})"
+        f"{m['uplift']['qini']:+.4f} {verdict} targeting by churn risk "
+        f"({m['churn']['ranking']}, {m['churn']['qini']:+.4f}; difference 90% interval "
+        f"{gap['low']:+.4f} to {gap['high']:+.4f}); random {m['random']['qini']:+.4f} "
+        f"(sd {m['random']['qini_sd']:.4f})"
     )
-    return rows, card, note
 
 
 def score_uplift(settings, logical_date: date, run_id: str) -> dict:

@@ -36,7 +36,7 @@ def test_on_visits_the_learner_beats_random_and_churn_risk_targeting(units):
     model, churn = figures["X-learner"], figures["churn risk (recency, longest gone first)"]
     noise = figures["random"]
     assert model["qini"] > noise["qini"] + 2 * noise["qini_sd"]
-    assert model["qini"] > churn["qini"]
+    assert model["versus_churn risk (recency, longest gone first)"]["low"] > 0
     # Targeting the longest gone first is worse than random on this test.
     assert churn["qini"] < noise["qini"]
     # The e-mail's average effect on visits is the publisher's: about +6 points.

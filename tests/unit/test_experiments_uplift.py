@@ -157,7 +157,9 @@ def test_uplift_scores_every_customer_today_and_the_responders_fill_the_top_deci
     assert card.metrics["uplift"]["qini"] > card.metrics["churn"]["qini"]
     assert card.metrics["churn"]["ranking"] == "days since the last order"
     assert card.feature_types["revenue"] == str(features.schema["revenue"])
-    assert "beats targeting by churn risk" in note
+    gap = card.metrics["uplift"]["versus_churn"]
+    assert 0 < gap["low"] < gap["difference"] < gap["high"]
+    assert "ranks better than targeting by churn risk" in note
     assert registry.decision(tmp_path, "uplift")["version"] == card.version
     # A rerun on the same units reuses the registered version and gives the same scores.
     again, card_again, _ = uplift.score(units, features, TODAY, tmp_path)
@@ -254,3 +256,14 @@ def test_the_version_in_use_scores_until_it_is_a_retrain_period_old(tmp_path):
                                    TODAY + timedelta(days=7), tmp_path)
     assert retrained.version != first.version
     assert retrained.metrics["experiments"] == 2
+
+
+def test_rankings_that_cannot_be_told_apart_get_an_interval_across_zero():
+    units, _ = responders(5, 600)
+    y, t = units.get_column("y").to_numpy(), units.get_column("is_treated").to_numpy()
+    x3 = units.get_column("x3").to_numpy()  # unrelated to the effect, as is its negation
+    figures = uplift.evaluate_targeting(y, t, {"a": x3, "b": -x3}, random_orders=5, versus="b")
+    gap = figures["a"]["versus_b"]
+    assert gap["low"] < 0 < gap["high"]
+    assert gap["difference"] == pytest.approx(figures["a"]["qini"] - figures["b"]["qini"])
+    assert "versus_b" not in figures["b"]
