@@ -336,7 +336,8 @@ def score_uplift(settings, logical_date: date, run_id: str) -> dict:
 
     with work_connection(settings) as con:
         units = read_units(con, logical_date)
-        features = read_features(con)
+        # Without a completed unit there is nothing to learn, and nothing else to read.
+        features = read_features(con) if units is not None and units.height else pl.DataFrame()
     rows, card, note = score(units, features, logical_date, settings.models_dir,
                              settings.ml_threads, settings.retrain_every_days)
     log.info("%s", note)

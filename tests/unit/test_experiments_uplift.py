@@ -267,3 +267,16 @@ def test_rankings_that_cannot_be_told_apart_get_an_interval_across_zero():
     assert gap["low"] < 0 < gap["high"]
     assert gap["difference"] == pytest.approx(figures["a"]["qini"] - figures["b"]["qini"])
     assert "versus_b" not in figures["b"]
+
+
+def test_the_step_on_a_warehouse_without_experiments_scores_nothing_and_says_so(tmp_path):
+    from pipelines.config import Settings
+    from pipelines.warehouse import work_connection
+
+    settings = Settings(home=tmp_path / "data", duckdb_memory_limit="1GB", duckdb_threads=1)
+    summary = uplift.score_uplift(settings, TODAY, "run-1")
+    assert summary["scored"] == 0 and summary["version"] is None
+    assert summary["note"].startswith("no uplift scores: there is no ")
+    with work_connection(settings) as con:
+        assert con.sql("select count(*) from ml.scores").fetchall() == [(0,)]
+        assert con.sql("select count(*) from ml.model_runs").fetchall() == [(0,)]
