@@ -112,7 +112,7 @@ def read_out(values: pl.DataFrame, *, name: str, outcome: str, lower_is_better: 
     srm_flag = srm_p is not None and srm_p < stats.SRM_ALPHA
     base = result.holdout_mean if result.holdout_mean else values["y"].mean()
     min_effect = abs(base) * min_effect_rel if base else None
-    verdict = stats.verdict(result, srm_flag, min_effect, lower_is_better)
+    verdict = stats.verdict(result, srm_flag, min_effect)
     days, units_more, rate = None, 0, None
     if verdict == "too_few":
         n_now = result.treated_n + result.holdout_n

@@ -18,8 +18,13 @@ Choices, and why:
   difference (x does not depend on the arm under randomisation) and less variance.
 - Sample-ratio mismatch: a chi-square goodness-of-fit test of the arm counts against the
   configured share; p < `SRM_ALPHA` flags it, and a flag blocks the verdict.
+- A verdict needs stronger evidence than the interval shows: a probability of being better of
+  at least `DECISION` (0.975, the A/B winner rule's 1 - 0.05/k for two arms), a two-sided 5%
+  error. With the 90% interval's own edge (0.95) an A/A test would declare a winner in one of
+  ten repeats by construction; at 0.975 in one of twenty. The interval stays at 90%, the level
+  a marketer reads as "likely range".
 - The minimum detectable effect is (z_{1-alpha/2} + z_{power}) times the lift's standard
-  error, alpha 0.10 two-sided (as the 90% interval) and power 0.80.
+  error, alpha 0.05 two-sided (the verdict's) and power 0.80.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from scipy import stats
 LEVEL = 0.90  # interval level of every readout
 ALPHA = 1 - LEVEL
 POWER = 0.80
+DECISION = 0.975  # probability of being better a verdict needs (see winner_threshold)
+DECISION_ALPHA = 2 * (1 - DECISION)
 SRM_ALPHA = 0.001
 MIN_UNITS_PER_ARM = 30  # below this neither arm's mean nor its spread is worth a verdict
 VERDICTS = ("treatment_better", "holdout_better", "no_difference", "too_few", "srm_blocked")
@@ -98,7 +105,7 @@ def relative_lift(mean_t: float, mean_h: float, var_mean_t: float, var_mean_h: f
     return rel, rel - half, rel + half
 
 
-def mde(se: float, alpha: float = ALPHA, power: float = POWER) -> float:
+def mde(se: float, alpha: float = DECISION_ALPHA, power: float = POWER) -> float:
     """The smallest true lift a two-sided test at `alpha` detects with `power`, for a lift
     estimate of standard error `se`."""
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
@@ -167,24 +174,22 @@ def days_needed(entered_on: list[date], as_of: date, outcome_days: int, n_needed
     return math.ceil((n_needed - len(ends)) / entries_per_day) + outcome_days
 
 
-def verdict(result: Lift, srm_flag: bool, min_effect: float | None,
-            lower_is_better: bool = False) -> str:
+def verdict(result: Lift, srm_flag: bool, min_effect: float | None) -> str:
     """srm_blocked when the arms' ratio is off; too_few when an arm is under
-    `MIN_UNITS_PER_ARM`, or when the interval spans 0 and an effect of `min_effect` could
-    still hide in it undetected (minimum detectable effect above it); else the interval's
-    side, or no_difference."""
+    `MIN_UNITS_PER_ARM`; the better arm when its probability of being better reaches
+    `DECISION`; too_few when an effect of `min_effect` could still go undetected (minimum
+    detectable effect above it); else no_difference. For an outcome where lower is better the
+    probability already says so (see `lift`)."""
     if srm_flag:
         return "srm_blocked"
     if result.treated_n < MIN_UNITS_PER_ARM or result.holdout_n < MIN_UNITS_PER_ARM \
             or result.lift_low is None:
         return "too_few"
-    better, worse = ("treatment_better", "holdout_better")
-    if lower_is_better:
-        better, worse = worse, better
-    if result.lift_low > 0:
-        return better
-    if result.lift_high < 0:
-        return worse
+    prob = result.prob_treatment_better
+    if prob is not None and prob >= DECISION:
+        return "treatment_better"
+    if prob is not None and prob <= 1 - DECISION:
+        return "holdout_better"
     if min_effect is not None and result.mde_abs > min_effect:
         return "too_few"
     return "no_difference"
