@@ -116,7 +116,7 @@ def ab_tests(t: Tables) -> pl.DataFrame:
         if send >= t.window.reveal_end_ts:
             continue
         status = member_status(t.mc_events, send)
-        rec = status.filter(pl.col("status") == 0)["person_id"].to_numpy()
+        rec = np.sort(status.filter(pl.col("status") == 0)["person_id"].to_numpy())
         if camp["lapsed_only"]:
             last = orders.filter(pl.col("ts") < send).group_by("person_id").agg(
                 pl.col("ts").max())
