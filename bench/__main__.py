@@ -35,6 +35,7 @@ STEPS = [
     ("forecast_units", None),
     ("find_personas", None),
     ("optimise_ads", None),
+    ("run_experiments", None),
     ("transform_reports", None),
     ("export", None),
     ("audit", None),

@@ -21,16 +21,21 @@ The daily marketing run for one day of data (the logical date, in UTC):
 5. **optimise_ads**: per Meta ad set a response curve (saturation with carry-over) fitted to
    its daily spend and reconciled conversions; the daily budgets that maximise the expected
    return within `ads.yml`'s bounds, with bids (`ml.ad_budget_plan`). Skipped without Meta Ads.
-6. **transform_reports**: `dbt build --select tag:report`, the report models that read the
+6. **run_experiments**: people who entered an audience with a holdout (audiences.yml) today
+   are assigned to its treatment or holdout arm by a hash, for good
+   (`ml.experiment_assignments`); those erased, unsubscribed or merged since are marked as
+   having left.
+7. **transform_reports**: `dbt build --select tag:report`, the report models that read the
    scores and personas (`reports.rpt_personas`, `reports.rpt_customer_groups`).
-7. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
-   files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder.
-8. **audit**: Great Expectations checks every table and export file to publish; a failure stops
+8. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
+   files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder;
+   held-out people are in no file of their audience.
+9. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
-9. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
+10. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
    then the audited exports move to `data/exports/<date>/` (updates the Asset
    `marketing_published`).
-10. **report**: the HTML report for the day, with the persona cards.
+11. **report**: the HTML report for the day, with the persona cards.
 
 A task that fails for good, a publication the quality gate blocks and checks that fail at
 warning level are sent as alerts (e-mail, a Slack-compatible webhook; `pipelines/alerts.py`).
@@ -145,6 +150,10 @@ def marketing_daily() -> None:
         return _run("optimise_ads")
 
     @task
+    def run_experiments() -> dict:
+        return _run("run_experiments")
+
+    @task
     def transform_reports() -> dict:
         return _run("transform_reports")
 
@@ -173,7 +182,9 @@ def marketing_daily() -> None:
     exports_arrived() >> loads
     loads >> built >> scored
     planned = optimise_ads()
-    scored >> personas >> planned >> transform_reports() >> exported >> audit() >> published
+    assigned = run_experiments()
+    scored >> personas >> planned >> assigned >> transform_reports() >> exported
+    exported >> audit() >> published
     published >> report()
 
 

@@ -67,6 +67,11 @@ def _headline(task_id: str, summary: object) -> str:
         return f"dbt: {counts}"
     if "model" in summary:
         return _model_headline(summary)
+    if "experiments" in summary and "assigned" in summary:
+        if summary.get("note"):
+            return str(summary["note"])
+        return (f"{len(summary['experiments'])} experiments: {summary['assigned']:,} people "
+                f"assigned, {summary['left']:,} left")
     if "k" in summary and "customers" in summary:
         return f"{summary['k']} personas over {summary['customers']:,} customers"
     if "files" in summary and isinstance(summary["files"], list):

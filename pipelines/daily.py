@@ -83,6 +83,15 @@ def optimise_ads(settings: Settings, logical_date: date, run_id: str) -> dict:
     return _lacks(settings, "optimise_ads", optimise(settings, logical_date, run_id))
 
 
+def run_experiments(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Assign the people who entered an audience with a holdout today to its treatment or
+    holdout arm (`ml.experiment_assignments`), and mark who left; a shop with no holdout
+    assigns nothing and says so."""
+    from pipelines.experiments.tasks import run_experiments as run
+
+    return run(settings, logical_date, run_id)
+
+
 def transform_reports(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Build the report models, which read the scores and personas the steps before wrote,
     and the KPI file (kpis.yml, written to settings.kpis for the KPI worksheet)."""

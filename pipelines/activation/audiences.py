@@ -35,7 +35,17 @@ OPS: dict[str, Callable[[pl.Expr, object], pl.Expr]] = {
 PLATFORMS = ("mailchimp", "meta", "google", "crm")
 DEFAULT_PLATFORMS = ("mailchimp",)
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-KEYS = frozenset({"name", "description", "rules", "platforms", "split_by", "crm"})
+KEYS = frozenset({
+    "name", "description", "rules", "platforms", "split_by", "crm", "holdout", "experiment",
+    "outcome_days",
+})
+TOP_KEYS = frozenset({"audiences", "experiment_salt"})
+# A holdout above a half would treat fewer people than it leaves out; outcome windows shorter
+# than a week see little of a campaign's effect, and longer than half a year mostly other things.
+MAX_HOLDOUT = 0.5
+OUTCOME_DAYS = (7, 180)
+DEFAULT_OUTCOME_DAYS = 28
+DEFAULT_SALT = "marketing-pipelines"
 CRM_KEYS = frozenset({"score", "reasons"})
 
 
@@ -151,6 +161,18 @@ class CrmFields:
 
 
 @dataclass(frozen=True)
+class ExperimentSettings:
+    """An audience's holdout: the share of its people left out of every upload file, the
+    experiment's name, how many days after entry its outcomes are counted, and the file's salt
+    for the assignment hash."""
+
+    name: str
+    holdout: float
+    outcome_days: int = DEFAULT_OUTCOME_DAYS
+    salt: str = DEFAULT_SALT
+
+
+@dataclass(frozen=True)
 class Audience:
     name: str
     description: str
@@ -158,6 +180,16 @@ class Audience:
     platforms: tuple[str, ...]
     split_by: str | None = None
     crm: CrmFields | None = None
+    experiment: ExperimentSettings | None = None
+
+    def experiment_name(self, exported: str) -> str | None:
+        """The experiment an exported audience (`expand`'s name) runs, or None without a
+        holdout: the experiment's name, and for a split `<experiment>__<value>`."""
+        if self.experiment is None:
+            return None
+        if self.split_by is None:
+            return self.experiment.name
+        return f"{self.experiment.name}__{exported.removeprefix(self.name + '__')}"
 
     def select(self, customers: pl.DataFrame) -> pl.DataFrame:
         """The members of `customers` in this audience (before any split)."""
@@ -207,7 +239,15 @@ def load_audiences(
         raise AudienceFileError(f"{path}: cannot read audiences: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("audiences"), list):
         raise AudienceFileError(f"{path}: expected a top-level 'audiences:' list")
-    audiences, seen = [], set()
+    unknown_top = sorted(set(data) - TOP_KEYS)
+    if unknown_top:
+        raise AudienceFileError(
+            f"{path}: unknown top-level keys {unknown_top}; the file may have {sorted(TOP_KEYS)}"
+        )
+    salt = data.get("experiment_salt", DEFAULT_SALT)
+    if not isinstance(salt, str) or not salt.strip():
+        raise AudienceFileError(f"{path}: experiment_salt must be non-empty text, got {salt!r}")
+    audiences, seen, experiments = [], set(), {}
     for i, raw in enumerate(data["audiences"]):
         where = f"{path}: audience #{i + 1}"
         if not isinstance(raw, dict):
@@ -267,6 +307,14 @@ def load_audiences(
                 f"{where}: crm score column {crm.score!r} holds {schema[crm.score]}, "
                 "not numbers; name a score column"
             )
+        experiment = _experiment(raw, name, salt, where)
+        if experiment is not None:
+            if experiment.name in experiments:
+                raise AudienceFileError(
+                    f"{where}: experiment {experiment.name!r} is also audience "
+                    f"{experiments[experiment.name]!r}'s; give each audience its own experiment"
+                )
+            experiments[experiment.name] = name
         audiences.append(
             Audience(
                 name,
@@ -275,9 +323,43 @@ def load_audiences(
                 tuple(dict.fromkeys(platforms)),
                 split_by,
                 crm,
+                experiment,
             )
         )
     return audiences
+
+
+def _experiment(raw: dict, name: str, salt: str, where: str) -> ExperimentSettings | None:
+    """The audience's holdout settings, checked, or None when it has no holdout."""
+    holdout = raw.get("holdout")
+    if holdout is None:
+        extra = sorted({"experiment", "outcome_days"} & set(raw))
+        if extra:
+            raise AudienceFileError(
+                f"{where}: {extra[0]} is set but holdout is not; add holdout (such as 0.1) "
+                f"or remove {extra[0]}"
+            )
+        return None
+    if isinstance(holdout, bool) or not isinstance(holdout, int | float) or not (
+        0 < holdout <= MAX_HOLDOUT
+    ):
+        raise AudienceFileError(
+            f"{where}: holdout must be the share of people held out, above 0 and at most "
+            f"{MAX_HOLDOUT} (0.1 holds out a tenth), got {holdout!r}"
+        )
+    experiment = raw.get("experiment", name)
+    if not isinstance(experiment, str) or not NAME.match(experiment):
+        raise AudienceFileError(
+            f"{where}: experiment must be a lowercase snake_case name, got {experiment!r}"
+        )
+    days = raw.get("outcome_days", DEFAULT_OUTCOME_DAYS)
+    low, high = OUTCOME_DAYS
+    if isinstance(days, bool) or not isinstance(days, int) or not low <= days <= high:
+        raise AudienceFileError(
+            f"{where}: outcome_days must be a whole number of days from {low} to {high}, "
+            f"got {days!r}"
+        )
+    return ExperimentSettings(experiment, float(holdout), days, salt)
 
 
 def _crm_fields(

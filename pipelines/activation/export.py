@@ -34,6 +34,8 @@ from pipelines.activation.delta import delta, split_parts
 from pipelines.activation.platforms import FORMATS, rows_for
 from pipelines.activation.suppression import intake_erasures, mark_erased, read_store
 from pipelines.config import Settings
+from pipelines.experiments import store as assignments_store
+from pipelines.experiments.assign import arms, experiment_for
 from pipelines.ml.scores import pivot_sql
 from pipelines.warehouse import connect
 
@@ -107,6 +109,44 @@ def read_customers(settings: Settings, source: str = "work") -> pl.DataFrame:
         return con.sql(customers_sql(with_personas)).pl()
     finally:
         con.close()
+
+
+def read_assignments(settings: Settings, source: str = "work") -> pl.DataFrame:
+    """The holdout assignments so far (`ml.experiment_assignments`) from the same file as the
+    customers: empty where none were made yet (people are then placed by the hash alone)."""
+    path = settings.work_db if source == "work" else settings.published_db
+    con = connect(settings, path=path, read_only=source == "published")
+    try:
+        return assignments_store.read(con)
+    finally:
+        con.close()
+
+
+def hold_out(
+    defined: Audience, name: str, members: pl.DataFrame, assignments: pl.DataFrame
+) -> tuple[pl.DataFrame, dict | None]:
+    """The members to upload, and the manifest's experiment entry: an audience with a holdout
+    leaves its held-out people out of every platform's file (their recorded arm, or the hash
+    for anyone not yet assigned). `treated` and `held_out` count the members in the
+    experiment today by arm: not erased, and not marked as having left it."""
+    experiment = experiment_for(defined, name)
+    if experiment is None:
+        return members, None
+    keys = members.get_column("customer_key")
+    held = arms(experiment, keys, assignments)
+    left = assignments.filter(
+        (pl.col("experiment_id") == experiment.id) & pl.col("left_on").is_not_null()
+    ).get_column("customer_key")
+    counted = ~keys.cast(pl.String).is_in(left.implode()) & ~members.get_column("is_erased")
+    entry = {
+        "id": experiment.id,
+        "name": experiment.name,
+        "holdout_share": experiment.holdout,
+        "outcome_days": experiment.outcome_days,
+        "treated": int((counted & ~held).sum()),
+        "held_out": int((counted & held).sum()),
+    }
+    return members.filter(~held), entry
 
 
 def prepare_customers(
@@ -226,7 +266,8 @@ def build_exports(
     prepared = prepare_customers(customers, settings.default_country, store)
     # The names a user gave are matched against the defined audiences before any file is
     # touched; only the defined names ever reach a path.
-    chosen = _choose(audiences, prepared, audience, platform, settings.audiences_file)
+    chosen = choose_audiences(audiences, prepared, audience, platform, settings.audiences_file)
+    assignments = read_assignments(settings, source)
     building = _inside_exports(settings, out_dir or staging_dir(settings, logical_date))
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
@@ -237,7 +278,15 @@ def build_exports(
     since: dict[str, dict[str, str | None]] = {}
     changes: dict[str, dict[str, dict[str, int]]] = {}
     warnings: list[str] = []
-    for defined, name, members, targets in chosen:
+    entries: dict[str, dict] = {}
+    for defined, name, selected, targets in chosen:
+        members, experiment = hold_out(defined, name, selected, assignments)
+        entries[name] = {"audience": defined.name, "members": selected.height,
+                         "platforms": list(targets)}
+        if experiment is not None:
+            entries[name]["experiment"] = experiment
+            log.info("%s: experiment %s, %d held out of every file", name, experiment["id"],
+                     selected.height - members.height)
         for target in targets:
             allowed, held_back = apply_consent(members, target)
             rows = rows_for(target, allowed, name, defined.crm)
@@ -301,6 +350,7 @@ def build_exports(
             "audience": _defined_name(chosen, audience),
             "platform": next((p for p in FORMATS if p == platform), None),
         },
+        "audiences": entries,
         "files": [vars(f) for f in files],
         "suppressed": suppressed,
         "deltas_since": since,
@@ -312,7 +362,7 @@ def build_exports(
     return manifest
 
 
-def _choose(
+def choose_audiences(
     audiences: list[Audience],
     prepared: pl.DataFrame,
     audience: str | None,

@@ -129,6 +129,7 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "ml.forecast",
         "ml.model_runs",
         "ml.personas",
+        "ml.experiment_assignments",
         "reports.rpt_personas",
         "reports.rpt_customer_groups",
         "meta.runs",
@@ -244,6 +245,22 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert {"high_value_at_risk", "top_ltv_seed"} <= {s for s, _, _ in kinds}
     docs = (world.settings.reports_dir / DAY.isoformat() / "quality" / "index.html").read_text()
     assert "dim_customers" in docs and "export_mailchimp__churn_risk" in docs
+    # churn_risk holds a tenth out (audiences.yml): the manifest counts both arms as the
+    # published assignments record them, and no held-out person is in its Mailchimp file.
+    experiment = manifest["audiences"]["churn_risk"]["experiment"]
+    assert experiment["id"] == "churn_risk__h10" and experiment["held_out"] > 0
+    assert world.query(
+        "select count(*) filter (where arm = 'treatment'), count(*) filter (where arm = "
+        "'holdout') from ml.experiment_assignments where audience = 'churn_risk' "
+        "and left_on is null") == [(experiment["treated"], experiment["held_out"])]
+    mailchimp = {line.split(",")[0].strip("'\"") for line in (
+        world.settings.exports_dir / DAY.isoformat() / "mailchimp" / "churn_risk.csv"
+    ).read_text().lower().splitlines()[1:]}
+    held = world.query(
+        "select c.email from ml.experiment_assignments as a join marts.dim_customers as c "
+        "using (customer_key) where a.audience = 'churn_risk' and a.arm = 'holdout' "
+        "and c.email is not null")
+    assert held and not {email.strip().lower() for (email,) in held} & mailchimp
 
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):

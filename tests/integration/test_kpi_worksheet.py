@@ -35,6 +35,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     daily.score_ltv(settings, DAY, RUN)
     daily.find_personas(settings, DAY, RUN)
     daily.optimise_ads(settings, DAY, RUN)
+    daily.run_experiments(settings, DAY, RUN)
     daily.transform_reports(settings, DAY, RUN)
     return settings
 

@@ -78,6 +78,12 @@ def test_headlines_of_each_kind_of_step():
     assert headline("find_personas", {"k": 5, "customers": 4312}) == (
         "5 personas over 4,312 customers")
     assert headline("exports_arrived", True) == "the day's exports are in the landing folder"
+    assert headline("run_experiments", {"experiments": {"a__h10": {}, "b__h10": {}},
+                                        "assigned": 1200, "left": 3}) == (
+        "2 experiments: 1,200 people assigned, 3 left")
+    assert headline("run_experiments", {"experiments": {}, "assigned": 0, "left": 0,
+                                        "note": "no audience has a holdout"}) == (
+        "no audience has a holdout")
 
 
 def test_a_step_that_lacked_an_input_says_which():

@@ -1,0 +1,1 @@
+"""Experiments: holdouts on audiences, lift and A/B readouts, uplift targeting."""

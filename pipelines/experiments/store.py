@@ -1,0 +1,44 @@
+"""Reading and writing `ml.experiment_assignments`, the one place SQL touches it.
+
+The table lives in the work file and grows with every run (rows are never re-assigned); the
+publish step copies it like any audited table, so analysts and the readouts see it."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipelines.experiments.assign import DDL, SCHEMA, TABLE, empty
+
+
+def exists(con: duckdb.DuckDBPyConnection) -> bool:
+    schema, name = TABLE.split(".")
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? "
+        "and table_name = ?", [schema, name]).fetchall()[0][0])
+
+
+def read(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every assignment so far (empty, in the table's schema, before the first)."""
+    if not exists(con):
+        return empty()
+    return con.sql(f"select * from {TABLE}").pl().cast(SCHEMA).select(list(SCHEMA))
+
+
+def write(con: duckdb.DuckDBPyConnection, assignments: pl.DataFrame) -> None:
+    """Replace the table's rows with `assignments` in one transaction, in key order, so a
+    rerun that changes nothing writes the same rows."""
+    ordered = assignments.select(list(SCHEMA)).sort("experiment_id", "customer_key")
+    con.execute("create schema if not exists ml")
+    con.execute(DDL)
+    con.register("assignments_today", ordered.to_arrow())
+    try:
+        con.execute("begin transaction")
+        con.execute(f"delete from {TABLE}")
+        con.execute(f"insert into {TABLE} select * from assignments_today")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("assignments_today")
