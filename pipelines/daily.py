@@ -84,9 +84,11 @@ def optimise_ads(settings: Settings, logical_date: date, run_id: str) -> dict:
 
 
 def run_experiments(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Assign the people who entered an audience with a holdout today to its treatment or
-    holdout arm (`ml.experiment_assignments`), and mark who left; a shop with no holdout
-    assigns nothing and says so."""
+    """Score uplift (`ml.scores` model `uplift`) from the experiments whose outcome window has
+    closed, then assign the people who entered an audience with a holdout today to its
+    treatment or holdout arm (`ml.experiment_assignments`), and mark who left; a shop with no
+    completed experiment scores no uplift, and one with no holdout assigns nothing, each
+    saying so."""
     from pipelines.experiments.tasks import run_experiments as run
 
     return run(settings, logical_date, run_id)

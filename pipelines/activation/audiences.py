@@ -198,6 +198,16 @@ class Audience:
             condition = condition & rule.expr().fill_null(False)
         return customers.filter(condition)
 
+    def unscored(self, customers: pl.DataFrame) -> list[str]:
+        """The columns this audience's rules (and split) read that no customer has a value in,
+        as a score no model has written yet (`uplift_decile` before any experiment has
+        completed): the audience is then empty, and the export says why."""
+        columns = [r.column for r in self.rules] + ([self.split_by] if self.split_by else [])
+        return [
+            c for c in dict.fromkeys(columns)
+            if customers.height and customers.get_column(c).null_count() == customers.height
+        ]
+
     def expand(self, customers: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
         """The audience's members by exported audience name: one `(name, members)` for a plain
         audience; with `split_by`, one per value of that column, named `<name>__<value>` (the

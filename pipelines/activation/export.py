@@ -277,7 +277,13 @@ def build_exports(
     suppressed: dict[str, dict[str, dict[str, int]]] = {}
     since: dict[str, dict[str, str | None]] = {}
     changes: dict[str, dict[str, dict[str, int]]] = {}
-    warnings: list[str] = []
+    warnings: list[str] = [
+        f"{defined.name}: no customer has a value in {', '.join(unscored)} (a score no model "
+        "has written yet; uplift needs a completed experiment), so the audience is empty"
+        for defined in audiences if (unscored := defined.unscored(prepared))
+    ]
+    for warning in warnings:
+        log.warning("%s", warning)
     entries: dict[str, dict] = {}
     for defined, name, selected, targets in chosen:
         members, experiment = hold_out(defined, name, selected, assignments)

@@ -25,6 +25,7 @@ from pipelines.experiments.assign import (
     mark_left,
     new_assignments,
 )
+from pipelines.experiments.uplift import score_uplift
 from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,17 @@ def emailed(audiences: list[Audience], names: list[str]) -> set[str]:
 
 
 def run_experiments(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Assign the people who entered an audience with a holdout today, and mark who left.
-    Returns per experiment the people in it by arm, those entered today and those who left."""
+    """Score uplift from the completed experiments (`uplift.score_uplift`: first, so an
+    audience that selects on `uplift_decile` is chosen on today's scores), then assign the
+    people who entered an audience with a holdout today, and mark who left. Returns per
+    experiment the people in it by arm, those entered today and those who left, and what the
+    uplift scoring did."""
+    scored = score_uplift(settings, logical_date, run_id)
+    return {**assign(settings, logical_date, run_id), "uplift": scored}
+
+
+def assign(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """The day's assignments: see `run_experiments`."""
     customers = read_customers(settings, "work")
     audiences = load_audiences(settings.audiences_file, columns=customers.schema)
     today = todays_experiments(audiences, customers, settings.audiences_file)

@@ -48,6 +48,9 @@ class ModelCard:
     # Buy-till-you-die fits (BG/NBD, Gamma-Gamma) at the training and validation cutoffs,
     # whose expectations are among the features.
     btyd: dict = field(default_factory=dict)
+    # A model of several boosters (the uplift learner's four): their SHA-256 by name, each in
+    # booster_<name>.json beside the card (`save_boosters`).
+    boosters: dict[str, str] = field(default_factory=dict)
 
 
 def version_for(*parts: object) -> str:
@@ -75,15 +78,48 @@ def save(models_dir: Path, card: ModelCard, booster: xgb.Booster) -> Path:
     return final
 
 
+def save_boosters(models_dir: Path, card: ModelCard, boosters: dict[str, xgb.Booster]) -> Path:
+    """`save` for a model of several boosters, each written as booster_<name>.json with its
+    hash on the card; whole or absent, as `save`."""
+    final = model_dir(models_dir, card.model, card.version)
+    if final.exists():
+        return final
+    tmp = final.with_name(f".{card.version}.{os.getpid()}.tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name, booster in boosters.items():
+        path = tmp / f"booster_{name}.json"
+        booster.save_model(str(path))
+        card.boosters[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp / "card.json").write_text(json.dumps(asdict(card), indent=2, sort_keys=True))
+    os.replace(tmp, final)
+    return final
+
+
+def _booster(path: Path, sha256: str) -> xgb.Booster:
+    blob = path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != sha256:
+        raise ModelMismatchError(f"{path.parent}: {path.name} does not match its recorded hash")
+    booster = xgb.Booster()
+    booster.load_model(bytearray(blob))
+    return booster
+
+
+def load_boosters(
+    models_dir: Path, model: str, version: str
+) -> tuple[ModelCard, dict[str, xgb.Booster]]:
+    """A version written by `save_boosters`: its card and boosters by name."""
+    folder = model_dir(models_dir, model, version)
+    card = ModelCard(**json.loads((folder / "card.json").read_text()))
+    return card, {
+        name: _booster(folder / f"booster_{name}.json", sha)
+        for name, sha in sorted(card.boosters.items())
+    }
+
+
 def load(models_dir: Path, model: str, version: str) -> tuple[ModelCard, xgb.Booster]:
     folder = model_dir(models_dir, model, version)
     card = ModelCard(**json.loads((folder / "card.json").read_text()))
-    blob = (folder / "booster.json").read_bytes()
-    if hashlib.sha256(blob).hexdigest() != card.booster_sha256:
-        raise ModelMismatchError(f"{folder}: booster.json does not match its recorded hash")
-    booster = xgb.Booster()
-    booster.load_model(bytearray(blob))
-    return card, booster
+    return card, _booster(folder / "booster.json", card.booster_sha256)
 
 
 def set_current(models_dir: Path, model: str, version: str | None, **decision: object) -> None:

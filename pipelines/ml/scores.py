@@ -16,7 +16,7 @@ from datetime import date
 import polars as pl
 
 TABLE = "ml.scores"
-MODELS: tuple[str, ...] = ("churn", "ltv", "lead")
+MODELS: tuple[str, ...] = ("churn", "ltv", "lead", "uplift")
 REASONS = 3
 
 DDL = f"""

@@ -185,6 +185,9 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert leads > 0 and 0 <= lead_low <= lead_high <= 1
     runs = dict(world.query("select model, scored_rows from ml.model_runs"))
     assert (runs["churn"], runs["ltv"], runs["lead"]) == (scored, valued, leads)
+    # No experiment has completed on a first run: no uplift scores and no uplift run.
+    assert "uplift" not in runs
+    assert world.query("select count(*) from ml.scores where model = 'uplift'") == [(0,)]
     skus, weeks, lowest_units = world.query(
         "select count(distinct sku), count(distinct week_start), min(units_forecast) "
         "from ml.forecast"

@@ -510,3 +510,20 @@ def test_an_audience_below_a_platforms_minimum_is_flagged(world):
         "an audience serves (fewer still will match); upload it to grow it, but do not expect "
         "it to run yet"
     ]
+
+
+def test_an_audience_on_uplift_before_any_experiment_is_empty_with_a_warning(world, tmp_path):
+    world.erasure_file.unlink()
+    text = world.audiences_file.read_text() + (
+        "  - name: uplift_targets\n"
+        "    rules: [{column: uplift_decile, op: '>=', value: 8}]\n"
+        "    platforms: [mailchimp]\n"
+    )
+    configured = dataclasses.replace(world, audiences_file=audiences_file(tmp_path, text))
+    folder, manifest = export_day(configured, DAY)
+    assert read(folder, manifest, "mailchimp", audience="uplift_targets").height == 0
+    assert read(folder, manifest, "mailchimp").height > 0  # churn_risk as before
+    assert manifest["warnings"] == [
+        "uplift_targets: no customer has a value in uplift_decile (a score no model has "
+        "written yet; uplift needs a completed experiment), so the audience is empty"
+    ]
