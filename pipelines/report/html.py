@@ -14,6 +14,7 @@ from pipelines import coverage as data_coverage
 from pipelines.config import Settings
 from pipelines.ml.scores import TABLE as SCORES_TABLE
 from pipelines.report.ads import ads_context, read_ads
+from pipelines.report.experiments import experiments_context, read_experiments
 from pipelines.report.charts import bar_chart
 from pipelines.warehouse import connect
 
@@ -336,6 +337,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         currency=currency, revenue_by_currency=data["revenue_by_currency"].to_dicts(),
         not_covered=coverage_notes(coverage), export_warnings=manifest.get("warnings", []),
         ads=ads_context(read_ads(settings, logical_date)),
+        experiments=experiments_context(read_experiments(settings)),
     ))
     out = settings.reports_dir / logical_date.isoformat() / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)
