@@ -48,11 +48,15 @@ TARGET_SHARE = 0.3
 SECONDS_PER_DAY = 86_400
 
 
+def home_of(scale: str, seed: int) -> Path:
+    return REPO_ROOT / "data" / "bench" / "experiments" / f"{scale}-seed{seed}"
+
+
 def run_seed(scale: str, seed: int, keep: bool = False) -> dict:
     """Simulate, run, continue, run again; return the joined readouts and the figures."""
     from simulator import continue_days, simulate, truth_dir
 
-    home = REPO_ROOT / "data" / "bench" / "experiments" / f"{scale}-seed{seed}"
+    home = home_of(scale, seed)
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     os.environ["MARKETING_AUDIENCES_FILE"] = str(AUDIENCES)
@@ -325,12 +329,23 @@ def main() -> None:
     parser.add_argument("--scale", default="s")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--keep", action="store_true", help="keep each seed's home")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="only score the kept homes of the seeds again (after --keep)")
     args = parser.parse_args()
     runs = []
-    out = REPO_ROOT / "bench" / "results" / f"experiments-{args.scale}-{commit()}"
+    name = f"experiments-{args.scale}-{'-'.join(map(str, args.seeds))}-{commit()}"
+    out = REPO_ROOT / "bench" / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
-        runs.append(run_seed(args.scale, seed, args.keep))
+        if args.evaluate:
+            from simulator import truth_dir
+
+            settings = Settings(home=home_of(args.scale, seed))
+            meta = json.loads((truth_dir(settings) / "state" / "meta.json").read_text())
+            as_of = datetime.fromisoformat(meta["current_end"]).date()
+            runs.append(evaluate(settings, truth_dir(settings), as_of, seed))
+        else:
+            runs.append(run_seed(args.scale, seed, args.keep))
         out.with_suffix(".json").write_text(json.dumps(runs, indent=2, default=str))
     summary = summarise(runs)
     table = markdown(args.scale, runs, summary)
