@@ -8,6 +8,10 @@ file and its `adds` and `removes` since the last published export; Meta's come i
 most 10,000 rows. Each folder has a `manifest.json` of rows, checksums and suppressions by
 reason.
 
+An audience with a holdout (audiences.yml) leaves its held-out people out of every file, as
+`ml.experiment_assignments` records them (the run_experiments step), and the manifest's
+`audiences` entry counts both arms.
+
 `export_on_demand` (the CLI's `marketing export --audience/--platform`) builds the same files for
 some audiences and platforms into `exports/on-demand/<date>/`, after the same suites pass.
 """

@@ -83,7 +83,6 @@ class Experiment:
     holdout: float
     outcome_days: int
     salt: str
-    platforms: tuple[str, ...]
 
 
 def experiment_for(defined: Audience, exported: str) -> Experiment | None:
@@ -94,7 +93,7 @@ def experiment_for(defined: Audience, exported: str) -> Experiment | None:
         return None
     settings = defined.experiment
     return Experiment(experiment_id(name, settings.holdout), name, exported, settings.holdout,
-                      settings.outcome_days, settings.salt, defined.platforms)
+                      settings.outcome_days, settings.salt)
 
 
 def empty() -> pl.DataFrame:

@@ -31,6 +31,10 @@ from pipelines.warehouse import work_connection
 log = logging.getLogger(__name__)
 
 
+class ExperimentsError(RuntimeError):
+    """The day's assignments cannot be made; the message says why and what to do."""
+
+
 def todays_experiments(audiences: list[Audience], customers: pl.DataFrame, where: Path
                        ) -> list[tuple[Experiment, pl.DataFrame]]:
     """`(experiment, members)` for every exported audience with a holdout, members selected
@@ -77,15 +81,22 @@ def assign(settings: Settings, logical_date: date, run_id: str) -> dict:
         erased = pl.Series("customer_key", erased_customer_keys(con, read_store(settings)),
                            pl.String)
     keys = customers.get_column("customer_key").cast(pl.String)
+    if keys.is_empty() and not existing.is_empty():
+        # Every assigned person would be marked merged, for good: refuse instead.
+        raise ExperimentsError(
+            f"{settings.work_db}: marts.dim_customers is empty but {existing.height:,} "
+            "people are assigned to experiments; run the transform step and check its output")
+    # An explicit unsubscribe, not a missing consent: people who never gave an e-mail are
+    # still treated by the audience's ad platforms.
     unsubscribed = (customers.filter(pl.col("mailchimp_status") == "unsubscribed")
                     .get_column("customer_key").cast(pl.String)
                     if "mailchimp_status" in customers.columns else keys.clear())
-    entered = [
-        new_assignments(experiment, members.get_column("customer_key").filter(
-            ~members.get_column("customer_key").cast(pl.String).is_in(erased.implode())),
-            existing, logical_date, run_id)
-        for experiment, members in today
-    ]
+    entered = []
+    for experiment, members in today:
+        # Someone erased is never entered; one already in an experiment is marked as left.
+        member_keys = members.get_column("customer_key").cast(pl.String)
+        eligible = member_keys.filter(~member_keys.is_in(erased.implode()))
+        entered.append(new_assignments(experiment, eligible, existing, logical_date, run_id))
     assignments = pl.concat([existing, *entered], how="vertical")
     names = assignments.get_column("audience").unique().to_list()
     assignments = mark_left(assignments, logical_date, erased=erased, unsubscribed=unsubscribed,

@@ -33,8 +33,7 @@ def reference(key: str, eid: str, holdout: float, salt: str = SALT) -> bool:
 
 
 def winback(holdout: float = 0.1, audience: str = "churn_risk") -> Experiment:
-    return Experiment(experiment_id("winback", holdout), "winback", audience, holdout, 28, SALT,
-                      ("mailchimp", "meta"))
+    return Experiment(experiment_id("winback", holdout), "winback", audience, holdout, 28, SALT)
 
 
 @pytest.mark.parametrize(("share", "expected"), [

@@ -19,7 +19,7 @@ from pipelines.activation.export import build_exports, export_on_demand, publish
 from pipelines.config import Settings
 from pipelines.experiments import store
 from pipelines.experiments.assign import held_out
-from pipelines.experiments.tasks import run_experiments
+from pipelines.experiments.tasks import ExperimentsError, run_experiments
 from pipelines.warehouse import connect
 
 DAY = date(2026, 10, 31)
@@ -204,3 +204,12 @@ def test_without_a_holdout_nothing_is_assigned_and_the_step_says_so(settings, tm
     assert assignments(configured).is_empty()  # the table exists for the audit and readouts
     manifest = build_exports(configured, DAY, "run-1")
     assert "experiment" not in manifest["audiences"]["churn_risk"]
+
+
+def test_an_empty_customer_table_is_refused_before_anyone_is_marked_merged(world):
+    run_experiments(world, DAY, "run-1")
+    first = assignments(world)
+    write_warehouse(world, customer_frame(1000).clear())
+    with pytest.raises(ExperimentsError, match=r"marts\.dim_customers is empty but 1,000 people"):
+        run_experiments(world, NEXT, "run-2")
+    assert_frame_equal(assignments(world), first)
