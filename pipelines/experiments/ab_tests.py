@@ -84,7 +84,9 @@ def mailchimp_variants(campaigns: pl.DataFrame, events: pl.DataFrame, orders: pl
                        ) -> pl.DataFrame:
     """Per A/B variant and metric, trials and successes. `campaigns`:
     stg_mailchimp__campaigns; `events`: marts.fct_email_events; `orders`: marts.fct_orders."""
-    sends = campaigns.filter(pl.col("variant").is_not_null() & pl.col("sent_at").is_not_null())
+    # A send without its recipient count cannot be read (no trials): left out of its test.
+    sends = campaigns.filter(pl.col("variant").is_not_null() & pl.col("sent_at").is_not_null()
+                             & (pl.col("emails_sent") > 0))
     sends = sends.with_columns(
         started_on=pl.col("sent_at").dt.date(),
         test_id=pl.concat_str(pl.lit("mailchimp|"), pl.col("list_id").fill_null(""),

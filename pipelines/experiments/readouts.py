@@ -52,7 +52,8 @@ def _num(x: float | None) -> str:
 
 def summary(name: str, outcome_label: str, window: int | None, result: stats.Lift,
             verdict: str, srm_p: float | None, holdout_share: float | None,
-            days: int | None, units_more: int, external: bool) -> str:
+            days: int | None, units_more: int, external: bool,
+            rate: float | None = None) -> str:
     """One plain sentence that states the row's result."""
     if verdict == "srm_blocked":
         seen = result.holdout_n / max(result.treated_n + result.holdout_n, 1)
@@ -66,6 +67,10 @@ def summary(name: str, outcome_label: str, window: int | None, result: stats.Lif
         if external:  # no entry dates: say how many more
             return (f"Too few people to conclude on {name}'s {outcome_label}: about "
                     f"{units_more:,} more people would be needed.")
+        if rate is None:
+            return (f"Too few people to conclude on {name}'s {outcome_label}: about "
+                    f"{units_more:,} more people would be needed; how fast they come is "
+                    "known after the experiment's first day.")
         return (f"Too few people to conclude on {name}'s {outcome_label}: about "
                 f"{units_more:,} more people would be needed, and nobody entered in the last "
                 f"{RATE_DAYS} days, so at today's rate it cannot conclude.")
@@ -103,7 +108,7 @@ def read_out(values: pl.DataFrame, *, name: str, outcome: str, lower_is_better: 
     base = result.holdout_mean if result.holdout_mean else values["y"].mean()
     min_effect = abs(base) * min_effect_rel if base else None
     verdict = stats.verdict(result, srm_flag, min_effect, lower_is_better)
-    days, units_more = None, 0
+    days, units_more, rate = None, 0, None
     if verdict == "too_few":
         n_now = result.treated_n + result.holdout_n
         share = holdout_share or (result.holdout_n / n_now if n_now else 0.5) or 0.5
@@ -113,8 +118,8 @@ def read_out(values: pl.DataFrame, *, name: str, outcome: str, lower_is_better: 
             n_needed = max(n_needed, stats.units_needed(n_now, result.mde_abs, min_effect))
         units_more = max(n_needed - n_now, 0)
         if entered is not None and window is not None:
-            days = stats.days_needed(entered.to_list(), as_of, window, n_needed,
-                                     entries_per_day(entered, as_of))
+            rate = entries_per_day(entered, as_of)
+            days = stats.days_needed(entered.to_list(), as_of, window, n_needed, rate or 0.0)
     return {
         "outcome": outcome, "treated_n": result.treated_n, "holdout_n": result.holdout_n,
         "left_n": left_n, "treated_mean": result.treated_mean,
@@ -125,18 +130,18 @@ def read_out(values: pl.DataFrame, *, name: str, outcome: str, lower_is_better: 
         "srm_p_value": srm_p, "srm_flag": srm_flag, "mde_abs": result.mde_abs,
         "days_needed": days, "verdict": verdict,
         "summary": summary(name, label, window, result, verdict, srm_p, holdout_share, days,
-                           units_more, entered is None),
+                           units_more, entered is None, rate),
     }
 
 
-def entries_per_day(entered: pl.Series, as_of: date) -> float:
+def entries_per_day(entered: pl.Series, as_of: date) -> float | None:
     """Units entering per day lately: entries over the last `RATE_DAYS` days, the start day
-    left out; 0 when the experiment started today."""
+    left out; None (not known yet) when the experiment started today."""
     start = entered.min()
     since = max(start + timedelta(days=1), as_of - timedelta(days=RATE_DAYS - 1))
     days = (as_of - since).days + 1
     if days <= 0:
-        return 0.0
+        return None
     return int(((entered >= since) & (entered <= as_of)).sum()) / days
 
 

@@ -14,8 +14,8 @@ from pipelines import coverage as data_coverage
 from pipelines.config import Settings
 from pipelines.ml.scores import TABLE as SCORES_TABLE
 from pipelines.report.ads import ads_context, read_ads
-from pipelines.report.experiments import experiments_context, read_experiments
 from pipelines.report.charts import bar_chart
+from pipelines.report.experiments import experiments_context, read_experiments
 from pipelines.warehouse import connect
 
 log = logging.getLogger(__name__)

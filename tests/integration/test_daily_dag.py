@@ -264,6 +264,18 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "using (customer_key) where a.audience = 'churn_risk' and a.arm = 'holdout' "
         "and c.email is not null")
     assert held and not {email.strip().lower() for (email,) in held} & mailchimp
+    # Its readout on day one: no outcome window has ended, so every outcome is "too few",
+    # and the sentence says what it needs; the A/B sends read out beside it.
+    readouts = world.query("select outcome, treated_n, holdout_n, verdict, summary "
+                           "from reports.rpt_experiments where experiment_id = "
+                           "'churn_risk__h10' order by outcome")
+    assert [r[:4] for r in readouts] == [(o, 0, 0, "too_few") for o in (
+        "churned", "email_clicks", "orders", "revenue")]
+    assert all(r[4].startswith("Too few people to conclude on Churn risk") for r in readouts)
+    assert "What marketing really caused" in report and "Too few people" in report
+    assert world.query("select count(distinct test_id) > 0, bool_and(verdict in "
+                       "('winner', 'no_winner', 'too_few')) from reports.rpt_ab_tests "
+                       "where platform = 'mailchimp'") == [(True, True)]
 
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):

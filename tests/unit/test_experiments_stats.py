@@ -216,3 +216,28 @@ def test_external_bad_number_names_file_and_row():
 def test_external_without_control_arm_is_an_error():
     with pytest.raises(ValueError, match="needs exactly one arm named control or holdout"):
         readouts.read_out_external(external([("promo", "A", "1", "0", "f.csv", 1)]), AS_OF, 0.1)
+
+
+def test_intervals_cover_the_true_lift_about_90_percent_on_skewed_counts():
+    """Issue 31's target on synthetic holdouts: a tenth held out, orders mostly zero with a
+    long tail, a per-person effect that varies, 3,000 or 20,000 people; 400 experiments. The
+    90% intervals cover the true mean effect in 85-95%, and where the test had 80% power the
+    sign is right."""
+    rng = np.random.default_rng(7)
+    covered, powered, right = 0, 0, 0
+    for _ in range(400):
+        n, mean_effect = int(rng.choice([3_000, 20_000])), float(rng.choice([0.0, 0.05, 0.15]))
+        rate = rng.gamma(0.5, 0.6, n)  # heterogeneous purchase rates
+        pre = rng.poisson(rate * 3)
+        arm = rng.random(n) < 0.9
+        # Some respond negatively; nobody's rate falls below zero.
+        effect = rng.normal(mean_effect, 0.05, n).clip(-rate) * arm
+        y = rng.poisson(rate + effect)
+        true = float(np.mean(effect[arm]))
+        r = stats.lift(y[arm], y[~arm], pre[arm], pre[~arm])
+        covered += r.lift_low <= true <= r.lift_high
+        if r.mde_abs <= abs(true):
+            powered += 1
+            right += np.sign(r.lift_abs) == np.sign(true)
+    assert 0.85 <= covered / 400 <= 0.95
+    assert powered > 20 and right / powered >= 0.95

@@ -1,5 +1,5 @@
-"""A/B tests of creative: Mailchimp A/B sends and Meta ads of one ad set that differ in one
-creative field, per variant and metric (pipelines.experiments.ab_tests)."""
+"""The computation behind reports.rpt_ab_tests: Mailchimp A/B sends and Meta ads of one ad
+set that differ in one creative field, per variant and metric (pipelines.experiments.ab_tests)."""
 
 
 def model(dbt, session):

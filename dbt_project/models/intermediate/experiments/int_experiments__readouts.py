@@ -1,5 +1,6 @@
-"""Lift readouts: per experiment and outcome, treated against held out (pipelines.experiments
-.readouts on int_experiments__units), with the readouts of tests run elsewhere."""
+"""The computation behind reports.rpt_experiments: per experiment and outcome, treated against
+held out (pipelines.experiments.readouts on int_experiments__units), with the readouts of
+tests run elsewhere (int_experiments__external_readouts)."""
 
 
 def model(dbt, session):
