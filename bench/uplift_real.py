@@ -6,8 +6,9 @@ Treated is either e-mail, held out is no e-mail (a third of the units, as the te
 The units are split in two by a hash of their row number: the learner fits on one half, and
 every ranking is measured on the other: the learners (X and two-model), targeting by churn
 risk (recency, months since the last purchase, highest first: the longest gone), the
-opposite (most recent first), and at random (its Qini is 0 by construction; the spread of 200
-random orders is the noise a difference must clear). Prints Markdown.
+opposite (most recent first), and at random (its Qini is 0 in expectation; the spread of 200
+random orders is the noise a difference must clear), by `uplift.evaluate_targeting`, the
+figures the pipeline records. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from pipelines.experiments import learner
-from pipelines.experiments.qini import qini
+from pipelines.experiments.uplift import evaluate_targeting
 
 FILE = "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv"
 FEATURES: tuple[str, ...] = (
@@ -59,32 +59,23 @@ def split(units: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return units.filter(half), units.filter(~half)
 
 
-def compare(units: pl.DataFrame, outcome: str, threads: int = 1) -> dict[str, dict]:
+def compare(
+    units: pl.DataFrame, outcome: str, threads: int = 1, methods: tuple[str, ...] = ("x", "t")
+) -> dict[str, dict]:
     """Each ranking's Qini, AUUC and gain in the top `TOP_SHARE` on the measured half, per
-    unit and in the outcome's unit."""
+    person and in the outcome's unit: the learners `methods` (`learner.fit`), churn risk,
+    most recent first and random."""
     fit_on, measure = split(units)
     y = measure.get_column(outcome).cast(pl.Float64).to_numpy()
     t = measure.get_column("is_treated").to_numpy()
     rankings = {}
-    for method in ("x", "t"):
+    for method in methods:
         model = learner.fit(fit_on, FEATURES, outcome, method=method, threads=threads)
         rankings[f"{method.upper()}-learner"] = model.predict(measure)[0]
     recency = measure.get_column("recency").cast(pl.Float64).to_numpy()
     rankings["churn risk (recency, longest gone first)"] = recency
     rankings["most recent first"] = -recency
-    figures = {}
-    for name, score in rankings.items():
-        curve = qini(y, t, score)
-        figures[name] = {"qini": curve.qini, "auuc": curve.auuc,
-                         "gain_top30": curve.gain_at(TOP_SHARE)}
-    rng = np.random.default_rng(0)
-    noise = [qini(y, t, rng.random(len(y))) for _ in range(200)]
-    figures["random (200 orders)"] = {
-        "qini": float(np.mean([c.qini for c in noise])),
-        "qini_sd": float(np.std([c.qini for c in noise])),
-        "auuc": float(np.mean([c.auuc for c in noise])),
-        "gain_top30": float(np.mean([c.gain_at(TOP_SHARE) for c in noise])),
-    }
+    figures = evaluate_targeting(y, t, rankings, TOP_SHARE, random_orders=200)
     figures["_units"] = {"fit": fit_on.height, "measured": measure.height,
                          "average_effect": float(y[t].mean() - y[~t].mean())}
     return figures
@@ -106,7 +97,7 @@ def markdown(results: dict[str, dict[str, dict]]) -> str:
                 continue
             spread = f" (sd {f['qini_sd']:.5f})" if "qini_sd" in f else ""
             lines.append(f"| {name} | {f['qini']:+.5f}{spread} | {f['auuc']:.5f} | "
-                         f"{f['gain_top30']:+.5f} |")
+                         f"{f['gain_top']:+.5f} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.experiments import learner as xl
-from pipelines.experiments.qini import qini
+from pipelines.experiments.qini import qini, true_gain
 from pipelines.ml import registry
 from pipelines.ml.churn import MODEL_FEATURES as CHURN_MODEL_FEATURES
 from pipelines.ml.explain import reason_columns
@@ -86,8 +86,11 @@ def with_entry_features(units: pl.DataFrame, features: pl.DataFrame) -> pl.DataF
         {"entered_on": list(snapshot), "as_of_date": list(snapshot.values())},
         schema={"entered_on": pl.Date, "as_of_date": pl.Date},
     )
+    # Only the unit's key, arm, entry and outcome: the readouts' units also carry outcomes
+    # named like features (revenue), which must never stand in for them.
     return (
-        units.join(mapping, on="entered_on", how="left")
+        units.select(UNIT_COLUMNS)
+        .join(mapping, on="entered_on", how="left")
         .join(
             enriched.select("customer_key", "as_of_date", *FEATURES),
             on=["customer_key", "as_of_date"],
@@ -132,6 +135,17 @@ def evaluate_targeting(
     return figures
 
 
+def true_gains(
+    effect: np.ndarray, rankings: dict[str, np.ndarray], share: float = TOP_SHARE
+) -> dict[str, float]:
+    """Where each person's true effect is known (the simulator's truth): the summed effect of
+    treating the top `share` by each ranking, and the expected gain of picking as many at
+    random, so targeting rules are compared at the same audience size."""
+    gains = {name: true_gain(effect, score, share) for name, score in rankings.items()}
+    gains["random"] = float(np.asarray(effect, dtype=float).mean() * round(share * len(effect)))
+    return gains
+
+
 def churn_ranking(frame: pl.DataFrame, models_dir: Path) -> tuple[str, np.ndarray]:
     """Churn risk of `frame`'s rows as targeting by churn alone ranks them: the churn model
     in use when there is one that can score these features, else days since the last order
@@ -166,10 +180,7 @@ def train(
         .to_list(),
     )
     if registry.model_dir(models_dir, MODEL, version).exists():
-        card, boosters = registry.load_boosters(models_dir, MODEL, version)
-        return card, xl.Learner(
-            boosters, tuple(card.features), card.params["treated_share"], card.params["method"]
-        )
+        return _load(models_dir, version)
     measured = measured_part(units)
     fit_on, measure = units.filter(~measured), units.filter(measured)
     for name, part in (("fitting", fit_on), ("measured", measure)):
@@ -213,32 +224,63 @@ def train(
     return card, model
 
 
+def in_use(
+    models_dir: Path, logical_date: date, retrain_every_days: int
+) -> tuple[registry.ModelCard, xl.Learner] | None:
+    """The version in use and its learner while it is younger than `retrain_every_days` (and
+    not trained for a later day, as in a backfill), else None: time to train (as it is when
+    its features no longer match today's, which `score` checks)."""
+    chosen = registry.decision(models_dir, MODEL)
+    if not chosen or not chosen.get("version") or not chosen.get("decided_for"):
+        return None
+    age = (logical_date - date.fromisoformat(chosen["decided_for"])).days
+    if not 0 <= age < retrain_every_days:
+        return None
+    if not registry.model_dir(models_dir, MODEL, chosen["version"]).exists():
+        return None
+    return _load(models_dir, chosen["version"])
+
+
+def _load(models_dir: Path, version: str) -> tuple[registry.ModelCard, xl.Learner]:
+    card, boosters = registry.load_boosters(models_dir, MODEL, version)
+    return card, xl.Learner(
+        boosters, tuple(card.features), card.params["treated_share"], card.params["method"]
+    )
+
+
 def score(
     units: pl.DataFrame | None,
     features: pl.DataFrame,
     logical_date: date,
     models_dir: Path,
     threads: int = 1,
+    retrain_every_days: int = 7,
 ) -> tuple[pl.DataFrame, registry.ModelCard | None, str]:
     """`ml.scores` rows of model `uplift` for every customer of today's snapshot, the card of
     the version that scored, and a note; no rows (and no card) when no completed experiment
-    can train the model, the note saying why."""
+    can train the model, the note saying why. The version in use keeps scoring until it is
+    `retrain_every_days` old, as the other models do, so audiences on its deciles stay put
+    while units complete day by day."""
     if units is None or units.height == 0:
         why = ("no experiment has completed its outcome window yet"
                if units is not None else f"there is no {UNITS_TABLE} (no experiment has run)")
         return long_scores(MODEL, "none", logical_date, pl.Series([], dtype=pl.String),
                            pl.Series([], dtype=pl.Float64), []), None, (
             f"no uplift scores: {why}, so an audience that selects on uplift_decile is empty")
+    today, _ = btyd_enrich(features.filter(pl.col("as_of_date") == logical_date))
+    today = today.sort("customer_key")
+    schema = {f: str(today.schema[f]) for f in today.columns}
+    kept = in_use(models_dir, logical_date, retrain_every_days)
     try:
-        card, model = train(with_entry_features(units, features), models_dir, logical_date,
-                            threads)
+        card, model = (
+            kept if kept and not registry.mismatches(kept[0], schema)
+            else train(with_entry_features(units, features), models_dir, logical_date, threads)
+        )
     except ValueError as exc:
         return long_scores(MODEL, "none", logical_date, pl.Series([], dtype=pl.String),
                            pl.Series([], dtype=pl.Float64), []), None, f"no uplift scores: {exc}"
-    registry.set_current(models_dir, MODEL, card.version, decided_for=logical_date.isoformat())
-    today, _ = btyd_enrich(features.filter(pl.col("as_of_date") == logical_date))
-    today = today.sort("customer_key")
-    registry.check_features(card, {f: str(today.schema[f]) for f in today.columns})
+    registry.set_current(models_dir, MODEL, card.version, decided_for=card.trained_for)
+    registry.check_features(card, schema)
     uplift, contributions = model.predict(today)
     reasons = reason_columns(contributions, today, FEATURES, REASONS, direction="up")
     rows = long_scores(MODEL, card.version, logical_date, today.get_column("customer_key"),
@@ -266,7 +308,7 @@ def score_uplift(settings, logical_date: date, run_id: str) -> dict:
         units = read_units(con, logical_date)
         features = read_features(con)
     rows, card, note = score(units, features, logical_date, settings.models_dir,
-                             settings.ml_threads)
+                             settings.ml_threads, settings.retrain_every_days)
     log.info("%s", note)
     with work_connection(settings) as con:
         _prepare(con)

@@ -1,8 +1,9 @@
 """The one scores table, `ml.scores`: one row per customer and model.
 
-Columns: customer_key, as_of_date, model (`churn`, `ltv`, `lead`), version (the model version
-or the baseline that scored), score (a calibrated probability for churn and lead, an amount
-for ltv), decile (1-10, 10 = the highest tenth of scores) and reason_1..reason_3 in words.
+Columns: customer_key, as_of_date, model (`churn`, `ltv`, `lead`, `uplift`), version (the model
+version or the baseline that scored), score (a calibrated probability for churn and lead, an
+amount for ltv, expected extra orders over 28 days if targeted for uplift, which may be
+negative), decile (1-10, 10 = the highest tenth of scores) and reason_1..reason_3 in words.
 Readers that want one row per customer pivot it with `pivot_sql` (`churn_score`,
 `churn_decile`, `churn_reason_1`, ..., `ltv_score`, ...).
 

@@ -184,6 +184,8 @@ MODEL_TITLES = {
     "lead": "Lead conversion (first order within 60 days)",
     "forecast_units": "Units per week, next 8 weeks (per product, or the shop's total; "
                       "WAPE, lower is better)",
+    "uplift": "Uplift (extra orders in 28 days if targeted; Qini on held-out experiment "
+              "units, beside targeting by churn risk)",
 }
 
 

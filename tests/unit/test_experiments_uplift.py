@@ -138,7 +138,9 @@ def shop(seed: int = 0, n: int = 3000) -> tuple[pl.DataFrame, pl.DataFrame]:
         "experiment_id": ["winback__h20"] * n, "customer_key": keys,
         "arm": np.where(treated, "treatment", "holdout"), "entered_on": [ENTRY] * n,
         "outcome_days": [28] * n, "orders": orders, "left_on": [None] * n,
-    }, schema_overrides={"left_on": pl.Date})
+        # The readouts' units carry outcomes named like features: never learnt from.
+        "revenue": orders * 40.0, "pre_orders": rng.poisson(1.0, n),
+    }, schema_overrides={"left_on": pl.Date, "revenue": pl.Decimal(18, 2)})
     return units, features
 
 
@@ -154,6 +156,7 @@ def test_uplift_scores_every_customer_today_and_the_responders_fill_the_top_deci
     assert top.get_column("is_email_subscribed").mean() > 0.95
     assert card.metrics["uplift"]["qini"] > card.metrics["churn"]["qini"]
     assert card.metrics["churn"]["ranking"] == "days since the last order"
+    assert card.feature_types["revenue"] == str(features.schema["revenue"])
     assert "beats targeting by churn risk" in note
     assert registry.decision(tmp_path, "uplift")["version"] == card.version
     # A rerun on the same units reuses the registered version and gives the same scores.
@@ -225,3 +228,29 @@ def test_the_scores_suite_lets_an_uplift_fall_below_zero_but_not_a_churn_risk():
         score=pl.when(pl.col("model") == "churn").then(-0.2).otherwise(pl.col("score")))
     failed = {o.expectation_type for o in validate_frame(negative_churn, suite) if not o.success}
     assert "expect_column_values_to_be_between" in failed
+
+
+def test_true_gains_compare_rankings_at_the_same_audience_size():
+    effect = np.array([0.0, 1.0, 0.0, 2.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0])
+    gains = uplift.true_gains(effect, {"truth": effect, "backwards": -effect}, share=0.3)
+    assert gains == {"truth": 6.0, "backwards": 0.0, "random": pytest.approx(1.8)}
+
+
+def test_the_version_in_use_scores_until_it_is_a_retrain_period_old(tmp_path):
+    units, features = shop(n=2000)
+    _, first, _ = uplift.score(units, features, TODAY, tmp_path)
+    # More units completed since: the version in use keeps scoring within the week...
+    grown = pl.concat([units, units.with_columns(experiment_id=pl.lit("later__h20"))])
+
+    def on(day: date) -> pl.DataFrame:  # the snapshots so far and one more on `day`
+        newest = features.filter(pl.col("as_of_date") == TODAY)
+        return pl.concat([features, newest.with_columns(as_of_date=pl.lit(day))])
+
+    _, kept, _ = uplift.score(grown, on(TODAY + timedelta(days=3)), TODAY + timedelta(days=3),
+                              tmp_path)
+    assert kept.version == first.version
+    # ...and a week on, a new version learns from them all.
+    _, retrained, _ = uplift.score(grown, on(TODAY + timedelta(days=7)),
+                                   TODAY + timedelta(days=7), tmp_path)
+    assert retrained.version != first.version
+    assert retrained.metrics["experiments"] == 2
