@@ -17,8 +17,9 @@ and applies their hidden effects), run the daily steps again, and compare
   units for 80% power at p < 0.001); and the real assignments' false flags.
 - A/A: random halves of customers no campaign reached, their orders/revenue/churn in the
   window read by `stats.lift` with the pre-period covariate; the share with no winner.
-- uplift targeting: at the second run, the top 30% by `uplift_score` against the top 30% by
-  churn risk: the sum of their true effects (truth/experiment_effects, email + Meta).
+- uplift targeting: at the second run, the top share (`uplift.TOP_SHARE`) by `uplift_score`
+  against as many by churn risk: the sum of their true effects (truth/experiment_effects,
+  email + Meta), through `uplift.true_gains`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ OUTCOMES = ("orders", "revenue", "churned", "email_clicks")
 Z90 = 1.6448536269514722
 AA_REPEATS = 400
 SRM_SHIFT = 0.45
-TARGET_SHARE = 0.3
 SECONDS_PER_DAY = 86_400
 
 
@@ -223,16 +223,17 @@ def uplift_gain(settings: Settings, truth: Path, keys: pl.DataFrame) -> dict:
     frame = (wide.drop_nulls(["uplift", "churn"]).join(keys, on="customer_key")
              .join(effects, on="person_id", how="left").with_columns(
                  pl.col("effect_orders").fill_null(0.0)))  # fmt: skip
-    k = round(TARGET_SHARE * frame.height)
+    from pipelines.experiments.uplift import TOP_SHARE, true_gains
+
+    k = round(TOP_SHARE * frame.height)
     if k == 0:
         return {"customers": frame.height, "note": "no customer has both scores"}
-
-    def top(col: str) -> float:
-        return float(frame.sort(col, descending=True).head(k)["effect_orders"].sum())
-
-    return {"customers": frame.height, "k": k, "uplift_gain": top("uplift"),
-            "churn_gain": top("churn"), "oracle_gain": top("effect_orders"),
-            "random_gain": float(frame["effect_orders"].mean() * k)}
+    effect = frame["effect_orders"].to_numpy()
+    gains = true_gains(effect, {name: frame[name].to_numpy()
+                                for name in ("uplift", "churn", "effect_orders")})
+    return {"customers": frame.height, "k": k, "uplift_gain": gains["uplift"],
+            "churn_gain": gains["churn"], "oracle_gain": gains["effect_orders"],
+            "random_gain": gains["random"]}
 
 
 # ----------------------------------------------------------------- summary
