@@ -256,18 +256,22 @@ def summarise(runs: list[dict]) -> dict:
         lambda s: _power(s["itt_true_lift"], s["se"]), return_dtype=pl.Float64))
     powered = cover.filter(pl.col("power") >= 0.8)
     sign = powered.filter((pl.col("lift_abs") > 0) == (pl.col("itt_true_lift") > 0))
+    winners = cover.filter(pl.col("verdict").is_in(["treatment_better", "holdout_better"]))
+    winners_right = winners.filter((pl.col("lift_abs") > 0) == (pl.col("itt_true_lift") > 0))
     srm = [s for run in runs for s in run["srm"]]
     big = [s for s in srm if s["units"] >= 1_700]
     by_outcome = {o: _coverage(cover.filter(pl.col("outcome") == o)) for o in OUTCOMES}
     uplift = [run["uplift"] for run in runs if run["uplift"].get("k")]
     return {
-        "experiments": int(cover["experiment_id"].n_unique()),
+        "experiments": cover.select("seed", "experiment_id").n_unique(),
         "readouts": cover.height,
         "coverage_itt": _coverage(cover),
         "coverage_reached": float(cover["covers_reached"].mean()) if cover.height else None,
         "coverage_by_outcome": by_outcome,
         "powered": powered.height,
         "sign_right_powered": sign.height / powered.height if powered.height else None,
+        "winners": winners.height,
+        "winners_sign_right": winners_right.height / winners.height if winners.height else None,
         "srm_injected_flagged": mean(s["injected_p"] < 0.001 for s in srm) if srm else None,
         "srm_injected_flagged_1700": (mean(s["injected_p"] < 0.001 for s in big)
                                       if big else None),
@@ -312,6 +316,8 @@ def markdown(scale: str, runs: list[dict], s: dict) -> str:
         *[f"| coverage, {o} | {pct(v)} | |" for o, v in s["coverage_by_outcome"].items()],
         f"| sign right, readouts with >= 80% power ({s['powered']}) | "
         f"{pct(s['sign_right_powered'])} | >= 95% |",
+        f"| a winner declared ({s['winners']}): the true sign | "
+        f"{pct(s['winners_sign_right'])} | |",
         f"| injected 45/55 split flagged (all experiments) | {pct(s['srm_injected_flagged'])} "
         "| |",
         f"| injected 45/55 split flagged, experiments of >= 1,700 units "

@@ -52,12 +52,15 @@ def test_summary_counts_coverage_sign_and_srm() -> None:
         {"experiment_id": "c", "outcome": "orders", "lift_abs": 0.0, "lift_low": -5.0,
          "lift_high": 5.0, "itt_true_lift": 0.1, "true_lift": 0.1, "verdict": "too_few"},
     ]  # fmt: skip
+    for row in rows:
+        row["seed"] = 1
     runs = [{"rows": rows, "aa": {}, "uplift": {},
              "srm": [{"experiment_id": "a", "units": 2000, "real_p": 0.5, "injected_p": 1e-6},
                      {"experiment_id": "b", "units": 100, "real_p": 0.0001,
                       "injected_p": 0.3}]}]  # fmt: skip
     s = ex.summarise(runs)
-    assert s["coverage_itt"] == pytest.approx(2 / 3)
+    assert s["experiments"] == 3 and s["coverage_itt"] == pytest.approx(2 / 3)
+    assert s["winners"] == 2 and s["winners_sign_right"] == pytest.approx(0.5)
     assert s["coverage_reached"] == pytest.approx(1 / 3)
     assert s["powered"] == 2 and s["sign_right_powered"] == pytest.approx(0.5)
     assert s["srm_injected_flagged"] == pytest.approx(0.5)
