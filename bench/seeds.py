@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from statistics import mean
 
-from bench import ads_budget, ads_reconcile, commit, quality
+from bench import ads_budget, ads_reconcile, commit, experiments, quality
 from bench.__main__ import DAY, daily_run, empty_home, world
 from pipelines.config import REPO_ROOT, Settings
 
@@ -88,6 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.seeds")
     parser.add_argument("--scale", default="s")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--experiments", action="store_true",
+                        help="also close the loop on each seed (bench.experiments: a second "
+                        "run after the world plays the published campaigns out)")
     parser.add_argument("--keep-worlds", action="store_true",
                         help="keep the worlds simulated here under data/bench/ for later runs")
     args = parser.parse_args()
@@ -102,6 +105,9 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(runs, indent=2, default=str))
     table = markdown(args.scale, runs) + "\n\n" + ads_reconcile.markdown(runs)
+    if args.experiments:
+        loops = [experiments.run_seed(args.scale, seed) for seed in args.seeds]
+        table += "\n\n" + experiments.markdown(args.scale, loops, experiments.summarise(loops))
     out.with_suffix(".md").write_text(table + "\n")
     print(table)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.config import SCALES, Settings
-from simulator import creative, derive, plan, population, state, truth
+from simulator import campaigns, creative, derive, experiment_truth, plan, population, state, truth
 from simulator.defects import DefectLog, Defects
 from simulator.engine import Engine
 from simulator.exports import Exporter, Tables
@@ -126,6 +126,8 @@ def simulate(
     counts = exporter.export(end_date, backfill=True)
     counts.update(truth.write_truth(truth_dir(settings), tables, hazard, end_date,
                                     orders_format, log.frame()))  # fmt: skip
+    counts.update(experiment_truth.write(truth_dir(settings), state.state_dir(truth_dir(settings)),
+                                         tables, end_date))  # fmt: skip
     logger.info("simulation written: %s", counts)
     return counts
 
@@ -133,8 +135,10 @@ def simulate(
 def continue_days(settings: Settings, days: int) -> dict[str, int]:
     """Append the next `days` days to the saved world, each in its own export folder.
 
-    Every continued day D gets folder D per source with that day's new data (and the GA4
-    and Ads Insights rewrites of recent days); the truth is rewritten as of the new end date.
+    First the campaigns the pipeline published in `exports/` up to the current end date and
+    not applied yet change the world's future (`simulator.campaigns`). Every continued day D
+    gets folder D per source with that day's new data (and the GA4 and Ads Insights rewrites
+    of recent days); the truth is rewritten as of the new end date.
     Returns rows written per file kind summed over the days, plus `days` and the truth
     counts. Raises FileNotFoundError when no world is saved and ValueError when the world
     was not planned that far (see `simulate(max_days=...)`).
@@ -149,6 +153,14 @@ def continue_days(settings: Settings, days: int) -> dict[str, int]:
             f"the world was planned up to {last} (max_days={meta.max_days}); it is at "
             f"{meta.current_end} and cannot go {days} more days"
         )
+    # The campaigns the business ran since: their effects go into the world's future first.
+    root = state.state_dir(truth_dir(settings))
+    tables, treated = campaigns.apply_published(
+        settings.exports_dir, root, tables, meta.current_end, meta.window.day_of(last)
+    )
+    if treated:
+        state.save_tables(truth_dir(settings), tables, campaigns.CHANGED_TABLES)
+        tables.sessions = state.scan_sessions(truth_dir(settings))
     defects_path = truth_dir(settings) / truth.DEFECTS_FILE
     previous = pl.read_parquet(defects_path) if defects_path.exists() else None
     log = DefectLog()
@@ -166,6 +178,8 @@ def continue_days(settings: Settings, days: int) -> dict[str, int]:
         logger.info("continued day %d/%d: %s", k, days, date)
     totals.update(truth.write_truth(truth_dir(settings), tables, hazard, meta.current_end,
                                     meta.orders_format, log.frame()))  # fmt: skip
+    totals.update(experiment_truth.write(truth_dir(settings), root, tables, meta.current_end))
+    totals["campaign_people"] = treated
     return totals
 
 

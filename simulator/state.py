@@ -120,6 +120,17 @@ def save(truth_dir: Path, meta: Meta, tables: Tables, hazard: np.ndarray) -> Non
     logger.info("saved world state to %s", root)
 
 
+def save_tables(truth_dir: Path, tables: Tables, names: tuple[str, ...]) -> None:
+    """Rewrite the saved tables `names` (after campaigns changed the future)."""
+    root = state_dir(truth_dir)
+    for name in names:
+        value = getattr(tables, name)
+        frame = value.collect() if isinstance(value, pl.LazyFrame) else value
+        tmp = root / f"{name}.parquet.tmp"
+        frame.write_parquet(tmp, row_group_size=256_000)
+        tmp.replace(root / f"{name}.parquet")
+
+
 def write_meta(truth_dir: Path, meta: Meta) -> None:
     """Write `meta.json` (after every continued day)."""
     path = state_dir(truth_dir) / META_FILE
