@@ -208,7 +208,7 @@ def aa_repeats(truth: Path, readouts: pl.DataFrame, as_of, seed: int) -> dict:
             x = frame[f"pre_{outcome}"].to_numpy()[pick]
             lower = outcome == "churned"
             result = stats.lift(y[~arm], y[arm], x[~arm], x[arm], lower_is_better=lower)
-            verdict = stats.verdict(result, False, None, lower)
+            verdict = stats.verdict(result, False, None)
             winners[outcome] += verdict in ("treatment_better", "holdout_better")
     return {"repeats": AA_REPEATS, "customers": frame.height,
             **{f"{o}_no_winner": 1 - w / AA_REPEATS for o, w in winners.items()}}
@@ -290,12 +290,16 @@ def _coverage(frame: pl.DataFrame) -> float | None:
 
 
 def _power(true: float | None, se: float | None) -> float:
-    from scipy import stats
+    """The chance the readout's verdict sees a true lift `true` (two-sided, at the verdict's
+    evidence, `stats.DECISION`) with a standard error `se`."""
+    from scipy.stats import norm
+
+    from pipelines.experiments import stats
 
     if true is None or not se:
         return 0.0
-    z = abs(true) / se
-    return float(stats.norm.cdf(z - Z90) + stats.norm.cdf(-z - Z90))
+    z, crit = abs(true) / se, float(norm.ppf(stats.DECISION))
+    return float(norm.cdf(z - crit) + norm.cdf(-z - crit))
 
 
 def markdown(scale: str, runs: list[dict], s: dict) -> str:

@@ -1,6 +1,6 @@
 """Qini curves: how much of an outcome treating the top of a ranking adds, measured on the
 units of randomised experiments (treated and held out), and the true gain where each person's
-effect is known (the simulator's truth).
+effect is known (a synthetic world's truth).
 
 The curve at the top k units is the incremental outcome of treating them, per person of the
 sample: g(k) = (Y_t(k) / N_t(k) - Y_c(k) / N_c(k)) * k / N, the treated units' mean outcome

@@ -157,7 +157,7 @@ def evaluate_targeting(
 def true_gains(
     effect: np.ndarray, rankings: dict[str, np.ndarray], share: float = TOP_SHARE
 ) -> dict[str, float]:
-    """Where each person's true effect is known (the simulator's truth): the summed effect of
+    """Where each person's true effect is known (a synthetic world's truth): the summed effect of
     treating the top `share` by each ranking, and the expected gain of picking as many at
     random, so targeting rules are compared at the same audience size."""
     gains = {name: true_gain(effect, score, share) for name, score in rankings.items()}
