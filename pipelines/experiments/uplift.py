@@ -49,9 +49,12 @@ MIN_UNITS_PER_ARM = 50
 TOP_SHARE = 0.3
 
 
-def read_units(con, logical_date: date) -> pl.DataFrame | None:
-    """The units whose outcome window closed by `logical_date` and who did not leave the
-    experiment, or None when the readouts' units table is not there (no experiment yet)."""
+def read_units(con) -> pl.DataFrame | None:
+    """The units whose outcome window had closed when the units table was built (its own
+    `is_complete`, the flag the readouts count by) and who did not leave the experiment, or
+    None when the table is not there (no experiment yet). The table is built after this step,
+    by the day before's run: a window that ends today holds only yesterday's orders, so
+    completeness is the table's, not today's date."""
     schema, table = UNITS_TABLE.split(".")
     present = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
@@ -60,16 +63,10 @@ def read_units(con, logical_date: date) -> pl.DataFrame | None:
     if not present:
         return None
     units = con.sql(f"select * from {UNITS_TABLE}").pl()
-    missing = [c for c in UNIT_COLUMNS if c not in units.columns]
+    missing = [c for c in (*UNIT_COLUMNS, "is_complete", "left_on") if c not in units.columns]
     if missing:
         raise ValueError(f"{UNITS_TABLE} lacks the columns the uplift model reads: {missing}")
-    complete = (
-        pl.col("entered_on") + pl.duration(days=pl.col("outcome_days"))
-        <= pl.lit(logical_date)
-    )
-    if "left_on" in units.columns:
-        complete = complete & pl.col("left_on").is_null()
-    return units.filter(complete)
+    return units.filter(pl.col("is_complete") & pl.col("left_on").is_null())
 
 
 def with_entry_features(units: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
@@ -335,7 +332,7 @@ def score_uplift(settings, logical_date: date, run_id: str) -> dict:
     from pipelines.warehouse import work_connection
 
     with work_connection(settings) as con:
-        units = read_units(con, logical_date)
+        units = read_units(con)
         # Without a completed unit there is nothing to learn, and nothing else to read.
         features = read_features(con) if units is not None and units.height else pl.DataFrame()
     rows, card, note = score(units, features, logical_date, settings.models_dir,

@@ -188,16 +188,20 @@ def test_too_few_held_out_units_train_nothing_and_say_how_many(tmp_path):
 
 def test_read_units_keeps_complete_windows_of_people_still_in_the_experiment():
     con = duckdb.connect()
-    assert uplift.read_units(con, TODAY) is None
+    assert uplift.read_units(con) is None
     con.execute("create schema intermediate")
+    # The table was built by the day before's run: e's window ends today, so its orders are
+    # only yesterday's and the table says it is not complete yet.
     con.execute("""create table intermediate.int_experiments__units as select * from (values
-        ('e__h10', 'a', 'treatment', date '2026-01-01', 28, 1, null::date),
-        ('e__h10', 'b', 'holdout', date '2026-02-01', 28, 0, null::date),
-        ('e__h10', 'c', 'holdout', date '2026-02-02', 28, 0, null::date),
-        ('e__h10', 'd', 'treatment', date '2026-01-01', 28, 2, date '2026-01-10'))
-        as t(experiment_id, customer_key, arm, entered_on, outcome_days, orders, left_on)""")
-    units = uplift.read_units(con, TODAY)
-    assert sorted(units.get_column("customer_key")) == ["a", "b"]  # c's window ends 3-2
+        ('e__h10', 'a', 'treatment', date '2026-01-01', 28, 1, true, null::date),
+        ('e__h10', 'b', 'holdout', date '2026-02-01', 28, 0, true, null::date),
+        ('e__h10', 'c', 'holdout', date '2026-02-02', 28, 0, false, null::date),
+        ('e__h10', 'd', 'treatment', date '2026-01-01', 28, 2, true, date '2026-01-10'),
+        ('e__h10', 'e', 'treatment', date '2026-02-01', 28, 0, false, null::date))
+        as t(experiment_id, customer_key, arm, entered_on, outcome_days, orders, is_complete,
+             left_on)""")
+    units = uplift.read_units(con)
+    assert sorted(units.get_column("customer_key")) == ["a", "b"]
 
 
 def test_the_customer_frame_carries_uplift_columns_before_any_uplift_score():
