@@ -12,6 +12,12 @@ signal (null) counts as no consent: nobody reaches an ad platform on an unknown.
   `ad_personalization` consent are needed; everyone needs ad consent (`ad_storage_consent`); and
   a row needs an email or phone to match on.
 - CRM: a HubSpot record id to update.
+- The site (the personalisation lookup, `site/lookup.*`): the same EU rule as the ad platforms
+  (in the EEA, the UK and Switzerland `ad_personalization` consent is needed, the one
+  personalisation signal Consent Mode records), and everyone needs the banner's yes to storage
+  on their device (`ad_storage_consent`), since the lookup ties the site's stored identifier
+  to the person. A CCPA opt-out is no bar: the shop personalising its own site with its own
+  data is neither a sale nor cross-context sharing.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pipelines.activation.normalize import VALID_EMAIL
 EMAIL_PLATFORMS = ("mailchimp",)
 AD_PLATFORMS = ("meta", "google")
 CRM_PLATFORMS = ("crm",)
+SITE_PLATFORMS = ("site",)
 # Where Google's EU user consent policy applies beyond the EEA flag.
 EU_CONSENT_COUNTRIES_OUTSIDE_EEA = ("GB", "CH")
 
@@ -57,6 +64,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
         "ccpa_opt_out",
     ),
     "crm": ("hubspot_record_id",),
+    "site": ("email", "country_code", "is_eea", "ad_storage_consent",
+             "ad_personalization_consent"),
 }
 
 
@@ -78,10 +87,10 @@ def suppression_rules(platform: str) -> list[tuple[str, pl.Expr]]:
             ("invalid_email", ~email.str.contains(VALID_EMAIL)),
             ("no_email_consent", ~_yes("is_emailable")),
         ]
+    eu_rules = pl.col("is_eea").fill_null(True) | pl.col("country_code").cast(
+        pl.String
+    ).str.to_uppercase().is_in(EU_CONSENT_COUNTRIES_OUTSIDE_EEA).fill_null(False)
     if platform in AD_PLATFORMS:
-        eu_rules = pl.col("is_eea").fill_null(True) | pl.col("country_code").cast(
-            pl.String
-        ).str.to_uppercase().is_in(EU_CONSENT_COUNTRIES_OUTSIDE_EEA).fill_null(False)
         both = _yes("ad_user_data_consent") & _yes("ad_personalization_consent")
         return [
             *rules,
@@ -93,6 +102,12 @@ def suppression_rules(platform: str) -> list[tuple[str, pl.Expr]]:
     if platform in CRM_PLATFORMS:
         record = pl.col("hubspot_record_id").cast(pl.String).str.strip_chars()
         return [*rules, ("no_record_id", record.is_null() | (record == ""))]
+    if platform in SITE_PLATFORMS:
+        return [
+            *rules,
+            ("eea_without_consent", eu_rules & ~_yes("ad_personalization_consent")),
+            ("no_storage_consent", ~_yes("ad_storage_consent")),
+        ]
     raise ValueError(f"no consent rules for platform {platform!r}")
 
 

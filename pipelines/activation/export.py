@@ -349,6 +349,18 @@ def build_exports(
             con.close()
         if budget_file is not None:
             files.append(ExportFile(**budget_file))
+        # The site feed and lookup and each persona's ad copy (personalised.py).
+        from pipelines.activation.personalised import write_personalisation_files
+
+        con = connect(settings)
+        try:
+            personalised, notes = write_personalisation_files(settings, con, prepared, building)
+        finally:
+            con.close()
+        files += [ExportFile(**entry) for entry in personalised]
+        for note in notes:
+            log.warning("%s", note)
+        warnings += notes
     manifest = {
         "lacks": coverage.step_lacks(
             settings, "export", settings.work_db if source == "work" else settings.published_db

@@ -272,6 +272,23 @@ def validate_exports(staged: Path, suites_dir: Path) -> list[ExpectationOutcome]
     return _audit_exports(Path(staged), Path(suites_dir))
 
 
+def read_export_file(path: Path) -> pl.DataFrame:
+    """An export file as text columns, as a platform reads it: a CSV as written; a JSON file
+    (`{"columns": [...], "rows": [{...}, ...]}`) with each value as its text, null as null."""
+    if path.suffix != ".json":
+        return pl.read_csv(path, infer_schema=False)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if not (isinstance(document, dict) and isinstance(document.get("columns"), list)
+            and isinstance(document.get("rows"), list)
+            and all(isinstance(r, dict) for r in document["rows"])):
+        raise ValueError(f"{path}: an export JSON file must be an object with a list of "
+                         "`columns` and a list of `rows` (objects)")
+    columns, rows = document["columns"], document["rows"]
+    return pl.DataFrame(
+        {c: [None if r.get(c) is None else str(r[c]) for r in rows] for c in columns},
+        schema=dict.fromkeys(columns, pl.String))
+
+
 def _audit_exports(
     staged: Path, suites_dir: Path, raw: list[dict[str, Any]] | None = None
 ) -> list[ExpectationOutcome]:
@@ -305,7 +322,7 @@ def _audit_exports(
             )
             continue
         suite = dataclasses.replace(suite, table=name, name=f"{suite.name}__{entry['audience']}")
-        frame = pl.read_csv(staged / entry["path"], infer_schema=False)
+        frame = read_export_file(staged / entry["path"])
         if frame.height != entry["rows"]:
             outcomes.append(
                 _failure(
