@@ -16,6 +16,7 @@ from pipelines.ml.scores import TABLE as SCORES_TABLE
 from pipelines.report.ads import ads_context, read_ads
 from pipelines.report.charts import bar_chart
 from pipelines.report.experiments import experiments_context, read_experiments
+from pipelines.report.personalisation import personalisation_context, read_personalisation
 from pipelines.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -340,6 +341,7 @@ def build_report(settings: Settings, logical_date: date, run_id: str) -> Path:
         not_covered=coverage_notes(coverage), export_warnings=manifest.get("warnings", []),
         ads=ads_context(read_ads(settings, logical_date)),
         experiments=experiments_context(read_experiments(settings)),
+        personalisation=personalisation_context(read_personalisation(settings)),
     ))
     out = settings.reports_dir / logical_date.isoformat() / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)

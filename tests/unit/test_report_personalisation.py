@@ -1,0 +1,47 @@
+"""The report's personalisation section: per persona what to show, when to send, three lines
+of copy; every value escaped."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.report.html import render
+from pipelines.report.personalisation import personalisation_context, send_time
+from tests.unit.test_report import ESCAPED, HOSTILE, context, text
+
+
+def _rows() -> pl.DataFrame:
+    return pl.DataFrame({
+        "persona_id": [1, 2], "persona": [HOSTILE, "Regulars"], "customers": [1200, 5],
+        "hero_category": ["beans", None], "featured_products": [f"Kenya AA, {HOSTILE}", None],
+        "featured_product_ids": ["B,A", None], "offer_code": ["SPRING10", None],
+        "offer_description": ["10% off beans", None], "offer_terms": ["Until 31 March.", None],
+        "headline": ["Taste something new", None], "best_hour_local": [9, None],
+        "best_weekday": [2, None], "contacts_timed": [800, 0],
+        "own_evidence_share": [0.25, None], "subject_1": ["New from Kenya", None],
+        "subject_2": [HOSTILE, None], "subject_3": ["Your cup, your way", None]})
+
+
+def test_each_persona_says_what_to_show_when_to_send_and_three_lines():
+    first, second = personalisation_context(_rows())
+    assert first["show"] == f"beans: Kenya AA, {HOSTILE}"
+    assert first["send"] == "Tuesdays at 09:00 (their local time)"
+    assert first["send_evidence"] == "800 contacts timed, 25% from their own opens and clicks"
+    assert first["offer"] == "SPRING10: 10% off beans (Until 31 March.)"
+    assert first["lines"] == ["New from Kenya", HOSTILE, "Your cup, your way"]
+    assert second["show"] == "no recommendations yet"
+    assert second["send"] == "no send time yet (no contact with a chosen hour)"
+    assert second["offer"] is None and second["lines"] == []
+
+
+def test_send_time_without_a_weekday():
+    assert send_time(18, None) == "any day at 18:00 (their local time)"
+
+
+def test_the_section_is_escaped_and_absent_without_data():
+    page = render(context(personalisation=personalisation_context(_rows())))
+    assert HOSTILE not in page
+    assert ESCAPED in page
+    assert "Personalisation: what to show, when to send, what to say" in text(page)
+    assert "Tuesdays at 09:00" in text(page)
+    assert "Personalisation:" not in render(context(personalisation=[]))
