@@ -7,7 +7,7 @@ final as (
         customer_key,
         cast(as_of_date as date) as as_of_date,
         cast(rank as integer) as rank,
-        cast(product_id as varchar) as product_id,
+        product_id,
         cast(score as double) as score,
         source,
         reason
