@@ -45,9 +45,7 @@ def write_personalisation_files(settings: Settings, con: duckdb.DuckDBPyConnecti
     devices = con.sql(
         "select distinct customer_key, user_pseudo_id from marts.fct_sessions "
         "where customer_key is not null and user_pseudo_id is not null").pl()
-    top = (top_products(con, 3) if "ml.recommendations" in present
-           else pl.DataFrame(schema={"customer_key": pl.String, "rank": pl.Int32,
-                                     "product_id": pl.String}))
+    top = top_products(con, 3)
     lookup, held_back = lookup_rows(prepared, devices, top)
     log.info("site lookup: %d keys, held back %s", lookup.height, held_back)
     entries = write_site_files(building, personas, lookup, held_back)

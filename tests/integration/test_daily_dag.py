@@ -131,6 +131,8 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "ml.personas",
         "ml.experiment_assignments",
         "ml.recommendations",
+        "reports.rpt_personalisation",
+        "reports.rpt_content",
         "reports.rpt_personas",
         "reports.rpt_customer_groups",
         "meta.runs",
@@ -277,6 +279,53 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     assert world.query("select count(distinct test_id) > 0, bool_and(verdict in "
                        "('winner', 'no_winner', 'too_few')) from reports.rpt_ab_tests "
                        "where platform = 'mailchimp'") == [(True, True)]
+
+
+def test_personalisation_files_parse_hold_no_raw_email_and_honour_consent(world):
+    from pipelines.activation import normalize
+    from pipelines.quality.gate import read_export_file
+
+    day_dir = world.settings.exports_dir / DAY.isoformat()
+    manifest = json.loads((day_dir / "manifest.json").read_text())
+    listed = {f["path"]: f for f in manifest["files"]}
+    site = ["site/personas.csv", "site/personas.json", "site/lookup.csv", "site/lookup.json"]
+    assert set(site) <= set(listed)
+    creative = [p for p in listed if p.startswith(("meta_dynamic_creative/", "google_rsa/"))]
+    assert any(p.startswith("meta_dynamic_creative/") for p in creative)
+    # Every file parses, with the rows the manifest says (the JSON as the CSV's twin).
+    frames = {p: read_export_file(day_dir / p) for p in [*site, *creative]}
+    assert all(frames[p].height == listed[p]["rows"] for p in frames)
+    assert json.loads((day_dir / "site/lookup.json").read_text())["columns"] == \
+        frames["site/lookup.csv"].columns
+    personas = {n for (n,) in world.query("select persona from reports.rpt_personalisation")}
+    assert set(frames["site/personas.csv"].get_column("persona")) == personas
+    # No raw email in any of them.
+    emails = {e.strip().lower() for (e,) in world.query(
+        "select email from marts.dim_customers where email is not null")}
+    for p in [*site, *creative]:
+        text = (day_dir / p).read_text().lower()
+        assert not any(e in text for e in emails), p
+    # Consent: nobody the site rules hold back is in the lookup, by hashed email or device.
+    lookup = frames["site/lookup.csv"]
+    assert lookup.height > 0
+    denied = pl.DataFrame(world.query(
+        "select c.customer_key, c.email from marts.dim_customers as c "
+        "where not coalesce(c.ad_storage_consent, false) or ((coalesce(c.is_eea, true) "
+        "or upper(c.country_code) in ('GB', 'CH')) "
+        "and not coalesce(c.ad_personalization_consent, false))"),
+        schema=["customer_key", "email"], orient="row")
+    assert denied.height > 0  # there is consent to honour
+    hashed = normalize.sha256_columns(
+        denied.with_columns(h=normalize.email(pl.col("email"))), ["h"]).get_column("h")
+    keys = set(lookup.get_column("key"))
+    assert not keys & set(hashed.drop_nulls())
+    devices = {d for (d,) in world.query(
+        "select s.user_pseudo_id from marts.fct_sessions as s where s.customer_key in "
+        f"({', '.join(repr(k) for k in denied.get_column('customer_key'))})")}
+    assert not keys & devices
+    assert listed["site/lookup.csv"]["suppressed"]
+    report = (world.settings.reports_dir / DAY.isoformat() / "index.html").read_text()
+    assert "Personalisation: what to show, when to send, what to say" in report
 
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):

@@ -115,7 +115,7 @@ def test_site_files_are_csv_safe_and_the_json_holds_the_same_rows(tmp_path):
 def test_an_export_json_file_of_another_shape_is_refused(tmp_path):
     bad = tmp_path / "x.json"
     bad.write_text("[1, 2]")
-    with pytest.raises(ValueError, match="x.json: an export JSON file must be"):
+    with pytest.raises(ValueError, match=r"x\.json: an export JSON file must be"):
         read_export_file(bad)
 
 

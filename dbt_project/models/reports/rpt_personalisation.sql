@@ -32,9 +32,13 @@ offers as (
     select * from {{ ref('int_content__offers') }}
 ),
 
--- The catalogue as the orders name it: a product's name and category.
+-- The catalogue as the orders name it: a product's newest name and category (the names
+-- the recommendations' exports use, pipelines.personalize.store.top_products).
 products as (
-    select sku as product_id, max(product_name) as product_name, max(category) as category
+    select
+        sku as product_id,
+        arg_max(product_name, ordered_at) as product_name,
+        arg_max(category, ordered_at) as category
     from order_lines
     where sku is not null
     group by sku
