@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-forecast bench-simulate bench-scale-up bench-personas clean help
+.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-forecast bench-simulate bench-scale-up bench-personas bench-personalize clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
@@ -108,6 +108,10 @@ bench-simulate: $(VENV)/.installed
 
 bench-scale-up: $(VENV)/.installed
 	$(BIN)/python -m bench.scale_up --scale $(SCALE) --seed $(SEED) --times 10
+
+# Recommendations, send times and subject lines against the simulator's truth, per seed.
+bench-personalize: $(VENV)/.installed
+	$(BIN)/python -m bench.personalize --scale $(SCALE) --seeds $(or $(SEEDS),1 2 3)
 
 bench-personas: $(VENV)/.installed
 	$(BIN)/python -m bench.personas_compare --data $(or $(DATA),orii) --scale $(SCALE) --seed $(SEED)
