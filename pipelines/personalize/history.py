@@ -75,7 +75,7 @@ def intervals(lines: pl.DataFrame, as_of: date) -> pl.DataFrame:
     by_category = gaps.group_by("category").agg(nc=pl.len(), pooled=pl.col("gap").median())
     products = days.select("product_id", "category").unique("product_id", keep="last")
     return (products.join(own, on="product_id", how="left")
-            .join(by_category, on="category", how="left", nulls_equal=True)
+            .join(by_category, on="category", how="left")
             .with_columns(interval_days=pl.when(pl.col("n") >= MIN_REPEATS).then(pl.col("own"))
                           .when(pl.col("nc") >= MIN_REPEATS).then(pl.col("pooled")))
             .filter(pl.col("interval_days").is_not_null())
