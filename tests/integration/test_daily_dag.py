@@ -130,6 +130,7 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "ml.model_runs",
         "ml.personas",
         "ml.experiment_assignments",
+        "ml.content_lines",
         "reports.rpt_personas",
         "reports.rpt_customer_groups",
         "meta.runs",
