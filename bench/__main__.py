@@ -37,6 +37,7 @@ STEPS = [
     ("optimise_ads", None),
     ("run_experiments", None),
     ("personalize", None),
+    ("generate_content", None),
     ("transform_reports", None),
     ("export", None),
     ("audit", None),

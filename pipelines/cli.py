@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.config import SCALES, Settings
+from pipelines.content.names import FORMATS, GOALS
 
 
 def _latest_landing_date(settings: Settings) -> date | None:
@@ -365,6 +366,34 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_content(args: argparse.Namespace, settings: Settings) -> int:
+    """Checked copy for the personas, goals and formats asked, best first, with evidence;
+    generated from the work file, written nowhere (the daily step writes ml.content_lines)."""
+    import polars as pl
+
+    from pipelines.content.brand import BrandFileError
+    from pipelines.content.names import FORMATS, GOALS
+    from pipelines.content.tasks import generate
+
+    day = _run_date(settings, args.date)
+    try:
+        result, used = generate(settings, day, goals=tuple(args.goal or GOALS),
+                                formats=tuple(args.format or FORMATS), personas=args.persona)
+    except BrandFileError as exc:
+        print(f"no content: {exc}", file=sys.stderr)
+        return 1
+    lines = result.lines.filter(pl.col("rank") <= args.top)
+    print(f"content for {day} ({used['backend']}, brand file {used['brand_file']}): "
+          f"{lines.height} lines; dropped by the checks: "
+          f"{dict(sorted(result.dropped.items())) or 'none'}")
+    for key, group in lines.group_by(["persona", "goal", "format"], maintain_order=True):
+        print(f"\n{key[0]} / {key[1]} / {key[2]}")
+        for row in group.iter_rows(named=True):
+            text = row["text"].replace("\n", "\n      ")
+            print(f"  {row['rank']}. {text}\n     why: {row['evidence']}")
+    return 0
+
+
 def cmd_landing_date(args: argparse.Namespace, settings: Settings) -> int:
     latest = _latest_landing_date(settings)
     if latest is None:
@@ -608,6 +637,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="the last runs: state, loaded, quarantined, published")
     p.add_argument("--runs", type=int, default=10, help="how many runs (default 10)")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("content", help="checked copy per persona, goal and format, ranked")
+    p.add_argument("--date", type=_day, help="the day (default: the newest export date)")
+    p.add_argument("--persona", action="append", help="a persona's name, or all (repeatable)")
+    p.add_argument("--goal", action="append", choices=GOALS)
+    p.add_argument("--format", action="append", choices=FORMATS)
+    p.add_argument("--top", type=int, default=3, help="lines per persona, goal and format")
+    p.set_defaults(func=cmd_content)
 
     p = sub.add_parser("landing-date", help="print the newest export date in the landing folder")
     p.set_defaults(func=cmd_landing_date)

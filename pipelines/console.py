@@ -72,6 +72,10 @@ def _headline(task_id: str, summary: object) -> str:
             return str(summary["note"])
         return (f"{len(summary['experiments'])} experiments: {summary['assigned']:,} people "
                 f"assigned, {summary['left']:,} left")
+    if "kept_by_format" in summary:  # generate_content
+        dropped = sum(summary.get("dropped_by_reason", {}).values())
+        return (f"{summary['lines']:,} lines for {summary['personas']} personas, "
+                f"{dropped:,} dropped by the checks")
     if "k" in summary and "customers" in summary:
         return f"{summary['k']} personas over {summary['customers']:,} customers"
     if "files" in summary and isinstance(summary["files"], list):

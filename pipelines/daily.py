@@ -103,6 +103,15 @@ def personalize(settings: Settings, logical_date: date, run_id: str) -> dict:
     return run_personalize(settings, logical_date, run_id)
 
 
+def generate_content(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Checked copy per persona, campaign goal and format from the brand file, ranked by a
+    model of the shop's campaign history (`ml.content_lines`); a brand file that does not
+    parse stops the step with its line."""
+    from pipelines.content.tasks import run_content
+
+    return run_content(settings, logical_date, run_id)
+
+
 def transform_reports(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Build the report models, which read the scores and personas the steps before wrote,
     and the KPI file (kpis.yml, written to settings.kpis for the KPI worksheet)."""

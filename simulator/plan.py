@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from simulator import reference as ref
+from simulator import subject_lines
 from simulator.population import (
     BUYER,
     DAY,
@@ -289,7 +290,9 @@ class EmailPlan:
     ("A", "B" or ""), ab_group (campaign group index shared by the variants), day, send_ts,
     code (discount code or ""), path (where clicks land), lapsed_only (a win-back that goes
     only to people without an order for 90 days), appeal (open-rate multiplier of the
-    subject line: the hidden result of an A/B test)."""
+    subject line: its wording's effect, `subject_lines.text_effect`, times for a B variant the
+    hidden result of an A/B test); some newsletter groups are personalised with the first-name
+    merge tag (`subject_lines.personalise`)."""
 
     campaigns: pl.DataFrame
     list_id: str
@@ -352,7 +355,7 @@ def build_email_plan(seed: int, window: Window) -> EmailPlan:
             group += 1
     campaigns = pl.DataFrame(rows)
     ids = hex_digits(_distinct(rng, campaigns.height), 10)
-    campaigns = campaigns.with_columns(campaign_id=ids)
+    campaigns = subject_lines.personalise(seed, campaigns.with_columns(campaign_id=ids))
     list_id = hex_digits(rng.integers(0, 2**40, 1), 10)[0]
     logger.info("email plan: %d campaign sends", campaigns.height)
     return EmailPlan(campaigns=campaigns, list_id=list_id)

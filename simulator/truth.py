@@ -9,6 +9,7 @@ brought within the 7-day click window), `ad_placements.parquet` (each placement'
 click-through and conversion multipliers), `ad_creatives.parquet` and `ad_fatigue.parquet`
 (each creative's true quality and fatigue, and its CTR multiplier day by day),
 `send_times.parquet` (each person's hidden habitual hour for reading email, in local time) and
+`subject_lines.parquet` (each email send's subject and its wording's open-rate effect) and
 `defects.parquet` (every injected defect). The
 "as of" columns are relative to the world's current end date and are rewritten when the world
 is continued.
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from simulator import creative
+from simulator import creative, subject_lines
 from simulator import reference as ref
 from simulator.exports import Tables
 from simulator.plan import EFFECTS, REGIONS
@@ -40,6 +41,7 @@ AD_ATTRIBUTION_FILE = "ad_attribution.parquet"
 AD_PLACEMENTS_FILE = "ad_placements.parquet"  # true cost, CTR and conversion multipliers
 AD_CREATIVES_FILE = "ad_creatives.parquet"  # true creative quality and fatigue traits
 AD_FATIGUE_FILE = "ad_fatigue.parquet"  # per ad and day: the true CTR fatigue multiplier
+SUBJECT_LINES_FILE = "subject_lines.parquet"  # per email send: the wording's open-rate effect
 DEFECTS_FILE = "defects.parquet"
 SEND_TIMES_FILE = "send_times.parquet"  # the hidden local hour each person reads email at
 IDENTIFIER_TYPES: tuple[str, ...] = (
@@ -426,6 +428,8 @@ def write_truth(
     fatigue.write_parquet(directory / AD_FATIGUE_FILE)
     hours = send_times(t)
     hours.write_parquet(directory / SEND_TIMES_FILE)
+    subjects = subject_lines.truth(t.campaigns)
+    subjects.write_parquet(directory / SUBJECT_LINES_FILE)
     logger.info("truth as of %s: %d people, %d identifiers, %d defects", date,
                 customers.height, identifiers.height, defects.height)  # fmt: skip
     return {
@@ -438,4 +442,5 @@ def write_truth(
         "truth_ad_creatives": ads.height,
         "truth_ad_fatigue_days": fatigue.height,
         "truth_send_times": hours.height,
+        "truth_subject_lines": subjects.height,
     }

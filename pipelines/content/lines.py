@@ -1,0 +1,132 @@
+"""From inputs to ranked, checked lines: the persona contexts, the candidates of each backend,
+the checks and the ranking. Pure logic on frames; reading and writing is in `tasks`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipelines.content import backend as http
+from pipelines.content.brand import Brand, Offer
+from pipelines.content.checks import Checker, ContentSettings
+from pipelines.content.generate import PersonaContext, Templates, candidates
+from pipelines.content.names import FORMATS, GOALS
+from pipelines.content.ranking import Ranker
+from pipelines.content.store import SCHEMA
+
+TOP_CATEGORIES = 3
+TOP_PRODUCTS = 3
+# Goals whose copy carries an offer: a launch and a retention message stand on the product.
+OFFER_GOALS = frozenset({"winback", "promotion", "acquisition"})
+# Which history model ranks which format (the Meta models are learnt from the ad's own field).
+RANKED_BY = {"email_subject": "email_subject", "meta_headline": "meta_headline",
+             "meta_primary_text": "meta_primary_text"}
+
+
+def best_offer(brand: Brand, day: dt.date, categories: list[str]) -> Offer | None:
+    """The offer valid on `day` for these categories giving the most off (percent first)."""
+    offers = brand.offers_on(day, categories)
+    if not offers:
+        return None
+    return max(offers, key=lambda o: (o.discount_percent or 0.0, o.amount or 0.0))
+
+
+def contexts(personas: pl.DataFrame, purchases: pl.DataFrame, recommended: pl.DataFrame | None,
+             brand: Brand, day: dt.date) -> dict[str, tuple[PersonaContext, PersonaContext]]:
+    """Per persona (and `all`), its context without and with its best offer. Top categories
+    and products are what the persona bought most in the recent window; the products are the
+    ones most recommended to its people when recommendations exist."""
+    names = [*personas["persona"].to_list()]
+    if "all" not in names:
+        names.append("all")
+    traits = dict(zip(personas["persona"], personas["traits"], strict=True))
+    out = {}
+    for name in names:
+        own = purchases.filter(pl.col("persona") == name)
+        categories = (own.group_by("category").agg(pl.col("units").sum())
+                      .sort(["units", "category"], descending=[True, False])
+                      .head(TOP_CATEGORIES)["category"].to_list())
+        products = (own.group_by("product_name").agg(pl.col("units").sum())
+                    .sort(["units", "product_name"], descending=[True, False])
+                    .head(TOP_PRODUCTS)["product_name"].to_list())
+        if recommended is not None and name != "all":
+            picks = (recommended.filter(pl.col("persona") == name)
+                     .sort(["n", "best", "product_name"], descending=[True, False, False])
+                     .head(TOP_PRODUCTS)["product_name"].to_list())
+            products = picks or products
+        base = PersonaContext(persona=name if name != "all" else "customers",
+                              categories=categories, products=products,
+                              traits=traits.get(name, ""))
+        offer = best_offer(brand, day, categories)
+        out[name] = (base, PersonaContext(**{**base.__dict__, "offer": offer}))
+    return out
+
+
+@dataclass
+class Result:
+    lines: pl.DataFrame
+    dropped: Counter[str] = field(default_factory=Counter)
+    backend_failures: int = 0
+    backend_lines: int = 0
+
+
+def _offer_code(text: str, offer: Offer | None) -> str | None:
+    if offer is None:
+        return None
+    lowered = text.lower()
+    used = offer.code.lower() in lowered or offer.description.lower() in lowered
+    return offer.code if used else None
+
+
+def build(brand: Brand, settings: ContentSettings, templates: Templates, checker: Checker,
+          persona_contexts: dict[str, tuple[PersonaContext, PersonaContext]],
+          rankers: dict[str, Ranker], day: dt.date, llm: http.LlmConfig | None = None,
+          goals: tuple[str, ...] = GOALS, formats: tuple[str, ...] = FORMATS) -> Result:
+    """Checked, ranked lines for every persona, goal and format asked; at most
+    `keep_per_format` per persona, goal and format."""
+    rows: list[dict] = []
+    result = Result(lines=pl.DataFrame(schema=SCHEMA))
+    for persona, (plain, offered) in persona_contexts.items():
+        for goal in goals:
+            ctx = offered if goal in OFFER_GOALS else plain
+            pool: list[tuple[str, str, str]] = []
+            if llm is not None:
+                answered = http.generate(llm, brand, ctx, goal, settings)
+                if answered is None:
+                    result.backend_failures += 1
+                else:
+                    result.backend_lines += len(answered)
+                    pool += [(f, t, "http") for f, t in answered]
+            pool += [(f, t, "offline") for f, t in candidates(
+                brand, templates, ctx, goal, settings.expansions_per_template)]
+            seen: set[tuple[str, str]] = set()
+            by_format: dict[str, list[tuple[str, str]]] = {f: [] for f in formats}
+            for fmt, text, origin in pool:
+                if fmt not in by_format or (fmt, text) in seen:
+                    continue
+                seen.add((fmt, text))
+                why = checker.reason(text, fmt)
+                if why is not None:
+                    result.dropped[why] += 1
+                    continue
+                by_format[fmt].append((text, origin))
+            for fmt, kept in by_format.items():
+                ranker = rankers.get(RANKED_BY.get(fmt, ""))
+                scored = (ranker.score([t for t, _ in kept]) if ranker is not None
+                          else [(None, "not ranked: no history of this format to learn from; "
+                                 "in the generator's order")] * len(kept))
+                order = sorted(range(len(kept)), key=lambda i: (
+                    -(scored[i][0] if scored[i][0] is not None else 0.0), i))
+                for rank, i in enumerate(order[:settings.keep_per_format], start=1):
+                    text, origin = kept[i]
+                    rows.append({
+                        "as_of_date": day, "persona": persona, "goal": goal, "format": fmt,
+                        "rank": rank, "text": text, "predicted": scored[i][0],
+                        "evidence": scored[i][1], "backend": origin,
+                        "offer_code": _offer_code(text, ctx.offer),
+                    })
+    result.lines = pl.DataFrame(rows, schema=SCHEMA) if rows else result.lines
+    return result
