@@ -8,7 +8,7 @@ curve of every ad set), `ad_attribution.parquet` (every order and lead a Meta ad
 brought within the 7-day click window), `ad_placements.parquet` (each placement's true cost,
 click-through and conversion multipliers), `ad_creatives.parquet` and `ad_fatigue.parquet`
 (each creative's true quality and fatigue, and its CTR multiplier day by day),
-`send_times.parquet` (each person's hidden habitual hour for reading email, in local time) and
+`send_times.parquet` (each person's hidden habitual hour for reading email, in local time),
 `subject_lines.parquet` (each email send's subject and its wording's open-rate effect) and
 `defects.parquet` (every injected defect). The
 "as of" columns are relative to the world's current end date and are rewritten when the world
