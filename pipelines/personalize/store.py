@@ -68,8 +68,9 @@ def read_product_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         "  from intermediate.int_identity__identifiers "
         "  where identifier_type = 'ga4_user_pseudo_id' and is_person) "
         "select d.customer_key, item.item_id as product_id, e.event_date, e.event_name "
-        "from staging.stg_ga4__events as e, unnest(e.items) as t(item) "
-        "join devices as d using (user_pseudo_id) "
+        "from staging.stg_ga4__events as e "
+        "join devices as d on d.user_pseudo_id = e.user_pseudo_id "
+        "cross join unnest(e.items) as t(item) "
         f"where e.event_name in ({names}) and item.item_id is not null"
     ).pl()
     return frame.cast({k: v for k, v in empty.schema.items()}) if frame.height else empty
