@@ -53,11 +53,11 @@ def read_contacts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def read_events(con: duckdb.DuckDBPyConnection, before: str) -> pl.DataFrame:
     """Opens and clicks of known customers before `before` (an ISO date, exclusive, UTC):
     customer_key, campaign_id, sent_at, action, action_at."""
-    return con.execute(
+    return con.sql(
         "select customer_key, campaign_id, sent_at, action, action_at "
         "from marts.fct_email_events where customer_key is not null "
         "and action in ('open', 'click') and action_at < cast(? as timestamptz) "
-        "order by customer_key, campaign_id, action_at", [before]
+        "order by customer_key, campaign_id, action_at", params=[before]
     ).pl()
 
 
