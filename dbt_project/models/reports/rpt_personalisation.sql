@@ -1,6 +1,6 @@
 {#
     One row per persona: what to show (the hero category and the products its customers are
-    recommended most), when to send (the hour and weekday most of its contacts are best
+    recommended most, weighed by how much more than the shop's), when to send (the hour and weekday most of its contacts are best
     reached), and what to say (the offer, a headline and the three best email subjects), from
     the newest day of recommendations, send times and checked copy.
 #}
@@ -71,20 +71,51 @@ shown as (
     where newest_recommendations.rank <= 3
 ),
 
-product_reach as (
+-- Of everyone's top threes, the share holding each product; a persona's share over it is the
+-- product's lift: how much more the persona is shown it than the shop is.
+overall_reach as (
+    select
+        product_id,
+        count(*) / (select count(distinct customer_key) from newest_recommendations)
+            as overall_share
+    from newest_recommendations
+    where rank <= 3
+    group by product_id
+),
+
+persona_reach as (
     select
         shown.persona_id,
         shown.product_id,
+        count(*) as people,
+        sum(shown.score) as score,
+        count(*) / max(sizes.customers) as persona_share
+    from shown
+    inner join sizes on sizes.persona_id = shown.persona_id
+    group by shown.persona_id, shown.product_id
+),
+
+-- Featured: products both common in the persona's lists and more common there than in the
+-- shop's (share x lift), so that personas shown the same best-seller still differ.
+product_reach as (
+    select
+        persona_reach.persona_id,
+        persona_reach.product_id,
         products.product_name,
         products.category,
-        count(*) as people,
+        persona_reach.people,
         row_number() over (
-            partition by shown.persona_id
-            order by count(*) desc, sum(shown.score) desc, shown.product_id
+            partition by persona_reach.persona_id
+            order by
+                persona_reach.persona_share * persona_reach.persona_share
+                / overall_reach.overall_share desc,
+                persona_reach.people desc,
+                persona_reach.score desc,
+                persona_reach.product_id
         ) as reach_rank
-    from shown
-    inner join products on products.product_id = shown.product_id
-    group by shown.persona_id, shown.product_id, products.product_name, products.category
+    from persona_reach
+    inner join overall_reach on overall_reach.product_id = persona_reach.product_id
+    inner join products on products.product_id = persona_reach.product_id
 ),
 
 featured as (
@@ -97,15 +128,16 @@ featured as (
     group by persona_id
 ),
 
+-- The category most of the featured products belong to (ties: the first featured's).
 hero as (
     select
         persona_id,
         category as hero_category,
         row_number() over (
-            partition by persona_id order by sum(people) desc, category
+            partition by persona_id order by count(*) desc, min(reach_rank), category
         ) as category_rank
     from product_reach
-    where category is not null
+    where reach_rank <= 3 and category is not null
     group by persona_id, category
 ),
 
