@@ -1,11 +1,12 @@
 """Each person's top products for the day (`ml.recommendations`), with a reason in words.
 
-Order of what is shown (the `score` says which, its whole part; the fraction ranks within):
-- 3: a product the person buys again and is due to restock (`history.intervals`);
-- 2: the model (`cooccur`): products bought with what the person bought or looked at,
-  recency-weighted (`history`), times the place-and-month lift (`context`);
-- 1: their persona's popular products this month, for people with little or no history;
-- 0: the shop's popular products this month, for people without a persona either.
+What is shown, best first: products due to restock (a product the person buys again, by
+its learned inter-purchase time: `history.intervals`; `score` 1 plus the blend below), then by
+the blend (`score` 0-1) of two shares: the person's own model (`cooccur`: products bought with
+what they bought or looked at, recency-weighted by `history`) and the favourites of their
+persona (or of the shop, without one) where they live in this month (`context`), mixed by
+how much the person has shown (the favourites count as one fresh purchase of their own).
+`source` says which part weighs more for the row: `model`, else `persona` or `popular`.
 Never: a product outside the catalogue (not sold at a price within a year), or one the person
 bought that is not replenished, or is but not yet due.
 """
@@ -64,7 +65,8 @@ def recommend(inputs: Inputs, k: int = TOP_K, use_context: bool = True,
               ) -> pl.DataFrame:
     """The top `k` per customer: customer_key, rank, product_id, score, source, reason."""
     catalogue = history.catalogue(inputs.lines, inputs.as_of)
-    signals = history.weighted(history.interactions(inputs.lines, inputs.events), inputs.as_of)
+    signals = history.weighted(history.interactions(inputs.lines, inputs.events), inputs.as_of,
+                               inputs.customers.select("customer_key", "as_of"))
     names = dict(inputs.lines.sort("order_date").group_by("product_id")
                  .agg(pl.col("product_name").last()).iter_rows())
     items = sorted(set(catalogue.get_column("product_id").to_list())
@@ -158,19 +160,26 @@ def _rank_chunk(part, row, matrix, model, index, items, names, sellable, popular
     # Bought and not (yet) due again; a replenished product long overdue is shown as any other.
     blocked = owned & ~(ratio >= history.DUE_WINDOW[0])
 
-    raw = model.scores(profiles) * lift
-    best = raw.max(axis=1, keepdims=True)
-    fitted = np.where(best > 0, raw / np.where(best > 0, best, 1.0), 0.0)
+    shown = sellable[None, :] & ~blocked
+    personal = np.where(shown, model.scores(profiles), 0.0)
     persona_names = part.get_column("persona_name").to_list()
-    fallback = np.array([per_persona.get(p, popular) if p else popular
-                         for p in persona_names]) * lift
-    fallback = fallback / fallback.max(axis=1, keepdims=True)
     has_persona = np.array([bool(p) and p in per_persona for p in persona_names])
-    tier = np.where(due, RESTOCK, np.where(fitted > 0, MODEL,
+    around = np.where(shown, np.array([per_persona[p] if has else popular for p, has
+                                       in zip(persona_names, has_persona, strict=True)])
+                      * lift, 0.0)
+    # The person's own model and the favourites of their persona (or the shop) in their
+    # place and month, as shares, mixed by how much the person has shown: the favourites
+    # count as much as one fresh purchase of their own (`history` weights).
+    known = np.asarray(profiles.sum(axis=1)).ravel()
+    own = (known / (1.0 + known))[:, None]
+    p_own = personal / np.maximum(personal.sum(axis=1, keepdims=True), 1e-300)
+    p_around = around / np.maximum(around.sum(axis=1, keepdims=True), 1e-300)
+    mixed = own * p_own + (1.0 - own) * p_around
+    tier = np.where(due, RESTOCK, np.where(own * p_own >= (1.0 - own) * p_around, MODEL,
                     np.where(has_persona[:, None], PERSONA, POPULAR)))
-    within = np.where(tier >= MODEL, fitted, fallback)
-    score = tier + 0.999 * within
-    score[blocked | ~sellable[None, :]] = -np.inf
+    score = np.where(due, 1.0 + mixed, mixed)
+    score[~shown & ~due] = -np.inf
+    score[:, ~sellable] = -np.inf
 
     take = min(k, int(sellable.sum()))
     top = np.argpartition(-score, take - 1, axis=1)[:, :take]
@@ -183,7 +192,7 @@ def _rank_chunk(part, row, matrix, model, index, items, names, sellable, popular
 
     seasonal = bool(by_country)
     person, slot = np.nonzero(valid)
-    level = np.floor(top_score[person, slot])
+    level = np.take_along_axis(tier, top, axis=1)[person, slot]
     item = top[person, slot]
     because = why[person, slot]
     label = np.array([names.get(p, p) for p in items] + [""], dtype=object)
