@@ -2,8 +2,9 @@
 
 Online Retail II (a UK gift wholesaler, 2009-12 to 2010-12), one customer in two by id: the
 model's hit rate at 10 beats the shop's ten most bought products by a fifth (by a quarter
-on every customer), its NDCG by more than half. Olist's sample is mostly one-order buyers: too few people have a last order to hold out
-to judge anything, and the evaluation says how few.
+on every customer), its NDCG by more than half. Olist's sample is mostly one-order buyers:
+too few people have a last order to hold out to judge anything, and the evaluation says how
+few.
 """
 
 from __future__ import annotations
