@@ -25,17 +25,22 @@ The daily marketing run for one day of data (the logical date, in UTC):
    are assigned to its treatment or holdout arm by a hash, for good
    (`ml.experiment_assignments`); those erased, unsubscribed or merged since are marked as
    having left.
-7. **transform_reports**: `dbt build --select tag:report`, the report models that read the
+7. **personalize**: each person's top 10 products with a reason in words
+   (`ml.recommendations`): bought with what they bought or looked at, shifted by place and
+   season, due to restock, or their persona's favourites; never out of the catalogue. And
+   each contact's best local hour and weekday for email (`ml.send_times`), from their clicks
+   and opens (prefetched opens discounted), shrunk toward their persona's when they are few.
+8. **transform_reports**: `dbt build --select tag:report`, the report models that read the
    scores and personas (`reports.rpt_personas`, `reports.rpt_customer_groups`).
-8. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
+9. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
    files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder;
    held-out people are in no file of their audience.
-9. **audit**: Great Expectations checks every table and export file to publish; a failure stops
+10. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
-10. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
+11. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
    then the audited exports move to `data/exports/<date>/` (updates the Asset
    `marketing_published`).
-11. **report**: the HTML report for the day, with the persona cards.
+12. **report**: the HTML report for the day, with the persona cards.
 
 A task that fails for good, a publication the quality gate blocks and checks that fail at
 warning level are sent as alerts (e-mail, a Slack-compatible webhook; `pipelines/alerts.py`).
@@ -154,6 +159,10 @@ def marketing_daily() -> None:
         return _run("run_experiments")
 
     @task
+    def personalize() -> dict:
+        return _run("personalize")
+
+    @task
     def transform_reports() -> dict:
         return _run("transform_reports")
 
@@ -183,7 +192,7 @@ def marketing_daily() -> None:
     loads >> built >> scored
     planned = optimise_ads()
     assigned = run_experiments()
-    scored >> personas >> planned >> assigned >> transform_reports() >> exported
+    scored >> personas >> planned >> assigned >> personalize() >> transform_reports() >> exported
     exported >> audit() >> published
     published >> report()
 

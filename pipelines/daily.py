@@ -94,6 +94,17 @@ def run_experiments(settings: Settings, logical_date: date, run_id: str) -> dict
     return run(settings, logical_date, run_id)
 
 
+def personalize(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Each person's top products with a reason (`ml.recommendations`): learned from what
+    people bought and looked at, shifted by place and season, never a product out of the
+    catalogue or one just bought that is not due again; and each contact's best hour and
+    weekday to receive email (`ml.send_times`) from their own opens and clicks, shrunk toward
+    their persona's when they are few."""
+    from pipelines.personalize.tasks import run_personalize
+
+    return run_personalize(settings, logical_date, run_id)
+
+
 def transform_reports(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Build the report models, which read the scores and personas the steps before wrote,
     and the KPI file (kpis.yml, written to settings.kpis for the KPI worksheet)."""
