@@ -89,7 +89,7 @@ def world_inputs(work_db: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFram
 
 
 def main() -> None:
-    from pipelines.config import REPO_ROOT
+    from pipelines.config import REPO_ROOT, Settings
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="s")
@@ -100,9 +100,8 @@ def main() -> None:
     args = parser.parse_args()
     results = {}
     for seed in args.seeds:
-        work = REPO_ROOT / "data" / "bench" / f"{args.scale}-seed{seed}" / "reco" / "data"
-        db = next(work.rglob("*.duckdb"))
-        lines, events, customers = world_inputs(db)
+        home = REPO_ROOT / "data" / "bench" / f"{args.scale}-seed{seed}" / "reco"
+        lines, events, customers = world_inputs(Settings(home=home).work_db)
         results[f"{args.scale}-seed{seed}"] = evaluate.evaluate(lines, events, customers,
                                                                 tuple(args.variants))
     if args.real:

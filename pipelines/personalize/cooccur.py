@@ -55,11 +55,10 @@ class CoOccurrence:
         """For each person (row) and recommended item (column of `items`), the item of their
         history that contributes most to its score (-1 when none)."""
         out = np.full(items.shape, -1, dtype=np.int64)
+        dense = profiles.toarray()
         for r in range(items.shape[1]):
-            cols = self.sim[:, items[:, r]].T.tocsr()  # people x items
-            contrib = profiles.multiply(cols).tocsr()
-            has = np.diff(contrib.indptr) > 0
-            if has.any():
-                best = np.asarray(contrib.argmax(axis=1)).ravel()
-                out[has, r] = best[has]
+            contrib = dense * self.sim[:, items[:, r]].toarray().T  # people x items
+            best = contrib.argmax(axis=1)
+            has = contrib[np.arange(len(best)), best] > 0
+            out[has, r] = best[has]
         return out

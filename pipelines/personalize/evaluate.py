@@ -18,10 +18,10 @@ from __future__ import annotations
 import math
 from datetime import date
 
-import numpy as np
 import polars as pl
 
 from pipelines.personalize import history
+from pipelines.personalize.factors import ALS
 from pipelines.personalize.recommend import TOP_K, Inputs, recommend
 
 # Countries south of the equator (ISO 3166-1 alpha-2), for winter months only.
@@ -93,31 +93,6 @@ def popularity(lines: pl.DataFrame, events: pl.DataFrame, test: pl.DataFrame, as
            .get_column("product_id").to_list())
     return test.select("customer_key").join(
         pl.DataFrame({"rank": list(range(1, len(top) + 1)), "product_id": top}), how="cross")
-
-
-class ALS:
-    """`implicit`'s alternating least squares in the co-occurrence model's place."""
-
-    name = "als"
-
-    def fit(self, matrix):
-        from implicit.als import AlternatingLeastSquares
-
-        self.model = AlternatingLeastSquares(factors=64, regularization=0.05, iterations=20,
-                                             random_state=0)
-        self.model.fit(matrix.tocsr().astype(np.float32), show_progress=False)
-        self.rows = None
-        return self
-
-    def scores(self, profiles):
-        # A person's factors from their own profile (recalculate_user), so the rows need not
-        # be the training rows.
-        users = self.model.recalculate_user(np.arange(profiles.shape[0]),
-                                            profiles.tocsr().astype(np.float32))
-        return np.maximum(np.asarray(users) @ np.asarray(self.model.item_factors).T, 0.0)
-
-    def because(self, profiles, items):
-        return np.full(items.shape, -1, dtype=np.int64)
 
 
 def evaluate(lines: pl.DataFrame, events: pl.DataFrame, customers: pl.DataFrame,

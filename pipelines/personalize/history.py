@@ -37,12 +37,21 @@ def interactions(lines: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([bought, seen.cast(bought.schema)], how="vertical")
 
 
-def weighted(signals: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Signals before `as_of` with their weight (kind x age decay)."""
-    age = (pl.lit(as_of) - pl.col("on")).dt.total_days().cast(pl.Float64)
+def weighted(signals: pl.DataFrame, as_of: date, own_days: pl.DataFrame | None = None
+             ) -> pl.DataFrame:
+    """Signals before `as_of` with their weight (kind x age decay). `own_days`
+    (customer_key, as_of) gives some people their own day to age their signals from (and to
+    drop their later ones): the day their list is for."""
+    if own_days is not None:
+        signals = (signals.join(own_days.select("customer_key", pl.col("as_of").alias("day")),
+                                on="customer_key", how="left")
+                   .with_columns(pl.col("day").fill_null(as_of)))
+    else:
+        signals = signals.with_columns(day=pl.lit(as_of))
+    age = (pl.col("day") - pl.col("on")).dt.total_days().cast(pl.Float64)
     kind = pl.col("kind").replace_strict(KIND_WEIGHTS, default=0.0, return_dtype=pl.Float64)
-    return (signals.filter(pl.col("on") < as_of)
-            .with_columns(weight=kind * (0.5 ** (age / HALF_LIFE_DAYS))))
+    return (signals.filter((pl.col("on") < pl.col("day")) & (pl.col("on") < as_of))
+            .with_columns(weight=kind * (0.5 ** (age / HALF_LIFE_DAYS))).drop("day"))
 
 
 def catalogue(lines: pl.DataFrame, as_of: date) -> pl.DataFrame:

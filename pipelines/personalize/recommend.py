@@ -1,11 +1,12 @@
 """Each person's top products for the day (`ml.recommendations`), with a reason in words.
 
-Order of what is shown (the `score` says which, its whole part; the fraction ranks within):
-- 3: a product the person buys again and is due to restock (`history.intervals`);
-- 2: the model (`cooccur`): products bought with what the person bought or looked at,
-  recency-weighted (`history`), times the place-and-month lift (`context`);
-- 1: their persona's popular products this month, for people with little or no history;
-- 0: the shop's popular products this month, for people without a persona either.
+What is shown, best first: products due to restock (a product the person buys again, by
+its learned inter-purchase time: `history.intervals`; `score` 1 plus the blend below), then by
+the blend (`score` 0-1) of two shares: the person's own model (`cooccur`: products bought with
+what they bought or looked at, recency-weighted by `history`) and the favourites of their
+persona (or of the shop, without one) where they live in this month (`context`), mixed by
+how much the person has shown (the favourites count as one fresh purchase of their own).
+`source` says which part weighs more for the row: `model`, else `persona` or `popular`.
 Never: a product outside the catalogue (not sold at a price within a year), or one the person
 bought that is not replenished, or is but not yet due.
 """
@@ -54,12 +55,18 @@ def _shares(weights: np.ndarray) -> np.ndarray:
     return weights / total if total > 0 else np.full(len(weights), 1.0 / max(len(weights), 1))
 
 
+def _positions(values: pl.Series, index: dict[str, int]) -> np.ndarray:
+    """The position of each value in `index` (every value must be there)."""
+    return values.replace_strict(index, return_dtype=pl.Int64).to_numpy()
+
+
 def recommend(inputs: Inputs, k: int = TOP_K, use_context: bool = True,
               model_factory: Callable[[], object] = CoOccurrence, explain: bool = True
               ) -> pl.DataFrame:
     """The top `k` per customer: customer_key, rank, product_id, score, source, reason."""
     catalogue = history.catalogue(inputs.lines, inputs.as_of)
-    signals = history.weighted(history.interactions(inputs.lines, inputs.events), inputs.as_of)
+    signals = history.weighted(history.interactions(inputs.lines, inputs.events), inputs.as_of,
+                               inputs.customers.select("customer_key", "as_of"))
     names = dict(inputs.lines.sort("order_date").group_by("product_id")
                  .agg(pl.col("product_name").last()).iter_rows())
     items = sorted(set(catalogue.get_column("product_id").to_list())
@@ -82,15 +89,15 @@ def recommend(inputs: Inputs, k: int = TOP_K, use_context: bool = True,
     summed = signals.group_by("customer_key", "product_id").agg(pl.col("weight").sum())
     matrix = sp.csr_matrix(
         (summed.get_column("weight").to_numpy(),
-         ([row[c] for c in summed.get_column("customer_key")],
-          [index[p] for p in summed.get_column("product_id")])),
+         (_positions(summed.get_column("customer_key"), row),
+          _positions(summed.get_column("product_id"), index))),
         shape=(len(people), n_items))
     model = model_factory().fit(matrix)
 
     # Popularity (recency-weighted purchases) overall and per persona, shrunk to overall.
     bought = signals.filter(pl.col("kind") == "purchase")
     pop = np.zeros(n_items)
-    np.add.at(pop, [index[p] for p in bought.get_column("product_id")],
+    np.add.at(pop, _positions(bought.get_column("product_id"), index),
               bought.get_column("weight").to_numpy())
     popular = _shares(pop)
     persona_of = dict(customers.select("customer_key", "persona_name").iter_rows())
@@ -101,7 +108,7 @@ def recommend(inputs: Inputs, k: int = TOP_K, use_context: bool = True,
     for name in personas:
         part = by_persona.filter(pl.col("persona") == name)
         counts = np.zeros(n_items)
-        np.add.at(counts, [index[p] for p in part.get_column("product_id")],
+        np.add.at(counts, _positions(part.get_column("product_id"), index),
                   part.get_column("weight").to_numpy())
         per_persona[name] = (counts + context.PRIOR_PURCHASES * popular) / (
             counts.sum() + context.PRIOR_PURCHASES)
@@ -142,8 +149,8 @@ def _rank_chunk(part, row, matrix, model, index, items, names, sellable, popular
     mine = last.filter(pl.col("customer_key").is_in(keys))
     if mine.height:
         local = {c: i for i, c in enumerate(keys)}
-        r = np.array([local[c] for c in mine.get_column("customer_key")])
-        c = np.array([index[p] for p in mine.get_column("product_id")])
+        r = _positions(mine.get_column("customer_key"), local)
+        c = _positions(mine.get_column("product_id"), index)
         last_on = mine.get_column("last_on").to_numpy().astype("datetime64[D]")
         since[r, c] = (as_of[r] - last_on).astype(np.float64)
     owned = ~np.isnan(since)
@@ -153,19 +160,26 @@ def _rank_chunk(part, row, matrix, model, index, items, names, sellable, popular
     # Bought and not (yet) due again; a replenished product long overdue is shown as any other.
     blocked = owned & ~(ratio >= history.DUE_WINDOW[0])
 
-    raw = model.scores(profiles) * lift
-    best = raw.max(axis=1, keepdims=True)
-    fitted = np.where(best > 0, raw / np.where(best > 0, best, 1.0), 0.0)
+    shown = sellable[None, :] & ~blocked
+    personal = np.where(shown, model.scores(profiles), 0.0)
     persona_names = part.get_column("persona_name").to_list()
-    fallback = np.array([per_persona.get(p, popular) if p else popular
-                         for p in persona_names]) * lift
-    fallback = fallback / fallback.max(axis=1, keepdims=True)
     has_persona = np.array([bool(p) and p in per_persona for p in persona_names])
-    tier = np.where(due, RESTOCK, np.where(fitted > 0, MODEL,
+    around = np.where(shown, np.array([per_persona[p] if has else popular for p, has
+                                       in zip(persona_names, has_persona, strict=True)])
+                      * lift, 0.0)
+    # The person's own model and the favourites of their persona (or the shop) in their
+    # place and month, as shares, mixed by how much the person has shown: the favourites
+    # count as much as one fresh purchase of their own (`history` weights).
+    known = np.asarray(profiles.sum(axis=1)).ravel()
+    own = (known / (1.0 + known))[:, None]
+    p_own = personal / np.maximum(personal.sum(axis=1, keepdims=True), 1e-300)
+    p_around = around / np.maximum(around.sum(axis=1, keepdims=True), 1e-300)
+    mixed = own * p_own + (1.0 - own) * p_around
+    tier = np.where(due, RESTOCK, np.where(own * p_own >= (1.0 - own) * p_around, MODEL,
                     np.where(has_persona[:, None], PERSONA, POPULAR)))
-    within = np.where(tier >= MODEL, fitted, fallback)
-    score = tier + 0.999 * within
-    score[blocked | ~sellable[None, :]] = -np.inf
+    score = np.where(due, 1.0 + mixed, mixed)
+    score[~shown & ~due] = -np.inf
+    score[:, ~sellable] = -np.inf
 
     take = min(k, int(sellable.sum()))
     top = np.argpartition(-score, take - 1, axis=1)[:, :take]
@@ -176,41 +190,40 @@ def _rank_chunk(part, row, matrix, model, index, items, names, sellable, popular
     why = model.because(profiles, top) if explain else np.full(top.shape, -1)
     top_lift = np.take_along_axis(lift, top, axis=1)
 
-    rows = {"customer_key": [], "rank": [], "product_id": [], "score": [], "source": [],
-            "reason": []}
     seasonal = bool(by_country)
-    for i in range(n):
-        rank = 0
-        for j in range(take):
-            if not valid[i, j]:
-                continue
-            rank += 1
-            item, value = int(top[i, j]), float(top_score[i, j])
-            level = float(np.floor(value))
-            rows["customer_key"].append(keys[i])
-            rows["rank"].append(rank)
-            rows["product_id"].append(items[item])
-            rows["score"].append(round(value, 6))
-            rows["source"].append(SOURCES[level])
-            rows["reason"].append(_reason(level, item, int(why[i, j]), interval,
-                                          persona_names[i], items, names,
-                                          seasonal, float(top_lift[i, j])))
-    return pl.DataFrame(rows)
-
-
-def _reason(level: float, item: int, because: int, interval: np.ndarray, persona: str | None,
-            items: list[str], names: dict, seasonal: bool, lift: float) -> str:
+    person, slot = np.nonzero(valid)
+    level = np.take_along_axis(tier, top, axis=1)[person, slot]
+    item = top[person, slot]
+    because = why[person, slot]
+    label = np.array([names.get(p, p) for p in items] + [""], dtype=object)
+    frame = pl.DataFrame({
+        "customer_key": np.array(keys, dtype=object)[person],
+        "rank": (np.cumsum(valid, axis=1)[person, slot]).astype(np.int32),
+        "product_id": np.array(items, dtype=object)[item],
+        "score": np.round(top_score[person, slot], 6),
+        "level": level,
+        "interval": interval[item],
+        "because": label[because],  # -1: the empty name
+        "has_because": because >= 0,
+        "persona": np.array([p or "" for p in persona_names], dtype=object)[person],
+        "in_season": seasonal & (top_lift[person, slot] >= IN_SEASON),
+    }, schema_overrides={"customer_key": pl.String, "product_id": pl.String,
+                         "because": pl.String, "persona": pl.String})
     when = " this month" if seasonal else ""
-    if level == RESTOCK:
-        return f"time to restock (every {int(interval[item])} days)"
-    if level == MODEL:
-        said = (f"bought with {names.get(items[because], items[because])}" if because >= 0
-                else "bought by people with your taste")
-        return said + ("; sells well where you are this month"
-                       if seasonal and lift >= IN_SEASON else "")
-    if level == PERSONA:
-        return f"popular with {persona.replace('_', ' ')}{when}"
-    return f"popular with our customers{when}"
+    return frame.select(
+        "customer_key", "rank", "product_id", "score",
+        source=pl.col("level").replace_strict({k: v for k, v in SOURCES.items()},
+                                              return_dtype=pl.String),
+        reason=pl.when(pl.col("level") == RESTOCK)
+        .then(pl.format("time to restock (every {} days)", pl.col("interval").cast(pl.Int64)))
+        .when(pl.col("level") == MODEL)
+        .then(pl.when(pl.col("has_because")).then(pl.format("bought with {}", "because"))
+              .otherwise(pl.lit("bought by people with your taste"))
+              + pl.when(pl.col("in_season"))
+              .then(pl.lit("; sells well where you are this month")).otherwise(pl.lit("")))
+        .when(pl.col("level") == PERSONA)
+        .then(pl.format("popular with {}" + when, pl.col("persona").str.replace_all("_", " ")))
+        .otherwise(pl.lit("popular with our customers" + when)))
 
 
 def run(settings: Settings, logical_date: date, run_id: str) -> dict:

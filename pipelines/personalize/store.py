@@ -67,10 +67,10 @@ def read_product_events(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         "with devices as (select identifier as user_pseudo_id, customer_key "
         "  from intermediate.int_identity__identifiers "
         "  where identifier_type = 'ga4_user_pseudo_id' and is_person) "
-        "select d.customer_key, item.item_id as product_id, e.event_date, e.event_name "
-        "from staging.stg_ga4__events as e, unnest(e.items) as t(item) "
-        "join devices as d using (user_pseudo_id) "
-        f"where e.event_name in ({names}) and item.item_id is not null"
+        "select d.customer_key, e.item.item_id as product_id, e.event_date, e.event_name "
+        "from (select user_pseudo_id, event_date, event_name, unnest(items) as item "
+        f"      from staging.stg_ga4__events where event_name in ({names})) as e "
+        "join devices as d using (user_pseudo_id) where e.item.item_id is not null"
     ).pl()
     return frame.cast({k: v for k, v in empty.schema.items()}) if frame.height else empty
 

@@ -90,7 +90,7 @@ def test_a_replenished_product_comes_back_when_due_and_not_before():
     recs = recommend(Inputs(customers_of(["due", "fresh"]), lines_of(due), NO_EVENTS, AS_OF))
     mine = recs.filter(pl.col("customer_key") == "due").row(0, named=True)
     assert (mine["product_id"], mine["reason"]) == ("P00", "time to restock (every 30 days)")
-    assert mine["score"] >= 3
+    assert mine["score"] >= 1
     assert "P00" not in recs.filter(pl.col("customer_key") == "fresh")["product_id"].to_list()
 
 
