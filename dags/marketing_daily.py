@@ -27,7 +27,9 @@ The daily marketing run for one day of data (the logical date, in UTC):
    having left.
 7. **personalize**: each person's top 10 products with a reason in words
    (`ml.recommendations`): bought with what they bought or looked at, shifted by place and
-   season, due to restock, or their persona's favourites; never out of the catalogue.
+   season, due to restock, or their persona's favourites; never out of the catalogue. And
+   each contact's best local hour and weekday for email (`ml.send_times`), from their clicks
+   and opens (prefetched opens discounted), shrunk toward their persona's when they are few.
 8. **generate_content**: checked copy per persona, campaign goal and format (email subjects
    and bodies, Meta and Google ad text, social posts, product copy, blog outlines, a sales
    sheet) from `brand.yml` and each persona's traits and products, ranked by a model of the

@@ -43,6 +43,7 @@ from pipelines.experiments import store as assignments_store
 from pipelines.experiments.assign import arms, experiment_for
 from pipelines.ml.scores import pivot_sql
 from pipelines.personalize import sendtime_store as send_times_store
+from pipelines.personalize.recommend import top_products
 from pipelines.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -136,13 +137,7 @@ def with_personalisation(con: duckdb.DuckDBPyConnection, customers: pl.DataFrame
         send = send_times_store.read(con).select(
             "customer_key", "send_hour_utc", pl.col("timezone").alias("send_timezone"),
             "send_group").cast(send.schema)
-    top = pl.DataFrame(schema={"customer_key": pl.String, "rank": pl.Int64,
-                               "product_name": pl.String})
-    if _has_table(con, "ml", "recommendations"):
-        from pipelines.personalize.recommend import top_products
-
-        top = top_products(con, RECOMMENDED_IN_EMAIL).select(
-            "customer_key", "rank", "product_name")
+    top = top_products(con, RECOMMENDED_IN_EMAIL).select("customer_key", "rank", "product_name")
     return customers.join(send, on="customer_key", how="left").join(
         reco_columns(top), on="customer_key", how="left")
 

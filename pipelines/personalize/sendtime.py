@@ -265,7 +265,7 @@ def run(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines.personalize import sendtime_store as store
     from pipelines.warehouse import work_connection
 
-    before = f"{logical_date + timedelta(days=1)} 00:00:00+00"
+    before = logical_date + timedelta(days=1)
     with work_connection(settings) as con:
         contacts = store.read_contacts(con)
         events = store.read_events(con, before)

@@ -7,6 +7,8 @@ that changes nothing writes the same rows."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import polars as pl
 
@@ -50,14 +52,14 @@ def read_contacts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     ).pl()
 
 
-def read_events(con: duckdb.DuckDBPyConnection, before: str) -> pl.DataFrame:
-    """Opens and clicks of known customers before `before` (an ISO date, exclusive, UTC):
-    customer_key, campaign_id, sent_at, action, action_at."""
+def read_events(con: duckdb.DuckDBPyConnection, before: date) -> pl.DataFrame:
+    """Opens and clicks of known customers before the start of `before` (UTC): customer_key,
+    campaign_id, sent_at, action, action_at."""
     return con.sql(
         "select customer_key, campaign_id, sent_at, action, action_at "
         "from marts.fct_email_events where customer_key is not null "
-        "and action in ('open', 'click') and action_at < cast(? as timestamptz) "
-        "order by customer_key, campaign_id, action_at", params=[before]
+        f"and action in ('open', 'click') and action_at < timestamptz '{before.isoformat()} "
+        "00:00:00+00' order by customer_key, campaign_id, action_at"
     ).pl()
 
 

@@ -134,6 +134,7 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "ml.content_lines",
         "reports.rpt_personalisation",
         "reports.rpt_content",
+        "ml.send_times",
         "reports.rpt_personas",
         "reports.rpt_customer_groups",
         "meta.runs",
