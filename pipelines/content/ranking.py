@@ -23,7 +23,7 @@ from sklearn.model_selection import GroupKFold
 
 from pipelines.content.generate import FIRST_NAME_TAG
 
-MIN_TEXTS = 8  # distinct texts below which no model is fitted
+MIN_TEXTS = 20  # distinct texts below which no model is fitted: fewer make a noisy holdout
 FOLDS = 5
 ALPHA = 3.0  # ridge penalty on standardised features: a handful of texts, many sends each
 
