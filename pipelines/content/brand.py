@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -42,6 +42,10 @@ class Offer(BaseModel):
     valid_from: date
     valid_to: date
     categories: list[str] = Field(default_factory=list)
+    # The campaign goals the offer is for (empty: every goal): a first-order code is for
+    # acquisition, a come-back code for win-back.
+    goals: list[Literal["winback", "retention", "launch", "promotion", "acquisition"]] = Field(
+        default_factory=list)
 
     _short = field_validator("description", "terms")(_short)
 
@@ -55,6 +59,9 @@ class Offer(BaseModel):
 
     def valid_on(self, day: date) -> bool:
         return self.valid_from <= day <= self.valid_to
+
+    def suits(self, goal: str) -> bool:
+        return not self.goals or goal in self.goals
 
     def covers(self, categories: list[str]) -> bool:
         """Whether the offer applies to a persona whose top categories are `categories`."""
@@ -85,9 +92,12 @@ class Brand(BaseModel):
     _short = field_validator("claims", "ctas", "words_to_use", "words_to_avoid")(
         lambda v: [_short(s) for s in v])
 
-    def offers_on(self, day: date, categories: list[str]) -> list[Offer]:
-        """The offers valid on `day` that cover `categories`, in file order."""
-        return [o for o in self.offers if o.valid_on(day) and o.covers(categories)]
+    def offers_on(self, day: date, categories: list[str], goal: str | None = None
+                  ) -> list[Offer]:
+        """The offers valid on `day` that cover `categories` (and suit `goal`), in file
+        order."""
+        return [o for o in self.offers if o.valid_on(day) and o.covers(categories)
+                and (goal is None or o.suits(goal))]
 
 
 def brand_file(settings: Settings) -> Path:

@@ -79,9 +79,14 @@ def candidates(brand: Brand, templates: Templates, ctx: PersonaContext, goal: st
     seen: set[tuple[str, str]] = set()
     for fmt in FORMATS:
         rng = _rng(brand.name, ctx.persona, goal, fmt)
-        for source in templates.formats[fmt]:
-            template = templates.env.from_string(source)
-            for _ in range(expansions):
+        templates_of = [templates.env.from_string(t) for t in templates.formats[fmt]]
+        usable = [True] * len(templates_of)
+        # Round by round over the templates, so the first lines of a format (the ones shown
+        # where no model ranks them) come from different templates.
+        for _ in range(expansions):
+            for i, template in enumerate(templates_of):
+                if not usable[i]:
+                    continue
                 picked = {name: rng.choice(alts) for name, alts in choices.items()}
                 context = {
                     "brand": {"name": brand.name, "url": brand.url}, "persona": ctx.persona,
@@ -94,7 +99,8 @@ def candidates(brand: Brand, templates: Templates, ctx: PersonaContext, goal: st
                 try:
                     text = " ".join(template.render(context).split(" ")).strip()
                 except TemplateError:
-                    break  # the template needs what this persona lacks (an offer)
+                    usable[i] = False  # the template needs what this persona lacks (an offer)
+                    continue
                 if (fmt, text) not in seen:
                     seen.add((fmt, text))
                     out.append((fmt, text))

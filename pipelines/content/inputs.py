@@ -78,16 +78,17 @@ def customer_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
 
 def email_history(con: duckdb.DuckDBPyConnection, as_of: str) -> pl.DataFrame:
     """One row per Mailchimp send before `as_of`: text (its subject line), trials (emails
-    sent) and successes (people who opened)."""
+    sent), successes (people who opened) and sent_at."""
     if not _exists(con, "staging.stg_mailchimp__campaigns") or not _exists(
             con, "marts.fct_email_events"):
         return pl.DataFrame(schema={"text": pl.String, "trials": pl.Int64,
-                                    "successes": pl.Int64})
+                                    "successes": pl.Int64, "sent_at": pl.Datetime("us")})
     return con.sql(
         "with opens as (select campaign_id, count(distinct email) as opened "
         "from marts.fct_email_events where action = 'open' group by campaign_id) "
         "select c.subject_line as text, c.emails_sent as trials, "
-        "least(coalesce(o.opened, 0), c.emails_sent) as successes "
+        "least(coalesce(o.opened, 0), c.emails_sent) as successes, "
+        "cast(c.sent_at as timestamp) as sent_at "
         "from staging.stg_mailchimp__campaigns as c left join opens as o using (campaign_id) "
         "where c.emails_sent > 0 and c.subject_line is not null "
         "and c.sent_at < cast(? as date) + 1 order by c.sent_at, c.campaign_id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -19,24 +19,23 @@ from pipelines.content.store import SCHEMA
 
 TOP_CATEGORIES = 3
 TOP_PRODUCTS = 3
-# Goals whose copy carries an offer: a launch and a retention message stand on the product.
-OFFER_GOALS = frozenset({"winback", "promotion", "acquisition"})
 # Which history model ranks which format (the Meta models are learnt from the ad's own field).
 RANKED_BY = {"email_subject": "email_subject", "meta_headline": "meta_headline",
              "meta_primary_text": "meta_primary_text"}
 
 
-def best_offer(brand: Brand, day: dt.date, categories: list[str]) -> Offer | None:
-    """The offer valid on `day` for these categories giving the most off (percent first)."""
-    offers = brand.offers_on(day, categories)
+def best_offer(brand: Brand, day: dt.date, categories: list[str], goal: str) -> Offer | None:
+    """The offer valid on `day` for these categories and `goal` giving the most off (percent
+    first), or None."""
+    offers = brand.offers_on(day, categories, goal)
     if not offers:
         return None
     return max(offers, key=lambda o: (o.discount_percent or 0.0, o.amount or 0.0))
 
 
 def contexts(personas: pl.DataFrame, purchases: pl.DataFrame, recommended: pl.DataFrame | None,
-             brand: Brand, day: dt.date) -> dict[str, tuple[PersonaContext, PersonaContext]]:
-    """Per persona (and `all`), its context without and with its best offer. Top categories
+             brand: Brand, day: dt.date) -> dict[str, dict[str, PersonaContext]]:
+    """Per persona (and `all`) and goal, its context with the goal's best offer. Top categories
     and products are what the persona bought most in the recent window; the products are the
     ones most recommended to its people when recommendations exist."""
     names = [*personas["persona"].to_list()]
@@ -60,8 +59,8 @@ def contexts(personas: pl.DataFrame, purchases: pl.DataFrame, recommended: pl.Da
         base = PersonaContext(persona=name if name != "all" else "customers",
                               categories=categories, products=products,
                               traits=traits.get(name, ""))
-        offer = best_offer(brand, day, categories)
-        out[name] = (base, PersonaContext(**{**base.__dict__, "offer": offer}))
+        out[name] = {goal: PersonaContext(**{**base.__dict__, "offer": best_offer(
+            brand, day, categories, goal)}) for goal in GOALS}
     return out
 
 
@@ -82,16 +81,19 @@ def _offer_code(text: str, offer: Offer | None) -> str | None:
 
 
 def build(brand: Brand, settings: ContentSettings, templates: Templates, checker: Checker,
-          persona_contexts: dict[str, tuple[PersonaContext, PersonaContext]],
+          persona_contexts: dict[str, dict[str, PersonaContext]],
           rankers: dict[str, Ranker], day: dt.date, llm: http.LlmConfig | None = None,
           goals: tuple[str, ...] = GOALS, formats: tuple[str, ...] = FORMATS) -> Result:
     """Checked, ranked lines for every persona, goal and format asked; at most
     `keep_per_format` per persona, goal and format."""
     rows: list[dict] = []
     result = Result(lines=pl.DataFrame(schema=SCHEMA))
-    for persona, (plain, offered) in persona_contexts.items():
+    for persona, by_goal in persona_contexts.items():
         for goal in goals:
-            ctx = offered if goal in OFFER_GOALS else plain
+            ctx = by_goal[goal]
+            # The persona's traits are the pipeline's own figures (a sales sheet quotes them):
+            # their numbers are not prices or percentages the copy invents.
+            persona_checker = replace(checker, allowed_text=(*checker.allowed_text, ctx.traits))
             pool: list[tuple[str, str, str]] = []
             if llm is not None:
                 answered = http.generate(llm, brand, ctx, goal, settings)
@@ -108,7 +110,7 @@ def build(brand: Brand, settings: ContentSettings, templates: Templates, checker
                 if fmt not in by_format or (fmt, text) in seen:
                     continue
                 seen.add((fmt, text))
-                why = checker.reason(text, fmt)
+                why = persona_checker.reason(text, fmt)
                 if why is not None:
                     result.dropped[why] += 1
                     continue

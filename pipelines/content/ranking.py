@@ -23,7 +23,12 @@ from sklearn.model_selection import GroupKFold
 
 from pipelines.content.generate import FIRST_NAME_TAG
 
-MIN_TEXTS = 8  # distinct texts below which no model is fitted
+# A send's context that moves its open rate whatever its words, from the send itself: the share
+# of the recent list it went to (a win-back segment is a small share of lapsed readers) and
+# the days since the send before (a list mailed twice a week opens less). Model and rival both
+# get them; a new line is predicted at their average, so they never rank one line above another.
+LIST_WINDOW_DAYS = 60
+MIN_TEXTS = 20  # distinct texts below which no model is fitted: fewer make a noisy holdout
 FOLDS = 5
 ALPHA = 3.0  # ridge penalty on standardised features: a handful of texts, many sends each
 
@@ -33,18 +38,19 @@ _OFFER = re.compile(r"\d+\s*%|\boff\b|\bcode\b|\bfree\b|\bsave\b|\bsale\b", re.I
 _EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
 _SHOUT = re.compile(r"!|\b[A-Z]{3,}\b")
 
-# Feature name -> the words a marketer reads when it counts for a line.
-FEATURES: dict[str, str] = {
-    "length": "length (characters)",
-    "words": "number of words",
-    "question": "asks a question",
-    "number": "has a number",
-    "personalised": "uses the first name",
-    "you": "speaks to the reader (you, your)",
-    "urgency": "has urgency (ends, now, this week)",
-    "offer": "names an offer (off, code, free)",
-    "emoji": "has an emoji",
-    "shouting": "shouts (! or capitals)",
+# Feature name -> the words a marketer reads for it: (when the line has it, when it has not);
+# a count is read with its value.
+FEATURES: dict[str, tuple[str, str]] = {
+    "length": ("{} characters", "{} characters"),
+    "words": ("{} words", "{} words"),
+    "question": ("asks a question", "no question"),
+    "number": ("has a number", "no number"),
+    "personalised": ("uses the first name", "no first name"),
+    "you": ("speaks to the reader (you, your)", "does not say you"),
+    "urgency": ("has urgency (ends, now, this week)", "no urgency"),
+    "offer": ("names an offer (off, code, free)", "no offer"),
+    "emoji": ("has an emoji", "no emoji"),
+    "shouting": ("shouts (! or capitals)", "no shouting"),
 }
 
 
@@ -52,15 +58,36 @@ def features(texts: list[str]) -> np.ndarray:
     """One row of FEATURES per text."""
     rows = []
     for text in texts:
-        plain = text.replace(FIRST_NAME_TAG, "")
+        # The merge tag becomes a name on sending: counted as personalisation, not as words.
+        plain = text.replace(f"{FIRST_NAME_TAG}, ", "").replace(FIRST_NAME_TAG, "")
         rows.append([
-            len(text), len(text.split()), text.rstrip().endswith("?"),
+            len(plain), len(plain.split()), text.rstrip().endswith("?"),
             bool(re.search(r"\d", plain)), FIRST_NAME_TAG in text,
             bool(re.search(r"\b(you|your|you're)\b", plain, re.IGNORECASE)),
             bool(_URGENCY.search(plain)), bool(_OFFER.search(plain)), bool(_EMOJI.search(plain)),
             bool(_SHOUT.search(plain)),
         ])
     return np.asarray(rows, dtype=float)
+
+
+def send_context(history: pl.DataFrame) -> np.ndarray | None:
+    """Per send: log of its share of the largest send in the LIST_WINDOW_DAYS before it, and
+    log(1 + days since the send before, at most 14); None without send times."""
+    if "sent_at" not in history.columns or history["sent_at"].null_count() or not history.height:
+        return None
+    at = history["sent_at"].cast(pl.Datetime("us")).to_numpy().astype("datetime64[s]")
+    sent = history["trials"].to_numpy().astype(float)
+    order = np.argsort(at, kind="stable")
+    share, gap = np.zeros(len(at)), np.zeros(len(at))
+    for rank, i in enumerate(order):
+        window = (at >= at[i] - np.timedelta64(LIST_WINDOW_DAYS, "D")) & (at <= at[i])
+        share[i] = np.log(sent[i] / sent[window].max())
+        if rank:
+            days = (at[i] - at[order[rank - 1]]).astype(float) / 86400
+            gap[i] = np.log1p(min(days, 14.0))
+        else:
+            gap[i] = np.log1p(14.0)
+    return np.column_stack([share, gap])
 
 
 def _logit(rate: np.ndarray) -> np.ndarray:
@@ -79,19 +106,30 @@ class TextModel:
     scale: np.ndarray
     ridge: Ridge
     base_rate: float
+    low: np.ndarray
+    high: np.ndarray
+    n_context: int = 0
 
-    def _x(self, texts: list[str]) -> np.ndarray:
-        return (features(texts)[:, self.columns] - self.mean) / self.scale
+    def _x(self, texts: list[str], context: np.ndarray | None = None) -> np.ndarray:
+        # A line outside the history's range (longer than any subject sent) is read at the
+        # range's edge: a linear model says nothing about what it never saw.
+        x = np.clip(features(texts)[:, self.columns], self.low, self.high)
+        if self.n_context:
+            # A new line is predicted for an average send: context at its mean.
+            x = np.column_stack([x, context if context is not None
+                                 else np.tile(self.mean[len(self.columns):], (len(texts), 1))])
+        return (x - self.mean) / self.scale
 
-    def predict(self, texts: list[str]) -> np.ndarray:
-        """The predicted rate per text."""
-        return 1 / (1 + np.exp(-self.ridge.predict(self._x(texts))))
+    def predict(self, texts: list[str], context: np.ndarray | None = None) -> np.ndarray:
+        """The predicted rate per text (for sends with `context`, else an average send)."""
+        return 1 / (1 + np.exp(-self.ridge.predict(self._x(texts, context))))
 
     def evidence(self, text: str, limit: int = 3) -> str:
         """The largest contributions to `text`'s prediction, in words (percentage points of
         the rate against the history's average line)."""
-        x = self._x([text])[0]
-        parts = self.ridge.coef_ * x
+        raw = features([text])[0][self.columns]
+        x = self._x([text])[0][:len(self.columns)]
+        parts = self.ridge.coef_[:len(self.columns)] * x
         names = [list(FEATURES)[c] for c in self.columns]
         order = np.argsort(-np.abs(parts))
         base = _logit(np.array([self.base_rate]))[0]
@@ -100,21 +138,28 @@ class TextModel:
             if abs(parts[i]) < 1e-3:
                 continue
             shift = 1 / (1 + np.exp(-(base + parts[i]))) - self.base_rate
-            words.append(f"{FEATURES[names[i]]} {shift * 100:+.1f} pts")
+            has, lacks = FEATURES[names[i]]
+            said = (has if raw[i] else lacks).format(int(raw[i]))
+            words.append(f"{said} {shift * 100:+.1f} pts")
         return ", ".join(words) or "no feature sets it apart from the average line"
 
 
 def fit(texts: list[str], rates: np.ndarray, weights: np.ndarray, kind: str,
-        length_only: bool = False) -> TextModel:
-    """A ridge regression of logit(rate) on the texts' standardised features, each send
-    weighted by its size (sqrt, so a big list does not drown the rest)."""
+        length_only: bool = False, context: np.ndarray | None = None) -> TextModel:
+    """A ridge regression of logit(rate) on the texts' standardised features (and the sends'
+    context, when given), each send weighted by its size (sqrt, so a big list does not drown
+    the rest)."""
     columns = [0] if length_only else list(range(len(FEATURES)))
     x = features(texts)[:, columns]
+    if context is not None:
+        x = np.column_stack([x, context])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     ridge = Ridge(alpha=ALPHA).fit((x - mean) / scale, _logit(rates), sample_weight=weights)
     base = float(np.average(rates, weights=weights))
-    return TextModel(kind, columns, mean, scale, ridge, base)
+    n_text = len(columns)
+    return TextModel(kind, columns, mean, scale, ridge, base, x[:, :n_text].min(axis=0),
+                     x[:, :n_text].max(axis=0), 0 if context is None else context.shape[1])
 
 
 def history_ok(history: pl.DataFrame) -> bool:
@@ -134,13 +179,17 @@ def holdout(history: pl.DataFrame, kind: str, folds: int = FOLDS) -> dict:
     rates = (history["successes"] / history["trials"]).to_numpy()
     weights = np.sqrt(history["trials"].to_numpy().astype(float))
     groups = history["text"].to_numpy()
+    context = send_context(history)
     k = min(folds, history["text"].n_unique())
     model_pred, length_pred = np.zeros(len(texts)), np.zeros(len(texts))
     for train, test in GroupKFold(n_splits=k).split(texts, rates, groups):
         tr = [texts[i] for i in train]
         te = [texts[i] for i in test]
-        model_pred[test] = fit(tr, rates[train], weights[train], kind).predict(te)
-        length_pred[test] = fit(tr, rates[train], weights[train], kind, True).predict(te)
+        c_tr, c_te = (None, None) if context is None else (context[train], context[test])
+        model_pred[test] = fit(tr, rates[train], weights[train], kind,
+                               context=c_tr).predict(te, c_te)
+        length_pred[test] = fit(tr, rates[train], weights[train], kind, True,
+                                context=c_tr).predict(te, c_te)
     above = rates > np.median(rates)
     two_classes = 0 < above.sum() < len(above)
     return {
@@ -186,5 +235,5 @@ def train_ranker(history: pl.DataFrame, kind: str) -> tuple[Ranker, dict]:
     texts = history["text"].to_list()
     rates = (history["successes"] / history["trials"]).to_numpy()
     weights = np.sqrt(history["trials"].to_numpy().astype(float))
-    return Ranker(kind, fit(texts, rates, weights, kind),
+    return Ranker(kind, fit(texts, rates, weights, kind, context=send_context(history)),
                   f"{what} model from {check['sends']} sends, {verdict}"), check

@@ -42,9 +42,8 @@ def _contexts(brand, names=("Coffee explorers", "Gift buyers", "all")):
     out = {}
     for name in names:
         cats = ["Coffee Beans", "Brewing Gear"]
-        base = PersonaContext(name, cats, list(PRODUCTS), "order often, mostly beans")
-        offered = PersonaContext(**{**base.__dict__, "offer": best_offer(brand, DAY, cats)})
-        out[name] = (base, offered)
+        out[name] = {goal: PersonaContext(name, cats, list(PRODUCTS), "orders 38% vs 15%",
+                                          best_offer(brand, DAY, cats, goal)) for goal in GOALS}
     return out
 
 
@@ -59,8 +58,11 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_shipped_brand_file_loads(brand):
     assert brand.name == "Bright Brew"
     assert {o.code for o in brand.offers} >= {"WELCOME10", "FREESHIP"}
-    assert best_offer(brand, DAY, ["Brewing Gear"]).code == "WELCOME10"
-    assert best_offer(brand, dt.date(2040, 1, 1), ["Coffee Beans"]) is None
+    assert best_offer(brand, DAY, ["Brewing Gear"], "acquisition").code == "WELCOME10"
+    assert best_offer(brand, DAY, ["Brewing Gear"], "winback").code == "MISSYOU10"
+    assert best_offer(brand, DAY, ["Brewing Gear"], "retention").code == "FREESHIP"
+    assert best_offer(brand, DAY, ["Coffee Beans"], "retention") is None
+    assert best_offer(brand, dt.date(2040, 1, 1), ["Coffee Beans"], "winback") is None
 
 
 def test_a_brand_file_that_does_not_parse_names_file_and_line(tmp_path):
@@ -179,8 +181,9 @@ def test_every_format_and_persona_gets_lines_for_every_goal(brand, settings):
     assert counts.height == len(contexts) * len(GOALS) * len(FORMATS)
     assert counts["len"].min() >= 2 and counts["len"].max() <= settings.keep_per_format
     offered = result.lines.filter(pl.col("offer_code").is_not_null())
-    assert set(offered["goal"]) <= {"winback", "promotion", "acquisition"}
-    assert offered.height > 0
+    assert set(offered.select("goal", "offer_code").unique().iter_rows()) == {
+        ("acquisition", "WELCOME10"), ("winback", "MISSYOU10"), ("promotion", "FREESHIP"),
+        ("retention", "FREESHIP")}
     # The same inputs give the same lines: a rerun writes the same rows.
     again = build(brand, settings, load_templates(), checker, contexts, {}, DAY)
     assert again.lines.equals(result.lines)
