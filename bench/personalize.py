@@ -13,9 +13,10 @@ work file:
   whose chosen local hour is within 1 hour (on the 24-hour circle) of the hidden best hour
   (`truth/send_times.parquet`), for contacts with >= 10 opens, thinner ones and none. Goal:
   >= 60% for >= 10 opens.
-- subject lines (`pipelines.content.ranking.holdout` on `inputs.email_history`): the
-  open-rate model against a length-only rival on held-out subject lines (grouped folds: every
-  send of a subject in one fold), Spearman and AUC. Goal: the model above the rival.
+- subject lines (`pipelines.content.evaluate.subject_line_holdout`): the open-rate model
+  against a length-only rival on held-out subject lines (grouped folds: every send of a
+  subject in one fold), Spearman and AUC; Meta headlines' CTR model beside it. Goal: the
+  model above the rival.
 
 The step times of `personalize` and `generate_content` at each seed are in the results too
 (`make bench` times them at `m`). Writes `bench/results/personalize-<scale>-<seeds>-<rev>.md`
@@ -78,16 +79,11 @@ def evaluate_send_times(settings: Settings, truth: Path) -> dict:
 
 
 def evaluate_subject_lines(settings: Settings) -> dict:
-    """The content helper's holdout of the subject-line model against length only: texts
-    held out by group (every send of a subject line in one fold), on the run's history."""
-    from pipelines.content import inputs, ranking
+    """The content helper's `subject_line_holdout`: subject lines -> open rate (and Meta
+    headlines and primary text -> CTR) against length alone on held-out texts."""
+    from pipelines.content.evaluate import subject_line_holdout
 
-    con = duckdb.connect(str(settings.work_db), read_only=True)
-    try:
-        history = inputs.email_history(con, DAY.isoformat())
-    finally:
-        con.close()
-    return ranking.holdout(history, "email_subject")
+    return subject_line_holdout(settings, DAY)
 
 
 def run_seed(scale: str, seed: int) -> dict:
@@ -124,7 +120,8 @@ def summarise(runs: list[dict]) -> dict:
     ratios = [r["model"]["hit_rate"] / r["popularity"]["hit_rate"]
               for r in rec if r["popularity"]["hit_rate"]]
     send = [r["send_times"] for r in runs]
-    subj = [r["subject_lines"] for r in runs]
+    subj = [r["subject_lines"]["email_subject"] for r in runs]
+    ads = [r["subject_lines"]["meta_headline"] for r in runs]
     return {
         "people": sum(r["people"] for r in rec),
         "winter_people": sum(r.get("winter_people", 0) for r in rec),
@@ -145,6 +142,8 @@ def summarise(runs: list[dict]) -> dict:
         "subject_length_auc": _mean([s["length_auc"] for s in subj]),
         "subject_sends": sum(s["sends"] for s in subj),
         "subject_texts": sum(s["texts"] for s in subj),
+        "headline_model_spearman": _mean([a["model_spearman"] for a in ads]),
+        "headline_length_spearman": _mean([a["length_spearman"] for a in ads]),
         "step_seconds": {step: _mean([r["step_seconds"].get(step) for r in runs])
                          for step in TIMED_STEPS},
     }
@@ -187,6 +186,9 @@ def markdown(scale: str, runs: list[dict], s: dict) -> str:
         "| model higher |",
         f"| the same, AUC (open rate above the median) | {num(s['subject_model_auc'])} vs "
         f"{num(s['subject_length_auc'])} | model higher |",
+        f"| Meta headline CTR model vs length only, Spearman on held-out headlines | "
+        f"{num(s['headline_model_spearman'])} vs {num(s['headline_length_spearman'])} | "
+        "reported |",
         *[f"| `{step}` step, seconds (mean) | {num(v, 1)} | < 60 at `m` |"
           for step, v in s["step_seconds"].items()],
     ]

@@ -18,8 +18,9 @@ def _run(seed: int, model: float, popular: float) -> dict:
         "recommendations": {"people": 100, "winter_people": 20, **variants},
         "send_times": {"thick": group, "thin": {**group, "within_1h": 0.4},
                        "no_opens": {**group, "within_1h": 0.2}},
-        "subject_lines": {"sends": 50, "texts": 40, "model_spearman": 0.4,
-                          "length_spearman": 0.1, "model_auc": 0.7, "length_auc": 0.5},
+        "subject_lines": {kind: {"sends": 50, "texts": 40, "model_spearman": 0.4,
+                                 "length_spearman": 0.1, "model_auc": 0.7, "length_auc": 0.5}
+                          for kind in ("email_subject", "meta_headline")},
     }
 
 
