@@ -36,10 +36,10 @@ def write_personalisation_files(settings: Settings, con: duckdb.DuckDBPyConnecti
     from pipelines.personalize.recommend import top_products
 
     present = _present(con)
-    missing = [t for t in REPORTS if t not in present]
+    missing = [t for t in (*REPORTS, "ml.personas") if t not in present]
     if missing:
         return [], [f"no personalisation files: the work file lacks {', '.join(missing)} "
-                    "(run personalize, generate_content and transform_reports first)"]
+                    "(run find_personas, personalize, generate_content and transform_reports first)"]
     personas = persona_rows(con.sql("select * from reports.rpt_personalisation").pl())
     content = con.sql("select * from reports.rpt_content").pl()
     devices = con.sql(
