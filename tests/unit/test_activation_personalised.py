@@ -173,3 +173,21 @@ def test_ad_files_per_persona_are_csv_safe(tmp_path):
     with (tmp_path / "meta_dynamic_creative/everyone.csv").open() as f:
         row = next(csv.DictReader(f))
     assert row["Title 1"] == "'-1+1"
+
+
+def test_without_the_report_tables_no_file_is_written_and_the_warning_says_why(tmp_path):
+    import duckdb
+
+    from pipelines.activation.personalised import write_personalisation_files
+    from pipelines.config import Settings
+
+    con = duckdb.connect()
+    con.execute("create schema reports")
+    con.execute("create table reports.rpt_content (x integer)")
+    entries, warnings = write_personalisation_files(
+        Settings(home=tmp_path), con, customers(person("k1")), tmp_path / "out")
+    assert entries == []
+    assert warnings == ["no personalisation files: the work file lacks "
+                        "reports.rpt_personalisation, ml.personas (run find_personas, "
+                        "personalize, generate_content and transform_reports first)"]
+    assert not (tmp_path / "out").exists()
