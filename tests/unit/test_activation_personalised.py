@@ -191,3 +191,32 @@ def test_without_the_report_tables_no_file_is_written_and_the_warning_says_why(t
                         "reports.rpt_personalisation, ml.personas (run find_personas, "
                         "personalize, generate_content and transform_reports first)"]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_audit_suites_pass_the_files_as_written_and_stop_an_overlong_headline(tmp_path):
+    from pathlib import Path
+
+    from pipelines.quality.gate import validate_exports
+
+    suites = Path(__file__).resolve().parents[2] / "expectations" / "exports"
+    personas = site.persona_rows(_personalisation())
+    lookup = pl.DataFrame({"key_type": ["email_sha256", "ga4_user_pseudo_id"],
+                           "key": [EMAIL_SHA, "123.456"], "persona": ["Explorers"] * 2,
+                           "product_1": ["B", "A"], "product_2": [None, "B"],
+                           "product_3": [None, None]})
+    entries = site.write_site_files(tmp_path, personas, lookup, {})
+    content = _content().filter(pl.col("goal") == "launch")
+    ads, _ = adcopy.write_ad_files(tmp_path, personas.select("persona", "slug"), content,
+                                   "Bright Brew", "https://x.com/", ["Shop now"])
+    manifest = {"files": [*entries, *ads]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    failed = [o.describe() for o in validate_exports(tmp_path, suites) if not o.success]
+    assert failed == []
+    assert {e["platform"] for e in manifest["files"]} == {
+        "site_personas", "site_lookup", "meta_dynamic_creative", "google_rsa"}
+    rsa = tmp_path / "google_rsa" / "explorers.csv"
+    rsa.write_text(rsa.read_text().replace("Explorers google_headline 1,",
+                                           "A headline far longer than thirty,"))
+    failed = [o for o in validate_exports(tmp_path, suites) if not o.success]
+    assert [(o.expectation_type, o.column) for o in failed] == [
+        ("expect_column_value_lengths_to_be_between", "Headline 1")]
