@@ -37,3 +37,13 @@ def test_a_rerun_replaces_the_rows_and_top_products_names_them():
     # A product without a name in the order lines keeps its id.
     assert top_products(con, 2).filter(pl.col("rank") == 2)["product_name"].to_list() == [
         "P2", "P2"]
+
+
+def test_the_step_headline_says_what_it_recommended():
+    from pipelines.console import headline
+
+    assert headline("personalize", {"recommend": {
+        "customers": 2, "rows": 20, "by_source": {}, "restock": 3}}) == (
+        "20 recommendations for 2 people (3 due to restock)")
+    note = "no recommendations: no order line carries a product id sold at a price in the last year"
+    assert headline("personalize", {"recommend": {"customers": 0, "rows": 0, "note": note}}) == note
