@@ -18,6 +18,7 @@ PRIOR_PURCHASES = 50.0
 MONTH_KERNEL = (0.25, 0.5, 0.25)  # previous, same, next month
 LIFT_BOUNDS = (0.25, 4.0)  # no place and month makes a product 4x more or less likely
 GLOBAL = ""
+FULL_YEAR_DAYS = 365
 
 
 def place_keys(customers: pl.DataFrame) -> pl.DataFrame:
@@ -77,8 +78,20 @@ def lifts(purchases: pl.DataFrame, customers: pl.DataFrame, products: list[str]
         region_share[region] = _shrunk(counts, parent)
     low, high = LIFT_BOUNDS
     country_share[GLOBAL] = month
-    return ({c: np.clip(s / year, low, high) for c, s in country_share.items()},
-            {r: np.clip(s / year, low, high) for r, s in region_share.items()})
+    # A product needs a full year of sales for its months to compare: one launched since
+    # has no sales in the months before it, which would read as months it does not sell in.
+    first = (purchases.filter(pl.col("product_id").is_in(list(items)))
+             .group_by("product_id").agg(pl.col("on").min()))
+    end = purchases.get_column("on").max()
+    young = np.zeros(len(items), dtype=bool)
+    for product, on in first.iter_rows():
+        young[items[product]] = (end - on).days < FULL_YEAR_DAYS
+
+    def lift(share: np.ndarray) -> np.ndarray:
+        return np.where(young[None, :], 1.0, np.clip(share / year, low, high))
+
+    return ({c: lift(s) for c, s in country_share.items()},
+            {r: lift(s) for r, s in region_share.items()})
 
 
 def lift_rows(customers: pl.DataFrame, months: np.ndarray, by_country: dict, by_region: dict,

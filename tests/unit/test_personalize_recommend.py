@@ -179,3 +179,34 @@ def test_holdout_keeps_the_last_order_out_of_training_and_scores_winter():
     assert per.get_column("hit").to_list() == [1.0, 0.0]
     assert per.get_column("ndcg")[0] == pytest.approx(1 / math.log2(3))
     assert per.get_column("winter").to_list() == [True, True]  # January north, July south
+
+
+def test_a_shop_without_product_lines_recommends_nothing():
+    empty = lines_of(pairs_world()).clear()
+    recs = recommend(Inputs(customers_of(["a"]), empty, NO_EVENTS, AS_OF))
+    assert recs.is_empty() and recs.columns == ["customer_key", "rank", "product_id", "score",
+                                                "source", "reason"]
+
+
+def test_views_alone_make_a_profile():
+    lines = lines_of(pairs_world())
+    viewed = pl.DataFrame({"customer_key": ["v"], "product_id": ["P02"],
+                           "event_date": [date(2026, 6, 20)], "event_name": ["view_item"]})
+    recs = recommend(Inputs(customers_of(["v"]), lines, viewed, AS_OF))
+    first = recs.row(0, named=True)
+    assert (first["product_id"], first["reason"]) == ("P03", "bought with Name P02")
+
+
+def test_a_product_on_sale_for_less_than_a_year_has_no_seasonal_lift():
+    # P05 sells all year round since 2024; P06 was launched in May 2025 and sold only since:
+    # its missing winter is no evidence of a summer product.
+    rows = [(f"x{i}", "P05", date(2024, m, 10)) for i in range(5) for m in range(1, 13)]
+    rows += [(f"x{i}", "P05", date(2025, m, 10)) for i in range(5) for m in range(1, 7)]
+    rows += [(f"y{i}", "P06", date(2025, m, 10)) for i in range(20) for m in (5, 6)]
+    lines = lines_of(rows)
+    people = customers_of([f"x{i}" for i in range(5)] + [f"y{i}" for i in range(20)])
+    by_country, _ = context.lifts(
+        lines.select("customer_key", "product_id", pl.col("order_date").alias("on")),
+        people, ["P05", "P06"])
+    assert (by_country["US"][:, 1] == 1.0).all()
+    assert by_country["US"][5, 0] != 1.0  # P05's June is compared with its year
