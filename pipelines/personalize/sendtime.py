@@ -39,13 +39,16 @@ import polars as pl
 from scipy.special import gammaln
 
 from pipelines.config import Settings
+from pipelines.personas.features import MACHINE_OPEN_MINUTES
 from pipelines.personas.localtime import time_zone
 
 log = logging.getLogger(__name__)
 
 CLICK_WEIGHT = 2.0  # a click is a read for certain; an open only probably
 EARLY_OPEN_WEIGHT = 0.25  # an open in the prefetch window: as likely a machine as a reader
-PREFETCH_SECONDS = 3600  # prefetchers open within minutes of delivery; delivery takes a while
+# Prefetchers open within minutes of delivery, and delivering a list takes a while: the
+# window the persona features leave machine opens out in (personas.features).
+PREFETCH_SECONDS = MACHINE_OPEN_MINUTES * 60
 HOURS = 24
 WEEKDAYS = 7
 # Each hour's reads also count half as much for the hours either side (a triangular kernel).
