@@ -175,19 +175,22 @@ def _counts(frame: pl.DataFrame, keys: list[str], column: str, bins: int, offset
     return out
 
 
-def shrink(counts: np.ndarray, groups: np.ndarray, smooth: bool
-           ) -> tuple[np.ndarray, np.ndarray, float]:
+def shrink(counts: np.ndarray, groups: np.ndarray, smooth: bool,
+           pattern_counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Posterior mean shares per contact (rows of `counts`), shrunk toward their group's pattern
     (`groups`: a label per contact; UNKNOWN_PERSONA: the list's), each group's toward the list's.
-    Returns (posterior, weight_own, alpha)."""
+    The patterns are made of `pattern_counts` (default `counts`): a group has reads to spare,
+    so it can leave out the ambiguous ones a person cannot. Returns (posterior, weight_own,
+    alpha)."""
     bins = counts.shape[1]
-    total = counts.sum(axis=0)
+    pattern_counts = counts if pattern_counts is None else pattern_counts
+    total = pattern_counts.sum(axis=0)
     list_pattern = (total + 0.5) / (total.sum() + 0.5 * bins)  # never a zero share
     if smooth:
         list_pattern = smooth_hours(list_pattern)
     labels, inverse = np.unique(groups, return_inverse=True)
     group_counts = np.zeros((len(labels), bins))
-    np.add.at(group_counts, inverse, counts)
+    np.add.at(group_counts, inverse, pattern_counts)
     # First pass: the groups' patterns shrunk to the list's with the strength the contacts
     # show; a group is many contacts, so its own reads nearly always dominate.
     alpha = prior_strength(counts, np.broadcast_to(list_pattern, counts.shape))
@@ -226,8 +229,15 @@ def best_send_times(contacts: pl.DataFrame, events: pl.DataFrame, as_of: date
     hour_counts = _counts(local, keys, "local_hour", HOURS, 0)
     day_counts = _counts(local, keys, "local_weekday", WEEKDAYS, 1)
     groups = contacts["persona_name"].fill_null(UNKNOWN_PERSONA).to_numpy().astype(str)
-    hour_post, weight_own, hour_alpha = shrink(hour_counts, groups, smooth=True)
-    day_post, _, day_alpha = shrink(day_counts, groups, smooth=False)
+    # The persona's and the list's patterns leave out opens in the prefetch window: they show
+    # when we sent, and a group has enough reads without them.
+    sure = local.filter(pl.col("kind") != "early_open")
+    hour_post, weight_own, hour_alpha = shrink(
+        hour_counts, groups, smooth=True,
+        pattern_counts=_counts(sure, keys, "local_hour", HOURS, 0))
+    day_post, _, day_alpha = shrink(
+        day_counts, groups, smooth=False,
+        pattern_counts=_counts(sure, keys, "local_weekday", WEEKDAYS, 1))
     tally = read.group_by("customer_key").agg(
         opens=pl.col("opened").sum(), clicks=(pl.col("kind") == "click").sum().cast(pl.Int32))
     best_hour = hour_post.argmax(axis=1).astype(np.int32)
