@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -22,8 +23,8 @@ import polars as pl
 from bench import commit
 from bench.__main__ import DAY, STEPS, run_stage, world
 from pipelines.config import REPO_ROOT, Settings
-from pipelines.personalize import sendtime
-from pipelines.personalize.sendtime_eval import hour_accuracy
+from pipelines.personalize import sendtime, sendtime_store
+from pipelines.personalize.sendtime_eval import hour_accuracy, rival_hours
 
 BEFORE = "find_personas"  # the last step send times read from
 
@@ -70,7 +71,30 @@ def measure(scale: str, seed: int) -> dict:
                     "where action = 'open' and customer_key is not null group by all")
     truth = pl.read_parquet(root / "world" / "truth" / "send_times.parquet")
     return {"scale": scale, "seed": seed, "seconds": round(seconds, 2), "summary": summary,
-            "accuracy": hour_accuracy(chosen, emails, truth, raw)}
+            "accuracy": hour_accuracy(chosen, emails, truth, raw),
+            "rivals": rivals(settings, chosen, emails, truth, raw)}
+
+
+def rivals(settings: Settings, chosen: pl.DataFrame, emails: pl.DataFrame,
+           truth: pl.DataFrame, raw: pl.DataFrame) -> dict:
+    """Each simple rival's accuracy, on the model's groups (its `opens`)."""
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        from pipelines.normalize import udfs
+
+        udfs.register(con)
+        contacts = sendtime_store.read_contacts(con)
+        events = sendtime_store.read_events(con, DAY + timedelta(days=1))
+    finally:
+        con.close()
+    hours = rival_hours(contacts, events)
+    out = {}
+    for rival in ("list", "persona", "naive"):
+        picked = chosen.drop("best_hour_local").join(
+            hours.select("customer_key", pl.col(rival).alias("best_hour_local")),
+            on="customer_key")
+        out[rival] = hour_accuracy(picked, emails, truth, raw)
+    return out
 
 
 def main() -> None:
@@ -79,12 +103,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     args = parser.parse_args()
     results = [measure(args.scale, seed) for seed in args.seeds]
-    print("| seed | group | contacts | within 1 h | exact |")
-    print("|---|---|---|---|---|")
+    print("| seed | method | group | contacts | within 1 h | exact |")
+    print("|---|---|---|---|---|---|")
     for r in results:
-        for group, a in r["accuracy"].items():
-            print(f"| {r['seed']} | {group} | {a['contacts']:,} | {a['within_1h']} | "
-                  f"{a['exact']} |")
+        for method, accuracy in [("model", r["accuracy"]), *r["rivals"].items()]:
+            for group, a in accuracy.items():
+                print(f"| {r['seed']} | {method} | {group} | {a['contacts']:,} | "
+                      f"{a['within_1h']} | {a['exact']} |")
     out = REPO_ROOT / "bench" / "results" / f"sendtime-{args.scale}-{commit()}.json"
     out.write_text(json.dumps(results, indent=2, sort_keys=True))
     print(out)

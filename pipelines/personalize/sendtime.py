@@ -39,13 +39,16 @@ import polars as pl
 from scipy.special import gammaln
 
 from pipelines.config import Settings
+from pipelines.personas.features import MACHINE_OPEN_MINUTES
 from pipelines.personas.localtime import time_zone
 
 log = logging.getLogger(__name__)
 
 CLICK_WEIGHT = 2.0  # a click is a read for certain; an open only probably
 EARLY_OPEN_WEIGHT = 0.25  # an open in the prefetch window: as likely a machine as a reader
-PREFETCH_SECONDS = 3600  # prefetchers open within minutes of delivery; delivery takes a while
+# Prefetchers open within minutes of delivery, and delivering a list takes a while: the
+# window the persona features leave machine opens out in (personas.features).
+PREFETCH_SECONDS = MACHINE_OPEN_MINUTES * 60
 HOURS = 24
 WEEKDAYS = 7
 # Each hour's reads also count half as much for the hours either side (a triangular kernel).
@@ -172,19 +175,22 @@ def _counts(frame: pl.DataFrame, keys: list[str], column: str, bins: int, offset
     return out
 
 
-def shrink(counts: np.ndarray, groups: np.ndarray, smooth: bool
-           ) -> tuple[np.ndarray, np.ndarray, float]:
+def shrink(counts: np.ndarray, groups: np.ndarray, smooth: bool,
+           pattern_counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Posterior mean shares per contact (rows of `counts`), shrunk toward their group's pattern
     (`groups`: a label per contact; UNKNOWN_PERSONA: the list's), each group's toward the list's.
-    Returns (posterior, weight_own, alpha)."""
+    The patterns are made of `pattern_counts` (default `counts`): a group has reads to spare,
+    so it can leave out the ambiguous ones a person cannot. Returns (posterior, weight_own,
+    alpha)."""
     bins = counts.shape[1]
-    total = counts.sum(axis=0)
+    pattern_counts = counts if pattern_counts is None else pattern_counts
+    total = pattern_counts.sum(axis=0)
     list_pattern = (total + 0.5) / (total.sum() + 0.5 * bins)  # never a zero share
     if smooth:
         list_pattern = smooth_hours(list_pattern)
     labels, inverse = np.unique(groups, return_inverse=True)
     group_counts = np.zeros((len(labels), bins))
-    np.add.at(group_counts, inverse, counts)
+    np.add.at(group_counts, inverse, pattern_counts)
     # First pass: the groups' patterns shrunk to the list's with the strength the contacts
     # show; a group is many contacts, so its own reads nearly always dominate.
     alpha = prior_strength(counts, np.broadcast_to(list_pattern, counts.shape))
@@ -223,8 +229,15 @@ def best_send_times(contacts: pl.DataFrame, events: pl.DataFrame, as_of: date
     hour_counts = _counts(local, keys, "local_hour", HOURS, 0)
     day_counts = _counts(local, keys, "local_weekday", WEEKDAYS, 1)
     groups = contacts["persona_name"].fill_null(UNKNOWN_PERSONA).to_numpy().astype(str)
-    hour_post, weight_own, hour_alpha = shrink(hour_counts, groups, smooth=True)
-    day_post, _, day_alpha = shrink(day_counts, groups, smooth=False)
+    # The persona's and the list's patterns leave out opens in the prefetch window: they show
+    # when we sent, and a group has enough reads without them.
+    sure = local.filter(pl.col("kind") != "early_open")
+    hour_post, weight_own, hour_alpha = shrink(
+        hour_counts, groups, smooth=True,
+        pattern_counts=_counts(sure, keys, "local_hour", HOURS, 0))
+    day_post, _, day_alpha = shrink(
+        day_counts, groups, smooth=False,
+        pattern_counts=_counts(sure, keys, "local_weekday", WEEKDAYS, 1))
     tally = read.group_by("customer_key").agg(
         opens=pl.col("opened").sum(), clicks=(pl.col("kind") == "click").sum().cast(pl.Int32))
     best_hour = hour_post.argmax(axis=1).astype(np.int32)

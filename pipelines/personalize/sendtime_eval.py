@@ -55,3 +55,36 @@ def hour_accuracy(send_times: pl.DataFrame, emails: pl.DataFrame, truth: pl.Data
             "exact": round(float((part["off"] == 0).mean()), 4) if part.height else None,
         }
     return out
+
+
+def rival_hours(contacts: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """The simple rivals' hours per contact (customer_key, `list`, `persona`, `naive`), from
+    the same inputs as `sendtime.best_send_times`: `list`, the hour most reads of the whole list
+    fall in (one send time for everyone, what a shop does without the model); `persona`, the
+    hour most reads of the contact's persona fall in (the persona card's rule: reads in the
+    prefetch window left out), the list's without a persona; `naive`, the hour the contact
+    opened or clicked in most often, every event counted alike (the list's without any)."""
+    from pipelines.personalize.sendtime import PREFETCH_SECONDS, local_parts, with_zones
+
+    zoned = with_zones(contacts.unique("customer_key"))
+    local = local_parts(events.with_columns(delay=(pl.col("action_at") - pl.col("sent_at"))
+                                            .dt.total_seconds()), "action_at", zoned)
+
+    def mode(frame: pl.DataFrame, by: list[str], name: str) -> pl.DataFrame:
+        counted = frame.group_by(*by, "local_hour").len()
+        order = [False] * len(by) + [True, False]  # most reads, then the earlier hour
+        return (counted.sort([*by, "len", "local_hour"], descending=order)
+                .group_by(by, maintain_order=True).agg(pl.col("local_hour").first().alias(name)))
+
+    list_hour = mode(local.with_columns(all=pl.lit(1)), ["all"], "list")["list"][0]
+    human = local.filter(pl.col("delay").is_null() | (pl.col("delay") >= PREFETCH_SECONDS)
+                         | (pl.col("action") == "click"))
+    personas = mode(human.join(zoned.select("customer_key", "persona_name"), on="customer_key")
+                    .filter(pl.col("persona_name").is_not_null()), ["persona_name"], "persona")
+    naive = mode(local, ["customer_key"], "naive")
+    return (zoned.select("customer_key", "persona_name")
+            .join(personas, on="persona_name", how="left")
+            .join(naive, on="customer_key", how="left")
+            .select("customer_key", pl.lit(list_hour, pl.Int32).alias("list"),
+                    pl.col("persona").fill_null(list_hour).cast(pl.Int32),
+                    pl.col("naive").fill_null(list_hour).cast(pl.Int32)))

@@ -19,6 +19,7 @@ from pipelines.personalize.sendtime import (
     local_parts,
     prior_strength,
     reads,
+    run,
     send_group,
     send_hour_utc,
 )
@@ -216,3 +217,49 @@ def test_reco_columns_put_the_top_three_products_in_rank_order():
     got = {r["customer_key"]: r for r in reco_columns(top).iter_rows(named=True)}
     assert (got["a"]["reco_1"], got["a"]["reco_2"], got["a"]["reco_3"]) == ("One", "Two", "Three")
     assert (got["b"]["reco_1"], got["b"]["reco_2"]) == ("Only", None)
+
+
+def _warehouse(settings, events: pl.DataFrame) -> None:
+    """The tables the step reads: two customers, one on the Mailchimp list with a zone, a
+    persona for one, and `events` as the email activity."""
+    from pipelines.warehouse import work_connection
+
+    customers = pl.DataFrame({"customer_key": ["a", "b"], "email": ["a@x.com", "b@x.com"],
+                              "country_code": ["US", "DE"], "region_code": ["NY", None]})
+    members = pl.DataFrame({"email": ["a@x.com"], "timezone": ["America/Chicago"]})
+    personas = pl.DataFrame({"customer_key": ["a"], "persona_id": [1],
+                             "persona_name": ["Night Owls"]})
+    with work_connection(settings) as con:
+        for schema in ("marts", "staging", "ml"):
+            con.execute(f"create schema {schema}")
+        for name, frame in (("marts.dim_customers", customers), ("ml.personas", personas),
+                            ("staging.stg_mailchimp__members", members),
+                            ("marts.fct_email_events", events)):
+            con.register("frame", frame.to_arrow())
+            con.execute(f"create table {name} as select * from frame")
+            con.unregister("frame")
+
+
+def test_the_step_writes_every_contact_and_a_rerun_writes_the_same_rows(settings):
+    from tests.conftest import query
+
+    rows = [*_reader("a", 1, range(12)), _event("b", 3, "open", timedelta(hours=2))]
+    rows.append(_event("b", 400, "open", timedelta(hours=2)))  # after the run date: unseen
+    _warehouse(settings, _events(rows))
+    summary = run(settings, date(2026, 3, 1), "r1")
+    assert summary["contacts"] == 2 and summary["reads"] == 13
+    first = query(settings, "select * from ml.send_times order by customer_key")
+    assert [(r[0], r[2]) for r in first] == [("a", "America/Chicago"), ("b", "Europe/Berlin")]
+    assert first[0][3] == 19  # 01:10 UTC in January is 19:10 in Chicago
+    run(settings, date(2026, 3, 1), "r2")
+    assert query(settings, "select * from ml.send_times order by customer_key") == first
+
+
+def test_a_shop_without_email_activity_writes_no_send_times_and_says_so(settings):
+    from tests.conftest import query
+
+    _warehouse(settings, _events([]))
+    summary = run(settings, AS_OF, "r1")
+    assert summary["contacts"] == 0
+    assert "no email opens or clicks" in summary["skipped"]
+    assert query(settings, "select count(*) from ml.send_times") == [(0,)]
