@@ -36,6 +36,7 @@ STEPS = [
     ("find_personas", None),
     ("optimise_ads", None),
     ("run_experiments", None),
+    ("personalize", None),
     ("generate_content", None),
     ("transform_reports", None),
     ("export", None),

@@ -25,21 +25,26 @@ The daily marketing run for one day of data (the logical date, in UTC):
    are assigned to its treatment or holdout arm by a hash, for good
    (`ml.experiment_assignments`); those erased, unsubscribed or merged since are marked as
    having left.
-7. **generate_content**: checked copy per persona, campaign goal and format (email subjects
+7. **personalize**: each person's top 10 products with a reason in words
+   (`ml.recommendations`): bought with what they bought or looked at, shifted by place and
+   season, due to restock, or their persona's favourites; never out of the catalogue. And
+   each contact's best local hour and weekday for email (`ml.send_times`), from their clicks
+   and opens (prefetched opens discounted), shrunk toward their persona's when they are few.
+8. **generate_content**: checked copy per persona, campaign goal and format (email subjects
    and bodies, Meta and Google ad text, social posts, product copy, blog outlines, a sales
    sheet) from `brand.yml` and each persona's traits and products, ranked by a model of the
    shop's own campaign history (`ml.content_lines`).
-8. **transform_reports**: `dbt build --select tag:report`, the report models that read the
+9. **transform_reports**: `dbt build --select tag:report`, the report models that read the
    scores and personas (`reports.rpt_personas`, `reports.rpt_customer_groups`).
-9. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
+10. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
    files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder;
    held-out people are in no file of their audience.
-10. **audit**: Great Expectations checks every table and export file to publish; a failure stops
+11. **audit**: Great Expectations checks every table and export file to publish; a failure stops
    the run here and the last good publication and exports stay as they were.
-11. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
+12. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
    then the audited exports move to `data/exports/<date>/` (updates the Asset
    `marketing_published`).
-12. **report**: the HTML report for the day, with the persona cards.
+13. **report**: the HTML report for the day, with the persona cards.
 
 A task that fails for good, a publication the quality gate blocks and checks that fail at
 warning level are sent as alerts (e-mail, a Slack-compatible webhook; `pipelines/alerts.py`).
@@ -158,6 +163,10 @@ def marketing_daily() -> None:
         return _run("run_experiments")
 
     @task
+    def personalize() -> dict:
+        return _run("personalize")
+
+    @task
     def generate_content() -> dict:
         return _run("generate_content")
 
@@ -191,8 +200,10 @@ def marketing_daily() -> None:
     loads >> built >> scored
     planned = optimise_ads()
     assigned = run_experiments()
+    personalized = personalize()
     written = generate_content()
-    scored >> personas >> planned >> assigned >> written >> transform_reports() >> exported
+    scored >> personas >> planned >> assigned >> personalized >> written
+    written >> transform_reports() >> exported
     exported >> audit() >> published
     published >> report()
 

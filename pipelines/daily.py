@@ -94,6 +94,17 @@ def run_experiments(settings: Settings, logical_date: date, run_id: str) -> dict
     return run(settings, logical_date, run_id)
 
 
+def personalize(settings: Settings, logical_date: date, run_id: str) -> dict:
+    """Each person's top products with a reason (`ml.recommendations`): learned from what
+    people bought and looked at, shifted by place and season, never a product out of the
+    catalogue or one just bought that is not due again; and each contact's best hour and
+    weekday to receive email (`ml.send_times`) from their own opens and clicks, shrunk toward
+    their persona's when they are few."""
+    from pipelines.personalize.tasks import run_personalize
+
+    return run_personalize(settings, logical_date, run_id)
+
+
 def generate_content(settings: Settings, logical_date: date, run_id: str) -> dict:
     """Checked copy per persona, campaign goal and format from the brand file, ranked by a
     model of the shop's campaign history (`ml.content_lines`); a brand file that does not

@@ -23,6 +23,7 @@ import polars as pl
 
 from pipelines.config import SCALES, Settings
 from simulator import campaigns, creative, derive, experiment_truth, plan, population, state, truth
+from simulator import context as seasonal
 from simulator.defects import DefectLog, Defects
 from simulator.engine import Engine
 from simulator.exports import Exporter, Tables
@@ -128,6 +129,7 @@ def simulate(
                                     orders_format, log.frame()))  # fmt: skip
     counts.update(experiment_truth.write(truth_dir(settings), state.state_dir(truth_dir(settings)),
                                          tables, end_date))  # fmt: skip
+    counts.update(seasonal.write_truth(truth_dir(settings)))
     logger.info("simulation written: %s", counts)
     return counts
 

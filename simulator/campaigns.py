@@ -509,7 +509,14 @@ def _send(
     k = len(pid)
     opened = reached & (rng.random(k) < p_open)
     clicked = opened & (rng.random(k) < p_click)
-    open_ts = send_ts + rng.integers(600, 6 * 3600, k)
+    # People read at their usual local hour (as the engine's sends): the wait until that hour
+    # after the send, give or take 20 minutes. The draws are those an unrelated delay took
+    # before, so the rest of the random stream, and every other table, is unchanged.
+    jitter = rng.integers(600, 6 * 3600, k)
+    hour = people["send_hour_local"].to_numpy()[pid - 1].astype(np.int64)
+    target = np.mod((hour - people["gmtoff"].to_numpy()[pid - 1]) * 3600, DAY)
+    wait = np.mod(target - np.mod(send_ts, DAY), DAY) + np.mod(jitter, 2400) - 1200
+    open_ts = send_ts + np.maximum(60, wait)
     click_ts = open_ts + rng.integers(5, 600, k)
     camp_idx = t.campaigns.height
     title = campaign.split("|")[0].replace("_", " ").capitalize()

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from simulator import context as seasonal
 from simulator import reference as ref
 from simulator.plan import EFFECTS, REGIONS, AdPlan, EmailPlan, calendar_arrays, hill
 from simulator.population import (
@@ -251,6 +252,8 @@ class Engine:
         self.relief, self.basket_boost = arr("discount_relief"), arr("basket_boost")
         self.mpp, self.b2b = arr("mpp"), arr("b2b")
         self.mc_nonsub = arr("mc_nonsub")
+        latitudes = np.array([float(c.latitude) for c in ref.CITIES])
+        self.latitude = latitudes[arr("city_idx")]
         daily = ads.daily
         self.daily_day, self.daily_ad = daily["day"].to_numpy(), daily["ad_idx"].to_numpy()
         self.daily_link = daily["link_clicks"].to_numpy()
@@ -796,6 +799,7 @@ class Engine:
         offsets = np.stack([np.zeros(k, dtype=np.int64), off1, off2], axis=1)
         product = (category * per_cat + position)[line_order] + offsets[line_order, line_no]
         product %= n_products
+        product = seasonal.shift(self.seed, d, t0, self.latitude[p][line_order], product)
         quantity = 1 + _draw(rng, QUANTITY_CUM, len(line_order))
         quantity += rng.poisson(self.basket_boost[p][line_order])
         unit = self.price[product]

@@ -135,6 +135,15 @@ PRODUCT_NAMES: tuple[tuple[str, ...], ...] = (
      "Mug and Beans Gift", "Afternoon Tea Hamper", "Barista Gift Box", "Origins Collection",
      "Luxury Hamper", "Connoisseur Crate"),
 )  # fmt: skip
+# Products whose share rises with the local season (simulator/context.py): iced and
+# cold-brew gear, glasses and light teas in warm months; warm drinks, cocoa, mugs and hampers
+# in cold ones.
+SEASONAL_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "warm": ("Cold Brew Tower", "Glass Cup Set", "Double-Wall Glasses (2)", "Travel Tumbler",
+             "Sencha 100g", "Peppermint 50g"),
+    "cold": ("Cocoa and Cookies Box", "Afternoon Tea Hamper", "Luxury Hamper",
+             "English Breakfast 100g", "Chamomile 50g", "Stoneware Mug Set"),
+}
 VENDORS: tuple[str, ...] = (
     "Bright Brew Roasters", "Leaf and Kettle", "Hario", "Studio Ceramics", "Sweet Crumb Bakery",
     "Bright Brew Gifts",

@@ -8,6 +8,7 @@ curve of every ad set), `ad_attribution.parquet` (every order and lead a Meta ad
 brought within the 7-day click window), `ad_placements.parquet` (each placement's true cost,
 click-through and conversion multipliers), `ad_creatives.parquet` and `ad_fatigue.parquet`
 (each creative's true quality and fatigue, and its CTR multiplier day by day),
+`send_times.parquet` (each person's hidden habitual hour for reading email, in local time),
 `subject_lines.parquet` (each email send's subject and its wording's open-rate effect) and
 `defects.parquet` (every injected defect). The
 "as of" columns are relative to the world's current end date and are rewritten when the world
@@ -42,6 +43,7 @@ AD_CREATIVES_FILE = "ad_creatives.parquet"  # true creative quality and fatigue 
 AD_FATIGUE_FILE = "ad_fatigue.parquet"  # per ad and day: the true CTR fatigue multiplier
 SUBJECT_LINES_FILE = "subject_lines.parquet"  # per email send: the wording's open-rate effect
 DEFECTS_FILE = "defects.parquet"
+SEND_TIMES_FILE = "send_times.parquet"  # the hidden local hour each person reads email at
 IDENTIFIER_TYPES: tuple[str, ...] = (
     "email", "mailchimp_email_raw", "shop_customer_id", "shopify_order_email", "phone_raw",
     "phone_e164", "hubspot_record_id", "ga4_user_pseudo_id", "ga4_user_id", "capi_em_sha256",
@@ -166,6 +168,15 @@ def truth_customers(t: Tables, hazard: np.ndarray, date: dt.date) -> pl.DataFram
         ts_col("arrive_ts").alias("arrived_at"),
         ts_col("first_order_ts").alias("first_order_at"),
     )
+
+
+def send_times(t: Tables) -> pl.DataFrame:
+    """Per person (ordered by person_id): email, IANA timezone and best_hour_local, the hidden
+    local hour around which they open and click email (the population's `send_hour_local`)."""
+    return t.people.select(
+        "person_id", "email", "timezone",
+        pl.col("send_hour_local").cast(pl.Int64).alias("best_hour_local"),
+    ).sort("person_id")
 
 
 def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFrame:
@@ -415,6 +426,8 @@ def write_truth(
     ads.write_parquet(directory / AD_CREATIVES_FILE)
     fatigue = ad_fatigue(t, date)
     fatigue.write_parquet(directory / AD_FATIGUE_FILE)
+    hours = send_times(t)
+    hours.write_parquet(directory / SEND_TIMES_FILE)
     subjects = subject_lines.truth(t.campaigns)
     subjects.write_parquet(directory / SUBJECT_LINES_FILE)
     logger.info("truth as of %s: %d people, %d identifiers, %d defects", date,
@@ -428,5 +441,6 @@ def write_truth(
         "truth_ad_placements": placements.height,
         "truth_ad_creatives": ads.height,
         "truth_ad_fatigue_days": fatigue.height,
+        "truth_send_times": hours.height,
         "truth_subject_lines": subjects.height,
     }

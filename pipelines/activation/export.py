@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines import coverage
@@ -41,6 +42,8 @@ from pipelines.config import Settings
 from pipelines.experiments import store as assignments_store
 from pipelines.experiments.assign import arms, experiment_for
 from pipelines.ml.scores import pivot_sql
+from pipelines.personalize import sendtime_store as send_times_store
+from pipelines.personalize.recommend import top_products
 from pipelines.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,7 @@ SOURCES = ("work", "published")
 KINDS = ("full", "adds", "removes")
 PLATFORM_NAMES = {"meta": "Meta", "google": "Google Ads", "mailchimp": "Mailchimp",
                   "crm": "the CRM"}
+RECOMMENDED_IN_EMAIL = 3  # Mailchimp merge fields RECO1..RECO3
 DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -110,9 +114,42 @@ def read_customers(settings: Settings, source: str = "work") -> pl.DataFrame:
             # A shop whose find_personas task has not run yet still exports; persona audiences and
             # tags are then empty, and the log says why.
             log.warning("%s has no ml.personas yet: no persona audiences or tags", path)
-        return con.sql(customers_sql(with_personas)).pl()
+        return with_personalisation(con, con.sql(customers_sql(with_personas)).pl())
     finally:
         con.close()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? "
+        "and table_name = ?", [schema, name]).fetchall()[0][0])
+
+
+def with_personalisation(con: duckdb.DuckDBPyConnection, customers: pl.DataFrame
+                         ) -> pl.DataFrame:
+    """`customers` with what the personalize step learnt for Mailchimp's merge fields:
+    `send_hour_utc`, `send_timezone` and `send_group` (ml.send_times) and `reco_1`..`reco_3`,
+    the names of the top recommended products (ml.recommendations). Null where the step has
+    not run or has nothing for the person."""
+    send = pl.DataFrame(schema={"customer_key": pl.String, "send_hour_utc": pl.Int32,
+                                "send_timezone": pl.String, "send_group": pl.String})
+    if _has_table(con, "ml", "send_times"):
+        send = send_times_store.read(con).select(
+            "customer_key", "send_hour_utc", pl.col("timezone").alias("send_timezone"),
+            "send_group").cast(send.schema)
+    top = top_products(con, RECOMMENDED_IN_EMAIL).select("customer_key", "rank", "product_name")
+    return customers.join(send, on="customer_key", how="left").join(
+        reco_columns(top), on="customer_key", how="left")
+
+
+def reco_columns(top: pl.DataFrame) -> pl.DataFrame:
+    """One row per customer_key with `reco_1`..`reco_<RECOMMENDED_IN_EMAIL>`: the product names
+    of `top` (customer_key, rank, product_name) in rank order, null where fewer."""
+    wide = top.filter(pl.col("rank").is_between(1, RECOMMENDED_IN_EMAIL)).group_by(
+        "customer_key").agg(
+        *[pl.col("product_name").filter(pl.col("rank") == r).first().alias(f"reco_{r}")
+          for r in range(1, RECOMMENDED_IN_EMAIL + 1)])
+    return wide.cast({f"reco_{r}": pl.String for r in range(1, RECOMMENDED_IN_EMAIL + 1)})
 
 
 def read_assignments(settings: Settings, source: str = "work") -> pl.DataFrame:

@@ -34,7 +34,8 @@ class Format:
 FORMATS: dict[str, Format] = {
     "mailchimp": Format(
         "mailchimp",
-        ("Email Address", "First Name", "Last Name", "Tags"),
+        ("Email Address", "First Name", "Last Name", "Tags", "SENDHOUR", "TZ", "RECO1", "RECO2",
+         "RECO3"),
         key=("Email Address",),
         identifiers=(("Email Address", "email"),),
     ),
@@ -55,20 +56,35 @@ HASHED: dict[str, tuple[str, ...]] = {
 }
 # Persona names become Mailchimp tags when the customer frame carries them.
 PERSONA_COLUMN = "persona_name"
+# Mailchimp merge fields and the customer columns (`export.with_personalisation`) they come from.
+MAILCHIMP_MERGE_FIELDS: dict[str, str] = {
+    "SENDHOUR": "send_hour_utc", "TZ": "send_timezone", "RECO1": "reco_1", "RECO2": "reco_2",
+    "RECO3": "reco_3",
+}
+MAILCHIMP_MERGE_SOURCES = (*MAILCHIMP_MERGE_FIELDS.values(), "send_group")
 
 
 def mailchimp_rows(members: pl.DataFrame, audience: str) -> pl.DataFrame:
-    """Mailchimp import: the email, names as the person gave them, and tags for the audience and,
-    when known, the persona (Mailchimp splits the tag cell on commas)."""
+    """Mailchimp import: the email, names as the person gave them, tags for the audience and,
+    when known, the persona and the send-time group (Mailchimp splits the tag cell on commas),
+    and the merge fields the personalize step fills: SENDHOUR (the UTC hour to send at), TZ
+    (the person's time zone) and RECO1..RECO3 (the top recommended products' names). Columns
+    the customers lack are left blank, so the file's layout never changes."""
+    members = members.with_columns(
+        pl.lit(None, dtype=pl.String).alias(c) for c in MAILCHIMP_MERGE_SOURCES
+        if c not in members.columns)
     tags = [pl.lit(audience)]
     if PERSONA_COLUMN in members.columns:
         tags.append(pl.col(PERSONA_COLUMN).cast(pl.String).str.replace_all(",", " "))
+    tags.append(pl.col("send_group").cast(pl.String))
     return _finish(
         members.select(
             pl.col("email_norm").alias("Email Address"),
             pl.col("first_name").alias("First Name"),
             pl.col("last_name").alias("Last Name"),
             pl.concat_str(tags, separator=",", ignore_nulls=True).alias("Tags"),
+            *[pl.col(source).cast(pl.String).alias(field)
+              for field, source in MAILCHIMP_MERGE_FIELDS.items()],
         ),
         FORMATS["mailchimp"],
     )

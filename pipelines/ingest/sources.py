@@ -287,6 +287,7 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
                 Column("Phone Number"),
                 Column("CC"),
                 Column("TAGS"),
+                Column("TIMEZONE"),
                 Column("MEMBER_RATING", "integer"),
                 Column("OPTIN_TIME", "timestamp", fmt=MAILCHIMP_TIME),
                 Column("LAST_CHANGED", "timestamp", fmt=MAILCHIMP_TIME),

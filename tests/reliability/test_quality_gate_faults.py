@@ -35,8 +35,8 @@ class World:
         for source in source_names():
             daily.ingest(self.settings, source, DAY, "good")
         for step in ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units",
-                     "find_personas", "optimise_ads", "run_experiments", "transform_reports",
-                     "export", "audit", "publish"):
+                     "find_personas", "optimise_ads", "run_experiments", "personalize",
+                     "transform_reports", "export", "audit", "publish"):
             getattr(daily, step)(self.settings, DAY, "good")
         self.pristine = root / "pristine.duckdb"
         shutil.copy(self.settings.work_db, self.pristine)

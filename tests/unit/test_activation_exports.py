@@ -527,3 +527,46 @@ def test_an_audience_on_uplift_before_any_experiment_is_empty_with_a_warning(wor
         "uplift_targets: no customer has a value in uplift_decile (a score no model has "
         "written yet; uplift needs a completed experiment), so the audience is empty"
     ]
+
+
+def test_mailchimp_files_carry_send_times_and_recommendations_and_pass_the_suite(world):
+    """With the personalize step's tables, Mailchimp rows gain SENDHOUR (UTC), TZ, RECO1-3 and
+    the send-time group tag; people the step has no row for keep blank merge fields."""
+    from pipelines.personalize import sendtime_store
+    from pipelines.personalize.sendtime import SCHEMA
+    from pipelines.warehouse import work_connection
+
+    keys = customer_frame(1000)["customer_key"].to_list()[::2]
+    send = pl.DataFrame({
+        "customer_key": keys, "as_of_date": [DAY] * len(keys),
+        "timezone": ["America/New_York"] * len(keys), "best_hour_local": [9] * len(keys),
+        "best_weekday": [2] * len(keys), "send_hour_utc": [14] * len(keys),
+        "evidence": ["own"] * len(keys), "opens": [3.0] * len(keys), "clicks": [1] * len(keys),
+        "weight_own": [0.7] * len(keys), "send_group": ["send-14utc"] * len(keys)},
+        schema=SCHEMA)
+    recos = pl.DataFrame({"customer_key": [k for k in keys for _ in range(4)],
+                          "as_of_date": [DAY] * 4 * len(keys), "rank": [1, 2, 3, 4] * len(keys),
+                          "product_id": ["K1", "D2", "F3", "X4"] * len(keys)})
+    lines = pl.DataFrame({"sku": ["K1", "D2", "F3"], "ordered_at": [DAY] * 3,
+                          "product_name": ["Kenya AA 250g", "=Decaf", "French press"]})
+    with work_connection(world) as con:
+        sendtime_store.write(con, send)
+        con.register("recos", recos.to_arrow())
+        con.register("lines", lines.to_arrow())
+        con.execute("create table ml.recommendations as select * from recos")
+        con.execute("create table marts.fct_order_lines as select * from lines")
+    folder, manifest = export_day(world, DAY, publish=False)
+    rows = read(folder, manifest, "mailchimp")
+    assert rows.columns[-5:] == ["SENDHOUR", "TZ", "RECO1", "RECO2", "RECO3"]
+    sent = rows.filter(pl.col("SENDHOUR").is_not_null())
+    assert sent.height > 0 and set(sent["SENDHOUR"]) == {"14"}
+    assert all(t.split(",")[-1] == "send-14utc" for t in sent["Tags"])
+    assert set(sent["TZ"]) == {"America/New_York"}
+    blank = rows.filter(pl.col("SENDHOUR").is_null())
+    assert blank.height > 0 and blank["TZ"].null_count() == blank.height
+    assert not any("send-" in t for t in blank["Tags"])
+    assert set(sent["RECO1"]) == {"Kenya AA 250g"} and set(sent["RECO3"]) == {"French press"}
+    assert not any(v.startswith("=") for v in sent["RECO2"])  # a name is never a formula
+    assert blank["RECO1"].null_count() == blank.height
+    outcomes = validate_exports(folder, world.expectations_dir / "exports")
+    assert not [o.describe() for o in outcomes if o.blocking]

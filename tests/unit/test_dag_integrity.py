@@ -43,9 +43,8 @@ def test_dag_folder_parses_and_marketing_daily_follows_the_rules():
     assert dag["tags"] and dag["doc"] and dag["catchup"] is False and dag["max_active_runs"] == 1
     tasks = dag["tasks"]
     assert {"ingest_shop", "ingest_mailchimp", "transform", "score_churn", "find_personas",
-            "optimise_ads", "run_experiments", "generate_content", "transform_reports", "audit",
-            "publish", "export",
-            "report"} <= set(tasks)
+            "optimise_ads", "run_experiments", "personalize", "generate_content",
+            "transform_reports", "audit", "publish", "export", "report"} <= set(tasks)
     # Every task that touches DuckDB holds the one writer slot; the sensor that waits for the
     # day's exports reads only the landing folder and must not block a writer while it waits.
     assert tasks["exports_arrived"]["pool"] == "default_pool"

@@ -184,3 +184,26 @@ def test_a_campaign_is_applied_once(worlds: dict[str, Settings]) -> None:
     assert cp.load_people(truth_dir(home) / "state").equals(people)
     for name, frame in before.items():
         assert _state(home, name).equals(frame), name
+
+
+def test_opens_come_at_each_readers_hidden_hour(worlds: dict[str, Settings]) -> None:
+    """Every send's opens, the engine's and a published campaign's, come at the reader's
+    usual local hour (`send_hour_local`, the truth's send_times) but for prefetched opens in
+    the first minutes; a send-time model has something to learn."""
+    home = worlds["treated"]
+    people = _state(home, "people").select("person_id", "send_hour_local", "gmtoff")
+    campaigns = _state(home, "campaigns").select("camp_idx", "title", "send_ts")
+    opens = (_state(home, "activity").filter(pl.col("action") == cp.OPEN)
+             .join(campaigns, on="camp_idx").join(people, on="person_id")
+             .filter(pl.col("ts") - pl.col("send_ts") > 2400))  # past any prefetch
+    local = (pl.col("ts") + pl.col("gmtoff") * 3600) % DAY / 3600
+    off = (local - pl.col("send_hour_local")).abs()
+    near = opens.with_columns(near=pl.min_horizontal(off, 24 - off) <= 1)
+    winback = near.filter(pl.col("title") == "Winback")
+    assert winback.height > 20
+    assert winback["near"].mean() > 0.97
+    assert near.filter(pl.col("title") != "Winback")["near"].mean() > 0.97
+    truth = pl.read_parquet(truth_dir(home) / "send_times.parquet")
+    assert truth.columns == ["person_id", "email", "timezone", "best_hour_local"]
+    assert truth.join(people, on="person_id").filter(
+        pl.col("best_hour_local") != pl.col("send_hour_local")).is_empty()

@@ -18,6 +18,8 @@ renamed as (
         {{ clean_text('"Phone Number"') }} as phone_raw,
         {{ phone_e164('"Phone Number"', '"CC"') }} as phone_e164,
         upper({{ clean_text('"CC"') }}) as country_code,
+        -- The member's IANA time zone, which Mailchimp infers from where they open email.
+        {{ clean_text('"TIMEZONE"') }} as timezone,
         cast(nullif(trim("MEMBER_RATING"), '') as integer) as member_rating,
         {{ clean_text('"TAGS"') }} as tags,
         {{ utc_from_naive('"OPTIN_TIME"', '%Y-%m-%d %H:%M:%S') }} as opted_in_at,

@@ -1,0 +1,1 @@
+"""Personalisation: what to show each person (recommendations) and when to send."""
