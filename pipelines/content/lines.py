@@ -57,7 +57,13 @@ def contexts(personas: pl.DataFrame, purchases: pl.DataFrame, recommended: pl.Da
             picks = (recommended.filter(pl.col("persona") == name)
                      .sort(["n", "best", "product_name"], descending=[True, False, False])
                      .head(TOP_PRODUCTS)["product_name"].to_list())
-            products = picks or products
+            if picks:
+                # The copy leads with the featured products' own categories.
+                category_of = dict(purchases.select("product_name", "category").unique(
+                    "product_name", keep="first").iter_rows())
+                own_categories = [category_of[p] for p in picks if p in category_of]
+                categories = list(dict.fromkeys(own_categories + categories))[:TOP_CATEGORIES]
+                products = picks
         base = PersonaContext(persona=name if name != "all" else "customers",
                               categories=categories, products=products,
                               traits=traits.get(name, ""))
