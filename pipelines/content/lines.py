@@ -18,6 +18,8 @@ from pipelines.content.ranking import Ranker
 from pipelines.content.store import SCHEMA
 
 TOP_CATEGORIES = 3
+# Formats for the team, which may name a persona; every other format reaches customers.
+TEAM_FORMATS = frozenset({"sales_sheet"})
 TOP_PRODUCTS = 3
 # Which history model ranks which format (the Meta models are learnt from the ad's own field).
 RANKED_BY = {"email_subject": "email_subject", "meta_headline": "meta_headline",
@@ -55,7 +57,13 @@ def contexts(personas: pl.DataFrame, purchases: pl.DataFrame, recommended: pl.Da
             picks = (recommended.filter(pl.col("persona") == name)
                      .sort(["n", "best", "product_name"], descending=[True, False, False])
                      .head(TOP_PRODUCTS)["product_name"].to_list())
-            products = picks or products
+            if picks:
+                # The copy leads with the featured products' own categories.
+                category_of = dict(purchases.select("product_name", "category").unique(
+                    "product_name", keep="first").iter_rows())
+                own_categories = [category_of[p] for p in picks if p in category_of]
+                categories = list(dict.fromkeys(own_categories + categories))[:TOP_CATEGORIES]
+                products = picks
         base = PersonaContext(persona=name if name != "all" else "customers",
                               categories=categories, products=products,
                               traits=traits.get(name, ""))
@@ -94,6 +102,7 @@ def build(brand: Brand, settings: ContentSettings, templates: Templates, checker
             # The persona's traits are the pipeline's own figures (a sales sheet quotes them):
             # their numbers are not prices or percentages the copy invents.
             persona_checker = replace(checker, allowed_text=(*checker.allowed_text, ctx.traits))
+            label = persona.lower() if persona != "all" else ""
             pool: list[tuple[str, str, str]] = []
             if llm is not None:
                 answered = http.generate(llm, brand, ctx, goal, settings)
@@ -111,6 +120,8 @@ def build(brand: Brand, settings: ContentSettings, templates: Templates, checker
                     continue
                 seen.add((fmt, text))
                 why = persona_checker.reason(text, fmt)
+                if why is None and fmt not in TEAM_FORMATS and label and label in text.lower():
+                    why = "names the persona (a team label)"
                 if why is not None:
                     result.dropped[why] += 1
                     continue

@@ -23,11 +23,6 @@ from sklearn.model_selection import GroupKFold
 
 from pipelines.content.generate import FIRST_NAME_TAG
 
-# A send's context that moves its open rate whatever its words, from the send itself: the share
-# of the recent list it went to (a win-back segment is a small share of lapsed readers) and
-# the days since the send before (a list mailed twice a week opens less). Model and rival both
-# get them; a new line is predicted at their average, so they never rank one line above another.
-LIST_WINDOW_DAYS = 60
 MIN_TEXTS = 20  # distinct texts below which no model is fitted: fewer make a noisy holdout
 FOLDS = 5
 ALPHA = 3.0  # ridge penalty on standardised features: a handful of texts, many sends each
@@ -70,26 +65,6 @@ def features(texts: list[str]) -> np.ndarray:
     return np.asarray(rows, dtype=float)
 
 
-def send_context(history: pl.DataFrame) -> np.ndarray | None:
-    """Per send: log of its share of the largest send in the LIST_WINDOW_DAYS before it, and
-    log(1 + days since the send before, at most 14); None without send times."""
-    if "sent_at" not in history.columns or history["sent_at"].null_count() or not history.height:
-        return None
-    at = history["sent_at"].cast(pl.Datetime("us")).to_numpy().astype("datetime64[s]")
-    sent = history["trials"].to_numpy().astype(float)
-    order = np.argsort(at, kind="stable")
-    share, gap = np.zeros(len(at)), np.zeros(len(at))
-    for rank, i in enumerate(order):
-        window = (at >= at[i] - np.timedelta64(LIST_WINDOW_DAYS, "D")) & (at <= at[i])
-        share[i] = np.log(sent[i] / sent[window].max())
-        if rank:
-            days = (at[i] - at[order[rank - 1]]).astype(float) / 86400
-            gap[i] = np.log1p(min(days, 14.0))
-        else:
-            gap[i] = np.log1p(14.0)
-    return np.column_stack([share, gap])
-
-
 def _logit(rate: np.ndarray) -> np.ndarray:
     rate = np.clip(rate, 1e-4, 1 - 1e-4)
     return np.log(rate / (1 - rate))
@@ -108,28 +83,22 @@ class TextModel:
     base_rate: float
     low: np.ndarray
     high: np.ndarray
-    n_context: int = 0
 
-    def _x(self, texts: list[str], context: np.ndarray | None = None) -> np.ndarray:
+    def _x(self, texts: list[str]) -> np.ndarray:
         # A line outside the history's range (longer than any subject sent) is read at the
         # range's edge: a linear model says nothing about what it never saw.
         x = np.clip(features(texts)[:, self.columns], self.low, self.high)
-        if self.n_context:
-            # A new line is predicted for an average send: context at its mean.
-            x = np.column_stack([x, context if context is not None
-                                 else np.tile(self.mean[len(self.columns):], (len(texts), 1))])
         return (x - self.mean) / self.scale
 
-    def predict(self, texts: list[str], context: np.ndarray | None = None) -> np.ndarray:
-        """The predicted rate per text (for sends with `context`, else an average send)."""
-        return 1 / (1 + np.exp(-self.ridge.predict(self._x(texts, context))))
+    def predict(self, texts: list[str]) -> np.ndarray:
+        """The predicted rate per text."""
+        return 1 / (1 + np.exp(-self.ridge.predict(self._x(texts))))
 
     def evidence(self, text: str, limit: int = 3) -> str:
         """The largest contributions to `text`'s prediction, in words (percentage points of
         the rate against the history's average line)."""
         raw = features([text])[0][self.columns]
-        x = self._x([text])[0][:len(self.columns)]
-        parts = self.ridge.coef_[:len(self.columns)] * x
+        parts = self.ridge.coef_ * self._x([text])[0]
         names = [list(FEATURES)[c] for c in self.columns]
         order = np.argsort(-np.abs(parts))
         base = _logit(np.array([self.base_rate]))[0]
@@ -145,21 +114,16 @@ class TextModel:
 
 
 def fit(texts: list[str], rates: np.ndarray, weights: np.ndarray, kind: str,
-        length_only: bool = False, context: np.ndarray | None = None) -> TextModel:
-    """A ridge regression of logit(rate) on the texts' standardised features (and the sends'
-    context, when given), each send weighted by its size (sqrt, so a big list does not drown
-    the rest)."""
+        length_only: bool = False) -> TextModel:
+    """A ridge regression of logit(rate) on the texts' standardised features, each send
+    weighted by its size (sqrt, so a big list does not drown the rest)."""
     columns = [0] if length_only else list(range(len(FEATURES)))
     x = features(texts)[:, columns]
-    if context is not None:
-        x = np.column_stack([x, context])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     ridge = Ridge(alpha=ALPHA).fit((x - mean) / scale, _logit(rates), sample_weight=weights)
     base = float(np.average(rates, weights=weights))
-    n_text = len(columns)
-    return TextModel(kind, columns, mean, scale, ridge, base, x[:, :n_text].min(axis=0),
-                     x[:, :n_text].max(axis=0), 0 if context is None else context.shape[1])
+    return TextModel(kind, columns, mean, scale, ridge, base, x.min(axis=0), x.max(axis=0))
 
 
 def history_ok(history: pl.DataFrame) -> bool:
@@ -179,17 +143,13 @@ def holdout(history: pl.DataFrame, kind: str, folds: int = FOLDS) -> dict:
     rates = (history["successes"] / history["trials"]).to_numpy()
     weights = np.sqrt(history["trials"].to_numpy().astype(float))
     groups = history["text"].to_numpy()
-    context = send_context(history)
     k = min(folds, history["text"].n_unique())
     model_pred, length_pred = np.zeros(len(texts)), np.zeros(len(texts))
     for train, test in GroupKFold(n_splits=k).split(texts, rates, groups):
         tr = [texts[i] for i in train]
         te = [texts[i] for i in test]
-        c_tr, c_te = (None, None) if context is None else (context[train], context[test])
-        model_pred[test] = fit(tr, rates[train], weights[train], kind,
-                               context=c_tr).predict(te, c_te)
-        length_pred[test] = fit(tr, rates[train], weights[train], kind, True,
-                                context=c_tr).predict(te, c_te)
+        model_pred[test] = fit(tr, rates[train], weights[train], kind).predict(te)
+        length_pred[test] = fit(tr, rates[train], weights[train], kind, True).predict(te)
     above = rates > np.median(rates)
     two_classes = 0 < above.sum() < len(above)
     return {
@@ -235,5 +195,5 @@ def train_ranker(history: pl.DataFrame, kind: str) -> tuple[Ranker, dict]:
     texts = history["text"].to_list()
     rates = (history["successes"] / history["trials"]).to_numpy()
     weights = np.sqrt(history["trials"].to_numpy().astype(float))
-    return Ranker(kind, fit(texts, rates, weights, kind, context=send_context(history)),
+    return Ranker(kind, fit(texts, rates, weights, kind),
                   f"{what} model from {check['sends']} sends, {verdict}"), check

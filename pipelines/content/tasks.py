@@ -56,9 +56,11 @@ def generate(settings: Settings, logical_date: date, goals: tuple[str, ...] = GO
         recommended = inputs.recommended(con)
         names = inputs.customer_names(con)
         rankers, holdouts = _rankers(con, as_of)
-    products = tuple(sorted(set(purchases["product_name"].to_list())))
-    checker = Checker(brand, content_settings, names=names, allowed_text=products)
     found = contexts(persona_frame, purchases, recommended, brand, logical_date)
+    # The products a line can name: its persona's (a product's own numbers are not prices).
+    products = tuple(sorted({p for goals in found.values() for ctx in goals.values()
+                             for p in ctx.products}))
+    checker = Checker(brand, content_settings, names=names, allowed_text=products)
     if personas:
         unknown = sorted(set(personas) - set(found))
         if unknown:

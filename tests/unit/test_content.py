@@ -180,6 +180,9 @@ def test_every_format_and_persona_gets_lines_for_every_goal(brand, settings):
     counts = result.lines.group_by("persona", "goal", "format").len()
     assert counts.height == len(contexts) * len(GOALS) * len(FORMATS)
     assert counts["len"].min() >= 2 and counts["len"].max() <= settings.keep_per_format
+    # A persona's name is the team's label: only the sales sheet shows it.
+    named = result.lines.filter(pl.col("text").str.contains("Coffee explorers", literal=True))
+    assert set(named["format"]) == {"sales_sheet"}
     offered = result.lines.filter(pl.col("offer_code").is_not_null())
     assert set(offered.select("goal", "offer_code").unique().iter_rows()) == {
         ("acquisition", "WELCOME10"), ("winback", "MISSYOU10"), ("promotion", "FREESHIP"),

@@ -30,12 +30,13 @@ def settings(tmp_path, monkeypatch):
     con = duckdb.connect(str(s.work_db))
     con.execute("create schema marts; create schema ml; create schema staging")
     con.execute("create table marts.fct_order_lines (customer_key varchar, order_date date, "
-                "category varchar, product_name varchar, quantity integer)")
+                "ordered_at timestamp, sku varchar, category varchar, product_name varchar, "
+                "quantity integer)")
     con.execute("insert into marts.fct_order_lines values "
-                "('c1', '2026-02-20', 'Coffee Beans', 'Kenya AA 250g', 3), "
-                "('c1', '2026-02-21', 'Brewing Gear', 'Pour-Over Dripper', 1), "
-                "('c2', '2026-02-25', 'Loose Leaf Tea', 'Earl Grey 100g', 4), "
-                "('c2', '2025-01-01', 'Snacks', 'Shortbread', 9)")
+                "('c1', '2026-02-20', '2026-02-20', 'KEN', 'Coffee Beans', 'Kenya AA 250g', 3), "
+                "('c1', '2026-02-21', '2026-02-21', 'POD', 'Brewing Gear', 'Pour-Over Dripper', "
+                "1), ('c2', '2026-02-25', '2026-02-25', 'EG', 'Loose Leaf Tea', 'Earl Grey 100g', "
+                "4), ('c2', '2025-01-01', '2025-01-01', 'SB', 'Snacks', 'Shortbread', 9)")
     con.execute("create table marts.dim_customers as select 'c1' as customer_key, "
                 "'Anna' as first_name, 'Berg' as last_name")
     con.execute("create table ml.personas as select * from (values ('c1', 1, 'Coffee fans'), "
@@ -103,3 +104,17 @@ def test_the_command_prints_the_lines_asked_with_their_evidence(settings, capsys
     assert out.count("why: predicted") == 2 and "Coffee fans" not in out
     assert main(["content", "--date", DAY.isoformat(), "--persona", "Nobody"]) == 1
     assert "no persona named ['Nobody']" in capsys.readouterr().err
+
+
+def test_the_products_most_recommended_to_a_persona_lead_its_copy(settings):
+    with duckdb.connect(str(settings.work_db)) as con:
+        con.execute("create table ml.recommendations as select * from (values "
+                    "('c2', 1, 'POD'), ('c2', 2, 'EG'), ('c1', 1, 'KEN')) "
+                    "t(customer_key, rank, product_id)")
+    summary = daily.generate_content(settings, DAY, "run-1")
+    assert summary["recommendations_used"] is True
+    with duckdb.connect(str(settings.work_db)) as con:
+        lines = store.read(con, DAY)
+    tea = lines.filter(lines["persona"] == "Tea drinkers", lines["format"] == "product_copy")
+    assert tea["text"].str.starts_with("Pour-Over Dripper").any()
+    assert not tea["text"].str.contains("Kenya AA 250g").any()
