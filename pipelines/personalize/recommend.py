@@ -195,17 +195,18 @@ def _rank_chunk(part, row, matrix, model, index, items, names, sellable, popular
     level = np.take_along_axis(tier, top, axis=1)[person, slot]
     item = top[person, slot]
     because = why[person, slot]
-    label = np.array([names.get(p, p) for p in items] + [""], dtype=object)
+    # A product whose lines carry no name is named by its id.
+    label = np.array([names.get(p) or p for p in items] + [""], dtype=object)
     frame = pl.DataFrame({
-        "customer_key": np.array(keys, dtype=object)[person],
+        "customer_key": np.array(keys, dtype=object)[person].tolist(),
         "rank": (np.cumsum(valid, axis=1)[person, slot]).astype(np.int32),
-        "product_id": np.array(items, dtype=object)[item],
+        "product_id": np.array(items, dtype=object)[item].tolist(),
         "score": np.round(top_score[person, slot], 6),
         "level": level,
         "interval": interval[item],
-        "because": label[because],  # -1: the empty name
+        "because": label[because].tolist(),  # -1: the empty name
         "has_because": because >= 0,
-        "persona": np.array([p or "" for p in persona_names], dtype=object)[person],
+        "persona": np.array([p or "" for p in persona_names], dtype=object)[person].tolist(),
         "in_season": seasonal & (top_lift[person, slot] >= IN_SEASON),
     }, schema_overrides={"customer_key": pl.String, "product_id": pl.String,
                          "because": pl.String, "persona": pl.String})

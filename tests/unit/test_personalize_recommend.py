@@ -210,3 +210,10 @@ def test_a_product_on_sale_for_less_than_a_year_has_no_seasonal_lift():
         people, ["P05", "P06"])
     assert (by_country["US"][:, 1] == 1.0).all()
     assert by_country["US"][5, 0] != 1.0  # P05's June is compared with its year
+
+
+def test_a_product_without_a_name_is_named_by_its_id():
+    lines = lines_of([*pairs_world(), ("me", "P00", date(2026, 6, 1))]).with_columns(
+        product_name=pl.lit(None, pl.String))
+    recs = recommend(Inputs(customers_of(["me"]), lines, NO_EVENTS, AS_OF))
+    assert recs.row(0, named=True)["reason"] == "bought with P00"
