@@ -112,8 +112,8 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     loaded = world.query("select count(*), sum(rows_loaded) from audit.loads "
                          "where status = 'loaded'", published=False)[0]
     assert loaded[0] > 0
-    # The sensor for the day's exports, an ingest task per source, then the 14 steps.
-    tasks = 1 + len(source_names()) + 14
+    # The sensor for the day's exports, an ingest task per source, then the 15 steps.
+    tasks = 1 + len(source_names()) + 15
     assert (f"marketing_daily {DAY}: done; {tasks} tasks succeeded, {loaded[0]} new files "
             f"loaded ({loaded[1]:,} rows), published as run ") in world.first_output
     tables = {
