@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from bench.realshops import real_data_root
+from bench.recommend_als import ALS
 from pipelines.personalize import evaluate, store
 
 # Online Retail II's stock codes that are not products (SOURCE.md).
@@ -96,18 +97,22 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[])
     parser.add_argument("--real", action="store_true")
     parser.add_argument("--variants", nargs="*",
-                        default=["model", "context_free", "popularity", "als"])
+                        default=["model", "context_free", "popularity"])
+    parser.add_argument("--als", action="store_true",
+                        help="also implicit's ALS in the model's place (pip install implicit)")
     args = parser.parse_args()
+    models = {"als": ALS} if args.als else None
     results = {}
     for seed in args.seeds:
         home = REPO_ROOT / "data" / "bench" / f"{args.scale}-seed{seed}" / "reco"
         lines, events, customers = world_inputs(Settings(home=home).work_db)
         results[f"{args.scale}-seed{seed}"] = evaluate.evaluate(lines, events, customers,
-                                                                tuple(args.variants))
+                                                                tuple(args.variants), models)
     if args.real:
         for name, load in (("online_retail_ii", online_retail), ("olist", olist)):
             lines, customers = load()
-            results[name] = evaluate.evaluate(lines, NO_EVENTS, customers, tuple(args.variants))
+            results[name] = evaluate.evaluate(lines, NO_EVENTS, customers, tuple(args.variants),
+                                              models)
     print(json.dumps(results, indent=1, default=float))
 
 

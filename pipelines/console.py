@@ -72,6 +72,11 @@ def _headline(task_id: str, summary: object) -> str:
             return str(summary["note"])
         return (f"{len(summary['experiments'])} experiments: {summary['assigned']:,} people "
                 f"assigned, {summary['left']:,} left")
+    if "recommend" in summary:  # personalize: one clause per part
+        reco = summary["recommend"]
+        return reco.get("note") or (
+            f"{reco['rows']:,} recommendations for {reco['customers']:,} people "
+            f"({reco['restock']:,} due to restock)")
     if "kept_by_format" in summary:  # generate_content
         dropped = sum(summary.get("dropped_by_reason", {}).values())
         return (f"{summary['lines']:,} lines for {summary['personas']} personas, "

@@ -3,10 +3,10 @@ what came before it, scored by hit rate and NDCG at 10.
 
 Variants: `model` (the step's own lists: co-occurrence, restock, context, fallbacks),
 `context_free` (the same without place and season), `popularity` (the shop's ten most bought
-products, recency-weighted: the simple rival), and `als` (the implicit-feedback factorisation
-of the `implicit` library in the model's place, when installed). Each is reported overall and
-in winter months (December to February north of the equator, June to August south; the
-hemisphere from the person's country).
+products, recency-weighted: the simple rival), and any other personal model in the
+co-occurrence's place (bench/recommendations.py measures `implicit`'s ALS so). Each is
+reported overall and in winter months (December to February north of the equator, June to
+August south; the hemisphere from the person's country).
 
 Leave-last-out: the person's own later signals are removed; other people's are kept (as a
 shop's history would hold them on that day for most of them), so popularity and similarity
@@ -16,12 +16,12 @@ see a little of the future for everyone alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
 
 from pipelines.personalize import history
-from pipelines.personalize.factors import ALS
 from pipelines.personalize.recommend import TOP_K, Inputs, recommend
 
 # Countries south of the equator (ISO 3166-1 alpha-2), for winter months only.
@@ -96,20 +96,23 @@ def popularity(lines: pl.DataFrame, events: pl.DataFrame, test: pl.DataFrame, as
 
 
 def evaluate(lines: pl.DataFrame, events: pl.DataFrame, customers: pl.DataFrame,
-             variants: tuple[str, ...] = ("model", "context_free", "popularity")) -> dict:
+             variants: tuple[str, ...] = ("model", "context_free", "popularity"),
+             models: dict[str, Callable[[], object]] | None = None) -> dict:
     """Hit rate and NDCG at 10 per variant, overall and in winter months, with counts.
-    `customers`: customer_key, country_code, region_code, persona_name (may be null)."""
+    `customers`: customer_key, country_code, region_code, persona_name (may be null).
+    `models`: other personal models (name: factory with `cooccur.CoOccurrence`'s methods),
+    each measured in the step's place of co-occurrence, context included."""
     train_lines, train_events, test = holdout(lines, events, customers)
     as_of = date.fromordinal(lines.get_column("order_date").max().toordinal() + 1)
     people = (customers.join(test.select("customer_key", pl.col("order_date").alias("as_of")),
                              on="customer_key"))
     inputs = Inputs(people, train_lines, train_events, as_of)
     out: dict = {"people": test.height}
-    for variant in variants:
+    for variant in [*variants, *(models or {})]:
         if variant == "popularity":
             recs = popularity(train_lines, train_events, test, as_of)
-        elif variant == "als":
-            recs = recommend(inputs, model_factory=ALS, explain=False)
+        elif variant in (models or {}):
+            recs = recommend(inputs, model_factory=models[variant], explain=False)
         else:
             recs = recommend(inputs, use_context=variant == "model", explain=False)
         per = scores(recs, test)

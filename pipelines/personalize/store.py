@@ -117,5 +117,5 @@ def top_products(con: duckdb.DuckDBPyConnection, n: int) -> pl.DataFrame:
         "  product_name from marts.fct_order_lines where sku is not null group by all) "
         f"select r.customer_key, r.rank, r.product_id, coalesce(n.product_name, r.product_id) "
         f"as product_name from {TABLE} as r left join names as n using (product_id) "
-        "where r.rank <= ? order by r.customer_key, r.rank", params=[n]).pl()
+        f"where r.rank <= {int(n)} order by r.customer_key, r.rank").pl()
     return frame.cast(empty.schema) if frame.height else empty

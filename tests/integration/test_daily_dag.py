@@ -202,7 +202,8 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     )
     exported = manifest["files"][0]
     csv_text = (world.settings.exports_dir / DAY.isoformat() / exported["path"]).read_text()
-    assert csv_text.splitlines()[0] == "Email Address,First Name,Last Name,Tags"
+    assert csv_text.splitlines()[0] == ("Email Address,First Name,Last Name,Tags,SENDHOUR,TZ,"
+                                        "RECO1,RECO2,RECO3")
     assert len(csv_text.splitlines()) - 1 == exported["rows"] > 0
     # The first export: everyone is an add, nobody a remove.
     kinds: dict[tuple, int] = {}

@@ -179,3 +179,19 @@ def test_holdout_keeps_the_last_order_out_of_training_and_scores_winter():
     assert per.get_column("hit").to_list() == [1.0, 0.0]
     assert per.get_column("ndcg")[0] == pytest.approx(1 / math.log2(3))
     assert per.get_column("winter").to_list() == [True, True]  # January north, July south
+
+
+def test_a_shop_without_product_lines_recommends_nothing():
+    empty = lines_of(pairs_world()).clear()
+    recs = recommend(Inputs(customers_of(["a"]), empty, NO_EVENTS, AS_OF))
+    assert recs.is_empty() and recs.columns == ["customer_key", "rank", "product_id", "score",
+                                                "source", "reason"]
+
+
+def test_views_alone_make_a_profile():
+    lines = lines_of(pairs_world())
+    viewed = pl.DataFrame({"customer_key": ["v"], "product_id": ["P02"],
+                           "event_date": [date(2026, 6, 20)], "event_name": ["view_item"]})
+    recs = recommend(Inputs(customers_of(["v"]), lines, viewed, AS_OF))
+    first = recs.row(0, named=True)
+    assert (first["product_id"], first["reason"]) == ("P03", "bought with Name P02")
