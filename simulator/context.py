@@ -46,11 +46,15 @@ def _indices(names: tuple[str, ...]) -> np.ndarray:
 
 WARM = _indices(ref.SEASONAL_PRODUCTS["warm"])
 COLD = _indices(ref.SEASONAL_PRODUCTS["cold"])
+N_PRODUCTS = len(ref.product_names())
 
 
-def shift(seed: int, day: int, t0: int, latitude: np.ndarray, product: np.ndarray) -> np.ndarray:
-    """`product` (one per line, with the buyer's `latitude`) with some lines moved to the
-    local season's products; from its own stream, so the rest of the world draws the same."""
+def shift(seed: int, day: int, t0: int, latitude: np.ndarray, product: np.ndarray,
+          order: np.ndarray) -> np.ndarray:
+    """`product` (one per line of order `order`, with the buyer's `latitude`) with some lines
+    moved to the local season's products; from its own stream, so the rest of the world draws
+    the same. A product appears once per order (a shop's export has one line per product, with
+    its quantity), so a move onto a product the order already holds is not made."""
     month = dt.datetime.fromtimestamp(t0, dt.UTC).month
     local = season(latitude, month)
     rng = rng_for(seed, STREAM_CONTEXT, day)
@@ -58,8 +62,19 @@ def shift(seed: int, day: int, t0: int, latitude: np.ndarray, product: np.ndarra
     warm_pick = WARM[rng.integers(0, len(WARM), len(product))]
     cold_pick = COLD[rng.integers(0, len(COLD), len(product))]
     moved = draw < SWITCH_P
-    return np.where(moved & (local == 1), warm_pick,
-                    np.where(moved & (local == -1), cold_pick, product))
+    shifted = np.where(moved & (local == 1), warm_pick,
+                       np.where(moved & (local == -1), cold_pick, product))
+    moved = shifted != product
+    # Undo moved lines that share their order's product with another line until none do; the
+    # original products of an order are distinct, so undoing only moved lines ends.
+    while True:
+        key = order.astype(np.int64) * N_PRODUCTS + shifted
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        clash = moved & (counts[inverse] > 1)
+        if not clash.any():
+            return shifted
+        shifted = np.where(clash, product, shifted)
+        moved &= ~clash
 
 
 def truth() -> pl.DataFrame:

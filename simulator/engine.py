@@ -799,7 +799,8 @@ class Engine:
         offsets = np.stack([np.zeros(k, dtype=np.int64), off1, off2], axis=1)
         product = (category * per_cat + position)[line_order] + offsets[line_order, line_no]
         product %= n_products
-        product = seasonal.shift(self.seed, d, t0, self.latitude[p][line_order], product)
+        product = seasonal.shift(self.seed, d, t0, self.latitude[p][line_order], product,
+                                 line_order)
         quantity = 1 + _draw(rng, QUANTITY_CUM, len(line_order))
         quantity += rng.poisson(self.basket_boost[p][line_order])
         unit = self.price[product]
