@@ -21,10 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from pipelines.config import Settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,27 @@ def work_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, ddl: str, rows: pa.Table,
+                 where: str = "true", params: Sequence[object] = ()) -> None:
+    """Replace the rows of `table` (`schema.name`, created by `ddl` if missing) that match
+    `where` with `rows`, in one transaction: a failed write leaves the old rows, and readers
+    never see the table half written. Callers sort `rows`, so a rerun writes the same rows."""
+    con.execute(f"create schema if not exists {table.split('.')[0]}")
+    con.execute(ddl)
+    view = f"_replace_{table.replace('.', '_')}"
+    con.register(view, rows)
+    try:
+        con.execute("begin transaction")
+        con.execute(f"delete from {table} where {where}", list(params))
+        con.execute(f"insert into {table} select * from {view}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister(view)
 
 
 def table_content_hash(con: duckdb.DuckDBPyConnection, table: str) -> str:

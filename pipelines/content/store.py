@@ -10,6 +10,8 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from pipelines.warehouse import replace_rows
+
 TABLE = "ml.content_lines"
 SCHEMA: dict[str, pl.DataType] = {
     "as_of_date": pl.Date(), "persona": pl.String(), "goal": pl.String(), "format": pl.String(),
@@ -49,16 +51,4 @@ def write(con: duckdb.DuckDBPyConnection, as_of: dt.date, lines: pl.DataFrame) -
     ordered = lines.cast(SCHEMA).select(list(SCHEMA)).sort(KEY)
     if ordered.filter(pl.col("as_of_date") != as_of).height:
         raise ValueError(f"{TABLE}: lines for another day than {as_of}")
-    con.execute("create schema if not exists ml")
-    con.execute(DDL)
-    con.register("content_lines_today", ordered.to_arrow())
-    try:
-        con.execute("begin transaction")
-        con.execute(f"delete from {TABLE} where as_of_date = ?", [as_of])
-        con.execute(f"insert into {TABLE} select * from content_lines_today")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("content_lines_today")
+    replace_rows(con, TABLE, DDL, ordered.to_arrow(), "as_of_date = ?", [as_of])

@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 
 from pipelines.experiments.assign import DDL, SCHEMA, TABLE, empty
+from pipelines.warehouse import replace_rows
 
 
 def exists(con: duckdb.DuckDBPyConnection) -> bool:
@@ -29,16 +30,4 @@ def write(con: duckdb.DuckDBPyConnection, assignments: pl.DataFrame) -> None:
     """Replace the table's rows with `assignments` in one transaction, in key order, so a
     rerun that changes nothing writes the same rows."""
     ordered = assignments.select(list(SCHEMA)).sort("experiment_id", "customer_key")
-    con.execute("create schema if not exists ml")
-    con.execute(DDL)
-    con.register("assignments_today", ordered.to_arrow())
-    try:
-        con.execute("begin transaction")
-        con.execute(f"delete from {TABLE}")
-        con.execute(f"insert into {TABLE} select * from assignments_today")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("assignments_today")
+    replace_rows(con, TABLE, DDL, ordered.to_arrow())

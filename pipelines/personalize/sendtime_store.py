@@ -12,6 +12,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from pipelines.warehouse import replace_rows
+
 TABLE = "ml.send_times"
 DDL = f"""
 create table if not exists {TABLE} (
@@ -74,16 +76,4 @@ def read(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
 def write(con: duckdb.DuckDBPyConnection, send_times: pl.DataFrame) -> None:
     """Replace the table's rows with `send_times`, in customer order, in one transaction."""
     ordered = send_times.sort("customer_key")
-    con.execute("create schema if not exists ml")
-    con.execute(DDL)
-    con.register("send_times_today", ordered.to_arrow())
-    try:
-        con.execute("begin transaction")
-        con.execute(f"delete from {TABLE}")
-        con.execute(f"insert into {TABLE} select * from send_times_today")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("send_times_today")
+    replace_rows(con, TABLE, DDL, ordered.to_arrow())

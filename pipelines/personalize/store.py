@@ -10,6 +10,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pipelines.warehouse import replace_rows
+
 TABLE = "ml.recommendations"
 SCHEMA = {
     "customer_key": pl.String,
@@ -90,19 +92,7 @@ def read_customers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def write(con: duckdb.DuckDBPyConnection, recommendations: pl.DataFrame) -> None:
     """Replace the table's rows with `recommendations` in one transaction, in key order."""
     ordered = recommendations.select(list(SCHEMA)).cast(SCHEMA).sort("customer_key", "rank")
-    con.execute("create schema if not exists ml")
-    con.execute(DDL)
-    con.register("recommendations_today", ordered.to_arrow())
-    try:
-        con.execute("begin transaction")
-        con.execute(f"delete from {TABLE}")
-        con.execute(f"insert into {TABLE} select * from recommendations_today")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("recommendations_today")
+    replace_rows(con, TABLE, DDL, ordered.to_arrow())
 
 
 def top_products(con: duckdb.DuckDBPyConnection, n: int) -> pl.DataFrame:

@@ -128,3 +128,18 @@ def test_dbt_run_results_are_summarised_by_status(tmp_path):
     assert result.failures == ["test.m.b: fail: Got 2 results"]
     assert result.warnings == ["test.m.c: Got 1 result"]
     assert read_run_results(tmp_path / "missing.json").status_counts == {}
+
+
+def test_replace_rows_swaps_the_matching_rows_and_a_failed_write_keeps_the_old():
+    import pyarrow as pa
+
+    from pipelines.warehouse import replace_rows
+
+    con = duckdb.connect()
+    ddl = "create table if not exists ml.t (day integer, v varchar)"
+    replace_rows(con, "ml.t", ddl, pa.table({"day": [1, 2], "v": ["a", "b"]}))
+    replace_rows(con, "ml.t", ddl, pa.table({"day": [2], "v": ["c"]}), "day = ?", [2])
+    assert con.sql("select * from ml.t order by day").fetchall() == [(1, "a"), (2, "c")]
+    with pytest.raises(duckdb.Error):  # three columns into two: the insert fails
+        replace_rows(con, "ml.t", ddl, pa.table({"day": [9], "v": ["x"], "w": [0]}))
+    assert con.sql("select * from ml.t order by day").fetchall() == [(1, "a"), (2, "c")]
