@@ -29,6 +29,16 @@ _PRICE = re.compile(
     r"pounds?)\b))|\b(?:EUR|USD|GBP|CHF|JPY|AUD|CAD)\s*\d", re.IGNORECASE)
 _MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|\{\{|\}\}|\{%|https?://\S*[<>\"']", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Deadlines, scarcity and novelty a line could invent ("ends Sunday", "while stocks last",
+# "back in stock", "just landed"): claims only brand.yml can make. An offer's own last day is
+# allowed text (stripped before this check).
+_DEADLINE = re.compile(
+    r"\b(?:ends?|until|till|expires?)\s+(?:today|tonight|tomorrow|midnight|soon|this week"
+    r"|the weekend|(?:mon|tues|wednes|thurs|fri|satur|sun)day|\d)"
+    r"|\b(?:today|tonight|this week|this weekend) only\b|\blast chance\b|\bhurry\b"
+    r"|\bwhile (?:it|stocks?|supplies) lasts?\b|\blimited (?:time|run|stock|edition)\b"
+    r"|\b(?:back|low) in stock\b|\bselling fast\b|\bbefore the weekend\b|\bjust landed\b",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,8 @@ class Checker:
         own_words = _words(own)
         if any(_words(m) in own_words for m in self.settings.claim_markers):
             return "claim not in brand.yml"
+        if _DEADLINE.search(own):
+            return "deadline or stock claim not in brand.yml"
         return None
 
 

@@ -31,6 +31,7 @@ class PersonaContext:
     products: list[str]
     traits: str = ""
     offer: Offer | None = None
+    offer_ends: str = ""  # "ends 31 December" when the offer's last day is near, else ""
 
 
 @dataclass
@@ -95,6 +96,7 @@ def candidates(brand: Brand, templates: Templates, ctx: PersonaContext, goal: st
                     "claim": rng.choice(brand.claims) if brand.claims else brand.name,
                     "word": rng.choice(brand.words_to_use) if brand.words_to_use else "",
                     "cta": rng.choice(brand.ctas), "fname": FIRST_NAME_TAG, "s": picked,
+                    "offer_ends": ctx.offer_ends,
                 }
                 try:
                     text = " ".join(template.render(context).split(" ")).strip()

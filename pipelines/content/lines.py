@@ -21,6 +21,8 @@ TOP_CATEGORIES = 3
 # Formats for the team, which may name a persona; every other format reaches customers.
 TEAM_FORMATS = frozenset({"sales_sheet"})
 TOP_PRODUCTS = 3
+# An offer's last day is worth saying in the copy when it is this close (two weeks).
+URGENT_DAYS = 14
 # Which history model ranks which format (the Meta models are learnt from the ad's own field).
 RANKED_BY = {"email_subject": "email_subject", "meta_headline": "meta_headline",
              "meta_primary_text": "meta_primary_text"}
@@ -33,6 +35,14 @@ def best_offer(brand: Brand, day: dt.date, categories: list[str], goal: str) -> 
     if not offers:
         return None
     return max(offers, key=lambda o: (o.discount_percent or 0.0, o.amount or 0.0))
+
+
+def offer_ends(offer: Offer | None, day: dt.date) -> str:
+    """"ends 31 December" when `offer` runs out within `URGENT_DAYS` of `day`, else "": copy
+    may only state the deadline brand.yml gives."""
+    if offer is None or (offer.valid_to - day).days > URGENT_DAYS:
+        return ""
+    return f"ends {offer.valid_to.day} {offer.valid_to:%B}"
 
 
 def contexts(personas: pl.DataFrame, purchases: pl.DataFrame, recommended: pl.DataFrame | None,
@@ -67,8 +77,10 @@ def contexts(personas: pl.DataFrame, purchases: pl.DataFrame, recommended: pl.Da
         base = PersonaContext(persona=name if name != "all" else "customers",
                               categories=categories, products=products,
                               traits=traits.get(name, ""))
-        out[name] = {goal: PersonaContext(**{**base.__dict__, "offer": best_offer(
-            brand, day, categories, goal)}) for goal in GOALS}
+        out[name] = {}
+        for goal in GOALS:
+            offer = best_offer(brand, day, categories, goal)
+            out[name][goal] = replace(base, offer=offer, offer_ends=offer_ends(offer, day))
     return out
 
 
@@ -101,7 +113,9 @@ def build(brand: Brand, settings: ContentSettings, templates: Templates, checker
             ctx = by_goal[goal]
             # The persona's traits are the pipeline's own figures (a sales sheet quotes them):
             # their numbers are not prices or percentages the copy invents.
-            persona_checker = replace(checker, allowed_text=(*checker.allowed_text, ctx.traits))
+            # The offer's real last day may be said ("ends 31 December"); no other deadline.
+            persona_checker = replace(checker, allowed_text=(
+                *checker.allowed_text, ctx.traits, ctx.offer_ends))
             label = persona.lower() if persona != "all" else ""
             pool: list[tuple[str, str, str]] = []
             if llm is not None:

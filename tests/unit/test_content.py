@@ -109,6 +109,10 @@ def test_unknown_keys_and_a_non_mapping_are_refused(tmp_path):
     ("Call +44 20 7946 0958", "email_preview", "personal data (phone number)"),
     ("Anna Berg loves Kenya AA 250g", "social_post", "personal data (a customer's name)"),
     ("<b>Fresh</b> coffee", "email_subject", "markup"),
+    ("10% off - ends Sunday", "email_subject", "deadline or stock claim not in brand.yml"),
+    ("Kenya AA 250g is back in stock", "email_subject",
+     "deadline or stock claim not in brand.yml"),
+    ("Order while stocks last", "meta_headline", "deadline or stock claim not in brand.yml"),
     ("Hello {{ name }}", "email_subject", "markup"),
     ("Two\nlines", "meta_headline", "control characters or line breaks"),
     ("", "email_subject", "empty"),
@@ -119,7 +123,7 @@ def test_each_check_drops_its_line(brand, settings, text, fmt, reason):
 
 
 @pytest.mark.parametrize(("text", "fmt"), [
-    ("10% off your first order - ends Sunday", "email_subject"),
+    ("10% off your first order", "email_subject"),
     ("Roasted in small batches every week", "google_description"),
     ("Kenya AA 250g and House Blend 250g", "email_preview"),
     (f"{FIRST_NAME_TAG}, your next bag is ready", "email_subject"),
@@ -363,3 +367,18 @@ def test_the_store_replaces_the_days_rows(brand, settings):
     assert store.read(con, DAY).equals(lines.head(5).sort(store.KEY))
     with pytest.raises(ValueError, match="another day"):
         store.write(con, DAY, other)
+
+
+def test_only_the_offers_own_last_day_is_said_and_passes(brand, settings):
+    from pipelines.content.lines import offer_ends
+
+    offer = brand.offers[0].model_copy(update={"valid_to": DAY + dt.timedelta(days=10)})
+    assert offer_ends(offer, DAY) == f"ends {offer.valid_to.day} {offer.valid_to:%B}"
+    assert offer_ends(offer, DAY - dt.timedelta(days=30)) == ""  # too far off to say
+    assert offer_ends(None, DAY) == ""
+    line = f"{offer.description} - {offer_ends(offer, DAY)}"
+    checker = Checker(brand, settings, allowed_text=(*PRODUCTS, offer_ends(offer, DAY)))
+    assert checker.reason(line, "email_subject") is None
+    # Any other day is invented: dropped.
+    assert Checker(brand, settings, allowed_text=PRODUCTS).reason(
+        f"{offer.description} - ends 1 April", "email_subject") is not None
