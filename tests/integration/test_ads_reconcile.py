@@ -276,6 +276,7 @@ def built(settings: Settings) -> Settings:
     daily.optimise_ads(settings, RUN_DAY, RUN)
     daily.run_experiments(settings, RUN_DAY, RUN)
     daily.personalize(settings, RUN_DAY, RUN)
+    daily.generate_content(settings, RUN_DAY, RUN)
     daily.transform_reports(settings, RUN_DAY, RUN)
     return settings
 

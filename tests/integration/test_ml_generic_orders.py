@@ -168,8 +168,8 @@ def test_orders_csv_alone_is_enough_for_churn_and_lifetime_value(tmp_path):
     lead = daily.score_lead(settings, DAY, "generic")
     forecast = daily.forecast_units(settings, DAY, "generic")
     personas = daily.find_personas(settings, DAY, "generic")
-    for step in ("optimise_ads", "run_experiments", "personalize", "transform_reports", "export",
-                 "audit", "publish", "report"):
+    for step in ("optimise_ads", "run_experiments", "personalize", "generate_content",
+                 "transform_reports", "export", "audit", "publish", "report"):
         getattr(daily, step)(settings, DAY, "generic")
 
     # Two years of orders are enough to learn from: both models train and are measured.

@@ -57,7 +57,8 @@ def shop(tmp_path_factory):
         daily.ingest(settings, source, DAY, RUN)
     for step in ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units",
                  "find_personas", "optimise_ads", "run_experiments", "personalize",
-                 "transform_reports", "export", "audit", "publish", "report"):
+                 "generate_content", "transform_reports", "export", "audit", "publish",
+                 "report"):
         summaries[step] = getattr(daily, step)(settings, DAY, RUN)
     return settings, summaries
 

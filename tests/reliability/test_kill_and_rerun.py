@@ -36,8 +36,8 @@ pytestmark = pytest.mark.slow
 
 DAY = date(2026, 10, 31)
 STEPS = ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units", "find_personas",
-         "optimise_ads", "run_experiments", "personalize", "transform_reports", "export", "audit",
-         "publish", "report")
+         "optimise_ads", "run_experiments", "personalize", "generate_content",
+         "transform_reports", "export", "audit", "publish", "report")
 # The DAG's tasks in the order the steps run, named as the DAG names them.
 TASKS = (*(f"ingest_{s}" for s in source_names()), *STEPS)
 # Where killed runs stop, each before the task named. In CI (make test): after the loads;

@@ -36,7 +36,7 @@ class World:
             daily.ingest(self.settings, source, DAY, "good")
         for step in ("transform", "score_churn", "score_ltv", "score_lead", "forecast_units",
                      "find_personas", "optimise_ads", "run_experiments", "personalize",
-                     "transform_reports", "export", "audit", "publish"):
+                     "generate_content", "transform_reports", "export", "audit", "publish"):
             getattr(daily, step)(self.settings, DAY, "good")
         self.pristine = root / "pristine.duckdb"
         shutil.copy(self.settings.work_db, self.pristine)
