@@ -74,8 +74,9 @@ def candidates(brand: Brand, templates: Templates, ctx: PersonaContext, goal: st
     """`(format, text)` candidates for the persona and goal: each template rendered with up to
     `expansions` draws of its alternatives, duplicates removed, in a stable order."""
     choices = templates.slot_choices(goal)
-    products = _padded(ctx.products, 3, ctx.categories[0] if ctx.categories else brand.name)
-    category = (ctx.categories[0] if ctx.categories else "favourites").lower()
+    products = _padded(ctx.products, 3, next((c for c in ctx.categories if c), brand.name))
+    # A shop without product categories (Online Retail II) has null ones: say "favourites".
+    category = next((c for c in ctx.categories if c), "favourites").lower()
     out: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
     for fmt in FORMATS:
