@@ -38,6 +38,10 @@ class PersonaContext:
 class Templates:
     slots: dict[str, dict[str, list[str]] | list[str]]
     formats: dict[str, list[str]]
+    # The lines are plain text for CSV uploads, Mailchimp and ad platforms, not HTML:
+    # escaping here would ship "Mugs &amp; Cups" (and the markup check would drop it). The
+    # checks drop any line with markup, and the report escapes every value where it writes HTML
+    # (report/html.py autoescape, tests/unit/test_report_personalisation.py).
     env: SandboxedEnvironment = field(default_factory=lambda: SandboxedEnvironment(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False))
 
