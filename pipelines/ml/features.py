@@ -107,12 +107,13 @@ BTYD_FIT_SAMPLE = 200_000
 
 
 def fit_sample(keys: pl.Series, size: int) -> np.ndarray:
-    """Row positions of at most `size` customers, chosen by a hash of their key, so that the
-    same customers are chosen whatever the order of the rows."""
-    if keys.len() <= size:
-        return np.arange(keys.len())
-    ranks = keys.hash(seed=11).to_numpy()
-    return np.sort(np.argpartition(ranks, size - 1)[:size])
+    """Row positions of at most `size` customers, chosen by a hash of their key and listed in
+    key order, so that the same customers are fit in the same order whatever the order of
+    the rows: a fit's sums then add in one order, and a rerun gives the same bits."""
+    chosen = np.arange(keys.len())
+    if keys.len() > size:
+        chosen = np.argpartition(keys.hash(seed=11).to_numpy(), size - 1)[:size]
+    return chosen[keys.gather(chosen).arg_sort().to_numpy()]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from datetime import date
 import pytest
 
 from pipelines import daily
+from pipelines.activation.adcopy import GOOGLE_PLATFORM, META_PLATFORM
+from pipelines.activation.site import LOOKUP_PLATFORM, PERSONAS_PLATFORM
 from pipelines.config import Settings
 from pipelines.forecast.units import ALL_PRODUCTS
 from pipelines.ingest.sources import source_names
@@ -107,10 +109,16 @@ def test_each_step_says_what_it_lacked(shop):
 
 def test_the_exports_say_why_they_are_empty(shop):
     settings, summaries = shop
-    assert all(rows == 0 for _, rows in summaries["export"]["files"])
     manifest = json.loads(
         (settings.exports_dir / DAY.isoformat() / "manifest.json").read_text())
     assert manifest["lacks"] == summaries["export"]["lacks"]
+    # No file names a person: no one has an email, a phone or a GA4 device id.
+    per_persona = {PERSONAS_PLATFORM, META_PLATFORM, GOOGLE_PLATFORM}
+    people = [f for f in manifest["files"] if f["platform"] not in per_persona]
+    assert {f["platform"] for f in people} >= {LOOKUP_PLATFORM}
+    assert all(f["rows"] == 0 for f in people), people
+    # What is written per persona (the site feed, each persona's ad copy) still is.
+    assert {f["platform"] for f in manifest["files"] if f["rows"]} == per_persona
 
 
 def test_the_report_shows_what_it_could_not_cover_and_money_in_pounds(shop):

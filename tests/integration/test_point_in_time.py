@@ -239,8 +239,9 @@ def crm_restatement(settings: Settings, targets: Targets) -> None:
         writer.writerows(rows)
 
 
-def identity_merge(settings: Settings, targets: Targets) -> None:
-    """An order after C placed with one customer's shop account and the other's email."""
+def identity_merge(settings: Settings, targets: Targets) -> str:
+    """An order after C placed with one customer's shop account and the other's email; the
+    shop account's id, which names the merged customer whichever key survives."""
     shop_id, _ = person(settings, targets.merged[0])
     _, email = person(settings, targets.merged[1])
     generic_orders(settings, "merge.csv", [{
@@ -248,6 +249,7 @@ def identity_merge(settings: Settings, targets: Targets) -> None:
         "customer_id": shop_id, "email": email, "product_id": "SKU-0038", "quantity": 1,
         "amount": "30.00", "currency": "USD",
     }])  # fmt: skip
+    return shop_id
 
 
 # --- The builds -----------------------------------------------------------------------------
@@ -283,13 +285,14 @@ def world(tmp_path_factory) -> World:
     later = build(settings, D)
     rerun = build(settings, C)
 
-    identity_merge(settings, targets)
+    shop_id = identity_merge(settings, targets)
     ingest(settings, C + timedelta(days=LATER))
     merged = build(settings, D)
-    shop_id, _ = person(settings, targets.merged[0])
+    # The merged customer has both shop accounts; dim_customers shows one of them.
     (merged_key,) = query(
         settings,
-        f"select customer_key from marts.dim_customers where shop_customer_id = '{shop_id}'",
+        "select customer_key from intermediate.int_identity__identifiers "
+        f"where identifier_type = 'shop_customer_id' and identifier = '{shop_id}'",
     )[0]
     return World(settings, targets, before, later, rerun, merged, merged_key)
 
