@@ -28,6 +28,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 # in page order (the page sorts by Section.order anyway).
 SECTIONS: tuple[str, ...] = (
     "pipelines.report.overview:section",
+    "pipelines.report.sales:section",
     "pipelines.report.customers:section",
     "pipelines.report.winback:section",
     "pipelines.report.personas:section",
