@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.report.svg import ACCENT, THIS, Chart, figure, money_axis, short_number, to_svg
+from pipelines.report.svg import (
+    ACCENT,
+    THIS,
+    Chart,
+    figure,
+    headline,
+    money_axis,
+    short_number,
+    to_svg,
+)
 
 SCORES = range(1, 6)
 LABEL_CHARS = 32  # a longer name would squeeze the bars; the table under the chart has it whole
@@ -72,8 +81,7 @@ def churn_and_value(groups: pl.DataFrame, *, kind: str, currency: str | None,
         right.text(v, i, f" {short_number(v)}", va="center", fontsize=7.5)
     left.set_xlim(0, max([*churn, 1]) * 1.6)
     right.set_xlim(0, max([*value, 1]) * 1.25)
-    fig.suptitle(f"Churn risk and expected spend next year, by {kind}", x=0.01, ha="left",
-                 fontweight="bold", fontsize=11)
+    headline(fig, f"Churn risk and expected spend next year, by {kind}")
     left.set_title("Churn risk", fontsize=9.5)
     right.set_title("Expected spend next year", fontsize=9.5)
     left.set_xlabel("Average churn risk (%)")
