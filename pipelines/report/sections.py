@@ -38,6 +38,7 @@ SECTIONS: tuple[str, ...] = (
     "pipelines.report.experiments:section",
     "pipelines.report.forecast:section",
     "pipelines.report.models:section",
+    "pipelines.report.data_health:section",
     "pipelines.report.coverage:section",
     "pipelines.report.exports:section",
 )
