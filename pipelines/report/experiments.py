@@ -12,6 +12,9 @@ from pipelines.report.sections import Action, ReportInputs, Section, render_part
 # The verdicts a reader acts on first; then those still running.
 ORDER = {"treatment_better": 0, "holdout_better": 1, "srm_blocked": 2, "no_difference": 3,
          "too_few": 4}
+# The columns a chart needs; a readout without them (an older publication) is told in words.
+LIFTS = {"lift_abs", "lift_rel", "lift_low", "lift_high", "holdout_mean"}
+RATES = {"test_name", "variant", "variant_label", "rate", "rate_low", "rate_high", "is_winner"}
 AB_TESTS_DRAWN = 6  # test x metric groups in the A/B chart: winners first, then the newest
 
 
@@ -56,14 +59,14 @@ def charts(data: dict[str, pl.DataFrame]) -> list:
     of the A/B tests the section names first, each rate with its interval."""
     drawn = []
     lifts, tests = data.get("experiments", pl.DataFrame()), data.get("ab_tests", pl.DataFrame())
-    if not lifts.is_empty():
+    if not lifts.is_empty() and set(lifts.columns) >= LIFTS:
         effects = relative_effects(lifts).with_columns(
             rank=pl.col("verdict").replace_strict(ORDER, default=len(ORDER)),
             label=pl.format("{} · {}", pl.col("experiment_id"), pl.col("outcome")),
         ).sort("rank", "experiment_id", "outcome")
         if effects.height:
             drawn.append(holdout_effects(effects))
-    if not tests.is_empty():
+    if not tests.is_empty() and set(tests.columns) >= RATES:
         groups = (tests.group_by("test_id", "metric", maintain_order=True)
                   .agg(pl.col("verdict").first(), pl.col("started_on").first())
                   .sort(pl.col("verdict") != "winner", pl.col("started_on"),
@@ -95,7 +98,7 @@ def actions(data: dict[str, pl.DataFrame]) -> tuple[Action, ...]:
             .unique("experiment_id", keep="first", maintain_order=True))
         for row in decided.iter_rows(named=True):
             found.append(Action(_holdout_action(row), link="#experiments", rank=40))
-    if not tests.is_empty():
+    if not tests.is_empty() and RATES | {"prob_best"} <= set(tests.columns):
         winners = (tests.filter(pl.col("is_winner"))
                    .sort("started_on", "test_id", "metric", descending=[True, False, False])
                    .unique("test_id", keep="first", maintain_order=True))
@@ -123,7 +126,7 @@ def _holdout_action(row: dict) -> str:
         return (f"Check how {name} splits people: its groups are not the sizes planned, so "
                 "its result cannot be trusted yet.")
     change = ""
-    if row["lift_rel"] is not None:
+    if row.get("lift_rel") is not None:
         change = f" ({outcome} {row['lift_rel']:+.0%} against those held back)"
     if row["verdict"] == "treatment_better":
         return f"Keep {name} going: it works{change}."

@@ -143,3 +143,10 @@ def test_actions_for_verdicts_to_act_on(settings):
     quiet = readouts().with_columns(verdict=pl.lit("too_few"))
     none = experiments.section(inputs(settings, {"reports.rpt_experiments": quiet}))
     assert none.actions == ()
+
+
+def test_readouts_without_interval_columns_are_told_in_words(settings):
+    bare = readouts().drop("lift_abs", "lift_rel", "lift_low", "lift_high", "holdout_mean")
+    built = experiments.section(inputs(settings, {"reports.rpt_experiments": bare}))
+    assert _charts(str(built.html)) == []
+    assert built.actions[0].text == "Keep winback__h10 going: it works."
