@@ -137,3 +137,37 @@ def test_every_listed_builder_exists():
     from pipelines.report.sections import builder
 
     assert all(callable(builder(name)) for name in SECTIONS)
+
+
+def test_only_charts_from_svg_py_pass_the_svg_filter(tmp_path):
+    from jinja2 import Environment
+
+    from pipelines.report import svg
+    from pipelines.report.sections import _ENV
+
+    template = _ENV.from_string("{{ chart | svg }}")
+    fig, ax = svg.figure()
+    ax.set_title("Orders per week")
+    ax.set_xlabel("Week")
+    ax.set_ylabel("Orders")
+    ax.plot([1, 2], [3, 4])
+    chart = svg.to_svg(fig, "c1")
+    assert template.render(chart=chart).startswith("<svg")
+    with pytest.raises(TypeError, match="Chart"):
+        template.render(chart="<svg onload=alert(1)></svg>")
+    assert isinstance(_ENV, Environment) and _ENV.autoescape is True
+
+
+def test_inputs_read_each_table_once_and_say_what_is_missing(settings):
+    report = inputs(settings, {"reports.rpt_x": pl.DataFrame({"a": [1, 2]})})
+    assert report.has("reports.rpt_x") and not report.has("reports.rpt_y")
+    assert report.table("reports.rpt_y") is None
+    assert report.table("reports.rpt_x") is report.table("reports.rpt_x")
+    assert report.table("reports.rpt_x").get_column("a").to_list() == [1, 2]
+
+
+def test_number_and_share_filters():
+    from pipelines.report.sections import number, pct
+
+    assert (number(1234.5), number(None), number(0.125, 2)) == ("1,234", "n/a", "0.12")
+    assert (pct(0.425), pct(0.425, 1), pct(None)) == ("42%", "42.5%", "n/a")
