@@ -83,12 +83,14 @@ def traits(features: pl.DataFrame, persona_ids: np.ndarray) -> pl.DataFrame:
 
 # Figures with no natural line between high and low: a customer has the high trait in the top
 # third of all customers, the low one in the bottom third.
-RELATIVE = ("avg_order_value", "days_between_orders")
-# Figures with one: (feature, high when, low when) on the customer's own value.
-ABSOLUTE: dict[str, tuple[tuple[str, float], tuple[str, float]]] = {
-    "price_position": ((">=", 2 / 3), ("<=", 1 / 3)),  # top / bottom third of the category
-    "units_per_line": ((">=", 2.0), ("<=", 1.0)),
-    "nps_score": ((">=", 9.0), ("<=", 6.0)),  # promoters / detractors, as NPS counts them
+# (A price point is the lead item's place between its category's cheapest and dearest prices,
+# averaged over orders: a few extreme prices squeeze everyone toward the middle, so it has no
+# fixed line either.)
+RELATIVE = ("avg_order_value", "days_between_orders", "price_position")
+# Figures with one: feature -> (high at or above, low at or below), on the customer's value.
+ABSOLUTE: dict[str, tuple[float, float]] = {
+    "units_per_line": (2.0, 1.0),
+    "nps_score": (9.0, 6.0),  # promoters / detractors, as NPS counts them
 }
 
 
@@ -117,7 +119,7 @@ def trait_holders(features: pl.DataFrame) -> pl.DataFrame:
                 add(high, x >= known.quantile(2 / 3, "linear"))
                 add(low, x <= known.quantile(1 / 3, "linear"))
         elif feature in ABSOLUTE:
-            (_, top), (_, bottom) = ABSOLUTE[feature]
+            top, bottom = ABSOLUTE[feature]
             add(high, x >= top)
             add(low, x <= bottom)
         elif feature.startswith("visit_share__"):
@@ -235,7 +237,10 @@ def name_personas(
         return own, phrase
 
     def key(persona_id: int) -> tuple[frozenset[str], str]:
-        adjectives, noun = describable(*words(persona_id), shares=shares.get(persona_id, {}))
+        # Whether words could tell two personas apart is judged on effect sizes alone: two
+        # halves of one kind of customer differ by chance on a trait near half, and that is no
+        # difference to name.
+        adjectives, noun = describable(*words(persona_id), shares=None)
         return frozenset(adjectives), noun
 
     said = {key(i): i for i in sorted(known)}

@@ -80,8 +80,8 @@ SHARES = ("discount_share", "holiday_share", "mobile_share", "is_europe")
 CLAIM_WORDS: dict[str, str] = {
     "discount-driven": "used a discount code on most orders",
     "full-price": "paid full price on most orders",
-    "premium": "buy in the top third of their categories' prices",
-    "budget": "buy in the bottom third of their categories' prices",
+    "premium": "are in the third of customers paying the highest prices in their categories",
+    "budget": "are in the third of customers paying the lowest prices in their categories",
     "big-basket": "are in the third of customers with the biggest average order",
     "small-basket": "are in the third of customers with the smallest average order",
     "bulk-buying": "buy two or more units of a product on average",
@@ -158,15 +158,16 @@ def hour_phrase(persona_hour: float | None, overall_hour: float | None) -> str |
 
 
 def describable(
-    traits: pl.DataFrame, hour: str | None = None, *, shares: Mapping[str, float]
+    traits: pl.DataFrame, hour: str | None = None, *, shares: Mapping[str, float] | None
 ) -> tuple[list[str], str]:
     """What words can say of one persona from its traits (feature, smd): its adjectives,
     strongest first (`hour`, its hour phrase, second), and its noun, each only when at least
     CLAIM_SHARE of the persona has it (`shares`: phrase -> share of the persona, missing is
-    none). Two personas with the same adjectives and noun cannot be told apart by a name."""
+    none; None judges by effect sizes alone, to tell whether two personas differ at all). Two
+    personas with the same adjectives and noun cannot be told apart by a name."""
 
     def held(phrase: str) -> bool:
-        return shares.get(phrase, 0.0) >= CLAIM_SHARE
+        return shares is None or shares.get(phrase, 0.0) >= CLAIM_SHARE
 
     ranked = traits.filter(pl.col("smd").abs() >= MIN_EFFECT).sort(
         [pl.col("smd").abs(), pl.col("feature")], descending=[True, False]
