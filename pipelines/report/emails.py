@@ -16,6 +16,9 @@ PERIOD_DAYS = 365  # the heat map pools a year of sends, so each hour has enough
 # An hour with fewer emails than this says little about its open rate (one open moves it
 # by over 3 points), so it stays blank.
 MIN_SENDS = 30
+# Naming one hour the best is a stronger claim than shading it: its rate must rest on this
+# many emails (a 95% interval of about +-10 points at a 50% rate).
+BEST_MIN_SENDS = 100
 
 
 def recent_campaigns(hours: pl.DataFrame, n: int = CAMPAIGNS) -> pl.DataFrame:
@@ -25,11 +28,12 @@ def recent_campaigns(hours: pl.DataFrame, n: int = CAMPAIGNS) -> pl.DataFrame:
                          pl.col("sent_at").first(), pl.col("sends").sum(),
                          pl.col("opens").sum(), pl.col("clicks").sum())
                     .sort("sent_at", "campaign_id", descending=[True, False]).head(n))
+    # The date first: a long title is cut at the chart's edge, the date never.
     return per_campaign.with_columns(label=pl.format(
-        "{}{} · {}", pl.col("campaign_title").fill_null(pl.col("campaign_id")),
+        "{} · {}{}", pl.col("sent_at").dt.strftime("%d %b %Y"),
+        pl.col("campaign_title").fill_null(pl.col("campaign_id")),
         pl.when(pl.col("variant").is_not_null())
-        .then(pl.format(" ({})", pl.col("variant"))).otherwise(pl.lit("")),
-        pl.col("sent_at").dt.strftime("%d %b %Y")))
+        .then(pl.format(" ({})", pl.col("variant"))).otherwise(pl.lit(""))))
 
 
 def send_hours(hours: pl.DataFrame) -> pl.DataFrame:
@@ -40,7 +44,7 @@ def send_hours(hours: pl.DataFrame) -> pl.DataFrame:
             .sort("local_send_weekday", "local_send_hour"))
 
 
-def best_hour(cells: pl.DataFrame, min_sends: float = MIN_SENDS) -> str | None:
+def best_hour(cells: pl.DataFrame, min_sends: float = BEST_MIN_SENDS) -> str | None:
     """The local weekday and hour with the highest open rate among those with enough sends,
     in words; None when no hour has enough."""
     enough = cells.filter(pl.col("sends") >= min_sends)

@@ -138,7 +138,7 @@ def test_section_draws_the_budget_plan_and_returns_by_campaign(settings) -> None
     # Autumn: 200 spent, 450 confirmed by the shop (2.25), Meta counted 600; the August day
     # of Brand is outside the window.
     assert {"Spend (USD)", "Campaign", " 200", " 2.25", " 50", " 0.00",
-            "Purchase value per unit spent", "Shop's orders (reconciled)",
+            "Purchase value per unit spent (1 = money back)", "Shop's orders (reconciled)",
             "Meta's count"} <= words
     assert " 1k" not in words
 

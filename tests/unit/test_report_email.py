@@ -52,7 +52,7 @@ def test_campaigns_add_up_over_their_hours_newest_first():
     assert campaigns["campaign_id"].to_list()[:2] == ["c0", "c1"]
     assert campaigns.row(0, named=True)["sends"] == 125.0
     assert campaigns.row(0, named=True)["opens"] == 50 and campaigns["clicks"][0] == 6
-    assert campaigns["label"][1] == "Newsletter 1 (A) · 20 Oct 2026"
+    assert campaigns["label"][1] == "20 Oct 2026 · Newsletter 1 (A)"
 
 
 def test_best_hour_needs_enough_sends():

@@ -88,7 +88,7 @@ def ab_tests() -> pl.DataFrame:
         "rate_high": [0.22, 0.33, 0.06, 0.09], "prob_best": [0.001, 0.999, 0.3, 0.7],
         "is_winner": [False, True, False, False],
         "verdict": ["winner", "winner", "too_few", "too_few"],
-        "started_on": [date(2026, 10, 1), date(2026, 10, 1), date(2026, 10, 20),
+        "started_on": [date(2026, 10, 10), date(2026, 10, 10), date(2026, 10, 20),
                        date(2026, 10, 20)],
         "summary": ["B won.", "B won.", "Too few.", "Too few."],
     })
@@ -136,10 +136,21 @@ def test_actions_for_verdicts_to_act_on(settings):
         "Keep winback__h10 going: it works (revenue +20% against those held back).",
         "Check how srm__h10 splits people: its groups are not the sizes planned, so its "
         "result cannot be trusted yet.",
-        "Use \u201cHi there\u201d from Subject test: the best open rate (30.0%; over 99% "
+        "Use Hi there from Subject test: the best open rate (30.0%; over 99% "
         "likely the best).",
     ]
     assert built.digest == tuple(a.text for a in built.actions)
     quiet = readouts().with_columns(verdict=pl.lit("too_few"))
     none = experiments.section(inputs(settings, {"reports.rpt_experiments": quiet}))
     assert none.actions == ()
+    # The same winner from a test started more than four weeks before the report is old news.
+    old = ab_tests().with_columns(started_on=pl.lit(date(2026, 9, 1)))
+    stale = experiments.section(inputs(settings, {"reports.rpt_ab_tests": old}))
+    assert stale.actions == ()
+
+
+def test_readouts_without_interval_columns_are_told_in_words(settings):
+    bare = readouts().drop("lift_abs", "lift_rel", "lift_low", "lift_high", "holdout_mean")
+    built = experiments.section(inputs(settings, {"reports.rpt_experiments": bare}))
+    assert _charts(str(built.html)) == []
+    assert built.actions[0].text == "Keep winback__h10 going: it works."

@@ -15,7 +15,7 @@ def campaign_rates(campaigns: pl.DataFrame, *, period: str,
                    chart_id: str = "email-campaigns") -> Chart:
     """`campaigns` (label, sends, opens, clicks), newest first: each campaign's open and
     click rates as paired bars, with the people behind each."""
-    labels = [short_label(str(n), 40) for n in campaigns["label"]]
+    labels = [short_label(str(n), 48) for n in campaigns["label"]]
     sends = [float(s or 0) for s in campaigns["sends"]]
     opens, clicks = campaigns["opens"].to_list(), campaigns["clicks"].to_list()
     open_rate = [100 * o / s if s else 0.0 for o, s in zip(opens, sends, strict=True)]
