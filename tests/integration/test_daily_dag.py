@@ -127,6 +127,9 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "marts.fct_orders",
         "ml.scores",
         "ml.forecast",
+        "ml.forecast_total",
+        "reports.rpt_forecast_weekly",
+        "reports.rpt_source_health",
         "ml.model_runs",
         "ml.personas",
         "ml.experiment_assignments",
@@ -143,6 +146,9 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
     # Persona tables the report models read, but analysts do not: not published.
     assert "ml.persona_profiles" not in tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
+    # The ledger's per-file counts reach analysts through rpt_source_health; the quarantined
+    # rows' raw text never leaves the work file.
+    assert "raw.quarantine" not in tables and "audit.loads" not in tables
     # One row per person some source can name, by the simulator's hidden truth. No customer
     # holds two people's emails; only the people the exports cannot tie together (two
     # addresses no record shows together, a company mailbox colleagues share) may be counted
