@@ -4,26 +4,20 @@ the recommendations made two weeks ago. Read from the published warehouse."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import polars as pl
 
-from pipelines.config import Settings
-from pipelines.warehouse import connect
+from pipelines.report.sections import Action, ReportInputs, Section, render_part
 
 RECONCILE_DAYS = 28  # the campaign table covers the last four weeks of click days
 SHOWN = 8  # rows per table
 
 
-def _tables(con) -> set[str]:
-    rows = con.sql("select table_schema || '.' || table_name from information_schema.tables"
-                   ).fetchall()
-    return {r[0] for r in rows}
-
-
-def read_ads(settings: Settings, logical_date: date) -> dict[str, pl.DataFrame]:
+def read_ads(inputs: ReportInputs) -> dict[str, pl.DataFrame]:
     """The ad tables the section shows; empty frames for those the publication lacks (a shop
     without Meta Ads publishes none of them)."""
+    logical_date = inputs.logical_date
     since = logical_date - timedelta(days=RECONCILE_DAYS - 1)
     queries = {
         "reports.rpt_budget_plan": (
@@ -54,13 +48,8 @@ def read_ads(settings: Settings, logical_date: date) -> dict[str, pl.DataFrame]:
             "review", "select * from reports.rpt_ad_recommendation_review "
                       "order by recommended_on desc, source, subject_name"),
     }
-    con = connect(settings, path=settings.published_db, read_only=True)
-    try:
-        present = _tables(con)
-        return {key: (con.sql(sql).pl() if table in present else pl.DataFrame())
-                for table, (key, sql) in queries.items()}
-    finally:
-        con.close()
+    return {key: (inputs.con.sql(sql).pl() if inputs.has(table) else pl.DataFrame())
+            for table, (key, sql) in queries.items()}
 
 
 def _money(amount: float | None, currency: str | None) -> str:
@@ -148,3 +137,16 @@ def ads_context(data: dict[str, pl.DataFrame]) -> dict | None:
         "kpis": kpi_weeks(data["worksheet"]),
         "review": data["review"].head(2 * SHOWN).to_dicts(),
     }
+
+
+TITLE = "Ads"
+
+
+def section(inputs: ReportInputs) -> Section | None:
+    ads = ads_context(read_ads(inputs))
+    if ads is None:
+        return None
+    actions = (Action(ads["headline"], link="#ads", rank=20),) if ads["headline"] else ()
+    return Section(key="ads", title="Ads: where the next dollar goes", order=60,
+                   html=render_part("ads.html.j2", ads=ads), actions=actions,
+                   digest=(ads["headline"],) if ads["headline"] else ())

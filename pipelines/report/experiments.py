@@ -6,26 +6,17 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.config import Settings
-from pipelines.warehouse import connect
+from pipelines.report.sections import ReportInputs, Section, render_part
 
 # The verdicts a reader acts on first; then those still running.
 ORDER = {"treatment_better": 0, "holdout_better": 1, "srm_blocked": 2, "no_difference": 3,
          "too_few": 4}
 
 
-def read_experiments(settings: Settings) -> dict[str, pl.DataFrame]:
+def read_experiments(inputs: ReportInputs) -> dict[str, pl.DataFrame]:
     """rpt_experiments and rpt_ab_tests; empty frames when the publication lacks them."""
-    con = connect(settings, path=settings.published_db, read_only=True)
-    try:
-        present = {r[0] for r in con.sql(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'reports'").fetchall()}
-        return {name: (con.sql(f"select * from reports.rpt_{name}").pl()
-                       if f"rpt_{name}" in present else pl.DataFrame())
-                for name in ("experiments", "ab_tests")}
-    finally:
-        con.close()
+    frames = {name: inputs.table(f"reports.rpt_{name}") for name in ("experiments", "ab_tests")}
+    return {name: pl.DataFrame() if frame is None else frame for name, frame in frames.items()}
 
 
 def experiments_context(data: dict[str, pl.DataFrame]) -> dict | None:
@@ -53,3 +44,14 @@ def experiments_context(data: dict[str, pl.DataFrame]) -> dict | None:
               .sort(pl.col("verdict") != "winner", pl.col("started_on"), descending=[False, True])
               .head(20).to_dicts())
     return {"experiments": experiments, "ab_tests": ab}
+
+
+TITLE = "What marketing really caused"
+
+
+def section(inputs: ReportInputs) -> Section | None:
+    experiments = experiments_context(read_experiments(inputs))
+    if experiments is None:
+        return None
+    return Section(key="experiments", title="What marketing really caused", order=70,
+                   html=render_part("experiments.html.j2", experiments=experiments))

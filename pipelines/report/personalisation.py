@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.config import Settings
-from pipelines.warehouse import connect
+from pipelines.report.sections import ReportInputs, Section, render_part
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def read_personalisation(settings: Settings) -> pl.DataFrame:
+def read_personalisation(inputs: ReportInputs) -> pl.DataFrame:
     """reports.rpt_personalisation; an empty frame when the publication lacks it."""
-    con = connect(settings, path=settings.published_db, read_only=True)
-    try:
-        present = con.sql("select count(*) from information_schema.tables where table_schema "
-                          "= 'reports' and table_name = 'rpt_personalisation'").fetchall()
-        if not present[0][0]:
-            return pl.DataFrame()
-        return con.sql("select * from reports.rpt_personalisation order by persona_id").pl()
-    finally:
-        con.close()
+    frame = inputs.table("reports.rpt_personalisation")
+    return pl.DataFrame() if frame is None else frame.sort("persona_id")
 
 
 def send_time(hour: int | None, weekday: int | None) -> str:
@@ -54,3 +46,15 @@ def personalisation_context(personalisation: pl.DataFrame) -> list[dict]:
                       "send": send_time(row["best_hour_local"], row["best_weekday"]),
                       "send_evidence": evidence, "offer": offer, "lines": lines})
     return cards
+
+
+TITLE = "Personalisation"
+
+
+def section(inputs: ReportInputs) -> Section | None:
+    cards = personalisation_context(read_personalisation(inputs))
+    if not cards:
+        return None
+    return Section(key="personalisation",
+                   title="Personalisation: what to show, when to send, what to say", order=55,
+                   html=render_part("personalisation.html.j2", personalisation=cards))

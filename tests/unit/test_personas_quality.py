@@ -175,7 +175,7 @@ def test_stability_stops_resampling_once_the_decision_is_clear():
 
 
 def test_the_report_shows_how_the_personas_were_found():
-    from pipelines.report.html import persona_cards, personas_note
+    from pipelines.report.personas import persona_cards, personas_note
 
     cards_table = pl.DataFrame({
         "persona_name": ["Lost"], "customers": [3], "customer_share": [1.0],

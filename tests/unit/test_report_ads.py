@@ -7,8 +7,7 @@ from datetime import date
 import polars as pl
 
 from pipelines.report.ads import ads_context, kpi_weeks, plan_headline
-from pipelines.report.html import render
-from tests.unit.test_report import context
+from pipelines.report.sections import render_part
 
 
 def _plan(changes: dict[str, float], status: dict[str, str] | None = None) -> pl.DataFrame:
@@ -72,7 +71,7 @@ def test_names_from_the_ads_are_escaped_in_the_page() -> None:
     }
     ads = ads_context(data)
     assert ads is not None and hostile in ads["headline"]
-    page = render(context(ads=ads))
+    page = render_part("ads.html.j2", ads=ads)
     assert hostile not in page
     assert "&lt;script&gt;" in page
 

@@ -6,9 +6,10 @@ from datetime import date
 
 import polars as pl
 
+from pipelines.report import experiments
 from pipelines.report.experiments import experiments_context
-from pipelines.report.html import render
-from tests.unit.test_report import HOSTILE, context, text
+from pipelines.report.sections import render_part
+from tests.unit.report_inputs import HOSTILE, inputs, text
 
 
 def _lifts() -> pl.DataFrame:
@@ -43,16 +44,14 @@ def test_conclusive_readouts_come_first_and_tests_once_per_metric():
                                                          "No winner on opens."]
 
 
-def test_nothing_to_say_is_no_section():
+def test_nothing_to_say_is_no_section(settings):
     assert experiments_context({"experiments": pl.DataFrame(),
                                 "ab_tests": pl.DataFrame()}) is None
-    page = render(context())
-    assert "What marketing really caused" not in page
+    assert experiments.section(inputs(settings)) is None
 
 
 def test_every_value_from_data_is_escaped():
-    page = render(context(experiments=experiments_context(
-        {"experiments": _lifts(), "ab_tests": _tests()})))
+    page = render_part("experiments.html.j2", experiments=experiments_context(
+        {"experiments": _lifts(), "ab_tests": _tests()}))
     assert HOSTILE not in page
-    assert "What marketing really caused" in text(page)
     assert "about 12 more days at today's rate" in text(page).replace("&#39;", "'")

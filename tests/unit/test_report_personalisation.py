@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.report.html import render
+from pipelines.report import personalisation
 from pipelines.report.personalisation import personalisation_context, send_time
-from tests.unit.test_report import ESCAPED, HOSTILE, context, text
+from tests.unit.report_inputs import ESCAPED, HOSTILE, inputs, text
 
 
 def _rows() -> pl.DataFrame:
@@ -38,10 +38,10 @@ def test_send_time_without_a_weekday():
     assert send_time(18, None) == "any day at 18:00 (their local time)"
 
 
-def test_the_section_is_escaped_and_absent_without_data():
-    page = render(context(personalisation=personalisation_context(_rows())))
-    assert HOSTILE not in page
-    assert ESCAPED in page
-    assert "Personalisation: what to show, when to send, what to say" in text(page)
-    assert "Tuesdays at 09:00" in text(page)
-    assert "Personalisation:" not in render(context(personalisation=[]))
+def test_the_section_is_escaped_and_absent_without_data(settings):
+    part = personalisation.section(inputs(settings, {"reports.rpt_personalisation": _rows()}))
+    assert HOSTILE not in part.html
+    assert ESCAPED in part.html
+    assert part.title == "Personalisation: what to show, when to send, what to say"
+    assert "Tuesdays at 09:00" in text(part.html)
+    assert personalisation.section(inputs(settings)) is None

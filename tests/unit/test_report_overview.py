@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.report.html import sales_kpis
+from pipelines.report.overview import sales_kpis
 
 CUSTOMERS = pl.DataFrame({"revenue": [100.0, 50.0]})
 
