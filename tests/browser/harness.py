@@ -38,15 +38,26 @@ CHROMIUM_ARGS = (
 VIEWPORT = {"width": 1400, "height": 1000}
 # Any scheme that leaves the machine; file:// requests are checked against the allowed files.
 _NETWORK = re.compile(r"^(?:https?|wss?|ftp)://", re.IGNORECASE)
-# Navigation start is 0 in the Navigation Timing entry; the paint entry is recorded once the
-# first frame is painted, which headless Chromium does after the next animation frame.
+# Navigation start is 0 in the Navigation Timing entry. The first contentful paint can be
+# recorded after the load event (on a busy machine, a frame later), so it is awaited with a
+# buffered observer; a page that paints no content gives none after 5 s.
 _TIMING_JS = """
-() => new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(() => {
-  const nav = performance.getEntriesByType('navigation')[0];
-  const paint = performance.getEntriesByType('paint')
-    .find(p => p.name === 'first-contentful-paint');
-  resolve({load: nav ? nav.loadEventEnd : null, paint: paint ? paint.startTime : null});
-})))
+() => new Promise(resolve => {
+  const fcp = entries => entries.find(p => p.name === 'first-contentful-paint');
+  const done = paint => {
+    const poll = () => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      if (nav && nav.loadEventEnd > 0) resolve({load: nav.loadEventEnd, paint});
+      else setTimeout(poll, 10);
+    };
+    poll();
+  };
+  new PerformanceObserver((list, observer) => {
+    const entry = fcp(list.getEntries());
+    if (entry) { observer.disconnect(); done(entry.startTime); }
+  }).observe({type: 'paint', buffered: true});
+  setTimeout(() => done(null), 5000);
+})
 """
 
 

@@ -37,7 +37,7 @@ def test_a_clean_page_has_no_problems_a_render_time_and_a_screenshot(browser, tm
 
 
 def test_console_errors_page_errors_and_dialogs_are_caught(browser, tmp_path):
-    visit = browser.visit(page(tmp_path, "noisy.html", """<!DOCTYPE html><html><body>
+    visit = browser.visit(page(tmp_path, "noisy.html", """<!DOCTYPE html><html><body><p>x</p>
 <script>console.error("from console"); console.log("not an error"); alert("hi");</script>
 <script>throw new Error("uncaught");</script></body></html>"""), screenshot=False)
     assert visit.console_errors == ["from console"]
@@ -71,7 +71,7 @@ def test_render_times_refuse_a_page_with_problems(browser, tmp_path):
     clean = page(tmp_path, "clean.html", CLEAN)
     times = browser.render_times(clean, loads=3)
     assert len(times) == 3 and all(t > 0 for t in times)
-    noisy = page(tmp_path, "noisy.html", "<script>console.error('x')</script>")
+    noisy = page(tmp_path, "noisy.html", "<p>x</p><script>console.error('x')</script>")
     with pytest.raises(AssertionError, match="console error: x"):
         browser.render_times(noisy, loads=1)
 
