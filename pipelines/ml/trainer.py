@@ -628,6 +628,7 @@ def run(
         "rivals": measured,
         "baseline": {"name": best, **measured[best]} if best else {},
         "label_days": learnt.label_days,
+        "measured_on": card.validation_cutoff,
         **learnt.context,
     }
     previous_value = None

@@ -1,50 +1,197 @@
-"""The models section: each model's validation figure beside its baseline (ported from the old
-page; the words helper rewrites it in plain words)."""
+"""The models section in plain words: per model, whether it ranks (or forecasts) better than
+the simplest rule a marketer would use, by how much, on how many customers and over which
+period; when it does not, that the rule is used. Metric names, versions and notes are for
+analysts, in a collapsed <details>. Reads ml.model_runs (the run's rows, else each model's
+newest)."""
 
 from __future__ import annotations
+
+import json
 
 import polars as pl
 
 from pipelines.report.sections import ReportInputs, Section, render_part
 
 TITLE = "Models"
+KEY, ORDER = "models", 80
 
-MODEL_TITLES = {
-    "churn": "Churn risk (no order in the next 90 days)",
-    "ltv": "Lifetime value (spend in the next year)",
-    "lead": "Lead conversion (first order within 60 days)",
-    "forecast_units": "Units per week, next 8 weeks (per product, or the shop's total; "
-                      "WAPE, lower is better)",
-    "uplift": "Uplift (extra orders in 28 days if targeted; Qini on held-out experiment "
-              "units, beside targeting by churn risk)",
+# What each model predicts, and who a pair or a ranking is about.
+MODELS: dict[str, dict[str, str]] = {
+    "churn": {"title": "Who will leave", "outcome": "whether they ordered in the {days} after",
+              "ranks": "ranks who will leave", "pair": "one who left and one who stayed",
+              "who": "customers"},
+    "lead": {"title": "Which leads will buy", "outcome": "whether they bought in the {days} after",
+             "ranks": "ranks which leads will buy", "pair": "one lead who bought and one who "
+             "did not", "who": "leads"},
+    "ltv": {"title": "What customers will spend", "outcome": "what they spent in the {days} after",
+            "ranks": "orders customers by what they will spend", "who": "customers"},
+    "forecast_units": {"title": "Units sold per week", "outcome": "units sold per week",
+                       "who": "weeks"},
+    "uplift": {"title": "Who an offer moves", "outcome": "extra orders if targeted",
+               "who": "experiment customers"},
 }
+# The rivals in words a marketer uses (the code's names are for analysts).
+RIVALS: dict[str, str] = {
+    "recency_rule": "days since the last order",
+    "bgnbd_p_alive": "each customer's own buying rhythm",
+    "order_count": "the number of orders so far",
+    "bgnbd_gamma_gamma": "each customer's own buying rhythm and order value",
+    "spend_365d": "spend in the last year",
+    "spend_90d": "spend in the last 90 days",
+    "click_level_rate": "how much the lead clicks our emails",
+    "logistic_regression": "a simple statistical model on the same facts",
+    "seasonal_level": "last year's same weeks scaled by this year's level",
+    "seasonal_naive": "the same week last year",
+    "recent_mean": "the mean of the last 13 weeks",
+    "churn": "targeting by churn risk",
+}
+# Figures where lower is better.
+LOWER_IS_BETTER = {"wape"}
 
 
-def model_summaries(model_runs: pl.DataFrame, run_id: str) -> list[dict]:
-    """Each model's record for `run_id` (or its newest one): what scored, its validation
-    figure beside the baseline's and the previous version's, and the promotion note."""
-    runs = model_runs.filter(pl.col("run_id") == run_id)
-    if runs.height == 0:
-        runs = model_runs.sort("as_of_date")
-    latest = runs.group_by("model", maintain_order=True).last().sort("model")
-    rows = []
-    for run in latest.to_dicts():
-        rows.append({
-            "title": MODEL_TITLES.get(run["model"], run["model"]),
-            "version": run["version"],
-            "metric": run.get("metric") or "",
-            "model_value": run.get("model_value"),
-            "baseline": run.get("baseline") or "",
-            "baseline_value": run.get("baseline_value"),
-            "previous_value": run.get("previous_value"),
-            "note": run.get("note") or "",
+def _days(days: int | None) -> str:
+    if not days:
+        return "outcome window"
+    return "year" if days == 365 else f"{days} days"
+
+
+def rival_words(name: str | None) -> str:
+    return RIVALS.get(name or "", (name or "the baseline").replace("_", " "))
+
+
+def latest_runs(model_runs: pl.DataFrame, run_id: str) -> pl.DataFrame:
+    """Each model's row for `run_id`; a model with no row in this run gets its newest one.
+    Rows are taken whole (a model's columns never come from two runs)."""
+    ordered = model_runs.with_columns(mine=pl.col("run_id") == run_id).sort(
+        ["model", "mine", "as_of_date", "run_id"], nulls_last=False)
+    return ordered.group_by("model", maintain_order=True).tail(1).drop("mine").sort("model")
+
+
+def sentence(model: str, figures: dict) -> dict:
+    """One model's verdict in words (see module docstring) and the analysts' figures."""
+    words = MODELS.get(model, {"title": model.replace("_", " "), "who": "rows"})
+    metric = figures["metric"]
+    value, rival_value = figures["model_value"], figures["baseline_value"]
+    rival = rival_words(figures["baseline"])
+    published_rule = figures["published"] is not None and figures["published"] in RIVALS
+    checked = figures["rows"]
+    period = figures["period"]
+    basis = f"Checked {period}." if period else ""
+    if checked:
+        basis = f"Checked on {checked:,} {words['who']}"
+        basis += f" {period}." if period else "."
+    if value is None:
+        verdict = (f"Nothing could be measured this run; {figures['note'] or 'see below'}.")
+        return {"title": words["title"], "verdict": verdict, "basis": basis, "uses_rule":
+                published_rule}
+    if rival_value is None:
+        verdict = "No simple rule could be measured beside it"
+    elif metric == "auc":
+        better = value > rival_value
+        diff = round(100 * abs(value - rival_value))
+        pair = words.get("pair", "two cases")
+        if better and diff >= 1:
+            verdict = (f"{words['ranks'].capitalize()} better than '{rival}' by {diff} in 100 "
+                       f"pairs: of 100 pairs of {pair}, it picks the right one "
+                       f"{round(100 * value)} times, the rule {round(100 * rival_value)}")
+        else:
+            verdict = (f"Does not rank better than '{rival}' ({round(100 * value)} against "
+                       f"{round(100 * rival_value)} right in 100 pairs of {pair})")
+    elif metric == "spearman":
+        diff = value - rival_value
+        if diff >= 0.01:
+            verdict = (f"{words['ranks'].capitalize()} better than '{rival}' by {diff:.2f} on "
+                       f"a scale where 1 is the true order and 0 is chance ({value:.2f} "
+                       f"against {rival_value:.2f})")
+        else:
+            verdict = (f"Does not order customers by spend better than '{rival}' "
+                       f"({value:.2f} against {rival_value:.2f}, where 1 is the true order)")
+    elif metric in LOWER_IS_BETTER:
+        if value < rival_value - 0.005:
+            verdict = (f"Forecasts weekly units closer than '{rival}': off by {value:.0%} "
+                       f"of the units sold against {rival_value:.0%}")
+        else:
+            verdict = (f"Does not forecast weekly units closer than '{rival}' (off by "
+                       f"{value:.0%} of the units sold against {rival_value:.0%})")
+    elif metric == "qini":
+        gap = figures.get("gap") or {}
+        low, high = gap.get("low"), gap.get("high")
+        if low is not None and low > 0:
+            verdict = f"Finds the customers an offer moves better than '{rival}'"
+        elif high is not None and high < 0:
+            verdict = f"Finds the customers an offer moves worse than '{rival}'"
+        else:
+            verdict = (f"Cannot yet be told apart from '{rival}' at finding the customers an "
+                       "offer moves")
+    else:
+        better = value > rival_value
+        verdict = (f"{'Beats' if better else 'Does not beat'} '{rival}' on held-out data "
+                   f"({value:.3f} against {rival_value:.3f})")
+    if published_rule:
+        verdict += f"; so the rule '{rival_words(figures['published'])}' scores today."
+    else:
+        verdict += "."
+    return {"title": words["title"], "verdict": verdict, "basis": basis,
+            "uses_rule": published_rule}
+
+
+def figures_of(run: dict) -> dict:
+    """What a model_runs row says, from its columns and its metrics JSON."""
+    metrics = json.loads(run.get("metrics") or "{}")
+    candidate = metrics.get("candidate") or {}
+    published = (metrics.get("published") or {}).get("name") or metrics.get("chosen")
+    checked = (candidate.get("holdout_rows") or candidate.get("rows")
+               or metrics.get("measured_units"))
+    days = metrics.get("label_days")
+    model = run["model"]
+    outcome = MODELS.get(model, {}).get("outcome", "")
+    measured_on = metrics.get("measured_on")
+    period = ""
+    if measured_on:
+        period = f"as of {measured_on}, against {outcome.format(days=_days(days))}"
+    elif model == "forecast_units" and metrics.get("windows"):
+        checked = None
+        period = (f"on {metrics['windows']} past stretches of {metrics.get('horizon_weeks')} "
+                  f"weeks since {metrics.get('backtest_from')}, over "
+                  f"{metrics.get('skus', 0):,} products")
+    elif model == "uplift" and metrics.get("experiments"):
+        period = f"held out of {metrics['experiments']} finished experiments"
+    return {
+        "metric": run.get("metric") or "",
+        "model_value": run.get("model_value"),
+        "baseline": run.get("baseline"),
+        "baseline_value": run.get("baseline_value"),
+        "previous_value": run.get("previous_value"),
+        "published": published,
+        "rows": int(checked) if checked else None,
+        "period": period,
+        "note": run.get("note") or "",
+        "gap": (metrics.get("uplift") or {}).get("versus_churn"),
+    }
+
+
+def summaries(model_runs: pl.DataFrame, run_id: str) -> list[dict]:
+    """Per model (see `latest_runs`): its verdict in words and, for analysts, every figure."""
+    out = []
+    for run in latest_runs(model_runs, run_id).to_dicts():
+        figures = figures_of(run)
+        out.append({
+            **sentence(run["model"], figures),
+            "model": run["model"],
+            "version": run.get("version") or "",
+            "as_of_date": run.get("as_of_date"),
+            "trained": run.get("trained"),
+            **{k: figures[k] for k in ("metric", "model_value", "baseline", "baseline_value",
+                                       "previous_value", "note")},
         })
-    return rows
+    return out
 
 
 def section(inputs: ReportInputs) -> Section | None:
     runs = inputs.table("ml.model_runs")
     if runs is None or runs.is_empty():
         return None
-    html = render_part("models.html.j2", models=model_summaries(runs, inputs.run_id))
-    return Section(key="models", title="Models", order=80, html=html)
+    models = summaries(runs, inputs.run_id)
+    html = render_part("models.html.j2", models=models)
+    digest = tuple(f"{m['title']}: {m['verdict']}" for m in models if m["model"] == "churn")
+    return Section(key=KEY, title=TITLE, order=ORDER, html=html, digest=digest)

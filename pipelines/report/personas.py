@@ -1,43 +1,108 @@
-"""The personas section: one card per persona (ported from the old page; the words helper
-rewrites the names and cards)."""
+"""The personas section: one card per persona, largest first, with the share of its customers
+having each trait its name claims, its size, value and churn risk, and a small picture of its
+habits (when its customers shop, what they buy, how they arrive). Reads reports.rpt_personas and
+reports.rpt_persona_habits; names and every other text from data go out as text."""
 
 from __future__ import annotations
 
 import polars as pl
 
+from pipelines.report import svg
 from pipelines.report.sections import ReportInputs, Section, money, render_part
 
 TITLE = "Personas"
+KEY, ORDER = "personas", 40
+HABITS = (
+    ("hour", "When they shop", "Local hour of the day", "Customers (%)"),
+    ("category", "What they buy", "Share of their spend (%)", "Product category"),
+    ("channel", "How they arrive", "Share of their visits (%)", "Visit channel"),
+)
 
 
-def persona_cards(personas: pl.DataFrame, currency: str | None = "USD") -> list[dict]:
-    """The persona cards as the template shows them: figures formatted, traits as a list."""
-    cards = []
-    for row in personas.to_dicts():
-        hour = row["best_send_hour"]
-        cards.append({
-            "name": row["persona_name"],
-            "size": f"{row['customers']:,} customers ({row['customer_share']:.0%})",
-            "revenue_share": f"{row['revenue_share']:.0%}",
-            "to_date": money(row["avg_revenue_to_date"], currency),
-            "ltv": money(row["avg_ltv"], currency),
-            "aov": money(row["avg_order_value"] or 0, currency),
-            "churn": "n/a" if row["churn_risk"] is None else f"{row['churn_risk']:.0%}",
-            "send_hour": "n/a" if hour is None else f"{hour:02d}:00",
-            "channels": row["top_channels"] or "n/a",
-            "categories": row["top_categories"] or "n/a",
-            "nps": "n/a" if row["nps"] is None else f"{row['nps']:+.0f} ({row['nps_responses']})",
-            "emailable": f"{row['emailable_share']:.0%}",
-            "apart": [t for t in (row["what_sets_it_apart"] or "").split("; ") if t],
-        })
-    return cards
+def habits_chart(name: str, persona_id: int, habits: pl.DataFrame) -> svg.Chart | None:
+    """Three small panels for one persona from its rpt_persona_habits rows: customers by usual
+    local shopping hour, its top product categories by spend and its top visit channels, as
+    percentages; None when it has no habit rows."""
+    if habits.is_empty():
+        return None
+    fig, axes = svg.figure(7.0, 1.9, ncols=3)
+    fig.suptitle(f"{name}: habits (all history to date)", fontsize=10, x=0.01, ha="left")
+    for ax, (habit, title, xlabel, ylabel) in zip(axes, HABITS, strict=True):
+        rows = habits.filter(pl.col("habit") == habit).sort("position")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if rows.is_empty():
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        shares = [100 * s for s in rows.get_column("share").to_list()]
+        if habit == "hour":
+            by_hour = dict(zip(rows.get_column("position").to_list(), shares, strict=True))
+            ax.bar(range(24), [by_hour.get(h, 0.0) for h in range(24)], color=svg.THIS,
+                   width=0.8)
+            ax.set_xticks([0, 6, 12, 18, 23], ["0", "6", "12", "18", "23"])
+            ax.set_xlim(-0.7, 23.7)
+        else:
+            items = rows.get_column("item").to_list()
+            positions = list(range(len(items)))[::-1]
+            ax.barh(positions, shares, color=svg.THIS, height=0.7)
+            ax.set_yticks(positions, [_short(i) for i in items])
+            ax.grid(axis="x", color="#e4e4e4")
+            ax.grid(axis="y", visible=False)
+    return svg.to_svg(fig, f"persona-{persona_id}-habits")
 
 
-def personas_note(personas: pl.DataFrame) -> str:
-    """How the personas were found, as the find_personas step wrote it (the same on every card)."""
-    if personas.is_empty() or "personas_note" not in personas.columns:
-        return ""
-    return personas.get_column("personas_note")[0] or ""
+def _short(text: str, limit: int = 18) -> str:
+    """A tick label short enough for a small panel (the card lists the full names)."""
+    text = text.replace("_", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def claims(text: str | None) -> list[str]:
+    """rpt_personas.name_claims as a list ("92% live in Europe", ...)."""
+    return [t for t in (text or "").split("; ") if t]
+
+
+def card(row: dict, currency: str | None, habits: pl.DataFrame) -> dict:
+    """One persona's card as the template shows it: every figure formatted with its period."""
+    hour = row["best_send_hour"]
+    churn = row["churn_risk"]
+    nps = row["nps"]
+    return {
+        "key": f"persona-{row['persona_id']}",
+        "name": row["persona_name"],
+        "claims": claims(row.get("name_claims")),
+        "customers": row["customers"],
+        "customer_share": row["customer_share"],
+        "revenue_share": row["revenue_share"],
+        "to_date": money(row["avg_revenue_to_date"], currency),
+        "ltv": None if row["avg_ltv"] is None else money(row["avg_ltv"], currency),
+        "aov": None if row["avg_order_value"] is None else money(row["avg_order_value"],
+                                                                 currency),
+        "churn": churn,
+        "send_hour": None if hour is None else f"{hour:02d}:00",
+        "emailable": row["emailable_share"],
+        "nps": None if nps is None else f"{nps:+.0f}",
+        "nps_responses": row["nps_responses"],
+        "apart": [t for t in (row["what_sets_it_apart"] or "").split("; ") if t],
+        "chart": habits_chart(row["persona_name"], row["persona_id"], habits),
+    }
+
+
+def digest(personas: pl.DataFrame) -> tuple[str, ...]:
+    """Headlines: the largest persona and, when churn risk is known, the riskiest."""
+    largest = personas.row(0, named=True)
+    lines = [f"{personas.height} personas; the largest, {largest['persona_name']}, is "
+             f"{largest['customer_share']:.0%} of customers and {largest['revenue_share']:.0%} "
+             "of revenue to date."]
+    risky = personas.filter(pl.col("churn_risk").is_not_null())
+    if risky.height > 1:
+        top = risky.sort(["churn_risk", "persona_id"], descending=[True, False]).row(0, named=True)
+        lines.append(f"{top['persona_name']} is the persona likeliest to leave: on average a "
+                     f"{top['churn_risk']:.0%} chance of no order in the next 90 days.")
+    return tuple(lines)
 
 
 def section(inputs: ReportInputs) -> Section | None:
@@ -45,6 +110,17 @@ def section(inputs: ReportInputs) -> Section | None:
     if personas is None or personas.is_empty():
         return None
     personas = personas.sort(["customers", "persona_id"], descending=[True, False])
-    html = render_part("personas.html.j2", personas=persona_cards(personas, inputs.currency),
-                       note=personas_note(personas))
-    return Section(key="personas", title="Personas", order=40, html=html)
+    habits = inputs.table("reports.rpt_persona_habits")
+    if habits is None:
+        habits = pl.DataFrame(schema={"persona_id": pl.Int32, "habit": pl.String,
+                                      "item": pl.String, "position": pl.Int32,
+                                      "amount": pl.Float64, "share": pl.Float64})
+    cards = [card(row, inputs.currency, habits.filter(pl.col("persona_id") == row["persona_id"]))
+             for row in personas.to_dicts()]
+    first = personas.row(0, named=True)
+    html = render_part(
+        "personas.html.j2", personas=cards, date=inputs.logical_date.isoformat(),
+        note=first.get("personas_note") or "", version=first.get("model_version") or "",
+        source=first.get("persona_source") or "",
+    )
+    return Section(key=KEY, title=TITLE, order=ORDER, html=html, digest=digest(personas))
