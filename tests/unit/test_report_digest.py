@@ -79,3 +79,17 @@ def test_other_days_and_no_server_send_nothing_and_say_why(settings, tmp_path, s
     closed = target(free_port())  # nothing listens there
     assert mail_digest(tuesdays, TUESDAY, tmp_path, lambda: closed) == (
         "not sent: the SMTP server did not take it (ConnectionRefusedError)")
+
+
+def test_the_digest_weekday_is_a_weekday_name(monkeypatch):
+    import pytest
+
+    from pipelines.config import Settings
+
+    monkeypatch.delenv("MARKETING_DIGEST_WEEKDAY", raising=False)
+    assert Settings.from_env().digest_weekday == 0  # Monday
+    monkeypatch.setenv("MARKETING_DIGEST_WEEKDAY", " Friday ")
+    assert Settings.from_env().digest_weekday == 4
+    monkeypatch.setenv("MARKETING_DIGEST_WEEKDAY", "Fri")
+    with pytest.raises(ValueError, match="MARKETING_DIGEST_WEEKDAY='fri' must be a weekday"):
+        Settings.from_env()
