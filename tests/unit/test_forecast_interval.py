@@ -47,7 +47,7 @@ def test_the_shop_totals_interval_covers_about_80_percent_over_many_shops():
     # share of new weeks it holds over many shops is what its construction promises.
     rng = np.random.default_rng(11)
     inside = []
-    for _ in range(60):
+    for _ in range(150):
         levels = rng.uniform(5, 50, size=20)
         y = shop(rng, 20, HISTORY + WEEKS, levels, sigma=0.4)
         # A shop-wide weekly swing every product shares, so the total is not near-constant.

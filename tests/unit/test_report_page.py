@@ -44,9 +44,19 @@ def hostile_tables() -> dict[str, pl.DataFrame]:
         "note": [HOSTILE], "metrics": [json.dumps({"published": {"name": HOSTILE,
                                                                  "why": HOSTILE}})],
     })
-    forecast = pl.DataFrame({"model": [HOSTILE] * 2, "product_id": [HOSTILE] * 2,
-                             "week_start": [date(2026, 11, 2), date(2026, 11, 9)],
-                             "units_forecast": [10.0, 12.0]})
+    forecast = pl.DataFrame({
+        "week_start": [date(2026, 10, 25), date(2026, 11, 1)],
+        "week_end": [date(2026, 10, 31), date(2026, 11, 7)], "is_forecast": [False, True],
+        "units_actual": [9.0, None], "units_forecast": [None, 10.0], "units_low": [None, 8.0],
+        "units_high": [None, 13.0], "units_last_year": [7.0, 8.0], "model": [None, HOSTILE],
+        "as_of_date": [date(2026, 10, 31)] * 2})
+    source_health = pl.DataFrame({
+        "source": [HOSTILE], "last_file_path": [f"x/2026-10-31/{HOSTILE}"],
+        "last_export_date": [date(2026, 10, 31)], "days_stale": [0], "usual_gap_days": [1.0],
+        "is_stale": [False], "files_last_7_days": [1], "rejected_files_last_7_days": [0],
+        "rows_read_last_7_days": [10], "rows_loaded_last_7_days": [10],
+        "rows_quarantined_last_7_days": [0], "share_quarantined_last_7_days": [0.0],
+        "gate_tables": [[HOSTILE]], "as_of_date": [date(2026, 10, 31)]})
     personas = pl.DataFrame([{
         "persona_id": 1, "persona_name": HOSTILE, "customers": 2, "customer_share": 1.0,
         "revenue_share": 1.0, "avg_revenue_to_date": 100.0, "avg_ltv": 50.0,
@@ -89,7 +99,8 @@ def hostile_tables() -> dict[str, pl.DataFrame]:
             target_cpa=pl.lit(None, pl.Float64), target_roas=pl.lit(None, pl.Float64),
             recommendation=pl.lit(f"Cut {HOSTILE}")),
         "marts.dim_customers": customers, "ml.scores": scores, "ml.model_runs": runs,
-        "ml.forecast": forecast, "reports.rpt_personas": personas,
+        "reports.rpt_forecast_weekly": forecast, "reports.rpt_source_health": source_health,
+        "reports.rpt_personas": personas,
         "reports.rpt_personalisation": personalisation, "marts.data_coverage": coverage,
         "reports.rpt_experiments": experiments,
     }
@@ -163,6 +174,7 @@ def test_the_page_is_self_contained(settings):
                 r"[a-z][a-z0-9+.-]*:|//", link), attrs
     styles = " ".join(re.findall(r"<style>(.*?)</style>", page, re.S))
     assert "@import" not in styles and "@font-face" not in styles and "url(" not in styles
+    assert 'id="forecast-units"' in page and 'id="data-health"' in page
 
 
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "https://example.com/x",

@@ -52,7 +52,7 @@ forecast as (
 ),
 
 spine as (
-    select -range as week from range(0, {{ history_weeks }})
+    select cast(-range as integer) as week from range(0, {{ history_weeks }})
     union all
     select week from forecast
 ),
@@ -60,7 +60,8 @@ spine as (
 blocks as (
     select
         spine.week,
-        cast(date '{{ as_of_date() }}' + 7 * spine.week - 6 as date) as week_start,
+        cast(date '{{ as_of_date() }}' + cast(7 * spine.week - 6 as integer) as date)
+            as week_start,
         first_day.first_order_date
     from spine cross join first_day
 ),
