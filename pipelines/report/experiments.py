@@ -17,6 +17,9 @@ ORDER = {"treatment_better": 0, "holdout_better": 1, "srm_blocked": 2, "no_diffe
 # The columns a chart needs; a readout without them (an older publication) is told in words.
 LIFTS = {"lift_abs", "lift_rel", "lift_low", "lift_high", "holdout_mean"}
 RATES = {"test_name", "variant", "variant_label", "rate", "rate_low", "rate_high", "is_winner"}
+# Readouts in the holdout chart, conclusive first: the page's size stays bounded as
+# experiments accumulate (the sentences below name them all).
+EFFECTS_DRAWN = 12
 AB_TESTS_DRAWN = 6  # test x metric groups in the A/B chart: winners first, then the newest
 AB_RECENT_DAYS = 28  # an A/B winner is an action while its test started this recently
 
@@ -66,7 +69,7 @@ def charts(data: dict[str, pl.DataFrame]) -> list:
         effects = relative_effects(lifts).with_columns(
             rank=pl.col("verdict").replace_strict(ORDER, default=len(ORDER)),
             label=pl.format("{} · {}", pl.col("experiment_id"), pl.col("outcome")),
-        ).sort("rank", "experiment_id", "outcome")
+        ).sort("rank", "experiment_id", "outcome").head(EFFECTS_DRAWN)
         if effects.height:
             drawn.append(holdout_effects(effects))
     if not tests.is_empty() and set(tests.columns) >= RATES:

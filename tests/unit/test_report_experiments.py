@@ -154,3 +154,10 @@ def test_readouts_without_interval_columns_are_told_in_words(settings):
     built = experiments.section(inputs(settings, {"reports.rpt_experiments": bare}))
     assert _charts(str(built.html)) == []
     assert built.actions[0].text == "Keep winback__h10 going: it works."
+
+
+def test_the_holdout_chart_keeps_to_the_conclusive_first(settings, monkeypatch):
+    monkeypatch.setattr(experiments, "EFFECTS_DRAWN", 1)
+    built = experiments.section(inputs(settings, {"reports.rpt_experiments": readouts()}))
+    words = _texts(_charts(str(built.html))[0])
+    assert "winback__h10 · revenue" in words and "winback__h10 · orders" not in words

@@ -123,3 +123,24 @@ def test_money_axis_names_the_currency_once():
 ])
 def test_short_number(value, text):
     assert short_number(value) == text
+
+
+def test_a_figure_wide_title_is_the_charts_title():
+    from pipelines.report.svg import headline
+
+    fig, (left, right) = figure(ncols=2)
+    for ax in (left, right):
+        ax.bar(["a"], [1])
+        ax.set_xlabel("Group")
+        ax.set_ylabel("People")
+    left.set_title("Left panel")
+    headline(fig, "Both panels, by group")
+    root = ET.fromstring(to_svg(fig, "two-panels"))
+    assert root.find(f"{SVG}title").text == "Both panels, by group"
+    assert "Left panel" in ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+def test_the_font_family_is_said_once_in_the_charts_own_rule():
+    chart = _bars(["a", "b"], [1, 2], "fonts")
+    assert chart.count("font-family") == 1
+    assert "#fonts text{font-family: 'Helvetica', 'Arial', 'DejaVu Sans', sans-serif}" in chart
