@@ -1,31 +1,48 @@
-"""The customers section: churn risk by decile (ported from the old page; plots replaces it
-with its charts)."""
+"""The customers section: the RFM grid (reports.rpt_rfm_grid), and churn risk and expected
+spend by persona and by RFM segment (reports.rpt_customer_groups)."""
 
 from __future__ import annotations
 
 import polars as pl
-from markupsafe import Markup
 
-from pipelines.ml.scores import TABLE as SCORES_TABLE
-from pipelines.report.charts import bar_chart
+from pipelines.report.plots.customers import churn_and_value, rfm_grid
 from pipelines.report.sections import ReportInputs, Section, render_part
 
 TITLE = "Customers"
+# The RFM segments of people who bought often and have gone quiet: worth a word this week.
+QUIET = ("at_risk", "cannot_lose_them")
+
+
+def quiet_sentence(grid: pl.DataFrame) -> str | None:
+    """How many frequent buyers have gone quiet, in words; None when none have."""
+    n = int(grid.filter(pl.col("rfm_segment").is_in(QUIET))["customers"].sum() or 0)
+    if not n:
+        return None
+    who = "customer who used to buy often has" if n == 1 else "customers who used to buy often have"
+    return f"{n:,} {who} gone quiet (RFM segments 'at risk' and 'cannot lose them')."
 
 
 def section(inputs: ReportInputs) -> Section | None:
-    scores = inputs.table(SCORES_TABLE)
-    if scores is None:
+    grid = inputs.table("reports.rpt_rfm_grid")
+    groups = inputs.table("reports.rpt_customer_groups")
+    charts, figures = [], []
+    if grid is not None and grid.height:
+        charts.append(rfm_grid(grid))
+    if groups is not None and groups.height:
+        if "expected_value" not in groups.columns:  # a publication from before the column
+            groups = groups.with_columns(expected_value=pl.lit(None, pl.Float64))
+        for grouping, kind, chart_id in (("persona", "persona", "customers-personas"),
+                                         ("rfm_segment", "RFM segment", "customers-segments")):
+            rows = groups.filter(pl.col("grouping") == grouping)
+            if rows.height:
+                charts.append(churn_and_value(rows, kind=kind, currency=inputs.currency,
+                                              chart_id=chart_id))
+                figures.append({"kind": kind, "rows": rows.sort(
+                    "customers", descending=True).to_dicts()})
+    if not charts:
         return None
-    churn = scores.filter(pl.col("model") == "churn")
-    if churn.is_empty():
-        return None
-    by_decile = churn.group_by("decile").agg(pl.col("score").mean()).sort("decile")
-    # bar_chart escapes its labels itself (the old hand-drawn chart, until svg.py replaces it).
-    chart = Markup(bar_chart(
-        [str(d) for d in by_decile.get_column("decile")],
-        [100 * p for p in by_decile.get_column("score")],
-        "Average churn risk (%) by decile", value_format="{:.0f}%",
-    ))
-    return Section(key="customers", title="Churn risk", order=30,
-                   html=render_part("customers.html.j2", chart=chart))
+    quiet = quiet_sentence(grid) if grid is not None else None
+    return Section(key="customers", title=TITLE, order=30,
+                   html=render_part("customers.html.j2", charts=charts, quiet=quiet,
+                                     figures=figures),
+                   digest=(quiet,) if quiet else ())

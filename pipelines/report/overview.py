@@ -1,11 +1,88 @@
-"""The overview section: the headline figures, first on the page."""
+"""The overview section: each KPI of the last full week against the week before and the same
+week last year (reports.rpt_weekly_kpis), then the figures to date."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import polars as pl
 
 from pipelines.ml.scores import TABLE as SCORES_TABLE
-from pipelines.report.sections import ReportInputs, Section, render_part
+from pipelines.report.sections import ReportInputs, Section, money, render_part
+
+# KPIs whose rise is neither good nor bad in itself (spend): their arrow is not coloured.
+NEUTRAL = {"ad_spend"}
+
+
+def figure(value: float | None, unit: str) -> str:
+    """A KPI's value in its unit: money with its ISO code, counts whole, shares as %."""
+    if value is None:
+        return "n/a"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "ratio":
+        return f"{value:.2f}"
+    if unit == "count":
+        return f"{value:,.0f}"
+    return money(value, unit)
+
+
+def change(now: float | None, before: float | None, unit: str) -> dict | None:
+    """How `now` moved from `before`: the arrow, the words ("+12%", "-1.5 pts") and the
+    direction; None when either is unknown, or a relative change of nothing."""
+    if now is None or before is None:
+        return None
+    if unit == "share":  # a change of a rate is in points, not a percentage of a percentage
+        delta = 100 * (now - before)
+        words = f"{delta:+.1f} pts"
+    elif before == 0:
+        return None if now == 0 else {"arrow": "▲" if now > 0 else "▼",
+                                      "words": "new", "direction": "up" if now > 0 else "down"}
+    else:
+        delta = (now - before) / abs(before)
+        words = f"{delta:+.0%}"
+    if round(delta, 3) == 0:
+        return {"arrow": "=", "words": "no change", "direction": "flat"}
+    return {"arrow": "▲" if delta > 0 else "▼", "words": words,
+            "direction": "up" if delta > 0 else "down"}
+
+
+def week_words(start: date) -> str:
+    """"19–25 Oct 2026" (the ISO week from its Monday)."""
+    end = start + timedelta(days=6)
+    first = f"{start.day} {start:%b}" if start.year != end.year else (
+        f"{start.day}" if start.month == end.month else f"{start.day} {start:%b}")
+    if start.year != end.year:
+        first += f" {start.year}"
+    return f"{first}–{end.day} {end:%b %Y}"
+
+
+def weekly_cards(kpis: pl.DataFrame) -> tuple[list[dict], date | None]:
+    """One card per KPI for the last complete week: value, change on the week before, the
+    same week last year, definition; and that week's Monday (None without a complete week)."""
+    complete = kpis.filter(pl.col("is_complete_week"))
+    if complete.is_empty():
+        return [], None
+    week = complete.get_column("week_start").max()
+    before = week - timedelta(days=7)
+    now = complete.filter(pl.col("week_start") == week)
+    prev = complete.filter(pl.col("week_start") == before).select(
+        "kpi", pl.col("value").alias("previous"))
+    cards = []
+    for row in now.join(prev, on="kpi", how="left").sort("kpi_order").iter_rows(named=True):
+        unit = row["unit"]
+        moved = change(row["value"], row["previous"], unit)
+        if moved and row["kpi"] in NEUTRAL:
+            moved["direction"] = "flat"
+        last_year = row["value_last_year"]
+        cards.append({
+            "kpi": row["kpi"], "label": row["label"], "definition": row["definition"],
+            "value": figure(row["value"], unit), "previous": figure(row["previous"], unit),
+            "change": moved,
+            "last_year": None if last_year is None else figure(last_year, unit),
+            "last_year_change": change(row["value"], last_year, unit),
+        })
+    return cards, week
 
 TITLE = "Overview"
 
@@ -86,6 +163,19 @@ def section(inputs: ReportInputs) -> Section | None:
     by_currency = (revenue_by_currency(inputs)
                    if inputs.has("reports.rpt_daily_sales") or inputs.has("marts.fct_orders")
                    else pl.DataFrame(schema={"currency": pl.String, "revenue": pl.Float64}))
-    html = render_part("overview.html.j2", kpis=kpis, currency=inputs.currency,
-                       revenue_by_currency=by_currency.to_dicts())
-    return Section(key="overview", title="Overview", order=10, html=html)
+    weekly = inputs.table("reports.rpt_weekly_kpis")
+    cards, week = weekly_cards(weekly) if weekly is not None else ([], None)
+    html = render_part(
+        "overview.html.j2", kpis=kpis, currency=inputs.currency,
+        revenue_by_currency=by_currency.to_dicts(), cards=cards,
+        week=week_words(week) if week else None,
+        before=week_words(week - timedelta(days=7)) if week else None)
+    return Section(key="overview", title="This week against last", order=10, html=html,
+                   digest=tuple(_headline(card, week) for card in cards
+                                if card["kpi"] in ("revenue", "orders")))
+
+
+def _headline(card: dict, week: date) -> str:
+    moved = card["change"]
+    versus = f", {moved['words']} on the week before" if moved else ""
+    return f"{card['label']} in the week of {week_words(week)}: {card['value']}{versus}."

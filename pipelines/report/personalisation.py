@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.report.sections import ReportInputs, Section, render_part
+from pipelines.report.sections import Action, ReportInputs, Section, render_part
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -51,10 +51,33 @@ def personalisation_context(personalisation: pl.DataFrame) -> list[dict]:
 TITLE = "Personalisation"
 
 
+def newsletter_hour(personalisation: pl.DataFrame) -> tuple[int, float] | None:
+    """The local hour to send one newsletter to everyone: the best hour of the personas that
+    hold the most timed contacts, and those contacts' share of all timed; None before any
+    contact has a send time."""
+    timed = personalisation.filter(pl.col("best_hour_local").is_not_null()
+                                   & (pl.col("contacts_timed") > 0))
+    if timed.is_empty():
+        return None
+    by_hour = (timed.group_by("best_hour_local").agg(pl.col("contacts_timed").sum())
+               .sort(["contacts_timed", "best_hour_local"], descending=[True, False]))
+    hour, contacts = by_hour.row(0)
+    return int(hour), contacts / by_hour.get_column("contacts_timed").sum()
+
+
 def section(inputs: ReportInputs) -> Section | None:
-    cards = personalisation_context(read_personalisation(inputs))
+    frame = read_personalisation(inputs)
+    cards = personalisation_context(frame)
     if not cards:
         return None
+    best = newsletter_hour(frame)
+    actions = ()
+    if best is not None:
+        hour, share = best
+        actions = (Action(f"Send the newsletter at {hour:02d}:00 local time (the best hour "
+                          f"of personas holding {share:.0%} of the contacts with a send time)",
+                          link="#personalisation", rank=40),)
     return Section(key="personalisation",
                    title="Personalisation: what to show, when to send, what to say", order=55,
-                   html=render_part("personalisation.html.j2", personalisation=cards))
+                   html=render_part("personalisation.html.j2", personalisation=cards),
+                   actions=actions, digest=tuple(a.text + "." for a in actions))

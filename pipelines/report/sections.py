@@ -28,14 +28,17 @@ TEMPLATES = Path(__file__).parent / "templates"
 # in page order (the page sorts by Section.order anyway).
 SECTIONS: tuple[str, ...] = (
     "pipelines.report.overview:section",
+    "pipelines.report.sales:section",
     "pipelines.report.customers:section",
     "pipelines.report.winback:section",
     "pipelines.report.personas:section",
+    "pipelines.report.emails:section",
     "pipelines.report.personalisation:section",
     "pipelines.report.ads:section",
     "pipelines.report.experiments:section",
     "pipelines.report.forecast:section",
     "pipelines.report.models:section",
+    "pipelines.report.data_health:section",
     "pipelines.report.coverage:section",
     "pipelines.report.exports:section",
 )

@@ -84,6 +84,12 @@ def figure(width_in: float = 7.0, height_in: float = 3.0,
     return fig, axes
 
 
+def headline(fig: Figure, text: str) -> None:
+    """The chart's title across the whole figure, left-aligned: a long title on an axes that
+    starts after long labels would run off the right edge."""
+    fig.suptitle(text, x=0.01, ha="left", fontweight="bold", fontsize=STYLE["axes.titlesize"])
+
+
 def money_axis(ax: Axes, currency: str | None, axis: str = "y") -> None:
     """Money tick labels on `axis` ("1.2k", "3M"), the currency named in the axis title that
     the caller set ("Revenue" becomes "Revenue (GBP)")."""

@@ -1,7 +1,7 @@
 """The HTML report's sections as the old page had them: every value from the data is escaped,
 money carries the orders' currency code (per currency when there are several), the "could not
-cover" section lists what the run lacked, and the forecast shows the forecast the backtest
-chose."""
+cover" section lists what the run lacked, and the forecast names the forecast the backtest
+chose and why."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_money_shows_the_orders_currency_code_and_never_a_dollar_sign(settings, 
     tables = {"marts.dim_customers": customers(), "ml.scores": scores()}
     part = winback.section(inputs(settings, tables, currency=currency))
     assert "$" not in part.html
-    assert f"{currency} 250.00" in part.html and f"{currency} 80" in part.html
+    assert f"{currency} 250" in part.html and f"{currency} 80" in part.html
     assert ESCAPED in part.html and "<script" not in part.html
 
 
@@ -108,12 +108,16 @@ def test_money_formats():
     assert money(5, None) == "5 (mixed currencies)"
 
 
-def forecast_rows() -> pl.DataFrame:
-    weeks = [date(2026, 11, 1), date(2026, 11, 8)]
+def forecast_weeks(model: str = "seasonal_level") -> pl.DataFrame:
+    """reports.rpt_forecast_weekly: two weeks sold, two ahead by the published method."""
+    weeks = [date(2026, 10, 18), date(2026, 10, 25), date(2026, 11, 1), date(2026, 11, 8)]
+    ahead = [False, False, True, True]
     return pl.DataFrame({
-        "model": ["recent_mean"] * 2 + ["seasonal_naive"] * 2 + ["xgboost"] * 2,
-        "week_start": weeks * 3,
-        "units": [10.0, 10.0, 7.0, 9.0, 12.0, 13.0],
+        "week_start": weeks, "week_end": [w.replace(day=w.day + 6) for w in weeks],
+        "is_forecast": ahead, "units_actual": [10.0, 11.0, None, None],
+        "units_forecast": [None, None, 12.0, 13.0], "units_low": [None, None, 9.0, 9.5],
+        "units_high": [None, None, 15.0, 17.0], "units_last_year": [8.0, 9.0, 10.0, 10.0],
+        "model": [None, None, model, model], "as_of_date": [date(2026, 10, 31)] * 4,
     })
 
 
@@ -122,38 +126,17 @@ def runs(metrics: dict) -> pl.DataFrame:
                          "as_of_date": [date(2026, 10, 31)], "metrics": [json.dumps(metrics)]})
 
 
-WHY = "it beats the strongest rival, the mean of the last 13 weeks"
-
-
-@pytest.mark.parametrize(("metrics", "name", "units"), [
-    ({"published": {"name": "seasonal_naive", "wape": 0.2, "why": WHY}}, "seasonal_naive",
-     [7.0, 9.0]),
-    ({"published": {"name": "recent_mean", "wape": 0.2, "why": WHY}}, "recent_mean",
-     [10.0, 10.0]),
-    ({"chosen": "recent_mean"}, "recent_mean", [10.0, 10.0]),  # a run before `published`
-    ({}, "xgboost", [12.0, 13.0]),  # a run from before the choice was recorded: the model
-])
-def test_the_forecast_chart_shows_the_forecast_that_publishes(metrics, name, units):
-    shown, why, frame = forecast.forecast_shown(forecast_rows(), runs(metrics), "r1")
-    assert shown == name
-    assert why == (WHY if "published" in metrics else "")
-    assert frame.get_column("units").to_list() == units
-
-
 def test_the_report_names_the_published_forecast_in_words_and_says_why(settings):
-    rows = forecast_rows().rename({"units": "units_forecast"})
     why = "the backtest never reached those weeks a year ago"
-    tables = {"ml.forecast": rows,
+    tables = {"reports.rpt_forecast_weekly": forecast_weeks(),
               "ml.model_runs": runs({"published": {"name": "seasonal_level", "why": why}})}
-    assert forecast.section(inputs(settings, tables)) is None  # no such forecast in the rows
-    rows = rows.with_columns(model=pl.lit("seasonal_level"))
-    part = forecast.section(inputs(settings, tables | {"ml.forecast": rows}))
+    part = forecast.section(inputs(settings, tables))
     assert ("Forecast by last year's same weeks, scaled by how this year's sales compare with "
             "last year's. Why this one: the backtest never reached those weeks a year "
             "ago.") in unescape(text(part.html))
     hostile = runs({"published": {"name": "seasonal_level", "why": HOSTILE}})
-    part = forecast.section(inputs(settings, {"ml.forecast": rows, "ml.model_runs": hostile}))
-    assert ESCAPED in part.html
+    part = forecast.section(inputs(settings, tables | {"ml.model_runs": hostile}))
+    assert ESCAPED in part.html and "<img" not in part.html
 
 
 def test_persona_names_and_traits_are_escaped(settings):

@@ -45,3 +45,17 @@ def test_the_section_is_escaped_and_absent_without_data(settings):
     assert part.title == "Personalisation: what to show, when to send, what to say"
     assert "Tuesdays at 09:00" in text(part.html)
     assert personalisation.section(inputs(settings)) is None
+
+
+def test_the_newsletter_goes_out_at_the_hour_of_most_timed_contacts(settings):
+    rows = pl.concat([_rows(), _rows().with_columns(
+        persona_id=pl.Series([3, 4]), best_hour_local=pl.Series([18, 9]),
+        contacts_timed=pl.Series([900, 300]))])
+    # 09:00 holds 800 + 300 contacts, 18:00 900: 09:00, with 1,100 of 2,000.
+    assert personalisation.newsletter_hour(rows) == (9, 0.55)
+    part = personalisation.section(inputs(settings, {"reports.rpt_personalisation": rows}))
+    assert [a.text for a in part.actions] == [
+        "Send the newsletter at 09:00 local time (the best hour of personas holding 55% of "
+        "the contacts with a send time)"]
+    untimed = _rows().with_columns(contacts_timed=pl.lit(0))
+    assert personalisation.newsletter_hour(untimed) is None
