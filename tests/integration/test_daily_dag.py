@@ -143,6 +143,8 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "ml.send_times",
         "reports.rpt_personas",
         "reports.rpt_customer_groups",
+        "reports.rpt_rfm_grid",
+        "reports.rpt_email_send_hours",
         "meta.runs",
     } <= tables
     assert "ml.churn_scores" not in tables
