@@ -25,6 +25,12 @@ def days_ago(v: float, what: str, today: str) -> str:
     return today if round(v) == 0 else f"{what} {count(v, 'day')} ago"
 
 
+def _expected(v: float, when: str) -> str:
+    """An expected number of orders: "about 0.6 orders", "almost no orders" under 0.05."""
+    return (f"almost no orders expected {when}" if v < 0.05
+            else f"about {v:.1f} orders expected {when}")
+
+
 def _every(v: float) -> str:
     n = round(v)
     if n < 1:
@@ -49,8 +55,8 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "is_email_subscribed": lambda v: "subscribed to email" if v else "not subscribed to email",
     "repeat_order_value": lambda v: f"repeat orders average {_money(v)}",
     "p_alive": lambda v: f"{v:.0%} likely still a customer, by their buying rhythm",
-    "expected_orders_90d": lambda v: f"about {v:.1f} orders expected in the next 90 days",
-    "expected_orders_365d": lambda v: f"about {v:.1f} orders expected in the next year",
+    "expected_orders_90d": lambda v: _expected(v, "in the next 90 days"),
+    "expected_orders_365d": lambda v: _expected(v, "in the next year"),
     "expected_order_value": lambda v: f"expected order value {_money(v)}",
     "expected_value_365d": lambda v: f"buying pattern suggests {_money(v)} in the next year",
     "discounted_order_share": lambda v: f"{v:.0%} of orders with a discount",
@@ -144,26 +150,41 @@ FAMILIES: dict[str, str] = {
 
 # Families ranked beyond k, for rows whose top families repeat one story.
 SPARE = 3
-# Phrases that tell one story in different words: a row says it once.
-STORIES: dict[str, str] = {
-    "only one order so far": "one order",
-    "1 order in total": "one order",
-}
+# Features that say how long ago the customer was last seen: with the same number of days
+# (the last visit was the last order's) they tell one story, "no order in 202 days" and
+# "last visited the site 202 days ago", and a row says it once.
+LAST_SEEN = ("days_since_last_order", "days_since_last_session")
+# Features that, unknown, say the customer has one order, as an order count of 1 does.
+ONE_ORDER_WHEN_UNKNOWN = ("avg_days_between_orders", "repeat_order_value")
 
 
-def story(text: str) -> str:
-    """What a phrase says, for telling two phrases of one row apart (`STORIES`)."""
-    return STORIES.get(text, text)
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-def distinct(phrases: list[str]) -> list[str]:
-    """`phrases` less any that repeats an earlier one's story, in order."""
+def story(feature: str, value: float | None) -> str:
+    """What a reason says, for telling two reasons of one row apart: a row never says one
+    story twice (`LAST_SEEN` the same days ago; one order, as a count or as a rhythm or repeat
+    value that cannot be known yet); otherwise its phrase."""
+    if feature in LAST_SEEN and not _missing(value):
+        return f"last seen {round(value)} days ago"
+    if (feature in ONE_ORDER_WHEN_UNKNOWN and _missing(value)) or (
+        feature == "orders_count" and not _missing(value) and round(value) == 1
+    ):
+        return "one order"
+    return phrase(feature, value)
+
+
+def distinct(reasons: list[tuple[str, float | None]]) -> list[str]:
+    """The phrases of (feature, value) `reasons`, in order, less any that repeats an earlier
+    one's story."""
     seen: set[str] = set()
     out = []
-    for text in phrases:
-        if story(text) not in seen:
-            seen.add(story(text))
-            out.append(text)
+    for feature, value in reasons:
+        told = story(feature, value)
+        if told not in seen:
+            seen.add(told)
+            out.append(phrase(feature, value))
     return out
 
 
@@ -204,8 +225,9 @@ def reason_columns(
 ) -> pl.DataFrame:
     """For each row, the `k` features that push the score up most (`direction="up"`: why a
     customer is at risk) or move it most either way (`"both"`: why a value is high or low),
-    as phrases, one per family and never one story twice (`story`: a customer with one
-    order is not told "1 order in total; only one order so far"): columns
+    as phrases, one per family and never one story twice (`story`: a customer whose last
+    visit was their last order is not told "no order in 202 days; last visited the site 202
+    days ago", one with one order not "1 order in total; only one order so far"): columns
     reason_1..reason_k, null where the features have fewer than `k` families.
 
     `contributions` is XGBoost's `pred_contribs` output, exact or approximate (rows x
@@ -238,25 +260,28 @@ def reason_columns(
     picked = np.take_along_axis(leader, ranked, axis=1)
     # Phrases are made once per distinct value of a feature, not once per customer.
     matrix = [values.get_column(f).cast(pl.Float64).to_numpy() + 0.0 for f in features]
-    said = []
+    said, stories = [], []
     for i in range(picked.shape[1]):
         column = np.full(n, None, dtype=object)
+        told = np.full(n, None, dtype=object)
         for j in np.unique(picked[:, i]):
             rows = picked[:, i] == j
-            distinct, where = np.unique(matrix[j][rows], return_inverse=True)
-            words = np.array([phrase(features[j], float(v)) for v in distinct], dtype=object)
+            values, where = np.unique(matrix[j][rows], return_inverse=True)
+            words = np.array([phrase(features[j], float(v)) for v in values], dtype=object)
+            kinds = np.array([story(features[j], float(v)) for v in values], dtype=object)
             column[rows] = words[where]
+            told[rows] = kinds[where]
         said.append(column)
+        stories.append(told)
     chosen = [[None] * k for _ in range(n)]
     for r in range(n):
-        stories: set[str] = set()
+        seen: set[str] = set()
         slot = 0
-        for column in said:
-            text = column[r]
-            if text is None or story(text) in stories:
+        for column, told in zip(said, stories, strict=True):
+            if column[r] is None or told[r] in seen:
                 continue
-            stories.add(story(text))
-            chosen[r][slot] = text
+            seen.add(told[r])
+            chosen[r][slot] = column[r]
             slot += 1
             if slot == k:
                 break

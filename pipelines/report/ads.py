@@ -151,21 +151,22 @@ def ads_context(data: dict[str, pl.DataFrame]) -> dict | None:
 TITLE = "Ads"
 
 
-def charts(data: dict[str, pl.DataFrame], logical_date) -> list:
-    """The budget plan by ad set, and spend and return by campaign over the reconciliation
-    window (what the tables under them list in full)."""
-    drawn = []
+def charts(data: dict[str, pl.DataFrame], logical_date) -> dict:
+    """The budget plan by ad set ("budget"), and spend and return by campaign over the
+    reconciliation window ("campaigns"); None where there is nothing to draw. The tables
+    under them list every figure."""
+    drawn: dict = {"budget": None, "campaigns": None}
     plan = data["plan"]
     if not plan.is_empty():
         ordered = pl.concat([plan.filter(pl.col("status") != "kept"),
                              plan.filter(pl.col("status") == "kept")])
-        drawn.append(budget_plan(ordered.head(2 * SHOWN)))
+        drawn["budget"] = budget_plan(ordered.head(2 * SHOWN))
     campaigns = data["campaigns"]
     if not campaigns.is_empty():
         since = logical_date - timedelta(days=RECONCILE_DAYS - 1)
-        drawn.append(campaign_returns(
+        drawn["campaigns"] = campaign_returns(
             campaigns.head(2 * SHOWN),
-            period=f"click days {since:%d %b} to {logical_date:%d %b %Y}"))
+            period=f"click days {since:%d %b} to {logical_date:%d %b %Y}")
     return drawn
 
 

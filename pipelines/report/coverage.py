@@ -25,7 +25,8 @@ def section(inputs: ReportInputs) -> Section | None:
     if table is None:
         return None
     notes = coverage_notes(data_coverage._ordered(table))
-    if not notes:
-        return None
-    return Section(key="coverage", title="What this report could not cover, and why", order=95,
+    # Nothing missing is news too: the reader learns every part had the data it needs.
+    title = ("What this report could not cover, and why" if notes
+             else "What this report covers")
+    return Section(key="coverage", title=title, order=95,
                    html=render_part("coverage.html.j2", notes=notes))

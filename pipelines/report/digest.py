@@ -38,7 +38,10 @@ def _link(action: Action) -> str | None:
 def digest(logical_date: date, sections: list[Section]) -> Digest:
     """The digest of a report built from `sections` (in page order)."""
     todo = [{"text": a.text, "link": _link(a)} for a in actions(sections)]
-    headlines = [{"title": s.title, "lines": list(s.digest)} for s in sections if s.digest]
+    # A section's headline that only repeats one of its actions is said once, as the action.
+    said = {a["text"].rstrip(".") for a in todo}
+    headlines = [{"title": s.title, "lines": lines} for s in sections
+                 if (lines := [line for line in s.digest if line.rstrip(".") not in said])]
     subject = f"Marketing this week ({logical_date.isoformat()})"
     text = [subject, "", "This week:"]
     text += [f"- {a['text']}" + (f" ({a['link']})" if a["link"] else "") for a in todo] or [

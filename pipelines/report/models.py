@@ -67,72 +67,75 @@ def latest_runs(model_runs: pl.DataFrame, run_id: str) -> pl.DataFrame:
     return ordered.group_by("model", maintain_order=True).tail(1).drop("mine").sort("model")
 
 
-def sentence(model: str, figures: dict) -> dict:
-    """One model's verdict in words (see module docstring) and the analysts' figures."""
-    words = MODELS.get(model, {"title": model.replace("_", " "), "who": "rows"})
-    metric = figures["metric"]
-    value, rival_value = figures["model_value"], figures["baseline_value"]
-    rival = rival_words(figures["baseline"])
-    published_rule = figures["published"] is not None and figures["published"] in RIVALS
-    checked = figures["rows"]
-    period = figures["period"]
-    basis = f"Checked {period}." if period else ""
-    if checked:
-        basis = f"Checked on {checked:,} {words['who']}"
-        basis += f" {period}." if period else "."
-    if value is None:
-        verdict = (f"Nothing could be measured this run; {figures['note'] or 'see below'}.")
-        return {"title": words["title"], "verdict": verdict, "basis": basis, "uses_rule":
-                published_rule}
-    if rival_value is None:
-        verdict = "No simple rule could be measured beside it"
-    elif metric == "auc":
-        better = value > rival_value
-        diff = round(100 * abs(value - rival_value))
+def verdict(metric: str, value: float, rival_value: float, rival: str, words: dict,
+            gap: dict | None = None) -> tuple[bool, str]:
+    """Whether the model beats its strongest rival on `metric`, and the sentence saying so."""
+    if metric == "auc":
+        diff = round(100 * (value - rival_value))
         pair = words.get("pair", "two cases")
-        if better and diff >= 1:
-            verdict = (f"{words['ranks'].capitalize()} better than '{rival}' by {diff} in 100 "
-                       f"pairs: of 100 pairs of {pair}, it picks the right one "
-                       f"{round(100 * value)} times, the rule {round(100 * rival_value)}")
-        else:
-            verdict = (f"Does not rank better than '{rival}' ({round(100 * value)} against "
+        if diff >= 1:
+            return True, (f"{words['ranks'].capitalize()} better than '{rival}' by {diff} in "
+                          f"100 pairs: of 100 pairs of {pair}, it picks the right one "
+                          f"{round(100 * value)} times, the rule {round(100 * rival_value)}")
+        return False, (f"Does not rank better than '{rival}' ({round(100 * value)} against "
                        f"{round(100 * rival_value)} right in 100 pairs of {pair})")
-    elif metric == "spearman":
+    if metric == "spearman":
         diff = value - rival_value
         if diff >= 0.01:
-            verdict = (f"{words['ranks'].capitalize()} better than '{rival}' by {diff:.2f} on "
-                       f"a scale where 1 is the true order and 0 is chance ({value:.2f} "
-                       f"against {rival_value:.2f})")
-        else:
-            verdict = (f"Does not order customers by spend better than '{rival}' "
+            return True, (f"{words['ranks'].capitalize()} better than '{rival}' by {diff:.2f} "
+                          f"on a scale where 1 is the true order and 0 is chance ({value:.2f} "
+                          f"against {rival_value:.2f})")
+        return False, (f"Does not order customers by spend better than '{rival}' "
                        f"({value:.2f} against {rival_value:.2f}, where 1 is the true order)")
-    elif metric in LOWER_IS_BETTER:
+    if metric in LOWER_IS_BETTER:
         if value < rival_value - 0.005:
-            verdict = (f"Forecasts weekly units closer than '{rival}': off by {value:.0%} "
-                       f"of the units sold against {rival_value:.0%}")
-        else:
-            verdict = (f"Does not forecast weekly units closer than '{rival}' (off by "
+            return True, (f"Forecasts weekly units closer than '{rival}': off by {value:.0%} "
+                          f"of the units sold against {rival_value:.0%}")
+        return False, (f"Does not forecast weekly units closer than '{rival}' (off by "
                        f"{value:.0%} of the units sold against {rival_value:.0%})")
-    elif metric == "qini":
-        gap = figures.get("gap") or {}
-        low, high = gap.get("low"), gap.get("high")
+    if metric == "qini":
+        low, high = (gap or {}).get("low"), (gap or {}).get("high")
         if low is not None and low > 0:
-            verdict = f"Finds the customers an offer moves better than '{rival}'"
-        elif high is not None and high < 0:
-            verdict = f"Finds the customers an offer moves worse than '{rival}'"
-        else:
-            verdict = (f"Cannot yet be told apart from '{rival}' at finding the customers an "
+            return True, f"Finds the customers an offer moves better than '{rival}'"
+        if high is not None and high < 0:
+            return False, f"Finds the customers an offer moves worse than '{rival}'"
+        return False, (f"Cannot yet be told apart from '{rival}' at finding the customers an "
                        "offer moves")
+    won = value > rival_value
+    return won, (f"{'Beats' if won else 'Does not beat'} '{rival}' on held-out data "
+                 f"({value:.3f} against {rival_value:.3f})")
+
+
+def sentence(model: str, figures: dict) -> dict:
+    """One model's verdict in words (see module docstring): better than its strongest rival
+    or not, on whom and when, and what scores."""
+    words = MODELS.get(model, {"title": model.replace("_", " "), "who": "rows"})
+    value, rival_value = figures["model_value"], figures["baseline_value"]
+    rule = figures["published"] if figures["published"] in RIVALS else None
+    period, checked = figures["period"], figures["rows"]
+    basis = f"Checked {period}." if period else ""
+    if checked:
+        basis = f"Checked on {checked:,} {words['who']}" + (f" {period}." if period else ".")
+    if value is None:
+        text = (f"Too few known outcomes yet to check a model; the rule '{rival_words(rule)}' "
+                "scores." if rule else
+                "Nothing could be measured this run (the reason is below, for analysts).")
+        return {"title": words["title"], "verdict": text, "basis": basis, "uses_rule": bool(rule)}
+    if rival_value is None:
+        won, text = True, "No simple rule could be measured beside it"
     else:
-        better = value > rival_value
-        verdict = (f"{'Beats' if better else 'Does not beat'} '{rival}' on held-out data "
-                   f"({value:.3f} against {rival_value:.3f})")
-    if published_rule:
-        verdict += f"; so the rule '{rival_words(figures['published'])}' scores today."
+        won, text = verdict(figures["metric"], value, rival_value,
+                            rival_words(figures["baseline"]), words, figures.get("gap"))
+    if rule:
+        text += f"; so the rule '{rival_words(rule)}' scores today."
+    elif not won and model == "forecast_units":
+        text += ("; the model is used all the same, as it follows last year's seasons and the "
+                 "rule does not.")
+    elif not won:
+        text += "; the model is kept all the same (why is below, for analysts)."
     else:
-        verdict += "."
-    return {"title": words["title"], "verdict": verdict, "basis": basis,
-            "uses_rule": published_rule}
+        text += "."
+    return {"title": words["title"], "verdict": text, "basis": basis, "uses_rule": bool(rule)}
 
 
 def figures_of(run: dict) -> dict:

@@ -29,15 +29,14 @@ def figure(value: float | None, unit: str) -> str:
 
 def change(now: float | None, before: float | None, unit: str) -> dict | None:
     """How `now` moved from `before`: the arrow, the words ("+12%", "-1.5 pts") and the
-    direction; None when either is unknown, or a relative change of nothing."""
+    direction; None when either is unknown, or for a relative change from nothing."""
     if now is None or before is None:
         return None
     if unit == "share":  # a change of a rate is in points, not a percentage of a percentage
         delta = 100 * (now - before)
         words = f"{delta:+.1f} pts"
-    elif before == 0:
-        return None if now == 0 else {"arrow": "▲" if now > 0 else "▼",
-                                      "words": "new", "direction": "up" if now > 0 else "down"}
+    elif before == 0:  # a change from nothing has no size
+        return None
     else:
         delta = (now - before) / abs(before)
         words = f"{delta:+.0%}"

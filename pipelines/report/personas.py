@@ -14,8 +14,8 @@ TITLE = "Personas"
 KEY, ORDER = "personas", 40
 HABITS = (
     ("hour", "When they shop", "Local hour of the day", "Customers (%)"),
-    ("category", "What they buy", "Share of their spend (%)", "Product category"),
-    ("channel", "How they arrive", "Share of their visits (%)", "Visit channel"),
+    ("category", "What they buy", "Share of their spend (%)", "Category"),
+    ("channel", "How they arrive", "Share of their visits (%)", "Channel"),
 )
 
 
@@ -25,8 +25,9 @@ def habits_chart(name: str, persona_id: int, habits: pl.DataFrame) -> svg.Chart 
     percentages; None when it has no habit rows."""
     if habits.is_empty():
         return None
-    fig, axes = svg.figure(7.0, 1.9, ncols=3)
-    fig.suptitle(f"{name}: habits (all history to date)", fontsize=10, x=0.01, ha="left")
+    # Panels stacked: the cards stand side by side, each a third of the page wide.
+    fig, axes = svg.figure(3.4, 4.6, nrows=3)
+    fig.suptitle(f"{_short(name, 40)}: habits to date", fontsize=9.5, x=0.02, ha="left")
     for ax, (habit, title, xlabel, ylabel) in zip(axes, HABITS, strict=True):
         rows = habits.filter(pl.col("habit") == habit).sort("position")
         ax.set_title(title, fontsize=9)

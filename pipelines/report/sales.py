@@ -18,8 +18,11 @@ KPIS = ("revenue", "orders", "new_customers", "returning_customers")
 def complete_weeks(kpis: pl.DataFrame, logical_date, weeks: int = WEEKS) -> pl.DataFrame:
     """The last `weeks` weeks that ended by `logical_date`, one column per KPI of KPIS (and
     `<kpi>_last_year`), oldest first; `unit` holds revenue's currency."""
-    done = kpis.filter(pl.col("kpi").is_in(KPIS),
-                       pl.col("week_start") <= logical_date - timedelta(days=6))
+    # The model says which weeks are complete; a publication without the column, by the
+    # same rule (the week's Sunday is on or before the report's date).
+    complete = (pl.col("is_complete_week") if "is_complete_week" in kpis.columns
+                else pl.col("week_start") <= logical_date - timedelta(days=6))
+    done = kpis.filter(pl.col("kpi").is_in(KPIS), complete)
     if done.is_empty():
         return pl.DataFrame()
     last = sorted(done["week_start"].unique().to_list())[-weeks:]

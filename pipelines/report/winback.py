@@ -119,7 +119,9 @@ def section(inputs: ReportInputs) -> Section | None:
         return None
     html = render_part("winback.html.j2", at_risk=at_risk, shown=SHOWN, action=action,
                        audience=audience, in_file=in_file is not None)
-    digest = ((f"{action.text}: the {SHOWN if len(at_risk) >= SHOWN else len(at_risk)} "
-               "with the most expected spend are named in the report."),) if action else ()
+    # The action says it in the digest; the headline adds who is named where.
+    digest = ((f"{action.text}: the {len(at_risk)} with the most expected spend are named "
+               "in the report, the rest are in the file."),) if action and (
+        found[0]["rows"] > len(at_risk)) else ()
     return Section(key="winback", title="Who to win back first", order=35, html=html,
                    actions=(action,) if action else (), digest=digest)

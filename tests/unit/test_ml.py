@@ -177,10 +177,10 @@ def _reasons_by_walking(contributions, values, features, k, direction):
         for j in ranked:
             if families[j] not in seen:
                 seen.add(families[j])
-                text = phrase(features[j], values.get_column(features[j])[row])
-                if story(text) not in told:
-                    told.add(story(text))
-                    picked.append(text)
+                value = values.get_column(features[j])[row]
+                if story(features[j], value) not in told:
+                    told.add(story(features[j], value))
+                    picked.append(phrase(features[j], value))
             if len(picked) == k:
                 break
         out.append(picked)

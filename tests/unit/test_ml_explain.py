@@ -59,6 +59,24 @@ def test_a_customer_with_one_order_is_told_so_once():
     ]
 
 
+def test_a_last_visit_on_the_last_order_day_is_not_a_second_reason():
+    # What the win-back list said of most people: "last visited the site 202 days ago; ...;
+    # no order in 202 days", the visit being the order's. A later visit is news and stays.
+    features = ("days_since_last_session", "expected_orders_90d", "days_since_last_order",
+                "categories_bought")
+    values = pl.DataFrame({"days_since_last_session": [202.0, 30.0],
+                           "expected_orders_90d": [0.6, 0.01],
+                           "days_since_last_order": [202.0, 202.0],
+                           "categories_bought": [4.0, 1.0]})
+    contributions = np.array([[0.9, 0.5, 0.4, 0.1, 0.0], [0.9, 0.5, 0.4, 0.1, 0.0]])
+    assert top_reasons(contributions, values, features) == [
+        ["last visited the site 202 days ago", "about 0.6 orders expected in the next 90 days",
+         "bought from 4 categories"],
+        ["last visited the site 30 days ago", "almost no orders expected in the next 90 days",
+         "no order in 202 days"],
+    ]
+
+
 def test_the_rivals_reasons_do_not_repeat_either():
     frame = pl.DataFrame({"days_since_last_order": [200.0, 30.0], "orders_count": [1, 3],
                           "avg_days_between_orders": [None, 40.0], "p_alive": [0.2, 0.9]})

@@ -33,7 +33,10 @@ def test_the_could_not_cover_section_lists_each_reason_as_a_sentence(settings):
             "per product. orders (product_id), shop") in page.replace("&#39;", "'")
     assert ESCAPED in part.html and "<img" not in part.html
     covered = NOT_COVERED.with_columns(is_available=pl.lit(True))
-    assert coverage.section(inputs(settings, {"marts.data_coverage": covered})) is None
+    everything = coverage.section(inputs(settings, {"marts.data_coverage": covered}))
+    assert everything.title == "What this report covers"
+    assert "nothing was left out for want of data" in text(everything.html)
+    assert coverage.section(inputs(settings)) is None  # a publication from before coverage
 
 
 def customers(revenue: float = 250.0) -> pl.DataFrame:

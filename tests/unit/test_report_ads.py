@@ -155,3 +155,12 @@ def test_the_plan_is_an_action_only_when_it_moves_money(settings) -> None:
     keeping = section(inputs(settings, _tables(moves=False)))
     assert keeping.actions == ()
     assert keeping.digest[0].startswith("Keep today's ad set budgets")
+
+
+def test_money_in_the_tables_names_its_currency(settings) -> None:
+    from pipelines.report.ads import section
+    from tests.unit.report_inputs import inputs, text
+
+    page = text(str(section(inputs(settings, tables())).html))
+    assert "USD 50.00" in page and "USD 40.00" in page  # today's and the planned budget
+    assert "USD 200" in page  # Autumn's spend over the window

@@ -25,7 +25,7 @@ def sections() -> list[Section]:
                 digest=(f"40 customers at risk, {HOSTILE} first",)),
         Section(key="ads", title="Ads", order=60, html=body,
                 actions=(Action("Move GBP 40/day to B", "#ads", rank=20),),
-                digest=("Spend GBP 1,200 last week",)),
+                digest=("Spend GBP 1,200 last week", "Move GBP 40/day to B.")),
         Section(key="models", title="Models", order=80, html=body),
     ]
 
@@ -39,6 +39,8 @@ def test_the_digest_lists_actions_by_rank_then_headlines_and_escapes_the_html(tm
     assert lines[3] == f"- Win back 40 customers: {HOSTILE} (../../exports/x.csv)"
     assert lines[4] == "- Move GBP 40/day to B (index.html#ads)"
     assert "Who to win back:" in lines and "Models:" not in lines  # no headline, no heading
+    assert lines.count("- Move GBP 40/day to B.") == 0  # said once, as the action
+    assert "- Spend GBP 1,200 last week" in lines
     assert "<script" not in made.html and made.html.count(ESCAPED) == 2
     assert 'href="index.html#ads"' in made.html and "<style" not in made.html
 
@@ -77,3 +79,17 @@ def test_other_days_and_no_server_send_nothing_and_say_why(settings, tmp_path, s
     closed = target(free_port())  # nothing listens there
     assert mail_digest(tuesdays, TUESDAY, tmp_path, lambda: closed) == (
         "not sent: the SMTP server did not take it (ConnectionRefusedError)")
+
+
+def test_the_digest_weekday_is_a_weekday_name(monkeypatch):
+    import pytest
+
+    from pipelines.config import Settings
+
+    monkeypatch.delenv("MARKETING_DIGEST_WEEKDAY", raising=False)
+    assert Settings.from_env().digest_weekday == 0  # Monday
+    monkeypatch.setenv("MARKETING_DIGEST_WEEKDAY", " Friday ")
+    assert Settings.from_env().digest_weekday == 4
+    monkeypatch.setenv("MARKETING_DIGEST_WEEKDAY", "Fri")
+    with pytest.raises(ValueError, match="MARKETING_DIGEST_WEEKDAY='fri' must be a weekday"):
+        Settings.from_env()

@@ -38,6 +38,11 @@ def tables() -> dict[str, pl.DataFrame]:
     return {"reports.rpt_email_send_hours": hours()}
 
 
+def test_cells_are_vector_shapes_not_an_embedded_image(settings):
+    html = str(section(inputs(settings, tables())).html)
+    assert "<image" not in html and "data:image" not in html
+
+
 def _charts(html: str) -> list[ET.Element]:
     return [ET.fromstring(s) for s in re.findall(r"<svg.*?</svg>", html, flags=re.S)]
 

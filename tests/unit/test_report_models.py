@@ -97,3 +97,25 @@ def test_a_rerun_takes_each_models_row_whole_from_one_run():
 
 def test_nothing_recorded_is_nothing_to_show():
     assert build(runs().head(0)) is None
+
+
+def test_too_little_history_and_a_forecast_kept_for_its_season_say_so_plainly():
+    day = date(2026, 10, 31)
+    forecast = json.dumps({"windows": 11, "horizon_weeks": 8, "backtest_from": "2025-11-30",
+                           "skus": 60, "published": {"name": "xgboost", "wape": 0.93}})
+    frame = pl.DataFrame([
+        run("lead", "r1", day, version="click_level_rate", metric="auc",
+            note="lead: the holdout has 4 positive and 46 negative outcomes",
+            metrics=json.dumps({"published": {"name": "click_level_rate", "auc": None}})),
+        run("forecast_units", "r1", day, version="xgboost-62", metric="wape",
+            model_value=0.929, baseline="recent_mean", baseline_value=0.928, metrics=forecast),
+    ])
+    html = build(frame).html
+    page = text(html.split("<details", 1)[0]).replace("&#39;", "'")
+    assert ("Which leads will buy. Too few known outcomes yet to check a model; the rule 'how "
+            "much the lead clicks our emails' scores.") in page
+    assert ("Units sold per week. Does not forecast weekly units closer than 'the mean of the "
+            "last 13 weeks' (off by 93% of the units sold against 93%); the model is used all "
+            "the same, as it follows last year's seasons and the rule does not. Checked on 11 "
+            "past stretches of 8 weeks since 2025-11-30, over 60 products.") in page
+    assert "holdout" not in page  # the note's words are for analysts

@@ -61,7 +61,7 @@ KPIS = weekly([
     ("orders", "count", BEFORE, 40.0, None), ("orders", "count", WEEK, 30.0, None),
     ("email_open_rate", "share", BEFORE, 0.40, None),
     ("email_open_rate", "share", WEEK, 0.425, None),
-    ("ad_spend", "USD", BEFORE, 0.0, None), ("ad_spend", "USD", WEEK, 70.0, None),
+    ("ad_spend", "USD", BEFORE, 50.0, None), ("ad_spend", "USD", WEEK, 70.0, None),
 ])
 
 
@@ -76,7 +76,8 @@ def test_cards_compare_the_last_complete_week_with_the_week_before_and_last_year
     assert orders["last_year"] is None
     assert opens["value"] == "42.5%" and opens["change"]["words"] == "+2.5 pts"
     # Spend in the ad account's own currency; more spend is not "good", so no colour.
-    assert spend["value"] == "USD 70" and spend["change"]["direction"] == "flat"
+    assert spend["value"] == "USD 70" and spend["change"] == {
+        "arrow": "▲", "words": "+40%", "direction": "flat"}
 
 
 def test_the_section_states_the_period_the_currency_and_the_definitions(settings):
@@ -93,7 +94,8 @@ def test_the_section_states_the_period_the_currency_and_the_definitions(settings
 
 
 @pytest.mark.parametrize(("now", "before", "unit", "words"), [
-    (5.0, 0.0, "count", "new"), (0.0, 0.0, "count", None), (None, 3.0, "count", None),
+    (5.0, 0.0, "count", None), (0.0, 0.0, "count", None), (0.01, 0.0, "share", "+1.0 pts"),
+    (None, 3.0, "count", None),
     (3.0, 3.0, "GBP", "no change"), (-50.0, 100.0, "GBP", "-150%"),
 ])
 def test_changes_of_nothing_and_unknowns(now, before, unit, words):

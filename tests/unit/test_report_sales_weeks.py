@@ -94,3 +94,9 @@ def _svgs(page: str) -> list[str]:
 
 def tables() -> dict[str, pl.DataFrame]:
     return {"reports.rpt_weekly_kpis": weekly_kpis()}
+
+
+def test_the_model_says_which_weeks_are_complete():
+    kpis = weekly_kpis().with_columns(
+        is_complete_week=pl.col("week_start") < date(2026, 10, 12))
+    assert complete_weeks(kpis, DAY)["week_start"][-1] == date(2026, 10, 5)

@@ -63,7 +63,7 @@ def test_the_action_links_the_file_and_the_page_names_only_its_people(settings):
     assert page.index("Ann27 Lee") < page.index("Ann26 Lee")
     assert "<script" not in part.html and ESCAPED in part.html
     assert part.digest == ("Win back 28 high-value customers at risk: the 15 with the most "
-                           "expected spend are named in the report.",)
+                           "expected spend are named in the report, the rest are in the file.",)
 
 
 def test_one_person_is_one_customer_and_the_wider_audience_stands_in(settings):
@@ -71,6 +71,7 @@ def test_one_person_is_one_customer_and_the_wider_audience_stands_in(settings):
     manifest = export(settings, ["person2@example.com"], audience="churn_risk")
     part = winback.section(inputs(settings, tables, manifest=manifest))
     assert part.actions[0].text == "Win back 1 customer at risk"
+    assert part.digest == ()  # everyone in the file is named: the action says it all
     assert "Ann2 Lee" in text(part.html) and "Ann1 Lee" not in text(part.html)
 
 
