@@ -11,6 +11,7 @@ from pathlib import PurePath
 
 import numpy as np
 import polars as pl
+from matplotlib.ticker import MaxNLocator
 
 from pipelines.report import svg
 from pipelines.report.sections import Action, ReportInputs, Section, render_part
@@ -117,22 +118,25 @@ def chart(sources: list[dict]) -> svg.Chart:
     left.set_yticks(y, names)
     left.invert_yaxis()
     left.set_title("Age of the newest export")
+    # A week at least, so a day-old export reads as small, not as a full bar.
+    left.set_xlim(0, max(7, *days) * 1.1)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("Days before the report date")
     left.set_ylabel("Source")
     left.grid(axis="x")
     shares = [100 * (s["share_quarantined_last_7_days"] or 0.0) for s in sources]
     right.barh(y, shares, color=[svg.ACCENT if s["over_budget"] else svg.THIS
                                  for s in sources])
-    right.scatter([100 * s["budget"] for s in sources], y, marker="|", s=120,
-                  color="#333333", label="error budget", zorder=3)
+    budgets = [100 * s["budget"] for s in sources]
+    right.scatter(budgets, y, marker="|", s=120, color="#333333", zorder=3)
     right.set_yticks(y, [""] * len(sources))
     right.invert_yaxis()
     right.set_title("Rows set aside, last 7 days")
-    right.set_xlabel("Share of rows read (%)")
+    right.set_xlim(0, max(*budgets, *shares) * 1.1)
+    right.set_xlabel("Share of rows read (%); | is the error budget")
     right.set_ylabel("")
     right.yaxis.set_visible(False)
     right.grid(axis="x")
-    right.legend(loc="lower right")
     return svg.to_svg(fig, "data-health")
 
 

@@ -75,3 +75,38 @@ def test_too_few_errors_give_no_interval_and_a_zero_forecast_a_zero_one():
     # Weibull positions: of 11 ratios 0.5, 0.6 .. 1.5 the 10th percentile is the 1.2th
     # smallest (0.52), the 90th the 10.8th (1.48).
     assert low[1] == pytest.approx(20 * 0.52) and high[1] == pytest.approx(20 * 1.48)
+
+
+def test_the_forecast_carries_each_rows_interval_and_the_totals_own():
+    from datetime import date, timedelta
+
+    import polars as pl
+
+    from pipelines.forecast import units
+
+    rng = np.random.default_rng(3)
+    day = date(2026, 10, 31)
+    weeks = 50
+    levels = np.array([30.0, 60.0, 90.0, 15.0, 45.0])
+    y = shop(rng, len(levels), weeks, levels, sigma=0.3).round()
+    lines = pl.DataFrame(
+        [(f"P{i}", day - timedelta(days=7 * (weeks - 1 - w)), float(y[i, w]))
+         for i in range(len(levels)) for w in range(weeks) if y[i, w] > 0],
+        schema={"sku": pl.String, "order_date": pl.Date, "quantity": pl.Float64},
+        orient="row")
+    result = units.forecast_units(lines, day, weeks=8)
+    # 50 weeks: the recent mean's 9 windows give the total an interval too (7 or more).
+    assert result.metrics["windows"] == 9
+    rows = result.rows.filter(pl.col("model") == "recent_mean")
+    assert rows["units_low"].null_count() == 0
+    assert (rows["units_low"] <= rows["units_forecast"]).all()
+    assert (rows["units_forecast"] <= rows["units_high"]).all()
+    total = result.total
+    assert set(total.filter(pl.col("is_published"))["model"]) == {"recent_mean"}
+    summed = rows.group_by("week_start").agg(pl.col("units_forecast", "units_low").sum())
+    joined = total.filter(pl.col("model") == "recent_mean").join(
+        summed, on="week_start", suffix="_products")
+    assert joined.height == 8
+    np.testing.assert_allclose(joined["units_forecast"], joined["units_forecast_products"])
+    # Products' misses partly cancel in the total: its band is narrower than their sum's.
+    assert (joined["units_low"] > joined["units_low_products"]).all()
