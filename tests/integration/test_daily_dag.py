@@ -420,10 +420,13 @@ def test_names_holding_markup_show_as_text_in_the_report(world, tmp_path):
                             "limit 1").fetchall()[0]
         personas = [n for (n,) in con.sql("select persona_name from reports.rpt_personas")
                     .fetchall()]
+        campaigns = [t for (t,) in con.sql("select distinct campaign_title from "
+                                           "reports.rpt_email_send_hours").fetchall()]
     finally:
         con.close()
     tables = {f"{s}.{t}" for s, t, _ in rewritten}
-    assert {"marts.dim_customers", "reports.rpt_personas"} <= tables
+    assert {"marts.dim_customers", "reports.rpt_personas",
+            "reports.rpt_email_send_hours"} <= tables
     path = Path(daily.report(settings, DAY, run_id)["path"])
     source = path.read_text(encoding="utf-8")
     assert HOSTILE_PREFIX not in source and HOSTILE_SUFFIX not in source
@@ -436,8 +439,12 @@ def test_names_holding_markup_show_as_text_in_the_report(world, tmp_path):
         assert browser.evaluate("[...document.scripts].filter(s => s.text.includes('alert'))"
                                 ".length") == 0
         text = browser.evaluate("document.body.innerText")
+        # Chart labels too (SVG text, which innerText leaves out): the campaigns' titles.
+        chart_text = browser.evaluate(
+            "[...document.querySelectorAll('svg text')].map(t => t.textContent).join(' ')")
     assert personas and all(name in text for name in personas)
     assert text.count(HOSTILE_PREFIX) >= len(personas)
+    assert campaigns and "<script>" in chart_text  # a long label is cut at its end
 
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
