@@ -375,6 +375,11 @@ def test_the_report_of_the_simulated_day_renders_offline_with_every_section(worl
                 if count != 1] == []
         tops = [top for _, top in found]
         assert tops == sorted(tops)
+        # No id twice (nav anchors, charts' ids): a chart's ids start with its own name.
+        assert browser.evaluate(
+            "() => { const seen = {}; document.querySelectorAll('[id]').forEach(e =>"
+            " { seen[e.id] = (seen[e.id] || 0) + 1; });"
+            " return Object.keys(seen).filter(k => seen[k] > 1); }") == []
         # The quality pages it links to, offline too: every suite page, styled by the
         # Bootstrap shipped beside them.
         quality = day / "quality"
