@@ -67,7 +67,9 @@ def markdown(r: dict) -> str:
     return "\n".join([
         f"### report, scale `{r['scale']}` ({r['people']:,} people), commit {r['commit']}",
         "",
-        f"{r['machine']}; {r['browser']}; median of {loads} loads.",
+        f"{r['machine']}; {r['browser']}; median of {loads} loads; "
+        + ("the report steps rerun on an earlier run's scores."
+           if r.get("reused_scores") else "after a full daily run."),
         "",
         "| page | bytes | render ms (median) | all loads ms | note |",
         "|---|---:|---:|---|---|",
@@ -96,7 +98,7 @@ def main() -> None:
     settings = Settings(home=home)
     run_id = "bench_report"
     started = time.perf_counter()
-    if args.reuse and settings.published_db.exists():
+    if args.reuse and settings.work_db.exists():
         steps = STEPS[STEPS.index(("transform_reports", None)):]
         stages = [run_stage(home, step, arg, run_id, DAY) for step, arg in steps]
     else:
@@ -116,7 +118,7 @@ def main() -> None:
         f"{platform.python_version()}",
         "browser": chromium_version(chromium_executable()),
         "pipeline_seconds": pipeline_seconds,
-        "reused_scores": bool(args.reuse and len(stages) < len(STEPS)),
+        "reused_scores": len(stages) < len(STEPS),
         "report_seconds": stage["seconds"],
         "report_peak_rss_mb": stage["peak_rss_mb"],
         **measure(report, quality_index, args.loads),

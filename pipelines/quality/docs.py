@@ -10,16 +10,17 @@ Layout of the output directory::
 
     index.html                  one row per suite: status, pass/fail counts, link to its page
     validations/<suite>.html    GX's validation results page for that suite
-    static/                     Bootstrap's stylesheet and jQuery with their licences,
-                                copied from pipelines/quality/static/
+    static/                     Bootstrap's stylesheet and script and jQuery, with their
+                                licences, copied from pipelines/quality/static/
 
 The docs read offline (opened from a disk or an e-mail attachment, behind a firewall): GX's
 pages load Bootstrap, jQuery, Font Awesome, Vega and a logo from the internet, so every tag that
-reaches off the machine is taken out, and Bootstrap's stylesheet and jQuery, at the versions
-GX's templates ask for, are linked from `static/` instead (vendored byte for byte from the npm
-registry's `bootstrap` and `jquery` packages: pipelines/quality/static/README.md). jQuery is
-there because the one control a results page has, GX's "Failed only" filter, calls it; the
-other scripts draw widgets these pages do not show (site index tables, Vega charts). The one
+reaches off the machine is taken out, and Bootstrap's stylesheet and script and jQuery, at the
+versions GX's templates ask for, are linked from `static/` instead (vendored byte for byte from
+the npm registry's `bootstrap` and `jquery` packages: pipelines/quality/static/README.md). The
+scripts are there because a results page's controls need them (GX's "Failed only" filter calls
+jQuery, "Show more info..." is a Bootstrap collapse); the other scripts draw widgets these
+pages do not show (site index tables, Vega charts, tooltips). The one
 thing GX shows only through a font, each expectation's pass/fail icon, gets a text glyph from
 an inlined stylesheet (`_OFFLINE_CSS`).
 """
@@ -54,8 +55,9 @@ BOOTSTRAP_VERSION = "4.3.1"
 JQUERY_VERSION = "3.7.1"
 BOOTSTRAP_CSS = f"bootstrap-{BOOTSTRAP_VERSION}.min.css"
 JQUERY_JS = f"jquery-{JQUERY_VERSION}.min.js"
+BOOTSTRAP_JS = f"bootstrap-{BOOTSTRAP_VERSION}.min.js"
 _VENDORED = Path(__file__).parent / "static"
-_VENDORED_FILES = (BOOTSTRAP_CSS, "bootstrap-LICENSE", JQUERY_JS, "jquery-LICENSE")
+_VENDORED_FILES = (BOOTSTRAP_CSS, BOOTSTRAP_JS, "bootstrap-LICENSE", JQUERY_JS, "jquery-LICENSE")
 # Tags that make the browser fetch something off this machine: the CDN styles and scripts GX's
 # templates write, and its navbar logo, fetched from S3 with a timestamp in the address. GX's
 # favicon link is relative but points into a site layout these docs do not have.
@@ -71,6 +73,7 @@ _REMOTE_CSS_URL = re.compile(r"""url\(\s*["']?(?:https?:)?//[^)]*\)""", re.IGNOR
 _ALT = re.compile(r"""\balt=["']([^"']*)["']""", re.IGNORECASE)
 _GX_BOOTSTRAP_HREF = f"bootstrap/{BOOTSTRAP_VERSION}/css/bootstrap.min.css"
 _GX_JQUERY_SRC = f"code.jquery.com/jquery-{JQUERY_VERSION}.min.js"
+_GX_BOOTSTRAP_SRC = f"bootstrap/{BOOTSTRAP_VERSION}/js/bootstrap.min.js"
 
 # Our severity lives in each expectation's meta (see pipelines.quality.suites); anything other
 # than "warning" blocks publishing, so it counts as an error here too.
@@ -385,8 +388,10 @@ def _offline(page: str, static: str) -> str:
     """`page` with every tag and style that reaches off the machine taken out (an image
     leaves its alt text, already HTML as GX wrote it), and Bootstrap's stylesheet and jQuery
     linked from the docs' own folder `static` where GX linked them from CDNs (the same places,
-    so GX's inlined styles after Bootstrap still win). jQuery because GX's "Failed only"
-    filter calls it; the rest of GX's scripts draw widgets these pages do not have."""
+    so GX's inlined styles after Bootstrap still win). jQuery and Bootstrap's script because
+    the page's controls use them (the "Failed only" filter, "Show more info..." panels); the
+    rest of GX's scripts draw widgets these pages do not have (Popper is for tooltips and
+    dropdowns, which they have none of)."""
 
     def local(match: re.Match[str]) -> str:
         tag = match.group(0)
@@ -394,15 +399,18 @@ def _offline(page: str, static: str) -> str:
             return f'<link rel="stylesheet" href="{html.escape(f"{static}/{BOOTSTRAP_CSS}")}">'
         if _GX_JQUERY_SRC in tag:
             return f'<script src="{html.escape(f"{static}/{JQUERY_JS}")}"></script>'
+        if _GX_BOOTSTRAP_SRC in tag:
+            return f'<script src="{html.escape(f"{static}/{BOOTSTRAP_JS}")}"></script>'
         if tag[:4].lower() == "<img":  # the logo: its alt text in its place
             alt = _ALT.search(tag)
             return f'<span class="h4">{alt.group(1)}</span>' if alt else ""
         return ""
 
     offline = _REMOTE_CSS_URL.sub("none", _REMOTE_TAG.sub(local, page))
-    for name, version in ((BOOTSTRAP_CSS, BOOTSTRAP_VERSION), (JQUERY_JS, JQUERY_VERSION)):
+    for name, version in ((BOOTSTRAP_CSS, BOOTSTRAP_VERSION), (JQUERY_JS, JQUERY_VERSION),
+                          (BOOTSTRAP_JS, BOOTSTRAP_VERSION)):
         if f"{static}/{name}" not in offline:
-            # GX moved its link: still offline, but unstyled or with a dead filter; the unit
+            # GX moved its link: still offline, but unstyled or with dead controls; the unit
             # test says to vendor the new version.
             logger.warning("GX's page no longer links %s at %s", name.split("-")[0], version)
     return offline

@@ -137,7 +137,7 @@ def chart(sources: list[dict]) -> svg.Chart:
     right.set_ylabel("")
     right.yaxis.set_visible(False)
     right.grid(axis="x")
-    return svg.to_svg(fig, "data-health")
+    return svg.to_svg(fig, f"{KEY}-chart")  # not KEY: the section holds that id
 
 
 def section(inputs: ReportInputs) -> Section | None:

@@ -94,8 +94,8 @@ def test_dark_mode_fetches_nothing_either(browser, quality_dir):
     assert visit.problems() == []
 
 
-def test_the_failed_only_filter_works_offline(browser, quality_dir):
-    """GX's one control on a results page, run by the jQuery shipped beside the pages."""
+def test_the_pages_controls_work_offline(browser, quality_dir):
+    """GX's controls on a results page, run by the jQuery and Bootstrap shipped beside it."""
     page = quality_dir / "validations" / "orders.html"
     visit = browser.visit(page, screenshot=False, allow=(quality_dir,))
     assert visit.problems() == []
@@ -104,4 +104,10 @@ def test_the_failed_only_filter_works_offline(browser, quality_dir):
     assert browser.evaluate(visible) == 2  # both checks of `orders` passed
     browser.click("text=Failed Only")
     browser.wait_for(f"() => {visible} === 0")  # jQuery fades them out
-    assert visit.page_errors == []
+    # "Show more info..." opens its panel (a Bootstrap collapse).
+    panel = "document.querySelector('a[data-toggle=collapse]').getAttribute('href')"
+    shown = f"() => document.querySelector({panel}).classList.contains('show')"
+    assert browser.evaluate(shown) is False
+    browser.click("text=Show more info...")
+    browser.wait_for(shown)
+    assert visit.page_errors == [] and visit.console_errors == []

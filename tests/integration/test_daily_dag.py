@@ -369,14 +369,19 @@ def test_the_report_of_the_simulated_day_renders_offline_with_every_section(worl
         assert visit.problems() == []
         assert visit.screenshot.stat().st_size > 10_000
         # Every section of the contract, once, in the contract's order down the page.
-        tops = browser.evaluate(
-            "keys => keys.map(k => { const found = document.querySelectorAll('#' + k);"
-            " return found.length === 1 ? found[0].getBoundingClientRect().top + scrollY"
-            " : found.length; })", list(REPORT_SECTIONS))
-        missing = [k for k, top in zip(REPORT_SECTIONS, tops, strict=True)
-                   if not isinstance(top, float)]
-        assert missing == []
+        found = browser.evaluate(
+            "keys => keys.map(k => { const all = document.querySelectorAll('#' + k);"
+            " return [all.length, all.length ? all[0].getBoundingClientRect().top + scrollY"
+            " : null]; })", list(REPORT_SECTIONS))
+        assert [k for k, (count, _) in zip(REPORT_SECTIONS, found, strict=True)
+                if count != 1] == []
+        tops = [top for _, top in found]
         assert tops == sorted(tops)
+        # No id twice (nav anchors, charts' ids): a chart's ids start with its own name.
+        assert browser.evaluate(
+            "() => { const seen = {}; document.querySelectorAll('[id]').forEach(e =>"
+            " { seen[e.id] = (seen[e.id] || 0) + 1; });"
+            " return Object.keys(seen).filter(k => seen[k] > 1); }") == []
         # The quality pages it links to, offline too: every suite page, styled by the
         # Bootstrap shipped beside them.
         quality = day / "quality"
@@ -422,10 +427,13 @@ def test_names_holding_markup_show_as_text_in_the_report(world, tmp_path):
                             "limit 1").fetchall()[0]
         personas = [n for (n,) in con.sql("select persona_name from reports.rpt_personas")
                     .fetchall()]
+        campaigns = [t for (t,) in con.sql("select distinct campaign_title from "
+                                           "reports.rpt_email_send_hours").fetchall()]
     finally:
         con.close()
     tables = {f"{s}.{t}" for s, t, _ in rewritten}
-    assert {"marts.dim_customers", "reports.rpt_personas"} <= tables
+    assert {"marts.dim_customers", "reports.rpt_personas",
+            "reports.rpt_email_send_hours"} <= tables
     path = Path(daily.report(settings, DAY, run_id)["path"])
     source = path.read_text(encoding="utf-8")
     assert HOSTILE_PREFIX not in source and HOSTILE_SUFFIX not in source
@@ -438,8 +446,12 @@ def test_names_holding_markup_show_as_text_in_the_report(world, tmp_path):
         assert browser.evaluate("[...document.scripts].filter(s => s.text.includes('alert'))"
                                 ".length") == 0
         text = browser.evaluate("document.body.innerText")
+        # Chart labels too (SVG text, which innerText leaves out): the campaigns' titles.
+        chart_text = browser.evaluate(
+            "[...document.querySelectorAll('svg text')].map(t => t.textContent).join(' ')")
     assert personas and all(name in text for name in personas)
     assert text.count(HOSTILE_PREFIX) >= len(personas)
+    assert campaigns and "<script>" in chart_text  # a long label is cut at its end
 
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):

@@ -219,8 +219,8 @@ def test_the_docs_reach_nothing_off_the_machine_and_ship_their_stylesheet(
     out_dir = tmp_path / "quality"
     index = render_data_docs(raw_results, out_dir, TITLE)
     vendored = Path(docs.__file__).parent / "static"
-    shipped = {"bootstrap-4.3.1.min.css", "bootstrap-LICENSE", "jquery-3.7.1.min.js",
-               "jquery-LICENSE"}
+    shipped = {"bootstrap-4.3.1.min.css", "bootstrap-4.3.1.min.js", "bootstrap-LICENSE",
+               "jquery-3.7.1.min.js", "jquery-LICENSE"}
     assert {f.name for f in (out_dir / "static").iterdir()} == shipped
     for name in shipped:
         assert (out_dir / "static" / name).read_bytes() == (vendored / name).read_bytes()
@@ -229,6 +229,8 @@ def test_the_docs_reach_nothing_off_the_machine_and_ship_their_stylesheet(
         ("bootstrap-4.3.1.min.css",
          "60b19e5da6a9234ff9220668a5ec1125c157a268513256188ee80f2d2c8d8d36"),
         ("jquery-3.7.1.min.js", "fc9a93dd241f6b045cbff0481cf4e1901becd0e12fb45166a8f17f95823f0b1a"),
+        ("bootstrap-4.3.1.min.js",
+         "0a34a87842c539c1f4feec56bba982fd596b73500046a6e6fe38a22260c6577b"),
     ):
         assert hashlib.sha256((vendored / name).read_bytes()).hexdigest() == sha256
     for licence in ("bootstrap-LICENSE", "jquery-LICENSE"):
@@ -245,8 +247,9 @@ def test_the_docs_reach_nothing_off_the_machine_and_ship_their_stylesheet(
         assert "amazonaws" not in source  # GX's logo (an <img>, a dark-mode background)
         href = "static/" if page == index else "../static/"
         assert f'<link rel="stylesheet" href="{href}bootstrap-4.3.1.min.css">' in source
-        if page != index:  # GX's "Failed only" filter needs jQuery; our index has no script
+        if page != index:  # GX's controls need jQuery and Bootstrap's script; the index none
             assert f'<script src="{href}jquery-3.7.1.min.js"></script>' in source
+            assert f'<script src="{href}bootstrap-4.3.1.min.js"></script>' in source
 
 
 def test_gx_still_links_the_bootstrap_and_jquery_we_ship() -> None:
@@ -257,8 +260,9 @@ def test_gx_still_links_the_bootstrap_and_jquery_we_ship() -> None:
     templates = Path(view.__file__).parent / "templates"
     assert (f"bootstrap/{docs.BOOTSTRAP_VERSION}/css/bootstrap.min.css"
             in (templates / "page.j2").read_text())
-    assert (f"code.jquery.com/jquery-{docs.JQUERY_VERSION}.min.js"
-            in (templates / "js_script_imports.j2").read_text())
+    scripts = (templates / "js_script_imports.j2").read_text()
+    assert f"code.jquery.com/jquery-{docs.JQUERY_VERSION}.min.js" in scripts
+    assert f"bootstrap/{docs.BOOTSTRAP_VERSION}/js/bootstrap.min.js" in scripts
 
 
 def test_a_page_whose_bootstrap_link_moved_stays_offline_and_says_so(caplog) -> None:

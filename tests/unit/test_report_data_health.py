@@ -69,7 +69,7 @@ def test_stale_and_over_budget_sources_are_actions_and_the_table_says_why(settin
     assert "1 file rejected" in page and "(over the 5% budget)" in page
     assert part.digest == ("Data health: stale: Mailchimp; over the error budget: Typeform "
                            "surveys.",)
-    assert 'id="data-health"' in str(part.html) and ">Age of the newest export<" in part.html
+    assert 'id="data-health-chart"' in str(part.html) and ">Age of the newest export<" in part.html
 
 
 def test_a_budget_set_for_the_source_is_the_one_compared(settings):
