@@ -196,6 +196,18 @@ persona_lines as (
         on newest_lines.persona in (profiles.persona_name, 'all')
 ),
 
+-- One row per distinct subject: the same line often ranks first for several goals, and three
+-- copies of one line are not three subjects to choose from.
+distinct_subjects as (
+    select persona_id, text, generic, rank, predicted, goal
+    from persona_lines
+    where format = 'email_subject'
+    qualify row_number() over (
+        partition by persona_id, text
+        order by generic, rank, predicted desc nulls last, goal
+    ) = 1
+),
+
 subjects as (
     select
         persona_id,
@@ -204,8 +216,7 @@ subjects as (
             partition by persona_id
             order by generic, rank, predicted desc nulls last, goal, text
         ) as subject_rank
-    from persona_lines
-    where format = 'email_subject'
+    from distinct_subjects
 ),
 
 headlines as (

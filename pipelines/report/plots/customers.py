@@ -81,7 +81,10 @@ def churn_and_value(groups: pl.DataFrame, *, kind: str, currency: str | None,
         noun = "person" if n == 1 else "people"
         left.text(c, i, f" {c:.0f}% · {n:,} {noun}", va="center", fontsize=7.5)
         right.text(v, i, f" {short_number(v)}", va="center", fontsize=7.5)
-    left.set_xlim(0, max([*churn, 1]) * 1.6)
+    limit = max([*churn, 1]) * 1.6  # room for the labels
+    left.set_xlim(0, limit)
+    # A risk is at most 100%: no tick past it, though the labels need the room.
+    left.set_xticks([t for t in (0, 25, 50, 75, 100) if t <= limit])
     right.set_xlim(0, max([*value, 1]) * 1.25)
     headline(fig, f"Churn risk and expected spend next year, by {kind}")
     left.set_title("Churn risk", fontsize=9.5)
