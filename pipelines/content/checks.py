@@ -27,7 +27,9 @@ _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*(%|percent\b|per cent\b)", re.IGNORE
 _PRICE = re.compile(
     r"([$€£¥₹]\s*\d)|(\d[\d.,]*\s*(?:[$€£¥₹]|\b(?:EUR|USD|GBP|CHF|JPY|AUD|CAD|dollars?|euros?|"
     r"pounds?)\b))|\b(?:EUR|USD|GBP|CHF|JPY|AUD|CAD)\s*\d", re.IGNORECASE)
-_MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|\{\{|\}\}|\{%|https?://\S*[<>\"']", re.IGNORECASE)
+# Any angle bracket, not only a whole tag: an unclosed `<img ... onerror=` joins the markup
+# that follows it where a line is pasted into a page. Plain copy never needs one.
+_MARKUP = re.compile(r"[<>]|&[a-z]+;|\{\{|\}\}|\{%|https?://\S*[\"']", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Deadlines, scarcity and novelty a line could invent ("ends Sunday", "while stocks last",
 # "back in stock", "just landed"): claims only brand.yml can make. An offer's own last day is

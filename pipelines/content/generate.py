@@ -22,6 +22,13 @@ TEMPLATES_FILE = Path(__file__).with_name("templates.yml")
 FIRST_NAME_TAG = "*|FNAME|*"
 
 
+def plain_text(value: object) -> object:
+    """A value a template prints, its angle brackets escaped (`<` as `&lt;`, `>` as `&gt;`):
+    markup in a product or persona name (`<img src=x onerror=...`) is inert text, and the
+    markup check then drops the line. `&` and quotes stay as typed ("Mugs & Cups")."""
+    return value.replace("<", "&lt;").replace(">", "&gt;") if isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class PersonaContext:
     """What the copy for one persona is built from."""
@@ -38,12 +45,15 @@ class PersonaContext:
 class Templates:
     slots: dict[str, dict[str, list[str]] | list[str]]
     formats: dict[str, list[str]]
-    # The lines are plain text for CSV uploads, Mailchimp and ad platforms, not HTML:
-    # escaping here would ship "Mugs &amp; Cups" (and the markup check would drop it). The
-    # checks drop any line with markup, and the report escapes every value where it writes HTML
-    # (report/html.py autoescape, tests/unit/test_report_personalisation.py).
+    # The lines are plain text for CSV uploads, Mailchimp and ad platforms, not HTML, so
+    # HTML escaping is the wrong escape here: it would ship "Mugs &amp; Cups". The plain-text
+    # escape is `plain_text`, applied to every value a template prints (names and categories
+    # from the shop's exports): no angle bracket from data reaches a line as markup, so no
+    # line can open a tag where it is later pasted into a page; the checks then drop such a
+    # line, and the report HTML-escapes every value where it writes HTML.
     env: SandboxedEnvironment = field(default_factory=lambda: SandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False))
+        undefined=StrictUndefined, autoescape=False, finalize=plain_text,
+        keep_trailing_newline=False))
 
     def slot_choices(self, goal: str) -> dict[str, list[str]]:
         """Each slot's alternatives for `goal`."""

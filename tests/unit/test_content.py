@@ -19,7 +19,7 @@ import pytest
 from pipelines.content import backend, store
 from pipelines.content.brand import DEFAULT_BRAND_FILE, BrandFileError, load_brand
 from pipelines.content.checks import Checker, load_settings
-from pipelines.content.generate import FIRST_NAME_TAG, PersonaContext, load_templates
+from pipelines.content.generate import FIRST_NAME_TAG, PersonaContext, candidates, load_templates
 from pipelines.content.lines import best_offer, build
 from pipelines.content.names import FORMATS, GOALS
 from pipelines.content.ranking import holdout, train_ranker
@@ -109,6 +109,7 @@ def test_unknown_keys_and_a_non_mapping_are_refused(tmp_path):
     ("Call +44 20 7946 0958", "email_preview", "personal data (phone number)"),
     ("Anna Berg loves Kenya AA 250g", "social_post", "personal data (a customer's name)"),
     ("<b>Fresh</b> coffee", "email_subject", "markup"),
+    ("Kenya AA <img src=x onerror=alert(1)", "email_subject", "markup"),  # an unclosed tag
     ("10% off - ends Sunday", "email_subject", "deadline or stock claim not in brand.yml"),
     ("Kenya AA 250g is back in stock", "email_subject",
      "deadline or stock claim not in brand.yml"),
@@ -176,6 +177,22 @@ def test_with_a_hostile_brand_file_every_kept_line_passes(tmp_path, settings):
 
 
 # --- the offline generator ----------------------------------------------------------------
+
+def test_markup_in_the_shops_names_is_escaped_and_never_shipped(brand, settings):
+    # An unclosed tag, as a shop export can carry in a product name: no whole <...> to see.
+    hostile = "Kenya AA <img src=x onerror=alert(1)"
+    ctx = PersonaContext("Gift <b>buyers", ["Mugs & Cups"], [hostile, *PRODUCTS], "")
+    texts = [t for _, t in candidates(brand, load_templates(), ctx, "retention", 8)]
+    assert any("&lt;img src=x" in t for t in texts)
+    assert not any("<" in t or ">" in t for t in texts)
+    checker = Checker(brand, settings, allowed_text=(hostile, *PRODUCTS))
+    result = build(brand, settings, load_templates(), checker, {"Gift <b>buyers": {
+        goal: ctx for goal in GOALS}}, {}, DAY)
+    kept = result.lines.get_column("text").to_list()
+    assert kept and result.dropped["markup"] > 0
+    assert not any("img" in t or "&lt;" in t or "<" in t for t in kept)
+    assert any("mugs & cups" in t.lower() for t in kept)  # plain text keeps its ampersand
+
 
 def test_every_format_and_persona_gets_lines_for_every_goal(brand, settings):
     checker = Checker(brand, settings, allowed_text=PRODUCTS)
