@@ -61,10 +61,20 @@ run: $(VENV)/.installed
 	$(BIN)/marketing simulate --if-empty --scale $(SCALE) --seed $(SEED)
 	$(BIN)/marketing run $(if $(DATE),--date $(DATE),)
 
+# The report's tests render it in Debian's Chromium, headless (tests/browser/). Installed once
+# with apt-get where this machine has none and make runs as root; otherwise make says what to do.
+export CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "make: the report's browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install chromium', or set CHROMIUM=/path/to/chromium" >&2; exit 1; \
+	fi
+
 # One pytest worker per core; each test module stays on one worker, so a module's costly world
 # (a simulated shop after a DAG run) is built once. PYTEST_WORKERS=0 runs in this process.
 PYTEST_WORKERS ?= auto
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(CHROMIUM)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # The tests `make test` runs from tests/reliability/, on their own and at full size: a daily
