@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-forecast bench-simulate bench-scale-up bench-personas bench-personalize clean help
+.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-forecast bench-simulate bench-scale-up bench-personas bench-personalize bench-report clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-simulate  the simulator alone, world deleted after (SCALE=l DAYS=365)"
 	@echo "make bench-scale-up  churn scoring and personas at 10x a bench run (SCALE=m: 1M)"
 	@echo "make bench-personas  persona model beside GaussianMixture and KMeans (DATA=orii|sim|olist)"
+	@echo "make bench-report    the report's bytes and render time in headless Chromium (SCALE=m)"
 	@echo "make clean   remove .venv and data/"
 
 # One venv from the two locks, rebuilt when a lock or pyproject.toml changes: the runtime set
@@ -125,6 +126,13 @@ bench-personalize: $(VENV)/.installed
 
 bench-personas: $(VENV)/.installed
 	$(BIN)/python -m bench.personas_compare --data $(or $(DATA),orii) --scale $(SCALE) --seed $(SEED)
+
+# The report's size and its render time in Chromium (median of 5 loads), beside the quality
+# pages' index, for a daily run on the bench world. SCALE defaults to m here (the scale the
+# report's targets are set for), not xs; REUSE=1 rebuilds only the report on the last run.
+bench-report: $(VENV)/.installed $(CHROMIUM)
+	$(BIN)/python -m bench.report --scale $(if $(filter command line environment,$(origin SCALE)),$(SCALE),m) \
+		--seed $(SEED) $(if $(REUSE),--reuse,)
 
 clean:
 	rm -rf $(VENV) data dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -30,7 +30,7 @@ import polars as pl
 from bench import commit, realshops
 from bench.__main__ import DAY, STEPS, run_stage, world
 from pipelines.config import REPO_ROOT, Settings
-from pipelines.forecast import units
+from pipelines.forecast import interval, units
 from pipelines.ml import metrics
 
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -77,18 +77,33 @@ def scored(result: units.Forecast, lines_after: pl.DataFrame, day: date, weeks: 
     for name in sorted(result.rows["model"].unique()):
         rows = result.rows.filter(pl.col("model") == name)
         forecast = np.zeros_like(truth)
+        # A product sold after but not forecast has no interval (NaN): left out of coverage.
+        low, high = np.full_like(truth, np.nan), np.full_like(truth, np.nan)
         index = {s: i for i, s in enumerate(skus)}
-        for sku, week, value in rows.select("sku", "week_start", "units_forecast").iter_rows():
+        for sku, week, value, lo, hi in rows.select(
+                "sku", "week_start", "units_forecast", "units_low", "units_high").iter_rows():
             if sku in index:
-                forecast[index[sku], (week - day).days // 7] = value
+                at = (index[sku], (week - day).days // 7)
+                forecast[at] = value
+                low[at] = np.nan if lo is None else lo
+                high[at] = np.nan if hi is None else hi
         known = ~np.isnan(truth)
         a, f = truth[known], forecast[known]
+        total = result.total.filter(pl.col("model") == name).sort("week_start")
+        total_low = total["units_low"].fill_null(np.nan).to_numpy()
+        total_high = total["units_high"].fill_null(np.nan).to_numpy()
         out["methods"][name] = {
             "wape": metrics.wape(a, f),
             "bias": float(f.sum() / a.sum() - 1),
             "total_wape": metrics.wape(np.nansum(truth, axis=0), forecast.sum(axis=0)),
             "weekly": rows.group_by("week_start").agg(pl.col("units_forecast").sum())
             .sort("week_start")["units_forecast"].round(1).to_list(),
+            # Out of sample: the share of product-weeks, and of the shop's weekly totals,
+            # inside the 80% interval.
+            "coverage": interval.covered(truth, low, high),
+            "total_coverage": interval.covered(np.nansum(truth, axis=0), total_low, total_high),
+            "weekly_low": total["units_low"].round(1).to_list(),
+            "weekly_high": total["units_high"].round(1).to_list(),
         }
     return out
 
@@ -157,8 +172,8 @@ def markdown(shops: list[dict], sha: str) -> str:
             f"{bt['baseline'].get('name')}.",
             "",
             "| method | backtest WAPE | MAPE | bias | weekly-total WAPE | after: WAPE | bias | "
-            "weekly-total WAPE |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "weekly-total WAPE | 80% interval held: product-weeks | weekly totals |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, title in TITLES.items():
             after = shop["after"]["methods"].get(name)
@@ -170,8 +185,9 @@ def markdown(shops: list[dict], sha: str) -> str:
                 left = "not backtested | | |"
             else:
                 continue
-            right = (f"{after['wape']:.3f} | {after['bias']:+.3f} | {after['total_wape']:.3f}"
-                     if after else "not formed | |")
+            right = (f"{after['wape']:.3f} | {after['bias']:+.3f} | {after['total_wape']:.3f} | "
+                     f"{after['coverage']:.0%} | {after['total_coverage']:.0%}"
+                     if after else "not formed | | | |")
             lines.append(f"| {title} | {left} | {right} |")
         lines += ["", "Weekly totals after: actual "
                   + ", ".join(f"{v:,.0f}" for v in shop["after"]["actual_weekly"]) + "; "

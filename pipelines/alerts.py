@@ -109,6 +109,11 @@ def _send_mail(alert: Alert, target: SmtpTarget) -> None:
     message["From"] = target.sender
     message["To"] = ", ".join(target.recipients)
     message.set_content(alert.text())
+    send_mail(message, target)
+
+
+def send_mail(message: EmailMessage, target: SmtpTarget) -> None:
+    """Send `message` through `target` (raises OSError or SMTPException when it cannot)."""
     with smtplib.SMTP(target.host, target.port, timeout=TIMEOUT_S) as server:
         if target.starttls:
             server.starttls()

@@ -47,6 +47,17 @@ def _timezone(name: str) -> str:
     return raw
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(name: str, default: str) -> int:
+    """A weekday name from the environment ("monday", any case), as date.weekday() numbers it."""
+    raw = (os.environ.get(name) or default).strip().lower()
+    if raw not in WEEKDAYS:
+        raise ValueError(f"setting {name}={raw!r} must be a weekday name, such as Monday")
+    return WEEKDAYS.index(raw)
+
+
 def _currency(name: str) -> str:
     """An ISO 4217 currency code (three letters, upper-cased) from the environment."""
     raw = os.environ.get(name, "").strip().upper()
@@ -177,6 +188,10 @@ class Settings:
     # (since December 2024; Search and YouTube asked for 1,000 before). A smaller export is
     # flagged in the manifest and the report (env MARKETING_MIN_AUDIENCE_META / _GOOGLE).
     min_audience: dict[str, int] = field(default_factory=lambda: {"meta": 100, "google": 100})
+    # The report step e-mails the weekly digest (the week's actions and headlines) on this
+    # weekday, 0 Monday as date.weekday() counts, when an SMTP target is configured (env
+    # MARKETING_DIGEST_WEEKDAY, a weekday name).
+    digest_weekday: int = 0
     personas: PersonaSettings = field(default_factory=PersonaSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -226,6 +241,7 @@ class Settings:
         if os.environ.get("MARKETING_REPORTING_CURRENCY", "").strip():
             kwargs["reporting_currency"] = _currency("MARKETING_REPORTING_CURRENCY")
         kwargs["hubspot_timezone"] = _timezone("MARKETING_HUBSPOT_TIMEZONE")
+        kwargs["digest_weekday"] = _weekday("MARKETING_DIGEST_WEEKDAY", "monday")
         kwargs["lead_click_levels"] = _click_levels("MARKETING_LEAD_CLICK_LEVELS")
         kwargs["meta_part_rows"] = _env_int("MARKETING_META_PART_ROWS", 10_000)
         if not 1 <= kwargs["meta_part_rows"] <= 10_000:  # type: ignore[operator]

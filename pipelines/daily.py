@@ -355,11 +355,13 @@ def export(settings: Settings, logical_date: date, run_id: str) -> dict:
 
 def report(settings: Settings, logical_date: date, run_id: str) -> dict:
     from pipelines import coverage
+    from pipelines.report.digest import mail_digest
     from pipelines.report.html import build_report, published_money_currency
 
     path = build_report(settings, logical_date, run_id)
     return {"path": str(path), "money_in": published_money_currency(settings),
-            "lacks": coverage.step_lacks(settings, "report", settings.published_db)}
+            "lacks": coverage.step_lacks(settings, "report", settings.published_db),
+            "digest": mail_digest(settings, logical_date, path.parent)}
 
 
 def outputs(settings: Settings, logical_date: date) -> dict[str, str]:

@@ -23,6 +23,7 @@ from pipelines.ads import bids
 from pipelines.ads.budget import Bounds, allocate, plan_bounds
 from pipelines.ads.response import Fit, fit_curve
 from pipelines.ads.settings import AdsSettings
+from pipelines.ml.explain import count
 
 # Objectives whose return is conversions the shop or CRM records; the others (awareness,
 # traffic, engagement) keep their budgets: their worth is not in these figures.
@@ -120,7 +121,8 @@ def build_plan(daily: pl.DataFrame, adsets: pl.DataFrame, values: pl.DataFrame,
         elif current <= 0:
             reason = f"it has not spent in the last {fit.current_days} days"
         elif active < fit.min_active_days:
-            reason = (f"{active} days with spend in the last {fit.history_days}, fewer than "
+            reason = (f"{count(active, 'day', none='no')} with spend in the last "
+                      f"{fit.history_days}, fewer than "
                       f"the {fit.min_active_days} a curve needs")
         elif conversions < fit.min_conversions:
             reason = (f"{conversions:.0f} {column} in the last {fit.history_days} days, "

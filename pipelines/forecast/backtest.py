@@ -97,6 +97,9 @@ class Backtest:
     per_window: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     not_backtested: dict[str, str] = field(default_factory=dict)
     actual_units: float = 0.0
+    # Each method's (actual, forecast) per window, products x horizons: its errors, which
+    # size its interval (`interval.py`).
+    pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
     def over(self, windows: list[int]) -> dict[str, float]:
         """Each method's mean WAPE over some of the windows."""
@@ -133,6 +136,7 @@ def run(
     start = max(first for first, _ in in_play.values())
     windows = [o for o in sold if o >= start]
     per_window: dict[str, list[dict[str, float]]] = {name: [] for name in in_play}
+    pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in in_play}
     actual_units = 0.0
     for origin in windows:
         actual = y[:, origin + 1 : origin + horizon + 1]
@@ -141,13 +145,14 @@ def run(
             forecaster = make(origin)
             forecast = np.column_stack([forecaster(origin, h) for h in range(1, horizon + 1)])
             per_window[name].append(window_figures(actual, forecast))
+            pairs[name].append((actual, forecast))
     figures = {
         name: {key: float(np.mean([w[key] for w in rows])) for key in rows[0]}
         | {"windows": len(rows)}
         for name, rows in per_window.items()
     }
     return Backtest(windows=windows, figures=figures, per_window=per_window,
-                    not_backtested=left_out, actual_units=actual_units)
+                    not_backtested=left_out, actual_units=actual_units, pairs=pairs)
 
 
 def _why_not(first: int, usable: int, sold: int, enough: int, horizon: int) -> str:

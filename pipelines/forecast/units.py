@@ -25,7 +25,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from pipelines.forecast import backtest, methods, model
+from pipelines.forecast import backtest, interval, methods, model
 from pipelines.ml.registry import version_for
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,11 @@ def model_version() -> str:
 
 @dataclass
 class Forecast:
-    """The forecast rows for `ml.forecast` and the backtest's figures."""
+    """The forecast rows for `ml.forecast`, the shop's weekly total for `ml.forecast_total`
+    and the backtest's figures."""
 
     rows: pl.DataFrame
+    total: pl.DataFrame = field(default_factory=lambda: _total_frame([], date(1970, 1, 1)))
     metrics: dict = field(default_factory=dict)
     note: str = ""
 
@@ -94,8 +96,12 @@ ROWS_SCHEMA = {
     "sku": pl.String,
     "week_start": pl.Date,
     "units_forecast": pl.Float64,
+    "units_low": pl.Float64,
+    "units_high": pl.Float64,
     "model": pl.String,
 }
+TOTAL_SCHEMA = {**{k: v for k, v in ROWS_SCHEMA.items() if k != "sku"},
+                "is_published": pl.Boolean}
 
 
 def _frame(rows: list[tuple], logical_date: date) -> pl.DataFrame:
@@ -104,6 +110,39 @@ def _frame(rows: list[tuple], logical_date: date) -> pl.DataFrame:
         .with_columns(as_of_date=pl.lit(logical_date))
         .sort("sku", "week_start", "model")
     )
+
+
+def _total_frame(rows: list[tuple], logical_date: date) -> pl.DataFrame:
+    return (
+        pl.DataFrame(rows, schema=TOTAL_SCHEMA, orient="row")
+        .with_columns(as_of_date=pl.lit(logical_date))
+        .sort("week_start", "model")
+    )
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def _intervals(result: backtest.Backtest, ahead: dict[str, np.ndarray], selling: np.ndarray,
+               weeks: int) -> tuple[dict, dict]:
+    """Per method in `ahead`: its forecast with the interval (products x weeks: forecast,
+    low, high) and its shop total (weeks: the same three), the interval from the method's own
+    backtest errors (`interval.py`), NaN where it was not backtested."""
+    per_product, total = {}, {}
+    for name, forecast in ahead.items():
+        pairs = result.pairs.get(name, [])
+        sold = forecast[selling]
+        week_total = sold.sum(axis=0)
+        if pairs:
+            product_ratios = interval.ratios(pairs, weeks)
+            total_ratios = interval.ratios(interval.totals(pairs), weeks)
+        else:
+            product_ratios = total_ratios = interval.Ratios(np.full(weeks, np.nan),
+                                                            np.full(weeks, np.nan))
+        per_product[name] = (sold, *product_ratios.apply(sold))
+        total[name] = (week_total, *total_ratios.apply(week_total))
+    return per_product, total
 
 
 def forecast_level(lines: pl.DataFrame, logical_date: date) -> tuple[pl.DataFrame, dict]:
@@ -240,7 +279,8 @@ def forecast_units(
                    "metric": METRIC, "windows": 0, "rivals": {}, "not_backtested": {},
                    "baseline": {},
                    "published": {"name": methods.RECENT_MEAN, METRIC: None, "why": note}}
-        return Forecast(rows=_frame([], logical_date), metrics=figures, note=note)
+        return Forecast(rows=_frame([], logical_date), total=_total_frame([], logical_date),
+                        metrics=figures, note=note)
     last = y.shape[1] - 1
     candidates = _candidates(y, weeks, threads)
     result = backtest.run(y, weeks, candidates)
@@ -254,12 +294,25 @@ def forecast_units(
         figures["candidate"] = {"version": model_version(), "boosting_rounds": rounds,
                                 **result.figures[MODEL]}
     selling = np.nansum(y[:, max(last - methods.SEASON + 1, 0) :], axis=1) > 0
+    per_product, total = _intervals(result, ahead, selling, weeks)
+    kept = [skus[i] for i in np.flatnonzero(selling)]
     rows = [
-        (skus[i], week_start(logical_date, h), float(forecast[i, h - 1]), name)
-        for name, forecast in ahead.items()
+        (sku, week_start(logical_date, h), float(f[j, h - 1]),
+         _nan_to_none(low[j, h - 1]), _nan_to_none(high[j, h - 1]), name)
+        for name, (f, low, high) in per_product.items()
         for h in range(1, weeks + 1)
-        for i in np.flatnonzero(selling)
+        for j, sku in enumerate(kept)
     ]
+    total_rows = [
+        (week_start(logical_date, h), float(f[h - 1]), _nan_to_none(low[h - 1]),
+         _nan_to_none(high[h - 1]), name, name == choice.published)
+        for name, (f, low, high) in total.items()
+        for h in range(1, weeks + 1)
+    ]
+    figures["interval"] = {"coverage": interval.COVERAGE, "low_quantile": interval.LOW,
+                           "high_quantile": interval.HIGH, "errors": "actual over forecast, "
+                           "per horizon, from the method's own backtest windows"}
     note = _note(_what(level, len(skus), last + 1), figures, result, choice)
     log.info("units forecast: %s", note)
-    return Forecast(rows=_frame(rows, logical_date), metrics=figures, note=note)
+    return Forecast(rows=_frame(rows, logical_date), total=_total_frame(total_rows, logical_date),
+                    metrics=figures, note=note)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.ml.explain import phrase
+from pipelines.ml.explain import distinct, phrase
 from pipelines.ml.rivals import Baseline
 
 VERSION = "recency_rule"
@@ -23,11 +23,8 @@ def recency_probability(frame: pl.DataFrame) -> np.ndarray:
 
 def recency_reasons(frame: pl.DataFrame) -> list[list[str]]:
     return [
-        [
-            phrase("days_since_last_order", d),
-            phrase("orders_count", n),
-            phrase("avg_days_between_orders", v),
-        ]
+        distinct([("days_since_last_order", d), ("orders_count", n),
+                  ("avg_days_between_orders", v)])
         for d, n, v in zip(
             frame.get_column("days_since_last_order").to_list(),
             frame.get_column("orders_count").to_list(),
@@ -47,7 +44,7 @@ def gone_probability(frame: pl.DataFrame) -> np.ndarray:
 
 def gone_reasons(frame: pl.DataFrame) -> list[list[str]]:
     return [
-        [phrase("p_alive", p), phrase("days_since_last_order", d), phrase("orders_count", n)]
+        distinct([("p_alive", p), ("days_since_last_order", d), ("orders_count", n)])
         for p, d, n in zip(
             frame.get_column("p_alive").to_list(),
             frame.get_column("days_since_last_order").to_list(),

@@ -178,7 +178,7 @@ def click_baseline(training: pl.DataFrame) -> trainer.Baseline:
 
     def reasons(frame: pl.DataFrame) -> list[list[str]]:
         return [
-            [click_level_name(v), f"lead for {a} days"]
+            [click_level_name(v), explain.phrase("lead_age_days", a)]
             for v, a in zip(
                 frame.get_column("click_level").to_list(),
                 frame.get_column("lead_age_days").to_list(),

@@ -120,7 +120,24 @@ create or replace table ml.forecast (
     sku varchar not null,
     week_start date not null,
     units_forecast double not null,
+    -- the 80% interval from the method's backtest errors (pipelines/forecast/interval.py);
+    -- null where the method was not backtested
+    units_low double,
+    units_high double,
     model varchar not null,
+    as_of_date date not null
+)
+"""
+
+FORECAST_TOTAL_DDL = """
+create or replace table ml.forecast_total (
+    week_start date not null,
+    units_forecast double not null,
+    units_low double,
+    units_high double,
+    model varchar not null,
+    -- the method that publishes (pipelines/forecast/backtest.py: choose)
+    is_published boolean not null,
     as_of_date date not null
 )
 """
@@ -166,6 +183,12 @@ def forecast_units(settings: Settings, logical_date: date, run_id: str) -> dict:
         con.register("forecast_frame", result.rows.to_arrow())
         con.execute("insert into ml.forecast by name select * from forecast_frame")
         con.unregister("forecast_frame")
+        # The shop's weekly total with its own interval: the products' intervals do not add
+        # up to the total's (their errors partly cancel).
+        con.execute(FORECAST_TOTAL_DDL)
+        con.register("forecast_total_frame", result.total.to_arrow())
+        con.execute("insert into ml.forecast_total by name select * from forecast_total_frame")
+        con.unregister("forecast_total_frame")
         record_run(con, run_id, "forecast_units", logical_date, row)
         con.execute("commit")
     summary = {

@@ -437,6 +437,15 @@ def data_hash(labelled: pl.DataFrame) -> str:
     return hashlib.sha256(labelled.hash_rows(seed=1).to_numpy().tobytes()).hexdigest()
 
 
+def own_baseline(card: registry.ModelCard, metric: str) -> dict:
+    """The strongest rival that could publish, as measured beside `card` on its own holdout
+    (its name and figures; empty when the card recorded none)."""
+    measured = {k: v for k, v in (card.metrics.get("rivals") or {}).items()
+                if "cannot_publish" not in v}
+    best = rival_rules.strongest(measured, metric)
+    return {"name": best, **measured[best]} if best else {}
+
+
 def _decision_due(
     chosen: dict | None,
     in_use: registry.ModelCard | None,
@@ -553,6 +562,10 @@ def run(
         if usable:
             card, booster = registry.load(models_dir, spec.name, in_use.version)
             extra.setdefault("evaluation", {"candidate": card.metrics})
+            # The rivals it was measured against on its own holdout come with its figure, or
+            # the record of a day that measured nothing has the model's figure and no rival's.
+            extra["evaluation"].setdefault("baseline", own_baseline(card, metric))
+            extra["evaluation"].setdefault("measured_on", card.validation_cutoff)
             extra["evaluation"]["published"] = {
                 "name": card.version,
                 metric: card.metrics.get(metric),
@@ -628,6 +641,7 @@ def run(
         "rivals": measured,
         "baseline": {"name": best, **measured[best]} if best else {},
         "label_days": learnt.label_days,
+        "measured_on": card.validation_cutoff,
         **learnt.context,
     }
     previous_value = None

@@ -216,7 +216,10 @@ def _rank_chunk(part, row, matrix, model, index, items, names, sellable, popular
         source=pl.col("level").replace_strict({k: v for k, v in SOURCES.items()},
                                               return_dtype=pl.String),
         reason=pl.when(pl.col("level") == RESTOCK)
-        .then(pl.format("time to restock (every {} days)", pl.col("interval").cast(pl.Int64)))
+        .then(pl.when(pl.col("interval").cast(pl.Int64) == 1)
+              .then(pl.lit("time to restock (every day)"))
+              .otherwise(pl.format("time to restock (every {} days)",
+                                   pl.col("interval").cast(pl.Int64))))
         .when(pl.col("level") == MODEL)
         .then(pl.when(pl.col("has_because")).then(pl.format("bought with {}", "because"))
               .otherwise(pl.lit("bought by people with your taste"))

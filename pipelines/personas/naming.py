@@ -7,14 +7,22 @@ noun taken from the product the persona leads with, if that is distinctive, else
 "Discount-driven mobile shoppers", "Premium European coffee beans buyers". A name is never
 numbered: a persona that no describable trait tells from another is that persona (the caller
 merges them).
+
+A large effect is not enough to name a persona after a trait: a name claims a trait only when at
+least half of the persona has it (CLAIM_SHARE), each customer judged by the rule in
+`cards.trait_holders` ("lives in Europe", "most lead items are coffee beans"), and the card says
+each claimed trait's share. A persona 36% European is not "European" however unlike the rest.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import polars as pl
 
+# A name claims a trait only when at least this share of the persona has it.
+CLAIM_SHARE = 0.5
 # A trait needs at least this |SMD| to name a persona or to be listed as setting it apart.
 MIN_EFFECT = 0.4
 MAX_ADJECTIVES = 2
@@ -67,6 +75,35 @@ LABELS: dict[str, str] = {
 }
 SHARES = ("discount_share", "holiday_share", "mobile_share", "is_europe")
 
+# What having each named trait means for one customer, as the card says its share ("92% live
+# in Europe"); the rules are `cards.trait_holders`. Nouns say it with `noun_words`.
+CLAIM_WORDS: dict[str, str] = {
+    "discount-driven": "used a discount code on most orders",
+    "full-price": "paid full price on most orders",
+    "premium": "are in the third of customers paying the highest prices in their categories",
+    "budget": "are in the third of customers paying the lowest prices in their categories",
+    "big-basket": "are in the third of customers with the biggest average order",
+    "small-basket": "are in the third of customers with the smallest average order",
+    "bulk-buying": "buy two or more units of a product on average",
+    "single-item": "buy one unit of each product",
+    "occasional": "are in the third of customers with the longest gaps between orders",
+    "frequent": "are in the third of customers with the shortest gaps between orders",
+    "holiday": "placed most orders in November-December",
+    "mobile": "made most visits on a phone",
+    "desktop": "made most visits on a computer or tablet",
+    "European": "live in Europe",
+    "enthusiastic": "answered 9 or 10 in the NPS survey",
+    "critical": "answered 0 to 6 in the NPS survey",
+    "email-loyal": "came from email on most visits",
+    "social-media": "came from social media on most visits",
+    "search-led": "came from a search engine on most visits",
+    "referred": "came from another site's link on most visits",
+    "direct-visit": "came straight to the site on most visits",
+    "early-bird": "usually shop between 04:00 and 09:00 local time",
+    "evening": "usually shop between 17:00 and 21:00 local time",
+    "late-night": "usually shop between 21:00 and 04:00 local time",
+}
+
 
 def label(feature: str) -> str:
     """How a marketer reads a feature's name."""
@@ -88,7 +125,13 @@ def describe(feature: str, persona_mean: float, rest_mean: float) -> str:
     return f"{label(feature)} {persona_mean:.{digits}f} vs {rest_mean:.{digits}f}"
 
 
-def _noun(feature: str) -> str:
+def noun_words(feature: str) -> str:
+    """What being one of a noun's buyers means for one customer."""
+    category = feature.removeprefix(NOUN_PREFIX).replace("_", " ")
+    return f"have {category} as most of their lead items"
+
+
+def category_noun(feature: str) -> str:
     """"gift_sets" -> "gift set buyers": the category's words, the last one singular."""
     words = feature.removeprefix(NOUN_PREFIX).split("_")
     last = words[-1]
@@ -114,10 +157,18 @@ def hour_phrase(persona_hour: float | None, overall_hour: float | None) -> str |
     return None
 
 
-def describable(traits: pl.DataFrame, hour: str | None = None) -> tuple[list[str], str]:
+def describable(
+    traits: pl.DataFrame, hour: str | None = None, *, shares: Mapping[str, float] | None
+) -> tuple[list[str], str]:
     """What words can say of one persona from its traits (feature, smd): its adjectives,
-    strongest first (`hour`, its hour phrase, second), and its noun. Two personas with the
-    same adjectives and noun cannot be told apart by a name."""
+    strongest first (`hour`, its hour phrase, second), and its noun, each only when at least
+    CLAIM_SHARE of the persona has it (`shares`: phrase -> share of the persona, missing is
+    none; None judges by effect sizes alone, to tell whether two personas differ at all). Two
+    personas with the same adjectives and noun cannot be told apart by a name."""
+
+    def held(phrase: str) -> bool:
+        return shares is None or shares.get(phrase, 0.0) >= CLAIM_SHARE
+
     ranked = traits.filter(pl.col("smd").abs() >= MIN_EFFECT).sort(
         [pl.col("smd").abs(), pl.col("feature")], descending=[True, False]
     )
@@ -125,14 +176,14 @@ def describable(traits: pl.DataFrame, hour: str | None = None) -> tuple[list[str
     noun = None
     for feature, smd in ranked.select("feature", "smd").iter_rows():
         if feature.startswith(NOUN_PREFIX):
-            if noun is None and smd > 0:
-                noun = _noun(feature)
+            if noun is None and smd > 0 and held(category_noun(feature)):
+                noun = category_noun(feature)
             continue
         high, low = ADJECTIVES.get(feature, (None, None))
         phrase = high if smd > 0 else low
-        if phrase and phrase not in adjectives:
+        if phrase and phrase not in adjectives and held(phrase):
             adjectives.append(phrase)
-    if hour:
+    if hour and held(hour):
         adjectives.insert(min(1, len(adjectives)), hour)
     noun = noun or DEFAULT_NOUN
     if not adjectives and noun == DEFAULT_NOUN:
@@ -140,20 +191,55 @@ def describable(traits: pl.DataFrame, hour: str | None = None) -> tuple[list[str
     return adjectives, noun
 
 
-def candidate_names(traits: pl.DataFrame, hour: str | None = None) -> list[str]:
+def candidate_names(
+    traits: pl.DataFrame, hour: str | None = None, *, shares: Mapping[str, float]
+) -> list[str]:
     """The names one persona's traits allow, shortest first: its one or two strongest
     describable traits before its noun, then with each further trait added."""
-    adjectives, noun = describable(traits, hour)
+    adjectives, noun = describable(traits, hour, shares=shares)
     first = min(MAX_ADJECTIVES, len(adjectives))
     return [_compose(adjectives[:count], noun) for count in range(first, len(adjectives) + 1)]
 
 
 def name_persona(
-    traits: pl.DataFrame, hour: str | None = None, taken: frozenset[str] = frozenset()
+    traits: pl.DataFrame,
+    hour: str | None = None,
+    taken: frozenset[str] = frozenset(),
+    *,
+    shares: Mapping[str, float],
 ) -> str | None:
     """The first of `candidate_names` that no other persona has (`taken`); None when every
     one is taken: no describable trait tells this persona from one already named."""
-    return next((n for n in candidate_names(traits, hour) if n not in taken), None)
+    return next(
+        (n for n in candidate_names(traits, hour, shares=shares) if n not in taken), None
+    )
+
+
+def claims(name: str) -> list[str]:
+    """The traits a name claims, in its order: its adjectives (those of ADJECTIVES and
+    HOUR_PHRASES) and its noun ("coffee bean buyers"; none for "shoppers"). Used to check that
+    a name kept from an earlier day still holds."""
+    vocabulary = {p for pair in ADJECTIVES.values() for p in pair if p}
+    vocabulary |= {p for _, _, p in HOUR_PHRASES} | {PLAIN}
+    words = name.split(" ")
+    found: list[str] = []
+    for i, word in enumerate(words):
+        match = next((p for p in vocabulary if p.lower() == word.lower()), None)
+        if match is None:
+            noun = " ".join(words[i:])
+            noun = noun[0].lower() + noun[1:]
+            if noun != DEFAULT_NOUN:
+                found.append(noun)
+            return found
+        if match != PLAIN:  # "everyday" claims nothing: close to the average customer
+            found.append(match)
+    return found
+
+
+def claim_text(phrase: str, share: float, nouns: Mapping[str, str]) -> str:
+    """One claimed trait and its share, as the card says it: "92% live in Europe"."""
+    words = CLAIM_WORDS.get(phrase) or nouns.get(phrase) or phrase
+    return f"{share:.0%} {words}"
 
 
 def _compose(adjectives: list[str], noun: str) -> str:

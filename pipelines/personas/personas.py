@@ -54,6 +54,7 @@ class PersonaResult:
     message: str = ""  # how the personas were found, in words (for the summary and report)
     features_used: list[str] = field(default_factory=list)
     left_out: int = 0  # customers with orders but no net spend, who get no persona
+    hours: pl.DataFrame = field(default_factory=pl.DataFrame)  # cards.shop_hours
 
 
 def _choose(
@@ -273,5 +274,5 @@ def find_personas(
              100 * moved, names)
     return PersonaResult(
         labels, profile_table, trait_table, state, warm, moved, source, message,
-        list(spec.features), left_out,
+        list(spec.features), left_out, cards.shop_hours(features, persona_ids),
     )

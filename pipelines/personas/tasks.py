@@ -4,8 +4,10 @@ Writes `ml.personas` (customer_key, persona_id, persona_name: one row per custom
 orders net to more than nothing), `ml.persona_profiles` (one row per persona: name, size, best
 send hour, usual shop hour, what sets it apart, model version, k, the date, where the personas
 come from (`persona_source`: model, or rfm when the data shows no persona structure) and how
-they were found in words (`personas_note`)) and `ml.persona_traits` (every persona's
-traits with effect sizes), and saves the model under `data/models/personas/<date>/` for the
+they were found in words (`personas_note`), the traits its name claims with the share of the
+persona that has each (`name_claims`, `weakest_claim_share`)), `ml.persona_traits` (every
+persona's traits with effect sizes) and `ml.persona_shop_hours` (per persona and local hour, the
+customers who usually shop then), and saves the model under `data/models/personas/<date>/` for the
 next day. The report models (dbt, tag `report`) turn these into the persona cards.
 """
 
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 PERSONAS_TABLE = "ml.personas"
 PROFILES_TABLE = "ml.persona_profiles"
 TRAITS_TABLE = "ml.persona_traits"
+HOURS_TABLE = "ml.persona_shop_hours"
 
 MARTS = {
     "customers": "marts.dim_customers",
@@ -96,6 +99,7 @@ def run(settings: Settings, logical_date: date, run_id: str) -> dict:
         _write(con, PERSONAS_TABLE, result.labels.sort("customer_key"))
         _write(con, PROFILES_TABLE, profiles.sort("persona_id"))
         _write(con, TRAITS_TABLE, result.traits.sort("persona_id", "rank"))
+        _write(con, HOURS_TABLE, result.hours)
     persona_state.save(settings.models_dir, result.state)
     summary = {
         "customers": result.labels.height,

@@ -10,11 +10,19 @@ Layout of the output directory::
 
     index.html                  one row per suite: status, pass/fail counts, link to its page
     validations/<suite>.html    GX's validation results page for that suite
+    static/                     Bootstrap's stylesheet and script and jQuery, with their
+                                licences, copied from pipelines/quality/static/
 
-GX's pages load Bootstrap, jQuery and Font Awesome from CDNs. Without them (offline) they lose
-their styling, but every result, observed value and exception is in the HTML itself; the one
-thing GX shows only through a CDN icon, each expectation's pass/fail status, gets a plain-text
-fallback from an inlined stylesheet (`_OFFLINE_CSS`).
+The docs read offline (opened from a disk or an e-mail attachment, behind a firewall): GX's
+pages load Bootstrap, jQuery, Font Awesome, Vega and a logo from the internet, so every tag that
+reaches off the machine is taken out, and Bootstrap's stylesheet and script and jQuery, at the
+versions GX's templates ask for, are linked from `static/` instead (vendored byte for byte from
+the npm registry's `bootstrap` and `jquery` packages: pipelines/quality/static/README.md). The
+scripts are there because a results page's controls need them (GX's "Failed only" filter calls
+jQuery, "Show more info..." is a Bootstrap collapse); the other scripts draw widgets these
+pages do not show (site index tables, Vega charts, tooltips). The one
+thing GX shows only through a font, each expectation's pass/fail icon, gets a text glyph from
+an inlined stylesheet (`_OFFLINE_CSS`).
 """
 
 from __future__ import annotations
@@ -39,6 +47,33 @@ logger = logging.getLogger(__name__)
 
 INDEX_NAME = "index.html"
 PAGES_DIR = "validations"
+STATIC_DIR = "static"
+# The Bootstrap and jQuery GX's page templates link (great_expectations/render/view/templates/
+# page.j2, js_script_imports.j2); a GX upgrade that moves either fails
+# tests/unit/test_quality_docs.py until the new one is vendored.
+BOOTSTRAP_VERSION = "4.3.1"
+JQUERY_VERSION = "3.7.1"
+BOOTSTRAP_CSS = f"bootstrap-{BOOTSTRAP_VERSION}.min.css"
+JQUERY_JS = f"jquery-{JQUERY_VERSION}.min.js"
+BOOTSTRAP_JS = f"bootstrap-{BOOTSTRAP_VERSION}.min.js"
+_VENDORED = Path(__file__).parent / "static"
+_VENDORED_FILES = (BOOTSTRAP_CSS, BOOTSTRAP_JS, "bootstrap-LICENSE", JQUERY_JS, "jquery-LICENSE")
+# Tags that make the browser fetch something off this machine: the CDN styles and scripts GX's
+# templates write, and its navbar logo, fetched from S3 with a timestamp in the address. GX's
+# favicon link is relative but points into a site layout these docs do not have.
+_REMOTE_TAG = re.compile(
+    r"""<link\b[^>]*\bhref=["'](?:https?:)?//[^"']*["'][^>]*>"""
+    r"""|<script\b[^>]*\bsrc=["'](?:https?:)?//[^"']*["'][^>]*>\s*</script>"""
+    r"""|<img\b[^>]*\bsrc=["'](?:https?:)?//[^"']*["'][^>]*>"""
+    r"""|<link\b[^>]*\brel=["']shortcut icon["'][^>]*>""",
+    re.IGNORECASE,
+)
+# GX's inlined styles draw its logo in dark mode from S3 as a CSS background.
+_REMOTE_CSS_URL = re.compile(r"""url\(\s*["']?(?:https?:)?//[^)]*\)""", re.IGNORECASE)
+_ALT = re.compile(r"""\balt=["']([^"']*)["']""", re.IGNORECASE)
+_GX_BOOTSTRAP_HREF = f"bootstrap/{BOOTSTRAP_VERSION}/css/bootstrap.min.css"
+_GX_JQUERY_SRC = f"code.jquery.com/jquery-{JQUERY_VERSION}.min.js"
+_GX_BOOTSTRAP_SRC = f"bootstrap/{BOOTSTRAP_VERSION}/js/bootstrap.min.js"
 
 # Our severity lives in each expectation's meta (see pipelines.quality.suites); anything other
 # than "warning" blocks publishing, so it counts as an error here too.
@@ -50,19 +85,15 @@ _GX_RESULT_COLUMNS = ["Status", "Expectation", "Observed Value"]
 # The file name GX's page template inlines into a <style> tag when it is found in the view's
 # `custom_styles_directory` (GX's documented hook for custom data docs styles).
 _CUSTOM_STYLES_FILE = "data_docs_custom_styles.css"
-# GX marks each expectation's status only with an empty Font Awesome <i> icon. Without the CDN
-# the status column would be blank, so give the icons a text glyph. The rules sit before the
-# Font Awesome stylesheet in the page with the same specificity, so when the CDN does load, its
-# glyphs win and the page looks exactly as GX intends.
+# GX marks each expectation's status only with an empty Font Awesome <i> icon. Font Awesome is
+# not shipped (a font for three icons), so the status column would be blank: give the icons a
+# text glyph.
 _OFFLINE_CSS = """
 .fa-check-circle::before { content: "\\2714"; color: #28a745; }
 .fa-times::before { content: "\\2718"; color: #dc3545; }
 .fa-exclamation-triangle::before { content: "\\26A0"; color: #c69500; }
 """
 _INDEX_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #ccc; padding: 0.3rem 0.7rem; text-align: left; }
 td.count { text-align: right; }
 .status-passed { color: #1e7e34; font-weight: bold; }
 .status-warnings { color: #a07800; font-weight: bold; }
@@ -135,6 +166,9 @@ def render_data_docs(results: Sequence[Mapping[str, Any]], out_dir: Path, title:
     staging.mkdir()
     try:
         (staging / PAGES_DIR).mkdir()
+        (staging / STATIC_DIR).mkdir()
+        for name in _VENDORED_FILES:
+            shutil.copyfile(_VENDORED / name, staging / STATIC_DIR / name)
         entries: list[_Entry] = []
         used_names: set[str] = set()
         with tempfile.TemporaryDirectory() as styles_dir:
@@ -150,9 +184,9 @@ def render_data_docs(results: Sequence[Mapping[str, Any]], out_dir: Path, title:
                     _add_type_and_severity_columns(document, loaded)
                     _escape_plain_cells(document)
                     _unlink_suite_name(document)
-                    text = _link_home_to_index(
+                    text = _offline(_link_home_to_index(
                         view.render(document, show_how_to_buttons=False), loaded.suite_name
-                    )
+                    ), f"../{STATIC_DIR}")
                     rendered_by_gx = True
                 except Exception:
                     # Mirrors GX's own site builder: log, and keep rendering the other suites.
@@ -350,12 +384,46 @@ def _link_home_to_index(page: str, suite_name: str) -> str:
     return page.replace(f'href="{gx_home}"', f'href="../{INDEX_NAME}"')
 
 
+def _offline(page: str, static: str) -> str:
+    """`page` with every tag and style that reaches off the machine taken out (an image
+    leaves its alt text, already HTML as GX wrote it), and Bootstrap's stylesheet and jQuery
+    linked from the docs' own folder `static` where GX linked them from CDNs (the same places,
+    so GX's inlined styles after Bootstrap still win). jQuery and Bootstrap's script because
+    the page's controls use them (the "Failed only" filter, "Show more info..." panels); the
+    rest of GX's scripts draw widgets these pages do not have (Popper is for tooltips and
+    dropdowns, which they have none of)."""
+
+    def local(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        if _GX_BOOTSTRAP_HREF in tag:
+            return f'<link rel="stylesheet" href="{html.escape(f"{static}/{BOOTSTRAP_CSS}")}">'
+        if _GX_JQUERY_SRC in tag:
+            return f'<script src="{html.escape(f"{static}/{JQUERY_JS}")}"></script>'
+        if _GX_BOOTSTRAP_SRC in tag:
+            return f'<script src="{html.escape(f"{static}/{BOOTSTRAP_JS}")}"></script>'
+        if tag[:4].lower() == "<img":  # the logo: its alt text in its place
+            alt = _ALT.search(tag)
+            return f'<span class="h4">{alt.group(1)}</span>' if alt else ""
+        return ""
+
+    offline = _REMOTE_CSS_URL.sub("none", _REMOTE_TAG.sub(local, page))
+    for name, version in ((BOOTSTRAP_CSS, BOOTSTRAP_VERSION), (JQUERY_JS, JQUERY_VERSION),
+                          (BOOTSTRAP_JS, BOOTSTRAP_VERSION)):
+        if f"{static}/{name}" not in offline:
+            # GX moved its link: still offline, but unstyled or with dead controls; the unit
+            # test says to vendor the new version.
+            logger.warning("GX's page no longer links %s at %s", name.split("-")[0], version)
+    return offline
+
+
 def _fallback_page(raw: Mapping[str, Any], suite: str, title: str) -> str:
     """A plain page showing the raw result, for a result GX could not render."""
     body = json.dumps(raw, indent=2, sort_keys=True, default=str)
     return (
         '<!DOCTYPE html>\n<html>\n<head><meta charset="UTF-8">'
-        f"<title>{html.escape(suite)}</title></head>\n<body>\n"
+        f"<title>{html.escape(suite)}</title>\n"
+        f'<link rel="stylesheet" href="../{STATIC_DIR}/{BOOTSTRAP_CSS}">\n'
+        '</head>\n<body class="container-fluid p-4">\n'
         f'<p><a href="../{INDEX_NAME}">{html.escape(title)}</a></p>\n'
         f"<h1>{html.escape(suite)}</h1>\n"
         "<p>Great Expectations could not render this validation result; "
@@ -391,7 +459,8 @@ def _index_page(entries: Sequence[_Entry], title: str) -> str:
         rows.append(f'<tr class="{status_class}">' + "".join(cells) + "</tr>")
     if entries:
         table = (
-            "<table>\n<thead><tr><th>Suite</th><th>Table</th><th>Status</th>"
+            '<table class="table table-sm table-striped table-hover">\n'
+            "<thead><tr><th>Suite</th><th>Table</th><th>Status</th>"
             "<th>Expectations</th><th>Passed</th><th>Failed (error)</th>"
             "<th>Failed (warning)</th></tr></thead>\n<tbody>\n"
             + "\n".join(rows)
@@ -406,7 +475,10 @@ def _index_page(entries: Sequence[_Entry], title: str) -> str:
     )
     return (
         '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="UTF-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{_INDEX_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{html.escape(title)}</title>\n"
+        f'<link rel="stylesheet" href="{STATIC_DIR}/{BOOTSTRAP_CSS}">\n'
+        f"<style>{_INDEX_CSS}</style>\n</head>\n"
+        '<body class="container-fluid p-4">\n'
         f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(summary)}</p>\n{table}\n"
         f"<p><small>Generated {generated} with Great Expectations data docs.</small></p>\n"
         "</body>\n</html>\n"

@@ -4,26 +4,21 @@ the recommendations made two weeks ago. Read from the published warehouse."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import polars as pl
 
-from pipelines.config import Settings
-from pipelines.warehouse import connect
+from pipelines.report.plots.ads import budget_plan, campaign_returns
+from pipelines.report.sections import Action, ReportInputs, Section, render_part
 
 RECONCILE_DAYS = 28  # the campaign table covers the last four weeks of click days
 SHOWN = 8  # rows per table
 
 
-def _tables(con) -> set[str]:
-    rows = con.sql("select table_schema || '.' || table_name from information_schema.tables"
-                   ).fetchall()
-    return {r[0] for r in rows}
-
-
-def read_ads(settings: Settings, logical_date: date) -> dict[str, pl.DataFrame]:
+def read_ads(inputs: ReportInputs) -> dict[str, pl.DataFrame]:
     """The ad tables the section shows; empty frames for those the publication lacks (a shop
     without Meta Ads publishes none of them)."""
+    logical_date = inputs.logical_date
     since = logical_date - timedelta(days=RECONCILE_DAYS - 1)
     queries = {
         "reports.rpt_budget_plan": (
@@ -54,13 +49,8 @@ def read_ads(settings: Settings, logical_date: date) -> dict[str, pl.DataFrame]:
             "review", "select * from reports.rpt_ad_recommendation_review "
                       "order by recommended_on desc, source, subject_name"),
     }
-    con = connect(settings, path=settings.published_db, read_only=True)
-    try:
-        present = _tables(con)
-        return {key: (con.sql(sql).pl() if table in present else pl.DataFrame())
-                for table, (key, sql) in queries.items()}
-    finally:
-        con.close()
+    return {key: (inputs.con.sql(sql).pl() if inputs.has(table) else pl.DataFrame())
+            for table, (key, sql) in queries.items()}
 
 
 def _money(amount: float | None, currency: str | None) -> str:
@@ -70,6 +60,14 @@ def _money(amount: float | None, currency: str | None) -> str:
     # Cents only where they matter: a small shop moves a few dollars a day.
     digits = 0 if abs(amount) >= 100 else 2
     return f"{sign}{currency or ''} {abs(amount):,.{digits}f}".strip()
+
+
+def moves_money(plan: pl.DataFrame) -> bool:
+    """Whether the plan moves any budget (a cent or more a day on some ad set)."""
+    if plan.is_empty():
+        return False
+    change = pl.col("budget_change").cast(pl.Float64).abs()
+    return plan.filter(pl.col("status") != "kept", change >= 0.01).height > 0
 
 
 def plan_headline(plan: pl.DataFrame) -> str | None:
@@ -148,3 +146,40 @@ def ads_context(data: dict[str, pl.DataFrame]) -> dict | None:
         "kpis": kpi_weeks(data["worksheet"]),
         "review": data["review"].head(2 * SHOWN).to_dicts(),
     }
+
+
+TITLE = "Ads"
+
+
+def charts(data: dict[str, pl.DataFrame], logical_date) -> dict:
+    """The budget plan by ad set ("budget"), and spend and return by campaign over the
+    reconciliation window ("campaigns"); None where there is nothing to draw. The tables
+    under them list every figure."""
+    drawn: dict = {"budget": None, "campaigns": None}
+    plan = data["plan"]
+    if not plan.is_empty():
+        ordered = pl.concat([plan.filter(pl.col("status") != "kept"),
+                             plan.filter(pl.col("status") == "kept")])
+        drawn["budget"] = budget_plan(ordered.head(2 * SHOWN))
+    campaigns = data["campaigns"]
+    if not campaigns.is_empty():
+        since = logical_date - timedelta(days=RECONCILE_DAYS - 1)
+        drawn["campaigns"] = campaign_returns(
+            campaigns.head(2 * SHOWN),
+            period=f"click days {since:%d %b} to {logical_date:%d %b %Y}")
+    return drawn
+
+
+def section(inputs: ReportInputs) -> Section | None:
+    data = read_ads(inputs)
+    ads = ads_context(data)
+    if ads is None:
+        return None
+    headline = ads["headline"]
+    # An action is something to do: only a plan that moves money is one.
+    actions = ((Action(headline, link="#ads", rank=20),)
+               if headline and moves_money(data["plan"]) else ())
+    return Section(key="ads", title="Ads: where the next dollar goes", order=60,
+                   html=render_part("ads.html.j2", ads=ads,
+                                    charts=charts(data, inputs.logical_date)),
+                   actions=actions, digest=(headline,) if headline else ())

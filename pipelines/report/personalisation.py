@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.config import Settings
-from pipelines.warehouse import connect
+from pipelines.report.sections import Action, ReportInputs, Section, render_part
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def read_personalisation(settings: Settings) -> pl.DataFrame:
+def read_personalisation(inputs: ReportInputs) -> pl.DataFrame:
     """reports.rpt_personalisation; an empty frame when the publication lacks it."""
-    con = connect(settings, path=settings.published_db, read_only=True)
-    try:
-        present = con.sql("select count(*) from information_schema.tables where table_schema "
-                          "= 'reports' and table_name = 'rpt_personalisation'").fetchall()
-        if not present[0][0]:
-            return pl.DataFrame()
-        return con.sql("select * from reports.rpt_personalisation order by persona_id").pl()
-    finally:
-        con.close()
+    frame = inputs.table("reports.rpt_personalisation")
+    return pl.DataFrame() if frame is None else frame.sort("persona_id")
 
 
 def send_time(hour: int | None, weekday: int | None) -> str:
@@ -54,3 +46,38 @@ def personalisation_context(personalisation: pl.DataFrame) -> list[dict]:
                       "send": send_time(row["best_hour_local"], row["best_weekday"]),
                       "send_evidence": evidence, "offer": offer, "lines": lines})
     return cards
+
+
+TITLE = "Personalisation"
+
+
+def newsletter_hour(personalisation: pl.DataFrame) -> tuple[int, float] | None:
+    """The local hour to send one newsletter to everyone: the best hour of the personas that
+    hold the most timed contacts, and those contacts' share of all timed; None before any
+    contact has a send time."""
+    timed = personalisation.filter(pl.col("best_hour_local").is_not_null()
+                                   & (pl.col("contacts_timed") > 0))
+    if timed.is_empty():
+        return None
+    by_hour = (timed.group_by("best_hour_local").agg(pl.col("contacts_timed").sum())
+               .sort(["contacts_timed", "best_hour_local"], descending=[True, False]))
+    hour, contacts = by_hour.row(0)
+    return int(hour), contacts / by_hour.get_column("contacts_timed").sum()
+
+
+def section(inputs: ReportInputs) -> Section | None:
+    frame = read_personalisation(inputs)
+    cards = personalisation_context(frame)
+    if not cards:
+        return None
+    best = newsletter_hour(frame)
+    actions = ()
+    if best is not None:
+        hour, share = best
+        actions = (Action(f"Send the newsletter at {hour:02d}:00 local time (the best hour "
+                          f"of personas holding {share:.0%} of the contacts with a send time)",
+                          link="#personalisation", rank=40),)
+    return Section(key="personalisation",
+                   title="Personalisation: what to show, when to send, what to say", order=55,
+                   html=render_part("personalisation.html.j2", personalisation=cards),
+                   actions=actions, digest=tuple(a.text + "." for a in actions))

@@ -7,11 +7,13 @@ Great Expectations gates publishing. The metadata DB and data home are temporary
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import polars as pl
 import pytest
@@ -22,6 +24,7 @@ from pipelines.ingest.sources import source_names
 from pipelines.quality import suite_tables
 from pipelines.warehouse import RUN_LOGS, connect, published_hashes
 from simulator import simulate, truth_dir
+from tests.browser.harness import chromium
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -127,6 +130,9 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "marts.fct_orders",
         "ml.scores",
         "ml.forecast",
+        "ml.forecast_total",
+        "reports.rpt_forecast_weekly",
+        "reports.rpt_source_health",
         "ml.model_runs",
         "ml.personas",
         "ml.experiment_assignments",
@@ -137,12 +143,17 @@ def test_first_run_publishes_the_customer_view_scores_exports_and_report(world):
         "ml.send_times",
         "reports.rpt_personas",
         "reports.rpt_customer_groups",
+        "reports.rpt_rfm_grid",
+        "reports.rpt_email_send_hours",
         "meta.runs",
     } <= tables
     assert "ml.churn_scores" not in tables
     # Persona tables the report models read, but analysts do not: not published.
     assert "ml.persona_profiles" not in tables
     assert "raw.shop__orders" not in tables  # raw data stays in the work file
+    # The ledger's per-file counts reach analysts through rpt_source_health; the quarantined
+    # rows' raw text never leaves the work file.
+    assert "raw.quarantine" not in tables and "audit.loads" not in tables
     # One row per person some source can name, by the simulator's hidden truth. No customer
     # holds two people's emails; only the people the exports cannot tie together (two
     # addresses no record shows together, a company mailbox colleagues share) may be counted
@@ -329,6 +340,118 @@ def test_personalisation_files_parse_hold_no_raw_email_and_honour_consent(world)
     assert listed["site/lookup.csv"]["suppressed"]
     report = (world.settings.reports_dir / DAY.isoformat() / "index.html").read_text()
     assert "Personalisation: what to show, when to send, what to say" in report
+
+
+# The report's sections, in page order: the contract of pipelines/report/sections.py.
+REPORT_SECTIONS = ("overview", "sales", "customers", "winback", "personas", "email",
+                   "personalisation", "ads", "experiments", "forecast", "models",
+                   "data-health", "coverage", "exports")
+# Markup in names, the way a shop's or an ad platform's export can carry it.
+HOSTILE_PREFIX = "<script>alert('report')</script>"
+HOSTILE_SUFFIX = "<img src=x onerror=alert('img')>"
+# The published columns that hold names a person typed: customers', campaigns', products',
+# personas', ad sets', categories, subject lines. Keys and codes are left alone, so every
+# join and lookup the report makes still matches.
+NAME_COLUMN = re.compile(r"(^|_)(first_name|last_name|name|title|campaign|product|persona|"
+                         r"subject|subject_line|ad_set|adset|creative|headline|category|label)$")
+
+
+@pytest.mark.browser
+def test_the_report_of_the_simulated_day_renders_offline_with_every_section(world):
+    day = world.settings.reports_dir / DAY.isoformat()
+    source = (day / "index.html").read_text(encoding="utf-8")
+    # One self-contained file: nothing fetched, no web font, no script from elsewhere.
+    assert not re.search(r"<script\b[^>]*\bsrc=|@font-face|@import", source)
+    assert [href for href in re.findall(r"<link\b[^>]*\bhref=[\"']([^\"']*)", source)
+            if not href.startswith("quality/")] == []
+    with chromium() as browser:
+        visit = browser.visit(day / "index.html", name="report-simulated-day")
+        assert visit.problems() == []
+        assert visit.screenshot.stat().st_size > 10_000
+        # Every section of the contract, once, in the contract's order down the page.
+        found = browser.evaluate(
+            "keys => keys.map(k => { const all = document.querySelectorAll('#' + k);"
+            " return [all.length, all.length ? all[0].getBoundingClientRect().top + scrollY"
+            " : null]; })", list(REPORT_SECTIONS))
+        assert [k for k, (count, _) in zip(REPORT_SECTIONS, found, strict=True)
+                if count != 1] == []
+        tops = [top for _, top in found]
+        assert tops == sorted(tops)
+        # No id twice (nav anchors, charts' ids): a chart's ids start with its own name.
+        assert browser.evaluate(
+            "() => { const seen = {}; document.querySelectorAll('[id]').forEach(e =>"
+            " { seen[e.id] = (seen[e.id] || 0) + 1; });"
+            " return Object.keys(seen).filter(k => seen[k] > 1); }") == []
+        # The quality pages it links to, offline too: every suite page, styled by the
+        # Bootstrap shipped beside them.
+        quality = day / "quality"
+        index = browser.visit(quality / "index.html", name="quality-index-simulated-day",
+                              allow=(quality,))
+        assert index.problems() == []
+        pages = browser.evaluate("[...document.querySelectorAll('td a')].map(a => a.href)")
+        assert len(pages) == len(list((quality / "validations").glob("*.html"))) > 10
+        for number, url in enumerate(pages):
+            page = browser.visit(Path(unquote(urlparse(url).path)), allow=(quality,),
+                                 screenshot=number == 0, name="quality-page-simulated-day")
+            assert page.problems() == [], url
+            assert browser.evaluate("getComputedStyle(document.querySelector("
+                                    "'.container-fluid.pl-5')).paddingLeft") == "48px", url
+
+
+@pytest.mark.browser
+def test_names_holding_markup_show_as_text_in_the_report(world, tmp_path):
+    """Every name column of the day's publication rewritten to hold a script and an image
+    with an onerror handler, then the report built from it: no dialog, no element injected,
+    the names shown as text. A copy of the published file, not a second DAG run (CI time)."""
+    import duckdb
+
+    from pipelines import daily
+
+    settings = Settings(home=tmp_path / "data")
+    settings.published_db.parent.mkdir(parents=True)
+    shutil.copyfile(world.settings.published_db, settings.published_db)
+    shutil.copytree(world.settings.exports_dir / DAY.isoformat(),
+                    settings.exports_dir / DAY.isoformat())
+    con = duckdb.connect(str(settings.published_db))
+    try:
+        columns = con.sql(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where data_type = 'VARCHAR' and table_schema not in ('information_schema', "
+            "'pg_catalog') and table_name in (select table_name from information_schema.tables"
+            " where table_type = 'BASE TABLE')").fetchall()
+        rewritten = [c for c in columns if NAME_COLUMN.search(c[2])]
+        for schema, table, column in rewritten:
+            con.execute(f'update "{schema}"."{table}" set "{column}" = ? || "{column}" || ? '
+                        f'where "{column}" is not null', [HOSTILE_PREFIX, HOSTILE_SUFFIX])
+        (run_id,) = con.sql("select run_id from meta.runs order by published_at desc "
+                            "limit 1").fetchall()[0]
+        personas = [n for (n,) in con.sql("select persona_name from reports.rpt_personas")
+                    .fetchall()]
+        campaigns = [t for (t,) in con.sql("select distinct campaign_title from "
+                                           "reports.rpt_email_send_hours").fetchall()]
+    finally:
+        con.close()
+    tables = {f"{s}.{t}" for s, t, _ in rewritten}
+    assert {"marts.dim_customers", "reports.rpt_personas",
+            "reports.rpt_email_send_hours"} <= tables
+    path = Path(daily.report(settings, DAY, run_id)["path"])
+    source = path.read_text(encoding="utf-8")
+    assert HOSTILE_PREFIX not in source and HOSTILE_SUFFIX not in source
+    with chromium() as browser:
+        visit = browser.visit(path, name="report-hostile-names")
+        assert visit.problems() == []  # no alert() ran, no image was fetched
+        assert browser.evaluate(
+            "[...document.querySelectorAll('img')].filter(i => i.getAttribute('src') === 'x'"
+            " || i.hasAttribute('onerror')).length") == 0
+        assert browser.evaluate("[...document.scripts].filter(s => s.text.includes('alert'))"
+                                ".length") == 0
+        text = browser.evaluate("document.body.innerText")
+        # Chart labels too (SVG text, which innerText leaves out): the campaigns' titles.
+        chart_text = browser.evaluate(
+            "[...document.querySelectorAll('svg text')].map(t => t.textContent).join(' ')")
+    assert personas and all(name in text for name in personas)
+    assert text.count(HOSTILE_PREFIX) >= len(personas)
+    assert campaigns and "<script>" in chart_text  # a long label is cut at its end
 
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):

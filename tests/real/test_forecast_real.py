@@ -79,3 +79,33 @@ def test_the_shop_totals_backtest_is_the_mean_of_its_windows_errors(retail_lines
         errors.append(np.abs(actual - level).sum() / actual.sum())
     assert m["rivals"]["recent_mean"]["wape"] == pytest.approx(np.mean(errors))
     assert m["backtest_from"] == (CUTOFF - timedelta(days=7 * (42 - 11) + 6)).isoformat()
+
+
+def test_the_80_percent_interval_holds_most_product_weeks_after_the_cutoff(
+        tmp_path_factory, real_data: Path):
+    # The 8 weeks after the cutoff, from the whole file: the interval comes from the recent
+    # mean's 7 backtest windows only. Pooling every product's misses makes it wide for most
+    # products (bench/README.md: 85% inside, not 80%); it must not be narrow.
+    from pipelines.forecast import interval
+
+    path = realshops.online_retail_orders(tmp_path_factory.mktemp("retail_all") / "o.csv")
+    lines = duckdb.sql(f"""
+        select product_id as sku, cast(cast(order_date as timestamp) as date) as order_date,
+               cast(quantity as double) as quantity
+        from read_csv('{path}', all_varchar=true)
+        where cast(quantity as double) >= 0 and cast(unit_price as double) >= 0
+    """).pl()
+    result = units.forecast_units(lines.filter(pl.col("order_date") <= CUTOFF), CUTOFF)
+    end = CUTOFF + timedelta(days=56)
+    skus, y = units.weekly_units(lines, end)
+    truth = y[:, -8:]
+    low, high = np.full_like(truth, np.nan), np.full_like(truth, np.nan)
+    index = {s: i for i, s in enumerate(skus)}
+    for sku, week, lo, hi in result.rows.select(
+            "sku", "week_start", "units_low", "units_high").iter_rows():
+        if sku in index:
+            low[index[sku], (week - CUTOFF).days // 7] = lo
+            high[index[sku], (week - CUTOFF).days // 7] = hi
+    assert 0.78 <= interval.covered(truth, low, high) <= 0.92
+    # The shop's total has 7 windows, just enough for an interval at every horizon.
+    assert result.total["units_low"].null_count() == 0

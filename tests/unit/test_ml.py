@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_series_equal
 
 from pipelines.ml import registry
-from pipelines.ml.explain import FAMILIES, phrase, top_reasons
+from pipelines.ml.explain import FAMILIES, phrase, story, top_reasons
 from pipelines.ml.labels import active, churn_labels
 from pipelines.ml.scores import deciles
 from pipelines.ml.trainer import InsufficientHistoryError, due_for_training, split_cutoffs
@@ -165,18 +165,22 @@ def test_the_current_model_scores_until_its_scheduled_retrain():
 
 
 def _reasons_by_walking(contributions, values, features, k, direction):
-    """The plain definition: walk each row's features from strongest, one per family."""
+    """The plain definition: walk each row's features from strongest, one per family, a
+    family whose strongest feature repeats a story already told saying nothing."""
     contrib = contributions[:, : len(features)]
     if direction == "both":
         contrib = np.abs(contrib)
     families = [FAMILIES.get(f, f) for f in features]
     out = []
     for row, ranked in enumerate(np.argsort(-contrib, axis=1, kind="stable")):
-        seen, picked = set(), []
+        seen, told, picked = set(), set(), []
         for j in ranked:
             if families[j] not in seen:
                 seen.add(families[j])
-                picked.append(phrase(features[j], values.get_column(features[j])[row]))
+                value = values.get_column(features[j])[row]
+                if story(features[j], value) not in told:
+                    told.add(story(features[j], value))
+                    picked.append(phrase(features[j], value))
             if len(picked) == k:
                 break
         out.append(picked)

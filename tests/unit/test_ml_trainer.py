@@ -236,6 +236,23 @@ def test_too_little_history_keeps_the_version_in_use_or_else_the_baseline(tmp_pa
     assert later.note.startswith(f"version {promoted.version} keeps scoring")
 
 
+def test_a_day_that_measures_nothing_keeps_the_rival_the_version_in_use_beat(tmp_path):
+    # The version keeps scoring on the figures of its own holdout, and the rival it beat there
+    # comes with them: the day's record (and the report's models table) keeps its comparison
+    # instead of losing the rival's columns.
+    def short():
+        raise trainer.InsufficientHistoryError("need at least 180 days of order history")
+
+    frame = world(1)
+    promoted = run(frame, tmp_path)
+    assert promoted.evaluation["baseline"]["name"] == "noise_rule"
+    later = trainer.run(SPEC, [NOISE], current_of(frame), short, DAY + timedelta(days=9), tmp_path)
+    assert later.note.startswith(f"version {promoted.version} keeps scoring")
+    assert later.evaluation["baseline"]["name"] == "noise_rule"
+    assert later.evaluation["baseline"]["auc"] == promoted.evaluation["baseline"]["auc"]
+    assert later.evaluation["measured_on"] == promoted.evaluation["measured_on"]
+
+
 def test_a_holdout_with_few_positives_decides_nothing(tmp_path):
     """A rare outcome (a lead model on a small shop: 1 conversion among 55 holdout leads)
     gives an AUC that is noise; no model is promoted on it and the rival scores."""

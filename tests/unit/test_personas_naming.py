@@ -9,13 +9,36 @@ from hypothesis import strategies as st
 
 from pipelines.personas.naming import (
     ADJECTIVES,
+    CLAIM_SHARE,
+    CLAIM_WORDS,
+    HOUR_PHRASES,
     MIN_EFFECT,
-    candidate_names,
+    category_noun,
+    claims,
     describe,
     hour_phrase,
-    name_persona,
 )
+from pipelines.personas.naming import candidate_names as _candidates
+from pipelines.personas.naming import name_persona as _name
 from pipelines.personas.profile import standardised_differences
+
+
+class EveryoneHasIt(dict):
+    """Shares where every customer of the persona has every trait."""
+
+    def get(self, key, default=None):
+        return 1.0
+
+
+ALL = EveryoneHasIt()
+
+
+def name_persona(traits, hour=None, taken=frozenset(), shares=ALL):
+    return _name(traits, hour, taken, shares=shares)
+
+
+def candidate_names(traits, hour=None, shares=ALL):
+    return _candidates(traits, hour, shares=shares)
 
 
 def traits(**smd: float) -> pl.DataFrame:
@@ -95,6 +118,52 @@ def test_every_adjective_is_lowercase_or_a_proper_name():
     for high, low in ADJECTIVES.values():
         for phrase in (high, low):
             assert phrase is None or phrase[0].islower() or phrase == "European"
+
+
+def test_a_strong_trait_that_under_half_the_persona_has_is_not_in_the_name():
+    # 36% European, beans the lead category of 30%: unlike the rest, but not what they are.
+    t = traits(is_europe=1.5, lead_share__coffee_beans=0.9, units_per_line=0.6)
+    shares = {"European": 0.36, "coffee bean buyers": 0.30, "bulk-buying": 0.62,
+              "early-bird": 0.55}
+    assert name_persona(t, "early-bird", shares=shares) == "Bulk-buying early-bird shoppers"
+    assert name_persona(t, "early-bird", shares={**shares, "early-bird": 0.49}) == (
+        "Bulk-buying shoppers")
+    assert name_persona(t, shares={}) == "Everyday shoppers"
+
+
+def test_claims_read_a_name_back_into_its_traits():
+    assert claims("European early-bird coffee bean buyers") == [
+        "European", "early-bird", "coffee bean buyers"]
+    assert claims("Discount-driven mobile shoppers") == ["discount-driven", "mobile"]
+    assert claims("Everyday shoppers") == []
+    assert claims("Gift set buyers") == ["gift set buyers"]
+
+
+def test_every_word_a_name_may_use_says_what_it_means_for_one_customer():
+    words = {p for pair in ADJECTIVES.values() for p in pair if p}
+    words |= {p for _, _, p in HOUR_PHRASES}
+    assert words == set(CLAIM_WORDS)
+
+
+FEATURES = ["discount_share", "mobile_share", "lead_share__gift_sets", "is_europe",
+            "price_position", "visit_share__email"]
+PHRASES = ["discount-driven", "full-price", "mobile", "desktop", "gift set buyers", "European",
+           "premium", "budget", "email-loyal", "early-bird", "evening"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(-3, 3, allow_nan=False), min_size=len(FEATURES), max_size=len(FEATURES)),
+    st.lists(st.floats(0, 1, allow_nan=False), min_size=len(PHRASES), max_size=len(PHRASES)),
+    st.sampled_from([None, "early-bird", "evening"]),
+)
+def test_no_name_claims_a_trait_under_half_the_persona_has(smds, held, hour):
+    shares = dict(zip(PHRASES, held, strict=True))
+    t = pl.DataFrame({"feature": FEATURES, "smd": smds})
+    for name in candidate_names(t, hour, shares=shares):
+        for claim in claims(name):
+            assert shares[claim] >= CLAIM_SHARE, (name, claim)
+    assert category_noun("lead_share__gift_sets") == "gift set buyers"
 
 
 def test_describe_shows_shares_as_percentages():

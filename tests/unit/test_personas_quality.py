@@ -174,17 +174,21 @@ def test_stability_stops_resampling_once_the_decision_is_clear():
     assert not decided([0.7, 0.9, 0.75, 0.88], 0.8)  # within two standard errors of the bar
 
 
-def test_the_report_shows_how_the_personas_were_found():
-    from pipelines.report.html import persona_cards, personas_note
+def test_the_report_shows_how_the_personas_were_found(tmp_path):
+    from report_inputs import inputs
+
+    from pipelines.config import Settings
+    from pipelines.report.personas import section
 
     cards_table = pl.DataFrame({
-        "persona_name": ["Lost"], "customers": [3], "customer_share": [1.0],
+        "persona_id": [1], "persona_name": ["Lost"], "customers": [3], "customer_share": [1.0],
         "revenue_share": [1.0], "avg_revenue_to_date": [10.0], "avg_ltv": [None],
         "avg_order_value": [5.0], "churn_risk": [None], "best_send_hour": [None],
         "top_channels": [None], "top_categories": [None], "nps": [None], "nps_responses": [0],
         "emailable_share": [0.0], "what_sets_it_apart": ["last bought longest ago; x 1 vs 2"],
         "persona_source": ["rfm"], "personas_note": ["No persona structure in these customers."],
     })
-    assert personas_note(cards_table) == "No persona structure in these customers."
-    assert persona_cards(cards_table)[0]["apart"] == ["last bought longest ago", "x 1 vs 2"]
-    assert personas_note(pl.DataFrame()) == ""
+    html = section(inputs(Settings(home=tmp_path), {"reports.rpt_personas": cards_table})).html
+    assert "<li>last bought longest ago</li><li>x 1 vs 2</li>" in html
+    # How they were found is for analysts (it speaks of models and stability).
+    assert "No persona structure in these customers." in html.split("<details", 1)[1]

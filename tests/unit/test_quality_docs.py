@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -12,7 +13,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipelines.quality import validate_frame
+from pipelines.quality import docs, validate_frame
 from pipelines.quality.docs import render_data_docs
 from pipelines.quality.suites import SuiteSpec, load_suite
 
@@ -210,3 +211,63 @@ def test_values_from_the_data_are_escaped_on_the_quality_pages(tmp_path: Path) -
         assert marker not in page
     visible = _text(tmp_path / "quality" / _index_rows(index)["hostile"]["link"])
     assert "onerror=alert" in visible and "alert('campaign')" in visible  # shown, as text
+
+
+def test_the_docs_reach_nothing_off_the_machine_and_ship_their_stylesheet(
+    tmp_path: Path, raw_results: list[dict[str, Any]]
+) -> None:
+    out_dir = tmp_path / "quality"
+    index = render_data_docs(raw_results, out_dir, TITLE)
+    vendored = Path(docs.__file__).parent / "static"
+    shipped = {"bootstrap-4.3.1.min.css", "bootstrap-4.3.1.min.js", "bootstrap-LICENSE",
+               "jquery-3.7.1.min.js", "jquery-LICENSE"}
+    assert {f.name for f in (out_dir / "static").iterdir()} == shipped
+    for name in shipped:
+        assert (out_dir / "static" / name).read_bytes() == (vendored / name).read_bytes()
+    # The npm packages' files as published (pipelines/quality/static/README.md).
+    for name, sha256 in (
+        ("bootstrap-4.3.1.min.css",
+         "60b19e5da6a9234ff9220668a5ec1125c157a268513256188ee80f2d2c8d8d36"),
+        ("jquery-3.7.1.min.js", "fc9a93dd241f6b045cbff0481cf4e1901becd0e12fb45166a8f17f95823f0b1a"),
+        ("bootstrap-4.3.1.min.js",
+         "0a34a87842c539c1f4feec56bba982fd596b73500046a6e6fe38a22260c6577b"),
+    ):
+        assert hashlib.sha256((vendored / name).read_bytes()).hexdigest() == sha256
+    for licence in ("bootstrap-LICENSE", "jquery-LICENSE"):
+        assert "Permission is hereby granted" in (out_dir / "static" / licence).read_text()
+    pages = [index, *sorted((out_dir / "validations").glob("*.html"))]
+    assert len(pages) == 3
+    for page in pages:
+        source = page.read_text(encoding="utf-8")
+        # No tag of GX's CDN list is left, nor anything else the page would fetch from off
+        # the machine (links a reader may click, such as GX's newsletter, stay).
+        remote = r"""<(?:link|script|img)\b[^>]*\b(?:href|src)=["'](?:https?:)?//"""
+        assert not re.search(remote, source), page
+        assert "favicon" not in source
+        assert "amazonaws" not in source  # GX's logo (an <img>, a dark-mode background)
+        href = "static/" if page == index else "../static/"
+        assert f'<link rel="stylesheet" href="{href}bootstrap-4.3.1.min.css">' in source
+        if page != index:  # GX's controls need jQuery and Bootstrap's script; the index none
+            assert f'<script src="{href}jquery-3.7.1.min.js"></script>' in source
+            assert f'<script src="{href}bootstrap-4.3.1.min.js"></script>' in source
+
+
+def test_gx_still_links_the_bootstrap_and_jquery_we_ship() -> None:
+    """GX's templates ask for the versions vendored here; an upgrade that moves one fails
+    here: vendor the new one (pipelines/quality/static/README.md)."""
+    from great_expectations.render.view import view
+
+    templates = Path(view.__file__).parent / "templates"
+    assert (f"bootstrap/{docs.BOOTSTRAP_VERSION}/css/bootstrap.min.css"
+            in (templates / "page.j2").read_text())
+    scripts = (templates / "js_script_imports.j2").read_text()
+    assert f"code.jquery.com/jquery-{docs.JQUERY_VERSION}.min.js" in scripts
+    assert f"bootstrap/{docs.BOOTSTRAP_VERSION}/js/bootstrap.min.js" in scripts
+
+
+def test_a_page_whose_bootstrap_link_moved_stays_offline_and_says_so(caplog) -> None:
+    page = ('<head><link rel="stylesheet" href="https://cdn.example/bootstrap/9.9/x.css"/>'
+            '<script src="https://code.jquery.com/jquery.js"></script></head>')
+    assert docs._offline(page, "../static") == "<head></head>"
+    assert "no longer links bootstrap at 4.3.1" in caplog.text
+    assert "no longer links jquery at 3.7.1" in caplog.text

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.report.html import render
+from pipelines.report import personalisation
 from pipelines.report.personalisation import personalisation_context, send_time
-from tests.unit.test_report import ESCAPED, HOSTILE, context, text
+from tests.unit.report_inputs import ESCAPED, HOSTILE, inputs, text
 
 
 def _rows() -> pl.DataFrame:
@@ -38,10 +38,24 @@ def test_send_time_without_a_weekday():
     assert send_time(18, None) == "any day at 18:00 (their local time)"
 
 
-def test_the_section_is_escaped_and_absent_without_data():
-    page = render(context(personalisation=personalisation_context(_rows())))
-    assert HOSTILE not in page
-    assert ESCAPED in page
-    assert "Personalisation: what to show, when to send, what to say" in text(page)
-    assert "Tuesdays at 09:00" in text(page)
-    assert "Personalisation:" not in render(context(personalisation=[]))
+def test_the_section_is_escaped_and_absent_without_data(settings):
+    part = personalisation.section(inputs(settings, {"reports.rpt_personalisation": _rows()}))
+    assert HOSTILE not in part.html
+    assert ESCAPED in part.html
+    assert part.title == "Personalisation: what to show, when to send, what to say"
+    assert "Tuesdays at 09:00" in text(part.html)
+    assert personalisation.section(inputs(settings)) is None
+
+
+def test_the_newsletter_goes_out_at_the_hour_of_most_timed_contacts(settings):
+    rows = pl.concat([_rows(), _rows().with_columns(
+        persona_id=pl.Series([3, 4]), best_hour_local=pl.Series([18, 9]),
+        contacts_timed=pl.Series([900, 300]))])
+    # 09:00 holds 800 + 300 contacts, 18:00 900: 09:00, with 1,100 of 2,000.
+    assert personalisation.newsletter_hour(rows) == (9, 0.55)
+    part = personalisation.section(inputs(settings, {"reports.rpt_personalisation": rows}))
+    assert [a.text for a in part.actions] == [
+        "Send the newsletter at 09:00 local time (the best hour of personas holding 55% of "
+        "the contacts with a send time)"]
+    untimed = _rows().with_columns(contacts_timed=pl.lit(0))
+    assert personalisation.newsletter_hour(untimed) is None

@@ -1,8 +1,9 @@
 {#
     The persona cards: one row per persona with its size, value (to date and, from the LTV
     model, over the next year), churn risk, how its customers
-    arrive, what they buy, when to email them, what they think of the shop, and what sets the
-    persona apart (from the persona model).
+    arrive, what they buy, when to email them, what they think of the shop, what sets the
+    persona apart and the share of its customers having each trait its name claims (from the
+    persona model).
 #}
 with personas as (
     select * from {{ ref('stg_ml__personas') }}
@@ -138,6 +139,8 @@ final as (
         round(nps.nps, 1) as nps,
         cast(coalesce(nps.nps_responses, 0) as integer) as nps_responses,
         profiles.what_sets_it_apart,
+        profiles.name_claims,
+        profiles.weakest_claim_share,
         profiles.model_version,
         profiles.as_of_date,
         profiles.persona_source,

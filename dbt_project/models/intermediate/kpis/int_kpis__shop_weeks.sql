@@ -5,7 +5,9 @@
     12-week windows, the latter ending with the week; it is null until the shop's history
     covers the earlier window. LTV:CAC divides the week's new customers' mean predicted
     next-year value (the LTV model, as scored on the run's date) by the blended acquisition
-    cost (Meta spend that week / the week's new customers).
+    cost (Meta spend that week / the week's new customers). New customers first ordered in
+    the week; returning customers ordered in it and in an earlier week (rpt_weekly_kpis shows
+    both; the worksheet lists only the KPIs kpis.yml names).
 #}
 with orders as (
     select customer_key, order_date
@@ -118,7 +120,9 @@ final as (
         buyers.new_customer_ltv
             / nullif(cast(spend.spend as double) / nullif(buyers.new_customers, 0), 0)
             as ltv_to_cac,
-        nps.nps
+        nps.nps,
+        cast(coalesce(buyers.new_customers, 0) as double) as new_customers,
+        cast(coalesce(buyers.repeat_buyers, 0) as double) as returning_customers
     from weeks
     cross join history
     left join buyers using (week_start)
