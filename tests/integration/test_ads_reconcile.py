@@ -272,6 +272,7 @@ RUN = "kpis"
 def built(settings: Settings) -> Settings:
     daily.transform(settings, RUN_DAY, RUN)
     daily.score_ltv(settings, RUN_DAY, RUN)
+    daily.forecast_units(settings, RUN_DAY, RUN)  # the report's forecast models read it
     daily.find_personas(settings, RUN_DAY, RUN)
     daily.optimise_ads(settings, RUN_DAY, RUN)
     daily.run_experiments(settings, RUN_DAY, RUN)

@@ -30,9 +30,10 @@ def campaign_returns(campaigns: pl.DataFrame, *, period: str,
     """`campaigns` (campaign_name, currency, spend, platform_value, reconciled_value) as two
     panels: spend, and return on it as Meta counts it and as the shop's orders confirm it."""
     spend = [float(v or 0) for v in campaigns["spend"]]
-    shop = [float(v or 0) / s if s else 0.0
+    # Without spend there is no return to show: no bar and "no spend", never a ROAS of 0.
+    shop = [float(v or 0) / s if s else np.nan
             for v, s in zip(campaigns["reconciled_value"], spend, strict=True)]
-    meta = [float(v or 0) / s if s else 0.0
+    meta = [float(v or 0) / s if s else np.nan
             for v, s in zip(campaigns["platform_value"], spend, strict=True)]
     labels = [short_label(str(n), 30) for n in campaigns["campaign_name"]]
     y = np.arange(len(labels))
@@ -43,7 +44,10 @@ def campaign_returns(campaigns: pl.DataFrame, *, period: str,
     right.axvline(1.0, color="#333333", linewidth=0.8, linestyle=":")
     for i in range(len(labels)):
         left.text(spend[i], i, f" {short_number(spend[i])}", va="center", fontsize=7.5)
-        right.text(shop[i], i - 0.2, f" {shop[i]:.2f}", va="center", fontsize=7.5)
+        if np.isnan(shop[i]):
+            right.text(0, i, " no spend", va="center", fontsize=7.5, color=BEFORE)
+        else:
+            right.text(shop[i], i - 0.2, f" {shop[i]:.2f}", va="center", fontsize=7.5)
     left.set_yticks(y, labels)
     right.set_yticks(y, [""] * len(labels))
     for ax in (left, right):
@@ -51,7 +55,7 @@ def campaign_returns(campaigns: pl.DataFrame, *, period: str,
         ax.grid(axis="x")
         ax.grid(axis="y", visible=False)
     left.set_xlim(0, max([*spend, 1]) * 1.3)
-    right.set_xlim(0, max([*shop, *meta, 1.2]) * 1.2)
+    right.set_xlim(0, np.nanmax([*shop, *meta, 1.2]) * 1.2)
     headline(fig, f"Spend and return by campaign, {period}")
     left.set_title("Spend", fontsize=9.5)
     right.set_title("Return on ad spend (ROAS)", fontsize=9.5)

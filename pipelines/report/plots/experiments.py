@@ -12,6 +12,15 @@ from pipelines.report.svg import ACCENT, BEFORE, THIS, Chart, figure, headline, 
 COLOURS = {"treatment_better": THIS, "holdout_better": ACCENT}
 
 
+def _point_and_interval(ax, y: float, point: float, low: float, high: float, colour: str) -> None:
+    """The estimate as a dot and its interval as a capped line at height `y`. Drawn apart, not
+    as an error bar: a Bayesian interval need not hold the observed rate (0 of 40 converted has
+    an interval above 0), and the dot must still show where the rate is."""
+    ax.hlines(y, low, high, color=colour, linewidth=1.5)
+    ax.plot([low, high], [y, y], linestyle="none", marker="|", markersize=7, color=colour)
+    ax.plot([point], [y], linestyle="none", marker="o", markersize=5, color=colour)
+
+
 def relative_effects(lifts: pl.DataFrame) -> pl.DataFrame:
     """Each readout's lift and its interval as a share of the holdout's mean (the base the
     readout used: lift_abs / lift_rel, else the raw holdout mean); rows with no base dropped."""
@@ -37,8 +46,7 @@ def holdout_effects(effects: pl.DataFrame, *, chart_id: str = "experiments-holdo
     fig, ax = figure(7.0, 1.1 + 0.38 * len(labels))
     ax.axvline(0, color="#333333", linewidth=0.9)
     for i, verdict in enumerate(effects["verdict"]):
-        ax.errorbar(mid[i], i, xerr=[[mid[i] - low[i]], [high[i] - mid[i]]], fmt="o",
-                    color=COLOURS.get(verdict, BEFORE), capsize=3, markersize=5)
+        _point_and_interval(ax, i, mid[i], low[i], high[i], COLOURS.get(verdict, BEFORE))
         ax.text(high[i], i, f"  {mid[i]:+.0f}% ({low[i]:+.0f}% to {high[i]:+.0f}%)",
                 va="center", fontsize=7.5)
     ax.set_yticks(y, labels)
@@ -63,8 +71,7 @@ def ab_rates(variants: pl.DataFrame, *, chart_id: str = "experiments-ab") -> Cha
     y = np.arange(len(labels))
     fig, ax = figure(7.0, 1.1 + 0.34 * len(labels))
     for i, winner in enumerate(variants["is_winner"]):
-        ax.errorbar(rate[i], i, xerr=[[rate[i] - low[i]], [high[i] - rate[i]]], fmt="o",
-                    color=THIS if winner else BEFORE, capsize=3, markersize=5)
+        _point_and_interval(ax, i, rate[i], low[i], high[i], THIS if winner else BEFORE)
         ax.text(high[i], i, f"  {rate[i]:.1f}%" + (" best" if winner else ""), va="center",
                 fontsize=7.5)
     ax.set_yticks(y, labels)
