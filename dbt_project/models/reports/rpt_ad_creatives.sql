@@ -23,8 +23,11 @@ pooled as (
     select
         ads.*,
         creatives.campaign_id,
-        sum(ads.reconciled_conversions) over (partition by ads.conversion_kind)
-            / nullif(sum(ads.spend) over (partition by ads.conversion_kind), 0) as pooled_rate
+        -- Summed as decimals so the rate does not depend on the order rows arrive in.
+        cast(sum(cast(ads.reconciled_conversions as decimal(18, 6)))
+                 over (partition by ads.conversion_kind) as double)
+            / nullif(cast(sum(ads.spend) over (partition by ads.conversion_kind) as double), 0)
+            as pooled_rate
     from ads
     left join creatives on ads.ad_id = creatives.ad_id
 ),

@@ -83,10 +83,16 @@ sums as (
         count(*) as delivery_days,
         sum(impressions) as impressions,
         sum(clicks) as clicks,
-        sum(impressions * run_thousand_impressions) as sum_wx,
-        sum(impressions * run_thousand_impressions * run_thousand_impressions) as sum_wxx,
-        sum(impressions * run_thousand_impressions * ctr) as sum_wxy,
-        sum(impressions * ctr * ctr) as sum_wyy,
+        -- The regression's sums as decimals, each term rounded alike: a sum of doubles
+        -- depends on the order rows arrive in, and two runs of a day must publish the same
+        -- figures. impressions x ctr is the day's clicks, exactly.
+        cast(sum(cast(impressions * run_thousand_impressions as decimal(38, 6))) as double)
+            as sum_wx,
+        cast(sum(cast(impressions * run_thousand_impressions * run_thousand_impressions
+                      as decimal(38, 9))) as double) as sum_wxx,
+        cast(sum(cast(clicks * run_thousand_impressions as decimal(38, 6))) as double)
+            as sum_wxy,
+        cast(sum(cast(impressions * ctr * ctr as decimal(38, 12))) as double) as sum_wyy,
         min(run_thousand_impressions) as x_first,
         max(run_thousand_impressions) as x_last
     from windowed

@@ -19,6 +19,8 @@ recent as (
 ),
 
 by_ad as (
+    -- Fractional conversions sum as decimals: a sum of doubles depends on the order rows
+    -- arrive in, and two runs of a day must publish the same figures.
     select
         recent.ad_id,
         case when upper(coalesce(ads.objective, '')) like '%LEAD%' then 'lead'
@@ -26,10 +28,10 @@ by_ad as (
         cast(sum(recent.spend) as decimal(18, 2)) as spend,
         cast(sum(recent.impressions) as bigint) as impressions,
         cast(sum(recent.link_clicks) as bigint) as link_clicks,
-        cast(sum(recent.platform_purchases) as double) as platform_purchases,
-        cast(sum(recent.platform_leads) as double) as platform_leads,
-        cast(sum(recent.reconciled_purchases) as double) as reconciled_purchases,
-        cast(sum(recent.reconciled_leads) as double) as reconciled_leads
+        cast(sum(cast(recent.platform_purchases as decimal(18, 6))) as double) as platform_purchases,
+        cast(sum(cast(recent.platform_leads as decimal(18, 6))) as double) as platform_leads,
+        cast(sum(cast(recent.reconciled_purchases as decimal(18, 6))) as double) as reconciled_purchases,
+        cast(sum(cast(recent.reconciled_leads as decimal(18, 6))) as double) as reconciled_leads
     from recent
     left join ads on recent.ad_id = ads.ad_id
     group by all
