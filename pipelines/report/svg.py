@@ -182,3 +182,13 @@ def to_svg(fig: Figure, chart_id: str) -> Chart:
             + body[opened:])
     fig.clear()
     return Chart(body.strip())
+
+
+def rows_down(ax: Axes, labels: list[str] | None = None) -> None:
+    """A horizontal chart's rows read top down (the first row on top), with the value grid
+    only: `labels` name the rows where given."""
+    if labels is not None:
+        ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.grid(axis="x")
+    ax.grid(axis="y", visible=False)

@@ -65,6 +65,13 @@ ranked as (
     ) as amounts
 ),
 
+pictured as (
+    select persona_id, habit, item, position, amount, share from hour_shares
+    union all
+    select persona_id, habit, item, position, amount, share from ranked
+    where position <= 5
+),
+
 final as (
     select
         cast(persona_id as integer) as persona_id,
@@ -73,17 +80,7 @@ final as (
         cast(position as integer) as position,
         round(amount, 2) as amount,
         round(share, 4) as share
-    from hour_shares
-    union all
-    select
-        cast(persona_id as integer) as persona_id,
-        habit,
-        item,
-        cast(position as integer) as position,
-        round(amount, 2) as amount,
-        round(share, 4) as share
-    from ranked
-    where position <= 5
+    from pictured
 )
 
 select * from final

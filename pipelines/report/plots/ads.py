@@ -14,6 +14,7 @@ from pipelines.report.svg import (
     figure,
     headline,
     money_axis,
+    rows_down,
     short_number,
     to_svg,
 )
@@ -51,9 +52,7 @@ def campaign_returns(campaigns: pl.DataFrame, *, period: str,
     left.set_yticks(y, labels)
     right.set_yticks(y, [""] * len(labels))
     for ax in (left, right):
-        ax.invert_yaxis()
-        ax.grid(axis="x")
-        ax.grid(axis="y", visible=False)
+        rows_down(ax)
     left.set_xlim(0, max([*spend, 1]) * 1.3)
     right.set_xlim(0, np.nanmax([*shop, *meta, 1.2]) * 1.2)
     headline(fig, f"Spend and return by campaign, {period}")
@@ -84,10 +83,7 @@ def budget_plan(plan: pl.DataFrame, *, chart_id: str = "ads-budget") -> Chart:
             f" ({'+' if change > 0 else '-'}{short_number(abs(change))})"
             if abs(change) >= 0.01 else "")
         ax.text(planned[i], i + 0.2, said, va="center", fontsize=7.5)
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.grid(axis="x")
-    ax.grid(axis="y", visible=False)
+    rows_down(ax, labels)
     ax.set_xlim(0, max([*today, *planned, 1]) * 1.3)
     headline(fig, "Daily budget by ad set: today and recommended")
     ax.set_xlabel("Budget per day")

@@ -12,6 +12,7 @@ from pipelines.report.svg import (
     figure,
     headline,
     money_axis,
+    rows_down,
     short_number,
     to_svg,
 )
@@ -74,9 +75,7 @@ def churn_and_value(groups: pl.DataFrame, *, kind: str, currency: str | None,
     left.set_yticks(y, labels)
     right.set_yticks(y, [""] * len(labels))
     for ax in (left, right):
-        ax.invert_yaxis()
-        ax.grid(axis="x")
-        ax.grid(axis="y", visible=False)
+        rows_down(ax)
     for i, (c, v, n) in enumerate(zip(churn, value, people, strict=True)):
         noun = "person" if n == 1 else "people"
         left.text(c, i, f" {c:.0f}% · {n:,} {noun}", va="center", fontsize=7.5)

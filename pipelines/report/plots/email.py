@@ -11,7 +11,7 @@ from matplotlib.colors import Normalize
 from matplotlib.patches import Rectangle
 
 from pipelines.report.plots.customers import short_label
-from pipelines.report.svg import ACCENT, THIS, Chart, figure, headline, to_svg
+from pipelines.report.svg import ACCENT, THIS, Chart, figure, headline, rows_down, to_svg
 
 # Ten shades: a reader tells no more apart, and the scale stays ten shapes, not 256.
 SHADES = matplotlib.colormaps["Blues"].resampled(10)
@@ -36,10 +36,7 @@ def campaign_rates(campaigns: pl.DataFrame, *, period: str,
                 f"{sends[i]:,.0f}", va="center", fontsize=7.5)
         ax.text(click_rate[i], i + 0.2, f" {click_rate[i]:.1f}% · {clicks[i]:,}",
                 va="center", fontsize=7.5)
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.grid(axis="x")
-    ax.grid(axis="y", visible=False)
+    rows_down(ax, labels)
     ax.set_xlim(0, max([*open_rate, 1]) * 1.45)
     headline(fig, f"Opens and clicks by campaign, {period}")
     ax.set_xlabel("People who opened or clicked (% of emails sent)")

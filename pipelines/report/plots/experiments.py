@@ -3,11 +3,10 @@ its interval."""
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from pipelines.report.plots.customers import short_label
-from pipelines.report.svg import ACCENT, BEFORE, THIS, Chart, figure, headline, to_svg
+from pipelines.report.svg import ACCENT, BEFORE, THIS, Chart, figure, headline, rows_down, to_svg
 
 COLOURS = {"treatment_better": THIS, "holdout_better": ACCENT}
 
@@ -42,17 +41,13 @@ def holdout_effects(effects: pl.DataFrame, *, chart_id: str = "experiments-holdo
     mid = [100 * v for v in effects["effect"]]
     low = [100 * v for v in effects["low"]]
     high = [100 * v for v in effects["high"]]
-    y = np.arange(len(labels))
     fig, ax = figure(7.0, 1.1 + 0.38 * len(labels))
     ax.axvline(0, color="#333333", linewidth=0.9)
     for i, verdict in enumerate(effects["verdict"]):
         _point_and_interval(ax, i, mid[i], low[i], high[i], COLOURS.get(verdict, BEFORE))
         ax.text(high[i], i, f"  {mid[i]:+.0f}% ({low[i]:+.0f}% to {high[i]:+.0f}%)",
                 va="center", fontsize=7.5)
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.grid(axis="x")
-    ax.grid(axis="y", visible=False)
+    rows_down(ax, labels)
     span = max([abs(v) for v in low + high] + [5])
     ax.set_xlim(-span * 1.15, span * 1.9)
     headline(fig, "What each campaign changed against the people held back (90% interval)")
@@ -68,16 +63,12 @@ def ab_rates(variants: pl.DataFrame, *, chart_id: str = "experiments-ab") -> Cha
     rate = [100 * v for v in variants["rate"]]
     low = [100 * v for v in variants["rate_low"]]
     high = [100 * v for v in variants["rate_high"]]
-    y = np.arange(len(labels))
     fig, ax = figure(7.0, 1.1 + 0.34 * len(labels))
     for i, winner in enumerate(variants["is_winner"]):
         _point_and_interval(ax, i, rate[i], low[i], high[i], THIS if winner else BEFORE)
         ax.text(high[i], i, f"  {rate[i]:.1f}%" + (" best" if winner else ""), va="center",
                 fontsize=7.5)
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.grid(axis="x")
-    ax.grid(axis="y", visible=False)
+    rows_down(ax, labels)
     ax.set_xlim(0, max([*high, 1]) * 1.3)
     headline(fig, "A/B tests of creative: each variant's rate (90% interval)")
     ax.set_xlabel("Rate of the test's metric (%)")
