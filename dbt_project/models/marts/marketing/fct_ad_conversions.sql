@@ -21,6 +21,16 @@ clicks as (
     select * from {{ ref('int_ads__clicks') }}
 ),
 
+rates as (
+    {{ fx_rates() }}
+),
+
+reporting as (
+    -- The currency the rates are quoted in (int_orders__rates decides it); none without orders.
+    select any_value(reporting_currency) as reporting_currency
+    from {{ ref('int_orders__rates') }}
+),
+
 capi as (
     select
         event_name,
@@ -28,6 +38,7 @@ capi as (
         event_at,
         order_id,
         event_value,
+        currency as event_currency,
         nullif(regexp_extract(fbc, '^fb\.[0-9]+\.[0-9]+\.(.+)$', 1), '') as fbclid
     from {{ ref('stg_meta_capi__events') }}
     where event_name = 'Purchase' and fbc is not null
@@ -50,7 +61,10 @@ capi_clicks as (
         clicks.click_date as date_day,
         capi.event_id,
         capi.order_id,
+        capi.event_at,
         capi.event_value,
+        capi.event_currency,
+        ads.currency as account_currency,
         capi.event_at <= clicks.clicked_at + to_days({{ var('attribution_click_days') }})
             as is_in_window,
         capi.event_at <= clicks.clicked_at + to_days(ads.platform_click_days)
@@ -61,18 +75,47 @@ capi_clicks as (
     where capi.event_at >= clicks.clicked_at
 ),
 
+capi_valued as (
+    -- Each event's value in the ad account's currency: as sent when it is already in it,
+    -- else through the reporting currency, at each currency's rate in force on the event's
+    -- (UTC) date (a rate applies until the next one). No rate, or no currency: null.
+    select
+        capi_clicks.*,
+        case
+            when capi_clicks.event_currency = capi_clicks.account_currency
+                then capi_clicks.event_value
+            else capi_clicks.event_value
+                * case when capi_clicks.event_currency = reporting.reporting_currency then 1
+                       else event_rates.rate end
+                / case when capi_clicks.account_currency = reporting.reporting_currency then 1
+                       else account_rates.rate end
+        end as event_value_account
+    from capi_clicks
+    cross join reporting
+    asof left join rates as event_rates
+        on event_rates.currency = capi_clicks.event_currency
+        and cast(capi_clicks.event_at as date) >= event_rates.rate_date
+    asof left join rates as account_rates
+        on account_rates.currency = capi_clicks.account_currency
+        and cast(capi_clicks.event_at as date) >= account_rates.rate_date
+),
+
 capi_by_ad as (
     select
         ad_id,
         date_day,
         count(*) filter (where is_in_window) as capi_purchases,
-        sum(event_value) filter (where is_in_window) as capi_purchase_value,
+        -- A day with an event that did not convert has no total: a partial sum would pass
+        -- for a whole.
+        case when count(*) filter (where is_in_window and event_value_account is null) = 0
+            then sum(event_value_account) filter (where is_in_window) end
+            as capi_purchase_value,
         -- One order sent under two event ids: Meta's dedup keeps both.
         count(*) filter (where is_in_window and order_id is not null)
             - count(distinct order_id) filter (where is_in_window) as gap_duplicates,
         count(distinct coalesce(order_id, event_id))
             filter (where is_in_platform_window and not is_in_window) as gap_outside_window
-    from capi_clicks
+    from capi_valued
     group by ad_id, date_day
 ),
 
@@ -121,8 +164,9 @@ joined as (
         cast(coalesce(insights.purchase_value, 0) as decimal(18, 2)) as platform_purchase_value,
         cast(coalesce(insights.leads, 0) as double) as platform_leads,
         cast(coalesce(capi_by_ad.capi_purchases, 0) as integer) as capi_purchases,
-        cast(coalesce(capi_by_ad.capi_purchase_value, 0) as decimal(18, 2))
-            as capi_purchase_value,
+        -- No event that day is 0; events whose value did not convert leave it unknown.
+        cast(case when capi_by_ad.ad_id is null then 0 else capi_by_ad.capi_purchase_value end
+             as decimal(18, 2)) as capi_purchase_value,
         cast(coalesce(shop_by_ad.reconciled_purchases, 0) as integer) as reconciled_purchases,
         cast(coalesce(shop_by_ad.reconciled_value, 0) as decimal(18, 2)) as reconciled_value,
         cast(coalesce(shop_by_ad.reconciled_new_customers, 0) as integer)
