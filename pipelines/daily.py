@@ -241,9 +241,9 @@ def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
     published one (a backfill) publishes its exports and leaves the newer warehouse."""
     from pipelines.activation.export import publish_exports, staging_dir
     from pipelines.activation.suppression import (
+        current_store,
         erased_customer_keys,
         erasure_row_filters,
-        read_store,
     )
     from pipelines.transform import dbt_paths, read_run_results
     from pipelines.warehouse import (
@@ -284,7 +284,7 @@ def publish(settings: Settings, logical_date: date, run_id: str) -> dict:
     # never "unchanged": a new erasure must reach the published file even on a quiet day.
     with work_connection(settings) as con:
         filters = erasure_row_filters(
-            con, tables, erased_customer_keys(con, read_store(settings)))
+            con, tables, erased_customer_keys(con, current_store(settings, logical_date)))
     if (not filters and last and last.logical_date == logical_date
             and last.content_hashes == hashes
             and _exports_unchanged(settings, logical_date)):

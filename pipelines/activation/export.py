@@ -37,7 +37,7 @@ from pipelines.activation.audiences import Audience, AudienceFileError, load_aud
 from pipelines.activation.consent import REQUIRED_COLUMNS, apply_consent
 from pipelines.activation.delta import delta, split_parts
 from pipelines.activation.platforms import FORMATS, rows_for
-from pipelines.activation.suppression import intake_erasures, mark_erased, read_store
+from pipelines.activation.suppression import current_store, mark_erased, taken_in_on
 from pipelines.config import Settings
 from pipelines.experiments import store as assignments_store
 from pipelines.experiments.assign import arms, experiment_for
@@ -297,8 +297,7 @@ def build_exports(
     staging folder); return the manifest. `audience` and `platform` narrow it (a split audience
     by its own or its parent's name). Nothing reaches `exports/<date>/` before the audit.
     """
-    new_erasures = intake_erasures(settings, logical_date)
-    store = read_store(settings)
+    store = current_store(settings, logical_date)
     customers = read_customers(settings, source)
     audiences = load_audiences(settings.audiences_file, columns=customers.schema)
     if platform is not None and platform not in FORMATS:
@@ -415,7 +414,8 @@ def build_exports(
         "deltas_since": since,
         "changes": changes,
         "warnings": warnings,
-        "erasure": {"new_hashed_identifiers": new_erasures, "hashed_identifiers": store.height},
+        "erasure": {"new_hashed_identifiers": taken_in_on(store, logical_date),
+                    "hashed_identifiers": store.height},
     }
     (building / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest

@@ -136,6 +136,19 @@ def intake_erasures(settings: Settings, logical_date: date) -> int:
     return new.height
 
 
+def current_store(settings: Settings, logical_date: date) -> pl.DataFrame:
+    """The store with the day's erasure requests taken in first. Every step that honours
+    erasure reads it through here, so a request dropped before the run applies to the whole of
+    that day's run, whichever step reads it first (taking in is idempotent)."""
+    intake_erasures(settings, logical_date)
+    return read_store(settings)
+
+
+def taken_in_on(store: pl.DataFrame, logical_date: date) -> int:
+    """How many of the store's hashed identifiers were taken in on `logical_date`."""
+    return store.filter(pl.col("received_on") == logical_date.isoformat()).height
+
+
 def erased_customer_keys(con: duckdb.DuckDBPyConnection, store: pl.DataFrame) -> list[str]:
     """The customer keys of everyone erased: any of their identifiers (a plain email or phone,
     or an email hashed as the store hashes it) matches the store. Read from identity

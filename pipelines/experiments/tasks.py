@@ -16,7 +16,7 @@ import polars as pl
 
 from pipelines.activation.audiences import Audience, AudienceFileError, load_audiences
 from pipelines.activation.export import choose_audiences, read_customers
-from pipelines.activation.suppression import erased_customer_keys, read_store
+from pipelines.activation.suppression import current_store, erased_customer_keys
 from pipelines.config import Settings
 from pipelines.experiments import store
 from pipelines.experiments.assign import (
@@ -78,7 +78,10 @@ def assign(settings: Settings, logical_date: date, run_id: str) -> dict:
     today = todays_experiments(audiences, customers, settings.audiences_file)
     with work_connection(settings) as con:
         existing = store.read(con)
-        erased = pl.Series("customer_key", erased_customer_keys(con, read_store(settings)),
+        # The day's erasure requests count from this step on: nobody who asked today is
+        # entered into an experiment today.
+        erased = pl.Series("customer_key",
+                           erased_customer_keys(con, current_store(settings, logical_date)),
                            pl.String)
     keys = customers.get_column("customer_key").cast(pl.String)
     if keys.is_empty() and not existing.is_empty():

@@ -24,11 +24,10 @@ def without_erased(customers: pl.DataFrame, settings: Settings, logical_date: da
     day's requests are taken in first, so the report never names a person the export step
     would hold back, whichever step runs first)."""
     from pipelines.activation.export import IDENTITY_COLUMNS, prepare_customers
-    from pipelines.activation.suppression import intake_erasures, read_store
+    from pipelines.activation.suppression import current_store
 
-    intake_erasures(settings, logical_date)
-    marked = prepare_customers(
-        customers.select(IDENTITY_COLUMNS), settings.default_country, read_store(settings))
+    marked = prepare_customers(customers.select(IDENTITY_COLUMNS), settings.default_country,
+                               current_store(settings, logical_date))
     erased = marked.filter("is_erased").get_column("customer_key")
     if erased.len():
         log.info("report: %d erased customers left out of its lists of people", erased.len())

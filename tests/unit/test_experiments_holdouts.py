@@ -89,8 +89,12 @@ def test_day_one_assigns_by_the_hash_and_the_exports_leave_the_held_out_out(worl
     held = expected_held(people)
     assert 60 < len(held) < 140  # a tenth of 1,000, within 4 sd
     rows = assignments(world)
-    assert rows.height == 1000 and set(rows.get_column("entered_on")) == {DAY}
-    assert set(rows.filter(pl.col("arm") == "holdout").get_column("customer_key")) == held
+    # The 20 who asked to be erased before the run are never entered, on the day they asked.
+    erased = keys_of(people, "erased")
+    assert len(erased) == 20 and not erased & set(rows.get_column("customer_key"))
+    assert rows.height == 980 and set(rows.get_column("entered_on")) == {DAY}
+    assert set(rows.filter(pl.col("arm") == "holdout").get_column("customer_key")) == (
+        held - erased)
     assert set(rows.get_column("experiment")) == {"winback"}
     assert set(rows.get_column("audience")) == {"churn_risk"}
     # People unsubscribed when they entered are in the experiment, counted as having left.
@@ -98,8 +102,8 @@ def test_day_one_assigns_by_the_hash_and_the_exports_leave_the_held_out_out(worl
     left = rows.filter(pl.col("left_reason").is_not_null())
     assert set(left.get_column("customer_key")) == unsubscribed
     assert set(left.get_column("left_reason")) == {"unsubscribed"}
-    assert summary["assigned"] == 1000 and summary["left"] == 100
-    assert summary["experiments"][EID]["held_out"] == len(held - unsubscribed)
+    assert summary["assigned"] == 980 and summary["left"] == 100
+    assert summary["experiments"][EID]["held_out"] == len(held - unsubscribed - erased)
 
     manifest = build_exports(world, DAY, "run-1")
     folder = publish_exports(world, DAY)
@@ -107,8 +111,8 @@ def test_day_one_assigns_by_the_hash_and_the_exports_leave_the_held_out_out(worl
         uploaded = people_in(read(folder, manifest, platform), platform, people)
         assert uploaded, platform
         assert not uploaded & held, platform
-    # The manifest counts the members in the experiment today by arm: not erased (the
-    # export takes in the erasure file), not marked as left.
+    # The manifest counts the members in the experiment today by arm: not erased, not
+    # marked as left.
     counted = (set(people.get_column("customer_key")) - keys_of(people, "erased")
                - unsubscribed)
     entry = manifest["audiences"]["churn_risk"]
@@ -123,15 +127,11 @@ def test_day_one_assigns_by_the_hash_and_the_exports_leave_the_held_out_out(worl
 def test_a_same_day_rerun_gives_identical_rows(world):
     run_experiments(world, DAY, "run-1")
     first = assignments(world)
-    build_exports(world, DAY, "run-1")  # takes in the erasure file: the rerun sees it
+    build_exports(world, DAY, "run-1")
     summary = run_experiments(world, DAY, "run-2")
     again = assignments(world)
-    # Erased people are marked on the rerun (the day's erasures arrived with the export);
-    # every other row, and every arm, is the first run's.
-    erased = keys_of(customer_frame(1000), "erased")
-    assert set(again.filter(pl.col("left_reason") == "erased").get_column("customer_key")) == (
-        erased)
-    assert_frame_equal(again.drop("left_on", "left_reason"), first.drop("left_on", "left_reason"))
+    # The first run took the day's erasures in already: the rerun's rows are its rows.
+    assert_frame_equal(again, first)
     assert summary["assigned"] == 0
     run_experiments(world, DAY, "run-3")
     assert_frame_equal(assignments(world), again)
@@ -147,7 +147,7 @@ def test_the_next_day_keeps_arms_marks_leavers_and_the_deltas_hold_nobody_held_o
     # Overnight: k000500 is merged into k000501 (its key is gone); an emailable person
     # unsubscribes; 200 new people qualify.
     ok = sorted(keys_of(people, "ok"))
-    survivor, absorbed, quitter = ok[0], ok[1], ok[2]
+    survivor, absorbed, quitter, forgotten = ok[0], ok[1], ok[2], ok[3]
     newcomers = customer_frame(1200).slice(1000).with_columns(
         mailchimp_status=pl.lit("subscribed"), is_emailable=pl.lit(True),
         ad_storage_consent=pl.lit(True), ad_user_data_consent=pl.lit(True),
@@ -161,6 +161,9 @@ def test_the_next_day_keeps_arms_marks_leavers_and_the_deltas_hold_nobody_held_o
     ])
     write_warehouse(world, today)
     write_identifiers(world, today)
+    # ... and someone already in the experiment asks to be erased.
+    email = people.filter(pl.col("customer_key") == forgotten).get_column("email")[0]
+    world.erasure_file.write_text(f"email,phone,country\n{email},,\n")
     run_experiments(world, NEXT, "run-2")
     rows = assignments(world)
     kept = rows.filter(pl.col("entered_on") == DAY)
@@ -170,8 +173,9 @@ def test_the_next_day_keeps_arms_marks_leavers_and_the_deltas_hold_nobody_held_o
                       strict=True))
     assert reason[absorbed] == "merged" and reason[survivor] is None
     assert reason[quitter] == "unsubscribed"
-    assert {reason[k] for k in keys_of(people, "erased")} == {"erased"}
-    assert rows.filter(pl.col("left_on") == NEXT).height == 2 + len(keys_of(people, "erased"))
+    assert reason[forgotten] == "erased"
+    assert not keys_of(people, "erased") & set(reason)  # erased the day before they entered
+    assert rows.filter(pl.col("left_on") == NEXT).height == 3
     entered = rows.filter(pl.col("entered_on") == NEXT)
     assert set(entered.get_column("customer_key")) == set(newcomers.get_column("customer_key"))
 
@@ -210,6 +214,6 @@ def test_an_empty_customer_table_is_refused_before_anyone_is_marked_merged(world
     run_experiments(world, DAY, "run-1")
     first = assignments(world)
     write_warehouse(world, customer_frame(1000).clear())
-    with pytest.raises(ExperimentsError, match=r"marts\.dim_customers is empty but 1,000 people"):
+    with pytest.raises(ExperimentsError, match=r"marts\.dim_customers is empty but 980 people"):
         run_experiments(world, NEXT, "run-2")
     assert_frame_equal(assignments(world), first)
