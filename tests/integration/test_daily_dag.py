@@ -468,6 +468,8 @@ def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
         "where column_name = 'customer_key'")}
     others = {t: world.query(f"select count(*) from {t} where customer_key is distinct from "
                              f"'{erased_key}'")[0][0] for t in keyed if t in before}
+    left_before = dict(world.query(
+        "select experiment_id || '/' || outcome, left_n from reports.rpt_experiments"))
     world.settings.erasure_file.parent.mkdir(parents=True, exist_ok=True)
     world.settings.erasure_file.write_text(f"email\n{erased.upper()}\n")
     again = world.run_dag()
@@ -479,10 +481,23 @@ def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
     assert world.settings.erasure_file.read_text() == "email,phone,country\n"
     assert erased not in world.settings.suppression_store.read_text()
     assert erased not in again.stdout + again.stderr
+    # The erased person leaves every experiment they were in, on the run that took their
+    # request in: its readouts count one more who left, and nothing else changes.
+    joined = {e for e, reason, left_on in world.query(
+        "select experiment_id, left_reason, left_on from ml.experiment_assignments "
+        f"where customer_key = '{erased_key}'", published=False)
+        if reason == "erased" and left_on == DAY}
+    assert len(joined) == len(world.query(
+        "select 1 from ml.experiment_assignments "
+        f"where customer_key = '{erased_key}'", published=False))
+    left_after = dict(world.query(
+        "select experiment_id || '/' || outcome, left_n from reports.rpt_experiments"))
+    assert left_after == {k: n + (k.split("/")[0] in joined) for k, n in left_before.items()}
     # The same content, less the erased person in every table that names people.
     after = published_hashes(world.settings)
-    assert {t: h for t, h in after.items() if t not in keyed} == {
-        t: h for t, h in before.items() if t not in keyed}
+    moved = {"reports.rpt_experiments"} if joined else set()
+    assert {t: h for t, h in after.items() if t not in keyed | moved} == {
+        t: h for t, h in before.items() if t not in keyed | moved}
     for table, count in others.items():
         assert world.query(f"select count(*), count(*) filter (where customer_key = "
                            f"'{erased_key}') from {table}") == [(count, 0)], table
