@@ -18,13 +18,15 @@ def _texts(chart: str) -> list[str]:
 
 
 def test_a_variant_with_no_conversions_draws_its_rate_below_its_interval():
-    # 0 of 40: the observed rate is 0, the Beta(1, 41) interval lies above it.
+    # 0 of 40: the observed rate is 0, the Beta(1, 41) interval lies above it; 40 of 40: the
+    # rate is 100%, the Beta(41, 1) interval below it.
     variants = pl.DataFrame({
-        "label": ["subject test · click · A", "subject test · click · B"],
-        "rate": [0.0, 0.10], "rate_low": [0.0012, 0.06], "rate_high": [0.07, 0.15],
-        "is_winner": [False, True]})
+        "label": ["subject test · click · A", "subject test · click · B",
+                  "subject test · click · C"],
+        "rate": [0.0, 0.10, 1.0], "rate_low": [0.0012, 0.06, 0.93],
+        "rate_high": [0.07, 0.15, 0.9988], "is_winner": [False, False, True]})
     texts = _texts(ab_rates(variants))
-    assert "  0.0%" in texts and "  10.0% best" in texts
+    assert "  0.0%" in texts and "  10.0%" in texts and "  100.0% best" in texts
 
 
 def test_an_effect_outside_its_interval_still_draws():

@@ -20,6 +20,13 @@ def _point_and_interval(ax, y: float, point: float, low: float, high: float, col
     ax.plot([point], [y], linestyle="none", marker="o", markersize=5, color=colour)
 
 
+def _right_ends(points: list[float], highs: list[float]) -> list[float]:
+    """Where each row's drawing ends on the right: its interval's end, or its dot where the dot
+    lies past it. Labels start there and the axis reaches it, so neither covers nor cuts a
+    dot."""
+    return [max(p, h) for p, h in zip(points, highs, strict=True)]
+
+
 def relative_effects(lifts: pl.DataFrame) -> pl.DataFrame:
     """Each readout's lift and its interval as a share of the holdout's mean (the base the
     readout used: lift_abs / lift_rel, else the raw holdout mean); rows with no base dropped."""
@@ -41,14 +48,15 @@ def holdout_effects(effects: pl.DataFrame, *, chart_id: str = "experiments-holdo
     mid = [100 * v for v in effects["effect"]]
     low = [100 * v for v in effects["low"]]
     high = [100 * v for v in effects["high"]]
+    right = _right_ends(mid, high)
     fig, ax = figure(7.0, 1.1 + 0.38 * len(labels))
     ax.axvline(0, color="#333333", linewidth=0.9)
     for i, verdict in enumerate(effects["verdict"]):
         _point_and_interval(ax, i, mid[i], low[i], high[i], COLOURS.get(verdict, BEFORE))
-        ax.text(high[i], i, f"  {mid[i]:+.0f}% ({low[i]:+.0f}% to {high[i]:+.0f}%)",
+        ax.text(right[i], i, f"  {mid[i]:+.0f}% ({low[i]:+.0f}% to {high[i]:+.0f}%)",
                 va="center", fontsize=7.5)
     rows_down(ax, labels)
-    span = max([abs(v) for v in low + high] + [5])
+    span = max([abs(v) for v in low + mid + right] + [5])
     ax.set_xlim(-span * 1.15, span * 1.9)
     headline(fig, "What each campaign changed against the people held back (90% interval)")
     ax.set_xlabel("Change in the outcome per person (% of the held-back group's)")
@@ -63,13 +71,14 @@ def ab_rates(variants: pl.DataFrame, *, chart_id: str = "experiments-ab") -> Cha
     rate = [100 * v for v in variants["rate"]]
     low = [100 * v for v in variants["rate_low"]]
     high = [100 * v for v in variants["rate_high"]]
+    right = _right_ends(rate, high)
     fig, ax = figure(7.0, 1.1 + 0.34 * len(labels))
     for i, winner in enumerate(variants["is_winner"]):
         _point_and_interval(ax, i, rate[i], low[i], high[i], THIS if winner else BEFORE)
-        ax.text(high[i], i, f"  {rate[i]:.1f}%" + (" best" if winner else ""), va="center",
+        ax.text(right[i], i, f"  {rate[i]:.1f}%" + (" best" if winner else ""), va="center",
                 fontsize=7.5)
     rows_down(ax, labels)
-    ax.set_xlim(0, max([*high, 1]) * 1.3)
+    ax.set_xlim(0, max([*right, 1]) * 1.3)
     headline(fig, "A/B tests of creative: each variant's rate (90% interval)")
     ax.set_xlabel("Rate of the test's metric (%)")
     ax.set_ylabel("Test · metric · variant")
