@@ -498,6 +498,26 @@ def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached
 
 
+def cmd_identity_explain(args: argparse.Namespace, settings: Settings) -> int:
+    """Why the records of one person were joined: identifiers, records, history."""
+    import duckdb
+
+    from pipelines.identity.explain import ExplainError, explain
+
+    if not settings.work_db.exists():
+        print(f"no warehouse at {settings.work_db}; run `make run` first", file=sys.stderr)
+        return 1
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        print(explain(con, args.query).render())
+    except ExplainError as error:
+        print(error, file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    return 0
+
+
 def _allow_future(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-future", action="store_true",
@@ -645,6 +665,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", action="append", choices=FORMATS)
     p.add_argument("--top", type=int, default=3, help="lines per persona, goal and format")
     p.set_defaults(func=cmd_content)
+
+    p = sub.add_parser("identity", help="identity resolution: why records were joined")
+    actions = p.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("explain", help="a person's identifiers, the records that join them "
+                           "and their merges and splits, by email, identifier or customer key")
+    p.add_argument("query", help="an email, another identifier or a customer_key")
+    p.set_defaults(func=cmd_identity_explain)
 
     p = sub.add_parser("landing-date", help="print the newest export date in the landing folder")
     p.set_defaults(func=cmd_landing_date)

@@ -138,6 +138,32 @@ def new_assignments(experiment: Experiment, keys: pl.Series, assignments: pl.Dat
     )
 
 
+def follow_aliases(assignments: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
+    """`assignments` with each row held by a merged key (`aliases`: alias_key, customer_key,
+    from marts.customer_key_aliases) moved to the live key it resolves to, so the person stays
+    in the arm they were drawn into. Where the live key has its own row in the experiment (both
+    parts of the person were assigned), that row stands and the alias's row keeps its key, to
+    be marked left as merged (`mark_left`); of several aliases of one person, the one entered
+    first moves."""
+    if assignments.is_empty() or aliases.is_empty():
+        return assignments
+    live = aliases.select(pl.col("alias_key").cast(pl.String).alias("customer_key"),
+                          pl.col("customer_key").cast(pl.String).alias("_live"))  # fmt: skip
+    taken = assignments.select("experiment_id", pl.col("customer_key").alias("_live"))
+    movers = (
+        assignments.with_row_index("_row").join(live, on="customer_key")
+        .join(taken, on=["experiment_id", "_live"], how="anti")
+        .sort("entered_on", "customer_key")
+        .unique(["experiment_id", "_live"], keep="first", maintain_order=True)
+        .select("_row", "_live")
+    )  # fmt: skip
+    return (
+        assignments.with_row_index("_row").join(movers, on="_row", how="left")
+        .with_columns(customer_key=pl.coalesce("_live", "customer_key"))
+        .drop("_row", "_live")
+    )  # fmt: skip
+
+
 def mark_left(assignments: pl.DataFrame, run_date: date, *, erased: pl.Series,
               unsubscribed: pl.Series, emailed_audiences: set[str],
               current: pl.Series) -> pl.DataFrame:

@@ -11,12 +11,21 @@ import polars as pl
 from pipelines.experiments.assign import DDL, SCHEMA, TABLE, empty
 from pipelines.warehouse import replace_rows
 
+ALIASES = "marts.customer_key_aliases"
 
-def exists(con: duckdb.DuckDBPyConnection) -> bool:
-    schema, name = TABLE.split(".")
+
+def exists(con: duckdb.DuckDBPyConnection, table: str = TABLE) -> bool:
+    schema, name = table.split(".")
     return bool(con.execute(
         "select count(*) from information_schema.tables where table_schema = ? "
         "and table_name = ?", [schema, name]).fetchall()[0][0])
+
+
+def read_aliases(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Merged keys and the live key each resolves to (empty before identity has run)."""
+    if not exists(con, ALIASES):
+        return pl.DataFrame(schema={"alias_key": pl.String, "customer_key": pl.String})
+    return con.sql(f"select alias_key, customer_key from {ALIASES}").pl()
 
 
 def read(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -22,6 +22,7 @@ from pipelines.experiments import store
 from pipelines.experiments.assign import (
     Experiment,
     experiment_for,
+    follow_aliases,
     mark_left,
     new_assignments,
 )
@@ -77,7 +78,9 @@ def assign(settings: Settings, logical_date: date, run_id: str) -> dict:
     audiences = load_audiences(settings.audiences_file, columns=customers.schema)
     today = todays_experiments(audiences, customers, settings.audiences_file)
     with work_connection(settings) as con:
-        existing = store.read(con)
+        # A person merged into another since they were assigned keeps their arm, under the
+        # key they have now.
+        existing = follow_aliases(store.read(con), store.read_aliases(con))
         # The day's erasure requests count from this step on: nobody who asked today is
         # entered into an experiment today.
         erased = pl.Series("customer_key",

@@ -107,3 +107,25 @@ def test_thirty_more_days_one_at_a_time_equal_a_full_refresh(settings):
     incremental = {t: hashes(settings)[t] for t in tables}
     run_dbt(settings, ["run", "--full-refresh", "--select", *models], day)
     assert {t: hashes(settings)[t] for t in tables} == incremental
+
+
+def test_identity_explain_shows_the_records_that_join_a_person(settings):
+    from pipelines.identity.explain import ExplainError, explain
+
+    con = connect(settings, path=settings.work_db, read_only=True)
+    try:
+        key, email, shop_id = con.sql(
+            "select customer_key, email, shop_customer_id from marts.dim_customers "
+            "where shop_customer_id is not null and email is not null "
+            "order by customer_key limit 1").fetchall()[0]
+        found = explain(con, email.upper())
+        assert found.customer_key == key
+        assert ("email", 1, [email]) in found.identifiers or any(
+            kind == "email" and email in sample for kind, _, sample in found.identifiers)
+        assert f"shop_customer:{shop_id}" in [r for r, _, _ in found.records]
+        assert found.history[0][1] == "new"
+        assert explain(con, key).customer_key == key
+        with pytest.raises(ExplainError, match="no customer key"):
+            explain(con, "nobody@example.invalid")
+    finally:
+        con.close()

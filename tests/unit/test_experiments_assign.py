@@ -17,6 +17,7 @@ from pipelines.experiments.assign import (
     arms,
     empty,
     experiment_id,
+    follow_aliases,
     held_out,
     mark_left,
     new_assignments,
@@ -154,3 +155,27 @@ def test_unsubscribing_counts_only_for_an_emailed_audience():
                        unsubscribed=pl.Series(["a"]), emailed_audiences={"churn_risk"},
                        current=pl.Series(["a"]))
     assert marked.get_column("left_reason").to_list() == [None]
+
+
+def test_an_assignment_follows_its_key_through_a_merge():
+    """A merged person keeps the arm they were drawn into, under their live key; where both
+    parts were assigned, the live key's row stands and the alias's is left to mark_left."""
+    experiment = winback()
+    rows = pl.concat([
+        new_assignments(experiment, pl.Series(["old", "kept", "gone"]), empty(), DAY, "r1"),
+        new_assignments(experiment, pl.Series(["late"]), empty(), date(2026, 11, 1), "r2"),
+    ])  # fmt: skip
+    aliases = pl.DataFrame({"alias_key": ["old", "gone", "late"],
+                            "customer_key": ["new", "kept", "new"]})  # fmt: skip
+    moved = follow_aliases(rows, aliases)
+    keys = dict(zip(moved["run_id"] + ":" + rows["customer_key"], moved["customer_key"],
+                    strict=True))  # fmt: skip
+    # "old" entered first of the two aliases of "new": it moves, with its arm; "late" stays.
+    assert keys == {"r1:old": "new", "r1:kept": "kept", "r1:gone": "gone", "r2:late": "late"}
+    assert moved["arm"].to_list() == rows["arm"].to_list()
+    marked = mark_left(moved, date(2026, 11, 2), erased=pl.Series([], dtype=pl.String),
+                       unsubscribed=pl.Series([], dtype=pl.String), emailed_audiences=set(),
+                       current=pl.Series(["new", "kept"]))
+    left = dict(zip(marked["customer_key"], marked["left_reason"], strict=True))
+    assert left == {"new": None, "kept": None, "gone": "merged", "late": "merged"}
+    assert follow_aliases(moved, aliases).equals(moved)
