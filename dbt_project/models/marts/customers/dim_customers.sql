@@ -1,7 +1,15 @@
 {#
-    The unified customer view: one row per person the business can name (an email, a shop
-    customer, a CRM contact, a phone or an order), with what every source knows about them.
-    Where sources disagree: the shop's customer record first, then the CRM, then Mailchimp.
+    The unified customer view, the golden record: one row per person the business can name (an
+    email, a shop customer, a CRM contact, a phone or an order), with what every source knows
+    about them. Survivorship, field by field, with the source each value came from:
+    - email: the address they subscribed to the list with (Mailchimp's double opt-in verified
+      it, and it is the one the list sends to); else the most recently used address the shop
+      verified by an account or an order; else the most recently seen; a role mailbox last;
+    - name: the shop's customer record first, then the CRM, then Mailchimp;
+    - address: of their shop accounts, the most complete (city, region, zip, country), then the
+      most recent export;
+    - email consent, combined strictly: an unsubscribe from any of their addresses wins over a
+      subscription elsewhere; without any list status, the shop's consent on any account.
 #}
 with identifiers as (
     select * from {{ ref('int_identity__identifiers') }}
@@ -12,29 +20,86 @@ people as (
     select
         customer_key,
         min(identifiers.first_seen_at) as first_seen_at,
-        -- The email most records use; the earliest seen when tied.
-        arg_min(identifier, (identifiers.first_seen_at, identifier)) filter (
-            where identifier_type = 'email' and not is_role_mailbox) as personal_email,
-        arg_min(identifier, (identifiers.first_seen_at, identifier)) filter (
-            where identifier_type = 'email') as any_email,
         min(identifier) filter (where identifier_type = 'phone') as phone_e164,
         min(identifier) filter (where identifier_type = 'shop_customer_id') as shop_customer_id,
         min(identifier) filter (where identifier_type = 'hubspot_record_id') as hubspot_record_id
     from identifiers
-    left join {{ ref('int_identity__nodes') }} using (identifier_type, identifier)
     group by customer_key
 ),
 
+emails as (
+    -- Each of the person's addresses with what vouches for it.
+    select
+        identifiers.customer_key,
+        identifiers.identifier as email,
+        coalesce(nodes.is_role_mailbox, false) as is_role_mailbox,
+        bool_or(records.record_source = 'mailchimp' and members.status = 'subscribed')
+            as is_subscribed,
+        bool_or(records.record_source in ('shop_customer', 'order')) as is_shop_verified,
+        max(records.seen_at) as last_seen_at,
+        case
+            when bool_or(records.record_source = 'mailchimp' and members.status = 'subscribed')
+                then 'mailchimp'
+            when bool_or(records.record_source = 'order') then 'order'
+            when bool_or(records.record_source = 'shop_customer') then 'shop'
+            else min(records.record_source)
+        end as email_source
+    from identifiers
+    left join {{ ref('int_identity__nodes') }} as nodes using (identifier_type, identifier)
+    left join {{ ref('int_identity__records') }} as records using (identifier_type, identifier)
+    left join {{ ref('stg_mailchimp__members') }} as members
+        on records.record_source = 'mailchimp' and members.email = identifiers.identifier
+    where identifiers.identifier_type = 'email'
+    group by all
+),
+
+best_email as (
+    select customer_key, email, email_source
+    from emails
+    qualify row_number() over (
+        partition by customer_key
+        order by is_role_mailbox, is_subscribed desc, is_shop_verified desc,
+            last_seen_at desc nulls last, email
+    ) = 1
+),
+
 shop as (
+    -- Of the person's shop accounts, the most complete address, then the newest export.
     select identifiers.customer_key, shop_customers.*
     from {{ ref('stg_shop__customers') }} as shop_customers
     inner join identifiers
         on identifiers.identifier_type = 'shop_customer_id'
         and identifiers.identifier = shop_customers.shop_customer_id
     qualify row_number() over (
-        partition by identifiers.customer_key order by shop_customers.export_date desc,
-            shop_customers.shop_customer_id
+        partition by identifiers.customer_key
+        order by (shop_customers.city is not null)::int + (shop_customers.region_code is not null)::int
+            + (shop_customers.zip is not null)::int + (shop_customers.country_code is not null)::int
+            desc,
+            shop_customers.export_date desc, shop_customers.shop_customer_id
     ) = 1
+),
+
+email_consent as (
+    -- Strict: an unsubscribe from any of the person's addresses wins; the newest status
+    -- change says when the list last heard from them.
+    select
+        identifiers.customer_key,
+        bool_or(members.status = 'unsubscribed') as has_unsubscribed,
+        bool_or(members.status = 'subscribed') as has_subscribed,
+        max(coalesce(members.last_changed_at, members.opted_in_at)) as list_changed_at
+    from {{ ref('stg_mailchimp__members') }} as members
+    inner join identifiers
+        on identifiers.identifier_type = 'email' and identifiers.identifier = members.email
+    group by identifiers.customer_key
+),
+
+shop_consent as (
+    select identifiers.customer_key, bool_or(shop_customers.accepts_email_marketing) as accepts
+    from {{ ref('stg_shop__customers') }} as shop_customers
+    inner join identifiers
+        on identifiers.identifier_type = 'shop_customer_id'
+        and identifiers.identifier = shop_customers.shop_customer_id
+    group by identifiers.customer_key
 ),
 
 crm as (
@@ -152,13 +217,21 @@ sources as (
 final as (
     select
         people.customer_key,
-        coalesce(people.personal_email, people.any_email) as email,
+        best_email.email,
+        best_email.email_source,
         coalesce(shop.first_name, crm.first_name, mailchimp.first_name) as first_name,
         coalesce(shop.last_name, crm.last_name, mailchimp.last_name) as last_name,
+        case
+            when coalesce(shop.first_name, shop.last_name) is not null then 'shop'
+            when coalesce(crm.first_name, crm.last_name) is not null then 'hubspot'
+            when coalesce(mailchimp.first_name, mailchimp.last_name) is not null then 'mailchimp'
+        end as name_source,
         people.phone_e164,
         shop.city,
         shop.region_code,
         shop.zip,
+        case when shop.customer_key is not null then 'shop:' || shop.shop_customer_id end
+            as address_source,
         coalesce(shop.country_code, mailchimp.country_code, orders.last_billing_country)
             as country_code,
         coalesce(coalesce(shop.country_code, mailchimp.country_code, orders.last_billing_country)
@@ -169,11 +242,19 @@ final as (
         mailchimp.mailchimp_member_id,
         mailchimp.status as mailchimp_status,
         shop.accepts_email_marketing,
-        -- Mailchimp's status is the last word on email; without it, the shop's consent.
+        -- Strict: an unsubscribe on any of their addresses wins; then a subscribed address;
+        -- without any list status, the shop's consent on any of their accounts.
         case
-            when mailchimp.status is not null then mailchimp.status = 'subscribed'
-            else coalesce(shop.accepts_email_marketing, false)
+            when email_consent.has_unsubscribed then false
+            when email_consent.has_subscribed then true
+            when email_consent.customer_key is not null then false
+            else coalesce(shop_consent.accepts, false)
         end as is_emailable,
+        case
+            when email_consent.customer_key is not null then 'mailchimp'
+            when shop_consent.accepts is not null then 'shop'
+        end as email_consent_source,
+        email_consent.list_changed_at as email_consent_changed_at,
         coalesce(web.ad_storage_consent, false) as ad_storage_consent,
         -- Consent Mode v2's two other ad signals are not in the GA4 export. Many consent
         -- banners grant them with ad_storage (one "marketing" choice); where the business says
@@ -223,6 +304,9 @@ final as (
         cast(nps.nps_score as integer) as nps_score,
         sources.sources_present
     from people
+    left join best_email using (customer_key)
+    left join email_consent using (customer_key)
+    left join shop_consent using (customer_key)
     left join shop using (customer_key)
     left join crm using (customer_key)
     left join mailchimp using (customer_key)
