@@ -89,6 +89,10 @@ EMAIL_TYPO_SYSTEMS: tuple[str, ...] = ("shop", "orders", "hubspot")
 PHONE_FORMAT_SHARE = 0.2
 EXTENSION_SHARE = 0.3
 EXTENSION_MARKS: tuple[str, ...] = (" ext. ", " x", " ext ", " #")
+# A number written the national way (020 7946 0958) reads as the same number only with its
+# country: HubSpot's contacts carry none and a Mailchimp profile not always (CC), so there a
+# European number is varied only in the international ways (+44 ..., 0044 ..., +44-...).
+INTERNATIONAL_STYLES = 3
 
 # 4. Moves: about 8% of North Americans move in a year (US Census CPS 2022: 8.7%), fewer
 # Europeans (about 5% of EU households a year, Eurostat); a home moves together. Most moves
@@ -251,7 +255,8 @@ def phone_variant(e164: str, country: str, style: int, extension: str | None = N
     1 (212) 555-0143, +1 212 555 0143, (212)555-0143; elsewhere +44 20 7946 0958,
     0044 20 7946 0958, +44-20-7946-0958, 020.7946.0958, 020/79460958, 020 7946 0958), with
     `extension` after one of EXTENSION_MARKS. None when libphonenumber would not read the
-    text back as the same number (never seen: a guard)."""
+    text back as the same number (never seen: a guard). Styles 3-5 outside North America are
+    national: only for a record whose export says its country (`INTERNATIONAL_STYLES`)."""
     number = phonenumbers.parse("+" + e164)
     if country in ("US", "CA"):
         nsn = phonenumbers.national_significant_number(number)
@@ -261,7 +266,7 @@ def phone_variant(e164: str, country: str, style: int, extension: str | None = N
     else:
         intl = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
         national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-        groups = national.split(" ")
+        groups = [g.strip("()") for g in national.split(" ")]  # Irish (01) 234 5678
         slash = f"{groups[0]}/{''.join(groups[1:])}" if len(groups) > 1 else national
         text = (intl, "00" + intl[1:], intl.replace(" ", "-"), ".".join(groups), slash,
                 national)[style]  # fmt: skip
@@ -463,6 +468,10 @@ def _phones(seed: int, people: pl.DataFrame, log: _Log) -> pl.DataFrame:
     country = people["country_code"].to_list()
     office = (people["company_id"].is_not_null() | people["b2b"]).to_numpy()
     second = people["second_phone_e164"].to_list()
+    nanp = people["country_code"].is_in(["US", "CA"]).to_numpy()
+    # Where the export shows the record's country (the shop's address; Mailchimp's CC).
+    located = {"shop": np.ones(n, dtype=bool), "hubspot": np.zeros(n, dtype=bool),
+               "mailchimp": people["cc"].is_not_null().to_numpy()}  # fmt: skip
     for system, col, _, e164_col in PHONE_COLUMNS:
         ts_col, id_col = SYSTEMS[system]
         values, numbers = people[col].to_list(), people[e164_col].to_list()
@@ -470,6 +479,7 @@ def _phones(seed: int, people: pl.DataFrame, log: _Log) -> pl.DataFrame:
         present = _present(people, system)
         u, u_ext = rng.random(n), rng.random(n)
         style, mark = rng.integers(0, 6, n), rng.integers(0, len(EXTENSION_MARKS), n)
+        style = np.where(nanp | located[system], style, style % INTERNATIONAL_STYLES)
         ext = rng.integers(1, 10_000, n) // np.where(rng.random(n) < 0.5, 100, 1)
         rows: dict[str, list[tuple]] = {"phone_format": [], "phone_extension": []}
         for i in np.flatnonzero(present & (u < PHONE_FORMAT_SHARE)):
