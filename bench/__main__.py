@@ -18,7 +18,14 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 
-from bench import commit, quality, references, xgb_device
+from bench import (
+    IDENTITY_NOISE_ENV,
+    commit,
+    identity_noise_asked,
+    quality,
+    references,
+    xgb_device,
+)
 from bench.simulate import rows_written
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.ingest.sources import source_names
@@ -57,16 +64,19 @@ def _rival_rows(what: str, model: float, rivals: dict[str, float]) -> list[str]:
     return [f"| {what}: {rival} | {value:.3f} |" for rival, value in rivals.items()] + [
         f"| {what}: strongest rival {name} | {verdict} |"]
 
-def world(scale: str, seed: int) -> Path:
-    """Simulate the landing files and truth once per scale and seed; later runs reuse them."""
-    root = REPO_ROOT / "data" / "bench" / f"{scale}-seed{seed}"
+def world(scale: str, seed: int, identity_noise: bool | None = None) -> Path:
+    """Simulate the landing files and truth once per scale and seed (and identity noise, by
+    default as `identity_noise_asked` says); later runs reuse them."""
+    noise = identity_noise_asked() if identity_noise is None else identity_noise
+    root = REPO_ROOT / "data" / "bench" / f"{scale}-seed{seed}{'-noisy' if noise else ''}"
     done = root / "world" / ".complete"
     if not done.exists():
         from simulator import simulate
 
         shutil.rmtree(root / "world", ignore_errors=True)
         start = time.perf_counter()
-        counts = simulate(Settings(home=root / "world"), scale=scale, seed=seed, end_date=DAY)
+        counts = simulate(Settings(home=root / "world"), scale=scale, seed=seed, end_date=DAY,
+                          identity_noise=noise)  # fmt: skip
         seconds = time.perf_counter() - start
         rows = rows_written(counts)
         # The simulation is this process's first heavy work: its peak is the simulator's.
@@ -274,9 +284,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--scale", default="s")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--identity-noise", action="store_true",
+                        help="a world with the simulator's identity noise (or env "
+                             f"{IDENTITY_NOISE_ENV}=1)")
     args = parser.parse_args()
+    noise = args.identity_noise or identity_noise_asked()
 
-    root = world(args.scale, args.seed)
+    root = world(args.scale, args.seed, noise)
     home = root / "run"
     shutil.rmtree(home, ignore_errors=True)
     # A copy of the cached world, so that continuing it by a day leaves the cache as it was.
@@ -353,7 +367,9 @@ def main() -> None:
         "personas": persona_quality,
         "xgboost_devices": devices,
     }
-    out = REPO_ROOT / "bench" / "results" / f"{args.scale}-{result['commit']}"
+    result["identity_noise"] = noise
+    suffix = "-noisy" if noise else ""
+    out = REPO_ROOT / "bench" / "results" / f"{args.scale}{suffix}-{result['commit']}"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
     table = markdown(result)

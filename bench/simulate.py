@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import commit
+from bench import commit, identity_noise_asked
 from pipelines.config import REPO_ROOT, SCALES, Settings
 
 # Counts that are not rows of a file: the number of GA4 files, and Mailchimp members, which
@@ -29,13 +29,15 @@ def rows_written(counts: dict[str, int]) -> int:
     return sum(v for k, v in counts.items() if not k.startswith("truth_") and k not in NOT_ROWS)
 
 
-def run(scale: str, seed: int, history_days: int, where: Path) -> dict:
+def run(scale: str, seed: int, history_days: int, where: Path,
+        identity_noise: bool = False) -> dict:  # fmt: skip
     from simulator import simulate
 
     home = Path(tempfile.mkdtemp(prefix=f"simulate-{scale}-", dir=where))
     try:
         start = time.perf_counter()
-        counts = simulate(Settings(home=home), scale=scale, seed=seed, history_days=history_days)
+        counts = simulate(Settings(home=home), scale=scale, seed=seed, history_days=history_days,
+                          identity_noise=identity_noise)  # fmt: skip
         seconds = time.perf_counter() - start
         landing_bytes = sum(p.stat().st_size for p in (home / "landing").rglob("*") if p.is_file())
     finally:
@@ -46,6 +48,7 @@ def run(scale: str, seed: int, history_days: int, where: Path) -> dict:
         "people": SCALES[scale],
         "seed": seed,
         "history_days": history_days,
+        "identity_noise": identity_noise,
         "commit": commit(),
         "seconds": seconds,
         "rows": rows,
@@ -63,10 +66,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--history-days", type=int, default=365)
     parser.add_argument("--where", type=Path, default=REPO_ROOT / "data" / "bench")
+    parser.add_argument("--identity-noise", action="store_true",
+                        help="the world with the simulator's identity noise (or env "
+                             "BENCH_IDENTITY_NOISE=1)")
     args = parser.parse_args()
     args.where.mkdir(parents=True, exist_ok=True)
-    r = run(args.scale, args.seed, args.history_days, args.where)
-    out = REPO_ROOT / "bench" / "results" / f"simulate-{args.scale}-{r['commit']}.json"
+    noise = args.identity_noise or identity_noise_asked()
+    r = run(args.scale, args.seed, args.history_days, args.where, noise)
+    suffix = "-noisy" if noise else ""
+    out = REPO_ROOT / "bench" / "results" / f"simulate-{args.scale}{suffix}-{r['commit']}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(r, indent=2))
     print(

@@ -1,6 +1,7 @@
 """`marketing`: the command line of the product.
 
 marketing simulate [--scale xs] [--seed 42]    make a synthetic shop in the landing folder
+                                                (--identity-noise: a harder identity world)
 marketing simulate --days N                     continue it by N days, a folder per day
 marketing run [--date D] [--wait]               run the daily DAG through Airflow for day D
                                                 (one run per data folder; --wait queues)
@@ -88,10 +89,12 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             orders_format=args.orders_format,
             history_days=args.history_days,
             personas=args.personas,
+            identity_noise=args.identity_noise,
         )
+        noise = ", identity noise" if args.identity_noise else ""
         print(
             f"simulated scale {args.scale} (seed {args.seed}, {args.orders_format} orders, "
-            f"{args.personas} personas) into {settings.landing_dir}"
+            f"{args.personas} personas{noise}) into {settings.landing_dir}"
         )
         _print_counts(counts)
     if args.days:
@@ -574,6 +577,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="hidden behaviour groups in the world, 3-10 (default 7, the reference ones; "
         "others are sampled from or varied on them)",
+    )
+    p.add_argument(
+        "--identity-noise",
+        action="store_true",
+        help="a harder identity world: names, emails and phones typed differently per "
+        "system, moves and second shop accounts, recorded in truth/identity_variations.parquet "
+        "(default off: the world is byte for byte the one without it)",
     )
     p.set_defaults(func=cmd_simulate)
 

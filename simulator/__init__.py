@@ -24,6 +24,7 @@ import polars as pl
 from pipelines.config import SCALES, Settings
 from simulator import campaigns, creative, derive, experiment_truth, plan, population, state, truth
 from simulator import context as seasonal
+from simulator import identity_noise as _identity_noise
 from simulator.defects import DefectLog, Defects
 from simulator.engine import Engine
 from simulator.exports import Exporter, Tables
@@ -58,6 +59,7 @@ def simulate(
     defects: Defects | None = None,
     max_days: int = 60,
     personas: int = 7,
+    identity_noise: bool = False,
 ) -> dict[str, int]:
     """Create a world at `scale` and write its full-history exports dated `end_date`.
 
@@ -65,11 +67,16 @@ def simulate(
     `orders/<end_date>/orders.csv` instead of the Shopify files when `orders_format` is
     "generic"), the truth tables under `truth_dir(settings)` and the world's state, which
     `continue_days` extends by up to `max_days` days. The world has `personas` hidden
-    behaviour groups (3-10; 7 are the reference ones, see `simulator.personas`). Returns
+    behaviour groups (3-10; 7 are the reference ones, see `simulator.personas`). With
+    `identity_noise` the exports hold what real ones do beyond one clean name, email and
+    phone per person and system (nicknames, typos, email and phone variants, moves, second
+    shop accounts: `simulator.identity_noise`), and the truth has `identity_variations.parquet`;
+    without it (the default) the world is byte for byte the one before the option. Returns
     rows written per file kind (customers, orders, order_lines, mailchimp_members,
     mailchimp_<status>, email_campaigns, email_activity, hubspot_contacts, hubspot_deals,
     typeform_responses, ga4_events, ga4_files, capi_events, ads_insights_rows) and per truth
-    table (truth_customers, truth_identifiers, truth_ad_sets, truth_defects).
+    table (truth_customers, truth_identifiers, truth_ad_sets, truth_defects, and
+    truth_identity_variations with identity noise).
     Raises ValueError for an unknown scale or orders format, a non-positive history or a
     persona count outside 3-10.
     """
@@ -85,8 +92,9 @@ def simulate(
     defects = defects or Defects()
     window = population.Window(end_date=end_date, history_days=history_days, max_days=max_days)
     n = SCALES[scale]
-    logger.info("simulating scale=%s (%d people) seed=%d end_date=%s personas=%d", scale, n,
-                seed, end_date, len(groups))  # fmt: skip
+    logger.info("simulating scale=%s (%d people) seed=%d end_date=%s personas=%d%s", scale, n,
+                seed, end_date, len(groups),
+                " with identity noise" if identity_noise else "")  # fmt: skip
 
     people = population.build_population(n, seed, window, groups)
     devices, mpp = population.build_devices(seed, people)
@@ -100,6 +108,9 @@ def simulate(
         cancel_rate=defects.cancel_rate, test_order_rate=defects.test_order_rate,
     ).run()  # fmt: skip
     people_e, orders_e, deals_e = derive.enrich(world)
+    variations = None
+    if identity_noise:
+        people_e, orders_e, variations = _identity_noise.apply(seed, window, people_e, orders_e)
     tables = Tables(
         window=window, seed=seed, people=people_e, devices=world.devices, orders=orders_e,
         lines=world.lines, sessions=world.sessions.lazy(), activity=world.email_activity,
@@ -107,12 +118,13 @@ def simulate(
         crm_events=world.crm_events, deals=deals_e, surveys=world.surveys,
         attribution=world.attribution, adsets=ads.adsets, ads=ads.ads,
         # The play-out ran on the clicks before fatigue; the Insights report the worn ones.
-        ads_daily=creative.fatigued_delivery(seed, ads.ads, ads.daily),
+        ads_daily=creative.fatigued_delivery(seed, ads.ads, ads.daily), variations=variations,
     )  # fmt: skip
     meta = state.Meta(
         seed=seed, scale=scale, n_people=n, end_date=end_date, history_days=history_days,
         max_days=max_days, current_end=end_date, orders_format=orders_format,
         currency=settings.default_currency, defects=defects, personas=len(groups),
+        identity_noise=identity_noise,
     )  # fmt: skip
     # Save the world first, then read the sessions back lazily by day: the biggest table
     # need not stay in memory while the exports are written.

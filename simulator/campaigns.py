@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from simulator import identity_noise
 from simulator.engine import ACTIONS, PURCHASE, SESSION_KINDS
 from simulator.exports import Tables
 from simulator.plan import SEND_HOUR_UTC
@@ -182,7 +183,9 @@ class _Lookup:
                     seen.setdefault(v, set()).add(pid)
             return {v: next(iter(ids)) for v, ids in seen.items() if len(ids) == 1}
 
-        self.email = unique(["shop_email", "mc_email", "email", "hs_email"], norm=True)
+        emails = ["shop_email", "mc_email", "email", "hs_email"]
+        self.email = unique(emails + (["acct2_email"] if "acct2_email" in people.columns
+                                      else []), norm=True)  # fmt: skip
         self.external = unique(["h_external_id"], norm=False)
         self.h_email = unique(["h_em"], norm=False)
         self.h_phone = unique(["h_ph"], norm=False)
@@ -410,6 +413,8 @@ def _rewrite_orders(
         pl.lit(False).alias("late"),
         (PROVISIONAL + pl.col("k").cast(pl.Int64)).alias("order_idx"),
         "other_email", "shopify_id",
+        # A noisy world's copies are placed as their basket was (account, typed address).
+        *[c for c in identity_noise.ORDER_COLUMNS if c in orders.columns],
     )  # fmt: skip
     future = pl.concat([future, new.cast(future.schema)]).sort("ts", "person_id",
                                                                  maintain_order=True)

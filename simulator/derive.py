@@ -94,7 +94,7 @@ def enrich(world: World) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         hs_last_name=_maybe(crm_rng, people["last_name"], 0.9),
         accepts_flip=pl.Series(crm_rng.random(n) < 0.05),
     )
-    people = people.with_columns(_capi_hashes(people))
+    people = people.with_columns(capi_hashes(people))
 
     # Orders a two-address person typed with their other address at checkout.
     order_rng = rng_for(world.seed, contacts.STREAM_CONTACTS, contacts.PART_ORDERS)
@@ -119,13 +119,14 @@ def enrich(world: World) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     return people, orders, deals
 
 
-def _capi_hashes(people: pl.DataFrame) -> list[pl.Series]:
-    """Meta's normalised, SHA-256 hashed user data per person (lowercase hex)."""
+def capi_hashes(people: pl.DataFrame) -> list[pl.Series]:
+    """Meta's normalised, SHA-256 hashed user data per person (lowercase hex), of what the
+    shop holds: its account's address, the names as typed there (trimmed, lower case)."""
     city_names = [c.name for c in ref.CITIES]
     norm = people.select(
         em=pl.col("shop_email").str.strip_chars().str.to_lowercase(),
         ph=pl.col("phone_e164"),
-        fn=pl.col("first_name").str.to_lowercase(),
+        fn=pl.col("first_name").str.strip_chars().str.to_lowercase(),
         ln=pl.col("last_name").str.to_lowercase().str.replace_all(r"[^\p{L}]", ""),
         ct=pl.lit(pl.Series(city_names)).gather(pl.col("city_idx")).str.to_lowercase()
         .str.replace_all(r"[^\p{L}]", ""),

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from simulator import identity_noise
 from simulator import writers as w
 from simulator.defects import DefectLog, Defects, Emitter, FilePlan, stable_key
 from simulator.population import DAY, STREAM_DEFECTS, Window, rng_for
@@ -54,7 +55,8 @@ CONTACT_FIELDS: tuple[str, ...] = (
 @dataclass
 class Tables:
     """The world's tables as the exporter reads them (see `engine.World`); `people`,
-    `orders` and `deals` carry the derived identifiers."""
+    `orders` and `deals` carry the derived identifiers (and, in a world with identity noise,
+    the columns `identity_noise.apply` adds)."""
 
     window: Window
     seed: int
@@ -74,6 +76,8 @@ class Tables:
     adsets: pl.DataFrame
     ads: pl.DataFrame
     ads_daily: pl.DataFrame
+    # A world with identity noise: the person-level variations (`identity_noise.apply`).
+    variations: pl.DataFrame | None = None
 
 
 def empty_file_days(seed: int, window: Window, count: int) -> set[tuple[str, int]]:
@@ -220,20 +224,25 @@ class Exporter:
         status = w.member_status(t.mc_events, as_of).select(
             "person_id", (pl.col("status") == 0).alias("mc_subscribed")
         )
+        # A noisy world's accounts: a second account is a row of its own, and a move shows.
+        noisy = identity_noise.is_noisy(people)
         accounts = (
-            people.select(CUSTOMER_FIELDS)
-            .filter(pl.col("account_ts") < as_of)
-            .join(status, on="person_id", how="left")
-            .with_columns(pl.col("mc_subscribed").fill_null(False))
-        )
+            identity_noise.shop_accounts(people, as_of, CUSTOMER_FIELDS) if noisy
+            else people.select(CUSTOMER_FIELDS).filter(pl.col("account_ts") < as_of)
+        ).join(status, on="person_id", how="left").with_columns(
+            pl.col("mc_subscribed").fill_null(False))  # fmt: skip
         if not backfill:
+            start = self.win.history_start_ts
             touched = pl.concat([
                 orders["person_id"],
                 self._between(t.mc_events, "ts", lo, d)["person_id"],
                 self._between(accounts, "account_ts", lo, d)["person_id"],
+                *([identity_noise.changed_between(people, start + lo * DAY,
+                                                  start + (d + 1) * DAY)] if noisy else []),
             ]).unique()  # fmt: skip
             accounts = accounts.filter(pl.col("person_id").is_in(touched.implode()))
-        totals = w.customer_totals(t.orders, as_of)
+        totals = w.customer_totals(t.orders, as_of,
+                                   ("person_id", "account2") if noisy else ("person_id",))
         accounts = accounts.sort(pl.col("shop_customer_id").cast(pl.Int64))
         frames = (w.shopify_customers(part, totals) for part in self._parts(accounts))
         counts["customers"] = self._csv("shop", date, "customers_export.csv", frames)

@@ -209,6 +209,60 @@ LAST_NAMES: tuple[str, ...] = (
     "Byrne", "Evans", "Lefèvre", "Weiß",
 )  # fmt: skip
 
+# The short forms people go by, for every given name above (the harder identity world,
+# `simulator.identity_noise`). Hand-written from common English usage (Robert: Bob, Rob;
+# Katherine: Kate), not taken from any matcher's list; a name with no common short form in
+# everyday use has none (Mia, Hugo, Aoife), and a name that is itself a short form (Betty,
+# Nancy) has none of its own. A few non-English names have their everyday short form (José:
+# Pepe). Checked at import to cover FIRST_NAMES.
+NICKNAMES: dict[str, tuple[str, ...]] = {
+    "James": ("Jim", "Jimmy", "Jamie"), "Mary": ("Molly", "Mae"),
+    "John": ("Johnny", "Jack", "Jon"), "Patricia": ("Pat", "Patty", "Trish", "Tricia"),
+    "Robert": ("Bob", "Rob", "Bobby", "Robbie"), "Jennifer": ("Jen", "Jenny"),
+    "Michael": ("Mike", "Mikey", "Mick"), "Linda": ("Lindy",),
+    "William": ("Will", "Bill", "Billy", "Willie"),
+    "Elizabeth": ("Liz", "Beth", "Betsy", "Lizzie", "Eliza"), "David": ("Dave", "Davey"),
+    "Barbara": ("Barb", "Babs"), "Richard": ("Rick", "Rich", "Ricky", "Dick"),
+    "Susan": ("Sue", "Susie"), "Joseph": ("Joe", "Joey"), "Jessica": ("Jess", "Jessie"),
+    "Thomas": ("Tom", "Tommy"), "Sarah": ("Sally", "Sadie"),
+    "Charles": ("Charlie", "Chuck", "Chas"), "Karen": (), "Daniel": ("Dan", "Danny"),
+    "Lisa": (), "Matthew": ("Matt",), "Nancy": (), "Anthony": ("Tony",), "Betty": (),
+    "Mark": (), "Sandra": ("Sandy",), "Steven": ("Steve",), "Ashley": ("Ash",), "Paul": (),
+    "Emily": ("Em", "Emmy"), "Andrew": ("Andy", "Drew"), "Michelle": ("Shelly",),
+    "Joshua": ("Josh",), "Amanda": ("Mandy",), "Kevin": ("Kev",), "Melissa": ("Mel", "Missy"),
+    "Brian": (), "Stephanie": ("Steph",), "George": (), "Rebecca": ("Becky", "Becca"),
+    "Timothy": ("Tim", "Timmy"), "Laura": ("Laurie",), "Jason": (), "Emma": ("Em",),
+    "Ryan": (), "Olivia": ("Liv", "Livvy"), "Jacob": ("Jake",), "Sophie": (), "Lukas": (),
+    "Anna": ("Annie",), "Hugo": (), "Chloé": (), "Sean": (), "Aoife": (), "Pablo": (),
+    "Lucía": (), "Marco": (), "Giulia": (), "Noah": (), "Mia": (), "Liam": (),
+    "Jane": ("Janie",), "José": ("Pepe",), "Zoë": (), "François": (), "Jürgen": (),
+    "Søren": (), "Inés": (),
+}  # fmt: skip
+# Letters next to each other on a QWERTY keyboard: a slipped finger's substitution typo.
+KEYBOARD_NEIGHBOURS: dict[str, str] = {
+    "q": "wa", "w": "qeas", "e": "wrds", "r": "etdf", "t": "ryfg", "y": "tugh", "u": "yihj",
+    "i": "uojk", "o": "ipkl", "p": "ol", "a": "qwsz", "s": "awedxz", "d": "serfcx",
+    "f": "drtgvc", "g": "ftyhbv", "h": "gyujnb", "j": "huikmn", "k": "jiolm", "l": "kop",
+    "z": "asx", "x": "zsdc", "c": "xdfv", "v": "cfgb", "b": "vghn", "n": "bhjm", "m": "njk",
+}  # fmt: skip
+# Mistyped free-mail domains that reach no one (gmial.com): what form checkers such as
+# Mailcheck exist to catch, when a form has none.
+EMAIL_DOMAIN_TYPOS: dict[str, tuple[str, ...]] = {
+    "gmail.com": ("gmial.com", "gmai.com", "gmail.co", "gnail.com", "gmaill.com"),
+    "yahoo.com": ("yaho.com", "yahooo.com", "yahoo.co"),
+    "hotmail.com": ("hotmial.com", "hotmal.com", "hotmail.co"),
+    "outlook.com": ("outlok.com", "outloo.com", "outlook.co"),
+    "icloud.com": ("iclod.com", "icoud.com", "icloud.co"), "live.com": ("live.co", "liv.com"),
+    "aol.com": ("aol.co", "aoll.com"), "comcast.net": ("comcast.com", "comcat.net"),
+}  # fmt: skip
+# Free-mail providers that deliver `name+tag@` to `name@` (Yahoo uses a different scheme and
+# most ISP mailboxes none), and the tags shoppers add to see who shares or spams their address.
+PLUS_ADDRESS_DOMAINS: frozenset[str] = frozenset({
+    "gmail.com", "outlook.com", "hotmail.com", "live.com", "icloud.com", "me.com",
+    "fastmail.com", "proton.me",
+})  # fmt: skip
+PLUS_TAGS: tuple[str, ...] = ("shop", "brightbrew", "coffee", "news", "deals", "orders")
+
 STREETS: tuple[str, ...] = (
     "Main", "Oak", "Maple", "Cedar", "Elm", "Pine", "Washington", "Lake", "Hill", "Park",
     "Church", "High", "Mill", "River", "Sunset", "Highland", "Forest", "Meadow", "Spring",
@@ -630,5 +684,20 @@ def _json_safe(values: object) -> None:
 
 
 for _table in (PRODUCT_NAMES, CITIES, DEVICES, SITE_PAGES, NEWSLETTERS, PROMOTIONS,
-               META_CAMPAIGNS, FIRST_NAMES, LAST_NAMES, CATEGORIES, REFERRERS):  # fmt: skip
+               META_CAMPAIGNS, FIRST_NAMES, LAST_NAMES, NICKNAMES, CATEGORIES,
+               REFERRERS):  # fmt: skip
     _json_safe(_table)
+
+
+def _check_nicknames() -> None:
+    """Fail at import if a given name the simulator draws has no entry in NICKNAMES, or a
+    short form equals its name."""
+    missing = [name for name in FIRST_NAMES if name not in NICKNAMES]
+    if missing:
+        raise ValueError(f"NICKNAMES has no entry for {missing}")
+    for name, short in NICKNAMES.items():
+        if name in short:
+            raise ValueError(f"NICKNAMES: {name} lists itself")
+
+
+_check_nicknames()

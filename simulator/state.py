@@ -30,6 +30,8 @@ TABLES: tuple[str, ...] = (
     "crm_events", "deals", "surveys", "attribution", "adsets", "ads", "ads_daily",
 )  # fmt: skip
 STATE_VERSION = 2  # 2: people carry second contacts and persona traits
+# Saved only for a world with identity noise (`identity_noise.apply`).
+VARIATIONS_FILE = "identity_variations.parquet"
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Meta:
     currency: str
     defects: Defects
     personas: int = 7
+    identity_noise: bool = False
 
     @property
     def window(self) -> Window:
@@ -55,7 +58,9 @@ class Meta:
                       max_days=self.max_days)  # fmt: skip
 
     def to_json(self) -> dict[str, object]:
-        """The JSON-ready form written to meta.json."""
+        """The JSON-ready form written to meta.json (`identity_noise` only when on, so that a
+        world without it is written as before)."""
+        noise = {"identity_noise": True} if self.identity_noise else {}
         return {
             "version": STATE_VERSION,
             "seed": self.seed,
@@ -69,6 +74,7 @@ class Meta:
             "currency": self.currency,
             "defects": self.defects.to_json(),
             "personas": self.personas,
+            **noise,
         }
 
     @classmethod
@@ -89,6 +95,7 @@ class Meta:
             currency=str(data["currency"]),
             defects=Defects.from_json(data["defects"]),
             personas=int(data["personas"]),
+            identity_noise=bool(data.get("identity_noise", False)),
         )
 
 
@@ -116,6 +123,8 @@ def save(truth_dir: Path, meta: Meta, tables: Tables, hazard: np.ndarray) -> Non
         root / "hazard.parquet"
     )
     (root / "list_id.txt").write_text(tables.list_id + "\n")
+    if tables.variations is not None:
+        tables.variations.write_parquet(root / VARIATIONS_FILE)
     write_meta(truth_dir, meta)
     logger.info("saved world state to %s", root)
 
@@ -156,10 +165,12 @@ def load(truth_dir: Path) -> tuple[Meta, Tables, np.ndarray]:
     }  # fmt: skip
     hazard_frame = pl.read_parquet(root / "hazard.parquet")
     hazard = np.stack([hazard_frame[c].to_numpy() for c in hazard_frame.columns])
+    variations = root / VARIATIONS_FILE
     tables = Tables(
         window=meta.window,
         seed=meta.seed,
         list_id=(root / "list_id.txt").read_text().strip(),
+        variations=pl.read_parquet(variations) if variations.exists() else None,
         **frames,  # type: ignore[arg-type]
     )
     return meta, tables, hazard

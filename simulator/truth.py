@@ -9,8 +9,10 @@ brought within the 7-day click window), `ad_placements.parquet` (each placement'
 click-through and conversion multipliers), `ad_creatives.parquet` and `ad_fatigue.parquet`
 (each creative's true quality and fatigue, and its CTR multiplier day by day),
 `send_times.parquet` (each person's hidden habitual hour for reading email, in local time),
-`subject_lines.parquet` (each email send's subject and its wording's open-rate effect) and
-`defects.parquet` (every injected defect). The
+`subject_lines.parquet` (each email send's subject and its wording's open-rate effect),
+`defects.parquet` (every injected defect) and, in a world with identity noise,
+`identity_variations.parquet` (every nickname, typo, email and phone variant, move and second
+shop account injected, as the exports show it: `identity_variations`). The
 "as of" columns are relative to the world's current end date and are rewritten when the world
 is continued.
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from simulator import creative, subject_lines
+from simulator import creative, identity_noise, subject_lines
 from simulator import reference as ref
 from simulator.exports import Tables
 from simulator.plan import EFFECTS, REGIONS
@@ -44,6 +46,7 @@ AD_FATIGUE_FILE = "ad_fatigue.parquet"  # per ad and day: the true CTR fatigue m
 SUBJECT_LINES_FILE = "subject_lines.parquet"  # per email send: the wording's open-rate effect
 DEFECTS_FILE = "defects.parquet"
 SEND_TIMES_FILE = "send_times.parquet"  # the hidden local hour each person reads email at
+IDENTITY_VARIATIONS_FILE = "identity_variations.parquet"  # worlds with identity noise only
 IDENTIFIER_TYPES: tuple[str, ...] = (
     "email", "mailchimp_email_raw", "shop_customer_id", "shopify_order_email", "phone_raw",
     "phone_e164", "hubspot_record_id", "ga4_user_pseudo_id", "ga4_user_id", "capi_em_sha256",
@@ -185,12 +188,19 @@ def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFr
     Returns identifier_type, identifier_value, person_id, is_shared (the value belongs to
     more than one person: a household's landline, a company mailbox colleagues use) and
     is_role_mailbox (an email type whose address is a company's role mailbox), ordered by
-    type then person then value; one row per (type, value, person). AssertionError when a
-    value of a type that is never shared maps to two people.
+    type then person then value; one row per (type, value, person). In a world with
+    identity noise the values are as each system holds them (a nickname's or typo's record
+    is the person's all the same), and a second shop account's Customer ID, address and
+    numbers are its person's too. AssertionError when a value of a type that is never
+    shared maps to two people.
     """
     as_of = _as_of(t.window, date)
+    noisy = identity_noise.is_noisy(t.people)
+    second_account = ("acct2_ts", "acct2_id", "acct2_email", "acct2_phone",
+                      "acct2_address_phone") if noisy else ()  # fmt: skip
     # The identifier columns only: filtering the wide people table would copy all of it.
     p = t.people.select(
+        *second_account,
         "person_id", "email_raw", "shop_email", "mc_email", "hs_email", "hs_additional_emails",
         "second_email", "shop_customer_id", "hubspot_record_id", "h_em", "h_ph",
         "h_external_id", "phone", "address_phone", "hs_phone", "hs_mobile", "mc_phone",
@@ -218,12 +228,17 @@ def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFr
     )  # fmt: skip
     logged = sessions.filter(pl.col("logged_in")).select("person_id").unique().collect()
     ordered = (
-        t.orders.filter(pl.col("ts") < as_of).select("person_id", "email_kind", "other_email")
+        t.orders.filter(pl.col("ts") < as_of).select(
+            "person_id", "email_kind", "other_email",
+            *(identity_noise.ORDER_COLUMNS if noisy else ()))
         .unique()
-        .join(p.select("person_id", "shop_email", "second_email"), on="person_id")
+        .join(p.select("person_id", "shop_email", "second_email",
+                       *(("acct2_email",) if noisy else ())), on="person_id")
         .with_columns(email=order_email())
-        .with_columns(typed=_typed_email(pl.col("email"), pl.col("email_kind")))
     )  # fmt: skip
+    if noisy:
+        ordered = ordered.with_columns(email=identity_noise.order_email(pl.col("email")))
+    ordered = ordered.with_columns(typed=_typed_email(pl.col("email"), pl.col("email_kind")))
 
     def part(kind: str, frame: pl.DataFrame, col: str | pl.Expr) -> pl.DataFrame:
         value = pl.col(col) if isinstance(col, str) else col
@@ -264,6 +279,20 @@ def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFr
         e164(contact, "hs_mobile", "hs_mobile_e164"),
         e164(member, "mc_phone", "phone_e164"),
     ]  # fmt: skip
+    if noisy:
+        # A second shop account: its Customer ID, address and numbers (the mobile, the
+        # address phone or else the mobile).
+        second = p.filter(pl.col("acct2_ts") < as_of).with_columns(
+            acct2_address_e164=pl.when(pl.col("address_phone").is_not_null())
+            .then("address_phone_e164").otherwise("phone_e164"))  # fmt: skip
+        parts += [
+            part("shop_customer_id", second, "acct2_id"),
+            part("email", second, "acct2_email"),
+            part("phone_raw", second, "acct2_phone"),
+            part("phone_raw", second, "acct2_address_phone"),
+            e164(second, "acct2_phone", "phone_e164"),
+            e164(second, "acct2_address_phone", "acct2_address_e164"),
+        ]
     if orders_format == "shopify":
         parts.append(part("shopify_order_email", ordered, "typed"))
     mailboxes = p["role_email"].drop_nulls().unique().implode()
@@ -288,6 +317,29 @@ def truth_identifiers(t: Tables, date: dt.date, orders_format: str) -> pl.DataFr
         )  # fmt: skip
         out.append(frame.with_columns(is_role_mailbox=is_box))
     return pl.concat(out)
+
+
+def identity_variations(t: Tables, date: dt.date) -> pl.DataFrame:
+    """Every identity variation of a noisy world the exports show by the end of `date`: one
+    row per variation with person_id, kind (nickname, name_typo, name_format, gmail_dots,
+    plus_tag, email_typo, phone_format, phone_extension, moved, second_account), system
+    (shop, mailchimp, hubspot, orders), field (first_name, last_name, email, phone,
+    address_phone, mc_phone, hs_phone, hs_mobile, address1, zip, city, shop_customer_id),
+    record_id (the record holding it: Customer ID, Mailchimp LEID, HubSpot Record ID or the
+    order's name), value (as exported), original (what the clean world had there: the
+    person's name, main address, number as typed, old address, first Customer ID) and
+    first_seen_at (UTC, when the record first shows it). Ordered by person, system, field,
+    kind and record. A second account's own variations (a nickname, a variant address) are
+    rows of system shop with its Customer ID."""
+    assert t.variations is not None
+    as_of = _as_of(t.window, date)
+    found = pl.concat([t.variations.filter(pl.col("ts") < as_of),
+                       identity_noise.order_variations(t.orders, t.people, as_of)])
+    return found.sort("person_id", "system", "field", "kind", "record_id",
+                      maintain_order=True).select(
+        "person_id", "kind", "system", "field", "record_id", "value", "original",
+        pl.from_epoch("ts", time_unit="s").dt.replace_time_zone("UTC").alias("first_seen_at"),
+    )  # fmt: skip
 
 
 def ad_response(t: Tables) -> pl.DataFrame:
@@ -432,6 +484,11 @@ def write_truth(
     subjects.write_parquet(directory / SUBJECT_LINES_FILE)
     logger.info("truth as of %s: %d people, %d identifiers, %d defects", date,
                 customers.height, identifiers.height, defects.height)  # fmt: skip
+    noise = {}
+    if t.variations is not None:
+        variations = identity_variations(t, date)
+        variations.write_parquet(directory / IDENTITY_VARIATIONS_FILE)
+        noise["truth_identity_variations"] = variations.height
     return {
         "truth_customers": customers.height,
         "truth_identifiers": identifiers.height,
@@ -443,4 +500,5 @@ def write_truth(
         "truth_ad_fatigue_days": fatigue.height,
         "truth_send_times": hours.height,
         "truth_subject_lines": subjects.height,
+        **noise,
     }

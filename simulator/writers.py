@@ -13,6 +13,7 @@ import logging
 import numpy as np
 import polars as pl
 
+from simulator import identity_noise
 from simulator import reference as ref
 
 logger = logging.getLogger(__name__)
@@ -130,10 +131,12 @@ def _as_of(col: str, as_of: int) -> pl.Expr:
     return pl.when(pl.col(col) < as_of).then(pl.col(col))
 
 
-def customer_totals(orders: pl.DataFrame, as_of: int) -> pl.DataFrame:
-    """Per person the orders placed before `as_of` and what they spent: every order counts,
-    cancelled ones spend nothing and refunds made by then are taken off. Returns person_id,
-    past_orders, past_spent_cents."""
+def customer_totals(orders: pl.DataFrame, as_of: int,
+                    keys: tuple[str, ...] = ("person_id",)) -> pl.DataFrame:
+    """Per person (per `keys`: a noisy world's account, `("person_id", "account2")`) the
+    orders placed before `as_of` and what they spent: every order counts, cancelled ones
+    spend nothing and refunds made by then are taken off. Returns the keys, past_orders,
+    past_spent_cents."""
     return (
         orders.filter(pl.col("ts") < as_of)
         .with_columns(
@@ -146,7 +149,7 @@ def customer_totals(orders: pl.DataFrame, as_of: int) -> pl.DataFrame:
                 .otherwise(0)
             )
         )
-        .group_by("person_id")
+        .group_by(*keys)
         .agg(
             pl.len().cast(pl.Int64).alias("past_orders"),
             pl.col("net").sum().alias("past_spent_cents"),
@@ -156,10 +159,12 @@ def customer_totals(orders: pl.DataFrame, as_of: int) -> pl.DataFrame:
 
 def shopify_customers(people: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
     """The Shopify customer export (`customers_export.csv`) for the accounts in `people`,
-    with their `customer_totals` at the export instant, sorted by Customer ID. `people`
-    needs the derived shop columns and `mc_subscribed` (newsletter status at the export)."""
+    with their `customer_totals` at the export instant (joined on the keys they share:
+    person_id, and account2 in a noisy world), sorted by Customer ID. `people` needs the
+    derived shop columns and `mc_subscribed` (newsletter status at the export)."""
+    keys = [k for k in ("person_id", "account2") if k in totals.columns]
     frame = (
-        people.join(totals, on="person_id", how="left")
+        people.join(totals, on=keys, how="left")
         .with_columns(pl.col("past_orders", "past_spent_cents").fill_null(0))
         .sort(pl.col("shop_customer_id").cast(pl.Int64))
     )
@@ -219,9 +224,12 @@ def shopify_orders(
         "person_id", "shop_email", "second_email", "first_name", "last_name", "address1",
         "zip_raw", "phone", "address_phone", "city_idx", "country_code", "timezone",
         "shop_customer_id", "role",
+        *(identity_noise.PERSON_ORDER_COLUMNS if identity_noise.is_noisy(orders) else ()),
     )  # fmt: skip
     o = orders.join(person_cols, on="person_id", how="left", maintain_order="left")
     o = o.with_columns(email=order_email())
+    if identity_noise.is_noisy(orders):
+        o = identity_noise.order_identity(o)
     o = o.with_columns(
         cancelled=(pl.col("cancel_ts") >= 0) & (pl.col("cancel_ts") < as_of),
         refunded=(pl.col("refund_ts") >= 0) & (pl.col("refund_ts") < as_of),
@@ -374,14 +382,22 @@ def generic_orders(
     by `as_of`, amounts after discounts, sorted by order then line."""
     skus = pl.Series([sku for sku, _, _ in ref.catalogue()], dtype=pl.String)
     kept = orders.filter(~((pl.col("cancel_ts") >= 0) & (pl.col("cancel_ts") < as_of)))
+    noisy = identity_noise.is_noisy(orders)
     frame = (
-        lines.join(kept.select("order_idx", "person_id", "ts", "other_email"), on="order_idx",
-                   how="inner")
-        .join(people.select("person_id", "shop_customer_id", "shop_email", "second_email"),
+        lines.join(kept.select("order_idx", "person_id", "ts", "other_email",
+                               *(identity_noise.ORDER_COLUMNS if noisy else ())),
+                   on="order_idx", how="inner")
+        .join(people.select("person_id", "shop_customer_id", "shop_email", "second_email",
+                            *(("acct2_email", "acct2_id") if noisy else ())),
               on="person_id", how="left")
         .sort("order_idx", "line_no")
         .with_columns(email=order_email())
     )  # fmt: skip
+    if noisy:
+        frame = frame.with_columns(
+            email=identity_noise.order_email(pl.col("email")),
+            shop_customer_id=pl.when("account2").then("acct2_id").otherwise("shop_customer_id"),
+        )
     return frame.select(
         (pl.col("order_idx") + 1001).cast(pl.String).alias("order_id"),
         pl.col("shop_customer_id").alias("customer_id"),

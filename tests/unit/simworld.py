@@ -65,6 +65,11 @@ def main_world(root: Path) -> SimWorld:
     return world(root, "main", seed=42, history_days=365)
 
 
+def noisy_world(root: Path) -> SimWorld:
+    """The main world's settings with the harder identity world on (`identity_noise`)."""
+    return world(root, "noisy", seed=42, history_days=365, identity_noise=True)
+
+
 def defect_world(root: Path) -> SimWorld:
     """A world with high defect rates, so rates can be checked with tight tolerances."""
     defects = Defects(
