@@ -21,6 +21,7 @@ import polars as pl
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.internals.exceptions import EMTrainingException
 
 from pipelines.identity.features import NICKNAME_SQL, comparison_columns
 
@@ -206,15 +207,28 @@ def train(records: pl.DataFrame, seed: int = 0, *, u_max_pairs: float = U_MAX_PA
           prior_recall: float = PRIOR_RECALL) -> dict:  # fmt: skip
     """Fit the model on `records` (record_key, cluster, first_name, last_name, email, phone,
     address, zip, city, country_code; all String) and return it as a Splink settings dict with
-    trained m and u probabilities (JSON-serialisable; `match` takes it back)."""
+    trained m and u probabilities (JSON-serialisable; `match` takes it back).
+
+    Raises ValueError when the records hold too few pairs of one person to learn from (no
+    two share an inbox, say): a shop that small is better matched with a model trained on a
+    larger one."""
     frame = comparison_columns(records)
     linker, _, con = _linker(frame, _settings())
+    too_few = (f"identity matching: {records.height} records are too few to train on: {{}}; "
+               "train on more records, or match with a model trained on more")  # fmt: skip
     try:
         linker.training.estimate_probability_two_random_records_match(
             list(PRIOR_RULES), recall=prior_recall)
+        if not linker.misc.save_model_to_json()["probability_two_random_records_match"]:
+            raise ValueError(too_few.format("no two share an inbox, or a full name with a "
+                                            "phone or a street line"))  # fmt: skip
         linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
         for rule in EM_RULES:
-            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(rule)
+            except EMTrainingException as exc:
+                sql = rule.get_blocking_rule("duckdb").blocking_rule_sql
+                raise ValueError(too_few.format(f"no pair of them has {sql}")) from exc
         model = linker.misc.save_model_to_json()
     finally:
         con.close()

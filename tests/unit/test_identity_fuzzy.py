@@ -55,6 +55,18 @@ def test_bad_new_keys_are_named() -> None:
         fuzzy.match(good, {}, new=pl.Series([True, False]))
 
 
+def test_too_few_records_to_train_on_are_named() -> None:
+    few = records(*({"record_key": f"k{i}", "first_name": "ann", "last_name": f"l{i}",
+                     "email": f"a{i}@x.com"} for i in range(20)))  # fmt: skip
+    with pytest.raises(ValueError, match="20 records are too few to train on: no two share"):
+        fuzzy.train(few)
+    # Two share an inbox, but no two have the same full name and zip.
+    shared = pl.when(pl.col("record_key").is_in(["k0", "k1"])).then(pl.lit("same@x.com"))
+    few = few.with_columns(email=shared.otherwise("email"), zip=pl.lit("10001"))
+    with pytest.raises(ValueError, match=r"too few to train on: no pair of them has .*zip"):
+        fuzzy.train(few)
+
+
 def test_threshold_is_the_lowest_that_keeps_the_expected_precision() -> None:
     p = pl.Series([1.0, 0.999, 0.99, 0.98, 0.95, 0.5])
     # Down to 0.99 the mean is 0.9963; adding 0.98 brings it to 0.99225.
