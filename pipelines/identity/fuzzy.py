@@ -199,8 +199,10 @@ def _linker(frame: pl.DataFrame, settings: SettingsCreator | dict[str, Any]
     con = duckdb.connect()
     db = DuckDBAPI(connection=con)
     table = db.register(frame.to_arrow(), table_name="people")
-    # Splink's INFO lines are a page per step; warnings (an untrained level) still show.
-    return Linker(table, settings, log_level=logging.WARNING), db, con
+    # Splink's INFO lines are a page per step, and its warnings name every level one EM
+    # session did not see even when the other did; _fill_unobserved warns about the levels
+    # that no session saw.
+    return Linker(table, settings, log_level=logging.ERROR), db, con
 
 
 def train(records: pl.DataFrame, seed: int = 0, *, u_max_pairs: float = U_MAX_PAIRS,
