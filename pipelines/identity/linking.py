@@ -95,6 +95,15 @@ def exact_clusters(records: pl.DataFrame, edges: pl.DataFrame, weak_types: list[
                         how="left", maintain_order="left")["cluster"]  # fmt: skip
 
 
+def matcher_records(records: pl.DataFrame, edges: pl.DataFrame, weak_types: list[str]
+                    ) -> pl.DataFrame:  # fmt: skip
+    """The matcher's input (pipelines.identity.features.INPUT_COLUMNS, all text) from
+    int_identity__person_records and the identifier links, each record with its exact
+    cluster."""
+    return (records.with_columns(cluster=exact_clusters(records, edges, weak_types))
+            .drop("hub_type", "hub", "fingerprint").cast(pl.String))  # fmt: skip
+
+
 def train_if_due(models: pl.DataFrame | None, records: pl.DataFrame, day: date
                  ) -> tuple[pl.DataFrame, bool]:  # fmt: skip
     """The model history after `day` (trained again when due, with its full match's

@@ -11,19 +11,15 @@ def model(dbt, session):
 
     import polars as pl
 
-    from pipelines.identity.linking import exact_clusters, links
+    from pipelines.identity.linking import links, matcher_records
     from pipelines.identity.state import previous
 
     as_of_text = dbt.config.get("as_of_date")
     day = dt.date.fromisoformat(as_of_text) if as_of_text else dt.date.today()
-    records = dbt.ref("int_identity__person_records").pl()
-    edges = dbt.ref("int_identity__edges").pl()
-    records = records.with_columns(
-        cluster=exact_clusters(records, edges, list(dbt.config.get("weak_types"))))
+    records = matcher_records(dbt.ref("int_identity__person_records").pl(),
+                              dbt.ref("int_identity__edges").pl(),
+                              list(dbt.config.get("weak_types")))  # fmt: skip
     ledger = dbt.ref("int_identity__record_versions").pl()
     new = ledger.filter(pl.col("seen_on") == day)["record_key"].unique().sort()
     models = dbt.ref("int_identity__match_model").pl()
-    history = links(previous(session, dbt.this),
-                    records.drop("hub_type", "hub", "fingerprint").cast(pl.String),
-                    models, new, day)  # fmt: skip
-    return history.to_arrow()
+    return links(previous(session, dbt.this), records, models, new, day).to_arrow()

@@ -7,17 +7,13 @@ precision. Reads its own previous contents; a rerun of a day forgets that day's 
 def model(dbt, session):
     import datetime as dt
 
-    import polars as pl
-
-    from pipelines.identity.linking import exact_clusters, train_if_due
+    from pipelines.identity.linking import matcher_records, train_if_due
     from pipelines.identity.state import previous
 
     as_of_text = dbt.config.get("as_of_date")
     day = dt.date.fromisoformat(as_of_text) if as_of_text else dt.date.today()
-    records = dbt.ref("int_identity__person_records").pl()
-    edges = dbt.ref("int_identity__edges").pl()
-    records = records.with_columns(
-        cluster=exact_clusters(records, edges, list(dbt.config.get("weak_types"))))
-    models, _ = train_if_due(previous(session, dbt.this), records.drop(
-        "hub_type", "hub", "fingerprint").cast(pl.String), day)
+    records = matcher_records(dbt.ref("int_identity__person_records").pl(),
+                              dbt.ref("int_identity__edges").pl(),
+                              list(dbt.config.get("weak_types")))  # fmt: skip
+    models, _ = train_if_due(previous(session, dbt.this), records, day)
     return models.to_arrow()
