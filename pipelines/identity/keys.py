@@ -4,11 +4,15 @@ Identity resolution finds the people afresh on every run (int_identity__clusters
 remembers which key each identifier had, one row per identifier and stretch of time (valid_from,
 valid_to: null while current), and gives today's clusters keys from it:
 - a cluster that holds most of one earlier key's identifiers keeps that key (it grew or shrank);
+  most of its own ones first, those it had before any merge carried others into it, so when a
+  merge is undone each part's key stays with the part it named;
 - a cluster that holds most of several earlier keys' identifiers is a merge: the key issued
   first survives and the others retire, each an alias of the survivor;
-- a cluster that holds no earlier key's majority gets a new key, named by its anchor (its
-  earliest-seen identifier), so a shop built afresh gets the keys it had; a name ever issued
-  before is never reissued to someone else (it would resolve two people to one);
+- a cluster that holds no earlier key's majority takes back the key a merge retired if it holds
+  most of that key's own identifiers (the merge was undone: a probabilistic link ended, say),
+  which is no alias then; else it gets a new key, named by its anchor (its earliest-seen
+  identifier), so a shop built afresh gets the keys it had; a name ever issued before is never
+  reissued to someone else (it would resolve two people to one);
 - identifiers that left their key's cluster (a split) take the key of where they went.
 Every identifier that changes key gets a row saying how (`change`) and what joined or parted
 them (`evidence`), which audit.identity_changes and marts.customer_key_aliases read.
@@ -57,15 +61,48 @@ def rolled_back(history: pl.DataFrame, day: date) -> pl.DataFrame:
     )
 
 
+def _own_keys(past: pl.DataFrame) -> pl.DataFrame:
+    """Per identifier with an open row, its own key: the one it had before the merges that
+    carried it to its current key (the key of its latest row that no merge opened), which is
+    its current key if it was never merged."""
+    open_now = past.filter(pl.col("valid_to").is_null()).select(KEYS)
+    return (
+        past.join(open_now, on=KEYS, how="semi")
+        .filter(pl.col("change") != "merged")
+        .group_by(KEYS).agg(own_key=pl.col("customer_key").sort_by("valid_from").last())
+    )  # fmt: skip
+
+
 def _owners(joined: pl.DataFrame) -> pl.DataFrame:
-    """Per earlier key, the cluster holding most of its identifiers (ties: the cluster whose
-    anchor sorts first, so that the choice is the same on every run)."""
+    """Per earlier key, the cluster holding most of its own identifiers, then most of all its
+    identifiers (ties: the cluster whose anchor sorts first, so that the choice is the same on
+    every run). Without a merge an identifier's own key is its key, and this is the cluster
+    holding most of its identifiers."""
     return (
         joined.filter(pl.col("previous_key").is_not_null())
-        .group_by("previous_key", "cluster").len()
-        .sort(["previous_key", "len", "cluster"], descending=[False, True, False])
+        .group_by("previous_key", "cluster")
+        .agg(pl.len(), own=(pl.col("own_key") == pl.col("previous_key")).sum())
+        .sort(["previous_key", "own", "len", "cluster"], descending=[False, True, True, False])
         .group_by("previous_key", maintain_order=True).first()
         .select("previous_key", "cluster")
+    )  # fmt: skip
+
+
+def _taken_back(joined: pl.DataFrame, fresh: pl.DataFrame, born: pl.DataFrame,
+                live: pl.Series) -> pl.DataFrame:  # fmt: skip
+    """The clusters of `fresh` (carrying on no earlier key) that take back a key a merge
+    retired: per retired key, the fresh cluster holding most of its own identifiers; per
+    cluster, of the keys it holds most of, the one with the most, then issued first."""
+    return (
+        joined.join(fresh, on="cluster", how="semi")
+        .filter(pl.col("own_key").is_not_null() & ~pl.col("own_key").is_in(live.implode()))
+        .group_by("own_key", "cluster").len()
+        .sort(["own_key", "len", "cluster"], descending=[False, True, False])
+        .group_by("own_key", maintain_order=True).first()
+        .join(born, left_on="own_key", right_on="customer_key", how="left")
+        .sort(["cluster", "len", "born", "own_key"], descending=[False, True, False, False])
+        .group_by("cluster", maintain_order=True).first()
+        .select("cluster", customer_key="own_key")
     )  # fmt: skip
 
 
@@ -144,7 +181,9 @@ def assign(history: pl.DataFrame | None, clusters: pl.DataFrame, edges: pl.DataF
         edges = edges.with_columns(evidence=pl.lit(None, dtype=pl.String))
     edges = edges.select(pl.col(*KEYS, "linked_type", "linked_identifier", "evidence")
                          .cast(pl.String))  # fmt: skip
-    current = past.filter(pl.col("valid_to").is_null()).select(*KEYS, previous_key="customer_key")
+    current = (past.filter(pl.col("valid_to").is_null())
+               .select(*KEYS, previous_key="customer_key")
+               .join(_own_keys(past), on=KEYS, how="left"))  # fmt: skip
     if "first_seen_at" not in clusters.columns:
         clusters = clusters.with_columns(first_seen_at=pl.lit(None, dtype=pl.Datetime("us", "UTC")))
     today = clusters.filter(pl.col("anchor").is_not_null()).select(
@@ -167,10 +206,13 @@ def assign(history: pl.DataFrame | None, clusters: pl.DataFrame, edges: pl.DataF
     merges = owned.join(survivors, on="cluster").filter(
         pl.col("previous_key") != pl.col("customer_key"))
 
-    # Clusters that carry no earlier key are new people.
+    # Clusters that carry no earlier key are a part taking back its own key from an undone
+    # merge, or new people.
     issued = set(past["customer_key"].unique().to_list())
     fresh = (today.select("cluster").unique()
              .join(survivors, on="cluster", how="anti").sort("cluster"))  # fmt: skip
+    taken_back = _taken_back(joined, fresh, born, current["previous_key"].unique())
+    fresh = fresh.join(taken_back, on="cluster", how="anti")
     names = []
     for anchor in fresh["cluster"].to_list():
         name = key_name(anchor)
@@ -178,7 +220,7 @@ def assign(history: pl.DataFrame | None, clusters: pl.DataFrame, edges: pl.DataF
             name = key_name(f"{anchor}@{day.isoformat()}")
         issued.add(name)
         names.append(name)
-    keys = pl.concat([survivors,
+    keys = pl.concat([survivors, taken_back,
                       fresh.with_columns(customer_key=pl.Series(names, dtype=pl.String))])
 
     joined = joined.join(keys, on="cluster")
@@ -203,7 +245,10 @@ def assign(history: pl.DataFrame | None, clusters: pl.DataFrame, edges: pl.DataF
         .with_columns(
             evidence=pl.when(pl.col("change") == "merged").then("merge_evidence")
             .when(pl.col("change") == "split")
-            .then(pl.format("no longer linked to the records of {}", "previous_key")),
+            .then(pl.format("no longer linked to the records of {}{}", "previous_key",
+                            pl.when(pl.col("customer_key").is_in(taken_back["customer_key"]
+                                                                 .implode()))
+                            .then(pl.lit("; its own key again")).otherwise(pl.lit("")))),
             valid_from=pl.lit(day), valid_to=pl.lit(None, dtype=pl.Date),
         )
     )  # fmt: skip

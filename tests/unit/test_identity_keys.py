@@ -1,6 +1,6 @@
 """The key registry (pipelines/identity/keys.py): keys survive growth, merges keep the older
-key and log the chain of links, splits give the leaving part a new key, and a rerun of a day
-equals its first run."""
+key and log the chain of links, splits give the leaving part a new key (its own again when a
+merge is undone), and a rerun of a day equals its first run."""
 
 from __future__ import annotations
 
@@ -99,17 +99,52 @@ def test_a_split_gives_the_leaving_part_a_new_key_never_an_old_one():
     assert left["previous_key"] == a and "no longer linked" in left["evidence"]
 
 
-def test_a_retired_key_is_never_issued_to_another_person():
-    h1 = assign(None, clusters({"email:a@x.com": ["email:a@x.com"],
+def test_a_key_is_never_issued_to_another_person():
+    ids = ["email:a@x.com", "phone:+1", "fbp:f1"]
+    h1 = assign(None, clusters({"email:a@x.com": ids}), NO_EDGES, D1)
+    a = key_name("email:a@x.com")
+    # The phone and the browser, most of the key's identifiers, keep it; a@x.com, the anchor
+    # that named it, parts from them and may not take its own name: someone else holds it.
+    h2 = assign(h1, clusters({"email:a@x.com": ids[:1], "phone:+1": ids[1:]}), NO_EDGES, D2)
+    now = current(h2)
+    assert now["phone:+1"] == now["fbp:f1"] == a
+    assert now["email:a@x.com"] == key_name(f"email:a@x.com@{D2.isoformat()}")
+
+
+def test_a_part_split_off_when_its_merge_is_undone_takes_its_own_key_back():
+    h1 = assign(None, clusters({"email:a@x.com": ["email:a@x.com", "phone:+1"],
                                 "email:b@y.com": ["email:b@y.com"]}), NO_EDGES, D1)
-    both = clusters({"email:a@x.com": ["email:a@x.com", "email:b@y.com"]})
-    h2 = assign(h1, both, edges(("email:a@x.com", "email:b@y.com")), D2)
-    # They part again: b's name was retired as an alias of a's key, so b gets a fresh one.
-    h3 = assign(h2, clusters({"email:a@x.com": ["email:a@x.com"],
+    both = clusters({"email:a@x.com": ["email:a@x.com", "phone:+1", "email:b@y.com"]})
+    h2 = assign(h1, both, edges(("email:a@x.com", "email:b@y.com"),
+                                evidence="probabilistic match 0.97"), D2)  # fmt: skip
+    a, b = key_name("email:a@x.com"), key_name("email:b@y.com")
+    assert set(current(h2).values()) == {a}
+    # The probabilistic link ends: b is b again, under the key it had (no alias of a's now,
+    # see customer_key_aliases), not under a fresh one that nothing held before resolves to.
+    h3 = assign(h2, clusters({"email:a@x.com": ["email:a@x.com", "phone:+1"],
                               "email:b@y.com": ["email:b@y.com"]}), NO_EDGES, D3)
-    b_now = current(h3)["email:b@y.com"]
-    assert b_now not in (key_name("email:b@y.com"), key_name("email:a@x.com"))
-    assert b_now == key_name(f"email:b@y.com@{D3.isoformat()}")
+    assert current(h3) == {"email:a@x.com": a, "phone:+1": a, "email:b@y.com": b}
+    back = h3.filter(pl.col("valid_from") == D3).row(0, named=True)
+    assert (back["change"], back["previous_key"]) == ("split", a)
+    assert back["evidence"] == f"no longer linked to the records of {a}; its own key again"
+
+
+def test_an_undone_merge_leaves_the_older_key_with_its_own_person_not_the_larger_part():
+    """The merged-in part was the larger: the survivor's key goes with the records it named,
+    not with the most identifiers (which would give one person's key to another)."""
+    h1 = assign(None, clusters({"email:a@x.com": ["email:a@x.com"],
+                                "email:b@y.com": ["email:b@y.com", "phone:+2", "fbp:f"]}),
+                NO_EDGES, D1)  # fmt: skip
+    a, b = key_name("email:a@x.com"), key_name("email:b@y.com")
+    merged = clusters({"email:a@x.com": ["email:a@x.com", "email:b@y.com", "phone:+2", "fbp:f"]})
+    h2 = assign(h1, merged, edges(("email:a@x.com", "email:b@y.com")), D2)
+    assert set(current(h2).values()) == {a}
+    h3 = assign(h2, clusters({"email:a@x.com": ["email:a@x.com"],
+                              "email:b@y.com": ["email:b@y.com", "phone:+2", "fbp:f"]}),
+                NO_EDGES, D3)  # fmt: skip
+    assert current(h3) == {"email:a@x.com": a, "email:b@y.com": b, "phone:+2": b, "fbp:f": b}
+    # a@x.com never changed key on D3: only b's part has rows opening then.
+    assert sorted(h3.filter(pl.col("valid_from") == D3)["identifier"]) == ["+2", "b@y.com", "f"]
 
 
 def test_an_identifier_that_belongs_to_nobody_now_ends_its_row():
@@ -140,9 +175,13 @@ def test_a_rerun_of_a_day_equals_its_first_run():
 @given(st.lists(st.lists(st.integers(0, 5), min_size=6, max_size=6), min_size=1, max_size=6))
 def test_keys_change_only_by_a_logged_merge_or_split(days):
     """Random daily partitions of six identifiers: every change of an identifier's key is a
-    row saying merged or split from the key it had, and no retired key comes back."""
+    row saying merged or split from the key it had, a retired key comes back only to
+    identifiers that held it (a merge undone), never to someone else, and a rerun of a day
+    equals its first run."""
     ids = [f"email:p{i}@x.com" for i in range(6)]
     history, retired = None, set()
+    holders: dict[str, set[str]] = {}
+    held_before: dict[str, set[str]] = {}
     for n, labels in enumerate(days):
         day = D1 + timedelta(days=n)
         groups: dict[str, list[str]] = {}
@@ -151,6 +190,7 @@ def test_keys_change_only_by_a_logged_merge_or_split(days):
         frame = clusters({members[0]: members for members in groups.values()})
         before = current(history) if history is not None else {}
         history = assign(history, frame, NO_EDGES, day)
+        assert assign(history, frame, NO_EDGES, day).equals(history)  # a rerun of the day
         after = current(history)
         assert set(after) == set(ids)
         # One key per cluster, different clusters different keys.
@@ -162,9 +202,14 @@ def test_keys_change_only_by_a_logged_merge_or_split(days):
                 row = history.filter((pl.col("identifier") == i.split(":")[1])
                                      & (pl.col("valid_from") == day)).row(0, named=True)
                 assert row["change"] in ("merged", "split") and row["previous_key"] == before[i]
+        for i, key in after.items():
+            holders.setdefault(key, set()).add(i)
+        for key in set(after.values()) & retired:
+            back = {i for i, k in after.items() if k == key}
+            assert back & held_before[key], f"{key} went to {back}, none of which held it"
         live = set(after.values())
-        assert not (live & retired)
         retired |= set(before.values()) - live
+        held_before = {k: set(v) for k, v in holders.items()}
 
 
 def test_of_keys_issued_on_one_day_the_person_seen_first_survives():
