@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from bench.__main__ import identity_rows, identity_seconds
 from bench.quality import identity_scores
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -158,3 +159,25 @@ def test_a_record_whose_hub_several_people_hold_draws_no_evidence():
     figures = identity_scores(t, both)
     assert figures["shared"] == {"identifiers": 1, "assigned": 0}
     assert figures["fuzzy_only"]["pairs"] == 1
+
+
+def test_the_identity_step_time_sums_its_models_and_nothing_else():
+    timings = {
+        "model.marketing.int_identity__clusters": 2.0,
+        "model.marketing.int_identity__edges": 1.0,
+        "model.marketing.identity_changes": 0.25,
+        "model.marketing.customer_key_aliases": 0.5,
+        "model.marketing.dim_customers": 5.0,
+        "test.marketing.unique_int_identity__clusters_identifier": 9.0,
+        "unit_test.marketing.int_identity__clusters.a_merge": 7.0,
+    }
+    assert identity_seconds(timings) == 3.75
+
+
+def test_the_report_rows_show_ours_beside_exact_links_only():
+    figures = world({("shop_customer_id", "s1"): "k1", ("hubspot_record_id", "h1"): "k1",
+                     ("shop_customer_id", "s2"): "k2", ("shop_customer_id", "s3"): "k3",
+                     ("email", "c@x.com"): "k3"})  # fmt: skip
+    rows = identity_rows(figures)
+    assert ("| identity: pairs only fuzzy evidence joins (1), recovered: ours / exact links "
+            "only | 1.0000 / 0.0000 |") in rows
