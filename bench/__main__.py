@@ -142,7 +142,8 @@ def identity_seconds(timings: dict[str, float], folder: Path = IDENTITY_FOLDER) 
                if unique_id.startswith("model.") and unique_id.split(".")[-1] in names)
 
 
-def _identity_timing(t: dict) -> str:
+def identity_timing(t: dict) -> str:
+    """The line saying the identity step's time in the full build and the one-day run."""
     full, day = t["full"], t["next_day"]
     share = f"{day / full:.1%} of the full build" if full else "no full build timed"
     return (f"The identity step (the dbt models of intermediate/identity, "
@@ -205,7 +206,7 @@ def markdown(r: dict) -> str:
         )
         + ".",
         "",
-        _identity_timing(r["identity_seconds"]),
+        identity_timing(r["identity_seconds"]),
         "",
     ]
     pd_s, ours = r["pandas"]["seconds"], r["ours_features_and_model_seconds"]
