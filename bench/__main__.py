@@ -133,13 +133,18 @@ IDENTITY_FOLDER = REPO_ROOT / "dbt_project" / "models" / "intermediate" / "ident
 IDENTITY_ALSO = ("identity_changes", "customer_key_aliases")
 
 
-def identity_seconds(timings: dict[str, float], folder: Path = IDENTITY_FOLDER) -> float:
-    """The identity step's time in one dbt invocation: the summed execution time of the models
-    under `folder` and of IDENTITY_ALSO, from run_results.json's timings by unique_id (their
-    tests are not counted)."""
+def identity_models(timings: dict[str, float], folder: Path = IDENTITY_FOLDER) -> dict[str, float]:
+    """The identity step's models in one dbt invocation with their execution time (from
+    run_results.json's timings by unique_id): those under `folder` and IDENTITY_ALSO, not
+    their tests."""
     names = {p.stem for p in folder.iterdir() if p.suffix in (".sql", ".py")} | set(IDENTITY_ALSO)
-    return sum(seconds for unique_id, seconds in timings.items()
-               if unique_id.startswith("model.") and unique_id.split(".")[-1] in names)
+    return {unique_id.split(".")[-1]: seconds for unique_id, seconds in timings.items()
+            if unique_id.startswith("model.") and unique_id.split(".")[-1] in names}
+
+
+def identity_seconds(timings: dict[str, float]) -> float:
+    """The identity step's time in one dbt invocation: its models' summed execution time."""
+    return sum(identity_models(timings).values())
 
 
 def identity_timing(t: dict) -> str:
@@ -394,6 +399,8 @@ def main() -> None:
         "dbt_groups": groups,
         "identity_seconds": {"full": identity_seconds(full_timings),
                              "next_day": identity_seconds(next_day_timings)},
+        "identity_models": {"full": identity_models(full_timings),
+                            "next_day": identity_models(next_day_timings)},
         "ingest_by_source": {
             s["stage"].removeprefix("ingest_"): {
                 "seconds": s["seconds"],

@@ -18,7 +18,15 @@ import shutil
 from datetime import timedelta
 
 from bench import IDENTITY_NOISE_ENV, commit, identity_noise_asked, quality
-from bench.__main__ import DAY, identity_rows, identity_seconds, identity_timing, run_stage, world
+from bench.__main__ import (
+    DAY,
+    identity_models,
+    identity_rows,
+    identity_seconds,
+    identity_timing,
+    run_stage,
+    world,
+)
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.ingest.sources import source_names
 from pipelines.transform import dbt_paths, read_run_results
@@ -54,7 +62,9 @@ def main() -> None:
     next_day = build(home, "identity_next_day", DAY + timedelta(days=1))
     seconds = {"full": identity_seconds(full), "next_day": identity_seconds(next_day)}
     result = {"scale": args.scale, "seed": args.seed, "identity_noise": noise,
-              "commit": commit(), "identity": figures, "identity_seconds": seconds}
+              "commit": commit(), "identity": figures, "identity_seconds": seconds,
+              "identity_models": {"full": identity_models(full),
+                                  "next_day": identity_models(next_day)}}
     table = "\n".join([
         f"### identity at scale `{args.scale}`{' (identity noise)' if noise else ''}, "
         f"commit {result['commit']}", "", "| quality | value |", "|---|---:|",

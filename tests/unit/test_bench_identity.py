@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from bench.__main__ import identity_rows, identity_seconds
+from bench.__main__ import identity_models, identity_rows, identity_seconds
 from bench.quality import identity_scores
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -172,6 +172,8 @@ def test_the_identity_step_time_sums_its_models_and_nothing_else():
         "unit_test.marketing.int_identity__clusters.a_merge": 7.0,
     }
     assert identity_seconds(timings) == 3.75
+    assert set(identity_models(timings)) == {"int_identity__clusters", "int_identity__edges",
+                                             "identity_changes", "customer_key_aliases"}
 
 
 def test_the_report_rows_show_ours_beside_exact_links_only():
