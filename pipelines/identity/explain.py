@@ -1,8 +1,8 @@
 """`marketing identity explain <email|key>`: why records were joined into one person.
 
 It reads the work file's identity tables: the person's identifiers and the records that show
-them (int_identity__identifiers, int_identity__records), the links that are not a shared record
-(probabilistic matches, int_identity__keys' evidence), what left them out (identifiers shared by
+them (int_identity__identifiers, int_identity__records), the probabilistic matches between them
+(int_identity__fuzzy_links), what left them out (identifiers shared by
 several people) and the person's history (audit.identity_changes), following a merged key to the
 person it belongs to now (marts.customer_key_aliases).
 """
@@ -37,6 +37,7 @@ class Explanation:
     records: list[tuple[str, str, list[str]]] = field(default_factory=list)
     more_records: int = 0
     left_out: list[tuple[str, str]] = field(default_factory=list)
+    matches: list[tuple[str, str, str]] = field(default_factory=list)
     history: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def render(self) -> str:
@@ -50,6 +51,9 @@ class Explanation:
             lines.append(f"  {source}, first seen {seen}: {', '.join(ids)}")
         if self.more_records:
             lines.append(f"  and {self.more_records} more records")
+        if self.matches:
+            lines += ["", "records joined by probabilistic matching (no identifier in common):"]
+            lines += [f"  {left} ~ {right}: {why}" for left, right, why in self.matches]
         if self.left_out:
             lines += ["", "on their records but not used to link them:"]
             lines += [f"  {ident}: {why}" for ident, why in self.left_out]
@@ -144,6 +148,16 @@ def explain(con: duckdb.DuckDBPyConnection, query: str) -> Explanation:
             where customer_key = $1)
         order by 1
         """, [key]).fetchall()
+    out.matches = [
+        (left, right, f"p={p:.3f}, {why}")
+        for left, right, p, why in con.execute(
+            """
+            select record_key_l, record_key_r, match_probability, evidence
+            from intermediate.int_identity__fuzzy_links
+            where ended_on is null and (record_key_l in $1 or record_key_r in $1)
+            order by record_key_l, record_key_r
+            """, [[r for r, _, _ in records]]).fetchall()
+    ]
     out.history = [
         (str(day), change, prev or "", why or "")
         for day, change, prev, why in con.execute(

@@ -117,7 +117,7 @@ def _levels() -> dict[str, tuple[str, list[Level]]]:
         ]),
         "email": ("email_local", [
             Level(cll.NullLevel("email_local")),
-            Level(cll.ExactMatchLevel("email"), "email exact"),
+            Level(cll.ExactMatchLevel("email"), "same inbox (email without +tag, Gmail dots)"),
             # Two alike handles that each only spell their record's name (john.smith@ and
             # johnsmith@ at two providers) agree on the name again, which first and last name
             # already count, and a same-name stranger picks the same handle as often as not.

@@ -157,6 +157,8 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
                 Column("First Name"),
                 Column("Last Name"),
                 Column("Accepts Email Marketing"),
+                # The street line: matching a person's records when their email differs.
+                Column("Default Address Address1"),
                 Column("Default Address City"),
                 Column("Default Address Province Code"),
                 Column("Default Address Country Code"),

@@ -329,9 +329,9 @@ def test_a_shop_without_identifiers_resolves_to_no_clusters():
     con = duckdb.connect()
     con.execute("create table nodes (identifier_type varchar, identifier varchar, "
                 "first_seen_at timestamptz, first_names varchar[], is_role_mailbox boolean)")
-    con.execute("create table edges (identifier_type varchar, identifier varchar, "
-                "linked_type varchar, linked_identifier varchar)")
-    refs = {"int_identity__nodes": con.table("nodes"), "int_identity__edges": con.table("edges")}
+    con.execute("create table links (identifier_type varchar, identifier varchar, "
+                "linked_type varchar, linked_identifier varchar, evidence varchar)")
+    refs = {"int_identity__nodes": con.table("nodes"), "int_identity__links": con.table("links")}
     config = {"weak_types": WEAK, "max_people_per_identifier": 1, "max_cluster_size": 200}
     dbt = SimpleNamespace(ref=refs.__getitem__, config=SimpleNamespace(get=config.__getitem__))
     out = clusters.model(dbt, None)

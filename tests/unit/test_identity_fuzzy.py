@@ -147,7 +147,7 @@ def test_evidence_names_the_fields_that_agreed(full: fuzzy.MatchResult) -> None:
         "case-robert",
         "first name nickname (bob~robert), last name exact, phone last 7, address exact",
     )]  # fmt: skip
-    assert full.pairs["evidence"].str.contains("email exact").any()
+    assert full.pairs["evidence"].str.contains("same inbox").any()
     assert full.pairs["evidence"].null_count() == 0
 
 

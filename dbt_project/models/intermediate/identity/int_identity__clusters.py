@@ -198,7 +198,10 @@ def model(dbt, session):
     # `.pl()`, not `pl.from_arrow(.arrow())`: DuckDB's Arrow reader of an empty relation has
     # no batch to give its schema, and a shop whose only source is its ads has no identifiers.
     nodes = dbt.ref("int_identity__nodes").pl()
-    edges = dbt.ref("int_identity__edges").pl()
+    # Shown-together links and the probabilistic matcher's, alike: a person's two shop accounts
+    # the matcher joined are one pass-1 component, as if one record showed both.
+    edges = dbt.ref("int_identity__links").pl().select(
+        "identifier_type", "identifier", "linked_type", "linked_identifier")
     resolved = resolve(
         nodes,
         edges,

@@ -9,18 +9,11 @@ of a day first forgets what any run for that day or later wrote (pipelines.ident
 def model(dbt, session):
     import datetime as dt
 
-    import polars as pl
-
     from pipelines.identity.keys import assign
+    from pipelines.identity.state import previous
 
     as_of_text = dbt.config.get("as_of_date")
     day = dt.date.fromisoformat(as_of_text) if as_of_text else dt.date.today()
-    this = dbt.this
-    exists = session.execute(
-        "select count(*) from information_schema.tables where table_schema = ? "
-        "and table_name = ?", [this.schema, this.identifier],
-    ).fetchall()[0][0]
-    history = session.sql(f"select * from {this}").pl() if exists else None
     clusters = dbt.ref("int_identity__clusters").pl()
-    edges = dbt.ref("int_identity__edges").pl()
-    return assign(history, clusters, edges, day).to_arrow()
+    links = dbt.ref("int_identity__links").pl()
+    return assign(previous(session, dbt.this), clusters, links, day).to_arrow()

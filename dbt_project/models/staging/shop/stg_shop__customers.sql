@@ -9,6 +9,7 @@ renamed as (
         {{ clean_text('"First Name"') }} as first_name,
         {{ clean_text('"Last Name"') }} as last_name,
         lower(trim("Accepts Email Marketing")) = 'yes' as accepts_email_marketing,
+        {{ clean_text('"Default Address Address1"') }} as address_line,
         {{ clean_text('"Default Address City"') }} as city,
         {{ clean_text('"Default Address Province Code"') }} as region_code,
         upper({{ clean_text('"Default Address Country Code"') }}) as country_code,
