@@ -127,6 +127,61 @@ def dbt_groups(home: Path) -> dict[str, float]:
     return groups
 
 
+# The identity step's models: every model of intermediate/identity, the audit log of
+# customer_key changes and the published key aliases.
+IDENTITY_FOLDER = REPO_ROOT / "dbt_project" / "models" / "intermediate" / "identity"
+IDENTITY_ALSO = ("identity_changes", "customer_key_aliases")
+
+
+def identity_models(timings: dict[str, float], folder: Path = IDENTITY_FOLDER) -> dict[str, float]:
+    """The identity step's models in one dbt invocation with their execution time (from
+    run_results.json's timings by unique_id): those under `folder` and IDENTITY_ALSO, not
+    their tests."""
+    names = {p.stem for p in folder.iterdir() if p.suffix in (".sql", ".py")} | set(IDENTITY_ALSO)
+    return {unique_id.split(".")[-1]: seconds for unique_id, seconds in timings.items()
+            if unique_id.startswith("model.") and unique_id.split(".")[-1] in names}
+
+
+def identity_seconds(timings: dict[str, float]) -> float:
+    """The identity step's time in one dbt invocation: its models' summed execution time."""
+    return sum(identity_models(timings).values())
+
+
+def identity_timing(t: dict) -> str:
+    """The line saying the identity step's time in the full build and the one-day run."""
+    full, day = t["full"], t["next_day"]
+    share = f"{day / full:.1%} of the full build" if full else "no full build timed"
+    return (f"The identity step (the dbt models of intermediate/identity, "
+            f"{' and '.join(IDENTITY_ALSO)}): full build {full:.1f} s, one more day "
+            f"{day:.1f} s ({share}).")
+
+
+def identity_rows(i: dict) -> list[str]:
+    """The identity rows of the quality table: our resolution, the one from exact links only,
+    the ceilings and the naive match, the recall of the pairs that share evidence and the
+    pairs only fuzzy evidence joins."""
+    d, e, f = i["deterministic"], i["evidence_ceiling"], i["fuzzy_only"]
+    return [
+        f"| identity pairwise precision / recall: our resolution | "
+        f"{i['precision']:.4f} / {i['recall']:.4f} |",
+        f"| identity: exact links only, no probabilistic matcher | "
+        f"{d['precision']:.4f} / {d['recall']:.4f} |",
+        f"| identity: every record link followed, no guard (the exact-match ceiling) | "
+        f"{i['links_ceiling']['precision']:.4f} / {i['links_ceiling']['recall']:.4f} |",
+        f"| identity: every exact link and every same-person evidence a candidate rule sees "
+        f"(the evidence ceiling) | {e['precision']:.4f} / {e['recall']:.4f} |",
+        f"| identity: naive exact-email match | {i['email_match']['precision']:.4f} "
+        f"/ {i['email_match']['recall']:.4f} |",
+        f"| identity: recall of the pairs that share any evidence: ours / exact links only | "
+        f"{i['recall_of_evidence']:.4f} / {d['recall_of_evidence']:.4f} |",
+        f"| identity: pairs only fuzzy evidence joins ({f['pairs']:,}), recovered: ours / "
+        f"exact links only | {f['share']:.4f} / {f['deterministic_share']:.4f} |",
+        f"| identity: customers holding two people's identifiers; shared identifiers (a "
+        f"home's landline, a company mailbox) given to one customer | "
+        f"{i['merged_customers']}; {i['shared']['assigned']} of {i['shared']['identifiers']} |",
+    ]
+
+
 def markdown(r: dict) -> str:
     lines = [
         f"### scale `{r['scale']}` ({r['people']:,} people), commit {r['commit']}",
@@ -155,6 +210,8 @@ def markdown(r: dict) -> str:
             for s in sorted(r["next_day"], key=lambda s: -s["seconds"])[:4]
         )
         + ".",
+        "",
+        identity_timing(r["identity_seconds"]),
         "",
     ]
     pd_s, ours = r["pandas"]["seconds"], r["ours_features_and_model_seconds"]
@@ -203,15 +260,7 @@ def markdown(r: dict) -> str:
             "email click-level rate": ld["click_level_auc"],
             "logistic regression": ld["logistic_auc"]}),
         *forecast_rows(fc),
-        f"| identity pairwise precision / recall: our resolution | "
-        f"{i['precision']:.4f} / {i['recall']:.4f} |",
-        f"| identity: every record link followed, no guard (the exports' ceiling) | "
-        f"{i['links_ceiling']['precision']:.4f} / {i['links_ceiling']['recall']:.4f} |",
-        f"| identity: naive exact-email match | {i['email_match']['precision']:.4f} "
-        f"/ {i['email_match']['recall']:.4f} |",
-        f"| identity: customers holding two people's identifiers; shared identifiers (a "
-        f"home's landline, a company mailbox) given to one customer | "
-        f"{i['merged_customers']}; {i['shared']['assigned']} of {i['shared']['identifiers']} |",
+        *identity_rows(i),
         f"| personas vs hidden personas: adjusted Rand index (k={r['personas']['k']}) | "
         f"{r['personas']['ari']:.3f} |",
         f"| personas: largest size error vs the hidden persona matched | "
@@ -299,6 +348,7 @@ def main() -> None:
     settings = Settings(home=home)
 
     full = daily_run(home, "bench_full")
+    full_timings = read_run_results(dbt_paths(settings)[0] / "run_results.json").timings
     # Quality against the truth as of DAY, before the run for the next day replaces the scores.
     truth = root / "world" / "truth"
     churn_quality = quality.churn_auc(
@@ -310,12 +360,14 @@ def main() -> None:
                                     settings.lead_click_levels)
     forecast_quality = quality.forecast_backtest(settings.published_db)
     persona_quality = quality.personas(settings.published_db, truth)
+    identity_quality = quality.identity_pairs(settings.work_db, truth)
     devices = xgb_device.compare(settings, DAY)
     rerun = daily_run(home, "bench_rerun")
     from simulator import continue_days
 
     continue_days(Settings(home=home / "world"), 1)
     next_day = daily_run(home, "bench_next_day", DAY + timedelta(days=1))
+    next_day_timings = read_run_results(dbt_paths(settings)[0] / "run_results.json").timings
     groups = dbt_groups(home)
     bare = references.bare_duckdb_ingest(root / "world" / "landing", root / "bare.duckdb")
     pandas_ref = references.pandas_churn(settings.work_db, DAY)
@@ -345,6 +397,10 @@ def main() -> None:
         "ingest_seconds": sum(s["seconds"] for s in full if s["stage"].startswith("ingest")),
         "transform_seconds": transform["seconds"],
         "dbt_groups": groups,
+        "identity_seconds": {"full": identity_seconds(full_timings),
+                             "next_day": identity_seconds(next_day_timings)},
+        "identity_models": {"full": identity_models(full_timings),
+                            "next_day": identity_models(next_day_timings)},
         "ingest_by_source": {
             s["stage"].removeprefix("ingest_"): {
                 "seconds": s["seconds"],
@@ -363,7 +419,7 @@ def main() -> None:
         "ltv": ltv_quality,
         "lead": lead_quality,
         "forecast": forecast_quality,
-        "identity": quality.identity_pairs(settings.work_db, truth),
+        "identity": identity_quality,
         "personas": persona_quality,
         "xgboost_devices": devices,
     }

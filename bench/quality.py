@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from scipy.sparse.csgraph import connected_components
 from scipy.stats import spearmanr
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
+from pipelines.config import REPO_ROOT
 from pipelines.normalize import udfs
+
+DBT_PROJECT = REPO_ROOT / "dbt_project"
+CLUSTERS_MODEL = (DBT_PROJECT / "models" / "intermediate" / "identity"
+                  / "int_identity__clusters.py")  # fmt: skip
 
 
 def oracle_churn_probability(
@@ -267,9 +273,11 @@ def _pairwise(frame: pl.DataFrame, cluster: str) -> dict:
     }
 
 
-def _link_components(ours: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
-    """Each identifier's connected component over every record link, with no guard against
-    shared identifiers: the most any method working from the exports' links could join."""
+def _link_components(ours: pl.DataFrame, edges: pl.DataFrame,
+                     name: str = "link_component") -> pl.DataFrame:
+    """Each identifier's connected component (column `name`) over every link of `edges`, with
+    no guard against shared identifiers: over the record links, the most any method working
+    from the exports' links could join."""
     keys = ["identifier_type", "identifier"]
     index = ours.select(keys).unique().with_row_index("node")
     linked = {"identifier_type": "linked_type", "identifier": "linked_identifier"}
@@ -278,14 +286,132 @@ def _link_components(ours: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     n = index.height
     graph = coo_matrix((np.ones(e.height), (e["node"].to_numpy(), e["other"].to_numpy())),
                        shape=(n, n))  # fmt: skip
-    return index.with_columns(link_component=pl.Series(connected_components(graph)[1])).drop(
-        "node")
+    return index.with_columns(pl.Series(name, connected_components(graph)[1])).drop("node")
+
+
+# Blocking keys of the probabilistic matcher's candidate pairs, as in
+# pipelines.identity.fuzzy.PREDICTION_RULES (which holds Splink rules, not column lists): two
+# person records that agree on every column of one are a pair it scores.
+EVIDENCE_RULES = (
+    ("first_name", "zip"),
+    ("last_name", "zip"),
+    ("last_name", "city"),
+    ("email_local",),
+    ("phone_last7",),
+)
+
+
+def _evidence_edges(person_records: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """Links between the hub identifiers of person records of one true person that share
+    evidence the matcher's candidate rules look at (EVIDENCE_RULES, mirroring
+    pipelines.identity.fuzzy.PREDICTION_RULES, on features.comparison_columns): the same
+    canonical email local part, the same phone's last 7 digits, the same first name and zip,
+    last name and zip, or last name and city. `people` (identifier_type, identifier,
+    person_id) gives each record's person by its hub; a record whose hub is nobody's alone
+    draws none. Records of two people that agree (a household's last name and zip) are never
+    linked: this is the evidence a perfect matcher would follow."""
+    from pipelines.identity.features import INPUT_COLUMNS, comparison_columns
+
+    keys = ["identifier_type", "identifier"]
+    hubs = person_records.select(
+        "record_key", identifier_type="hub_type", identifier="hub"
+    ).join(people.select(*keys, "person_id"), on=keys)
+    columns = comparison_columns(
+        person_records.with_columns(cluster=pl.lit(None, pl.String))
+        .select(*INPUT_COLUMNS).cast(pl.String)
+    ).join(hubs, on="record_key").sort("record_key")
+    schema = {k: pl.String for k in ("identifier_type", "identifier", "linked_type",
+                                     "linked_identifier")}  # fmt: skip
+    out = [pl.DataFrame(schema=schema)]
+    for rule in EVIDENCE_RULES:
+        # A star from each group's first hub: the same components as every pair in it.
+        grouped = columns.drop_nulls(list(rule)).with_columns(
+            linked_type=pl.col("identifier_type").first().over("person_id", *rule),
+            linked_identifier=pl.col("identifier").first().over("person_id", *rule),
+        )
+        out.append(grouped.select(*schema))
+    return pl.concat(out).unique()
+
+
+def _joined_pairs(frame: pl.DataFrame, within: list[str], also: list[str]) -> tuple[int, int]:
+    """Of the pairs in one group of every `within` column, how many, and how many are also in
+    one group of every `also` column."""
+    return _pairs(frame, within), _pairs(frame, within + also)
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 1.0
+
+
+def _evidence_figures(joined: pl.DataFrame, cluster: str) -> dict:
+    """Of the same-person pairs that the evidence ceiling joins, the share `cluster` joins
+    too (`recall_of_evidence`); and of those only fuzzy evidence joins (the exact links'
+    ceiling keeps them apart), how many the resolution recovers."""
+    within = ["evidence_component", "person_id"]
+    evidence, covered = _joined_pairs(joined, within, [cluster])
+    exact, exact_covered = _joined_pairs(joined, [*within, "link_component"], [cluster])
+    return {
+        "recall_of_evidence": _share(covered, evidence),
+        "fuzzy_only_recovered": covered - exact_covered,
+        "fuzzy_only_share": _share(covered - exact_covered, evidence - exact),
+    }
+
+
+def _deterministic(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """Identity resolution as int_identity__clusters does it, over the exact links alone
+    (int_identity__edges, no probabilistic links) with dbt_project.yml's settings: each node's
+    cluster anchor as `deterministic` (null when unassigned)."""
+    import importlib.util
+
+    import yaml
+
+    spec = importlib.util.spec_from_file_location("bench_identity_clusters", CLUSTERS_MODEL)
+    model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model)
+    # Its warnings (a cluster split back into its parts) are the dbt run's to give, not the
+    # bench's to repeat once per cluster; a name of its own, so the level is this copy's.
+    logging.getLogger(spec.name).setLevel(logging.ERROR)
+    config = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
+    resolved = model.resolve(
+        nodes, edges.select("identifier_type", "identifier", "linked_type", "linked_identifier"),
+        weak_types=list(config["identity_weak_types"]),
+        max_people=int(config["identity_max_people_per_identifier"]),
+        max_cluster_size=int(config["identity_max_cluster_size"]),
+    )
+    return model.anchors(resolved).select("identifier_type", "identifier",
+                                          deterministic="anchor")  # fmt: skip
 
 
 def identity_pairs(work: Path, truth: Path) -> dict:
     """Pairwise precision and recall of identity resolution against the true people, beside a
-    naive match on exact email (each record joins the person of the email it carries) and
-    beside the ceiling of the links: every chain of records followed, with no guard.
+    naive match on exact email (each record joins the person of the email it carries), the
+    ceiling of the links (every chain of records followed, with no guard), resolution from
+    the exact links alone (no probabilistic links) and the ceiling of the evidence.
+
+    Read from the work file and the truth's identifiers; `identity_scores` says what each
+    figure is."""
+    con = udfs.register(duckdb.connect(str(work), read_only=True))
+    try:
+        tables = {
+            "ours": con.sql("select identifier_type, identifier, customer_key "
+                            "from intermediate.int_identity__identifiers").pl(),
+            "edges": con.sql("select identifier_type, identifier, linked_type, "
+                             "linked_identifier from intermediate.int_identity__edges").pl(),
+            "records": con.sql("select record_key, identifier_type, identifier "
+                               "from intermediate.int_identity__records").pl(),
+            "nodes": con.sql("select * from intermediate.int_identity__nodes").pl(),
+            "person_records": con.sql(
+                "select * from intermediate.int_identity__person_records").pl(),
+        }  # fmt: skip
+    finally:
+        con.close()
+    return identity_scores(tables, pl.read_parquet(truth / "identifiers.parquet"))
+
+
+def identity_scores(tables: dict[str, pl.DataFrame], truth_ids: pl.DataFrame) -> dict:
+    """Identity figures from the identity tables of a work file (`tables`: ours, edges,
+    records, nodes, person_records, as `identity_pairs` reads them) and the truth's
+    identifiers (identifier_type, identifier_value, person_id).
 
     The pairs are over identifiers that belong to one person. Those several people share (a
     household's landline, a company mailbox colleagues use) have no one right person: they
@@ -294,49 +420,64 @@ def identity_pairs(work: Path, truth: Path) -> dict:
     identifiers. `merged_customers` counts customers holding more than one person's
     identifiers, `split_people` people whose identifiers are in more than one customer.
 
-    The ceiling's recall is what the exports allow: a device that never logged in, bought or
-    came from a Meta ad the Pixel saw again is in no record with anything else, so no method
-    working from the exports can place it; its precision is what following every link costs.
+    - `precision`, `recall`: our resolution (customer_key).
+    - `links_ceiling`: every exact record link followed, no guard. Its recall is what the
+      exports' links allow: a device that never logged in, bought or came from a Meta ad the
+      Pixel saw again is in no record with anything else, so no method working from the
+      exports can place it; its precision is what following every link costs.
+    - `email_match`: naive exact-email match.
+    - `deterministic`: int_identity__clusters' `resolve` over the exact links alone, without
+      the probabilistic matcher's links; with its `recall_of_evidence` and `fuzzy_only_share`
+      as below.
+    - `evidence_ceiling`: the most any matcher could join: components over every exact link
+      plus, between the person records of one true person, every pair that shares evidence a
+      candidate rule of the matcher looks at (`_evidence_edges`). Its precision is the links
+      ceiling's but for true same-person links that join two impure components.
+    - `recall_of_evidence`: of the same-person pairs the evidence ceiling joins, the share our
+      resolution joins (the issue's "recall of the pairs that share any matching evidence").
+    - `fuzzy_only`: the same-person pairs the evidence ceiling joins but the links ceiling
+      does not (only fuzzy evidence joins them): `pairs`, the share our resolution recovers
+      (`share`, `recovered`) and the share deterministic resolution does
+      (`deterministic_share`, zero but for a chain through another pair's links).
     """
-    con = udfs.register(duckdb.connect(str(work), read_only=True))
-    try:
-        ours = con.sql(
-            "select identifier_type, identifier, customer_key "
-            "from intermediate.int_identity__identifiers"
-        ).pl()
-        edges = con.sql(
-            "select identifier_type, identifier, linked_type, linked_identifier "
-            "from intermediate.int_identity__edges"
-        ).pl()
-        records = con.sql(
-            "select record_key, identifier_type, identifier from intermediate.int_identity__records"
-        ).pl()
-    finally:
-        con.close()
+    ours, edges, records = tables["ours"], tables["edges"], tables["records"]
     all_ids = (
-        pl.read_parquet(truth / "identifiers.parquet")
+        truth_ids
         .filter(pl.col("identifier_type").is_in(list(TRUTH_TYPES)))
         .with_columns(pl.col("identifier_type").replace_strict(TRUTH_TYPES))
         .rename({"identifier_value": "identifier"})
-    )
+    )  # fmt: skip
     keys = ["identifier_type", "identifier"]
     # A value two truth types name alike (an email typed the same in two places) is one node.
     people_per_id = all_ids.group_by(keys).agg(pl.col("person_id").n_unique().alias("people"))
     true_ids = all_ids.join(people_per_id.filter(pl.col("people") == 1), on=keys,
-                            how="semi").unique(keys)  # fmt: skip
+                            how="semi").unique(keys).select(*keys, "person_id")  # fmt: skip
     shared_ids = people_per_id.filter(pl.col("people") > 1).join(ours, on=keys, how="inner")
     # Unassigned (shared) identifiers are each their own cluster.
-    joined = ours.join(true_ids, on=keys).with_columns(
-        customer_key=pl.coalesce("customer_key", pl.lit("?") + pl.col("identifier"))
-    )
+    alone = pl.lit("?") + pl.col("identifier_type") + ":" + pl.col("identifier")
+    joined = (ours.join(true_ids, on=keys)
+              .join(_deterministic(tables["nodes"], edges), on=keys, how="left")
+              .with_columns(customer_key=pl.coalesce("customer_key", alone),
+                            deterministic=pl.coalesce("deterministic", alone)))  # fmt: skip
     email_of = records.filter(pl.col("identifier_type") == "email").select(
         "record_key", email="identifier"
     )
     naive = records.join(email_of, on="record_key").group_by(keys).agg(pl.col("email").min())
-    joined = joined.join(naive, on=keys, how="left").with_columns(
-        email_match=pl.coalesce("email", pl.col("identifier_type") + ":" + pl.col("identifier"))
-    ).join(_link_components(ours, edges), on=keys, how="left")
+    evidence = pl.concat([edges.select("identifier_type", "identifier", "linked_type",
+                                       "linked_identifier"),
+                          _evidence_edges(tables["person_records"], true_ids)])  # fmt: skip
+    joined = (
+        joined.join(naive, on=keys, how="left")
+        .with_columns(email_match=pl.coalesce(
+            "email", pl.col("identifier_type") + ":" + pl.col("identifier")))
+        .join(_link_components(ours, edges), on=keys, how="left")
+        .join(_link_components(ours, evidence, "evidence_component"), on=keys, how="left")
+    )  # fmt: skip
     clusters = joined.filter(~pl.col("customer_key").str.starts_with("?"))
+    mine = _evidence_figures(joined, "customer_key")
+    exact = _evidence_figures(joined, "deterministic")
+    fuzzy_pairs = (_pairs(joined, ["evidence_component", "person_id"])
+                   - _pairs(joined, ["evidence_component", "person_id", "link_component"]))
     return {
         "identifiers": joined.height,
         "unmatched_identifiers": ours.height - joined.height - shared_ids.height,
@@ -351,6 +492,15 @@ def identity_pairs(work: Path, truth: Path) -> dict:
         **_pairwise(joined, "customer_key"),
         "links_ceiling": _pairwise(joined, "link_component"),
         "email_match": _pairwise(joined, "email_match"),
+        "deterministic": {**_pairwise(joined, "deterministic"),
+                          "recall_of_evidence": exact["recall_of_evidence"],
+                          "fuzzy_only_share": exact["fuzzy_only_share"]},
+        "evidence_ceiling": _pairwise(joined, "evidence_component"),
+        "recall_of_evidence": mine["recall_of_evidence"],
+        "fuzzy_only": {"pairs": fuzzy_pairs,
+                       "recovered": mine["fuzzy_only_recovered"],
+                       "share": mine["fuzzy_only_share"],
+                       "deterministic_share": exact["fuzzy_only_share"]},
     }
 
 
