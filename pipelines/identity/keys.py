@@ -191,15 +191,21 @@ def assign(history: pl.DataFrame | None, clusters: pl.DataFrame, edges: pl.DataF
     joined = today.join(current, on=KEYS, how="left")
 
     # Which earlier keys each cluster carries on, and of those the one issued first survives;
-    # of keys issued on one day, the one whose person was seen first (as a build from scratch
-    # would name the cluster after its earliest-seen identifier).
+    # of keys issued on one day, the one holding the cluster's anchor (its earliest-seen
+    # identifier), then the one whose person was seen first: the key a build from scratch
+    # would name the cluster by, so a day rebuilt from scratch (an earlier day run again)
+    # gives the keys the day-by-day runs gave.
     born = past.group_by("customer_key").agg(pl.col("valid_from").min().alias("born"))
-    seen = joined.group_by("previous_key").agg(pl.col("first_seen_at").min().alias("seen"))
+    seen = joined.group_by("previous_key").agg(
+        pl.col("first_seen_at").min().alias("seen"),
+        (pl.col("identifier_type") + ":" + pl.col("identifier") == pl.col("cluster"))
+        .any().alias("holds_anchor"))  # fmt: skip
     owned = (_owners(joined)
              .join(born, left_on="previous_key", right_on="customer_key", how="left")
              .join(seen, on="previous_key", how="left"))  # fmt: skip
     survivors = (
-        owned.sort(["cluster", "born", "seen", "previous_key"], nulls_last=True)
+        owned.sort(["cluster", "born", "holds_anchor", "seen", "previous_key"],
+                   descending=[False, False, True, False, False], nulls_last=True)
         .group_by("cluster", maintain_order=True).first()
         .select("cluster", customer_key="previous_key")
     )  # fmt: skip
