@@ -119,3 +119,12 @@ def test_a_changed_record_ends_the_links_it_no_longer_makes(world: pl.DataFrame)
     others = day2.filter((pl.col("record_key_l") != key) & (pl.col("record_key_r") != key))
     assert others.equals(day1.filter((pl.col("record_key_l") != key)
                                      & (pl.col("record_key_r") != key)))  # fmt: skip
+
+
+def test_an_earlier_day_run_late_decides_as_of_the_latest_day():
+    from pipelines.identity.state import effective_day
+
+    runs = pl.DataFrame({"decided_on": [D1, D2]})
+    assert effective_day(None, "decided_on", D1) == D1
+    assert effective_day(runs, "decided_on", D1) == D2  # a cleared old run: keys never go back
+    assert effective_day(runs, "decided_on", D2 + timedelta(days=1)) == D2 + timedelta(days=1)

@@ -7,19 +7,17 @@ forgets that day's findings first."""
 
 
 def model(dbt, session):
-    import datetime as dt
-
     import polars as pl
 
     from pipelines.identity.linking import links, matcher_records
-    from pipelines.identity.state import previous
+    from pipelines.identity.state import decision_day, previous
 
-    as_of_text = dbt.config.get("as_of_date")
-    day = dt.date.fromisoformat(as_of_text) if as_of_text else dt.date.today()
+    day = decision_day(dbt.ref("int_identity__runs").pl())
+    history = previous(session, dbt.this)
     records = matcher_records(dbt.ref("int_identity__person_records").pl(),
                               dbt.ref("int_identity__edges").pl(),
                               list(dbt.config.get("weak_types")))  # fmt: skip
     ledger = dbt.ref("int_identity__record_versions").pl()
     new = ledger.filter(pl.col("seen_on") == day)["record_key"].unique().sort()
     models = dbt.ref("int_identity__match_model").pl()
-    return links(previous(session, dbt.this), records, models, new, day).to_arrow()
+    return links(history, records, models, new, day).to_arrow()

@@ -7,13 +7,11 @@ of a day first forgets what any run for that day or later wrote (pipelines.ident
 
 
 def model(dbt, session):
-    import datetime as dt
-
     from pipelines.identity.keys import assign
-    from pipelines.identity.state import previous
+    from pipelines.identity.state import decision_day, previous
 
-    as_of_text = dbt.config.get("as_of_date")
-    day = dt.date.fromisoformat(as_of_text) if as_of_text else dt.date.today()
+    day = decision_day(dbt.ref("int_identity__runs").pl())
+    history = previous(session, dbt.this)
     clusters = dbt.ref("int_identity__clusters").pl()
     links = dbt.ref("int_identity__links").pl()
-    return assign(previous(session, dbt.this), clusters, links, day).to_arrow()
+    return assign(history, clusters, links, day).to_arrow()

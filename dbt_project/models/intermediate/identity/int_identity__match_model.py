@@ -5,15 +5,13 @@ precision. Reads its own previous contents; a rerun of a day forgets that day's 
 
 
 def model(dbt, session):
-    import datetime as dt
-
     from pipelines.identity.linking import matcher_records, train_if_due
-    from pipelines.identity.state import previous
+    from pipelines.identity.state import decision_day, previous
 
-    as_of_text = dbt.config.get("as_of_date")
-    day = dt.date.fromisoformat(as_of_text) if as_of_text else dt.date.today()
+    day = decision_day(dbt.ref("int_identity__runs").pl())
+    history = previous(session, dbt.this)
     records = matcher_records(dbt.ref("int_identity__person_records").pl(),
                               dbt.ref("int_identity__edges").pl(),
                               list(dbt.config.get("weak_types")))  # fmt: skip
-    models, _ = train_if_due(previous(session, dbt.this), records, day)
+    models, _ = train_if_due(history, records, day)
     return models.to_arrow()

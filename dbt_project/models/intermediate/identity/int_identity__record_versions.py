@@ -5,13 +5,11 @@ a rerun of a day forgets that day's versions first."""
 
 
 def model(dbt, session):
-    import datetime as dt
-
     from pipelines.identity.linking import versions
-    from pipelines.identity.state import previous
+    from pipelines.identity.state import decision_day, previous
 
-    as_of_text = dbt.config.get("as_of_date")
-    day = dt.date.fromisoformat(as_of_text) if as_of_text else dt.date.today()
+    day = decision_day(dbt.ref("int_identity__runs").pl())
+    history = previous(session, dbt.this)
     records = dbt.ref("int_identity__person_records").pl()
-    ledger, _ = versions(previous(session, dbt.this), records, day)
+    ledger, _ = versions(history, records, day)
     return ledger.to_arrow()
