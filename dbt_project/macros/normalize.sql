@@ -36,11 +36,6 @@
     try_cast(regexp_extract({{ column }}, '/(\d{4}-\d{2}-\d{2})/', 1) as date)
 {%- endmacro %}
 
-{# A stable, short key for a person from their strongest identifier. #}
-{% macro identity_key(expression) -%}
-    left(sha256({{ expression }}), 16)
-{%- endmacro %}
-
 {# Shopify writes order-level fields on the first line of each order only: carry them over. #}
 {% macro order_field(column) -%}
     first_value({{ clean_text(column) }} ignore nulls) over (

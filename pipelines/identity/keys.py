@@ -46,7 +46,7 @@ MAX_EVIDENCE_LINKS = 5
 
 def key_name(anchor: str) -> str:
     """The key a new person gets: the first 16 hex digits of the SHA-256 of their anchor
-    (`type:value`), as the macro identity_key does."""
+    (`type:value`). The key registry is the one place keys are named."""
     return hashlib.sha256(anchor.encode()).hexdigest()[:16]
 
 
