@@ -153,13 +153,22 @@ def _events(inputs: Inputs, as_of: date) -> _Events:
     customers = with_time_zone(inputs.customers.select(*REQUIRED["customers"]))
     return _Events(
         end,
-        orders,
-        lines,
-        sessions,
-        email,
+        _in_fixed_order(orders),
+        _in_fixed_order(lines),
+        _in_fixed_order(sessions),
+        _in_fixed_order(email),
         customers,
         customers.select("customer_key", "time_zone"),
     )
+
+
+def _in_fixed_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` sorted by all its columns. A table's rows come back from DuckDB in the order its
+    last build happened to write them, and float sums and means depend on the order they add
+    in: unsorted, the same rows gave a customer a price point of 0.4 on one build and
+    0.3999999999999999 on the next, which moved them across the third that "budget" names.
+    Sorted by every column, rows that tie are equal, so the sums repeat to the last bit."""
+    return frame.sort(frame.columns, nulls_last=True)
 
 
 def _human_read() -> pl.Expr:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from pipelines.personas.features import Inputs, build_features, email_reads
 from pipelines.personas.localtime import time_zone, world_region
@@ -189,3 +191,31 @@ def test_time_zones_and_regions_from_the_address():
         "other",
         "unknown",
     ]
+
+
+def test_the_features_do_not_depend_on_the_order_rows_arrive_in():
+    # DuckDB returns a table's rows in no fixed order; float sums in another order differ in
+    # the last bit, and a figure on a third's boundary then flips a persona's claim share.
+    rng = np.random.default_rng(3)
+    n = 3000
+    stamps = [ts("2026-01-01 09:00") + timedelta(days=int(d)) for d in rng.integers(0, 300, n)]
+    orders = pl.DataFrame({
+        "order_id": [str(i) for i in range(n)], "customer_key": [f"c{i % 300}" for i in range(n)],
+        "ordered_at": stamps, "amount": rng.uniform(1, 100, n).round(2),
+        "refunded_amount": rng.choice([0.0, 0.1, 0.7], n), "discount_amount": [0.0] * n,
+        "discount_code": [None] * n, "is_cancelled": [False] * n, "is_purchase": [True] * n,
+    })  # fmt: skip
+    lines = orders.select(
+        "order_id", "customer_key", "ordered_at", line_number=pl.lit(1),
+        category=pl.lit("Snacks"), quantity=pl.lit(3),
+        line_amount=pl.Series(rng.uniform(1, 100, n).round(2)),
+        is_cancelled=pl.lit(False), is_return=pl.lit(False))  # fmt: skip
+    base = inputs(orders=orders, lines=lines)
+    first = build_features(base, date(2026, 11, 30))
+    for seed in range(5):
+        shuffled = Inputs(**{name: getattr(base, name).sample(fraction=1.0, shuffle=True,
+                                                              seed=seed)
+                             for name in ("customers", "orders", "lines", "sessions",
+                                          "email_events")})  # fmt: skip
+        assert_frame_equal(build_features(shuffled, date(2026, 11, 30)), first,
+                           check_exact=True)
