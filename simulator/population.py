@@ -158,19 +158,32 @@ def repeat_rank(values: pl.Series) -> np.ndarray:
 
 def _unique_emails(local: pl.Series, domain: pl.Series) -> pl.Series:
     """Join local parts and domains into emails and make them unique the way people do: a
-    number after the repeats (jane.doe2@...), again until no two people share an email."""
-    frame = pl.DataFrame({"local": local, "d": domain}).with_columns(
-        email=pl.format("{}@{}", "local", "d")
-    )
+    number after the repeats (jane.doe2@...), again until no two people share an inbox.
+
+    Unique by inbox, not by spelling: Gmail ignores dots in the local part, so jane.doe@ and
+    janedoe@gmail.com are one mailbox and Gmail would never have given them to two people."""
+    frame = pl.DataFrame({"local": local, "d": domain})
     while True:
-        rank = repeat_rank(frame["email"])
+        frame = frame.with_columns(email=pl.format("{}@{}", "local", "d"), inbox=_inbox())
+        rank = repeat_rank(frame["inbox"])
         if not rank.any():
             return frame["email"]
         number = pl.Series(rank + 1).cast(pl.String)
         repeat = pl.Series(rank > 0)
         frame = frame.with_columns(
             local=pl.when(pl.lit(repeat)).then(pl.col("local") + number).otherwise("local")
-        ).with_columns(email=pl.format("{}@{}", "local", "d"))
+        )
+
+
+def _inbox() -> pl.Expr:
+    """The mailbox an address (columns `local`, `d`) reaches: its Gmail local part without
+    dots, every other address as written."""
+    gmail = pl.col("d").is_in(["gmail.com", "googlemail.com"])
+    return (
+        pl.when(gmail)
+        .then(pl.format("{}@gmail.com", pl.col("local").str.replace_all(".", "", literal=True)))
+        .otherwise(pl.format("{}@{}", "local", "d"))
+    )
 
 
 def _email_locals(rng: np.random.Generator, first: pl.Series, last: pl.Series) -> pl.Series:

@@ -18,7 +18,7 @@ from pipelines.config import REPO_ROOT
 from pipelines.normalize.rules import phone_e164
 from simulator import contacts, personas
 from simulator import reference as ref
-from simulator.population import Window, build_population, format_phones
+from simulator.population import Window, _unique_emails, build_population, format_phones
 from simulator.writers import MAILCHIMP_FILES
 
 END = sw.END
@@ -166,6 +166,26 @@ def test_two_address_people_show_both_and_sometimes_together(
     listed = [frozenset({e.strip().lower(), extra})
               for e, extra in crm.select("Email", "Additional email addresses").iter_rows()]
     assert sum(pair in pairs for pair in listed) > 5
+
+
+def test_emails_are_made_unique_by_inbox_as_gmail_reads_them() -> None:
+    local = pl.Series(["jane.doe", "janedoe", "j.anedoe", "jane.doe", "jane.doe"])
+    domain = pl.Series(["gmail.com", "gmail.com", "gmail.com", "yahoo.com", "outlook.com"])
+    # Gmail ignores dots, so the 2nd and 3rd would reach the 1st's mailbox; elsewhere a dot
+    # is part of the address.
+    assert _unique_emails(local, domain).to_list() == [
+        "jane.doe@gmail.com", "janedoe2@gmail.com", "j.anedoe3@gmail.com",
+        "jane.doe@yahoo.com", "jane.doe@outlook.com"]
+
+
+def test_no_two_people_hold_one_gmail_inbox(people: pl.DataFrame) -> None:
+    held = pl.concat([people.select("person_id", address=column)
+                      for column in ("email", "second_email")]).drop_nulls()
+    gmail = held.filter(pl.col("address").str.ends_with("@gmail.com")).with_columns(
+        inbox=pl.col("address").str.replace_all(".", "", literal=True))
+    assert gmail.height > 100
+    holders = gmail.group_by("inbox").agg(pl.col("person_id").n_unique())
+    assert holders.filter(pl.col("person_id") > 1).is_empty()
 
 
 def test_colleagues_share_company_mailboxes_some_no_list_has(
