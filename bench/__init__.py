@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
+from pathlib import Path
 
 from pipelines.config import REPO_ROOT
 
@@ -30,3 +32,26 @@ def commit() -> str:
         check=False,
     )
     return out.stdout.strip() or "unknown"
+
+
+def simulator_fingerprint() -> str:
+    """A hash of the simulator's source files. A cached world records the one that made it, so
+    a change to the simulator (a new rule for emails, say) simulates the world again instead of
+    scoring today's pipeline on yesterday's world."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO_ROOT / "simulator").rglob("*.py")):
+        digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def world_is_current(root: Path) -> bool:
+    """Whether the world cached under `root` (its `world/.complete` marker) was made by the
+    simulator as it is now."""
+    marker = root / "world" / ".complete"
+    return marker.exists() and marker.read_text().strip() == simulator_fingerprint()
+
+
+def mark_world_complete(root: Path) -> None:
+    """Mark the world under `root` as complete, made by the simulator as it is now."""
+    (root / "world" / ".complete").write_text(simulator_fingerprint())

@@ -22,8 +22,10 @@ from bench import (
     IDENTITY_NOISE_ENV,
     commit,
     identity_noise_asked,
+    mark_world_complete,
     quality,
     references,
+    world_is_current,
     xgb_device,
 )
 from bench.simulate import rows_written
@@ -69,11 +71,11 @@ def world(scale: str, seed: int, identity_noise: bool | None = None) -> Path:
     default as `identity_noise_asked` says); later runs reuse them."""
     noise = identity_noise_asked() if identity_noise is None else identity_noise
     root = REPO_ROOT / "data" / "bench" / f"{scale}-seed{seed}{'-noisy' if noise else ''}"
-    done = root / "world" / ".complete"
-    if not done.exists():
+    if not world_is_current(root):
         from simulator import simulate
 
-        shutil.rmtree(root / "world", ignore_errors=True)
+        # Everything under the root was made from the old world.
+        shutil.rmtree(root, ignore_errors=True)
         start = time.perf_counter()
         counts = simulate(Settings(home=root / "world"), scale=scale, seed=seed, end_date=DAY,
                           identity_noise=noise)  # fmt: skip
@@ -83,7 +85,7 @@ def world(scale: str, seed: int, identity_noise: bool | None = None) -> Path:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         (root / "world" / "simulate.json").write_text(json.dumps(
             {"seconds": seconds, "rows": rows, "peak_rss_mb": peak, "counts": counts}))
-        done.touch()
+        mark_world_complete(root)
     return root
 
 

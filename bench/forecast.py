@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from bench import commit, realshops
+from bench import commit, mark_world_complete, realshops, world_is_current
 from bench.__main__ import DAY, STEPS, run_stage, world
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.forecast import interval, units
@@ -58,11 +58,11 @@ def sim_world(scale: str, seed: int, history_days: int) -> Path:
     from simulator import simulate
 
     root = REPO_ROOT / "data" / "bench" / f"{scale}-seed{seed}-{history_days}d"
-    if not (root / "world" / ".complete").exists():
-        shutil.rmtree(root / "world", ignore_errors=True)
+    if not world_is_current(root):
+        shutil.rmtree(root, ignore_errors=True)
         simulate(Settings(home=root / "world"), scale=scale, seed=seed, end_date=DAY,
                  history_days=history_days)
-        (root / "world" / ".complete").touch()
+        mark_world_complete(root)
     return root
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from statistics import mean
 
-from bench import ads_budget, ads_reconcile, commit, experiments, quality
+from bench import ads_budget, ads_reconcile, commit, experiments, quality, world_is_current
 from bench.__main__ import DAY, daily_run, empty_home, world
 from pipelines.config import REPO_ROOT, Settings
 
@@ -97,7 +97,7 @@ def main() -> None:
     runs = []
     for seed in args.seeds:
         root = REPO_ROOT / "data" / "bench" / f"{args.scale}-seed{seed}"
-        cached = (root / "world" / ".complete").exists()
+        cached = world_is_current(root)
         runs.append(quality_of(args.scale, seed))
         if not (cached or args.keep_worlds):
             shutil.rmtree(root)

@@ -3,13 +3,20 @@ worlds have identity noise when asked."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from bench import IDENTITY_NOISE_ENV, identity_noise_asked
+import bench
+from bench import (
+    IDENTITY_NOISE_ENV,
+    identity_noise_asked,
+    mark_world_complete,
+    world_is_current,
+)
 from bench.simulate import NOT_ROWS, run
-from pipelines.config import Settings
+from pipelines.config import REPO_ROOT, Settings
 
 
 def test_simulator_benchmark_counts_rows_and_leaves_no_world_behind(tmp_path: Path):
@@ -56,3 +63,22 @@ def test_bench_worlds_have_identity_noise_when_asked(tmp_path: Path,
     # Each is cached apart: asking again simulates nothing.
     assert bench_main.world("xs", 3, identity_noise=False).name == "xs-seed3"
     assert bench_main.world("xs", 3).name == "xs-seed3-noisy" and asked == [False, True]
+
+
+def test_a_cached_world_counts_only_while_the_simulator_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    (tmp_path / "world").mkdir()
+    assert not world_is_current(tmp_path)
+    (tmp_path / "world" / ".complete").touch()  # a world cached before worlds were marked
+    assert not world_is_current(tmp_path)
+    mark_world_complete(tmp_path)
+    assert world_is_current(tmp_path)
+    source = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "simulator", source / "simulator",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(bench, "REPO_ROOT", source)
+    assert world_is_current(tmp_path)  # the same source, wherever it lies
+    with (source / "simulator" / "population.py").open("a") as f:
+        f.write("\n# a changed rule\n")
+    assert not world_is_current(tmp_path)
