@@ -23,6 +23,7 @@ from functools import cache
 
 import polars as pl
 from nicknames import NickNamer
+from text_unidecode import unidecode
 
 INPUT_COLUMNS = ("record_key", "cluster", "first_name", "last_name", "email", "phone", "address",
                  "zip", "city", "country_code")  # fmt: skip
@@ -127,12 +128,22 @@ def _words(col: str) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
+def ascii_folded(names: pl.Series) -> pl.Series:
+    """`names` as people spell them in an email handle: accents and letters outside ASCII
+    folded by text-unidecode (søren -> soren, straße -> strasse, łukasz -> lukasz)."""
+    unique = names.drop_nulls().unique()
+    return names.replace_strict(unique, [unidecode(v) for v in unique], default=None,
+                                return_dtype=pl.String)
+
+
 def _spells_name(local: pl.Expr, first: pl.Expr, last: pl.Expr) -> pl.Expr:
     """Whether the local part's letters are the name in one of the usual handle shapes
     (first last, last first, initial and last, first and initial, last and initial, or one
-    of the two); digits and separators do not count."""
+    of the two); digits and separators do not count. The name is folded to ASCII first, as
+    a handle is: søren.russo@ spells Søren Russo."""
     letters = local.str.replace_all("[^a-z]", "")
-    f, s = first.str.replace_all("[^a-z]", ""), last.str.replace_all("[^a-z]", "")
+    f, s = (name.map_batches(ascii_folded, return_dtype=pl.String).str.replace_all("[^a-z]", "")
+            for name in (first, last))
     shapes = [f + s, s + f, f.str.slice(0, 1) + s, f + s.str.slice(0, 1),
               s + f.str.slice(0, 1), f, s]  # fmt: skip
     return pl.any_horizontal([letters == s for s in shapes]).fill_null(False)

@@ -37,6 +37,22 @@ def test_comparison_columns_canonicalise_what_people_write_differently() -> None
     assert_frame_equal(got, expected)
 
 
+def test_a_handle_spells_a_name_written_with_accents() -> None:
+    # Handles are ASCII: søren_russo@ spells Søren Russo as soren.russo@ does, so two such
+    # handles are the name again, no evidence of their own (the matcher's level for them).
+    got = comparison_columns(records(
+        {"record_key": "a", "first_name": "søren", "last_name": "russo",
+         "email": "soren_russo@gmail.com"},
+        {"record_key": "b", "first_name": "inés", "last_name": "fernández",
+         "email": "ines.fernandez1987@aol.com"},
+        {"record_key": "c", "first_name": "łukasz", "last_name": "straße",
+         "email": "lstrasse@me.com"},
+        {"record_key": "d", "first_name": "chloé", "last_name": "martin",
+         "email": "chloe.durand@live.com"},
+    ))  # fmt: skip
+    assert got["email_spells_name"].to_list() == [True, True, True, False]
+
+
 @pytest.mark.parametrize(("a", "b", "same"), [
     ("bob", "robert", True), ("liz", "beth", True), ("ann", "nancy", True),
     ("bobby", "rob", True), ("kathy", "katherine", True),
