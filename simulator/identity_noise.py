@@ -44,6 +44,7 @@ from simulator.population import (
     Window,
     _addresses,
     _apostrophe,
+    canonical,
     format_phones,
     raw_emails,
     rng_for,
@@ -200,15 +201,6 @@ def name_format(name: str, rng: np.random.Generator) -> str:
 def _split(address: str) -> tuple[str, str]:
     local, _, domain = address.rpartition("@")
     return local, domain
-
-
-def canonical(address: str) -> str:
-    """The mailbox an address reaches: a plus tag dropped, and Gmail's dots."""
-    local, domain = _split(address.strip().lower())
-    local = local.split("+", 1)[0]
-    if domain == "gmail.com":
-        local = local.replace(".", "")
-    return f"{local}@{domain}"
 
 
 def gmail_dots(address: str, rng: np.random.Generator, first: str = "") -> str | None:

@@ -160,12 +160,12 @@ def _unique_emails(local: pl.Series, domain: pl.Series) -> pl.Series:
     """Join local parts and domains into emails and make them unique the way people do: a
     number after the repeats (jane.doe2@...), again until no two people share an inbox.
 
-    Unique by inbox, not by spelling: Gmail ignores dots in the local part, so jane.doe@ and
-    janedoe@gmail.com are one mailbox and Gmail would never have given them to two people."""
+    Unique by inbox (`canonical`), not by spelling: Gmail ignores dots in the local part, so
+    jane.doe@ and janedoe@gmail.com are one mailbox, never given to two people."""
     frame = pl.DataFrame({"local": local, "d": domain})
     while True:
-        frame = frame.with_columns(email=pl.format("{}@{}", "local", "d"), inbox=_inbox())
-        rank = repeat_rank(frame["inbox"])
+        frame = frame.with_columns(email=pl.format("{}@{}", "local", "d"))
+        rank = repeat_rank(frame["email"].map_elements(canonical, return_dtype=pl.String))
         if not rank.any():
             return frame["email"]
         number = pl.Series(rank + 1).cast(pl.String)
@@ -175,15 +175,13 @@ def _unique_emails(local: pl.Series, domain: pl.Series) -> pl.Series:
         )
 
 
-def _inbox() -> pl.Expr:
-    """The mailbox an address (columns `local`, `d`) reaches: its Gmail local part without
-    dots, every other address as written."""
-    gmail = pl.col("d").is_in(["gmail.com", "googlemail.com"])
-    return (
-        pl.when(gmail)
-        .then(pl.format("{}@gmail.com", pl.col("local").str.replace_all(".", "", literal=True)))
-        .otherwise(pl.format("{}@{}", "local", "d"))
-    )
+def canonical(address: str) -> str:
+    """The mailbox an address reaches: a plus tag dropped, and Gmail's dots."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain == "gmail.com":
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
 
 
 def _email_locals(rng: np.random.Generator, first: pl.Series, last: pl.Series) -> pl.Series:
