@@ -19,8 +19,6 @@ from pipelines.config import REPO_ROOT
 from pipelines.normalize import udfs
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
-CLUSTERS_MODEL = (DBT_PROJECT / "models" / "intermediate" / "identity"
-                  / "int_identity__clusters.py")  # fmt: skip
 
 
 def oracle_churn_probability(
@@ -361,23 +359,26 @@ def _deterministic(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
     """Identity resolution as int_identity__clusters does it, over the exact links alone
     (int_identity__edges, no probabilistic links) with dbt_project.yml's settings: each node's
     cluster anchor as `deterministic` (null when unassigned)."""
-    import importlib.util
-
     import yaml
 
-    spec = importlib.util.spec_from_file_location("bench_identity_clusters", CLUSTERS_MODEL)
-    model = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(model)
-    # Its warnings (a cluster split back into its parts) are the dbt run's to give, not the
-    # bench's to repeat once per cluster; a name of its own, so the level is this copy's.
-    logging.getLogger(spec.name).setLevel(logging.ERROR)
+    from pipelines.identity import clusters as model
+
     config = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
-    resolved = model.resolve(
-        nodes, edges.select("identifier_type", "identifier", "linked_type", "linked_identifier"),
-        weak_types=list(config["identity_weak_types"]),
-        max_people=int(config["identity_max_people_per_identifier"]),
-        max_cluster_size=int(config["identity_max_cluster_size"]),
-    )
+    # Its warnings (a cluster split back into its parts) are the dbt run's to give, not the
+    # bench's to repeat once per cluster.
+    logger = logging.getLogger(model.__name__)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        resolved = model.resolve(
+            nodes, edges.select("identifier_type", "identifier", "linked_type",
+                                "linked_identifier"),
+            weak_types=list(config["identity_weak_types"]),
+            max_people=int(config["identity_max_people_per_identifier"]),
+            max_cluster_size=int(config["identity_max_cluster_size"]),
+        )  # fmt: skip
+    finally:
+        logger.setLevel(level)
     return model.anchors(resolved).select("identifier_type", "identifier",
                                           deterministic="anchor")  # fmt: skip
 

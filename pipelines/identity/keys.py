@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
+from dataclasses import dataclass
 from datetime import date
 
+import duckdb
 import polars as pl
 
 KEYS = ["identifier_type", "identifier"]
@@ -168,14 +170,26 @@ def _merge_evidence(joined: pl.DataFrame, edges: pl.DataFrame, merges: pl.DataFr
     return out
 
 
+@dataclass(frozen=True)
+class Registry:
+    """What the whole registry (rolled back to before the day) says that a run over a part of
+    it must know: when each key was issued, every name ever issued, and the keys open now."""
+
+    born: pl.DataFrame  # customer_key, born
+    issued: set[str]
+    live: pl.Series
+
+
 def assign(history: pl.DataFrame | None, clusters: pl.DataFrame, edges: pl.DataFrame,
-           day: date) -> pl.DataFrame:  # fmt: skip
+           day: date, registry: Registry | None = None) -> pl.DataFrame:  # fmt: skip
     """The registry after the run for `day`.
 
     `clusters`: identifier_type, identifier, anchor (`type:value`, null for an identifier no
     person holds) and optionally first_seen_at. `edges`: identifier_type, identifier, linked_type,
     linked_identifier and optionally `evidence` (why they are linked; empty for two
-    identifiers shown on one record). Returns the whole history (HISTORY_SCHEMA)."""
+    identifiers shown on one record). Returns the whole history (HISTORY_SCHEMA). With
+    `registry`, `history` and `clusters` are a part of the whole (`assign_changed`): the
+    identifiers of some clusters and of every key they hold."""
     past = rolled_back(history if history is not None else empty_history(), day)
     if "evidence" not in edges.columns:
         edges = edges.with_columns(evidence=pl.lit(None, dtype=pl.String))
@@ -195,7 +209,8 @@ def assign(history: pl.DataFrame | None, clusters: pl.DataFrame, edges: pl.DataF
     # identifier), then the one whose person was seen first: the key a build from scratch
     # would name the cluster by, so a day rebuilt from scratch (an earlier day run again)
     # gives the keys the day-by-day runs gave.
-    born = past.group_by("customer_key").agg(pl.col("valid_from").min().alias("born"))
+    born = (registry.born if registry is not None else
+            past.group_by("customer_key").agg(pl.col("valid_from").min().alias("born")))
     seen = joined.group_by("previous_key").agg(
         pl.col("first_seen_at").min().alias("seen"),
         (pl.col("identifier_type") + ":" + pl.col("identifier") == pl.col("cluster"))
@@ -214,10 +229,12 @@ def assign(history: pl.DataFrame | None, clusters: pl.DataFrame, edges: pl.DataF
 
     # Clusters that carry no earlier key are a part taking back its own key from an undone
     # merge, or new people.
-    issued = set(past["customer_key"].unique().to_list())
+    issued = (set(registry.issued) if registry is not None
+              else set(past["customer_key"].unique().to_list()))
     fresh = (today.select("cluster").unique()
              .join(survivors, on="cluster", how="anti").sort("cluster"))  # fmt: skip
-    taken_back = _taken_back(joined, fresh, born, current["previous_key"].unique())
+    live = registry.live if registry is not None else current["previous_key"].unique()
+    taken_back = _taken_back(joined, fresh, born, live)
     fresh = fresh.join(taken_back, on="cluster", how="anti")
     names = []
     for anchor in fresh["cluster"].to_list():
@@ -271,3 +288,81 @@ def assign(history: pl.DataFrame | None, clusters: pl.DataFrame, edges: pl.DataF
     return (pl.concat([kept.select(HISTORY_SCHEMA.keys()), opened.select(HISTORY_SCHEMA.keys())],
                       how="vertical_relaxed")
             .cast(HISTORY_SCHEMA).sort([*KEYS, "valid_from"]))  # fmt: skip
+
+
+def _rolled_back_sql(table: str, day: date) -> str:
+    """`rolled_back` in SQL, over a registry table."""
+    return (f"select * replace (case when valid_to < date '{day}' then valid_to end as valid_to)"
+            f" from {table} where valid_from < date '{day}'")
+
+
+def assign_changed(session: duckdb.DuckDBPyConnection, previous: str | None,
+                   clusters: duckdb.DuckDBPyRelation, edges: duckdb.DuckDBPyRelation,
+                   day: date) -> duckdb.DuckDBPyRelation:  # fmt: skip
+    """`assign` over the registry table `previous` (None: none yet), deciding only the
+    clusters whose identifiers are not exactly one key's open identifiers, with every key they
+    hold: a cluster that is, and its key, `assign` leaves as they are. Returns the whole
+    registry as a relation, in `assign`'s order."""
+    session.register("identity_clusters_now", clusters)
+    session.register("identity_edges_now", edges)
+    columns = ", ".join(HISTORY_SCHEMA)
+    if previous is None:
+        session.register("identity_past", pl.DataFrame(schema=HISTORY_SCHEMA).to_arrow())
+    else:
+        session.register("identity_past", session.sql(_rolled_back_sql(previous, day)))
+    scope = session.sql("""
+        with today as (
+            select identifier_type, identifier, anchor from identity_clusters_now
+            where anchor is not null
+        ),
+        open_now as (
+            select identifier_type, identifier, customer_key from identity_past
+            where valid_to is null
+        ),
+        joined as (
+            select * from today full join open_now using (identifier_type, identifier)
+        ),
+        loose_anchors as (
+            select anchor from joined where anchor is not null group by anchor
+            having count(distinct customer_key) != 1 or count(*) > count(customer_key)
+        ),
+        loose_keys as (
+            select customer_key from joined where customer_key is not null group by customer_key
+            having count(distinct anchor) != 1 or count(*) > count(anchor)
+        ),
+        -- A cluster whose one key is loose (it has identifiers elsewhere) is loose too.
+        loose as (
+            select anchor from loose_anchors
+            union
+            select distinct joined.anchor from joined
+            inner join loose_keys using (customer_key) where joined.anchor is not null
+        )
+        select distinct identifier_type, identifier from joined
+        where anchor in (select anchor from loose)
+            or customer_key in (select customer_key from loose_keys)
+    """).pl()  # fmt: skip
+    session.register("identity_scope", scope.to_arrow())
+
+    def part(relation: str) -> pl.DataFrame:
+        return session.sql(f"select * from {relation} semi join identity_scope "
+                           "using (identifier_type, identifier)").pl()  # fmt: skip
+
+    registry = Registry(
+        born=session.sql("select customer_key, min(valid_from) as born from identity_past "
+                         "group by customer_key").pl(),
+        issued=set(session.sql("select distinct customer_key from identity_past")
+                   .pl()["customer_key"].to_list()),
+        live=session.sql("select distinct customer_key as previous_key from identity_past "
+                         "where valid_to is null").pl()["previous_key"],
+    )  # fmt: skip
+    history = part("identity_past").cast(HISTORY_SCHEMA)
+    changed = assign(history, part("identity_clusters_now"), part("identity_edges_now"), day,
+                     registry)  # fmt: skip
+    session.register("identity_assigned", changed.to_arrow())
+    return session.sql(f"""
+        select {columns} from identity_past anti join identity_scope
+            using (identifier_type, identifier)
+        union all
+        select {columns} from identity_assigned
+        order by identifier_type, identifier, valid_from
+    """)  # fmt: skip

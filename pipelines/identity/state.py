@@ -10,13 +10,22 @@ from datetime import date
 import polars as pl
 
 
+def existing(session, this, column: str | None = None) -> str | None:
+    """The model's own table (its name) before this run rewrites it; None when it does not
+    exist, or lacks `column` (written before the model kept it)."""
+    query = ("select count(*) from information_schema.columns where table_schema = ? "
+             "and table_name = ?")
+    params = [this.schema, this.identifier]
+    if column is not None:
+        query += " and column_name = ?"
+        params.append(column)
+    return str(this) if session.execute(query, params).fetchall()[0][0] else None
+
+
 def previous(session, this) -> pl.DataFrame | None:
     """The model's own table before this run rewrites it, or None when it does not exist."""
-    exists = session.execute(
-        "select count(*) from information_schema.tables where table_schema = ? "
-        "and table_name = ?", [this.schema, this.identifier],
-    ).fetchall()[0][0]
-    return session.sql(f"select * from {this}").pl() if exists else None
+    table = existing(session, this)
+    return session.sql(f"select * from {table}").pl() if table else None
 
 
 def effective_day(history: pl.DataFrame | None, column: str, day: date) -> date:

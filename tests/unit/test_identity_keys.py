@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.identity.keys import assign, key_name
+from pipelines.identity.keys import assign, assign_changed, key_name
 
 D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
 
@@ -226,3 +226,43 @@ def test_of_keys_issued_on_one_day_the_person_seen_first_survives():
     h2 = assign(h1, seen(clusters({"fbp:zz": ["email:a@x.com", "fbp:zz"]}), days),
                 edges(("email:a@x.com", "fbp:zz")), D2)
     assert set(current(h2).values()) == {key_name("fbp:zz")}
+
+
+def _changed_run(con, history: pl.DataFrame | None, frame: pl.DataFrame, links: pl.DataFrame,
+                 day: date) -> pl.DataFrame:  # fmt: skip
+    """assign_changed over `history` kept as a table, as the dbt model runs it."""
+    previous = None
+    if history is not None:
+        con.register("history_frame", history.to_arrow())
+        con.execute("create or replace table registry as select * from history_frame")
+        previous = "registry"
+    con.register("clusters_frame", frame.to_arrow())
+    con.register("links_frame", links.to_arrow())
+    return assign_changed(con, previous, con.table("clusters_frame"), con.table("links_frame"),
+                          day).pl()  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(-1, 4), min_size=7, max_size=7), min_size=1, max_size=6),
+       st.lists(st.integers(0, 5), max_size=6))  # fmt: skip
+def test_deciding_only_the_changed_clusters_equals_deciding_all(days, reruns):
+    """Random daily clusters of seven identifiers (-1: the identifier is in no cluster that
+    day), some days run twice: deciding only the clusters that are not exactly one key's
+    identifiers gives the registry deciding every cluster gives, row for row."""
+    import duckdb
+
+    con = duckdb.connect()
+    ids = [f"email:p{i}@x.com" for i in range(7)]
+    full = changed = None
+    runs = [n for n in range(len(days)) for _ in range(2 if n in reruns else 1)]
+    for n in runs:
+        groups: dict[str, list[str]] = {}
+        for i, label in zip(ids, days[n], strict=True):
+            if label >= 0:
+                groups.setdefault(str(label), []).append(i)
+        frame = clusters({members[0]: members for members in groups.values()})
+        links = edges(*((m[0], other) for m in groups.values() for other in m[1:]))
+        day = D1 + timedelta(days=n)
+        full = assign(full, frame, links, day)
+        changed = _changed_run(con, changed, frame, links, day)
+        assert changed.equals(full)
