@@ -24,6 +24,7 @@ import json
 import logging
 from datetime import date, timedelta
 
+import duckdb
 import numpy as np
 import polars as pl
 from scipy.sparse import coo_matrix
@@ -95,6 +96,13 @@ def exact_clusters(records: pl.DataFrame, edges: pl.DataFrame, weak_types: list[
                         how="left", maintain_order="left")["cluster"]  # fmt: skip
 
 
+def strong_edges(edges: duckdb.DuckDBPyRelation, weak_types: list[str]) -> pl.DataFrame:
+    """The links among person-level identifiers (neither end of a weak type), all that
+    `exact_clusters` follows, picked in DuckDB: about half of int_identity__edges."""
+    weak = ", ".join("'" + t.replace("'", "''") + "'" for t in weak_types) or "null"
+    return edges.filter(f"identifier_type not in ({weak}) and linked_type not in ({weak})").pl()
+
+
 def matcher_records(records: pl.DataFrame, edges: pl.DataFrame, weak_types: list[str]
                     ) -> pl.DataFrame:  # fmt: skip
     """The matcher's input (pipelines.identity.features.INPUT_COLUMNS, all text) from
@@ -104,28 +112,39 @@ def matcher_records(records: pl.DataFrame, edges: pl.DataFrame, weak_types: list
             .drop("hub_type", "hub", "fingerprint").cast(pl.String))  # fmt: skip
 
 
+def models_before(models: pl.DataFrame | None, day: date) -> pl.DataFrame:
+    """The model history as it stood before any run for `day` (a rerun forgets its training)."""
+    past = models if models is not None else pl.DataFrame(schema=MODEL_SCHEMA)
+    return past.filter(pl.col("trained_on") < day).cast(MODEL_SCHEMA)
+
+
+def training_due(past: pl.DataFrame, n_records: int, day: date) -> bool:
+    """Whether a run for `day` trains, given `models_before(day)` and the person records'
+    count: when a model is due and there are enough records to learn from."""
+    return model_due(past, n_records, day) and n_records >= MIN_RECORDS
+
+
 def train_if_due(models: pl.DataFrame | None, records: pl.DataFrame, day: date
                  ) -> tuple[pl.DataFrame, bool]:  # fmt: skip
     """The model history after `day` (trained again when due, with its full match's
     threshold) and whether it was trained today."""
-    past = (models if models is not None else pl.DataFrame(schema=MODEL_SCHEMA)).filter(
-        pl.col("trained_on") < day)
-    if not model_due(past, records.height, day) or records.height < MIN_RECORDS:
-        return past.cast(MODEL_SCHEMA), False
+    past = models_before(models, day)
+    if not training_due(past, records.height, day):
+        return past, False
     try:
         model = fuzzy.train(records)
     except ValueError as error:
         # Too little to learn from (no two records share an inbox, say): keep the last model,
         # if any; without one, exact identifiers alone link records.
         log.warning("probabilistic matching not trained on %s: %s", day, error)
-        return past.cast(MODEL_SCHEMA), False
+        return past, False
     full = fuzzy.match(records, model)
     row = pl.DataFrame([{"trained_on": day, "records": records.height,
                          "model": json.dumps(model, sort_keys=True),
                          "threshold": full.threshold,
                          "expected_precision": full.expected_precision}],
                        schema=MODEL_SCHEMA)  # fmt: skip
-    return pl.concat([past.cast(MODEL_SCHEMA), row]), True
+    return pl.concat([past, row]), True
 
 
 def links(history: pl.DataFrame | None, records: pl.DataFrame, models: pl.DataFrame,

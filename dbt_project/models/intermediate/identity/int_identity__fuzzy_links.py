@@ -9,14 +9,14 @@ forgets that day's findings first."""
 def model(dbt, session):
     import polars as pl
 
-    from pipelines.identity.linking import links, matcher_records
+    from pipelines.identity.linking import links, matcher_records, strong_edges
     from pipelines.identity.state import decision_day, previous
 
     day = decision_day(dbt.ref("int_identity__runs").pl())
     history = previous(session, dbt.this)
+    weak = list(dbt.config.get("weak_types"))
     records = matcher_records(dbt.ref("int_identity__person_records").pl(),
-                              dbt.ref("int_identity__edges").pl(),
-                              list(dbt.config.get("weak_types")))  # fmt: skip
+                              strong_edges(dbt.ref("int_identity__edges"), weak), weak)
     ledger = dbt.ref("int_identity__record_versions").pl()
     new = ledger.filter(pl.col("seen_on") == day)["record_key"].unique().sort()
     models = dbt.ref("int_identity__match_model").pl()
