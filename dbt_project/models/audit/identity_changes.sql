@@ -4,9 +4,31 @@
     `previous_key` for `customer_key`), or identifiers that left a person and belong to nobody
     now (shared by several people, or no longer in any export). `evidence` names what joined
     or parted them; `marketing identity explain` shows it with the records.
+
+    Incremental like the registry it reads: a run writes the days from the one it decides
+    identity as of (int_identity__runs) on, which are all the registry's rows that run can
+    change, after forgetting what an earlier run wrote for them; earlier days keep their rows
+    and their evidence as it stood then.
 #}
-with keys as (
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where changed_on >= (select max(decided_on) from {{ ref('int_identity__runs') }}){% endif %}",
+) }}
+
+with since as (
+    -- The first day this run writes: all of them in a full build.
+    select
+        max({% if is_incremental() %} decided_on {% else %} date '0001-01-01' {% endif %})
+            as changed_on
+    from {{ ref('int_identity__runs') }}
+),
+
+keys as (
+    -- The registry's rows opened or ended on those days.
     select * from {{ ref('int_identity__keys') }}
+    where valid_from >= (select changed_on from since)
+        or valid_to >= (select changed_on from since)
 ),
 
 clusters as (
@@ -25,6 +47,7 @@ changed as (
         min(evidence) as evidence
     from keys
     where change in ('new', 'merged', 'split')
+        and valid_from >= (select changed_on from since)
     group by all
 ),
 
@@ -49,7 +72,7 @@ departed as (
         end as evidence
     from keys
     left join clusters using (identifier_type, identifier)
-    where keys.valid_to is not null
+    where keys.valid_to >= (select changed_on from since)
         and not exists (
             select 1 from opened
             where opened.identifier_type = keys.identifier_type
