@@ -332,9 +332,10 @@ def resolve_changed(
     fresh = fresh.join(_graph_components(todo_nodes, todo_links),
                        on=["identifier_type", "identifier"])  # fmt: skip
     session.register("identity_fresh", fresh.to_arrow())
+    # Named, not `before.*`: the kept rows must line up with the fresh ones column by column.
     kept = "" if previous is None else f"""
         union all
-        select before.* from {previous} as before
+        select {", ".join(OUTPUT_COLUMNS)} from {previous} as before
         semi join identity_nodes_now using (identifier_type, identifier)
         anti join identity_todo using (identifier_type, identifier)"""
     return session.sql(f"""
