@@ -18,8 +18,9 @@ def model(dbt, session):
     day = decision_day(dbt.ref("int_identity__runs").pl())
     history = previous(session, dbt.this)
     person_records = dbt.ref("int_identity__person_records")
-    if not training_due(models_before(history, day), len(person_records), day):
-        return models_before(history, day).to_arrow()
+    past = models_before(history, day)
+    if not training_due(past, len(person_records), day):
+        return past.to_arrow()
     weak = list(dbt.config.get("weak_types"))
     records = matcher_records(person_records.pl(), strong_edges(dbt.ref("int_identity__edges"),
                                                                 weak), weak)  # fmt: skip
