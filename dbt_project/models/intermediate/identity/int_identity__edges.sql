@@ -15,6 +15,11 @@ nodes as (
     select * from {{ ref('int_identity__nodes') }}
 ),
 
+role_mailboxes as (
+    -- Few: a left join to them measured faster at m than an inner join to every node.
+    select identifier_type, identifier from nodes where is_role_mailbox
+),
+
 hubs as (
     select
         records.record_key,
@@ -23,15 +28,15 @@ hubs as (
         first_value(records.identifier_type) over by_record as hub_type,
         first_value(records.identifier) over by_record as hub
     from records
-    inner join nodes
-        on records.identifier_type = nodes.identifier_type
-        and records.identifier = nodes.identifier
+    left join role_mailboxes
+        on records.identifier_type = role_mailboxes.identifier_type
+        and records.identifier = role_mailboxes.identifier
     window by_record as (
         partition by records.record_key
         order by
             records.identifier_type in (
                 {%- for t in var('identity_weak_types') %}'{{ t }}'{{ ", " if not loop.last }}{% endfor -%}
-            ) or nodes.is_role_mailbox,
+            ) or role_mailboxes.identifier is not null,
             records.identifier_type,
             records.identifier
     )
@@ -72,7 +77,7 @@ final as (
     -- Only hashes somebody sent: the others would be nodes no record mentions.
     select hash_edges.*
     from hash_edges
-    inner join (select distinct identifier_type, identifier from records) as sent
+    inner join nodes as sent
         on sent.identifier_type = hash_edges.linked_type
         and sent.identifier = hash_edges.linked_identifier
 )

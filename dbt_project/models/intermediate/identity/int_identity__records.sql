@@ -165,6 +165,13 @@ guest_orders as (
     select platform_order_id as identifier from orders where is_guest
 ),
 
+identifiers as (
+    -- unnest in the select list: a lateral `from record_identifiers, unnest(ids)` measured
+    -- 2 to 3 times slower at m (4.9M rows).
+    select record_key, seen_at, first_name, last_name, unnest(ids) as id
+    from record_identifiers
+),
+
 final as (
     select distinct
         record_key,
@@ -174,7 +181,7 @@ final as (
         seen_at,
         first_name,
         last_name
-    from record_identifiers, unnest(ids) as t(id)
+    from identifiers
     where id[2] is not null
         and not (id[1] = 'order_id' and id[2] in (select identifier from guest_orders))
 )
