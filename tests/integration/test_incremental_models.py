@@ -16,6 +16,7 @@ from pipelines.ingest.sources import SOURCES
 from pipelines.transform import REPORT_TAG, generate_docs, run_dbt
 from pipelines.warehouse import connect, table_content_hash
 from simulator import continue_days, simulate, truth_dir
+from tests.conftest import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -25,6 +26,7 @@ INCREMENTAL = (
     "staging.stg_ga4__events",
     "staging.stg_meta_capi__events",
     "intermediate.int_ga4__sessions",
+    "intermediate.int_identity__records",
     "marts.fct_sessions",
     "marts.fct_ad_conversions",
     "marts.fct_ad_attributed_orders",
@@ -40,12 +42,13 @@ def load_and_build(settings: Settings, day: date, *dbt_args: str) -> None:
     run_dbt(settings, ["build", "--exclude", REPORT_TAG, *dbt_args], day)
 
 
-def hashes(settings: Settings) -> dict[str, tuple[int, str]]:
+def hashes(settings: Settings, tables: tuple[str, ...] = INCREMENTAL
+           ) -> dict[str, tuple[int, str]]:
     con = connect(settings, path=settings.work_db, read_only=True)
     try:
         return {
             t: (con.sql(f"select count(*) from {t}").fetchall()[0][0], table_content_hash(con, t))
-            for t in INCREMENTAL
+            for t in tables
         }
     finally:
         con.close()
@@ -119,18 +122,19 @@ def test_dbt_docs_describe_every_model_with_its_lineage(settings):
 def test_thirty_more_days_one_at_a_time_equal_a_full_refresh(settings):
     """Each day's new GA4 and Pixel files (with GA4's rewrites of recent days) are loaded and
     only the incremental models run; after a month, a full rebuild gives the same tables."""
-    models = ["stg_ga4__events", "stg_meta_capi__events", "int_ga4__sessions"]
+    models = ["stg_ga4__events", "stg_meta_capi__events", "int_ga4__sessions",
+              "int_identity__records"]
     for _ in range(MONTH - 1):
         continue_days(settings, 1)
         day = _latest_landing_date(settings)
         for source in ("ga4", "meta_capi"):
             daily.ingest(settings, source, day, f"run-{day}")
         run_dbt(settings, ["run", "--select", *models], day)
-    tables = ["staging.stg_ga4__events", "staging.stg_meta_capi__events",
-              "intermediate.int_ga4__sessions"]  # fmt: skip
-    incremental = {t: hashes(settings)[t] for t in tables}
+    tables = ("staging.stg_ga4__events", "staging.stg_meta_capi__events",
+              "intermediate.int_ga4__sessions", "intermediate.int_identity__records")
+    incremental = hashes(settings, tables)
     run_dbt(settings, ["run", "--full-refresh", "--select", *models], day)
-    assert {t: hashes(settings)[t] for t in tables} == incremental
+    assert hashes(settings, tables) == incremental
 
 
 def test_identity_explain_shows_the_records_that_join_a_person(settings):
@@ -153,3 +157,30 @@ def test_identity_explain_shows_the_records_that_join_a_person(settings):
             explain(con, "nobody@example.invalid")
     finally:
         con.close()
+
+
+def test_identity_records_gone_or_changed_are_written_again_as_a_full_refresh_writes_them(
+        settings):
+    """int_identity__records writes again only the records whose description changed: a shop
+    customer no export holds any more loses its rows, one whose email changed gets the new
+    one, and the table equals a full refresh. (Last: it edits the loaded exports.)"""
+    day = _latest_landing_date(settings)
+    con = connect(settings, path=settings.work_db)
+    try:
+        gone, changed = (r[0] for r in con.sql(
+            'select distinct trim("Customer ID") as id from raw.shop__customers '
+            "where trim(\"Email\") != '' order by id limit 2").fetchall())
+        con.execute('delete from raw.shop__customers where trim("Customer ID") = ?', [gone])
+        con.execute('update raw.shop__customers set "Email" = ? where trim("Customer ID") = ?',
+                    [f"changed.{changed}@example.com", changed])
+    finally:
+        con.close()
+    table = "intermediate.int_identity__records"
+    run_dbt(settings, ["run", "--select", "int_identity__records"], day)
+    rows = query(settings, f"select record_key, identifier from {table} where record_key in "
+                           f"('shop_customer:{gone}', 'shop_customer:{changed}') "
+                           "and identifier_type = 'email'")
+    assert rows == [(f"shop_customer:{changed}", f"changed.{changed.lower()}@example.com")]
+    incremental = hashes(settings, (table,))
+    run_dbt(settings, ["run", "--full-refresh", "--select", "int_identity__records"], day)
+    assert hashes(settings, (table,)) == incremental

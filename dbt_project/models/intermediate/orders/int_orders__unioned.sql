@@ -1,3 +1,7 @@
+{#- A table, not a view: its email and phone rules run in Python (pipelines.normalize), and
+    the identity records, the order facts, the ad conversions and their tests all read it;
+    as a view each read ran them again over every order line. -#}
+{{ config(materialized='table') }}
 {#
     Orders from every shop source at order grain, in one shape: Shopify's export and the
     generic orders file. A business normally has one of them; both are read when present.
