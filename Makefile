@@ -79,12 +79,15 @@ PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed $(CHROMIUM)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
-# The tests `make test` runs from tests/reliability/, on their own and at full size: a daily
-# run killed before every task, not only at the few boundaries CI kills it at (xs worlds), and
-# identity's keys over 30 daily runs, not 6.
+# The tests `make test` runs from tests/reliability/ (and the incremental models' days), on
+# their own and at full size: a daily run killed before every task, not only at the few
+# boundaries CI kills it at (xs worlds), identity's keys over 30 daily runs, not 6, and the
+# incremental models over 30 days one at a time, not 10.
 test-reliability: $(VENV)/.installed
-	MARKETING_TEST_BOUNDARIES=all MARKETING_TEST_IDENTITY_DAYS=30 $(BIN)/python -m pytest \
-		-n $(PYTEST_WORKERS) --dist loadscope tests/reliability $(PYTEST_ARGS)
+	MARKETING_TEST_BOUNDARIES=all MARKETING_TEST_IDENTITY_DAYS=30 \
+	MARKETING_TEST_INCREMENTAL_DAYS=30 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) \
+		--dist loadscope tests/reliability tests/integration/test_incremental_models.py \
+		$(PYTEST_ARGS)
 
 # Airflow keeps its state in $(MARKETING_HOME)/airflow unless AIRFLOW_HOME is set.
 airflow: $(VENV)/.installed

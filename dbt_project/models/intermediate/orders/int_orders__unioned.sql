@@ -1,6 +1,6 @@
-{#- A table, not a view: its email and phone rules run in Python (pipelines.normalize), and
-    the identity records, the order facts, the ad conversions and their tests all read it;
-    as a view each read ran them again over every order line. -#}
+{#- A table, not a view: the identity records, the order facts, the ad conversions and the
+    tests all read it, and as a view each read deduplicated and summed every order line
+    again. -#}
 {{ config(materialized='table') }}
 {#
     Orders from every shop source at order grain, in one shape: Shopify's export and the
