@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -53,6 +54,23 @@ def write_ga4(home: Path, day: int, rows: int) -> None:
             }) + "\n")
 
 
+def load_seconds(home: Path, source: str) -> float:
+    """Wall time of a whole load of `source` from `home`, in a child process as the killed
+    loads run it (a home without files times the child's start-up alone)."""
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-c", INGEST, str(home), source], check=True)
+    return time.monotonic() - start
+
+
+def kill_delays(clean: Settings, empty: Path, source: str) -> tuple[float, ...]:
+    """Loads `source` into `clean` and returns kill delays at a quarter, half and three
+    quarters of its loading time after the child's start-up: fixed delays let a fast machine
+    finish every load before the first kill."""
+    startup = load_seconds(empty, source)
+    loading = max(load_seconds(clean.home, source) - startup, 0.0)
+    return tuple(startup + share * loading for share in (0.25, 0.5, 0.75))
+
+
 def kill_loads(home: Path, source: str, delays: tuple[float, ...], check) -> int:
     """Start the load of `source` and kill it after each delay; `check` runs after each kill."""
     kills = 0
@@ -93,9 +111,9 @@ def test_killed_load_then_rerun_equals_an_uninterrupted_load(tmp_path):
         write_orders(settings.home, "orders_a.csv", 1, 300_000)
         write_orders(settings.home, "orders_b.csv", 300_001, 300_000)
 
-    kills = kill_loads(interrupted.home, "orders", (0.8, 1.6, 2.4), lambda: None)
+    delays = kill_delays(clean, tmp_path / "empty", "orders")
+    kills = kill_loads(interrupted.home, "orders", delays, lambda: None)
     ingest_source(interrupted, "orders", "rerun", date(2026, 10, 31))
-    ingest_source(clean, "orders", "clean", date(2026, 10, 31))
 
     assert kills >= 1, "every load finished before the kill; make the files bigger"
     got, want = snapshot(interrupted), snapshot(clean)
@@ -127,9 +145,9 @@ def test_killed_ndjson_load_leaves_whole_files_and_the_rerun_completes(tmp_path)
             con.close()
         assert raw == ledger
 
-    kills = kill_loads(interrupted.home, "ga4", (2.0, 3.0, 4.0, 5.0), each_file_whole_or_absent)
+    delays = kill_delays(clean, tmp_path / "empty", "ga4")
+    kills = kill_loads(interrupted.home, "ga4", delays, each_file_whole_or_absent)
     ingest_source(interrupted, "ga4", "rerun", date(2026, 10, 31))
-    ingest_source(clean, "ga4", "clean", date(2026, 10, 31))
 
     assert kills >= 1, "every load finished before the kill; make the files bigger"
     got = snapshot(interrupted, "raw.ga4__events", "event_date, _row")
