@@ -181,6 +181,9 @@ class Settings:
     # HubSpot exports write times in the account's time zone without an offset (env
     # MARKETING_HUBSPOT_TIMEZONE, an IANA name); staging reads them in it.
     hubspot_timezone: str = "UTC"
+    # Meta Business Suite's content exports write publish times in the Page's time zone,
+    # without an offset (env MARKETING_SOCIAL_TIMEZONE, an IANA name).
+    social_timezone: str = "UTC"
     # Meta's API takes at most 10,000 rows per call, so Meta files come in parts this size.
     meta_part_rows: int = 10_000
     # The fewest matched people an ad platform needs before a custom audience serves: Meta
@@ -241,6 +244,7 @@ class Settings:
         if os.environ.get("MARKETING_REPORTING_CURRENCY", "").strip():
             kwargs["reporting_currency"] = _currency("MARKETING_REPORTING_CURRENCY")
         kwargs["hubspot_timezone"] = _timezone("MARKETING_HUBSPOT_TIMEZONE")
+        kwargs["social_timezone"] = _timezone("MARKETING_SOCIAL_TIMEZONE")
         kwargs["digest_weekday"] = _weekday("MARKETING_DIGEST_WEEKDAY", "monday")
         kwargs["lead_click_levels"] = _click_levels("MARKETING_LEAD_CLICK_LEVELS")
         kwargs["meta_part_rows"] = _env_int("MARKETING_META_PART_ROWS", 10_000)

@@ -76,6 +76,7 @@ def dbt_env(settings: Settings, logical_date: date) -> dict[str, str]:
         # makes dbt parse the whole project again, every day.
         "MARKETING_AS_OF_DATE": logical_date.isoformat(),
         "MARKETING_HUBSPOT_TIMEZONE": settings.hubspot_timezone,
+        "MARKETING_SOCIAL_TIMEZONE": settings.social_timezone,
         # Phones without a country code, as the exports read them (macros/normalize.sql).
         "MARKETING_DEFAULT_COUNTRY": settings.default_country,
         # Customer money is converted to it (int_orders__rates); empty: decided from the orders.

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 TYPE_RANK = (
     "shop_customer_id", "hubspot_record_id", "email", "mailchimp_member_id", "order_id",
     "phone", "external_id_sha256", "email_sha256", "phone_sha256", "ga4_user_pseudo_id", "fbp",
-    "meta_click_id", "mailchimp_email_id",
+    "meta_click_id", "mailchimp_email_id", "facebook_user_id", "instagram_user_id",
 )  # fmt: skip
 
 

@@ -64,6 +64,10 @@ class EntitySpec:
 SHOPIFY_TIME = "%Y-%m-%d %H:%M:%S %z"
 MAILCHIMP_TIME = "%Y-%m-%d %H:%M:%S"
 HUBSPOT_TIME = "%Y-%m-%d %H:%M"
+# Meta Business Suite's content exports: the Page's local time, no offset.
+META_SUITE_TIME = "%m/%d/%Y %H:%M"
+# The Graph API's times: `2024-10-31T14:05:11+0000`.
+GRAPH_TIME = "%Y-%m-%dT%H:%M:%S%z"
 
 # GA4's BigQuery export schema (the fields the product reads; others are kept as JSON).
 _GA4_VALUE = (
@@ -144,6 +148,62 @@ META_ADS_CREATIVE_STRUCTURE = (
                  "call_to_action_type VARCHAR, object_type VARCHAR, link_url VARCHAR, "
                  "image_url VARCHAR, thumbnail_url VARCHAR)"),
 )  # fmt: skip
+
+# Graph API objects as a connector dumps them (comments, reactions, messages, audience); a
+# comment or message the shop's inbox linked to a customer carries `customer`.
+_GRAPH_CUSTOMER = ("customer", "STRUCT(email VARCHAR, hubspot_record_id VARCHAR)")
+SOCIAL_COMMENTS_STRUCTURE = (
+    ("platform", "VARCHAR"),
+    ("id", "VARCHAR"),
+    ("post_id", "VARCHAR"),  # Facebook: `<page id>_<post id>`
+    ("media", "STRUCT(id VARCHAR)"),  # Instagram: the media id
+    ("message", "VARCHAR"),  # Facebook's text
+    ("text", "VARCHAR"),  # Instagram's text
+    ("created_time", "VARCHAR"),  # Facebook's time
+    ("timestamp", "VARCHAR"),  # Instagram's time
+    ("username", "VARCHAR"),
+    ("from", "STRUCT(id VARCHAR, name VARCHAR, username VARCHAR)"),
+    ("like_count", "BIGINT"),
+    ("parent", "STRUCT(id VARCHAR)"),
+    _GRAPH_CUSTOMER,
+)
+SOCIAL_REACTIONS_STRUCTURE = (
+    ("post_id", "VARCHAR"),
+    ("id", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("type", "VARCHAR"),
+    ("created_time", "VARCHAR"),  # stamped by the connector: the API gives none
+)
+SOCIAL_MESSAGES_STRUCTURE = (
+    ("platform", "VARCHAR"),
+    ("conversation_id", "VARCHAR"),
+    ("id", "VARCHAR"),
+    ("created_time", "VARCHAR"),
+    ("from", "STRUCT(id VARCHAR, name VARCHAR, username VARCHAR, email VARCHAR)"),
+    ("message", "VARCHAR"),
+    _GRAPH_CUSTOMER,
+)
+# Facebook's page_fans_* metrics give a {segment: followers} object per day; Instagram's
+# follower_demographics one breakdown per line.
+SOCIAL_AUDIENCE_STRUCTURE = (
+    ("platform", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("period", "VARCHAR"),
+    ("breakdown", "VARCHAR"),
+    ("id", "VARCHAR"),
+    ("values", "STRUCT(value JSON, end_time VARCHAR)[]"),
+    ("total_value", "STRUCT(breakdowns STRUCT(dimension_keys VARCHAR[], results "
+                    "STRUCT(dimension_values VARCHAR[], value BIGINT)[])[])"),
+)
+
+
+def _ndjson(name: str) -> tuple[str, ...]:
+    return tuple(f"{name}*{ext}" for ext in (".ndjson", ".json", ".ndjson.gz", ".json.gz"))
+
+
+def _counts(*names: str) -> tuple[Column, ...]:
+    return tuple(Column(name, "integer") for name in names)
+
 
 SOURCES: dict[str, tuple[EntitySpec, ...]] = {
     "shop": (
@@ -454,6 +514,94 @@ SOURCES: dict[str, tuple[EntitySpec, ...]] = {
             file_format="ndjson",
             columns=(Column("id", required=True),),
             structure=META_ADS_CREATIVE_STRUCTURE,
+        ),
+    ),
+    # Meta Business Suite's content exports (lifetime totals of the posts of the last days,
+    # restated daily: a newer file replaces an earlier one's rows of the same posts) and the
+    # Graph API's comments, reactions, messages and follower demographics.
+    "social": (
+        EntitySpec(
+            source="social",
+            entity="facebook_posts",
+            patterns=("facebook_posts*.csv",),
+            columns=(
+                Column("Post ID", required=True),
+                Column("Page ID", required=True),
+                Column("Page name"),
+                Column("Title"),
+                Column("Description"),
+                Column("Duration (sec)", "integer"),
+                Column("Publish time", "timestamp", required=True, fmt=META_SUITE_TIME),
+                Column("Permalink"),
+                Column("Post type"),
+                *_counts("Views", "Reach", "Reactions, Comments and Shares", "Reactions",
+                         "Comments", "Shares", "Total clicks", "Link clicks", "Other clicks",
+                         "3-second video views"),
+            ),
+            replace_by="Post ID",
+        ),
+        EntitySpec(
+            source="social",
+            entity="instagram_posts",
+            patterns=("instagram_posts*.csv",),
+            columns=(
+                Column("Post ID", required=True),
+                Column("Account ID", required=True),
+                Column("Account username"),
+                Column("Account name"),
+                Column("Description"),
+                Column("Duration (sec)", "integer"),
+                Column("Publish time", "timestamp", required=True, fmt=META_SUITE_TIME),
+                Column("Permalink"),
+                Column("Post type"),
+                *_counts("Views", "Reach", "Likes", "Shares", "Follows", "Comments", "Saves"),
+            ),
+            replace_by="Post ID",
+        ),
+        EntitySpec(
+            source="social",
+            entity="comments",
+            patterns=_ndjson("comments"),
+            file_format="ndjson",
+            columns=(
+                Column("platform", required=True),
+                Column("id", required=True),
+                Column("created_time", "timestamp", fmt=GRAPH_TIME),
+                Column("timestamp", "timestamp", fmt=GRAPH_TIME),
+            ),
+            structure=SOCIAL_COMMENTS_STRUCTURE,
+        ),
+        EntitySpec(
+            source="social",
+            entity="reactions",
+            patterns=_ndjson("reactions"),
+            file_format="ndjson",
+            columns=(
+                Column("post_id", required=True),
+                Column("id", required=True),
+                Column("created_time", "timestamp", fmt=GRAPH_TIME),
+            ),
+            structure=SOCIAL_REACTIONS_STRUCTURE,
+        ),
+        EntitySpec(
+            source="social",
+            entity="messages",
+            patterns=_ndjson("messages"),
+            file_format="ndjson",
+            columns=(
+                Column("platform", required=True),
+                Column("id", required=True),
+                Column("created_time", "timestamp", required=True, fmt=GRAPH_TIME),
+            ),
+            structure=SOCIAL_MESSAGES_STRUCTURE,
+        ),
+        EntitySpec(
+            source="social",
+            entity="audience",
+            patterns=_ndjson("audience"),
+            file_format="ndjson",
+            columns=(Column("platform", required=True), Column("name", required=True)),
+            structure=SOCIAL_AUDIENCE_STRUCTURE,
         ),
     ),
 }

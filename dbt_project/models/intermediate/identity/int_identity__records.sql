@@ -9,8 +9,9 @@
     Every record that shows identifiers together, one row per (record, identifier): the raw
     material of identity resolution. A record is a shop customer, an order (not a guest
     checkout: it names nobody), a Mailchimp member, a HubSpot contact, a survey response, a
-    GA4 device's login, purchase, Meta ad click or Mailchimp email click, or a Conversions API
-    event's user data. Identifiers are normalised here; hashes stay as Meta sent them.
+    GA4 device's login, purchase, Meta ad click or Mailchimp email click, a Conversions API
+    event's user data, or a Facebook or Instagram user with the customer the shop's inbox
+    linked them to. Identifiers are normalised here; hashes stay as Meta sent them.
     Records that name a person (shop customers, Mailchimp members, HubSpot contacts) carry
     that name as a comparison key (`name_key`), so that different people behind one mailbox or
     phone can be told apart (int_identity__nodes, int_identity__clusters).
@@ -109,6 +110,19 @@ capi_links as (
     group by all
 ),
 
+social_users as (
+    -- A user's every link the shop's inbox made (an email, a CRM contact) is one record:
+    -- the page-scoped user id is one person's. No name: a display name is no evidence.
+    select
+        platform,
+        social_user_id,
+        min(engaged_at) as seen_at,
+        list_sort(list_distinct(list(customer_email))) as emails,
+        list_sort(list_distinct(list(customer_hubspot_record_id))) as hubspot_record_ids
+    from {{ ref('int_social__engagements') }}
+    group by all
+),
+
 record_identifiers as (
     select 'shop_customer:' || shop_customer_id as record_key, cast(export_date as timestamptz) as seen_at,
         [['shop_customer_id', shop_customer_id], ['email', email], ['phone', phone_e164],
@@ -174,6 +188,13 @@ record_identifiers as (
          ['meta_click_id', click_id]],
         null, null
     from capi_links
+    union all
+    select 'social:' || platform || ':' || social_user_id, seen_at,
+        [[platform || '_user_id', social_user_id]]
+            || list_transform(emails, lambda e: ['email', e])
+            || list_transform(hubspot_record_ids, lambda h: ['hubspot_record_id', h]),
+        null, null
+    from social_users
 ),
 
 described as materialized (
