@@ -363,7 +363,7 @@ def _caption(rng: np.random.Generator, theme: str, product: str | None) -> tuple
     """A post's caption (carrying the theme in words and 1-3 hashtags) and a video title."""
     templates = CAPTIONS[theme]
     text = templates[int(rng.integers(0, len(templates)))]
-    text = text.format(product=product or "our coffee")
+    text = text.format(product=product or "our coffee").replace("the our ", "our ")
     tags = [THEME_TAGS[theme]]
     if product and rng.random() < 0.6:
         tags.append("#" + "".join(w.capitalize() for w in ref.slug(product).split("-")))
@@ -599,6 +599,7 @@ def _comment_details(seed: int, events: pl.DataFrame, posts: pl.DataFrame,
         theme = themes[i]
         text = options[pick[i] % len(options)].format(
             product=products[i] or "this", word=THEME_WORDS[theme][pick[i] % 3])
+        text = text[:1].upper() + text[1:]
         if emoji[i] < 0.35:
             text += " " + (SAD_EMOJIS[emoji_k[i] % 3] if s == "negative" else EMOJIS[emoji_k[i]])
         texts[i] = text
@@ -828,7 +829,7 @@ def message_lines(sw: SocialWorld, lo: int, hi: int) -> list[str]:
         obj: dict[str, object] = {"platform": r["platform"],
                                   "conversation_id": r["conversation_id"], "id": r["id"],
                                   "created_time": t, "from": who, "message": r["text"]}
-        customer = _customer(r, r["ts"])
+        customer = None if page else _customer(r, r["ts"])
         if customer:
             obj["customer"] = customer
         out.append(_dumps(obj))
