@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from simulator import identity_noise
+from simulator import identity_noise, social
 from simulator import writers as w
 from simulator.defects import DefectLog, Defects, Emitter, FilePlan, stable_key
 from simulator.population import DAY, STREAM_DEFECTS, Window, rng_for
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 SOURCES: tuple[str, ...] = (
     "shop", "orders", "mailchimp", "hubspot", "ga4", "meta_capi", "meta_ads", "typeform",
+    "social",
 )  # fmt: skip
 DAILY_FILE_SOURCES: tuple[str, ...] = ("ga4", "meta_capi", "meta_ads")
 GA4_BATCH_SESSIONS = 20_000  # sessions expanded to events at a time in the backfill
@@ -78,6 +79,15 @@ class Tables:
     ads_daily: pl.DataFrame
     # A world with identity noise: the person-level variations (`identity_noise.apply`).
     variations: pl.DataFrame | None = None
+    # The social world (`social.build`), drawn on first use: it is a pure function of the
+    # seed, the people and the window, so it is never saved.
+    social_cache: social.SocialWorld | None = None
+
+    def social_world(self) -> social.SocialWorld:
+        """The social world of these tables, drawn once."""
+        if self.social_cache is None:
+            self.social_cache = social.build(self.seed, self.people, self.window)
+        return self.social_cache
 
 
 def empty_file_days(seed: int, window: Window, count: int) -> set[tuple[str, int]]:
@@ -110,6 +120,7 @@ class Exporter:
     ) -> None:
         self.t, self.defects, self.format, self.currency = tables, defects, orders_format, currency
         self.log = log
+        self.social_empty: set[tuple[str, int]] | None = None
         self.emit = Emitter(landing, log, tables.seed)
         self.win = tables.window
         self.empty = empty_file_days(tables.seed, tables.window, defects.empty_files)
@@ -196,6 +207,7 @@ class Exporter:
             ("ga4", lambda: self._ga4(date, d, backfill, counts)),
             ("meta_capi", lambda: self._capi(date, d, backfill, counts)),
             ("meta_ads", lambda: self._meta_ads(date, d, backfill, counts)),
+            ("social", lambda: self._social(date, d, backfill, counts)),
         )
         for name, step in steps:
             step()
@@ -499,6 +511,43 @@ class Exporter:
                 self.log.add("meta_ads", date, f"meta_ads/{date.isoformat()}/{name}", "restated",
                              detail=f"version {version}")  # fmt: skip
         counts[f"{prefix}_rows"] = total
+
+    # ----------------------------------------------------------------- social media
+    def _social(self, date: dt.date, d: int, backfill: bool, counts: dict[str, int]) -> None:
+        """The social files of export `date`, as of its start (`simulator/SOCIAL_FORMATS.md`):
+        the backfill holds everything to date, a daily export the posts of the last 28
+        days restated and what arrived on the day before."""
+        sw = self.t.social_world()
+        as_of = self.win.history_start_ts + d * DAY
+        since = as_of - social.RESTATE_DAYS * DAY
+        lo = 0 if backfill else as_of - DAY
+        if self.social_empty is None:
+            self.social_empty = social.empty_days(self.t.seed, self.win, self.defects.empty_files)
+        metrics = social.post_metrics(sw, as_of)
+        if not backfill:
+            metrics = metrics.filter(pl.col("publish_ts") >= since)
+        for key, name, header, rows in (
+            ("social_facebook_posts", social.FB_POSTS_FILE, social.FB_POST_COLUMNS,
+             social.fb_post_rows(sw, metrics)),
+            ("social_instagram_posts", social.IG_POSTS_FILE, social.IG_POST_COLUMNS,
+             social.ig_post_rows(sw, metrics)),
+        ):  # fmt: skip
+            counts[key] = social.write_csv(self.emit.landing, self.t.seed, date, name, header,
+                                           rows, header.index("Views"), self.defects, self.log)
+        for key, name, lines in (
+            ("social_comments", social.COMMENTS_FILE, social.comment_lines(sw, lo, as_of)),
+            ("social_reactions", social.REACTIONS_FILE,
+             social.reaction_lines(sw, lo, as_of, None if backfill else since)),
+            ("social_messages", social.MESSAGES_FILE, social.message_lines(sw, lo, as_of)),
+            ("social_audience", social.AUDIENCE_FILE, social.audience_lines(sw, as_of, date)),
+        ):  # fmt: skip
+            plan = self._plan(social.SOURCE, name, date, json=True,
+                              duplicate_rate=self.defects.duplicate_row_rate,
+                              malformed_rate=self.defects.malformed_json_rate,
+                              bad_kind="malformed_json",
+                              empty=not backfill and (name, d) in self.social_empty)
+            frame = pl.DataFrame({"line": lines}, schema={"line": pl.String})
+            counts[key] = self.emit.write(social.SOURCE, date, name, frame, None, plan, [])
 
 
 __all__ = ["SOURCES", "Exporter", "Tables", "empty_file_days"]

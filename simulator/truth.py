@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from simulator import creative, identity_noise, subject_lines
+from simulator import creative, identity_noise, social, subject_lines
 from simulator import reference as ref
 from simulator.exports import Tables
 from simulator.plan import EFFECTS, REGIONS
@@ -501,4 +501,5 @@ def write_truth(
         "truth_send_times": hours.height,
         "truth_subject_lines": subjects.height,
         **noise,
+        **social.write_truth(directory, t.social_world(), t.window, date),
     }

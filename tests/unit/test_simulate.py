@@ -106,7 +106,7 @@ def _defects(w: sw.SimWorld) -> pl.DataFrame:
 def test_landing_layout(w: sw.SimWorld) -> None:
     sources = sorted(p.name for p in w.landing.iterdir())
     assert sources == ["ga4", "hubspot", "mailchimp", "meta_ads", "meta_capi", "shop",
-                       "typeform"]  # fmt: skip
+                       "social", "typeform"]  # fmt: skip
     for source in sources:
         folders = sorted(p.name for p in (w.landing / source).iterdir())
         assert folders == [d.isoformat() for d in (END, *DAYS)], source
