@@ -43,7 +43,9 @@ STREAM_SOCIAL = 22
 SOURCE = "social"
 PAGE_NAME = "Bright Brew"
 IG_USERNAME = "brightbrew.coffee"
-PAGE_TZ = "America/New_York"  # the Page's time zone: Publish time in the CSVs
+# The Page's time zone, in which the CSVs write Publish time: UTC, the product's default
+# (MARKETING_SOCIAL_TIMEZONE), as the simulated HubSpot account's times are.
+PAGE_TZ = "UTC"
 FB, IG = "facebook", "instagram"
 
 THEMES: tuple[str, ...] = (

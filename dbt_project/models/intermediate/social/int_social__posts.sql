@@ -47,13 +47,21 @@ themes as (
 ),
 
 words as (
-    -- Hashtags count as words: `#howto` is the word `howto`.
-    select platform, post_id, unnest(regexp_extract_all(lower(caption), '[\p{L}\p{N}]+')) as word
-    from posts
+    -- A hashtag is the shop's own label of the post, so it outweighs any plain word: `#howto`
+    -- is the word `howto`, tagged.
+    select platform, post_id, ltrim(token, '#') as word, starts_with(token, '#') as is_tag
+    from (
+        select platform, post_id,
+            unnest(regexp_extract_all(lower(caption), '#?[\p{L}\p{N}]+')) as token
+        from posts
+    )
 ),
 
 hits as (
-    select words.platform, words.post_id, themes.theme, themes.ordinal, count(*) as hits
+    select
+        words.platform, words.post_id, themes.theme, themes.ordinal,
+        count(*) filter (where words.is_tag) as tag_hits,
+        count(*) as hits
     from words
     inner join themes using (word)
     group by words.platform, words.post_id, themes.theme, themes.ordinal
@@ -62,7 +70,9 @@ hits as (
 scored as (
     select platform, post_id, theme
     from hits
-    qualify row_number() over (partition by platform, post_id order by hits desc, ordinal) = 1
+    qualify row_number() over (
+        partition by platform, post_id order by tag_hits desc, hits desc, ordinal
+    ) = 1
 ),
 
 final as (
