@@ -83,3 +83,12 @@
     cast(least(5, 1 + floor(5.0 * (rank() over ({{ over }}order by {{ expression }}) - 1)
         / count(*) over ({{ over }}))) as integer)
 {%- endmacro %}
+
+{#
+    What a customer's text (a comment, a message, a survey answer) feels like: VADER's compound
+    score from -1 (negative) to 1 (positive), null for no text. Python (pipelines.text), run by
+    the plugin that gives dbt the normalisation functions.
+#}
+{% macro sentiment(column) -%}
+    sentiment_compound({{ column }})
+{%- endmacro %}

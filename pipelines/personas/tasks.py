@@ -7,7 +7,9 @@ come from (`persona_source`: model, or rfm when the data shows no persona struct
 they were found in words (`personas_note`), the traits its name claims with the share of the
 persona that has each (`name_claims`, `weakest_claim_share`)), `ml.persona_traits` (every
 persona's traits with effect sizes) and `ml.persona_shop_hours` (per persona and local hour, the
-customers who usually shop then), and saves the model under `data/models/personas/<date>/` for the
+customers who usually shop then), `ml.persona_topics` (what each persona's customers write
+about in comments, messages and survey answers, and how it feels: pipelines.personas.topics),
+and saves the model under `data/models/personas/<date>/` for the
 next day. The report models (dbt, tag `report`) turn these into the persona cards.
 """
 
@@ -24,6 +26,7 @@ from pipelines.config import Settings
 from pipelines.personas import state as persona_state
 from pipelines.personas.features import REQUIRED, Inputs, build_features, email_reads
 from pipelines.personas.personas import find_personas
+from pipelines.personas.topics import TOPICS_TABLE, persona_topics, read_texts
 from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ def run(settings: Settings, logical_date: date, run_id: str) -> dict:
     with work_connection(settings) as con:
         inputs = read_inputs(con)
         rfm = read_rfm(con)
+        texts = read_texts(con)
     features = build_features(inputs, logical_date)
     reads = email_reads(inputs, logical_date)
     previous = persona_state.load_before(settings.models_dir, logical_date)
@@ -100,6 +104,7 @@ def run(settings: Settings, logical_date: date, run_id: str) -> dict:
         _write(con, PROFILES_TABLE, profiles.sort("persona_id"))
         _write(con, TRAITS_TABLE, result.traits.sort("persona_id", "rank"))
         _write(con, HOURS_TABLE, result.hours)
+        _write(con, TOPICS_TABLE, persona_topics(texts, result.labels))
     persona_state.save(settings.models_dir, result.state)
     summary = {
         "customers": result.labels.height,

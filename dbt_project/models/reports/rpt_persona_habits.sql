@@ -2,9 +2,11 @@
     The habits the persona cards draw, one row per persona, habit and item: when its customers
     usually shop (habit `hour`, item the local hour "00"-"23", share of its customers whose
     usual hour it is), what they buy (habit `category`, share of its revenue) and how they
-    arrive (habit `channel`, share of its visits). Categories and channels are the persona's
-    five largest; `position` orders the items as drawn (hours by the clock, the rest largest
-    first).
+    arrive (habit `channel`, share of its visits), what they write about in comments, messages
+    and survey answers (habit `topic`, a keyword and the share of its texts that use it) and how
+    it feels (habit `feeling`: positive, neutral, negative, shares of its texts). Categories and
+    channels are the persona's five largest; `position` orders the items as drawn (hours by the
+    clock, topics by their class-based TF-IDF, feelings positive first, the rest largest first).
 #}
 with personas as (
     select * from {{ ref('stg_ml__personas') }}
@@ -12,6 +14,10 @@ with personas as (
 
 hours as (
     select * from {{ ref('stg_ml__persona_shop_hours') }}
+),
+
+topics as (
+    select * from {{ ref('stg_ml__persona_topics') }}
 ),
 
 sessions as (
@@ -70,6 +76,9 @@ pictured as (
     union all
     select persona_id, habit, item, position, amount, share from ranked
     where position <= 5
+    union all
+    select persona_id, if(kind = 'keyword', 'topic', 'feeling'), item, rank, documents, share
+    from topics
 ),
 
 final as (

@@ -19,7 +19,8 @@ final as (
             when responses.nps_score >= 7 then 'passive'
             when responses.nps_score >= 0 then 'detractor'
         end as nps_group,
-        responses.comment
+        responses.comment,
+        {{ sentiment('responses.comment') }} as comment_sentiment
     from responses
     left join people using (email)
 )

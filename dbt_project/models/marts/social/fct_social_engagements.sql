@@ -30,7 +30,8 @@ final as (
         people.customer_key,
         engagements.engaged_at,
         engagements.reaction_type,
-        engagements.engagement_text
+        engagements.engagement_text,
+        {{ sentiment('engagements.engagement_text') }} as sentiment
     from engagements
     left join posts using (platform, post_id)
     left join people
