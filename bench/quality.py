@@ -505,11 +505,10 @@ def identity_scores(tables: dict[str, pl.DataFrame], truth_ids: pl.DataFrame) ->
     }
 
 
-def personas(published: Path, truth: Path) -> dict:
-    """Published personas against the simulator's hidden personas, over the customers both
-    know (joined by email): adjusted Rand index, and per hidden persona the size of the found
-    persona matched to it (one-to-one, most shared customers: Hungarian assignment) with the
-    relative size error. The shop's own staff accounts are in the ARI but have no size row."""
+def _persona_overlap(published: Path, truth: Path) -> tuple[pl.DataFrame, list, list, tuple]:
+    """Found and hidden personas of the customers both know (joined by email), the hidden
+    names (staff aside), the found ids, and the one-to-one match with most shared customers
+    (Hungarian assignment: rows index the names, columns the ids)."""
     con = duckdb.connect(str(published), read_only=True)
     try:
         found = con.sql(
@@ -520,8 +519,6 @@ def personas(published: Path, truth: Path) -> dict:
         con.close()
     hidden = pl.read_parquet(truth / "customers.parquet").select("email", "persona")
     joined = found.join(hidden, on="email", how="inner")
-    ari = adjusted_rand_score(joined.get_column("persona").to_numpy(),
-                              joined.get_column("persona_id").to_numpy())
     true_names = sorted(p for p in joined.get_column("persona").unique() if p != "staff")
     found_ids = sorted(joined.get_column("persona_id").unique().to_list())
     table = (joined.group_by("persona", "persona_id").len()
@@ -529,7 +526,30 @@ def personas(published: Path, truth: Path) -> dict:
     overlap = [[0] * len(found_ids) for _ in true_names]
     for persona, persona_id, n in table.iter_rows():
         overlap[true_names.index(persona)][found_ids.index(persona_id)] = n
-    rows, cols = linear_sum_assignment(overlap, maximize=True)
+    return joined, true_names, found_ids, linear_sum_assignment(overlap, maximize=True)
+
+
+def persona_matches(published: Path, truth: Path) -> pl.DataFrame:
+    """hidden (persona name), persona_id and found (its name): each hidden persona with the
+    found persona matched to it; null where none is (more hidden than found)."""
+    joined, true_names, found_ids, (rows, cols) = _persona_overlap(published, truth)
+    names = dict(joined.select("persona_id", "persona_name").unique().iter_rows())
+    matched = {true_names[r]: found_ids[c] for r, c in zip(rows, cols, strict=True)}
+    return pl.DataFrame({
+        "hidden": true_names,
+        "persona_id": [matched.get(n) for n in true_names],
+        "found": [names.get(matched.get(n)) for n in true_names],
+    }, schema={"hidden": pl.String, "persona_id": pl.Int64, "found": pl.String})
+
+
+def personas(published: Path, truth: Path) -> dict:
+    """Published personas against the simulator's hidden personas, over the customers both
+    know (joined by email): adjusted Rand index, and per hidden persona the size of the found
+    persona matched to it (one-to-one, most shared customers: Hungarian assignment) with the
+    relative size error. The shop's own staff accounts are in the ARI but have no size row."""
+    joined, true_names, found_ids, (rows, cols) = _persona_overlap(published, truth)
+    ari = adjusted_rand_score(joined.get_column("persona").to_numpy(),
+                              joined.get_column("persona_id").to_numpy())
     true_size = dict(joined.group_by("persona").len().iter_rows())
     found_size = dict(joined.group_by("persona_id").len().iter_rows())
     names = dict(joined.select("persona_id", "persona_name").unique().iter_rows())

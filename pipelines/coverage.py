@@ -24,7 +24,7 @@ TABLE = "marts.data_coverage"
 CAPABILITIES: tuple[str, ...] = (
     "orders", "product_ids", "product_categories", "customer_emails", "email_consent",
     "web_sessions", "email_activity", "crm_contacts", "ad_performance", "survey_responses",
-    "single_currency", "currency_rates",
+    "social_activity", "single_currency", "currency_rates",
 )  # fmt: skip
 
 # The capabilities each step's work depends on; steps not named here depend on none.
@@ -40,6 +40,7 @@ STEP_NEEDS: dict[str, tuple[str, ...]] = {
     "optimise_ads": ("ad_performance", "orders", "single_currency"),
     "find_personas": (
         "orders", "product_categories", "web_sessions", "email_activity", "survey_responses",
+        "social_activity",
     ),
     "export": ("customer_emails", "email_consent", "web_sessions", "crm_contacts"),
     "report": CAPABILITIES,

@@ -29,6 +29,7 @@ SOURCE_NAMES = {
     "mailchimp": "Mailchimp",
     "hubspot": "HubSpot",
     "typeform": "Typeform surveys",
+    "social": "Facebook and Instagram",
     "fx": "exchange rates",
     "experiments": "experiment readouts",
 }

@@ -53,7 +53,7 @@ def test_each_missing_capability_is_said_by_the_steps_that_need_it_and_no_other(
 def test_the_steps_name_what_an_orders_only_shop_lacks():
     orders_only = {"product_ids", "product_categories", "customer_emails", "email_consent",
                    "web_sessions", "email_activity", "crm_contacts", "ad_performance",
-                   "survey_responses"}
+                   "survey_responses", "social_activity"}
     frame = coverage_frame(missing=orders_only)
     assert coverage.lacks(frame, "forecast_units") == [SENTENCES["product_ids"]]
     assert coverage.lacks(frame, "score_lead") == [SENTENCES["crm_contacts"]]
@@ -62,7 +62,7 @@ def test_the_steps_name_what_an_orders_only_shop_lacks():
     ]
     assert coverage.lacks(frame, "find_personas") == [
         SENTENCES[n] for n in ("product_categories", "web_sessions", "email_activity",
-                               "survey_responses")
+                               "survey_responses", "social_activity")
     ]
     assert coverage.lacks(frame, "report") == [
         SENTENCES[n] for n in coverage.CAPABILITIES if n in orders_only

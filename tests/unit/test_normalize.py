@@ -230,3 +230,16 @@ def test_dbt_staging_reads_every_input_as_the_exporters_do(staged):
     assert phones == exporter_phones(raw_phones, [None] * len(raw_phones))
     raw_phones, raw_countries, phones = (list(c) for c in zip(*members, strict=True))
     assert phones == exporter_phones(raw_phones, raw_countries) == [e for _, _, e in PHONES]
+
+
+def test_the_sentiment_function_scores_texts_as_pipelines_text_does() -> None:
+    con = udfs.register(duckdb.connect())
+    try:
+        rows = con.sql("select t, sentiment_compound(t) from (values ('Love it, thank you!'), "
+                       "('Terrible service, I hate it'), (null), ('  ')) v(t)").fetchall()
+    finally:
+        con.close()
+    scores = dict(rows)
+    assert scores["Love it, thank you!"] > 0.5
+    assert scores["Terrible service, I hate it"] < -0.5
+    assert scores[None] is None and scores["  "] is None

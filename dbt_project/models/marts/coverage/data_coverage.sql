@@ -36,6 +36,10 @@ responses as (
     select * from {{ ref('fct_survey_responses') }}
 ),
 
+social_posts as (
+    select * from {{ ref('fct_social_posts') }}
+),
+
 unrated as (
     -- Orders whose currency had no rate on their date: never converted, so left out of
     -- customer money (fct_orders' `_reporting` columns are null).
@@ -60,6 +64,7 @@ counts as (
         (select count(*) from leads) as leads,
         (select count(*) from ad_days) as ad_days,
         (select count(*) from responses where nps_score is not null) as nps_answers,
+        (select count(*) from social_posts) as social_posts,
         (select count(distinct currency) from orders) as currencies,
         (select string_agg(distinct currency, ', ' order by currency) from orders)
             as currency_list,
@@ -136,6 +141,12 @@ capabilities as (
     select
         'survey_responses', 'typeform', nps_answers, nps_answers > 0, null,
         'no survey answers (Typeform NPS): no NPS for customers or personas'
+    from counts
+    union all
+    select
+        'social_activity', 'social', social_posts, social_posts > 0, null,
+        'no social media exports (Facebook Page, Instagram): no post themes, formats or '
+        || 'posting hours, and nothing customers said or liked there in the personas'
     from counts
     union all
     select

@@ -1,0 +1,93 @@
+"""`python -m bench.social_themes --scale s`: does the report find the post theme each persona
+responds to best?
+
+On the bench world of `bench/__main__.py` (its social exports included): the whole daily run to
+the report models, then the found personas are matched to the simulator's hidden ones (one to
+one, most shared customers: `bench.quality.persona_matches`), and each hidden persona's
+favourite theme (the truth's `social_theme_affinity`) is compared with the theme its matched
+persona ranks first in `reports.rpt_social_persona_content`. Writes
+`bench/results/social-themes-<scale>-<commit>.md` and `.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import duckdb
+import polars as pl
+
+from bench import commit
+from bench.__main__ import daily_run, empty_home, world
+from bench.quality import persona_matches
+from pipelines.config import REPO_ROOT, Settings
+
+
+def found_themes(work) -> pl.DataFrame:
+    """Each found persona's themes as the report ranks them."""
+    con = duckdb.connect(str(work), read_only=True)
+    try:
+        return con.sql(
+            "select persona_id, item as theme, engagers, opportunities, engagements, rate, "
+            "rate_index, rank from reports.rpt_social_persona_content where aspect = 'theme'"
+        ).pl()
+    finally:
+        con.close()
+
+
+def compare(matches: pl.DataFrame, themes: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Per hidden persona: its favourite theme, the matched persona's first theme, the rank the
+    matched persona gives the favourite, and the evidence (engagers, engagements)."""
+    favourite = truth.filter("is_favourite").select(hidden="persona", favourite="theme")
+    first = themes.filter(pl.col("rank") == 1).select(
+        "persona_id", found_theme="theme", engagers="engagers", engagements="engagements",
+        index="rate_index")  # fmt: skip
+    favourite_rank = themes.select("persona_id", "theme", favourite_rank="rank")
+    return (
+        favourite.join(matches.select("hidden", "persona_id", "found"), on="hidden", how="left")
+        .join(first, on="persona_id", how="left")
+        .join(favourite_rank, left_on=["persona_id", "favourite"],
+              right_on=["persona_id", "theme"], how="left")
+        .with_columns(found_it=pl.col("found_theme") == pl.col("favourite"))
+        .sort("hidden")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.social_themes")
+    parser.add_argument("--scale", default="s")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reuse", action="store_true", help="read the last run's warehouse")
+    args = parser.parse_args()
+    root = world(args.scale, args.seed, identity_noise=False)
+    home = root / "social"
+    if not args.reuse:
+        home = empty_home(root, "social")
+        daily_run(home, "social")
+    settings = Settings(home=home)
+    truth = root / "world" / "truth"
+    matches = persona_matches(settings.work_db, truth)
+    table = compare(matches, found_themes(settings.work_db),
+                    pl.read_parquet(truth / "social_theme_affinity.parquet"))
+    found = int(table["found_it"].fill_null(False).sum())
+    lines = [f"### Social themes at scale `{args.scale}`, commit {commit()}", "",
+             f"The favourite theme of {found} of {table.height} hidden personas is the theme "
+             "their matched persona ranks first.", "",
+             "| hidden persona | favourite | matched persona | its first theme | engagers | "
+             "engagements | index | rank of the favourite |",
+             "|---|---|---|---|---:|---:|---:|---:|"]
+    for r in table.iter_rows(named=True):
+        lines.append(f"| {r['hidden']} | {r['favourite']} | {r['found']} | {r['found_theme']} | "
+                     f"{r['engagers']} | {r['engagements']} | {r['index']} | "
+                     f"{r['favourite_rank']} |")
+    out = REPO_ROOT / "bench" / "results" / f"social-themes-{args.scale}-{commit()}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(
+        {"scale": args.scale, "seed": args.seed, "found": found, "personas": table.height,
+         "rows": table.to_dicts()}, indent=2, default=str))
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
