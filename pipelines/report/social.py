@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.report.plots.social import content_rates, hour_rates, item_label
-from pipelines.report.sections import ReportInputs, Section, render_part
+from pipelines.report.sections import ReportInputs, Section, pct, render_part
 
 TITLE = "Social media"
 KEY, ORDER = "social", 45  # right after the personas, whose names it uses
@@ -87,13 +87,13 @@ def platform_context(platform: str, rows: pl.DataFrame, number: int) -> dict:
         top = best(aspects[aspect])
         if top:
             r = top[0]
-            lines.append(f"Best {aspect}: {item_label(r['item'])} ({r['engagement_rate']:.1%} "
+            lines.append(f"Best {aspect}: {item_label(r['item'])} ({pct(r['engagement_rate'], 1)} "
                          f"engagement rate, index {_index(r)}, {_posts(r['posts'])}).")
         elif aspects[aspect].height:
             lines.append(f"No {aspect} has {MIN_POSTS} posts yet: too few to name the best.")
     hours = best(aspects["hour"], TOP_HOURS)
     if hours:
-        said = [f"{h['item']}:00 ({h['engagement_rate']:.1%}, {_posts(h['posts'])})"
+        said = [f"{h['item']}:00 ({pct(h['engagement_rate'], 1)}, {_posts(h['posts'])})"
                 for h in hours]
         lines.append(f"Best hours to post: {_and(said)}, local time.")
     elif aspects["hour"].height:

@@ -69,7 +69,9 @@ def hour_rates(hours: pl.DataFrame, *, platform: str, best: list[str], min_posts
     written above it; the `best` hours (items "00"-"23") stand out, hours with too few posts
     are grey, the platform's rate is a dotted line."""
     fig, ax = figure(7.0, 2.8)
-    by_hour = {int(r["item"]): r for r in hours.iter_rows(named=True)}
+    # Items are "00"-"23" (the table's contract); anything else is left out, never a failure.
+    by_hour = {int(r["item"]): r for r in hours.iter_rows(named=True)
+               if str(r["item"]).isdigit() and int(r["item"]) < 24}
     top = max([100 * float(r["engagement_rate"] or 0) for r in by_hour.values()] + [1e-9])
     for hour, row in sorted(by_hour.items()):
         rate = 100 * float(row["engagement_rate"] or 0)
