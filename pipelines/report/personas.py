@@ -1,7 +1,9 @@
 """The personas section: one card per persona, largest first, with the share of its customers
 having each trait its name claims, its size, value and churn risk, and a small picture of its
-habits (when its customers shop, what they buy, how they arrive). Reads reports.rpt_personas and
-reports.rpt_persona_habits; names and every other text from data go out as text."""
+habits (when its customers shop, what they buy, how they arrive) and what they talk about (the
+keywords and feeling of their comments, messages and survey answers). Reads
+reports.rpt_personas and reports.rpt_persona_habits; names and every other text from data go
+out as text."""
 
 from __future__ import annotations
 
@@ -55,6 +57,29 @@ def habits_chart(name: str, persona_id: int, habits: pl.DataFrame) -> svg.Chart 
     return svg.to_svg(fig, f"persona-{persona_id}-habits")
 
 
+TOPICS = 6  # keywords shown per card
+FEELINGS = ("positive", "neutral", "negative")
+
+
+def talk(habits: pl.DataFrame) -> dict | None:
+    """What the persona's customers write about (comments, messages, survey answers): up to
+    TOPICS keywords with the share of its texts using each ("delivery (16%)"), and how they
+    feel ("62% positive, 30% neutral, 8% negative", a feeling without texts at 0%); None when
+    the persona has no texts."""
+    topics = habits.filter(pl.col("habit") == "topic").sort("position").head(TOPICS)
+    feelings = habits.filter(pl.col("habit") == "feeling")
+    if topics.is_empty() and feelings.is_empty():
+        return None
+    share = dict(zip(feelings["item"].to_list(), feelings["share"].to_list(), strict=True))
+    texts = int(feelings["amount"].sum() or 0) if feelings.height else 0
+    return {
+        "topics": [f"{r['item']} ({r['share']:.0%})" for r in topics.iter_rows(named=True)],
+        "feeling": ", ".join(f"{share.get(f) or 0:.0%} {f}" for f in FEELINGS)
+        if feelings.height else None,
+        "texts": texts,
+    }
+
+
 def _short(text: str, limit: int = 18) -> str:
     """A tick label short enough for a small panel (the card lists the full names)."""
     text = text.replace("_", " ")
@@ -88,7 +113,9 @@ def card(row: dict, currency: str | None, habits: pl.DataFrame) -> dict:
         "nps": None if nps is None else f"{nps:+.0f}",
         "nps_responses": row["nps_responses"],
         "apart": [t for t in (row["what_sets_it_apart"] or "").split("; ") if t],
-        "chart": habits_chart(row["persona_name"], row["persona_id"], habits),
+        "chart": habits_chart(row["persona_name"], row["persona_id"],
+                              habits.filter(pl.col("habit").is_in([h[0] for h in HABITS]))),
+        "talk": talk(habits),
     }
 
 

@@ -32,6 +32,7 @@ SECTIONS: tuple[str, ...] = (
     "pipelines.report.customers:section",
     "pipelines.report.winback:section",
     "pipelines.report.personas:section",
+    "pipelines.report.social:section",
     "pipelines.report.emails:section",
     "pipelines.report.personalisation:section",
     "pipelines.report.ads:section",

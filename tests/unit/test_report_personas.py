@@ -98,3 +98,36 @@ def test_digest_names_the_largest_and_the_riskiest_persona():
     assert lines[0] == ("2 personas; the largest, European early-bird shoppers, is 60% of "
                         "customers and 70% of revenue to date.")
     assert lines[1].startswith(HOSTILE) and "55% chance of no order in the next 90 days" in lines[1]
+
+
+TALK = pl.DataFrame({
+    "persona_id": [1] * 10 + [2],
+    "habit": ["topic"] * 7 + ["feeling"] * 3 + ["topic"],
+    "item": ["delivery", "roast", "beans", "gift", "office", "reply", "waiting",
+             "positive", "neutral", "negative", HOSTILE],
+    "position": [1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 1],
+    "amount": [16.0, 12.0, 9.0, 8.0, 5.0, 4.0, 3.0, 62.0, 30.0, 8.0, 1.0],
+    "share": [0.16, 0.12, 0.09, 0.08, 0.05, 0.04, 0.03, 0.62, 0.30, 0.08, 1.0],
+})
+
+
+def test_cards_say_what_the_persona_talks_about_and_how_it_feels():
+    part = build({"reports.rpt_personas": personas(),
+                  "reports.rpt_persona_habits": pl.concat([HABITS, TALK])})
+    first = text(part.html[: part.html.index('id="persona-2"')])
+    assert ("What they talk about (from 100 texts: comments, messages and survey answers; the "
+            "words that set them apart first) : delivery (16%), roast (12%), beans (9%), "
+            "gift (8%), office (5%), reply (4%). How it feels: 62% positive, 30% neutral, "
+            "8% negative.") in first
+    assert "waiting" not in first  # six keywords at most
+    # Keywords only, no feeling rows: the keyword, escaped, and no feeling line.
+    second = part.html[part.html.index('id="persona-2"'):]
+    assert f"What they talk about</b>: {ESCAPED} (100%).</p>" in second
+    assert "How it feels" not in second and "<script" not in part.html
+    # The new habits stay out of the habits picture.
+    assert "delivery" not in part.html[part.html.index('id="persona-1-habits"'):]
+
+
+def test_a_persona_without_texts_shows_no_talk():
+    part = build({"reports.rpt_personas": personas(), "reports.rpt_persona_habits": HABITS})
+    assert "What they talk about" not in part.html and "How it feels" not in part.html
