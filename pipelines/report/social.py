@@ -1,13 +1,15 @@
 """The social media section: which post themes and formats engage on each platform and at which
 local hours (reports.rpt_social_content), which theme and format each persona responds to best
 (reports.rpt_social_persona_content, names from reports.rpt_personas), and beside it the social
-posts the content step drafted for that persona (reports.rpt_content, format `social_post`).
+posts the content step drafted for that persona (reports.rpt_content, format `social_post`);
+who follows each platform (reports.rpt_social_audience) in a line.
 A business without social exports gets one sentence saying so. Every text from the data
 (platforms, themes, names, drafts) goes out as text."""
 
 from __future__ import annotations
 
 import polars as pl
+from scipy.stats import poisson
 
 from pipelines.report.plots.social import content_rates, hour_rates, item_label
 from pipelines.report.sections import ReportInputs, Section, pct, render_part
@@ -19,11 +21,13 @@ KEY, ORDER = "social", 45  # right after the personas, whose names it uses
 # posts last; the section greys them out and names no such item as best. A test checks the two
 # agree.
 MIN_POSTS = 5
-# A persona's best theme or format is only a finding with enough evidence behind it: with fewer
-# than 30 engagements a rate's sampling error is a fifth of the rate or more (1/sqrt(30)), too
-# much to tell an index of 1.3 from 1; with fewer than 10 customers it is a few people's taste,
-# not the persona's. Judged on the best item's own row.
-MIN_ENGAGEMENTS = 30
+# A persona's best theme or format is a finding only when chance cannot explain it: its
+# engagements must be more than the persona's usual rate would give on as many posts, at a
+# one-sided Poisson p below ALPHA divided by the items compared (the best of seven themes is
+# always above average by luck alone, so each comparison gets its share of ALPHA:
+# Bonferroni), and from at least 10 customers (fewer are a few people's taste, not the
+# persona's). Judged on the best item's own row.
+ALPHA = 0.05
 MIN_ENGAGERS = 10
 TOP_HOURS = 3  # best hours named in words per platform
 DRAFTS = 2  # drafted posts shown per persona
@@ -39,7 +43,8 @@ def read_social(inputs: ReportInputs) -> dict[str, pl.DataFrame]:
     """The section's tables; an empty frame for each the publication lacks."""
     names = {"content": "reports.rpt_social_content",
              "personas_content": "reports.rpt_social_persona_content",
-             "personas": "reports.rpt_personas", "drafts": "reports.rpt_content"}
+             "personas": "reports.rpt_personas", "drafts": "reports.rpt_content",
+             "audience": "reports.rpt_social_audience"}
     data = {}
     for key, name in names.items():
         frame = inputs.table(name)
@@ -78,11 +83,37 @@ def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def platform_context(platform: str, rows: pl.DataFrame, number: int) -> dict:
+# The follower groups a platform reports (Facebook gives age and gender together), and how
+# many of each the followers line names.
+AUDIENCE_GROUPS = (("gender_age", "age and gender"), ("age", "age"), ("gender", "gender"),
+                   ("country", "countries"), ("city", "cities"))  # fmt: skip
+TOP_SEGMENTS = 3
+
+
+def followers(audience: pl.DataFrame) -> str | None:
+    """Who follows one platform, in a sentence: its largest groups by breakdown, with shares."""
+    if audience.is_empty():
+        return None
+    said = []
+    for breakdown, words in AUDIENCE_GROUPS:
+        rows = (audience.filter(pl.col("breakdown") == breakdown)
+                .sort(["followers", "segment"], descending=[True, False]).head(TOP_SEGMENTS))
+        if rows.height:
+            said.append(f"{words} " + ", ".join(f"{r['segment']} ({pct(r['share'], 0)})"
+                                                for r in rows.iter_rows(named=True)))
+    day = audience["export_date"].max()
+    return f"Largest follower groups as of {day}: " + "; ".join(said) + "." if said else None
+
+
+def platform_context(platform: str, rows: pl.DataFrame, number: int,
+                     audience: pl.DataFrame | None = None) -> dict:  # fmt: skip
     """One platform's findings in words, its two charts and the figures behind them."""
     name = platform_name(platform)
     aspects = {a: rows.filter(pl.col("aspect") == a) for a in ("theme", "format", "hour")}
     lines = []
+    who = followers(audience) if audience is not None else None
+    if who:
+        lines.append(who)
     for aspect in ("theme", "format"):
         top = best(aspects[aspect])
         if top:
@@ -127,11 +158,15 @@ def pick(rows: pl.DataFrame, aspect: str) -> dict | None:
     r = ranked.row(0, named=True)
     engagers, engagements = int(r["engagers"] or 0), int(r["engagements"] or 0)
     people = "customer" if engagers == 1 else "customers"
+    # rate_index is rate / the persona's usual rate: at the usual rate, these posts would
+    # have had engagements / rate_index.
+    usual = engagements / r["rate_index"] if r["rate_index"] else None
+    chance = float(poisson.sf(engagements - 1, usual)) if usual else 1.0
     return {"item": r["item"], "label": item_label(r["item"]), "index": _index(r),
             "evidence": (f"{engagements:,} engagement{'' if engagements == 1 else 's'} with "
                          f"{_posts(int(r['opportunities'] or 0))} seen, from {engagers:,} "
                          f"{people}"),
-            "enough": engagements >= MIN_ENGAGEMENTS and engagers >= MIN_ENGAGERS}
+            "enough": engagers >= MIN_ENGAGERS and chance < ALPHA / ranked.height}
 
 
 def drafts_for(drafts: pl.DataFrame, persona_id: int, theme: str | None) -> list[dict]:
@@ -200,10 +235,13 @@ def social_context(data: dict[str, pl.DataFrame]) -> dict:
     content = data["content"]
     if content.is_empty():
         return {"empty": NO_DATA}
-    platforms = [platform_context(p, content.filter(pl.col("platform") == p), i + 1)
+    audience = data["audience"]
+    platforms = [platform_context(p, content.filter(pl.col("platform") == p), i + 1,
+                                  audience.filter(pl.col("platform") == p)
+                                  if not audience.is_empty() else None)
                  for i, p in enumerate(sorted(content["platform"].unique().to_list()))]
     return {"empty": None, "platforms": platforms, "min_posts": MIN_POSTS,
-            "min_engagements": MIN_ENGAGEMENTS, "min_engagers": MIN_ENGAGERS,
+            "alpha": ALPHA, "min_engagers": MIN_ENGAGERS,
             "personas": persona_rows(data, platforms),
             "has_drafts": not data["drafts"].is_empty()}
 

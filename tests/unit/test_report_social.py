@@ -5,6 +5,7 @@ drafted post beside it, every text from the data escaped, one sentence without s
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -52,10 +53,11 @@ def content() -> pl.DataFrame:
 
 def persona_content() -> pl.DataFrame:
     rows = [
-        # Persona 1: sale and reels, with enough evidence (40 from 20, 35 from 12).
+        # Persona 1: sale and reels, with enough evidence: 40 engagements where its usual
+        # rate gives 25 (p 0.003), 35 where it gives 19 (p 0.0007), from 20 and 12 people.
         (1, "theme", "sale", 20, 400, 40, 0.1, 1.6, 1),
         (1, "theme", "how_to", 18, 500, 20, 0.04, 0.6, 2),
-        (1, "format", "reel", 12, 300, 35, 0.117, 1.4, 1),
+        (1, "format", "reel", 12, 300, 35, 0.117, 1.8, 1),
         (1, "format", "photo", 20, 600, 25, 0.042, 0.7, 2),
         # Persona 2: how_to looks best, from 5 engagements of 3 people: too little.
         (2, "theme", "how_to", 3, 60, 5, 0.083, 2.0, 1),
@@ -90,10 +92,22 @@ def drafts() -> pl.DataFrame:
         "rank": pl.Int32, "text": pl.String})
 
 
+def audience() -> pl.DataFrame:
+    rows = [("facebook", "gender_age", "F.25-34", 50, 0.5), ("facebook", "gender_age", "M.25-34",
+             30, 0.3), ("facebook", "gender_age", "F.35-44", 15, 0.15),
+            ("facebook", "gender_age", "M.45-54", 5, 0.05), ("facebook", "country", "DE", 70, 0.7),
+            ("facebook", "country", HOSTILE, 30, 0.3)]  # fmt: skip
+    return pl.DataFrame(rows, orient="row", schema={
+        "platform": pl.String, "breakdown": pl.String, "segment": pl.String,
+        "followers": pl.Int64, "share": pl.Float64}).with_columns(
+        export_date=pl.lit(date(2026, 10, 31)))
+
+
 def tables() -> dict[str, pl.DataFrame]:
     return {"reports.rpt_social_content": content(),
             "reports.rpt_social_persona_content": persona_content(),
-            "reports.rpt_personas": personas(), "reports.rpt_content": drafts()}
+            "reports.rpt_personas": personas(), "reports.rpt_content": drafts(),
+            "reports.rpt_social_audience": audience()}
 
 
 def rows_of(html: str) -> list[str]:
@@ -113,6 +127,11 @@ def test_each_platform_names_its_best_theme_format_and_hours_from_enough_posts(s
     assert ("Best hours to post: 18:00 (8.0%, 12 posts), 20:00 (7.0%, 8 posts) and "
             "09:00 (5.0%, 10 posts), local time.") in page
     assert "Best hours to post: 19:00 (9.0%, 9 posts) and 11:00 (7.0%, 7 posts)" in page
+    # Who follows: the three largest groups of each breakdown; Instagram's export has none.
+    assert ("Largest follower groups as of 2026-10-31: age and gender F.25-34 (50%), M.25-34 "
+            "(30%), F.35-44 (15%); countries DE (70%), ") in page
+    assert page.count("Largest follower groups") == 1
+    assert "<script>" not in part.html
     # The figures table marks the item with too few posts.
     assert "3 (too few)" in page and "how to" in page
     charts = re.findall(r'<svg[^>]* id="([^"]+)"', part.html)
@@ -131,7 +150,7 @@ def test_each_persona_gets_its_best_theme_and_format_with_evidence_and_a_draft(s
     header, first, second, third = rows_of(part.html)
     assert header == "Persona Best theme Best format What to post"
     assert first.startswith("Coffee lovers sale (index 1.60) 40 engagements with 400 posts "
-                            "seen, from 20 customers reel (index 1.40) 35 engagements")
+                            "seen, from 20 customers reel (index 1.80) 35 engagements")
     assert "Too little evidence" not in first
     assert "Post about sale, as reel posts, at 18:00 on Facebook or 19:00 on Instagram." in first
     # Beside the sale theme, the persona's promotion drafts first; no email line, no line
@@ -187,11 +206,15 @@ def test_too_few_posts_is_the_dbt_var():
     assert config["vars"]["social_min_posts"] == social.MIN_POSTS
 
 
-def test_evidence_bar_needs_both_engagements_and_engagers():
+def test_evidence_bar_needs_more_than_chance_and_enough_engagers():
     rows = persona_content().filter(pl.col("persona_id") == 1)
     assert social.pick(rows, "theme")["enough"]
     fewer = rows.with_columns(engagers=pl.lit(social.MIN_ENGAGERS - 1, pl.Int32))
     assert not social.pick(fewer, "theme")["enough"]
-    less = rows.with_columns(engagements=pl.lit(social.MIN_ENGAGEMENTS - 1, pl.Int32))
-    assert not social.pick(less, "theme")["enough"]
+    # 40 engagements where the usual rate gives 32: p 0.10, chance can do that.
+    weaker = rows.with_columns(rate_index=pl.lit(1.25))
+    assert not social.pick(weaker, "theme")["enough"]
+    # The same 40 against 25 is p 0.003: below 0.05 / 2 items, but not below 0.05 / 20.
+    many = pl.concat([rows.filter(pl.col("aspect") == "theme")] * 10)
+    assert not social.pick(many, "theme")["enough"]
     assert social.pick(rows.head(0), "theme") is None
