@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-forecast bench-simulate bench-scale-up bench-personas bench-personalize bench-report bench-identity clean help
+.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-forecast bench-simulate bench-scale-up bench-personas bench-personalize bench-report bench-identity bench-social clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-personas  persona model beside GaussianMixture and KMeans (DATA=orii|sim|olist)"
 	@echo "make bench-report    the report's bytes and render time in headless Chromium (SCALE=m)"
 	@echo "make bench-identity  the probabilistic identity matcher on ~100k records (PEOPLE=65000)"
+	@echo "make bench-social    the post theme each persona responds to, against the truth (SCALE=s)"
 	@echo "make clean   remove .venv and data/"
 
 # One venv from the two locks, rebuilt when a lock or pyproject.toml changes: the runtime set
@@ -136,6 +137,11 @@ bench-personas: $(VENV)/.installed
 # population with known truth (PEOPLE=65000 is about 100k records).
 bench-identity: $(VENV)/.installed
 	$(BIN)/python -m bench.identity_fuzzy --people $(or $(PEOPLE),65000) --new $(or $(NEW),1000)
+
+# The daily run on the bench world, then each hidden persona's favourite post theme against the
+# theme its matched persona ranks first (reports.rpt_social_persona_content).
+bench-social: $(VENV)/.installed
+	$(BIN)/python -m bench.social_themes --scale $(or $(SCALE),s) --seed $(or $(SEED),42)
 
 # The report's size and its render time in Chromium (median of 5 loads), beside the quality
 # pages' index, for a daily run on the bench world. SCALE defaults to m here (the scale the
