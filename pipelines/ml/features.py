@@ -45,6 +45,15 @@ ENGAGEMENT_FEATURES: tuple[str, ...] = (
     "nps_score",
 )
 
+# What `customer_features` knows of the customer's Facebook and Instagram engagement (of the
+# social accounts identity links to them): zero or null for a shop without the social source.
+SOCIAL_FEATURES: tuple[str, ...] = (
+    "social_engagements_90d",
+    "social_messages_90d",
+    "days_since_last_social",
+    "social_negative_share_180d",
+)
+
 # +1: churn risk can only rise with the feature; -1: only fall. Recency and recent activity
 # are the relations a marketer would bet on; the rest are left free.
 CHURN_MONOTONE: dict[str, int] = {

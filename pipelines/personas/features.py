@@ -3,7 +3,8 @@
 What a marketer would describe a customer by: how often, how much and how recently they buy,
 whether they use discount codes, what they buy and at what price point, how many units, how they
 find the shop and on which device, how much they read email and at what local hour they are
-active, where they live and what they said in the survey.
+active, whether they engage with the shop on social media, where they live and what they said
+in the survey.
 
 The frame keeps the evidence behind each figure, not only the figure: counts of orders, of
 discounted orders, of lead items per category, of sessions per channel, and the number of events
@@ -15,7 +16,7 @@ instead of treating one order's product mix as seriously as fifty orders'.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 import polars as pl
@@ -46,6 +47,10 @@ class Inputs:
     lines: pl.DataFrame  # marts.fct_order_lines
     sessions: pl.DataFrame  # marts.fct_sessions
     email_events: pl.DataFrame  # marts.fct_email_events
+    # marts.fct_social_engagements; none for a shop without the social source.
+    social: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={"customer_key": pl.String, "engagement_type": pl.String,
+                "engaged_at": pl.Datetime("us", "UTC")}))
 
 
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -57,6 +62,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
               "line_amount", "is_cancelled", "is_return"),
     "sessions": ("customer_key", "session_started_at", "channel", "device_category"),
     "email_events": ("customer_key", "action", "action_at", "sent_at"),
+    "social": ("customer_key", "engagement_type", "engaged_at"),
 }  # fmt: skip
 
 # The figures a persona card and its "what sets it apart" list are made of (all numeric, one
@@ -75,6 +81,7 @@ PROFILE: dict[str, str] = {
     "read_hour": "local hour they read email",
     "shop_hour": "local hour they shop",
     "nps_score": "NPS answer (0-10)",
+    "is_social": "engages on social (reacted, commented or wrote to the shop)",
     "is_europe": "lives in Europe",
 }
 
@@ -127,6 +134,7 @@ class _Events:
     lines: pl.DataFrame
     sessions: pl.DataFrame
     email: pl.DataFrame
+    social: pl.DataFrame
     customers: pl.DataFrame
     zones: pl.DataFrame
 
@@ -150,6 +158,10 @@ def _events(inputs: Inputs, as_of: date) -> _Events:
     email = inputs.email_events.with_columns(_utc("action_at"), _utc("sent_at")).filter(
         pl.col("customer_key").is_not_null() & (pl.col("action_at") <= end)
     )
+    # Reactions, comments and messages of the social accounts identity links to a customer.
+    social = inputs.social.with_columns(_utc("engaged_at")).filter(
+        pl.col("customer_key").is_not_null() & (pl.col("engaged_at") <= end)
+    )
     customers = with_time_zone(inputs.customers.select(*REQUIRED["customers"]))
     return _Events(
         end,
@@ -157,6 +169,7 @@ def _events(inputs: Inputs, as_of: date) -> _Events:
         _in_fixed_order(lines),
         _in_fixed_order(sessions),
         _in_fixed_order(email),
+        _in_fixed_order(social),
         customers,
         customers.select("customer_key", "time_zone"),
     )
@@ -200,8 +213,10 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
     `units_per_line` and `log_units_per_line` over `lines`, `read_hour` and `shop_hour` with
     `_events` and `_spread`), `net_revenue` (order totals less refunds), plain figures
     (`log_orders_per_year`, `log_avg_order_value`, `log_days_since_last_order`,
-    `log_email_opens_365d`, `log_email_clicks_365d`, `nps_score`), the categories
-    `world_region` and `acquisition_channel`, and the PROFILE figures. Missing evidence stays
+    `log_email_opens_365d`, `log_email_clicks_365d`, `nps_score`), `social_engagements`
+    (reactions, comments and messages of the customer's linked social accounts), the
+    categories `world_region`, `acquisition_channel` and `social_engager` (yes when they ever
+    engaged on social, else no), and the PROFILE figures. Missing evidence stays
     null (no email events: no read hour).
 
     Only events up to the end of `as_of` count, so a rerun for a past date gives the same rows.
@@ -303,6 +318,9 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
     )
     shop_events = local_hour(shop_events, "at", zones)
     shop_hour = _hours(shop_events, "shop_hour")
+    social = events.social.group_by("customer_key").agg(
+        social_engagements=pl.len().cast(pl.Int64)
+    )
 
     frame = (
         base.join(lead_stats, on="customer_key", how="left")
@@ -314,6 +332,7 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
         .join(read_hour, on="customer_key", how="left")
         .join(reading, on="customer_key", how="left")
         .join(shop_hour, on="customer_key", how="left")
+        .join(social, on="customer_key", how="left")
         .join(customers, on="customer_key", how="left")
     )
     counts = [c for c in frame.columns if c.startswith((CATEGORY_PREFIX, CHANNEL_PREFIX))]
@@ -330,6 +349,7 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
         "email_clicks",
         "read_hour_events",
         "shop_hour_events",
+        "social_engagements",
         *counts,
     ]
     frame = (
@@ -339,6 +359,9 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
             acquisition_channel=pl.col("acquisition_channel").fill_null("unknown"),
             email_status=pl.col("mailchimp_status").fill_null("not_on_list"),
             main_device=pl.col("main_device").fill_null("unknown"),
+            social_engager=pl.when(pl.col("social_engagements") > 0)
+            .then(pl.lit("yes"))
+            .otherwise(pl.lit("no")),
             nps_score=pl.col("nps_score").cast(pl.Float64),
             log_orders_per_year=pl.col("orders_per_year").log1p(),
             log_days_between_orders=pl.col("days_between_orders").log(),
@@ -354,6 +377,7 @@ def build_features(inputs: Inputs, as_of: date) -> pl.DataFrame:
         )
         .with_columns(
             is_europe=(pl.col("world_region") == "europe").cast(pl.Float64),
+            is_social=(pl.col("social_engager") == "yes").cast(pl.Float64),
             email_opens_365d=pl.col("email_opens_365d").cast(pl.Float64),
             email_clicks_365d=pl.col("email_clicks_365d").cast(pl.Float64),
         )

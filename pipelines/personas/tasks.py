@@ -42,6 +42,7 @@ MARTS = {
     "lines": "marts.fct_order_lines",
     "sessions": "marts.fct_sessions",
     "email_events": "marts.fct_email_events",
+    "social": "marts.fct_social_engagements",
 }
 
 

@@ -219,3 +219,26 @@ def test_the_features_do_not_depend_on_the_order_rows_arrive_in():
                                           "email_events")})  # fmt: skip
         assert_frame_equal(build_features(shuffled, date(2026, 11, 30)), first,
                            check_exact=True)
+
+
+def test_social_engagement_counts_up_to_the_as_of_date_and_only_linked_authors():
+    social = pl.DataFrame(
+        {
+            "customer_key": ["a", "a", None, "b"],
+            "engagement_type": ["reaction", "message", "comment", "comment"],
+            # b's only comment comes after the as-of date: b has not engaged yet.
+            "engaged_at": [ts("2026-06-01 10:00"), ts("2026-11-30 23:00"),
+                           ts("2026-06-02 10:00"), ts("2026-12-01 00:30")],
+        }
+    )
+    frame = build_features(inputs(social=social), date(2026, 11, 30))
+    a, b = frame.row(0, named=True), frame.row(1, named=True)
+    assert (a["social_engagements"], b["social_engagements"]) == (2, 0)
+    assert (a["social_engager"], b["social_engager"]) == ("yes", "no")
+    assert (a["is_social"], b["is_social"]) == (1.0, 0.0)
+
+
+def test_a_shop_without_the_social_source_has_no_engagers():
+    frame = build_features(inputs(), date(2026, 11, 30))
+    assert frame.get_column("social_engager").to_list() == ["no", "no"]
+    assert frame.get_column("social_engagements").to_list() == [0, 0]

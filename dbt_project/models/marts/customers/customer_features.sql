@@ -5,6 +5,7 @@
     cancelled only from when they were cancelled (an order cancelled after a cutoff was a
     purchase at it), refunds, email events, sessions and answers by their own time.
     What is not dated is not used (Shopify's refunds; the CRM's current lifecycle stage).
+    Social reactions, comments and messages count by when they were left.
     Identity resolution is the one exception, by design: see the YAML description.
 #}
 with purchases as (
@@ -55,6 +56,14 @@ responses as (
     select customer_key, response_id, submitted_at, nps_score
     from {{ ref('fct_survey_responses') }}
     where customer_key is not null and nps_score is not null
+),
+
+social as (
+    -- Reactions, comments and messages of people identity linked to a customer; an author
+    -- nothing links keeps no customer and counts for nobody.
+    select customer_key, engagement_type, engaged_at, sentiment
+    from {{ ref('fct_social_engagements') }}
+    where customer_key is not null
 ),
 
 lines as (
@@ -206,6 +215,27 @@ survey_features as (
     group by all
 ),
 
+social_features as (
+    -- A text is negative at VADER's own threshold (compound <= -0.05, as pipelines.text
+    -- labels it); reactions have no text and count in no share.
+    select
+        cutoff_times.as_of_date,
+        social.customer_key,
+        count(*) filter (where engagement_type in ('reaction', 'comment')
+            and engaged_at >= cutoff_at - interval 90 day) as social_engagements_90d,
+        count(*) filter (where engagement_type = 'message'
+            and engaged_at >= cutoff_at - interval 90 day) as social_messages_90d,
+        date_diff('day', cast(max(engaged_at) as date), cutoff_times.as_of_date)
+            as days_since_last_social,
+        count(*) filter (where sentiment <= -0.05
+            and engaged_at >= cutoff_at - interval 180 day)
+            / nullif(count(sentiment) filter (where engaged_at >= cutoff_at - interval 180 day), 0)
+            as social_negative_share_180d
+    from cutoff_times
+    inner join social on social.engaged_at < cutoff_times.cutoff_at
+    group by cutoff_times.as_of_date, cutoff_times.cutoff_at, social.customer_key
+),
+
 category_features as (
     select
         cutoff_times.as_of_date,
@@ -246,7 +276,12 @@ final as (
         cast(coalesce(web_features.sessions_90d, 0) as integer) as sessions_90d,
         cast(coalesce(web_features.ad_sessions_90d, 0) as integer) as ad_sessions_90d,
         cast(web_features.days_since_last_session as integer) as days_since_last_session,
-        cast(survey_features.nps_score as integer) as nps_score
+        cast(survey_features.nps_score as integer) as nps_score,
+        cast(coalesce(social_features.social_engagements_90d, 0) as integer)
+            as social_engagements_90d,
+        cast(coalesce(social_features.social_messages_90d, 0) as integer) as social_messages_90d,
+        cast(social_features.days_since_last_social as integer) as days_since_last_social,
+        cast(social_features.social_negative_share_180d as double) as social_negative_share_180d
     from order_features
     inner join purchase_day_features using (as_of_date, customer_key)
     left join email_status using (as_of_date, customer_key)
@@ -254,6 +289,7 @@ final as (
     left join web_features using (as_of_date, customer_key)
     left join survey_features using (as_of_date, customer_key)
     left join category_features using (as_of_date, customer_key)
+    left join social_features using (as_of_date, customer_key)
 )
 
 select * from final
