@@ -1,8 +1,9 @@
 """`python -m bench.social_themes --scale s`: does the report find the post theme each persona
 responds to best?
 
-On the bench world of `bench/__main__.py` (its social exports included): the whole daily run to
-the report models, then the found personas are matched to the simulator's hidden ones (one to
+On the bench world of `bench/__main__.py` (its social exports included): the daily run's steps
+the figures need (every ingest, the transform, the personas, then the report model and its
+parents), then the found personas are matched to the simulator's hidden ones (one to
 one, most shared customers: `bench.quality.persona_matches`), and each hidden persona's
 favourite theme (the truth's `social_theme_affinity`) is compared with the theme its matched
 persona ranks first in `reports.rpt_social_persona_content`. Writes
@@ -18,9 +19,23 @@ import duckdb
 import polars as pl
 
 from bench import commit
-from bench.__main__ import daily_run, empty_home, world
+from bench.__main__ import DAY, empty_home, run_stage, world
 from bench.quality import persona_matches
 from pipelines.config import REPO_ROOT, Settings
+from pipelines.ingest.sources import source_names
+from pipelines.transform import run_dbt
+
+REPORT_MODEL = "rpt_social_persona_content"
+
+
+def run(home) -> None:
+    """What the figures need of the daily run, each step in its own process as the bench
+    runs them; the report model with its parents that read the personas."""
+    for source in source_names():
+        run_stage(home, "ingest", source, "social")
+    for step in ("transform", "find_personas"):
+        run_stage(home, step, None, "social")
+    run_dbt(Settings(home=home), ["build", "--select", f"stg_ml__personas {REPORT_MODEL}"], DAY)
 
 
 def found_themes(work) -> pl.DataFrame:
@@ -29,7 +44,7 @@ def found_themes(work) -> pl.DataFrame:
     try:
         return con.sql(
             "select persona_id, item as theme, engagers, opportunities, engagements, rate, "
-            "rate_index, rank from reports.rpt_social_persona_content where aspect = 'theme'"
+            f"rate_index, rank from reports.{REPORT_MODEL} where aspect = 'theme'"
         ).pl()
     finally:
         con.close()
@@ -63,7 +78,7 @@ def main() -> None:
     home = root / "social"
     if not args.reuse:
         home = empty_home(root, "social")
-        daily_run(home, "social")
+        run(home)
     settings = Settings(home=home)
     truth = root / "world" / "truth"
     matches = persona_matches(settings.work_db, truth)

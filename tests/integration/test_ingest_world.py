@@ -59,7 +59,7 @@ def test_every_source_loaded_and_every_ledger_adds_up(world):
 
 def test_quarantine_holds_exactly_the_injected_malformed_rows(world):
     truth = pl.read_parquet(truth_dir(world) / "defects.parquet").filter(
-        pl.col("kind").is_in(["malformed_row", "malformed_json"]))
+        pl.col("kind").is_in(["malformed_row", "malformed_json", "non_numeric_metric"]))
     landing = str(world.landing_dir) + "/"
     got = query(world, "select file_path, row_number from raw.quarantine").with_columns(
         file=pl.col("file_path").str.strip_prefix(landing)).select("file", "row_number")

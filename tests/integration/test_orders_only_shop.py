@@ -78,7 +78,7 @@ def test_it_publishes_scores_and_forecasts_the_shops_total_units(shop):
         "no product ids in the orders: forecast the shop's total units; 10"), forecast["note"]
     assert query(settings, "select distinct sku from ml.forecast") == [(ALL_PRODUCTS,)]
     (published,) = query(settings, "select row_counts from meta.runs")[0]
-    assert json.loads(published)["marts.data_coverage"] == 12
+    assert json.loads(published)["marts.data_coverage"] == 13
     # One currency and no reporting currency set: money is reported in it, with no rates.
     assert query(settings, "select distinct reporting_currency, fx_rate, "
                            "bool_and(amount_reporting = amount) from marts.fct_orders "
@@ -104,7 +104,8 @@ def test_each_step_says_what_it_lacked(shop):
     assert any("no NPS" in s for s in lacks["score_churn"])
     # One currency, the orders': nothing lacking there.
     assert not any("currencies" in s for s in lacks["report"])
-    assert len(lacks["transform"]) == 9 == len(lacks["report"])
+    assert len(lacks["transform"]) == 10 == len(lacks["report"])
+    assert any("no social media exports" in s for s in lacks["find_personas"])
 
 
 def test_the_exports_say_why_they_are_empty(shop):
