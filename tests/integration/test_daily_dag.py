@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 
 from pipelines import airflow_env
-from pipelines.config import Settings
+from pipelines.config import REPO_ROOT, Settings
 from pipelines.ingest.sources import source_names
 from pipelines.quality import suite_tables
 from pipelines.warehouse import RUN_LOGS, connect, published_hashes
@@ -452,6 +452,26 @@ def test_names_holding_markup_show_as_text_in_the_report(world, tmp_path):
     assert personas and all(name in text for name in personas)
     assert text.count(HOSTILE_PREFIX) >= len(personas)
     assert campaigns and "<script>" in chart_text  # a long label is cut at its end
+
+
+def test_every_dbt_unit_test_passes_on_the_built_warehouse(world):
+    """The daily build leaves dbt's unit tests out (pipelines.transform.DAILY_EXCLUDE): they
+    run here, once, each model's SQL on its fixture rows."""
+    import yaml
+
+    from pipelines.transform import unit_tests
+
+    declared = sum(len(yaml.safe_load(f.read_text()).get("unit_tests") or [])
+                   for f in (REPO_ROOT / "dbt_project" / "models").rglob("*.yml"))
+    result = unit_tests(world.settings, DAY)
+    assert declared > 60
+    assert result.status_counts == {"pass": declared}, result.status_counts
+    assert all(n.startswith("unit_test.") for n in result.timings)
+    # The daily runs' own results hold no unit test.
+    for target in ("target", "target_reports"):
+        results = json.loads((world.settings.home / "dbt" / target / "run_results.json")
+                             .read_text())["results"]
+        assert results and not [r for r in results if r["unique_id"].startswith("unit_test.")]
 
 
 def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):

@@ -35,7 +35,7 @@ import pytest
 from pipelines import daily
 from pipelines.config import Settings
 from pipelines.ingest.sources import SOURCES
-from pipelines.transform import REPORT_TAG, run_dbt
+from pipelines.transform import DAILY_EXCLUDE, REPORT_TAG, run_dbt
 from pipelines.warehouse import connect, table_content_hash
 from simulator import Defects, continue_days, simulate
 
@@ -81,7 +81,8 @@ def ingest(settings: Settings, day: date) -> None:
 
 
 def build_identity(settings: Settings, day: date) -> None:
-    run_dbt(settings, ["build", "--select", *IDENTITY, "--exclude", REPORT_TAG], day)
+    run_dbt(settings, ["build", "--select", *IDENTITY, "--exclude", REPORT_TAG, *DAILY_EXCLUDE],
+            day)
 
 
 def rows(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
@@ -210,7 +211,7 @@ def run(tmp_path_factory) -> Run:
              identity_noise=True)  # fmt: skip
     ingest(settings, DAY)
     # The report models read what the Python steps write, which this test does not run.
-    run_dbt(settings, ["build", "--exclude", REPORT_TAG], DAY)
+    run_dbt(settings, ["build", "--exclude", REPORT_TAG, *DAILY_EXCLUDE], DAY)
     result = Run(settings, DAY + timedelta(days=DAYS))
     before = live_keys(settings)
     for ident, key in before.items():
@@ -226,7 +227,7 @@ def run(tmp_path_factory) -> Run:
     first = identity_hashes(settings)
     build_identity(settings, result.last_day)
     result.rerun = (first, identity_hashes(settings))
-    run_dbt(settings, ["build", "--exclude", REPORT_TAG], result.last_day)
+    run_dbt(settings, ["build", "--exclude", REPORT_TAG, *DAILY_EXCLUDE], result.last_day)
     return result
 
 
