@@ -22,7 +22,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from pipelines.airflow_batch import MARKER, json_rows
 from pipelines.config import REPO_ROOT
 
 DAG_ID = "marketing_daily"
@@ -76,10 +78,10 @@ def prepare(env: dict[str, str], register_dag: bool = False) -> None:
     """Create or upgrade the metadata DB and the one-slot pool that serialises DuckDB writers;
     with `register_dag`, also parse the DAG into the DB (a fresh Airflow home knows no DAG
     until a scheduler or `dags test` has parsed it, and a backfill or a list of runs needs it)."""
-    run_airflow(["db", "migrate"], env)
-    run_airflow(["pools", "set", *WRITER_POOL], env)
+    commands = [["db", "migrate"], ["pools", "set", *WRITER_POOL]]
     if register_dag:
-        run_airflow(["dags", "reserialize"], env)
+        commands.append(["dags", "reserialize"])
+    run_airflow_batch({"commands": commands}, env)
 
 
 class RunInterrupted(RuntimeError):
@@ -182,29 +184,25 @@ class TaskState:
 def dag_runs(env: dict[str, str]) -> list[dict]:
     """Every run of the DAG as Airflow's metadata DB holds it (run_id, state, logical_date,
     run_after, start and end)."""
-    return _json_rows(run_airflow(["dags", "list-runs", DAG_ID, "--output", "json"], env))
+    return json_rows(run_airflow(["dags", "list-runs", DAG_ID, "--output", "json"], env))
 
 
 def task_states(logical_date: date, env: dict[str, str]) -> tuple[str | None, list[TaskState]]:
     """The run id of the newest DAG run for `logical_date` and the state of each of its task
     instances, as Airflow's metadata DB holds them (no run: None and no tasks)."""
-    runs = [r for r in dag_runs(env)
-            if str(r.get("logical_date", "")).startswith(logical_date.isoformat())]
-    if not runs:
-        return None, []
-    run_id = max(runs, key=lambda r: str(r.get("run_after") or ""))["run_id"]
-    rows = _json_rows(run_airflow(["tasks", "states-for-dag-run", DAG_ID, run_id,
-                                "--output", "json"], env))
-    return run_id, [TaskState(r["task_id"], r.get("state")) for r in rows]
+    found = run_airflow_batch({"task_states": DAG_ID, "date": logical_date.isoformat()}, env)
+    return found["run_id"], [TaskState(t["task_id"], t["state"]) for t in found["states"]]
 
 
-def _json_rows(out: str) -> list[dict]:
-    """The JSON list Airflow's `--output json` prints, past any log lines before it."""
-    for line in reversed(out.strip().splitlines()):
-        if line.startswith("["):
-            return json.loads(line)
-    start = out.find("[")
-    return json.loads(out[start:]) if start >= 0 else []
+def run_airflow_batch(request: dict, env: dict[str, str]) -> Any:
+    """Airflow CLI commands in one process (pipelines.airflow_batch, which reads `request`):
+    Airflow starts once for all of them. Its result, or an error with all it printed."""
+    proc = subprocess.run([sys.executable, "-m", "pipelines.airflow_batch"],
+                          input=json.dumps(request), env=env, capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0 or MARKER not in proc.stdout:
+        raise RuntimeError(f"airflow {request} failed:\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(proc.stdout.rpartition(MARKER)[2])
 
 
 def run_airflow(args: list[str], env: dict[str, str]) -> str:
