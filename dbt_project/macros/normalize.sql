@@ -92,3 +92,11 @@
 {% macro sentiment(column) -%}
     sentiment_compound({{ column }})
 {%- endmacro %}
+
+{#
+    positive, negative or neutral: a compound score (`sentiment`) labelled at VADER's thresholds
+    by pipelines.text.sentiment.label, the one place they are written; null for no score.
+#}
+{% macro sentiment_label(compound) -%}
+    sentiment_label_of({{ compound }})
+{%- endmacro %}

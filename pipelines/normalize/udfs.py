@@ -32,12 +32,25 @@ def _sentiment(texts: pa.Array) -> pa.Array:
     return sentiment(pl.Series(texts))["compound"].to_arrow()
 
 
-# The macros in dbt_project/macros/normalize.sql call these names: (function, arity, returns).
+def _sentiment_label(compounds: pa.Array) -> pa.Array:
+    import polars as pl
+
+    from pipelines.text.sentiment import label
+
+    frame = pl.DataFrame({"compound": pl.Series(compounds, dtype=pl.Float64)})
+    return frame.select(label(pl.col("compound")).alias("label"))["label"].to_arrow()
+
+
+_TEXT, _NUMBER = sqltypes.VARCHAR, sqltypes.DOUBLE
+# The macros in dbt_project/macros/normalize.sql call these names:
+# (function, parameter types, returns).
 FUNCTIONS = {
-    "normalized_email": (_email, 1, sqltypes.VARCHAR),
-    "normalized_phone_e164": (_phone_e164, 3, sqltypes.VARCHAR),
-    # VADER's compound score of a comment, message or survey answer (pipelines.text).
-    "sentiment_compound": (_sentiment, 1, sqltypes.DOUBLE),
+    "normalized_email": (_email, [_TEXT], _TEXT),
+    "normalized_phone_e164": (_phone_e164, [_TEXT] * 3, _TEXT),
+    # VADER's compound score of a comment, message or survey answer (pipelines.text), and
+    # its label at VADER's thresholds, so SQL never writes the thresholds again.
+    "sentiment_compound": (_sentiment, [_TEXT], _NUMBER),
+    "sentiment_label_of": (_sentiment_label, [_NUMBER], _TEXT),
 }
 
 
@@ -46,13 +59,13 @@ def register(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     have = {row[0] for row in con.sql(
         "select function_name from duckdb_functions() where function_type = 'scalar'"
     ).fetchall()}
-    for name, (function, arity, returns) in FUNCTIONS.items():
+    for name, (function, parameters, returns) in FUNCTIONS.items():
         if name in have:
             continue
         con.create_function(
             name,
             function,
-            [sqltypes.VARCHAR] * arity,
+            parameters,
             returns,
             type=PythonUDFType.ARROW,
             # Nulls reach the rule: a phone whose record has no country takes the default.

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from pipelines.text import group_keywords
-from pipelines.text.sentiment import NEGATIVE, POSITIVE
+from pipelines.text.sentiment import label
 
 TOPICS_TABLE = "ml.persona_topics"
 # Keywords a card shows per persona, and the texts a word needs before it is a topic.
@@ -56,12 +56,9 @@ def persona_topics(texts: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
         )
         .rename({"keyword": "item"})
     )
-    label = (pl.when(pl.col("sentiment") >= POSITIVE).then(pl.lit("positive"))
-             .when(pl.col("sentiment") <= NEGATIVE).then(pl.lit("negative"))
-             .otherwise(pl.lit("neutral")))  # fmt: skip
     feelings = (
         mine.filter(pl.col("sentiment").is_not_null())
-        .group_by("persona_id", item=label).agg(documents=pl.len())
+        .group_by("persona_id", item=label(pl.col("sentiment"))).agg(documents=pl.len())
         .join(sizes, on="persona_id")
         .with_columns(
             kind=pl.lit("sentiment"),

@@ -45,11 +45,14 @@ def sentiment(texts: pl.Series) -> pl.DataFrame:
     return (
         text.to_frame()
         .join(scored, on="text", how="left", maintain_order="left")
-        .select(
-            compound.alias("compound"),
-            pl.when(compound >= POSITIVE).then(pl.lit("positive"))
-            .when(compound <= NEGATIVE).then(pl.lit("negative"))
-            .when(compound.is_not_null()).then(pl.lit("neutral"))
-            .alias("label"),
-        )
+        .select(compound.alias("compound"), label(compound).alias("label"))
     )
+
+
+def label(compound: pl.Expr) -> pl.Expr:
+    """positive, negative or neutral at VADER's thresholds (POSITIVE, NEGATIVE); null where
+    `compound` is null. The one place the thresholds apply: the personas' topics use it, and
+    dbt through the DuckDB function `sentiment_label_of` (pipelines.normalize.udfs)."""
+    return (pl.when(compound >= POSITIVE).then(pl.lit("positive"))
+            .when(compound <= NEGATIVE).then(pl.lit("negative"))
+            .when(compound.is_not_null()).then(pl.lit("neutral")))  # fmt: skip

@@ -243,3 +243,32 @@ def test_the_sentiment_function_scores_texts_as_pipelines_text_does() -> None:
     assert scores["Love it, thank you!"] > 0.5
     assert scores["Terrible service, I hate it"] < -0.5
     assert scores[None] is None and scores["  "] is None
+
+
+def test_the_sentiment_label_function_labels_as_pipelines_text_does() -> None:
+    import polars as pl
+
+    from pipelines.text.sentiment import NEGATIVE, POSITIVE, sentiment
+
+    scores = [-1.0, NEGATIVE - 1e-9, NEGATIVE, NEGATIVE + 1e-9, 0.0, POSITIVE - 1e-9, POSITIVE,
+              1.0, None]
+    con = udfs.register(duckdb.connect())
+    try:
+        labels = [label for (label,) in con.execute(
+            "select sentiment_label_of(s) from unnest(?::double[]) with ordinality t(s, i) "
+            "order by i", [scores]).fetchall()]
+    finally:
+        con.close()
+    assert labels == ["negative", "negative", "negative", "neutral", "neutral", "neutral",
+                      "positive", "positive", None]
+    # ... the labels `sentiment` gives the texts it scores.
+    texts = pl.Series(["Love it, thank you!", "Terrible service, I hate it", "It is a mug", None])
+    scored = sentiment(texts)
+    con = udfs.register(duckdb.connect())
+    try:
+        sql = [label for (label,) in con.execute(
+            "select sentiment_label_of(s) from unnest(?::double[]) with ordinality t(s, i) "
+            "order by i", [scored["compound"].to_list()]).fetchall()]
+    finally:
+        con.close()
+    assert sql == scored["label"].to_list() == ["positive", "negative", "neutral", None]

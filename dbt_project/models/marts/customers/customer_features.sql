@@ -216,8 +216,8 @@ survey_features as (
 ),
 
 social_features as (
-    -- A text is negative at VADER's own threshold (compound <= -0.05, as pipelines.text
-    -- labels it); reactions have no text and count in no share.
+    -- A text is negative as pipelines.text labels it (VADER's own threshold); reactions have
+    -- no text and count in no share.
     select
         cutoff_times.as_of_date,
         social.customer_key,
@@ -227,7 +227,7 @@ social_features as (
             and engaged_at >= cutoff_at - interval 90 day) as social_messages_90d,
         date_diff('day', cast(max(engaged_at) as date), cutoff_times.as_of_date)
             as days_since_last_social,
-        count(*) filter (where sentiment <= -0.05
+        count(*) filter (where {{ sentiment_label('sentiment') }} = 'negative'
             and engaged_at >= cutoff_at - interval 180 day)
             / nullif(count(sentiment) filter (where engaged_at >= cutoff_at - interval 180 day), 0)
             as social_negative_share_180d
