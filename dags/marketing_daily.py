@@ -8,7 +8,8 @@ The daily marketing run for one day of data (the logical date, in UTC):
 1. **ingest_&lt;source&gt;**: new export files under `data/landing/<source>/` go into DuckDB's `raw`
    schema; every file is in the ledger `audit.loads`, bad rows in `raw.quarantine`.
 2. **transform**: `dbt build` makes the unified customer view (`marts.dim_customers`), the facts
-   and the model features, and runs dbt's tests.
+   and the model features, and runs dbt's tests; a rerun keeps the last build when nothing it
+   reads has changed.
 3. **score_churn**, **score_ltv**, **score_lead**: XGBoost models score customers and open
    leads into `ml.scores` (churn risk, next year's value, conversion within 60 days), each with
    three reasons in words. A model retrains on a schedule and replaces the one in use only
@@ -35,7 +36,8 @@ The daily marketing run for one day of data (the logical date, in UTC):
    sheet) from `brand.yml` and each persona's traits and products, ranked by a model of the
    shop's own campaign history (`ml.content_lines`).
 9. **transform_reports**: `dbt build --select tag:report`, the report models that read the
-   scores and personas (`reports.rpt_personas`, `reports.rpt_customer_groups`).
+   scores and personas (`reports.rpt_personas`, `reports.rpt_customer_groups`); kept, like the
+   transform, when nothing it reads has changed.
 10. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
    files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder;
    held-out people are in no file of their audience.

@@ -47,6 +47,15 @@ def _timezone(name: str) -> str:
     return raw
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"setting {name}={raw!r} must be true or false")
+    return raw in ("true", "1", "yes")
+
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -196,6 +205,9 @@ class Settings:
     # MARKETING_DIGEST_WEEKDAY, a weekday name).
     digest_weekday: int = 0
     personas: PersonaSettings = field(default_factory=PersonaSettings)
+    # A step whose inputs are all as they were at its last run keeps that run's result
+    # (pipelines/reuse.py); false runs every step in full (env MARKETING_REUSE).
+    reuse: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -247,6 +259,7 @@ class Settings:
         kwargs["social_timezone"] = _timezone("MARKETING_SOCIAL_TIMEZONE")
         kwargs["digest_weekday"] = _weekday("MARKETING_DIGEST_WEEKDAY", "monday")
         kwargs["lead_click_levels"] = _click_levels("MARKETING_LEAD_CLICK_LEVELS")
+        kwargs["reuse"] = _env_bool("MARKETING_REUSE", True)
         kwargs["meta_part_rows"] = _env_int("MARKETING_META_PART_ROWS", 10_000)
         if not 1 <= kwargs["meta_part_rows"] <= 10_000:  # type: ignore[operator]
             raise ValueError(

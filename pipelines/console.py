@@ -64,6 +64,8 @@ def _headline(task_id: str, summary: object) -> str:
         return text
     if "status" in summary:  # dbt
         counts = ", ".join(f"{n} {status}" for status, n in sorted(summary["status"].items()))
+        if summary.get("reused"):  # pipelines/reuse.py
+            return f"inputs unchanged, build of run {summary['reused']} kept (dbt: {counts})"
         return f"dbt: {counts}"
     if "model" in summary:
         return _model_headline(summary)

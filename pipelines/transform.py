@@ -69,8 +69,12 @@ def dbt_command(settings: Settings, args: list[str], target: str = "target") -> 
 
 def dbt_env(settings: Settings, logical_date: date) -> dict[str, str]:
     """The environment dbt runs in: the work file, memory limit and the run's date."""
+    return {**os.environ, **dbt_settings(settings, logical_date)}
+
+
+def dbt_settings(settings: Settings, logical_date: date) -> dict[str, str]:
+    """What the pipeline tells dbt through its environment."""
     return {
-        **os.environ,
         "MARKETING_WORK_DB": str(settings.work_db),
         "MARKETING_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         # The date goes in the environment (macros/as_of_date.sql): a new value of --vars
@@ -153,19 +157,74 @@ DAILY_EXCLUDE = ["--exclude-resource-type", "unit_test"]
 PARTIAL_PARSE = "partial_parse.msgpack"
 
 
+BUILD_ARGS = ["build", "--exclude", REPORT_TAG, *DAILY_EXCLUDE]
+REPORTS_ARGS = ["build", "--select", REPORT_TAG, *DAILY_EXCLUDE]
+REPORTS_TARGET = "target_reports"
+
+
 def build(settings: Settings, logical_date: date) -> TransformResult:
     """`dbt build`: every model and its data tests, in dependency order, except the report
     models (REPORT_TAG); a failing test fails it."""
-    return run_dbt(settings, ["build", "--exclude", REPORT_TAG, *DAILY_EXCLUDE], logical_date,
-                   settings_vars(settings))
+    return run_dbt(settings, BUILD_ARGS, logical_date, settings_vars(settings))
 
 
 def build_reports(settings: Settings, logical_date: date) -> TransformResult:
     """`dbt build` of the report models (REPORT_TAG) and their data tests, after scoring and
     segmenting have written the tables they read."""
-    _seed_partial_parse(settings, "target_reports")
-    return run_dbt(settings, ["build", "--select", REPORT_TAG, *DAILY_EXCLUDE], logical_date,
-                   settings_vars(settings), target="target_reports")
+    _seed_partial_parse(settings, REPORTS_TARGET)
+    return run_dbt(settings, REPORTS_ARGS, logical_date, settings_vars(settings),
+                   target=REPORTS_TARGET)
+
+
+def build_step(settings: Settings, step: str, logical_date: date, run_id: str) -> dict:
+    """The daily `transform` (main build) or `transform_reports` step's summary: the build
+    run, or its last result kept when nothing it reads has changed (pipelines/reuse.py)."""
+    from pipelines import reuse
+
+    args, target, builder = {
+        "transform": (BUILD_ARGS, "target", build),
+        "transform_reports": (REPORTS_ARGS, REPORTS_TARGET, build_reports),
+    }[step]
+
+    def run() -> tuple[dict, list[str], list[str]]:
+        result = builder(settings, logical_date)
+        return ({"status": result.status_counts, "seconds": round(result.elapsed_s, 1),
+                 "dbt_version": result.dbt_version},
+                *built_relations(dbt_paths(settings, target)[0]))
+
+    given = {"args": args, "vars": settings_vars(settings),
+             "env": dbt_settings(settings, logical_date),
+             "project": reuse.files_digest([settings.dbt_project_dir]),
+             "settings_files": reuse.files_digest(settings_files(settings))}
+    return reuse.reuse_or_run(settings, step, logical_date, run_id, given, run)
+
+
+def settings_files(settings: Settings) -> list[Path]:
+    """The user's settings files a model reads (the content models read the brand file)."""
+    from pipelines.content.brand import brand_file
+
+    return [settings.ads_file, settings.audiences_file, settings.kpis_file,
+            brand_file(settings)]
+
+
+def built_relations(target_path: Path) -> tuple[list[str], list[str]]:
+    """What the last dbt invocation in `target_path` read and wrote, as `schema.name`: the
+    relations its nodes depend on that it did not build (sources, models of another
+    invocation), and those it built."""
+    manifest = json.loads((target_path / "manifest.json").read_text())
+    ran = [r["unique_id"] for r in
+           json.loads((target_path / "run_results.json").read_text())["results"]]
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+
+    def relation(node: dict) -> str:
+        return f"{node['schema']}.{node.get('identifier') or node.get('alias') or node['name']}"
+
+    written = {relation(nodes[u]) for u in ran
+               if nodes[u]["resource_type"] in ("model", "seed", "snapshot")
+               and nodes[u]["config"].get("materialized") != "ephemeral"}
+    read = {relation(nodes[d]) for u in ran
+            for d in nodes[u].get("depends_on", {}).get("nodes", []) if d in nodes}
+    return sorted(read - written), sorted(written)
 
 
 def unit_tests(settings: Settings, logical_date: date) -> TransformResult:

@@ -108,14 +108,16 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, ddl: str, rows: pa.
 
 
 def table_content_hash(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """SHA-256 over a table's rows in a canonical order: equal tables give equal hashes."""
-    rows = con.sql(
-        f"select md5(cast(t as varchar)) as h from {table} as t order by h"
-    ).fetchall()
-    digest = hashlib.sha256()
-    for (row_hash,) in rows:
-        digest.update(row_hash.encode())
-    return digest.hexdigest()
+    """A hash of a table's columns (names and types) and rows, in any row order: equal tables
+    give equal hashes. The rows count as their number and two independent 64-bit sums of
+    their DuckDB `hash`es: one pass, no sort and no text, where an MD5 of each row as text,
+    sorted, took several times as long."""
+    relation = con.sql(f"select * from {table}")
+    columns = [f"{n} {t}" for n, t in zip(relation.columns, relation.types, strict=True)]
+    count, first, second = con.execute(
+        f"select count(*), sum(hash(t)), sum(hash(t, 1)) from {table} as t").fetchall()[0]
+    return hashlib.sha256(json.dumps([columns, count, str(first), str(second)]).encode()
+                          ).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -18,7 +19,7 @@ from urllib.parse import unquote, urlparse
 import polars as pl
 import pytest
 
-from pipelines import airflow_env
+from pipelines import airflow_env, daily, reuse
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.ingest.sources import source_names
 from pipelines.quality import suite_tables
@@ -539,6 +540,26 @@ def test_second_run_publishes_the_same_content_and_loads_no_file_twice(world):
     )
     assert loads == []
     assert world.query("select count(distinct run_id) from audit.loads", published=False) == [(1,)]
+
+
+def test_the_rerun_kept_the_first_build_and_building_again_makes_the_same_tables(world):
+    """Nothing the main dbt build reads changed between the two runs above (an erasure is
+    taken in by the export), so the second kept the first run's build. Building again with
+    reuse switched off writes the same tables: keeping it was exact."""
+    first, _ = (r for (r,) in world.query("select run_id from meta.runs order by published_at"))
+
+    def kept() -> tuple[str, str]:
+        return world.query(f"select run_id, output_key from {reuse.TABLE} "
+                           "where step = 'transform'", published=False)[0]
+
+    run_id, output_key = kept()
+    assert run_id == first
+    again = daily.transform(world.settings, DAY, "again")
+    assert again["reused"] == first
+    rebuilt = daily.transform(replace(world.settings, reuse=False), DAY, "rebuilt")
+    assert "reused" not in rebuilt
+    assert rebuilt["status"] == again["status"]
+    assert kept() == ("rebuilt", output_key)
 
 
 def test_a_failing_expectation_stops_publishing_and_keeps_the_last_publication(

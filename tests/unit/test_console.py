@@ -98,6 +98,8 @@ def test_a_step_that_lacked_an_input_says_which():
                                              "no web analytics (GA4): no features"]}) == (
         "0 rows by click_level_rate; lacks: no CRM contacts (HubSpot) and 1 more")
     assert headline("transform", {"status": {"pass": 1}, "lacks": []}) == "dbt: 1 pass"
+    assert headline("transform", {"status": {"pass": 1}, "reused": "r1", "lacks": []}) == (
+        "inputs unchanged, build of run r1 kept (dbt: 1 pass)")
 
 
 def test_a_long_line_is_cut_to_the_console_width():
