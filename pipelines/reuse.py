@@ -84,10 +84,13 @@ def fingerprints(con: duckdb.DuckDBPyConnection, relations: Iterable[str]) -> di
 
 
 def files_digest(paths: Iterable[Path]) -> str:
-    """A digest of the files under `paths` (folders are walked), their names and contents."""
+    """A digest of the files under `paths` (folders are walked): their contents and names,
+    relative to the path given, so another checkout of the same files digests the same."""
     digest = hashlib.sha256()
-    for path in sorted(_walk(paths)):
-        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    for root in paths:
+        for path in sorted(_walk([root])):
+            name = path.relative_to(root) if path != root else Path(path.name)
+            digest.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -192,8 +192,11 @@ def build_step(settings: Settings, step: str, logical_date: date, run_id: str) -
                  "dbt_version": result.dbt_version},
                 *built_relations(dbt_paths(settings, target)[0]))
 
-    given = {"args": args, "vars": settings_vars(settings),
-             "env": dbt_settings(settings, logical_date),
+    # Where the work file is says nothing of what is in it: a data folder moved or copied
+    # keeps its builds.
+    told = {k: v for k, v in dbt_settings(settings, logical_date).items()
+            if k != "MARKETING_WORK_DB"}
+    given = {"args": args, "vars": settings_vars(settings), "env": told,
              "project": reuse.files_digest([settings.dbt_project_dir]),
              "settings_files": reuse.files_digest(settings_files(settings))}
     return reuse.reuse_or_run(settings, step, logical_date, run_id, given, run)

@@ -114,6 +114,11 @@ def test_files_digest_sees_a_changed_file_and_skips_caches(tmp_path):
     assert reuse.files_digest([tmp_path]) == before
     (tmp_path / "m.sql").write_text("select 2")
     assert reuse.files_digest([tmp_path]) != before
+    # The same files in another checkout digest the same.
+    other = tmp_path.parent / f"{tmp_path.name}-other"
+    other.mkdir()
+    (other / "m.sql").write_text("select 2")
+    assert reuse.files_digest([other]) == reuse.files_digest([tmp_path])
 
 
 def test_a_dbt_invocation_reads_what_it_did_not_build(tmp_path):
