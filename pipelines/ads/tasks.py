@@ -13,7 +13,7 @@ import polars as pl
 from pipelines.ads.plan import LEAD_OBJECTIVES, PLAN_SCHEMA, PlanResult, build_plan
 from pipelines.ads.settings import AdsSettings, load_ads_settings
 from pipelines.config import Settings
-from pipelines.warehouse import work_connection
+from pipelines.warehouse import one_thread, work_connection
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,7 @@ def conversion_values(con: duckdb.DuckDBPyConnection, daily: pl.DataFrame,
     is_lead = pl.col("objective").is_in(LEAD_OBJECTIVES)
     first = pl.when(pl.col("purchases") > 0).then(pl.col("value") / pl.col("purchases"))
     lead_value = pl.col("p_order").fill_null(0) * pl.col("lead_first_value").fill_null(0)
-    # To the cent: averages of double scores differ in their last bits between runs
-    # (parallel sums), and a rerun of the same day must give the same plan.
+    # To the cent, as money is shown.
     return frame.select(
         "adset_id",
         pl.when(is_lead).then(lead_value).otherwise(first.fill_null(0)).round(2)
@@ -155,7 +154,8 @@ def optimise_ads(settings: Settings, logical_date: date, run_id: str) -> dict:
     with work_connection(settings) as con:
         if not has_table(con, CONVERSIONS):
             return {"skipped": f"{CONVERSIONS} is missing: run the transform step first"}
-        daily, adsets, values = read_inputs(con, ads, logical_date)
+        with one_thread(con):  # the same sums on a rerun, so the same plan
+            daily, adsets, values = read_inputs(con, ads, logical_date)
         if daily.filter(pl.col("spend") > 0).is_empty():
             write_plan(con, pl.DataFrame(schema=PLAN_SCHEMA))
             return {"skipped": "no Meta Ads spend in the fitted days: no budget plan"}
