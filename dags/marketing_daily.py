@@ -18,7 +18,8 @@ The daily marketing run for one day of data (the logical date, in UTC):
    `ml.forecast`: the model and its simple rivals over a rolling-origin backtest; the best
    publishes, the model only when it beats the strongest rival.
 4. **find_personas**: every customer who has ordered gets a persona (`ml.personas`), found by a
-   mixture model, matched to yesterday's so ids and names last.
+   mixture model, matched to yesterday's so ids and names last (kept as they are when nothing
+   they are found from has changed since the last run).
 5. **optimise_ads**: per Meta ad set a response curve (saturation with carry-over) fitted to
    its daily spend and reconciled conversions; the daily budgets that maximise the expected
    return within `ads.yml`'s bounds, with bids (`ml.ad_budget_plan`). Skipped without Meta Ads.

@@ -44,6 +44,8 @@ def headline(task_id: str, summary: object) -> str:
     """A step's summary (the dict it returned) in a few words, and what it lacked (its
     summary's `lacks`: the first missing input, and how many more)."""
     text = _headline(task_id, summary)
+    if isinstance(summary, dict) and summary.get("reused"):  # pipelines/reuse.py
+        text = f"inputs unchanged, kept run {summary['reused']}'s: {text}"
     lacks = summary.get("lacks") if isinstance(summary, dict) else None
     if lacks:
         more = f" and {len(lacks) - 1} more" if len(lacks) > 1 else ""
@@ -64,8 +66,6 @@ def _headline(task_id: str, summary: object) -> str:
         return text
     if "status" in summary:  # dbt
         counts = ", ".join(f"{n} {status}" for status, n in sorted(summary["status"].items()))
-        if summary.get("reused"):  # pipelines/reuse.py
-            return f"inputs unchanged, build of run {summary['reused']} kept (dbt: {counts})"
         return f"dbt: {counts}"
     if "model" in summary:
         return _model_headline(summary)

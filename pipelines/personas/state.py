@@ -93,8 +93,8 @@ def save(models_dir: Path, state: PersonaState) -> Path:
     return folder
 
 
-def load_before(models_dir: Path, day: date) -> PersonaState | None:
-    """The newest saved state dated before `day`, or None when there is none."""
+def folder_before(models_dir: Path, day: date) -> Path | None:
+    """The folder of the newest saved state dated before `day`, or None when there is none."""
     root = state_dir(models_dir)
     if not root.exists():
         return None
@@ -106,9 +106,14 @@ def load_before(models_dir: Path, day: date) -> PersonaState | None:
             continue
         if when < day and (folder / "state.json").exists() and (folder / "labels.parquet").exists():
             dated.append((when, folder))
-    if not dated:
+    return max(dated)[1] if dated else None
+
+
+def load_before(models_dir: Path, day: date) -> PersonaState | None:
+    """The newest saved state dated before `day`, or None when there is none."""
+    folder = folder_before(models_dir, day)
+    if folder is None:
         return None
-    _, folder = max(dated)
     body = json.loads((folder / "state.json").read_text())
     return PersonaState(
         as_of_date=date.fromisoformat(body["as_of_date"]),

@@ -16,17 +16,20 @@ next day. The report models (dbt, tag `report`) turn these into the persona card
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import polars as pl
 from threadpoolctl import threadpool_limits
 
+from pipelines import reuse
 from pipelines.config import Settings
 from pipelines.personas import state as persona_state
 from pipelines.personas.features import REQUIRED, Inputs, build_features, email_reads
 from pipelines.personas.personas import find_personas
-from pipelines.personas.topics import TOPICS_TABLE, persona_topics, read_texts
+from pipelines.personas.topics import TEXT_TABLES, TOPICS_TABLE, persona_topics, read_texts
 from pipelines.warehouse import work_connection
 
 log = logging.getLogger(__name__)
@@ -72,14 +75,37 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
     con.unregister("frame_to_write")
 
 
+RFM_TABLE = "marts.customer_rfm"
+# Every table the step reads and writes: a rerun whose reads, settings and yesterday's saved
+# model are unchanged keeps what it wrote (pipelines/reuse.py).
+READS = (*MARTS.values(), RFM_TABLE, *TEXT_TABLES)
+WRITES = (PERSONAS_TABLE, PROFILES_TABLE, TRAITS_TABLE, HOURS_TABLE, TOPICS_TABLE)
+
+
 def read_rfm(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Each buyer's RFM segment (the personas when the data shows no persona structure)."""
-    return con.sql("select customer_key, rfm_segment from marts.customer_rfm").pl()
+    return con.sql(f"select customer_key, rfm_segment from {RFM_TABLE}").pl()
 
 
 def run(settings: Settings, logical_date: date, run_id: str) -> dict:
-    """Find the day's personas and write them (see module docstring); returns a summary whose
-    `message` says how they were found, from which features, and who has none."""
+    """Find the day's personas and write them (see module docstring), or keep what the last
+    run wrote when nothing it reads has changed; returns a summary whose `message` says how
+    they were found, from which features, and who has none."""
+    previous = persona_state.folder_before(settings.models_dir, logical_date)
+    saved = persona_state.state_dir(settings.models_dir) / logical_date.isoformat()
+
+    def files(*folders: Path | None) -> list[str]:
+        return [reuse.FILE + str(f.relative_to(settings.home)) for f in folders if f]
+
+    def find() -> tuple[dict, list[str], list[str]]:
+        return (_find(settings, logical_date), [*READS, *files(previous)],
+                [*WRITES, *files(saved)])
+
+    given = {"personas": asdict(settings.personas)}
+    return reuse.reuse_or_run(settings, "find_personas", logical_date, run_id, given, find)
+
+
+def _find(settings: Settings, logical_date: date) -> dict:
     with work_connection(settings) as con:
         inputs = read_inputs(con)
         rfm = read_rfm(con)

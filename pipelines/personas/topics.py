@@ -18,14 +18,15 @@ TOP_KEYWORDS = 8
 MIN_DOCUMENTS = 3
 
 # Customers' own words, with the sentiment the marts computed for them.
-TEXTS_SQL = """
+TEXT_TABLES = ("marts.fct_social_engagements", "marts.fct_survey_responses")
+TEXTS_SQL = f"""
     select customer_key, engagement_text as text, sentiment
-    from marts.fct_social_engagements
+    from {TEXT_TABLES[0]}
     where customer_key is not null and engagement_type in ('comment', 'message')
         and engagement_text is not null
     union all
     select customer_key, comment, comment_sentiment
-    from marts.fct_survey_responses
+    from {TEXT_TABLES[1]}
     where customer_key is not null and comment is not null
 """
 

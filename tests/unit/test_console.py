@@ -99,7 +99,9 @@ def test_a_step_that_lacked_an_input_says_which():
         "0 rows by click_level_rate; lacks: no CRM contacts (HubSpot) and 1 more")
     assert headline("transform", {"status": {"pass": 1}, "lacks": []}) == "dbt: 1 pass"
     assert headline("transform", {"status": {"pass": 1}, "reused": "r1", "lacks": []}) == (
-        "inputs unchanged, build of run r1 kept (dbt: 1 pass)")
+        "inputs unchanged, kept run r1's: dbt: 1 pass")
+    assert headline("find_personas", {"k": 4, "customers": 900, "reused": "r1"}) == (
+        "inputs unchanged, kept run r1's: 4 personas over 900 customers")
 
 
 def test_a_long_line_is_cut_to_the_console_width():

@@ -144,3 +144,25 @@ def test_a_dbt_invocation_reads_what_it_did_not_build(tmp_path):
         {"unique_id": u} for u in ("model.p.stg", "model.p.fct", "test.p.not_null")]}))
     assert built_relations(tmp_path) == (["marts.other", "raw.shop__orders"],
                                          ["marts.fct", "staging.stg"])
+
+
+def test_a_file_output_is_part_of_what_the_step_wrote(settings):
+    """A saved model (a folder under the data folder) counts like a table: gone or changed,
+    the step runs again."""
+    runs = []
+
+    def run():
+        runs.append(1)
+        folder = settings.home / "models" / "m"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "state.json").write_text("{}")
+        return {}, [], [reuse.FILE + "models/m"]
+
+    def step() -> dict:
+        return reuse.reuse_or_run(settings, "fit", DAY, "r", {}, run)
+
+    step()
+    assert step() == {"reused": "r"}
+    (settings.home / "models" / "m" / "state.json").write_text('{"k": 2}')
+    step()
+    assert len(runs) == 2
