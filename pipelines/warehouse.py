@@ -86,20 +86,6 @@ def work_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-@contextmanager
-def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """`con` on one DuckDB thread for the block: for reads whose floating-point sums feed a
-    fit. On several threads DuckDB adds a sum's parts in the order its threads finish, which
-    moves with the machine's load, so a rerun's sums differ in their last bits and an
-    optimiser fed them can settle elsewhere (the ad budget plan did, under load)."""
-    threads = con.execute("select current_setting('threads')").fetchall()[0][0]
-    con.execute("set threads = 1")
-    try:
-        yield con
-    finally:
-        con.execute(f"set threads = {int(threads)}")
-
-
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, ddl: str, rows: pa.Table,
                  where: str = "true", params: Sequence[object] = ()) -> None:
     """Replace the rows of `table` (`schema.name`, created by `ddl` if missing) that match

@@ -124,3 +124,29 @@ def test_a_shop_without_meta_ads_skips_saying_so(tmp_path: Path) -> None:
     duckdb.connect(str(settings.work_db)).close()
     summary = optimise_ads(settings, DAY, "run-1")
     assert "fct_ad_conversions is missing" in summary["skipped"]
+
+
+def test_reruns_write_the_same_plan_fitted_on_one_blas_thread(settings: Settings,
+                                                             monkeypatch) -> None:
+    """A same-day rerun must publish nothing new. With several BLAS threads the fits' linear
+    algebra added in an order that changed from run to run, and the plan moved."""
+    from threadpoolctl import threadpool_info
+
+    from pipelines.ads import tasks
+
+    threads: list[int] = []
+
+    def build_plan(*args, **kwargs):
+        threads.extend(info["num_threads"] for info in threadpool_info())
+        return plan(*args, **kwargs)
+
+    plan = tasks.build_plan
+    monkeypatch.setattr(tasks, "build_plan", build_plan)
+    plans = []
+    for run in range(3):
+        optimise_ads(settings, DAY, f"run-{run}")
+        con = duckdb.connect(str(settings.work_db))
+        plans.append(con.sql(f"select * from {TABLE} order by adset_id").pl())
+        con.close()
+    assert threads and set(threads) == {1}
+    assert plans[0].equals(plans[1]) and plans[0].equals(plans[2])

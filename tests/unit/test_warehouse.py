@@ -10,13 +10,7 @@ import pytest
 
 from pipelines.daily import PublishRefusedError, audited_tables
 from pipelines.transform import read_run_results
-from pipelines.warehouse import (
-    connect,
-    one_thread,
-    publish,
-    published_hashes,
-    table_content_hash,
-)
+from pipelines.warehouse import connect, publish, published_hashes, table_content_hash
 
 
 def make_work(settings, rows: int) -> None:
@@ -149,10 +143,3 @@ def test_replace_rows_swaps_the_matching_rows_and_a_failed_write_keeps_the_old()
     with pytest.raises(duckdb.Error):  # three columns into two: the insert fails
         replace_rows(con, "ml.t", ddl, pa.table({"day": [9], "v": ["x"], "w": [0]}))
     assert con.sql("select * from ml.t order by day").fetchall() == [(1, "a"), (2, "c")]
-
-
-def test_one_thread_runs_the_block_on_one_thread_and_restores_the_setting():
-    con = duckdb.connect(config={"threads": 2})
-    with one_thread(con):
-        assert con.sql("select current_setting('threads')").fetchall() == [(1,)]
-    assert con.sql("select current_setting('threads')").fetchall() == [(2,)]
