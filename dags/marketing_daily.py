@@ -42,8 +42,9 @@ The daily marketing run for one day of data (the logical date, in UTC):
 10. **export**: takes in erasure requests (kept only hashed), then builds per-audience upload
    files for Mailchimp, Meta, Google and the CRM, with adds and removes, into a staging folder;
    held-out people are in no file of their audience.
-11. **audit**: Great Expectations checks every table and export file to publish; a failure stops
-   the run here and the last good publication and exports stay as they were.
+11. **audit**: Great Expectations checks every table and export file to publish (what the last
+   audit validated, unchanged, keeps its verdicts); a failure stops the run here and the last
+   good publication and exports stay as they were.
 12. **publish**: the audited tables replace `data/warehouse/marketing.duckdb` in one atomic step,
    then the audited exports move to `data/exports/<date>/` (updates the Asset
    `marketing_published`).

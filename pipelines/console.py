@@ -91,8 +91,10 @@ def _headline(task_id: str, summary: object) -> str:
         warned = summary.get("failed_warnings") or 0
         tables = summary["tables"]
         count = len(tables) if isinstance(tables, list | dict) else tables
+        kept = summary.get("kept") or 0
         return (f"{count} tables and files checked, {summary['evaluated']} checks"
-                + (f", {warned} warnings" if warned else ""))
+                + (f", {warned} warnings" if warned else "")
+                + (f" ({kept} unchanged since the last audit)" if kept else ""))
     if "older_than" in summary:
         return f"exports published; the warehouse keeps the newer run {summary['older_than']}"
     if "unchanged_since" in summary:

@@ -169,7 +169,8 @@ def audit(settings: Settings, logical_date: date, run_id: str) -> dict:
     with work_connection(settings) as con:
         summary = audit_tables(con, settings.expectations_dir, run_id, logical_date,
                                published=settings.published_db,
-                               exports=staging_dir(settings, logical_date), docs_dir=docs)
+                               exports=staging_dir(settings, logical_date), docs_dir=docs,
+                               reuse=settings.reuse)
     if summary.failed_warnings:
         warned = [o.describe() for o in summary.outcomes
                   if not o.success and o.severity == "warning"]
@@ -178,7 +179,7 @@ def audit(settings: Settings, logical_date: date, run_id: str) -> dict:
             f"{summary.failed_warnings} checks failed at warning level; publishing goes on",
             [*warned[:20], "", f"Every check of the run: {docs / 'index.html'}"]))
     return {"tables": summary.tables, "evaluated": summary.evaluated,
-            "failed_warnings": summary.failed_warnings}
+            "failed_warnings": summary.failed_warnings, "kept": summary.kept}
 
 
 def export_files(settings: Settings, logical_date: date) -> list[str]:

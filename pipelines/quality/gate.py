@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipelines.quality import kept
 from pipelines.quality.checks import (
     PublishedHistory,
     as_suite_parts,
@@ -92,6 +95,8 @@ class AuditSummary:
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
     logical_date: dt.date | None = None
     seconds: float = 0.0
+    # Validations whose verdicts were kept from an earlier audit of the same content.
+    kept: int = 0
 
     @property
     def passed(self) -> bool:
@@ -121,6 +126,7 @@ def audit_tables(
     published: Path | None = None,
     exports: Path | None = None,
     docs_dir: Path | None = None,
+    reuse: bool = True,
 ) -> AuditSummary:
     """Validate every suite's table in `con`, record all outcomes, and gate publishing.
 
@@ -130,7 +136,8 @@ def audit_tables(
     `exports`, a staged export folder with a manifest, has each file validated with the suite
     of its platform in `<suites_dir>/exports/`; a platform without a suite fails. With
     `docs_dir`, Great Expectations data docs of every validation are written there, pass or
-    fail, so a person can see what was checked.
+    fail, so a person can see what was checked. With `reuse`, a validation of content the
+    last audit validated, unchanged, keeps its verdicts (pipelines/quality/kept.py).
 
     Raises:
         SuiteError: a suite file is malformed (nothing is validated or recorded).
@@ -159,17 +166,47 @@ def audit_tables(
     history = (
         read_history(Path(published), watched) if published is not None else PublishedHistory()
     )
+    code = kept.code_key() if reuse else ""
+    # Each validation with its key (None: not to be kept) and how to run it.
+    planned: list[tuple[str | None, bool, Callable[[list[dict[str, Any]]],
+                                                  list[ExpectationOutcome]]]] = []
+    for suite in suites:
+        key = kept.suite_key(con, suite, history, logical_date, code) if reuse else None
+        planned.append((key, False, functools.partial(_audit_suite, con, suite, history,
+                                                      logical_date)))
+    if exports is not None and (Path(exports) / "manifest.json").exists():
+        staged, export_suites = Path(exports), Path(suites_dir) / "exports"
+        for name, suite, entry in _export_entries(staged, export_suites):
+            key = (kept.export_key(suite, name, entry, staged / entry["path"], code)
+                   if reuse else None)
+            planned.append((key, True, functools.partial(_audit_export, staged, export_suites,
+                                                         name, suite, entry)))
+    found = kept.load(con, [key for key, _, _ in planned if key]) if reuse else {}
     outcomes: list[ExpectationOutcome] = []
     raw: list[dict[str, Any]] = []
-    for suite in suites:
-        outcomes.extend(_audit_suite(con, suite, history, logical_date, raw))
-    export_names: list[str] = []
-    if exports is not None and (Path(exports) / "manifest.json").exists():
-        export_outcomes = _audit_exports(Path(exports), Path(suites_dir) / "exports", raw)
-        export_names = sorted({o.table for o in export_outcomes})
-        outcomes.extend(export_outcomes)
+    export_names: set[str] = set()
+    validated: dict[str, tuple[list[ExpectationOutcome], list[dict[str, Any]]]] = {}
+    used: dict[str, kept.Kept] = {}
+    for key, is_export, validate in planned:
+        if key is not None and key in found:
+            used[key] = found[key]
+            these, own_raw = found[key].outcomes, found[key].raw
+        else:
+            own_raw = []
+            these = validate(own_raw)
+            if key is not None:
+                validated[key] = (these, own_raw)
+        outcomes.extend(these)
+        raw.extend(own_raw)
+        if is_export:
+            export_names.update(o.table for o in these)
+    if used:
+        logger.info("audit %s: %d of %d validations kept from earlier audits of the same "
+                    "content", run_id, len(used), len(planned))
 
     _record(con, outcomes, run_id, logical_date)
+    if reuse:
+        kept.replace(con, run_id, validated, used)
     if docs_dir is not None:
         _write_docs(raw, Path(docs_dir), f"{run_id} ({logical_date.isoformat()})")
 
@@ -177,13 +214,14 @@ def audit_tables(
     warnings = [o for o in outcomes if not o.success and o.severity == "warning"]
     summary = AuditSummary(
         run_id=run_id,
-        tables=[suite.table for suite in suites] + export_names,
+        tables=[suite.table for suite in suites] + sorted(export_names),
         evaluated=len(outcomes),
         failed_errors=len(blocking),
         failed_warnings=len(warnings),
         outcomes=outcomes,
         logical_date=logical_date,
         seconds=time.perf_counter() - started,
+        kept=len(used),
     )
     for outcome in warnings:
         logger.warning("quality warning: %s", outcome.describe())
@@ -297,43 +335,62 @@ def _audit_exports(
     Files are read as text, exactly as a platform will read them. A platform without a suite,
     or a file whose row count differs from the manifest, fails: nothing unvalidated leaves.
     """
+    outcomes: list[ExpectationOutcome] = []
+    for name, suite, entry in _export_entries(staged, suites_dir):
+        outcomes.extend(_audit_export(staged, suites_dir, name, suite, entry, raw))
+    return outcomes
+
+
+def _export_entries(staged: Path, suites_dir: Path) -> list[tuple[str, SuiteSpec | None, dict]]:
+    """Each file of a staged export's manifest: its audit name, its suite (named for its
+    audience; None when its platform has none) and its manifest entry."""
     suites = (
         {s.table.split(".", 1)[1]: s for s in load_suites(suites_dir)}
         if suites_dir.is_dir()
         else {}
     )
     manifest = json.loads((staged / "manifest.json").read_text())
-    outcomes: list[ExpectationOutcome] = []
+    entries = []
     for entry in manifest["files"]:
         name = f"exports/{entry['path']}"
         suite = suites.get(entry["platform"])
-        if suite is None:
-            placeholder = SuiteSpec(
-                name=f"export_{entry['platform']}", table=name, expectations=[], path=suites_dir
+        if suite is not None:
+            suite = dataclasses.replace(suite, table=name,
+                                        name=f"{suite.name}__{entry['audience']}")
+        entries.append((name, suite, entry))
+    return entries
+
+
+def _audit_export(staged: Path, suites_dir: Path, name: str, suite: SuiteSpec | None,
+                  entry: dict, raw: list[dict[str, Any]] | None = None
+                  ) -> list[ExpectationOutcome]:
+    """Validate one staged export file with its platform's suite."""
+    if suite is None:
+        placeholder = SuiteSpec(
+            name=f"export_{entry['platform']}", table=name, expectations=[], path=suites_dir
+        )
+        return [
+            _failure(
+                placeholder,
+                SUITE_RUNS,
+                None,
+                f"no suite for platform {entry['platform']!r} in {suites_dir}",
+                "{}",
             )
-            outcomes.append(
-                _failure(
-                    placeholder,
-                    SUITE_RUNS,
-                    None,
-                    f"no suite for platform {entry['platform']!r} in {suites_dir}",
-                    "{}",
-                )
+        ]
+    outcomes: list[ExpectationOutcome] = []
+    frame = read_export_file(staged / entry["path"])
+    if frame.height != entry["rows"]:
+        outcomes.append(
+            _failure(
+                suite,
+                "expect_table_row_count_to_equal",
+                None,
+                f"{frame.height} rows, manifest says {entry['rows']}",
+                "{}",
             )
-            continue
-        suite = dataclasses.replace(suite, table=name, name=f"{suite.name}__{entry['audience']}")
-        frame = read_export_file(staged / entry["path"])
-        if frame.height != entry["rows"]:
-            outcomes.append(
-                _failure(
-                    suite,
-                    "expect_table_row_count_to_equal",
-                    None,
-                    f"{frame.height} rows, manifest says {entry['rows']}",
-                    "{}",
-                )
-            )
-        outcomes.extend(validate_frame(frame, suite, raw_results=raw))
+        )
+    outcomes.extend(validate_frame(frame, suite, raw_results=raw))
     return outcomes
 
 

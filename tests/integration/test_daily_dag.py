@@ -22,6 +22,7 @@ import pytest
 from pipelines import airflow_env, daily, reuse
 from pipelines.config import REPO_ROOT, Settings
 from pipelines.ingest.sources import source_names
+from pipelines.quality import kept as kept_verdicts
 from pipelines.quality import suite_tables
 from pipelines.warehouse import RUN_LOGS, connect, published_hashes
 from simulator import simulate, truth_dir
@@ -546,7 +547,13 @@ def test_the_rerun_kept_the_first_build_and_building_again_makes_the_same_tables
     """Nothing the main dbt build reads changed between the two runs above (an erasure is
     taken in by the export), so the second kept the first run's build. Building again with
     reuse switched off writes the same tables: keeping it was exact."""
-    first, _ = (r for (r,) in world.query("select run_id from meta.runs order by published_at"))
+    first, second = (r for (r,) in world.query(
+        "select run_id from meta.runs order by published_at"))
+    # The audit kept the verdicts of what the rerun left as it was (tables checked against
+    # nothing earlier, export files the erasure did not touch) and validated the rest again.
+    audits = dict(world.query(f"select run_id, count(*) from {kept_verdicts.TABLE} "
+                              "group by run_id", published=False))
+    assert set(audits) == {first, second}, audits
 
     def kept() -> tuple[str, str]:
         return world.query(f"select run_id, output_key from {reuse.TABLE} "

@@ -70,6 +70,9 @@ def test_headlines_of_each_kind_of_step():
     assert headline("audit", {"tables": ["marts.a", "exports/x.csv"], "evaluated": 40,
                               "failed_warnings": 1}) == (
         "2 tables and files checked, 40 checks, 1 warnings")
+    assert headline("audit", {"tables": ["marts.a", "exports/x.csv"], "evaluated": 40,
+                              "failed_warnings": 0, "kept": 1}) == (
+        "2 tables and files checked, 40 checks (1 unchanged since the last audit)")
     assert headline("transform", {"status": {"pass": 170, "success": 40}}) == (
         "dbt: 170 pass, 40 success")
     assert headline("score_churn", {"model": "churn", "version": "abc", "scored": 1200,

@@ -383,3 +383,36 @@ def _write_suite(directory: Path, name: str, content: object) -> Path:
     path = directory / f"{name}.json"
     path.write_text(content if isinstance(content, str) else json.dumps(content))
     return path
+
+
+def test_an_audit_of_unchanged_tables_keeps_the_last_verdicts(
+    con: duckdb.DuckDBPyConnection, suites_dir: Path
+) -> None:
+    first = audit_tables(con, suites_dir, "run-1", DAY)
+    again = audit_tables(con, suites_dir, "run-2", DAY)
+    assert first.kept == 0 and again.kept == len(RELEASE_SUITES)
+    assert again.outcomes == first.outcomes
+    # Recorded for the new run as if validated again.
+    assert _audit_rows(con, "run-2").drop("run_id", "validated_at").equals(
+        _audit_rows(con, "run-1").drop("run_id", "validated_at"))
+    # Switched off, everything is validated again.
+    assert audit_tables(con, suites_dir, "run-3", DAY, reuse=False).kept == 0
+
+
+def test_a_changed_table_or_suite_is_validated_again(
+    con: duckdb.DuckDBPyConnection, suites_dir: Path
+) -> None:
+    audit_tables(con, suites_dir, "run-1", DAY)
+    # The kept verdict of scores (passed) must not hide the new breach.
+    con.execute("update ml.scores set score = 1.5 where model = 'churn' and decile = 9")
+    error = _gate_error(con, suites_dir)
+    assert error.summary is not None and error.summary.kept == len(RELEASE_SUITES) - 1
+    assert any("ml.scores" in failure.table for failure in error.failures)
+    con.execute("update ml.scores set score = 0.8 where model = 'churn' and decile = 9")
+    suite = json.loads((suites_dir / "fct_orders.json").read_text())
+    suite["expectations"].append({"type": "expect_table_row_count_to_be_between",
+                                  "kwargs": {"min_value": 99}})
+    (suites_dir / "fct_orders.json").write_text(json.dumps(suite))
+    error = _gate_error(con, suites_dir)
+    assert [f.table for f in error.failures] == ["marts.fct_orders"]
+    assert error.summary is not None and error.summary.kept == len(RELEASE_SUITES) - 2
