@@ -150,3 +150,23 @@ def test_reruns_write_the_same_plan_fitted_on_one_blas_thread(settings: Settings
         con.close()
     assert threads and set(threads) == {1}
     assert plans[0].equals(plans[1]) and plans[0].equals(plans[2])
+
+
+def test_conversion_values_do_not_depend_on_the_order_of_the_days(settings: Settings) -> None:
+    """Summed as floats, the same days added in another order (as Polars' threads may) gave
+    another value; a value near half a cent then rounded either way on a rerun."""
+    from pipelines.ads.settings import AdsSettings
+    from pipelines.ads.tasks import conversion_values, read_inputs
+
+    con = duckdb.connect(str(settings.work_db))
+    try:
+        daily, adsets, _ = read_inputs(con, AdsSettings(), DAY)
+        one = daily.filter(pl.col("adset_id") == "111").head(4).with_columns(
+            value=pl.Series([1e15, 0.3, -1e15, 0.2]), purchases=pl.Series([0.0, 0.0, 0.0, 1.0]))
+        start = one["date_day"].min()
+        values = [conversion_values(con, frame, adsets, start, DAY)
+                  .filter(pl.col("adset_id") == "111")["value_per_conversion"].item()
+                  for frame in (one, one.reverse())]
+    finally:
+        con.close()
+    assert values == [0.5, 0.5]
