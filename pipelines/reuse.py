@@ -17,6 +17,7 @@ where the build takes minutes); a view's is its SQL.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -112,11 +113,14 @@ def _walk(paths: Iterable[Path]) -> Iterable[Path]:
             yield path
 
 
+@functools.cache
 def environment_digest() -> str:
     """Python's version and every installed distribution's, so an upgraded dbt, DuckDB or
-    library never reuses a result the old one made."""
-    installed = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
-    return _digest([sys.version, installed])
+    library never reuses a result the old one made. A set: a distribution is listed twice
+    where its folder is on `sys.path` twice (pytest puts the repository first, where the
+    project's egg-info is), which must not change the digest."""
+    installed = {f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()}
+    return _digest([sys.version, sorted(installed)])
 
 
 def _digest(value: object) -> str:

@@ -166,3 +166,19 @@ def test_a_file_output_is_part_of_what_the_step_wrote(settings):
     (settings.home / "models" / "m" / "state.json").write_text('{"k": 2}')
     step()
     assert len(runs) == 2
+
+
+def test_the_environment_digest_ignores_a_distribution_listed_twice(monkeypatch):
+    """Under pytest the repository is on sys.path, and the project's egg-info there lists the
+    project a second time; Airflow's task processes see it once. Their keys must agree."""
+    from importlib import metadata
+
+    listed = list(metadata.distributions())
+    reuse.environment_digest.cache_clear()
+    once = reuse.environment_digest()
+    monkeypatch.setattr(metadata, "distributions", lambda: [*listed, listed[0]])
+    reuse.environment_digest.cache_clear()
+    try:
+        assert reuse.environment_digest() == once
+    finally:
+        reuse.environment_digest.cache_clear()
