@@ -84,7 +84,7 @@ def fingerprints(con: duckdb.DuckDBPyConnection, relations: Iterable[str],
             path = (home or Path()) / relation.removeprefix(FILE)
             found[relation] = "files " + files_digest([path]) if path.exists() else "absent"
         elif relation in views:
-            found[relation] = "view " + _digest(views[relation])
+            found[relation] = "view " + digest(views[relation])
         elif relation in tables:
             found[relation] = "table " + table_content_hash(con, relation)
         else:
@@ -120,10 +120,17 @@ def environment_digest() -> str:
     where its folder is on `sys.path` twice (pytest puts the repository first, where the
     project's egg-info is), which must not change the digest."""
     installed = {f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()}
-    return _digest([sys.version, sorted(installed)])
+    return digest([sys.version, sorted(installed)])
 
 
-def _digest(value: object) -> str:
+def code_digest() -> str:
+    """Our code and every installed package's version: a result made by other code is not
+    kept."""
+    return digest([files_digest(CODE_DIRS), environment_digest()])
+
+
+def digest(value: object) -> str:
+    """SHA-256 of `value` as canonical JSON."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -141,8 +148,8 @@ def reuse_or_run(
     the step and returns its summary, the relations it read and those it wrote. The summary
     returned says `reused` (the run whose result stands) when the step was kept.
     """
-    given_key = _digest({"step": step, "day": logical_date, "given": given,
-                         "code": files_digest(CODE_DIRS), "environment": environment_digest()})
+    given_key = digest({"step": step, "day": logical_date, "given": given,
+                        "code": code_digest()})
     with work_connection(settings) as con:
         con.execute("create schema if not exists audit")
         con.execute(DDL)
@@ -160,7 +167,7 @@ def reuse_or_run(
         con.execute(f"delete from {TABLE} where step = ?", [step])
         con.execute(
             f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, now())",
-            [step, _digest([given_key, read]), _digest(written), json.dumps(sorted(read)),
+            [step, digest([given_key, read]), digest(written), json.dumps(sorted(read)),
              json.dumps(sorted(written)), run_id, logical_date,
              json.dumps(summary, sort_keys=True, default=str)])
     return summary
@@ -175,9 +182,9 @@ def _unchanged(con: duckdb.DuckDBPyConnection, step: str, given_key: str, home: 
     if not rows:
         return None
     input_key, output_key, inputs, outputs, run_id, day, summary = rows[0]
-    if _digest([given_key, fingerprints(con, json.loads(inputs), home)]) != input_key:
+    if digest([given_key, fingerprints(con, json.loads(inputs), home)]) != input_key:
         return None
-    if _digest(fingerprints(con, json.loads(outputs), home)) != output_key:
+    if digest(fingerprints(con, json.loads(outputs), home)) != output_key:
         log.info("%s: its tables were changed since run %s wrote them; it runs again",
                  step, run_id)
         return None

@@ -31,6 +31,7 @@ from pipelines.quality.checks import (
 from pipelines.quality.docs import render_data_docs
 from pipelines.quality.suites import Reference, SuiteSpec, load_suites
 from pipelines.quality.validate import ExpectationOutcome, validate_frame
+from pipelines.reuse import code_digest
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def audit_tables(
     history = (
         read_history(Path(published), watched) if published is not None else PublishedHistory()
     )
-    code = kept.code_key() if reuse else ""
+    code = code_digest() if reuse else ""
     # Each validation with its key (None: not to be kept) and how to run it.
     planned: list[tuple[str | None, bool, Callable[[list[dict[str, Any]]],
                                                   list[ExpectationOutcome]]]] = []

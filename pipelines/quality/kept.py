@@ -28,6 +28,7 @@ import numpy as np
 from pipelines.quality.checks import PublishedHistory
 from pipelines.quality.suites import SuiteSpec
 from pipelines.quality.validate import ExpectationOutcome
+from pipelines.reuse import digest
 
 TABLE = "audit.validations_kept"
 DDL = f"""
@@ -47,13 +48,6 @@ class Kept:
     raw: list[dict[str, Any]]
 
 
-def code_key() -> str:
-    """Our code and every installed package's version (GX's included)."""
-    from pipelines.reuse import CODE_DIRS, environment_digest, files_digest
-
-    return _digest([files_digest(CODE_DIRS), environment_digest()])
-
-
 def suite_key(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, history: PublishedHistory,
               logical_date: Any, code: str) -> str | None:
     """The key of a table suite's validation; None when its tables cannot be read (the
@@ -71,13 +65,13 @@ def suite_key(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, history: Publish
     if suite.checks:
         parts["day"] = str(logical_date)
         parts["history"] = _history(history, suite.table)
-    return _digest(parts)
+    return digest(parts)
 
 
 def export_key(suite: SuiteSpec | None, name: str, entry: dict, path: Path, code: str) -> str:
     """The key of one export file's validation: its bytes, its manifest entry and suite."""
     content = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
-    return _digest({"suite": _suite(suite) if suite else None, "name": name, "entry": entry,
+    return digest({"suite": _suite(suite) if suite else None, "name": name, "entry": entry,
                     "file": content, "code": code})
 
 
@@ -97,12 +91,10 @@ def replace(con: duckdb.DuckDBPyConnection, run_id: str,
     """Keep this audit's validations, and only those: `validated` now, `kept` from before."""
     from pipelines.quality.gate import SUITE_RUNS, TABLE_EXISTS
 
-    rows = [(key, run_id, json.dumps([dataclasses.asdict(o) for o in outcomes]),
-             json.dumps(raw, default=str))
-            for key, (outcomes, raw) in validated.items()
-            if not any(o.expectation_type in (TABLE_EXISTS, SUITE_RUNS) for o in outcomes)]
-    rows += [(key, k.run_id, json.dumps([dataclasses.asdict(o) for o in k.outcomes]),
-              json.dumps(k.raw, default=str)) for key, k in kept.items()]
+    every = {key: Kept(run_id, outcomes, raw) for key, (outcomes, raw) in validated.items()
+             if not any(o.expectation_type in (TABLE_EXISTS, SUITE_RUNS) for o in outcomes)}
+    rows = [(key, k.run_id, json.dumps([dataclasses.asdict(o) for o in k.outcomes]),
+             json.dumps(k.raw, default=str)) for key, k in {**every, **kept}.items()]
     con.execute("begin")
     try:
         con.execute(f"delete from {TABLE}")
@@ -131,5 +123,3 @@ def _history(history: PublishedHistory, table: str) -> Any:
     }
 
 
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
