@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-forecast bench-simulate bench-scale-up bench-personas bench-personalize bench-report bench-identity bench-social clean help
+.PHONY: run test lock test-reliability airflow docs lint bench bench-ingest bench-seeds bench-real bench-forecast bench-simulate bench-scale-up bench-personas bench-personalize bench-report bench-identity bench-social bench-orchestration clean help
 
 help:
 	@echo "make run     set up .venv, simulate sample data if none, run the daily DAG"
@@ -31,6 +31,7 @@ help:
 	@echo "make bench-report    the report's bytes and render time in headless Chromium (SCALE=m)"
 	@echo "make bench-identity  the probabilistic identity matcher on ~100k records (PEOPLE=65000)"
 	@echo "make bench-social    the post theme each persona responds to, against the truth (SCALE=s)"
+	@echo "make bench-orchestration  a one-day run's orchestration beside its work (SCALE=s)"
 	@echo "make clean   remove .venv and data/"
 
 # One venv from the two locks, rebuilt when a lock or pyproject.toml changes: the runtime set
@@ -142,6 +143,11 @@ bench-identity: $(VENV)/.installed
 # theme its matched persona ranks first (reports.rpt_social_persona_content).
 bench-social: $(VENV)/.installed
 	$(BIN)/python -m bench.social_themes --scale $(or $(SCALE),s) --seed $(or $(SEED),42)
+
+# A one-day `marketing run` through Airflow on the bench world, its wall time split into
+# orchestration (Airflow and the CLI outside the tasks, dbt's start-up and parse, imports) and work.
+bench-orchestration: $(VENV)/.installed
+	$(BIN)/python -m bench.orchestration --scale $(or $(SCALE),s) --seed $(or $(SEED),42)
 
 # The report's size and its render time in Chromium (median of 5 loads), beside the quality
 # pages' index, for a daily run on the bench world. SCALE defaults to m here (the scale the
