@@ -72,6 +72,12 @@ def split(wall: float, steps: dict[str, float], dbt_nodes: dict[str, float],
     missing = set(dbt_nodes) - set(steps)
     if missing:
         raise ValueError(f"no step line for the dbt steps {sorted(missing)}")
+    # A build the run kept (pipelines/reuse.py) ran no dbt: its run results are an earlier
+    # invocation's, and would count as negative overhead.
+    stale = sorted(s for s, nodes in dbt_nodes.items() if nodes > steps[s])
+    if stale:
+        raise ValueError(f"the dbt steps {stale} took less than their nodes: their run results "
+                         "are not this run's (was the build kept?)")
     return Overhead(wall=wall, outside_tasks=wall - sum(steps.values()),
                     dbt_overhead=sum(steps[s] - n for s, n in dbt_nodes.items()),
                     imports=imports)  # fmt: skip

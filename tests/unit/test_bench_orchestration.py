@@ -42,3 +42,10 @@ def test_a_dbt_step_the_console_did_not_show_is_an_error_not_a_zero():
 def test_the_parts_add_up_to_the_wall_time():
     o = Overhead(wall=100.0, outside_tasks=10.0, dbt_overhead=5.0, imports=2.0)
     assert o.orchestration + o.work == pytest.approx(o.wall)
+
+
+def test_run_results_of_a_build_the_run_kept_are_refused():
+    # The transform step took 1.6 s (kept): the 22 s of nodes are an earlier run's.
+    with pytest.raises(ValueError, match="transform"):
+        split(60.0, {"transform": 1.6, "transform_reports": 10.0},
+              {"transform": 22.0, "transform_reports": 7.5}, 3.0)
