@@ -466,7 +466,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
-    from pipelines.transform import dbt_command, dbt_env, generate_docs
+    from pipelines.transform import dbt_command, dbt_cwd, dbt_env, generate_docs
 
     day = args.date or _latest_landing_date(settings)
     if day is None:
@@ -480,6 +480,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     command = dbt_command(settings, ["docs", "serve", "--port", str(args.port), "--no-browser"])
     print(f"serving them on http://localhost:{args.port} (Ctrl-C stops)", flush=True)
+    os.chdir(dbt_cwd(settings))
     os.execvpe(command[0], command, dbt_env(settings, day))
     return 0  # not reached
 

@@ -6,6 +6,7 @@ returns, and the next task needs the lock.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -54,17 +55,26 @@ def dbt_paths(settings: Settings, target: str = "target") -> tuple[Path, Path]:
 
 
 def dbt_command(settings: Settings, args: list[str], target: str = "target") -> list[str]:
-    """The dbt command line for `args` on this data home's project, target and log folders."""
+    """The dbt command line for `args` on this data home's project, target and log folders,
+    every path absolute: dbt runs in the warehouse folder (`dbt_cwd`)."""
     target_path, log_path = dbt_paths(settings, target)
     return [
         dbt_executable(),
         *args,
-        "--project-dir", str(settings.dbt_project_dir),
-        "--profiles-dir", str(settings.dbt_project_dir),
-        "--target-path", str(target_path),
-        "--log-path", str(log_path),
+        "--project-dir", str(settings.dbt_project_dir.absolute()),
+        "--profiles-dir", str(settings.dbt_project_dir.absolute()),
+        "--target-path", str(target_path.absolute()),
+        "--log-path", str(log_path.absolute()),
         "--no-use-colors",
     ]
+
+
+def dbt_cwd(settings: Settings) -> Path:
+    """The folder dbt runs in: the work file's, which the profile names by its file name alone.
+    The profile's connection is part of what dbt checks before it reuses a saved parse, so a
+    path that is the same in every data folder lets a new data folder start from the parse
+    another one saved (`_seed_parse`) instead of parsing the whole project again."""
+    return settings.work_db.parent
 
 
 def dbt_env(settings: Settings, logical_date: date) -> dict[str, str]:
@@ -74,8 +84,14 @@ def dbt_env(settings: Settings, logical_date: date) -> dict[str, str]:
 
 def dbt_settings(settings: Settings, logical_date: date) -> dict[str, str]:
     """What the pipeline tells dbt through its environment."""
+    from pipelines.content.brand import brand_file
+
     return {
-        "MARKETING_WORK_DB": str(settings.work_db),
+        "MARKETING_WORK_DB": settings.work_db.name,  # in dbt_cwd
+        # The Python models read the run's settings (int_content__offers, its brand file):
+        # this data folder's, as absolute paths, whatever the environment and dbt's folder.
+        "MARKETING_HOME": str(settings.home.absolute()),
+        "MARKETING_BRAND_FILE": str(brand_file(settings).absolute()),
         "MARKETING_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         # The date goes in the environment (macros/as_of_date.sql): a new value of --vars
         # makes dbt parse the whole project again, every day.
@@ -103,9 +119,11 @@ def run_dbt(
     if extra_vars:
         command += ["--vars", json.dumps(extra_vars)]
     env = dbt_env(settings, logical_date)
-    settings.work_db.parent.mkdir(parents=True, exist_ok=True)
+    dbt_cwd(settings).mkdir(parents=True, exist_ok=True)
+    _seed_parse(settings, target, extra_vars)
     log.info("running dbt %s for %s", " ".join(args), logical_date)
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(command, env=env, cwd=dbt_cwd(settings), capture_output=True,
+                          text=True, check=False)
     for line in proc.stdout.splitlines():
         log.info("dbt: %s", line)
     result = read_run_results(target_path / "run_results.json")
@@ -114,6 +132,7 @@ def run_dbt(
         raise TransformError(f"dbt {' '.join(args)} failed (exit {proc.returncode}):\n{detail}")
     for warning in result.warnings:
         log.warning("dbt warning: %s", warning)
+    _keep_parse(settings, target, extra_vars)
     return result
 
 
@@ -171,9 +190,13 @@ def build(settings: Settings, logical_date: date) -> TransformResult:
 def build_reports(settings: Settings, logical_date: date) -> TransformResult:
     """`dbt build` of the report models (REPORT_TAG) and their data tests, after scoring and
     segmenting have written the tables they read."""
-    _seed_partial_parse(settings, REPORTS_TARGET)
     return run_dbt(settings, REPORTS_ARGS, logical_date, settings_vars(settings),
                    target=REPORTS_TARGET)
+
+
+# What dbt is told of where things are, not of what is in them (the settings files' content is
+# digested on its own).
+WHERE = ("MARKETING_WORK_DB", "MARKETING_HOME", "MARKETING_BRAND_FILE")
 
 
 def build_step(settings: Settings, step: str, logical_date: date, run_id: str) -> dict:
@@ -192,10 +215,9 @@ def build_step(settings: Settings, step: str, logical_date: date, run_id: str) -
                  "dbt_version": result.dbt_version},
                 *built_relations(dbt_paths(settings, target)[0]))
 
-    # Where the work file is says nothing of what is in it: a data folder moved or copied
-    # keeps its builds.
+    # A data folder moved or copied keeps its builds.
     told = {k: v for k, v in dbt_settings(settings, logical_date).items()
-            if k != "MARKETING_WORK_DB"}
+            if k not in WHERE}
     given = {"args": args, "vars": settings_vars(settings), "env": told,
              "project": reuse.files_digest([settings.dbt_project_dir]),
              "settings_files": reuse.files_digest(settings_files(settings))}
@@ -233,22 +255,52 @@ def built_relations(target_path: Path) -> tuple[list[str], list[str]]:
 def unit_tests(settings: Settings, logical_date: date) -> TransformResult:
     """`dbt test` of every unit test (the models' SQL on fixture rows). dbt reads the column
     types of each tested model's parents from the warehouse, so a built work file is needed."""
-    _seed_partial_parse(settings, "target_unit")
     return run_dbt(settings, ["test", "--select", "test_type:unit"], logical_date,
                    settings_vars(settings), target="target_unit")
 
 
-def _seed_partial_parse(settings: Settings, target: str) -> None:
-    """Start `target` from the main build's parsed project. Every invocation passes the same
-    vars and profile, so dbt finds nothing changed and skips parsing (a full parse took 8.3 s
-    here, a skipped one 3.4-4.0 s); where anything differs, dbt's own check sees it and
-    parses again."""
-    source = dbt_paths(settings)[0] / PARTIAL_PARSE
-    dest = dbt_paths(settings, target)[0] / PARTIAL_PARSE
-    if source.exists() and not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, dest)
+def _parse_cache(settings: Settings, extra_vars: dict | None) -> Path:
+    """Where a data folder's parse of the project is kept for the next new data folder: in
+    the project's own target folder (made by dbt, ignored by git), one file per profile
+    setting and vars that dbt's check compares, so invocations with different ones do not
+    take turns replacing it."""
+    told = json.dumps([settings.duckdb_memory_limit, extra_vars or {}], sort_keys=True)
+    key = hashlib.sha256(told.encode()).hexdigest()[:12]
+    return settings.dbt_project_dir / "target" / f"partial_parse-{key}.msgpack"
 
+
+def _seed_parse(settings: Settings, target: str, extra_vars: dict | None) -> None:
+    """Start a target folder without a saved parse from this data folder's main build's, or
+    else from the project's cache (`_parse_cache`). dbt checks a saved parse against the
+    project's files, vars, profile, environment and its own version before using it, and
+    parses again what differs (a full parse took 8.3 s here, one with nothing changed
+    1.9-4.0 s)."""
+    dest = dbt_paths(settings, target)[0] / PARTIAL_PARSE
+    if dest.exists():
+        return
+    for source in (dbt_paths(settings)[0] / PARTIAL_PARSE, _parse_cache(settings, extra_vars)):
+        if source.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest)
+            return
+
+
+def _keep_parse(settings: Settings, target: str, extra_vars: dict | None) -> None:
+    """Keep the parse a successful invocation saved for new data folders, when it is newer
+    than the one kept; written whole and then renamed, so a reader never sees half a file.
+    A project folder that cannot be written only loses the head start."""
+    source = dbt_paths(settings, target)[0] / PARTIAL_PARSE
+    cache = _parse_cache(settings, extra_vars)
+    try:
+        if not source.exists() or (cache.exists()
+                                   and cache.stat().st_mtime >= source.stat().st_mtime):
+            return
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        shutil.copy2(source, partial)
+        os.replace(partial, cache)
+    except OSError as error:
+        log.debug("dbt's parse not kept for new data folders: %s", error)
 
 
 def generate_docs(settings: Settings, logical_date: date) -> Path:

@@ -3,6 +3,7 @@ and every mart that analysts read has an enforced contract."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ def model_files() -> dict[str, Path]:
     return {p.stem: p for p in MODELS.rglob("*") if p.suffix in (".sql", ".py")}
 
 
+@cache  # read once per worker: parsing every file took 1.2 s, and each model's test asks
 def yaml_entries() -> dict[str, dict]:
     entries = {}
     for path in MODELS.rglob("*.yml"):
