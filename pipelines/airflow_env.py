@@ -84,8 +84,7 @@ def prepare(env: dict[str, str], register_dag: bool = False) -> None:
     change nothing there and cost an Airflow start-up, about 4 s, on every `marketing run`."""
     stamp = airflow_home(env) / PREPARED_FILE
     state = _prepared(env)
-    if not register_dag and state is not None and stamp.exists() and (
-            json.loads(stamp.read_text()) == state):
+    if not register_dag and state is not None and _read_stamp(stamp) == state:
         return
     commands = [["db", "migrate"], ["pools", "set", *WRITER_POOL]]
     if register_dag:
@@ -97,6 +96,15 @@ def prepare(env: dict[str, str], register_dag: bool = False) -> None:
 
 
 PREPARED_FILE = "prepared.json"
+
+
+def _read_stamp(path: Path) -> Any:
+    """What `prepare` recorded, or None where nothing readable is (a damaged file prepares
+    again rather than stopping the run)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _prepared(env: dict[str, str]) -> dict | None:

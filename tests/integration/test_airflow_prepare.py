@@ -48,6 +48,10 @@ def test_a_prepared_db_is_left_alone_and_a_changed_pool_is_set_again(tmp_path, m
     (airflow_env.airflow_home(env) / "airflow.db").unlink()
     airflow_env.prepare(env)
     assert len(ran) == 2 and _pool_slots(env) == 1
+    # A damaged record of it prepares again instead of stopping the run.
+    (airflow_env.airflow_home(env) / airflow_env.PREPARED_FILE).write_text("{not json")
+    airflow_env.prepare(env)
+    assert len(ran) == 3
     # Registering the DAG is asked for, never skipped.
     airflow_env.prepare(env, register_dag=True)
-    assert len(ran) == 3
+    assert len(ran) == 4
